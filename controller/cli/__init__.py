@@ -1,0 +1,15 @@
+"""The ``stackctl`` command line: thin, it reads through repositories and writes only commands.
+
+Each sub-command lives in its own module and registers itself on ``controller.cli.app.app``;
+importing this package imports them all.
+"""
+
+from __future__ import annotations
+
+from controller.cli import run  # noqa: F401  (registers the command)
+from controller.cli.app import app
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

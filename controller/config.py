@@ -1,0 +1,59 @@
+"""Settings: command-line flags first, then ``STACKCTL_*`` environment variables, then defaults.
+
+One frozen value built once at start-up and passed down; nothing below the CLI reads the
+environment for settings.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+ENV_PREFIX = "STACKCTL_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the controller can be told. Paths are kept as given (relative to the cwd)."""
+
+    db: Path = Path("storage/stackctl.db")
+    manifests: Path = Path("manifests")
+    workers: int = 1
+    resync: float = 60.0
+    debounce_ms: int = 50
+    log_format: str = "text"
+
+
+def _convert(name: str, raw: str) -> object:
+    kind = {f.name: f.type for f in fields(Settings)}[name]
+    try:
+        if kind in ("Path", Path):
+            return Path(raw)
+        if kind in ("int", int):
+            return int(raw)
+        if kind in ("float", float):
+            return float(raw)
+    except ValueError as e:
+        raise ValueError(f"{ENV_PREFIX}{name.upper()}={raw!r}: not a valid {kind}") from e
+    return raw
+
+
+def load_settings(
+    flags: Mapping[str, object] | None = None, *, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Resolve every setting: a flag given (not ``None``) wins over ``STACKCTL_<NAME>``, which
+    wins over the default."""
+    flags = flags or {}
+    environ = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    for f in fields(Settings):
+        if flags.get(f.name) is not None:
+            values[f.name] = flags[f.name]
+        elif (raw := environ.get(ENV_PREFIX + f.name.upper())) is not None:
+            values[f.name] = _convert(f.name, raw)
+    unknown = set(flags) - {f.name for f in fields(Settings)}
+    if unknown:
+        raise TypeError(f"unknown settings: {sorted(unknown)}")
+    return Settings(**values)

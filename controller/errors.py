@@ -1,0 +1,59 @@
+"""The project's error types: every failure says what to do next.
+
+- ``TransientError``: retry later with backoff (engine unreachable, a timeout, a busy database).
+- ``PermanentError``: stop and record the reason (invalid spec, a state transition that makes no
+  sense, a duplicate).
+- ``ManifestError``: a problem in a file of the watched directory, with file, line and key path.
+
+Lower layers translate foreign errors (``sqlite3``, docker-py) into these at their boundary and
+chain the original (``raise ... from e``); the worker decides retry-or-fail in one place.
+"""
+
+from __future__ import annotations
+
+
+class StackctlError(Exception):
+    """Base of every error this project raises on purpose."""
+
+
+class TransientError(StackctlError):
+    """Something that may succeed if tried again later."""
+
+
+class PermanentError(StackctlError):
+    """Something that will fail again the same way; record it and stop."""
+
+
+class NotFoundError(PermanentError):
+    """A stack, version or command that does not exist."""
+
+
+class ConflictError(PermanentError):
+    """The request contradicts what is stored (duplicate, out of order, bad transition)."""
+
+
+class SchemaVersionError(PermanentError):
+    """The database file was written by a newer stackctl than this one."""
+
+
+class ManifestError(StackctlError):
+    """One problem in one manifest file: where it is and what is wrong.
+
+    ``line`` is 1-based and ``None`` when the problem has no position (a missing file);
+    ``path`` is the key path inside the document (``services.web.ports[1]``), empty for the
+    whole file.
+    """
+
+    def __init__(self, *, file: str, message: str, line: int | None = None, path: str = "") -> None:
+        self.file = file
+        self.line = line
+        self.path = path
+        self.message = message
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+    def to_dict(self) -> dict[str, object]:
+        return {"file": self.file, "line": self.line, "path": self.path, "message": self.message}
