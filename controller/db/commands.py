@@ -1,0 +1,336 @@
+"""The durable command queue: enqueue, claim with a lease, finish, retry, recover.
+
+The Kubernetes workqueue's guarantees, kept on disk (DESIGN.md section 3):
+- FIFO by ``(created_at, command_id)``, and per stack: a stack's oldest PENDING command goes first.
+- ``claim`` picks and marks RUNNING in one statement inside ``BEGIN IMMEDIATE``: two processes
+  never claim the same command. At most one RUNNING command per stack (also a unique index) and
+  at most ``limit`` RUNNING in all.
+- An APPLY enqueued while the stack has a PENDING APPLY supersedes the older one.
+- A worker that dies leaves its lease to expire; ``recover_expired`` puts the command back.
+Nothing here deletes a command or a log line.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from controller.db.rows import (
+    Page,
+    decode_cursor,
+    encode_cursor,
+    json_from_db,
+    json_to_db,
+    translate,
+    ts_from_db,
+    ts_to_db,
+)
+from controller.errors import ConflictError, NotFoundError
+from controller.models.command import (
+    ALLOWED_TRANSITIONS,
+    Command,
+    CommandStatus,
+    CommandType,
+    LogLevel,
+)
+
+if TYPE_CHECKING:
+    from controller.db.database import Database
+
+DEFAULT_LEASE_SECONDS = 30.0
+
+# The claim: the oldest due PENDING command whose stack has nothing RUNNING and no older PENDING
+# command, while fewer than :limit commands run. One statement, so it is atomic by itself.
+_CLAIM = """
+UPDATE commands
+   SET status = 'RUNNING', worker_id = :worker, started_at = :now, lease_expires_at = :lease
+ WHERE command_id = (
+        SELECT c.command_id FROM commands AS c
+         WHERE c.status = 'PENDING'
+           AND (c.not_before IS NULL OR c.not_before <= :now)
+           AND NOT EXISTS (SELECT 1 FROM commands AS r
+                            WHERE r.stack_id = c.stack_id AND r.status = 'RUNNING')
+           AND NOT EXISTS (SELECT 1 FROM commands AS o
+                            WHERE o.stack_id = c.stack_id AND o.status = 'PENDING'
+                              AND (o.created_at, o.command_id) < (c.created_at, c.command_id))
+         ORDER BY c.created_at, c.command_id
+         LIMIT 1)
+   AND (SELECT COUNT(*) FROM commands WHERE status = 'RUNNING') < :limit
+RETURNING *
+"""
+
+
+class CommandRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # -- producing -------------------------------------------------------------------------
+
+    def enqueue(self, command: Command) -> Command:
+        """Store a PENDING command and return it with its id.
+
+        An ``APPLY_STACK_VERSION`` supersedes the stack's older PENDING APPLY commands (the newest
+        change is the only one worth running; the apply is level-triggered anyway).
+        """
+        if command.status is not CommandStatus.PENDING:
+            raise ConflictError(f"a command is enqueued PENDING, not {command.status}")
+        doing = f"enqueuing {command.type} for stack {command.stack_id!r}"
+        try:
+            with self._db.transaction() as conn:
+                cursor = conn.execute(
+                    "INSERT INTO commands (stack_id, type, payload, status, created_at,"
+                    " attempts, not_before) VALUES (?, ?, ?, 'PENDING', ?, ?, ?)",
+                    (
+                        command.stack_id,
+                        command.type.value,
+                        json_to_db(command.payload),
+                        ts_to_db(command.created_at),
+                        command.attempts,
+                        ts_to_db(command.not_before),
+                    ),
+                )
+                stored = command.model_copy(update={"command_id": cursor.lastrowid})
+                if command.type is CommandType.APPLY_STACK_VERSION:
+                    self._supersede_older_applies(stored)
+                return stored
+        except sqlite3.IntegrityError as e:
+            if self._db.stacks.get(command.stack_id) is None:
+                raise NotFoundError(f"{doing}: no stack named {command.stack_id!r}") from e
+            raise translate(e, doing=doing) from e
+
+    def _supersede_older_applies(self, newer: Command) -> None:
+        now = ts_to_db(self._db.clock())
+        with self._db.transaction() as conn:
+            older = conn.execute(
+                "UPDATE commands SET status = 'SUPERSEDED', ended_at = ?"
+                " WHERE stack_id = ? AND type = 'APPLY_STACK_VERSION' AND status = 'PENDING'"
+                " AND command_id != ? RETURNING command_id",
+                (now, newer.stack_id, newer.command_id),
+            ).fetchall()
+            for row in older:
+                self._db.command_logs.add_log(
+                    row["command_id"], LogLevel.INFO, f"superseded by command {newer.command_id}"
+                )
+
+    # -- consuming -------------------------------------------------------------------------
+
+    def get_next_pending(self) -> Command | None:
+        """The command ``claim`` would take next, without taking it."""
+        now = ts_to_db(self._db.clock())
+        with self._db.reading() as conn:
+            row = conn.execute(
+                "SELECT * FROM commands WHERE status = 'PENDING'"
+                " AND (not_before IS NULL OR not_before <= ?)"
+                " ORDER BY created_at, command_id LIMIT 1",
+                (now,),
+            ).fetchone()
+        return None if row is None else _command(row)
+
+    def claim(
+        self, *, worker_id: str, lease_seconds: float = DEFAULT_LEASE_SECONDS, limit: int = 1
+    ) -> Command | None:
+        """Atomically take the next runnable command and mark it RUNNING for ``worker_id``.
+
+        ``limit`` is the number of commands allowed to run at once across all workers (the
+        ``--workers`` setting). Returns ``None`` when nothing is runnable now.
+        """
+        now = self._db.clock()
+        with self._db.transaction() as conn:
+            row = conn.execute(
+                _CLAIM,
+                {
+                    "worker": worker_id,
+                    "now": ts_to_db(now),
+                    "lease": ts_to_db(now + timedelta(seconds=lease_seconds)),
+                    "limit": limit,
+                },
+            ).fetchone()
+        return None if row is None else _command(row)
+
+    def renew_lease(
+        self, command_id: int, *, worker_id: str, lease_seconds: float = DEFAULT_LEASE_SECONDS
+    ) -> Command:
+        """Extend the lease; ``ConflictError`` if the worker no longer holds it."""
+        until = self._db.clock() + timedelta(seconds=lease_seconds)
+        with self._db.transaction() as conn:
+            self._require_held(command_id, worker_id)
+            conn.execute(
+                "UPDATE commands SET lease_expires_at = ? WHERE command_id = ?",
+                (ts_to_db(until), command_id),
+            )
+            return self.require(command_id)
+
+    def complete(self, command_id: int, *, worker_id: str | None = None) -> Command:
+        return self._finish(command_id, CommandStatus.DONE, worker_id=worker_id, error=None)
+
+    def fail(self, command_id: int, *, error: str, worker_id: str | None = None) -> Command:
+        return self._finish(command_id, CommandStatus.FAILED, worker_id=worker_id, error=error)
+
+    def _finish(
+        self, command_id: int, status: CommandStatus, *, worker_id: str | None, error: str | None
+    ) -> Command:
+        with self._db.transaction() as conn:
+            self._require_held(command_id, worker_id)
+            attempts = "attempts + 1" if status is CommandStatus.FAILED else "attempts"
+            conn.execute(
+                f"UPDATE commands SET status = ?, ended_at = ?, error = ?, attempts = {attempts},"
+                " lease_expires_at = NULL WHERE command_id = ?",
+                (status.value, ts_to_db(self._db.clock()), error, command_id),
+            )
+            return self.require(command_id)
+
+    def retry_later(
+        self, command_id: int, *, delay: float, error: str, worker_id: str | None = None
+    ) -> Command:
+        """Back to PENDING, not to be claimed for ``delay`` seconds (a transient failure)."""
+        not_before = self._db.clock() + timedelta(seconds=delay)
+        with self._db.transaction() as conn:
+            self._require_held(command_id, worker_id)
+            conn.execute(
+                "UPDATE commands SET status = 'PENDING', not_before = ?, error = ?,"
+                " attempts = attempts + 1, worker_id = NULL, lease_expires_at = NULL"
+                " WHERE command_id = ?",
+                (ts_to_db(not_before), error, command_id),
+            )
+            self._db.command_logs.add_log(
+                command_id, LogLevel.WARNING, f"will retry in {delay:.1f}s: {error}"
+            )
+            return self.require(command_id)
+
+    def recover_expired(self) -> list[Command]:
+        """RUNNING commands whose lease has expired (their worker died) go back to PENDING."""
+        now = self._db.clock()
+        with self._db.transaction() as conn:
+            expired = conn.execute(
+                "SELECT command_id, worker_id, lease_expires_at, attempts FROM commands"
+                " WHERE status = 'RUNNING' AND lease_expires_at < ? ORDER BY command_id",
+                (ts_to_db(now),),
+            ).fetchall()
+            for row in expired:
+                conn.execute(
+                    "UPDATE commands SET status = 'PENDING', attempts = attempts + 1,"
+                    " worker_id = NULL, lease_expires_at = NULL WHERE command_id = ?",
+                    (row["command_id"],),
+                )
+                self._db.command_logs.add_log(
+                    row["command_id"],
+                    LogLevel.WARNING,
+                    f"lease of worker {row['worker_id']} expired at {row['lease_expires_at']}"
+                    f" (the worker stopped without finishing); back in the queue,"
+                    f" attempt {row['attempts'] + 2} next",
+                )
+            return [self.require(row["command_id"]) for row in expired]
+
+    def update_status(
+        self,
+        command_id: int,
+        status: CommandStatus | str,
+        *,
+        started_at: datetime | None = None,
+        ended_at: datetime | None = None,
+        error: str | None = None,
+    ) -> Command:
+        """Move a command to ``status`` if that transition makes sense (the seed's API)."""
+        target = CommandStatus(status)
+        with self._db.transaction() as conn:
+            current = self.require(command_id)
+            if target not in ALLOWED_TRANSITIONS[current.status]:
+                raise ConflictError(
+                    f"command {command_id} cannot go from {current.status} to {target}"
+                )
+            # A command made RUNNING by hand gets the default lease too, so that it is
+            # recovered like any other if its process dies.
+            lease = (
+                ts_to_db(self._db.clock() + timedelta(seconds=DEFAULT_LEASE_SECONDS))
+                if target is CommandStatus.RUNNING
+                else None
+            )
+            conn.execute(
+                "UPDATE commands SET status = ?, started_at = COALESCE(?, started_at),"
+                " ended_at = COALESCE(?, ended_at), error = COALESCE(?, error),"
+                " lease_expires_at = ? WHERE command_id = ?",
+                (target.value, ts_to_db(started_at), ts_to_db(ended_at), error, lease, command_id),
+            )
+            return self.require(command_id)
+
+    def _require_held(self, command_id: int, worker_id: str | None) -> None:
+        current = self.require(command_id)
+        if current.status is not CommandStatus.RUNNING:
+            raise ConflictError(f"command {command_id} is {current.status}, not RUNNING")
+        if worker_id is not None and current.worker_id != worker_id:
+            raise ConflictError(
+                f"command {command_id} is held by {current.worker_id!r}, not {worker_id!r}"
+                " (its lease expired and it was taken back)"
+            )
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def get(self, command_id: int) -> Command | None:
+        with self._db.reading() as conn:
+            row = conn.execute(
+                "SELECT * FROM commands WHERE command_id = ?", (command_id,)
+            ).fetchone()
+        return None if row is None else _command(row)
+
+    def require(self, command_id: int) -> Command:
+        command = self.get(command_id)
+        if command is None:
+            raise NotFoundError(f"no command {command_id}")
+        return command
+
+    def list(
+        self,
+        *,
+        stack_id: str | None = None,
+        status: CommandStatus | str | None = None,
+        type: CommandType | str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page[Command]:
+        """Newest first, filtered; pass ``next_cursor`` back to get the following page."""
+        clauses, params = ["1 = 1"], []
+        if stack_id is not None:
+            clauses.append("stack_id = ?")
+            params.append(stack_id)
+        if status is not None:
+            clauses.append("status = ?")
+            params.append(CommandStatus(status).value)
+        if type is not None:
+            clauses.append("type = ?")
+            params.append(CommandType(type).value)
+        if cursor is not None:
+            clauses.append("command_id < ?")
+            params.append(decode_cursor(cursor))
+        with self._db.reading() as conn:
+            rows = conn.execute(
+                f"SELECT * FROM commands WHERE {' AND '.join(clauses)}"
+                " ORDER BY command_id DESC LIMIT ?",
+                (*params, limit + 1),
+            ).fetchall()
+        commands = [_command(row) for row in rows[:limit]]
+        more = len(rows) > limit
+        return Page(commands, encode_cursor(commands[-1].command_id) if more and commands else None)
+
+    def count_by_status(self) -> dict[CommandStatus, int]:
+        with self._db.reading() as conn:
+            rows = conn.execute("SELECT status, COUNT(*) FROM commands GROUP BY status").fetchall()
+        return {CommandStatus(row[0]): row[1] for row in rows}
+
+
+def _command(row: sqlite3.Row) -> Command:
+    return Command(
+        command_id=row["command_id"],
+        stack_id=row["stack_id"],
+        type=row["type"],
+        payload=json_from_db(row["payload"]),
+        status=row["status"],
+        created_at=ts_from_db(row["created_at"]),
+        started_at=ts_from_db(row["started_at"]),
+        ended_at=ts_from_db(row["ended_at"]),
+        attempts=row["attempts"],
+        not_before=ts_from_db(row["not_before"]),
+        worker_id=row["worker_id"],
+        lease_expires_at=ts_from_db(row["lease_expires_at"]),
+        error=row["error"],
+    )

@@ -1,0 +1,126 @@
+"""The database schema as an ordered list of migrations, applied by ``PRAGMA user_version``.
+
+Migration N (1-based) brings a database from ``user_version = N-1`` to ``N``. Never edit a
+migration that has shipped: append a new one. Timestamps are stored as fixed-width ISO-8601 UTC
+text (``2026-11-26T07:14:33.410283Z``) so that string order is time order and SQL can compare them.
+
+Invariants the database keeps by itself, whatever code writes to it:
+- a version's definition (spec, digest, parent, metadata) never changes (triggers);
+- at most one RUNNING command per stack (a partial unique index);
+- a command in a terminal status never changes status again (a trigger);
+- statuses and levels are from a closed set (CHECK constraints).
+"""
+
+from __future__ import annotations
+
+_V1 = """
+CREATE TABLE stacks (
+    stack_id        TEXT PRIMARY KEY,
+    name            TEXT NOT NULL,
+    current_version TEXT,
+    applied_version TEXT,
+    sync_status     TEXT NOT NULL DEFAULT 'Unknown'
+                    CHECK (sync_status IN ('Synced', 'OutOfSync', 'Unknown')),
+    health_status   TEXT NOT NULL DEFAULT 'Unknown'
+                    CHECK (health_status IN ('Healthy', 'Progressing', 'Degraded', 'Missing',
+                                             'Suspended', 'Unknown')),
+    suspended       INTEGER NOT NULL DEFAULT 0 CHECK (suspended IN (0, 1)),
+    last_error      TEXT,
+    created_at      TEXT NOT NULL,
+    updated_at      TEXT NOT NULL
+);
+
+CREATE TABLE stack_versions (
+    stack_id        TEXT NOT NULL REFERENCES stacks(stack_id) ON DELETE CASCADE,
+    version_number  INTEGER NOT NULL CHECK (version_number >= 1),
+    version         TEXT NOT NULL CHECK (version = 'v' || version_number),
+    parent_version  TEXT,
+    digest          TEXT NOT NULL,
+    compose_spec    TEXT NOT NULL CHECK (json_valid(compose_spec)),
+    metadata        TEXT NOT NULL CHECK (json_valid(metadata)),
+    created_at      TEXT NOT NULL,
+    status          TEXT NOT NULL DEFAULT 'PENDING'
+                    CHECK (status IN ('PENDING', 'APPLYING', 'APPLIED', 'FAILED')),
+    runtime         TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(runtime)),
+    PRIMARY KEY (stack_id, version_number),
+    UNIQUE (stack_id, version)
+);
+CREATE INDEX idx_stack_versions_stack_id ON stack_versions(stack_id);
+CREATE INDEX idx_stack_versions_digest ON stack_versions(stack_id, digest);
+
+CREATE TRIGGER stack_versions_immutable
+BEFORE UPDATE OF stack_id, version_number, version, parent_version, digest, compose_spec,
+                 metadata, created_at ON stack_versions
+WHEN OLD.stack_id IS NOT NEW.stack_id
+  OR OLD.version_number IS NOT NEW.version_number
+  OR OLD.version IS NOT NEW.version
+  OR OLD.parent_version IS NOT NEW.parent_version
+  OR OLD.digest IS NOT NEW.digest
+  OR OLD.compose_spec IS NOT NEW.compose_spec
+  OR OLD.metadata IS NOT NEW.metadata
+  OR OLD.created_at IS NOT NEW.created_at
+BEGIN
+    SELECT RAISE(ABORT, 'stack_versions are immutable: only status and runtime may change');
+END;
+
+CREATE TABLE commands (
+    command_id       INTEGER PRIMARY KEY AUTOINCREMENT,
+    stack_id         TEXT NOT NULL REFERENCES stacks(stack_id) ON DELETE CASCADE,
+    type             TEXT NOT NULL
+                     CHECK (type IN ('APPLY_STACK_VERSION', 'DELETE_STACK', 'RECONCILE')),
+    payload          TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(payload)),
+    status           TEXT NOT NULL DEFAULT 'PENDING'
+                     CHECK (status IN ('PENDING', 'RUNNING', 'DONE', 'FAILED', 'SUPERSEDED',
+                                       'CANCELLED')),
+    created_at       TEXT NOT NULL,
+    started_at       TEXT,
+    ended_at         TEXT,
+    attempts         INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    not_before       TEXT,
+    worker_id        TEXT,
+    lease_expires_at TEXT,
+    error            TEXT
+);
+CREATE INDEX idx_commands_stack_id ON commands(stack_id);
+CREATE INDEX idx_commands_status ON commands(status);
+CREATE INDEX idx_commands_created_at ON commands(created_at);
+-- The claim query walks PENDING commands in FIFO order.
+CREATE INDEX idx_commands_claim ON commands(status, created_at, command_id);
+-- Never two RUNNING commands for one stack, whoever writes.
+CREATE UNIQUE INDEX idx_commands_one_running_per_stack ON commands(stack_id)
+    WHERE status = 'RUNNING';
+
+CREATE TRIGGER commands_terminal_is_final
+BEFORE UPDATE OF status ON commands
+WHEN OLD.status IN ('DONE', 'FAILED', 'SUPERSEDED', 'CANCELLED') AND NEW.status IS NOT OLD.status
+BEGIN
+    SELECT RAISE(ABORT, 'a finished command never changes status again');
+END;
+
+CREATE TABLE command_logs (
+    log_id     INTEGER PRIMARY KEY AUTOINCREMENT,
+    command_id INTEGER NOT NULL REFERENCES commands(command_id) ON DELETE CASCADE,
+    ts         TEXT NOT NULL,
+    level      TEXT NOT NULL CHECK (level IN ('DEBUG', 'INFO', 'WARNING', 'ERROR')),
+    message    TEXT NOT NULL,
+    data       TEXT CHECK (data IS NULL OR json_valid(data))
+);
+CREATE INDEX idx_command_logs_command_id ON command_logs(command_id);
+
+-- Events are an audit trail: stack_id is not a foreign key, so that an event can name a stack
+-- that never had a valid version (its manifest is broken) and outlives a deleted stack.
+CREATE TABLE events (
+    event_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    stack_id TEXT,
+    ts       TEXT NOT NULL,
+    level    TEXT NOT NULL CHECK (level IN ('DEBUG', 'INFO', 'WARNING', 'ERROR')),
+    reason   TEXT NOT NULL,
+    message  TEXT NOT NULL,
+    data     TEXT CHECK (data IS NULL OR json_valid(data))
+);
+CREATE INDEX idx_events_stack_id ON events(stack_id, event_id);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1,)
+
+SCHEMA_VERSION = len(MIGRATIONS)

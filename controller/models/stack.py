@@ -1,0 +1,42 @@
+"""A stack: one Compose project under the controller's care, and its status (Argo CD style)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from controller.models.timestamps import UtcDateTime, utc_now
+
+
+class SyncStatus(StrEnum):
+    SYNCED = "Synced"
+    OUT_OF_SYNC = "OutOfSync"
+    UNKNOWN = "Unknown"
+
+
+class HealthStatus(StrEnum):
+    HEALTHY = "Healthy"
+    PROGRESSING = "Progressing"
+    DEGRADED = "Degraded"
+    MISSING = "Missing"
+    SUSPENDED = "Suspended"
+    UNKNOWN = "Unknown"
+
+
+class Stack(BaseModel):
+    """``current_version`` is the desired version label (``v3``); ``applied_version`` the last one
+    that converged."""
+
+    model_config = ConfigDict(validate_assignment=True)
+
+    stack_id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    current_version: str | None = None
+    applied_version: str | None = None
+    sync_status: SyncStatus = SyncStatus.UNKNOWN
+    health_status: HealthStatus = HealthStatus.UNKNOWN
+    suspended: bool = False
+    last_error: str | None = None
+    created_at: UtcDateTime = Field(default_factory=utc_now)
+    updated_at: UtcDateTime = Field(default_factory=utc_now)

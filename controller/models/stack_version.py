@@ -1,0 +1,93 @@
+"""An immutable, numbered stack version: the compose definition it wants, and who made it.
+
+Versions are labelled ``v1``, ``v2``, ... per stack; ``parent_version`` is the version it was
+derived from. Only ``status`` and ``runtime`` (service -> container ids) change after creation;
+the database enforces that with triggers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from controller.models.timestamps import UtcDateTime, utc_now
+
+VERSION_LABEL = re.compile(r"^v([1-9][0-9]*)$")
+
+
+def version_number(label: str) -> int:
+    """``"v12"`` -> 12; anything else is a ``ValueError``."""
+    match = VERSION_LABEL.match(label)
+    if not match:
+        raise ValueError(f"version label {label!r} is not of the form v1, v2, ...")
+    return int(match.group(1))
+
+
+class VersionStatus(StrEnum):
+    PENDING = "PENDING"  # recorded, not yet applied
+    APPLYING = "APPLYING"
+    APPLIED = "APPLIED"
+    FAILED = "FAILED"
+
+
+class StackMetadata(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    created_at: UtcDateTime = Field(default_factory=utc_now)
+    created_by: str = "stackctl"
+    comment: str | None = None
+    source: str | None = None  # the manifest file or folder, relative to the watched root
+    git_commit: str | None = None
+    git_author: str | None = None
+    git_subject: str | None = None
+
+
+class ComposeDefinition(BaseModel):
+    """The compose document a version wants, as JSON-able data.
+
+    It stays permissive (``extra="allow"``): the strict validation happens in ``controller.source``
+    before a version is recorded; here it is the stored, canonical form.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    version: str | None = None  # obsolete in Compose; kept only because the seed passes it
+    services: dict[str, Any] = Field(default_factory=dict)
+
+    def canonical_json(self) -> str:
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+
+    def digest(self) -> str:
+        return hashlib.sha256(self.canonical_json().encode()).hexdigest()
+
+
+class StackVersion(BaseModel):
+    """``version=None`` asks the repository for the next label; ``digest=None`` derives it from
+    ``compose`` (a loader that hashes more than the compose document passes its own)."""
+
+    stack_id: str = Field(min_length=1)
+    version: str | None = None
+    parent_version: str | None = None
+    digest: str | None = None
+    metadata: StackMetadata = Field(default_factory=StackMetadata)
+    compose: ComposeDefinition
+    status: VersionStatus = VersionStatus.PENDING
+    runtime: dict[str, list[str]] = Field(default_factory=dict)
+
+    @field_validator("version", "parent_version")
+    @classmethod
+    def _label(cls, value: str | None) -> str | None:
+        if value is not None:
+            version_number(value)
+        return value
+
+    @property
+    def number(self) -> int:
+        if self.version is None:
+            raise ValueError("this version has no label yet")
+        return version_number(self.version)
