@@ -86,6 +86,8 @@ CREATE INDEX idx_commands_status ON commands(status);
 CREATE INDEX idx_commands_created_at ON commands(created_at);
 -- The claim query walks PENDING commands in FIFO order.
 CREATE INDEX idx_commands_claim ON commands(status, created_at, command_id);
+-- ... and asks, per candidate, whether its stack has a RUNNING or an older PENDING command.
+CREATE INDEX idx_commands_stack_status ON commands(stack_id, status, created_at, command_id);
 -- Never two RUNNING commands for one stack, whoever writes.
 CREATE UNIQUE INDEX idx_commands_one_running_per_stack ON commands(stack_id)
     WHERE status = 'RUNNING';
