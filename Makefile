@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test run lint bench clean
+.PHONY: install test run lint bench clean engine
 
 install: $(STAMP)
 
@@ -24,6 +24,11 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check controller tests bench
 	$(BIN)/lint-imports
+
+# Install (apt) and start a local Docker engine and build the test images; needs root.
+# Idempotent. Engine tests skip without it, unless STACKCTL_REQUIRE_DOCKER=1 (as in CI).
+engine:
+	bash scripts/engine.sh
 
 bench: $(STAMP)
 	$(BIN)/python bench/queue.py

@@ -1,0 +1,305 @@
+"""Shared pytest fixtures.
+
+Sections are delimited; keep each owner's fixtures inside its own section.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+import socket
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+# ======================================================================================
+# Engine fixtures (real Docker engine).  Owner: engine test infrastructure.
+#
+#   @pytest.mark.engine           mark a test that needs the engine.  It (and any test that
+#                                 uses one of the fixtures below) skips with a visible reason
+#                                 when no engine answers or the test images are missing, and
+#                                 FAILS instead when STACKCTL_REQUIRE_DOCKER=1 (as in CI).
+#   docker_client   (session)     docker.DockerClient from the environment (DOCKER_HOST...).
+#   test_images     (session)     EngineTestImages(v1="stackctl-test/busybox:1", v2=":2"):
+#                                 two local images (static busybox) with different content:
+#                                 /etc/stackctl-image holds "1" / "2", /www/index.html differs.
+#                                 Reference them with pull_policy never/missing: no registry.
+#   engine_janitor  (function)    EngineJanitor: a unique stack-name prefix per test
+#                                 (`t` + 8 hex, e.g. "t3f9a0c1e"); at teardown, whatever
+#                                 happened, removes every container, network and volume whose
+#                                 `com.docker.compose.project` label or whose name starts with
+#                                 that prefix, plus anything registered with .register().
+#                                 Name every stack of the test with .project("web") ->
+#                                 "t3f9a0c1e-web" (or .prefix alone).
+#   engine_janitor_factory        callable(prefix=None) -> a new EngineJanitor that the caller
+#                   (function)    cleans up itself (.cleanup() -> list of problems, [] = ok);
+#                                 .leftovers() lists what exists with a given prefix.
+#   free_port       (function)    a TCP port free on 127.0.0.1 right now (int).
+#
+# Don't `from conftest import ...` in tests: tests/db/ has a conftest too, so the name is
+# ambiguous; everything is reachable through the fixtures.
+#
+# Set the engine up with `bash scripts/engine.sh` (or `make engine`).  Inside the images use
+# `timeout N wget ...`, never `wget -T N` (Debian's static busybox 1.35 segfaults on -T).
+# ======================================================================================
+
+ENGINE_SETUP_HINT = "run scripts/engine.sh (or `make engine`) as root"
+COMPOSE_PROJECT_LABEL = "com.docker.compose.project"
+ENGINE_FIXTURES = frozenset(
+    {"docker_client", "test_images", "engine_janitor", "engine_janitor_factory"}
+)
+
+
+@dataclass(frozen=True)
+class EngineTestImages:
+    """The two locally built test images (see scripts/engine.sh)."""
+
+    v1: str = "stackctl-test/busybox:1"
+    v2: str = "stackctl-test/busybox:2"
+    #: file whose content is the image's version ("1" / "2")
+    version_file: str = "/etc/stackctl-image"
+    #: document root for `httpd -f -p 8080 -h /www`; index.html differs between versions
+    www_root: str = "/www"
+
+    @property
+    def all(self) -> tuple[str, str]:
+        return (self.v1, self.v2)
+
+
+def _docker_required() -> bool:
+    return os.environ.get("STACKCTL_REQUIRE_DOCKER", "").strip().lower() in {"1", "true", "yes"}
+
+
+def _engine_unavailable(reason: str) -> None:
+    """Skip, or fail when the run requires the engine (STACKCTL_REQUIRE_DOCKER=1)."""
+    if _docker_required():
+        pytest.fail(
+            f"{reason} (STACKCTL_REQUIRE_DOCKER=1, so this fails instead of skipping)",
+            pytrace=False,
+        )
+    pytest.skip(reason)
+
+
+_engine_probe: dict[str, str | None] = {}
+
+
+def _engine_problem() -> str | None:
+    """Why the engine tests cannot run (cached for the session), or None."""
+    if "problem" not in _engine_probe:
+        _engine_probe["problem"] = _probe_engine()
+    return _engine_probe["problem"]
+
+
+def _probe_engine() -> str | None:
+    try:
+        import docker
+        import docker.errors
+    except ImportError as exc:  # pragma: no cover - docker is a runtime dependency
+        return f"Docker engine not reachable: no docker SDK ({exc}); pip install -e ."
+    try:
+        probe = docker.from_env(timeout=10)
+        probe.ping()
+    except Exception as exc:
+        where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+        return f"Docker engine not reachable at {where} ({_cause(exc)}); {ENGINE_SETUP_HINT}"
+    try:
+        images = EngineTestImages()
+        for tag in images.all:
+            try:
+                probe.images.get(tag)
+            except docker.errors.ImageNotFound:
+                return f"test image {tag} is missing; {ENGINE_SETUP_HINT}"
+    except Exception as exc:
+        return f"Docker engine answers but listing images failed: {_short(exc)}"
+    finally:
+        probe.close()
+    return None
+
+
+def _cause(exc: BaseException) -> str:
+    """The root of a connection error ("[Errno 111] Connection refused"), else its text."""
+    found = re.search(r"\[Errno -?\d+\] [^'\")(]+", str(exc))
+    return found.group(0).strip() if found else _short(exc)
+
+
+def _short(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+@pytest.fixture(autouse=True)
+def _engine_gate(request: pytest.FixtureRequest) -> None:
+    """Skip (or fail) engine tests before any of their fixtures touch the engine."""
+    wants_engine = request.node.get_closest_marker("engine") is not None or bool(
+        ENGINE_FIXTURES.intersection(request.fixturenames)
+    )
+    if wants_engine:
+        problem = _engine_problem()
+        if problem is not None:
+            _engine_unavailable(problem)
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> Iterator[Any]:
+    """A docker.DockerClient for the engine of the environment (API version negotiated)."""
+    problem = _engine_problem()
+    if problem is not None:
+        _engine_unavailable(problem)
+    import docker
+
+    client = docker.from_env(timeout=120)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+@pytest.fixture(scope="session")
+def test_images(docker_client: Any) -> EngineTestImages:
+    """The tags of the two local test images (present: checked by the engine gate)."""
+    return EngineTestImages()
+
+
+def free_tcp_port() -> int:
+    """A TCP port that is free on 127.0.0.1 right now (the OS picks it)."""
+    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 (publish with `127.0.0.1:{free_port}:8080`)."""
+    return free_tcp_port()
+
+
+@dataclass
+class EngineJanitor:
+    """Removes what a test created on the engine, found by label/name prefix or registration.
+
+    Everything whose ``com.docker.compose.project`` label, or whose name, starts with
+    ``prefix`` is the test's: containers are force-removed (with their anonymous volumes),
+    then networks, then volumes.  Objects created without that convention can be handed to
+    ``register()``.
+    """
+
+    client: Any
+    prefix: str = field(default_factory=lambda: "t" + secrets.token_hex(4))
+    _registered: dict[str, list[str]] = field(
+        default_factory=lambda: {"container": [], "network": [], "volume": [], "image": []}
+    )
+
+    # -- naming -------------------------------------------------------------------------
+    def project(self, suffix: str = "") -> str:
+        """A stack/project name owned by this test: ``prefix`` or ``prefix-suffix``."""
+        return f"{self.prefix}-{suffix}" if suffix else self.prefix
+
+    def labels(self, suffix: str = "", **extra: str) -> dict[str, str]:
+        """Labels putting an object into this test's project ``project(suffix)``."""
+        return {COMPOSE_PROJECT_LABEL: self.project(suffix), **extra}
+
+    # -- explicit registration ------------------------------------------------------------
+    def register(self, obj: Any, kind: str | None = None) -> Any:
+        """Remove ``obj`` at teardown too: an SDK Container/Network/Volume/Image, or an id or
+        name together with ``kind`` ("container", "network", "volume", "image")."""
+        if kind is None:
+            kind = type(obj).__name__.lower()
+        if kind not in self._registered:
+            raise ValueError(f"cannot register {kind!r}: kind= container/network/volume/image")
+        ident = obj if isinstance(obj, str) else (getattr(obj, "id", None) or obj.name)
+        self._registered[kind].append(ident)
+        return obj
+
+    # -- finding and removing ------------------------------------------------------------
+    def _owned(self, labels: dict[str, str] | None, name: str | None) -> bool:
+        project = (labels or {}).get(COMPOSE_PROJECT_LABEL, "")
+        return project.startswith(self.prefix) or (name or "").lstrip("/").startswith(self.prefix)
+
+    def leftovers(self) -> dict[str, list[str]]:
+        """Names of the containers, networks and volumes of this test that exist now."""
+        api = self.client.api
+        containers = [
+            c["Names"][0].lstrip("/") if c.get("Names") else c["Id"]
+            for c in api.containers(all=True)
+            if self._owned(c.get("Labels"), (c.get("Names") or [""])[0])
+        ]
+        networks = [n["Name"] for n in api.networks() if self._owned(n.get("Labels"), n["Name"])]
+        volumes = [
+            v["Name"]
+            for v in (api.volumes().get("Volumes") or [])
+            if self._owned(v.get("Labels"), v["Name"])
+        ]
+        return {"containers": containers, "networks": networks, "volumes": volumes}
+
+    def cleanup(self, attempts: int = 5) -> list[str]:
+        """Remove everything of this test; return what could not be removed (empty: all gone)."""
+        import docker.errors
+
+        api = self.client.api
+        errors: list[str] = []
+        for attempt in range(attempts):
+            errors = []
+            left = self.leftovers()
+            containers = left["containers"] + self._registered["container"]
+            networks = left["networks"] + self._registered["network"]
+            volumes = left["volumes"] + self._registered["volume"]
+            images = self._registered["image"]
+            for kind, idents, remove in (
+                ("container", containers, lambda i: api.remove_container(i, v=True, force=True)),
+                ("network", networks, api.remove_network),
+                ("volume", volumes, lambda i: api.remove_volume(i, force=True)),
+                ("image", images, lambda i: api.remove_image(i, force=True)),
+            ):
+                for ident in dict.fromkeys(idents):
+                    try:
+                        remove(ident)
+                    except docker.errors.NotFound:
+                        pass
+                    except docker.errors.APIError as exc:
+                        if "removal of container" in str(exc) and "in progress" in str(exc):
+                            errors.append(f"{kind} {ident}: removal in progress")
+                        else:
+                            errors.append(f"{kind} {ident}: {_short(exc)}")
+            if not errors and not any(self.leftovers().values()):
+                return []
+            time.sleep(0.2 * (attempt + 1))
+        remaining = self.leftovers()
+        return errors + [f"still present: {k} {v}" for k, v in remaining.items() if v]
+
+
+@pytest.fixture
+def engine_janitor(docker_client: Any) -> Iterator[EngineJanitor]:
+    """A unique stack-name prefix for this test; removes all its engine objects at teardown."""
+    janitor = EngineJanitor(docker_client)
+    try:
+        yield janitor
+    finally:
+        problems = janitor.cleanup()
+        if problems:
+            pytest.fail(
+                f"engine_janitor could not remove what test prefix {janitor.prefix} created: "
+                + "; ".join(problems),
+                pytrace=False,
+            )
+
+
+@pytest.fixture
+def engine_janitor_factory(docker_client: Any) -> Callable[..., EngineJanitor]:
+    """Make extra janitors (a fresh prefix, or a given one to look at what it owns)."""
+
+    def make(prefix: str | None = None) -> EngineJanitor:
+        if prefix is None:
+            return EngineJanitor(docker_client)
+        return EngineJanitor(docker_client, prefix=prefix)
+
+    return make
+
+
+# ======================================================================================
+# End of engine fixtures.
+# ======================================================================================
