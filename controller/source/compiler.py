@@ -1,0 +1,132 @@
+"""One compose document plus stack settings in, one ``DesiredStack`` (or errors) out.
+
+Shared by the three source forms. Owns the order of the steps (interpolate, settle the stack
+name, normalize, build the digested value) and the naming rule between a compose file's
+``name:`` and the name the source gives: a Stack manifest's ``metadata.name`` is the name (a
+differing ``name:`` in its compose document is an error); for a project folder or a plain
+compose file the ``name:`` wins over the folder or file name, as in Compose. It must never
+decide which files are sources; ``loader.py`` does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from controller.source.compose import ComposeProject
+from controller.source.context import ComposeContext, type_name
+from controller.source.files import Root
+from controller.source.interpolation import interpolate_tree
+from controller.source.issues import Issues
+from controller.source.names import name_problem
+from controller.source.project import normalize_project
+from controller.source.stack import DesiredStack
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    labels: dict[str, str] = field(default_factory=dict)
+    suspend: bool = False
+    prune: bool = True
+    deletion_policy: str = "Delete"
+
+
+@dataclass
+class Candidate:
+    """A stack a source tried to produce: its name if one could be read, the stack if valid,
+    and where the name was written (for the duplicate-name error)."""
+
+    name: str | None
+    stack: DesiredStack | None
+    errors: list[Any]
+    warnings: list[Any]
+    name_file: str = ""
+    name_line: int | None = None
+
+
+def compile_stack(
+    data: Any,
+    *,
+    issues: Issues,
+    root: Root,
+    base_dir: Path,
+    variables: Mapping[str, str],
+    source: str,
+    fixed_name: str | None = None,
+    derived_name: str | None = None,
+    settings: StackSettings | None = None,
+) -> tuple[str | None, DesiredStack | None]:
+    """The stack name (None when none could be settled) and the stack (None when invalid)."""
+    before = len(issues.errors)
+    if not isinstance(data, dict):
+        issues.error((), f"expected a mapping (a compose document), got {type_name(data)}")
+        return fixed_name, None
+    doc = interpolate_tree(data, variables=variables, issues=issues)
+    name = _settle_name(
+        doc.get("name"), issues=issues, fixed=fixed_name, derived=derived_name, source=source
+    )
+    ctx = ComposeContext(
+        root=root, base_dir=base_dir, project=name or "_", variables=variables, issues=issues
+    )
+    project = normalize_project(ctx, doc)
+    if name is None or project is None or len(issues.errors) > before:
+        return name, None
+    return name, _build(
+        name=name,
+        source=source,
+        project=project,
+        files=ctx.files,
+        settings=settings or StackSettings(),
+    )
+
+
+def _settle_name(
+    declared: Any, *, issues: Issues, fixed: str | None, derived: str | None, source: str
+) -> str | None:
+    if declared is not None:
+        problem = (
+            name_problem(declared)
+            if isinstance(declared, str)
+            else f"expected a string, got {type_name(declared)}"
+        )
+        if fixed is not None and declared != fixed:
+            issues.error(
+                ("name",),
+                f"`name: {declared}` differs from the stack name `{fixed}` (metadata.name)",
+            )
+        elif fixed is None and problem:
+            issues.error(("name",), problem)
+            return None
+        elif fixed is None:
+            return str(declared)
+    if fixed is not None:
+        return fixed
+    problem = name_problem(derived or "")
+    if problem:
+        issues.error(
+            (), f"no valid stack name can be derived from `{source}`: {problem}; set `name:`"
+        )
+        return None
+    return derived
+
+
+def _build(
+    *,
+    name: str,
+    source: str,
+    project: ComposeProject,
+    files: dict[str, bytes],
+    settings: StackSettings,
+) -> DesiredStack:
+    return DesiredStack(
+        name=name,
+        source=source,
+        labels=settings.labels,
+        suspend=settings.suspend,
+        prune=settings.prune,
+        deletion_policy=settings.deletion_policy,  # type: ignore[arg-type]  # checked by the manifest model
+        compose=project,
+        files=files,
+    )

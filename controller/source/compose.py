@@ -1,0 +1,259 @@
+"""The canonical Compose project: one long form for everything Compose lets people write.
+
+Every short syntax is expanded and every default is explicit, so two files that mean the same
+thing give equal models (and equal digests). Units: durations are **nanoseconds** (``int``),
+sizes are **bytes** (``int``), CPUs a ``float``.
+
+Host paths: a bind source, a build context, an env file or a secret/config file that lives in
+the watched root is stored *relative to the root* (posix, ``root_relative=True`` on mounts and
+build contexts), never as an absolute path, so moving or re-pointing the root does not change
+digests; ``host_path(root, mount)`` gives the absolute path back. Absolute bind sources
+outside the root are kept as written, and a ``~/...`` bind source is kept as written and
+expanded by ``host_path`` on the host that runs it (the loader never reads the environment).
+
+File contents (env files, secrets, configs) appear as SHA-256 hex digests only; the bytes
+travel beside the model (``DesiredStack.files``), never inside it.
+
+These models validate data; they must never read files or the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Canonical(BaseModel):
+    # Numbers become strings where a string is expected (``user: 1000``), as Compose does.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, coerce_numbers_to_str=True, allow_inf_nan=False
+    )
+
+
+class Build(Canonical):
+    context: str  # root-relative when context_root_relative, else a remote (git/https) context
+    context_root_relative: bool = True
+    dockerfile: str = "Dockerfile"  # relative to the context, as in Compose
+    args: dict[str, str] = Field(default_factory=dict)
+    target: str | None = None
+
+
+class Port(Canonical):
+    target: int = Field(ge=1, le=65535)
+    published: str | None = None  # "8080" or a range "8000-8010"; None: engine picks one
+    host_ip: str | None = None  # None: every interface
+    protocol: Literal["tcp", "udp", "sctp"] = "tcp"
+    mode: Literal["ingress", "host"] = "ingress"
+    name: str | None = None
+    app_protocol: str | None = None
+
+
+class BindOptions(Canonical):
+    propagation: Literal["shared", "slave", "private", "rshared", "rslave", "rprivate"] | None = (
+        None
+    )
+    create_host_path: bool = False
+    selinux: Literal["z", "Z"] | None = None
+
+
+class VolumeOptions(Canonical):
+    nocopy: bool = False
+    subpath: str | None = None
+
+
+class TmpfsOptions(Canonical):
+    size: int | None = Field(default=None, ge=0)  # bytes
+    mode: int | None = None
+
+
+class Mount(Canonical):
+    """A service volume. ``source`` is the volume key for ``volume`` (None: anonymous), the host
+    path for ``bind`` (root-relative when ``root_relative``), and None for ``tmpfs``."""
+
+    type: Literal["bind", "volume", "tmpfs"]
+    source: str | None = None
+    root_relative: bool = False
+    target: str
+    read_only: bool = False
+    bind: BindOptions | None = None
+    volume: VolumeOptions | None = None
+    tmpfs: TmpfsOptions | None = None
+
+
+class EnvFile(Canonical):
+    path: str  # root-relative
+    required: bool = True
+    format: Literal["raw"] | None = None
+    sha256: str | None = None  # None: optional and absent
+
+
+class ServiceNetwork(Canonical):
+    aliases: list[str] = Field(default_factory=list)  # sorted, unique
+    ipv4_address: str | None = None
+    ipv6_address: str | None = None
+    priority: int = 0
+
+
+class Dependency(Canonical):
+    condition: Literal["service_started", "service_healthy", "service_completed_successfully"] = (
+        "service_started"
+    )
+    required: bool = True
+    restart: bool = False
+
+
+class Healthcheck(Canonical):
+    """``disable=True`` is also what ``test: ["NONE"]`` means; the other fields are then None.
+    A None field inherits the image's HEALTHCHECK setting."""
+
+    test: list[str] | None = None  # ["CMD", ...] or ["CMD-SHELL", "..."]
+    interval: int | None = Field(default=None, ge=0)  # ns
+    timeout: int | None = Field(default=None, ge=0)  # ns
+    retries: int | None = Field(default=None, ge=0)
+    start_period: int | None = Field(default=None, ge=0)  # ns
+    start_interval: int | None = Field(default=None, ge=0)  # ns
+    disable: bool = False
+
+
+class Logging(Canonical):
+    driver: str | None = None
+    options: dict[str, str] = Field(default_factory=dict)
+
+
+class Ulimit(Canonical):
+    soft: int
+    hard: int
+
+
+class Limits(Canonical):
+    """``deploy.resources.limits`` merged with the service-level ``cpus``/``mem_limit``."""
+
+    cpus: float | None = Field(default=None, ge=0)
+    memory: int | None = Field(default=None, ge=0)  # bytes
+    pids: int | None = None
+
+
+class FileRef(Canonical):
+    """A secret or config mounted into a service, with the content hash of what it mounts
+    (None for external ones) so that the service's config hash follows the content."""
+
+    source: str
+    target: str  # absolute path in the container
+    uid: str | None = None
+    gid: str | None = None
+    mode: int | None = None
+    sha256: str | None = None
+
+
+class Service(Canonical):
+    image: str | None = None
+    build: Build | None = None
+    command: list[str] | None = None  # None: the image's CMD
+    entrypoint: list[str] | None = None  # None: the image's ENTRYPOINT
+    environment: dict[str, str] = Field(default_factory=dict)  # env_file values merged in
+    env_file: list[EnvFile] = Field(default_factory=list)
+    ports: list[Port] = Field(default_factory=list)
+    expose: list[str] = Field(default_factory=list)  # "80/tcp", "8000-8010/udp"
+    volumes: list[Mount] = Field(default_factory=list)  # sorted by target
+    tmpfs: list[str] = Field(default_factory=list)
+    networks: dict[str, ServiceNetwork] = Field(default_factory=dict)
+    network_mode: str | None = None
+    depends_on: dict[str, Dependency] = Field(default_factory=dict)
+    healthcheck: Healthcheck | None = None
+    restart: str = "no"
+    labels: dict[str, str] = Field(default_factory=dict)
+    replicas: int = Field(default=1, ge=0)  # deploy.replicas or scale
+    limits: Limits = Field(default_factory=Limits)
+    container_name: str | None = None
+    hostname: str | None = None
+    user: str | None = None
+    working_dir: str | None = None
+    cap_add: list[str] = Field(default_factory=list)
+    cap_drop: list[str] = Field(default_factory=list)
+    privileged: bool = False
+    read_only: bool = False
+    init: bool = False
+    tty: bool = False
+    stdin_open: bool = False
+    extra_hosts: dict[str, list[str]] = Field(default_factory=dict)
+    dns: list[str] = Field(default_factory=list)
+    logging: Logging | None = None
+    stop_signal: str | None = None
+    stop_grace_period: int | None = Field(default=None, ge=0)  # ns
+    ulimits: dict[str, Ulimit] = Field(default_factory=dict)
+    pull_policy: Literal["always", "never", "missing", "build"] = "missing"
+    secrets: list[FileRef] = Field(default_factory=list)
+    configs: list[FileRef] = Field(default_factory=list)
+    sysctls: dict[str, str] = Field(default_factory=dict)
+    shm_size: int | None = Field(default=None, ge=0)  # bytes
+    platform: str | None = None
+
+
+class IpamPool(Canonical):
+    subnet: str | None = None
+    ip_range: str | None = None
+    gateway: str | None = None
+    aux_addresses: dict[str, str] = Field(default_factory=dict)
+
+
+class Ipam(Canonical):
+    driver: str | None = None
+    config: list[IpamPool] = Field(default_factory=list)
+    options: dict[str, str] = Field(default_factory=dict)
+
+
+class Network(Canonical):
+    name: str  # the engine's name: "<stack>_<key>" unless given or external
+    external: bool = False
+    driver: str | None = None
+    driver_opts: dict[str, str] = Field(default_factory=dict)
+    ipam: Ipam | None = None
+    internal: bool = False
+    attachable: bool = False
+    enable_ipv6: bool | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+class Volume(Canonical):
+    name: str  # the engine's name: "<stack>_<key>" unless given or external
+    external: bool = False
+    driver: str | None = None
+    driver_opts: dict[str, str] = Field(default_factory=dict)
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+class FileObject(Canonical):
+    """A top-level secret or config: where its content came from and its hash."""
+
+    name: str
+    origin: Literal["file", "environment", "content", "external"]
+    file: str | None = None  # root-relative, for origin "file"
+    environment: str | None = None  # the variable's name, for origin "environment"
+    sha256: str | None = None  # None only for external ones
+
+
+class ComposeProject(Canonical):
+    services: dict[str, Service] = Field(default_factory=dict)
+    networks: dict[str, Network] = Field(default_factory=dict)
+    volumes: dict[str, Volume] = Field(default_factory=dict)
+    secrets: dict[str, FileObject] = Field(default_factory=dict)
+    configs: dict[str, FileObject] = Field(default_factory=dict)
+
+
+def host_path(root: Path, mount: Mount) -> Path:
+    """The absolute host path of a bind mount's source, for the runtime."""
+    if mount.type != "bind" or mount.source is None:
+        raise ValueError(f"a {mount.type} mount has no host path")
+    if mount.root_relative:
+        return Path(os.path.abspath(root)) / mount.source
+    return Path(os.path.expanduser(mount.source))
+
+
+def context_path(root: Path, build: Build) -> Path | str:
+    """The build context for the runtime: an absolute path, or the remote URL as given."""
+    if build.context_root_relative:
+        return Path(os.path.abspath(root)) / build.context
+    return build.context

@@ -1,0 +1,256 @@
+"""The walk over a watched root: which entries are sources, and the result of loading them.
+
+Sources (DESIGN.md section 2), looked for at the top level of the root only:
+
+- ``*.yaml``/``*.yml`` files: Stack manifests (every document has ``kind``), or a plain compose
+  file (one document with ``services:`` and no ``kind``) that is the stack named after the file;
+- folders holding ``compose.yaml``, ``compose.yml``, ``docker-compose.yaml`` or
+  ``docker-compose.yml`` (first one wins, as in Compose): the stack named after the folder.
+  A folder (or plain compose file) that is a manifest's ``composeFile`` belongs to that
+  manifest and is not a stack of its own.
+
+A plain compose file or a folder's compose file reads the ``.env`` beside it (the root's
+``.env`` for a top-level file) for interpolation, as Compose would.
+
+Other files and folders are not sources (folders may hold files that manifests reference);
+hidden entries and editor temp files are skipped. Two sources claiming one stack name make
+every claimant invalid, never "last one wins". This module must never write anything.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from controller.errors import ManifestError
+from controller.source.compiler import Candidate, compile_stack
+from controller.source.files import (
+    COMPOSE_FILE_NAMES,
+    YAML_SUFFIXES,
+    FileProblem,
+    Root,
+    find_compose_file,
+    is_ignored,
+    read_text,
+)
+from controller.source.issues import Issues, LoadWarning
+from controller.source.manifest import load_manifest
+from controller.source.names import normalize_name
+from controller.source.report import LoadResult, SourceKind, SourceReport
+from controller.source.variables import load_variables
+from controller.source.yamlload import Document, load_documents
+
+
+@dataclass
+class _Outcome:
+    source: str
+    kind: SourceKind
+    candidates: list[Candidate] = field(default_factory=list)
+    errors: list[ManifestError] = field(default_factory=list)  # not tied to one stack
+    warnings: list[LoadWarning] = field(default_factory=list)
+    claims: set[Path] = field(default_factory=set)
+    compose_file: Path | None = None  # the compose file of a folder or plain file (resolved)
+
+
+def load_root(root: Path) -> LoadResult:
+    """Load every source at the top level of the watched directory ``root``."""
+    where = Root(root)
+    return _assemble(where, _walk(where, where.given))
+
+
+def load_path(path: Path, *, root: Path | None = None) -> LoadResult:
+    """Load one file or one directory.
+
+    A directory is walked like a watched root, unless it holds a compose file: then it is one
+    project folder. A file named like a compose file (``compose.yaml``, ...) stands for its
+    folder; any other file is a top-level source. ``root`` (the boundary every reference must
+    stay inside) defaults to the directory itself, or the file's folder.
+    """
+    path = Path(path)
+    if path.is_file() and path.name in COMPOSE_FILE_NAMES:
+        path = path.parent
+    if path.is_dir():
+        where = Root(root if root is not None else path)
+        if find_compose_file(path)[0] is None:
+            return _assemble(where, _walk(where, Path(os.path.abspath(path))))
+        outcome = _load_folder(where, Path(os.path.abspath(path)))
+        return _assemble(where, [outcome] if outcome is not None else [])
+    where = Root(root if root is not None else path.parent)
+    return _assemble(where, [_load_file(where, Path(os.path.abspath(path)))])
+
+
+def _walk(where: Root, directory: Path) -> list[_Outcome]:
+    outcomes: list[_Outcome] = []
+    for entry in sorted(directory.iterdir(), key=lambda p: p.name):
+        if is_ignored(entry.name):
+            continue
+        if entry.is_dir():
+            outcome = _load_folder(where, entry)
+            if outcome is not None:
+                outcomes.append(outcome)
+        elif entry.suffix in YAML_SUFFIXES:
+            outcomes.append(_load_file(where, entry))
+    claimed = set().union(*(o.claims for o in outcomes))
+    return [o for o in outcomes if o.compose_file is None or o.compose_file not in claimed]
+
+
+def _read(where: Root, path: Path, *, issues: Issues) -> list[Document] | None:
+    rel = issues.file
+    try:
+        where.locate(base=where.given, ref=str(path))
+        text = read_text(path)
+        return load_documents(text, file=rel)
+    except FileProblem as e:
+        issues.error((), e.message)
+    except ManifestError as e:
+        issues.errors.append(e)
+    return None
+
+
+def _load_file(where: Root, path: Path) -> _Outcome:
+    rel = where.rel(path)
+    issues = Issues(file=rel)
+    documents = _read(where, path, issues=issues)
+    documents = [d for d in documents or [] if d.data is not None]
+    manifest = any(isinstance(d.data, dict) and "kind" in d.data for d in documents)
+    outcome = _Outcome(
+        rel, "manifest" if manifest else "compose", errors=issues.errors, warnings=issues.warnings
+    )
+    if issues.failed:
+        return outcome
+    if manifest:
+        for doc in documents:
+            if not isinstance(doc.data, dict) or "kind" not in doc.data:
+                Issues(file=rel, marks=doc.marks, errors=outcome.errors).error(
+                    (), "every document of a manifest file needs `kind: Stack`"
+                )
+                continue
+            outcome.candidates.append(
+                load_manifest(doc, root=where, file_path=path, rel=rel, claims=outcome.claims)
+            )
+    elif (
+        len(documents) == 1
+        and isinstance(documents[0].data, dict)
+        and "services" in documents[0].data
+    ):
+        outcome.compose_file = path.resolve()
+        outcome.candidates.append(
+            _compose_candidate(
+                where,
+                documents[0],
+                rel=rel,
+                source=rel,
+                folder=path.parent,
+                derived=normalize_name(path.stem),
+            )
+        )
+    elif not documents:
+        issues.error((), "empty file: neither a Stack manifest nor a compose file")
+    else:
+        issues.error(
+            (),
+            "neither a Stack manifest (`kind: Stack`) nor a compose file "
+            "(one document with `services:`)",
+        )
+    return outcome
+
+
+def _load_folder(where: Root, folder: Path) -> _Outcome | None:
+    compose_file, shadowed = find_compose_file(folder)
+    if compose_file is None:
+        return None
+    source = where.rel(folder)
+    rel = where.rel(compose_file)
+    issues = Issues(file=rel)
+    outcome = _Outcome(
+        source,
+        "folder",
+        errors=issues.errors,
+        warnings=issues.warnings,
+        compose_file=compose_file.resolve(),
+    )
+    for name in shadowed:
+        issues.warn((), f"`{name}` is ignored: `{compose_file.name}` comes first")
+    documents = _read(where, compose_file, issues=issues)
+    if documents is None:
+        return outcome
+    if len(documents) != 1:
+        issues.error((), f"{len(documents)} YAML documents; a compose file holds one")
+        return outcome
+    name = normalize_name(folder.name if source != "." else where.given.name)
+    outcome.candidates.append(
+        _compose_candidate(where, documents[0], rel=rel, source=source, folder=folder, derived=name)
+    )
+    return outcome
+
+
+def _compose_candidate(
+    where: Root, doc: Document, *, rel: str, source: str, folder: Path, derived: str
+) -> Candidate:
+    issues = Issues(file=rel, marks=doc.marks)
+    variables = load_variables(
+        root=where, issues=issues, env={}, base_dir=folder, implicit_dotenv=True
+    )
+    name, stack = compile_stack(
+        doc.data,
+        issues=issues,
+        root=where,
+        base_dir=folder,
+        variables=variables,
+        source=source,
+        derived_name=derived,
+    )
+    line = doc.marks.line(("name",)) if isinstance(doc.data, dict) and "name" in doc.data else None
+    return Candidate(name, stack, issues.errors, issues.warnings, rel, line)
+
+
+def _assemble(where: Root, outcomes: list[_Outcome]) -> LoadResult:
+    claimants: dict[str, list[tuple[_Outcome, Candidate]]] = defaultdict(list)
+    for outcome in outcomes:
+        for candidate in outcome.candidates:
+            if candidate.name is not None:
+                claimants[candidate.name].append((outcome, candidate))
+    for name, claims in claimants.items():
+        if len(claims) < 2:
+            continue
+        for outcome, candidate in claims:
+            others = sorted({o.source for o, c in claims if c is not candidate})
+            where_else = (
+                ", ".join(f"`{o}`" for o in others)
+                if others != [outcome.source]
+                else "another document of this file"
+            )
+            candidate.errors.append(
+                ManifestError(
+                    file=candidate.name_file,
+                    line=candidate.name_line,
+                    path="",
+                    message=f"stack `{name}` is also defined by {where_else}; "
+                    "both are invalid until one is renamed or removed",
+                )
+            )
+            candidate.stack = None
+    stacks = {}
+    sources = {}
+    errors: list[ManifestError] = []
+    warnings: list[LoadWarning] = []
+    for outcome in outcomes:
+        report = SourceReport(
+            source=outcome.source,
+            kind=outcome.kind,
+            names=[c.name for c in outcome.candidates if c.name is not None],
+            errors=[*outcome.errors, *(e for c in outcome.candidates for e in c.errors)],
+            warnings=[*outcome.warnings, *(w for c in outcome.candidates for w in c.warnings)],
+            stack_errors={c.name: list(c.errors) for c in outcome.candidates if c.name is not None},
+        )
+        for candidate in outcome.candidates:
+            if candidate.stack is not None and not candidate.errors:
+                stacks[candidate.stack.name] = candidate.stack
+        sources[outcome.source] = report
+        errors.extend(report.errors)
+        warnings.extend(report.warnings)
+    return LoadResult(
+        root=where.given, stacks=stacks, errors=errors, sources=sources, warnings=warnings
+    )

@@ -1,0 +1,184 @@
+"""The ``Stack`` manifest kind (``apiVersion: stackctl/v1``), one YAML document at a time.
+
+Owns the manifest's schema (``metadata.name``, ``metadata.labels``, ``spec.compose`` or
+``spec.composeFile``, ``spec.envFile``, ``spec.env``, ``suspend``, ``prune``,
+``deletionPolicy``) and how a manifest reaches its compose document: inline, or a file
+relative to the manifest (which then sits in its own file for error messages, gets the
+``.env`` beside it unless ``envFile`` is given, and resolves its relative paths from its own
+folder). Defaults: ``suspend: false``, ``prune: true``, ``deletionPolicy: Delete``.
+It must never decide about other documents or files; the loader does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from controller.errors import ManifestError
+from controller.source.compiler import Candidate, StackSettings, compile_stack
+from controller.source.context import type_name
+from controller.source.files import FileProblem, Root, read_text
+from controller.source.issues import Issues
+from controller.source.names import name_problem
+from controller.source.variables import load_variables
+from controller.source.yamlload import Document, load_documents
+
+API_VERSION = "stackctl/v1"
+KIND = "Stack"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
+
+
+class ManifestMetadata(_Strict):
+    name: str
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+class ManifestSpec(_Strict):
+    compose: dict[str, Any] | None = None
+    composeFile: str | None = None
+    envFile: str | None = None
+    env: dict[str, str] = Field(default_factory=dict)
+    suspend: bool = False
+    prune: bool = True
+    deletionPolicy: Literal["Delete", "Orphan"] = "Delete"
+
+
+class StackManifest(_Strict):
+    apiVersion: Literal["stackctl/v1"]
+    kind: Literal["Stack"]
+    metadata: ManifestMetadata
+    spec: ManifestSpec
+
+
+def load_manifest(
+    doc: Document, *, root: Root, file_path: Path, rel: str, claims: set[Path]
+) -> Candidate:
+    """One ``kind: Stack`` document; compose files it references are added to ``claims``."""
+    issues = Issues(file=rel, marks=doc.marks)
+    data = doc.data
+    name = _readable_name(data, issues)
+    candidate = Candidate(
+        name, None, issues.errors, issues.warnings, rel, doc.marks.line(("metadata", "name"))
+    )
+    settings = StackSettings()
+    try:
+        manifest = StackManifest.model_validate(data)
+        spec: ManifestSpec | None = manifest.spec
+        settings = StackSettings(
+            labels=manifest.metadata.labels,
+            suspend=manifest.spec.suspend,
+            prune=manifest.spec.prune,
+            deletion_policy=manifest.spec.deletionPolicy,
+        )
+    except ValidationError as e:
+        issues.validation_errors(e)
+        # Keep going with what can be read, so the compose part's errors are reported too.
+        spec = _lenient_spec(data)
+    if spec is None or name is None:
+        return candidate
+    if (spec.compose is None) == (spec.composeFile is None):
+        issues.error(("spec",), "give exactly one of `compose` (inline) or `composeFile`")
+        return candidate
+    base_dir = file_path.parent
+    compose_doc, compose_issues, compose_dir = _compose_source(
+        data, spec, issues=issues, root=root, base_dir=base_dir, claims=claims
+    )
+    if compose_issues is None:
+        return candidate
+    variables = load_variables(
+        root=root,
+        issues=issues,
+        env=spec.env,
+        base_dir=base_dir if spec.envFile is not None else compose_dir,
+        env_file=spec.envFile,
+        env_file_key=("spec", "envFile"),
+        implicit_dotenv=spec.composeFile is not None,
+    )
+    _, candidate.stack = compile_stack(
+        compose_doc,
+        issues=compose_issues,
+        root=root,
+        base_dir=compose_dir,
+        variables=variables,
+        source=rel,
+        fixed_name=name,
+        settings=settings,
+    )
+    if issues.failed:
+        candidate.stack = None
+    return candidate
+
+
+def _lenient_spec(data: Any) -> ManifestSpec | None:
+    """The parts of an invalid manifest's spec that locate and interpolate its compose part."""
+    raw = data.get("spec") if isinstance(data, dict) else None
+    if not isinstance(raw, dict):
+        return None
+    parts = {k: raw[k] for k in ("compose", "composeFile", "envFile", "env") if k in raw}
+    try:
+        return ManifestSpec.model_validate(parts)
+    except ValidationError:
+        return None
+
+
+def _readable_name(data: Any, issues: Issues) -> str | None:
+    """The stack name, if there is a valid one, even when the rest of the manifest is wrong:
+    a broken manifest still claims its name, so a duplicate elsewhere is still detected."""
+    metadata = data.get("metadata") if isinstance(data, dict) else None
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    if not isinstance(name, str):
+        return None
+    problem = name_problem(name)
+    if problem:
+        issues.error(("metadata", "name"), problem)
+        return None
+    return name
+
+
+def _compose_source(
+    data: dict[str, Any],
+    spec: ManifestSpec,
+    *,
+    issues: Issues,
+    root: Root,
+    base_dir: Path,
+    claims: set[Path],
+) -> tuple[Any, Issues | None, Path]:
+    """The compose document, the issues view its errors go to, and its folder."""
+    if spec.compose is not None:
+        inline = data["spec"]["compose"]  # the raw mapping, whose lines the marks know
+        return (
+            inline,
+            issues.scoped(file=issues.file, marks=issues.marks, prefix=("spec", "compose")),
+            base_dir,
+        )
+    try:
+        where = root.locate(base=base_dir, ref=str(spec.composeFile))
+        text = read_text(where.path)
+    except FileProblem as e:
+        issues.error(("spec", "composeFile"), f"`{spec.composeFile}`: {e.message}")
+        return None, None, base_dir
+    claims.add(where.path.resolve())
+    try:
+        documents = load_documents(text, file=where.rel)
+    except ManifestError as e:
+        issues.errors.append(e)
+        return None, None, base_dir
+    if len(documents) != 1:
+        issues.error(
+            ("spec", "composeFile"),
+            f"`{where.rel}` holds {len(documents)} YAML documents; a compose file holds one",
+        )
+        return None, None, base_dir
+    scoped = issues.scoped(file=where.rel, marks=documents[0].marks)
+    if not isinstance(documents[0].data, dict):
+        scoped.error(
+            (), f"expected a mapping (a compose document), got {type_name(documents[0].data)}"
+        )
+        return None, None, base_dir
+    return documents[0].data, scoped, where.path.parent

@@ -1,0 +1,311 @@
+"""A whole compose document: top-level objects, services, and the rules between them.
+
+Owns the top-level keys (``networks``, ``volumes``, ``secrets``, ``configs``; ``version`` is
+obsolete and ignored with a warning; ``include`` and ``extends`` are not supported yet),
+profiles (a service with ``profiles`` is inactive, since stackctl enables no profile, and is
+left out), ``depends_on`` targets and cycles, the implicit ``default`` network, and the
+engine names of networks/volumes/secrets/configs (``<stack>_<key>`` unless named or
+external). It must never read a file except through the context.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import ValidationError
+
+from controller.source import service_keys as keys
+from controller.source.compose import (
+    ComposeProject,
+    Dependency,
+    FileObject,
+    Network,
+    Service,
+    Volume,
+)
+from controller.source.context import ComposeContext, as_mapping, type_name, without_extensions
+from controller.source.service import Declared, normalize_service
+from controller.source.yamlload import KeyPath
+
+_OBJECT_NAME = re.compile(r"^[a-zA-Z0-9._-]+$")
+_TOP_KEYS = {"name", "services", "networks", "volumes", "secrets", "configs", "version"}
+_NETWORK_KEYS = {
+    "driver",
+    "driver_opts",
+    "ipam",
+    "internal",
+    "attachable",
+    "enable_ipv6",
+    "labels",
+    "external",
+    "name",
+}
+_VOLUME_KEYS = {"driver", "driver_opts", "external", "labels", "name"}
+_FILE_KEYS = {"file", "environment", "external", "name"}
+
+
+def normalize_project(ctx: ComposeContext, doc: dict[str, Any]) -> ComposeProject | None:
+    before = len(ctx.issues.errors)
+    for key in doc:
+        if key == "version":
+            ctx.issues.warn((key,), "`version` is obsolete and ignored, as in Compose")
+    keys.check_keys(ctx, doc, path=(), allowed=_TOP_KEYS, known={"include", "models"})
+    networks = _objects(ctx, doc, section="networks", build=_network)
+    volumes = _objects(ctx, doc, section="volumes", build=_volume)
+    secrets = _objects(ctx, doc, section="secrets", build=_file_object)
+    configs = _objects(ctx, doc, section="configs", build=_file_object)
+    # A reference to an object whose own definition failed is not reported a second time.
+    declared = Declared(
+        networks=_keys(doc, "networks"),
+        volumes=_keys(doc, "volumes"),
+        secrets={k: secrets.get(k) for k in _keys(doc, "secrets")},
+        configs={k: configs.get(k) for k in _keys(doc, "configs")},
+    )
+    services = _services(ctx, doc.get("services"), declared=declared)
+    if "default" not in networks and any("default" in s.networks for s in services.values()):
+        networks["default"] = Network(name=f"{ctx.project}_default")
+    if len(ctx.issues.errors) > before:
+        return None
+    return ComposeProject(
+        services=services, networks=networks, volumes=volumes, secrets=secrets, configs=configs
+    )
+
+
+def _keys(doc: dict[str, Any], section: str) -> set[str]:
+    raw = doc.get(section)
+    return {k for k in raw if not k.startswith("x-")} if isinstance(raw, dict) else set()
+
+
+def _objects(
+    ctx: ComposeContext, doc: dict[str, Any], *, section: str, build: Any
+) -> dict[str, Any]:
+    raw = doc.get(section)
+    if raw is None:
+        return {}
+    mapping = as_mapping(ctx, raw, path=(section,))
+    out: dict[str, Any] = {}
+    for key, value in without_extensions(mapping or {}).items():
+        path = (section, key)
+        if not _OBJECT_NAME.match(key):
+            ctx.issues.error(path, f"invalid name {key!r}; use letters, digits, `.`, `_` and `-`")
+            continue
+        entry = {} if value is None else as_mapping(ctx, value, path=path)
+        if entry is None:
+            continue
+        built = build(ctx, key, entry=without_extensions(entry), path=path, section=section)
+        if built is not None:
+            out[key] = built
+    return out
+
+
+def _external(ctx: ComposeContext, entry: dict[str, Any], *, path: KeyPath) -> bool:
+    external = entry.get("external", False)
+    if isinstance(external, dict):
+        ctx.issues.error(
+            (*path, "external"),
+            "`external: {name: ...}` is obsolete; write `external: true` and `name:`",
+        )
+        return False
+    if external in (True, "true") and set(entry) - {"external", "name"}:
+        ctx.issues.error(path, "an external object takes only `name` besides `external`")
+    return external in (True, "true")
+
+
+def _validate(
+    ctx: ComposeContext, model: type[Any], *, fields: dict[str, Any], path: KeyPath
+) -> Any:
+    try:
+        return model.model_validate(fields)
+    except ValidationError as e:
+        ctx.issues.validation_errors(e, base=path)
+        return None
+
+
+def _engine_name(ctx: ComposeContext, key: str, *, entry: dict[str, Any], external: bool) -> Any:
+    return entry.get("name") or (key if external else f"{ctx.project}_{key}")
+
+
+def _network(
+    ctx: ComposeContext, key: str, *, entry: dict[str, Any], path: KeyPath, section: str
+) -> Network | None:
+    if not keys.check_keys(ctx, entry, path=path, allowed=_NETWORK_KEYS, known={"enable_ipv4"}):
+        return None
+    external = _external(ctx, entry, path=path)
+    fields = {
+        **entry,
+        "external": external,
+        "name": _engine_name(ctx, key, entry=entry, external=external),
+    }
+    for name in ("labels", "driver_opts"):
+        if entry.get(name) is not None:
+            fields[name] = keys.string_map(ctx, entry[name], path=(*path, name), what=name)
+    if isinstance(entry.get("ipam"), dict):
+        fields["ipam"] = _ipam(ctx, entry["ipam"], path=(*path, "ipam"))
+    return _validate(ctx, Network, fields=fields, path=path)
+
+
+def _ipam(ctx: ComposeContext, raw: dict[str, Any], *, path: KeyPath) -> dict[str, Any]:
+    ipam = without_extensions(raw)
+    if isinstance(ipam.get("config"), list):
+        ipam["config"] = [
+            without_extensions(c) if isinstance(c, dict) else c for c in ipam["config"]
+        ]
+    if ipam.get("options") is not None:
+        ipam["options"] = keys.string_map(
+            ctx, ipam["options"], path=(*path, "options"), what="option"
+        )
+    return ipam
+
+
+def _volume(
+    ctx: ComposeContext, key: str, *, entry: dict[str, Any], path: KeyPath, section: str
+) -> Volume | None:
+    if not keys.check_keys(ctx, entry, path=path, allowed=_VOLUME_KEYS):
+        return None
+    external = _external(ctx, entry, path=path)
+    fields = {
+        **entry,
+        "external": external,
+        "name": _engine_name(ctx, key, entry=entry, external=external),
+    }
+    for name in ("labels", "driver_opts"):
+        if entry.get(name) is not None:
+            fields[name] = keys.string_map(ctx, entry[name], path=(*path, name), what=name)
+    return _validate(ctx, Volume, fields=fields, path=path)
+
+
+def _file_object(
+    ctx: ComposeContext, key: str, *, entry: dict[str, Any], path: KeyPath, section: str
+) -> FileObject | None:
+    allowed = _FILE_KEYS | ({"content"} if section == "configs" else set())
+    known = {"driver", "driver_opts", "labels", "template_driver"}
+    if not keys.check_keys(ctx, entry, path=path, allowed=allowed, known=known):
+        return None
+    external = _external(ctx, entry, path=path)
+    origins = [k for k in ("file", "environment", "content") if entry.get(k) is not None]
+    origins += ["external"] if external else []
+    if len(origins) != 1:
+        choices = (
+            "`file`, `environment`, `content` or `external`"
+            if section == "configs"
+            else "`file`, `environment` or `external`"
+        )
+        ctx.issues.error(path, f"give exactly one of {choices}")
+        return None
+    origin = origins[0]
+    fields: dict[str, Any] = {
+        "name": _engine_name(ctx, key, entry=entry, external=external),
+        "origin": origin,
+    }
+    value = entry.get(origin)
+    if origin == "file":
+        found = ctx.read_content(str(value), (*path, "file"))
+        if found is None:
+            return None
+        fields["file"], fields["sha256"] = found[0].rel, found[1]
+    elif origin == "environment":
+        if not isinstance(value, str) or ctx.variables.get(value) is None:
+            ctx.issues.error((*path, "environment"), f"variable `{value}` is not set")
+            return None
+        fields["environment"], fields["sha256"] = value, ctx.keep(ctx.variables[value].encode())
+    elif origin == "content":
+        if not isinstance(value, str):
+            ctx.issues.error((*path, "content"), f"expected a string, got {type_name(value)}")
+            return None
+        fields["sha256"] = ctx.keep(value.encode())
+    return _validate(ctx, FileObject, fields=fields, path=path)
+
+
+def _services(ctx: ComposeContext, raw: Any, *, declared: Declared) -> dict[str, Service]:
+    if raw is None:
+        return {}
+    mapping = as_mapping(ctx, raw, path=("services",))
+    active: dict[str, Service] = {}
+    inactive: set[str] = set()
+    for name, value in (mapping or {}).items():
+        path = ("services", name)
+        if not _OBJECT_NAME.match(name):
+            ctx.issues.error(
+                path, f"invalid service name {name!r}; use letters, digits, `.`, `_` and `-`"
+            )
+            continue
+        result = normalize_service(ctx, value, path=path, declared=declared)
+        if result.profiles:
+            inactive.add(name)
+        elif result.service is not None:
+            active[name] = result.service
+    known = set(mapping or {})
+    for name, service in list(active.items()):
+        active[name] = _dependencies(
+            ctx, name, service=service, known=known, inactive=inactive, active=active
+        )
+    _check_cycles(ctx, active)
+    return active
+
+
+def _dependencies(
+    ctx: ComposeContext,
+    name: str,
+    *,
+    service: Service,
+    known: set[str],
+    inactive: set[str],
+    active: dict[str, Service],
+) -> Service:
+    """Check ``depends_on`` targets; add the implicit one of ``network_mode: service:X``."""
+    deps: dict[str, Dependency] = {}
+    for target, dep in service.depends_on.items():
+        path = ("services", name, "depends_on", target)
+        if target not in known:
+            ctx.issues.error(path, f"depends on the unknown service `{target}`")
+        elif target in inactive and dep.required:
+            ctx.issues.error(
+                path,
+                f"depends on `{target}`, which is inactive (it has profiles and none is enabled)",
+            )
+        elif target in inactive:
+            ctx.issues.warn(
+                path, f"optional dependency on the inactive service `{target}` left out"
+            )
+        else:
+            deps[target] = dep
+    mode = service.network_mode or ""
+    if mode.startswith("service:"):
+        target = mode.removeprefix("service:")
+        if target not in active:
+            ctx.issues.error(
+                ("services", name, "network_mode"),
+                f"`{target}` is not an active service of this stack",
+            )
+        else:
+            deps.setdefault(target, Dependency())
+    return (
+        service if deps == service.depends_on else service.model_copy(update={"depends_on": deps})
+    )
+
+
+def _check_cycles(ctx: ComposeContext, services: dict[str, Service]) -> None:
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    reported: set[frozenset[str]] = set()
+
+    def visit(name: str, trail: list[str]) -> None:
+        state[name] = 1
+        for dep in services[name].depends_on:
+            if dep not in services:
+                continue
+            if state.get(dep) == 1:
+                cycle = [*trail[trail.index(dep) :], dep]
+                if frozenset(cycle) not in reported:
+                    reported.add(frozenset(cycle))
+                    ctx.issues.error(
+                        ("services", name, "depends_on", dep),
+                        "dependency cycle: " + " -> ".join(cycle),
+                    )
+            elif dep not in state:
+                visit(dep, [*trail, dep])
+        state[name] = 2
+
+    for name in sorted(services):
+        if name not in state:
+            visit(name, [name])

@@ -1,0 +1,348 @@
+"""One service: raw Compose mapping in, canonical ``Service`` out (or errors).
+
+Owns the list of supported service keys, ``build``, ``environment`` + ``env_file`` merging,
+``deploy``/``scale``/``cpus``/``mem_limit`` folding into ``replicas`` and ``limits``, and the
+per-service rules of Compose (an image or a build; ``networks`` or ``network_mode``, not
+both). A Compose key stackctl does not implement yet is an error saying so, never dropped.
+
+Environment: env files are read in order, then ``environment`` overrides them. A bare name
+(``- FOO`` or ``FOO:`` without value) takes its value from the shell in Compose; stackctl does
+not read its own environment, so such a name keeps an env file's value if one sets it and is
+otherwise left out with a warning. Relations between services (``depends_on`` targets,
+profiles, cycles) are checked in ``project.py``; this module must never look at other
+services.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from controller.source import service_keys as keys
+from controller.source.compose import FileObject, Service
+from controller.source.context import (
+    ComposeContext,
+    as_mapping,
+    type_name,
+    without_extensions,
+)
+from controller.source.environment import service_environment
+from controller.source.files import FileProblem
+from controller.source.mounts import normalize_tmpfs, normalize_volumes
+from controller.source.ports import normalize_expose, normalize_ports
+from controller.source.yamlload import KeyPath
+
+# Keys of the Compose Specification's service schema that stackctl does not implement (yet).
+# fmt: off
+COMPOSE_SERVICE_KEYS = frozenset(
+    [
+        "annotations", "attach", "blkio_config", "cgroup", "cgroup_parent", "cpu_count",
+        "cpu_percent", "cpu_period", "cpu_quota", "cpu_rt_period", "cpu_rt_runtime", "cpu_shares",
+        "cpuset", "credential_spec", "develop", "device_cgroup_rules", "devices", "dns_opt",
+        "dns_search", "domainname", "external_links", "gpus", "group_add", "ipc", "isolation",
+        "label_file", "links", "mac_address", "mem_reservation", "mem_swappiness", "memswap_limit",
+        "models", "oom_kill_disable", "oom_score_adj", "pid", "pids_limit", "post_start",
+        "pre_start", "pre_stop", "provider", "pull_refresh_after", "runtime", "security_opt",
+        "storage_opt", "use_api_socket", "userns_mode", "uts", "volumes_from", "extends",
+    ]
+)
+_SIMPLE = frozenset(
+    [
+        "image", "container_name", "hostname", "user", "working_dir", "privileged", "read_only",
+        "init", "tty", "stdin_open", "stop_signal", "platform", "network_mode",
+    ]
+)
+_FOLDED = frozenset(
+    [
+        "environment", "env_file", "deploy", "scale", "cpus", "mem_limit", "profiles",
+    ]
+)
+_BUILD_KEYS = {"context", "dockerfile", "args", "target"}
+_COMPOSE_BUILD_KEYS = frozenset(
+    [
+        "additional_contexts", "cache_from", "cache_to", "dockerfile_inline", "entitlements",
+        "extra_hosts", "isolation", "labels", "network", "no_cache", "platforms", "privileged",
+        "provenance", "pull", "sbom", "secrets", "shm_size", "ssh", "tags", "ulimits",
+    ]
+)
+# fmt: on
+_REMOTE_CONTEXT = re.compile(r"^(?:https?://|git@|git://|ssh://|github\.com/)")
+_PULL_ALIASES = {"if_not_present": "missing"}
+
+
+@dataclass(frozen=True)
+class Declared:
+    """Top-level objects a service may refer to."""
+
+    networks: set[str] = field(default_factory=set)
+    volumes: set[str] = field(default_factory=set)
+    secrets: dict[str, FileObject | None] = field(default_factory=dict)  # None: broken
+    configs: dict[str, FileObject | None] = field(default_factory=dict)
+
+
+@dataclass
+class RawService:
+    """What ``project.py`` needs besides the canonical service."""
+
+    service: Service | None
+    profiles: list[str]
+
+
+def normalize_service(
+    ctx: ComposeContext, raw: Any, *, path: KeyPath, declared: Declared
+) -> RawService:
+    mapping = as_mapping(ctx, raw, path=path)
+    if mapping is None:
+        return RawService(None, [])
+    before = len(ctx.issues.errors)
+    profiles: list[str] = []
+    if "profiles" in mapping:
+        profiles = (
+            keys.string_list(ctx, mapping["profiles"], path=(*path, "profiles"), single=False) or []
+        )
+    _check_service_keys(ctx, mapping, path=path)
+    if profiles:
+        # Inactive (no profile is ever enabled): only its keys are checked; its files are
+        # not read, as Compose does not read them either.
+        return RawService(None, profiles)
+    out: dict[str, Any] = {}
+    for key, value in mapping.items():
+        if key in _SIMPLE:
+            out[key] = value
+        elif (handler := _HANDLERS.get(key)) is not None:
+            errors = len(ctx.issues.errors)
+            converted = handler(ctx, value, path=(*path, key), declared=declared)
+            if len(ctx.issues.errors) == errors:  # else reported; leave it to the defaults
+                out[key] = converted
+    out["environment"], out["env_file"] = service_environment(ctx, mapping, path=path)
+    replicas, limits = _deploy(ctx, mapping, path=path)
+    if replicas is not None:
+        out["replicas"], out["limits"] = replicas, limits
+    _check_rules(ctx, mapping, out=out, path=path)
+    try:
+        # Validated even after errors, so that every wrong key of the file is reported.
+        service = Service.model_validate(out)
+    except ValidationError as e:
+        ctx.issues.validation_errors(e, base=path)
+        return RawService(None, profiles)
+    return RawService(service if len(ctx.issues.errors) == before else None, profiles)
+
+
+def _check_service_keys(ctx: ComposeContext, mapping: dict[str, Any], *, path: KeyPath) -> None:
+    for key in mapping:
+        if key.startswith("x-") or key in _SIMPLE or key in _HANDLERS or key in _FOLDED:
+            continue
+        known = key in COMPOSE_SERVICE_KEYS
+        ctx.issues.error((*path, key), "not supported yet" if known else "unknown key")
+
+
+def _check_rules(
+    ctx: ComposeContext, mapping: dict[str, Any], *, out: dict[str, Any], path: KeyPath
+) -> None:
+    if mapping.get("image") is None and mapping.get("build") is None:
+        ctx.issues.error(path, "a service needs an `image` or a `build`")
+    if "network_mode" in mapping and "networks" in mapping:
+        ctx.issues.error(
+            (*path, "network_mode"), "`network_mode` and `networks` cannot be combined"
+        )
+    if "network_mode" not in mapping and "networks" not in mapping:
+        out["networks"] = {"default": {}}
+    if mapping.get("container_name") and out.get("replicas", 1) > 1:
+        ctx.issues.error(
+            (*path, "container_name"), "a fixed `container_name` allows one replica only"
+        )
+
+
+def _build(
+    ctx: ComposeContext, value: Any, *, path: KeyPath, declared: Declared
+) -> dict[str, Any] | None:
+    raw = {"context": value} if isinstance(value, str) else as_mapping(ctx, value, path=path)
+    if raw is None or not keys.check_keys(
+        ctx, raw, path=path, allowed=_BUILD_KEYS, known=_COMPOSE_BUILD_KEYS
+    ):
+        return None
+    raw = without_extensions(raw)
+    context = raw.get("context", ".")
+    out: dict[str, Any] = {"context": context, "target": raw.get("target")}
+    if not isinstance(context, str):
+        ctx.issues.error((*path, "context"), f"expected a path or URL, got {type_name(context)}")
+        return None
+    dockerfile = str(raw.get("dockerfile") or "Dockerfile")
+    out["dockerfile"] = dockerfile
+    if _REMOTE_CONTEXT.match(context):
+        out["context_root_relative"] = False
+    else:
+        where = ctx.locate(context, (*path, "context") if "context" in raw else path)
+        if where is None:
+            return None
+        if not where.path.is_dir():
+            problem = "is not a folder" if where.path.exists() else "not found"
+            ctx.issues.error((*path, "context"), f"build context `{where.rel}` {problem}")
+            return None
+        out["context"] = where.rel
+        file_path = (*path, "dockerfile") if "dockerfile" in raw else path
+        try:
+            found = ctx.root.locate(base=where.path, ref=dockerfile)  # relative to the context
+        except FileProblem as e:
+            ctx.issues.error(file_path, e.message)
+        else:
+            if not found.path.is_file():
+                ctx.issues.error(file_path, f"Dockerfile `{found.rel}` not found")
+    if "args" in raw:
+        args = keys.list_or_dict(ctx, raw["args"], path=(*path, "args"))
+        for name in [k for k, v in (args or {}).items() if v is None]:
+            ctx.issues.warn((*path, "args", name), f"build arg `{name}` has no value; left out")
+        out["args"] = {k: v for k, v in (args or {}).items() if v is not None}
+    return out
+
+
+_DEPLOY_KNOWN = {
+    "endpoint_mode", "labels", "mode", "placement", "restart_policy", "rollback_config",
+    "update_config",
+}  # fmt: skip
+
+
+def _deploy(
+    ctx: ComposeContext, mapping: dict[str, Any], *, path: KeyPath
+) -> tuple[int | None, dict[str, Any] | None]:
+    """``deploy.replicas``/``scale`` -> replicas; ``deploy.resources.limits``/``cpus``/
+    ``mem_limit`` -> limits. Both spellings of one setting must agree, as in Compose.
+    None after an error (reported at the key as written)."""
+    before = len(ctx.issues.errors)
+    replicas = (
+        _number(ctx, mapping["scale"], path=(*path, "scale"), kind=int)
+        if "scale" in mapping
+        else None
+    )
+    limits: dict[str, Any] = {}
+    deploy = mapping.get("deploy")
+    deploy = {} if deploy is None else as_mapping(ctx, deploy, path=(*path, "deploy")) or {}
+    where = (*path, "deploy")
+    keys.check_keys(ctx, deploy, path=where, allowed={"replicas", "resources"}, known=_DEPLOY_KNOWN)
+    if deploy.get("replicas") is not None:
+        value = _number(ctx, deploy["replicas"], path=(*where, "replicas"), kind=int)
+        if replicas is not None and value is not None and value != replicas:
+            ctx.issues.error((*where, "replicas"), "`deploy.replicas` and `scale` differ")
+        replicas = value
+    if deploy.get("resources") is not None:
+        limits = _resource_limits(ctx, deploy["resources"], path=(*where, "resources"))
+    for key, name in (("cpus", "cpus"), ("mem_limit", "memory")):
+        if mapping.get(key) is None:
+            continue
+        if key == "mem_limit":
+            value = keys.size(ctx, mapping[key], path=(*path, key))
+        else:
+            value = _number(ctx, mapping[key], path=(*path, key), kind=float)
+        if name in limits and value is not None and limits[name] != value:
+            ctx.issues.error((*path, key), f"`{key}` and `deploy.resources.limits.{name}` differ")
+        limits[name] = value
+    if len(ctx.issues.errors) > before:
+        return None, None
+    return (1 if replicas is None else replicas), limits
+
+
+def _number(ctx: ComposeContext, value: Any, *, path: KeyPath, kind: type) -> Any:
+    """A non-negative int or float, from a number or an (interpolated) numeric string."""
+    try:
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise ValueError
+        number = kind(value)
+        if number < 0 or (kind is int and isinstance(value, float) and not value.is_integer()):
+            raise ValueError
+        return number
+    except ValueError:
+        what = "a whole number" if kind is int else "a number"
+        ctx.issues.error(path, f"expected {what} of at least 0, got {type_name(value)}")
+        return None
+
+
+def _resource_limits(ctx: ComposeContext, value: Any, *, path: KeyPath) -> dict[str, Any]:
+    resources = as_mapping(ctx, value, path=path) or {}
+    keys.check_keys(ctx, resources, path=path, allowed={"limits"}, known={"reservations"})
+    if resources.get("limits") is None:
+        return {}
+    where = (*path, "limits")
+    limits = as_mapping(ctx, resources["limits"], path=where) or {}
+    keys.check_keys(ctx, limits, path=where, allowed={"cpus", "memory", "pids"})
+    out: dict[str, Any] = {}
+    if limits.get("cpus") is not None:
+        out["cpus"] = _number(ctx, limits["cpus"], path=(*where, "cpus"), kind=float)
+    if limits.get("memory") is not None:
+        out["memory"] = keys.size(ctx, limits["memory"], path=(*where, "memory"))
+    if limits.get("pids") is not None:
+        out["pids"] = _number(ctx, limits["pids"], path=(*where, "pids"), kind=int)
+    return out
+
+
+def _pull_policy(ctx: ComposeContext, value: Any, *, path: KeyPath, declared: Declared) -> Any:
+    return _PULL_ALIASES.get(value, value) if isinstance(value, str) else value
+
+
+Handler = Callable[..., Any]  # (ctx, value, *, path, declared) -> long form, or None
+
+
+def _plain(normalize: Callable[..., Any], **options: Any) -> Handler:
+    """A normalizer that needs no top-level declarations, as a handler."""
+    return lambda ctx, value, *, path, declared: normalize(ctx, value, path=path, **options)
+
+
+def _volumes(ctx: ComposeContext, value: Any, *, path: KeyPath, declared: Declared) -> Any:
+    return normalize_volumes(ctx, value, path=path, declared=declared.volumes)
+
+
+def _networks(ctx: ComposeContext, value: Any, *, path: KeyPath, declared: Declared) -> Any:
+    return keys.service_networks(ctx, value, path=path, declared=declared.networks)
+
+
+def _secrets(ctx: ComposeContext, value: Any, *, path: KeyPath, declared: Declared) -> Any:
+    return keys.file_refs(ctx, value, path=path, kind="secret", declared=declared.secrets)
+
+
+def _configs(ctx: ComposeContext, value: Any, *, path: KeyPath, declared: Declared) -> Any:
+    return keys.file_refs(ctx, value, path=path, kind="config", declared=declared.configs)
+
+
+def _logging(ctx: ComposeContext, value: Any, *, path: KeyPath) -> dict[str, Any] | None:
+    raw = as_mapping(ctx, value, path=path)
+    if raw is None or not keys.check_keys(ctx, raw, path=path, allowed={"driver", "options"}):
+        return None
+    out = without_extensions(raw)
+    if out.get("options") is not None:
+        out["options"] = keys.string_map(
+            ctx, out["options"], path=(*path, "options"), what="logging option"
+        )
+    else:
+        out.pop("options", None)
+    return out
+
+
+_HANDLERS: dict[str, Handler] = {
+    "build": _build,
+    "command": _plain(keys.command),
+    "entrypoint": _plain(keys.command),
+    "ports": _plain(normalize_ports),
+    "expose": _plain(normalize_expose),
+    "volumes": _volumes,
+    "tmpfs": _plain(normalize_tmpfs),
+    "networks": _networks,
+    "depends_on": _plain(keys.depends_on),
+    "healthcheck": _plain(keys.healthcheck),
+    "restart": _plain(keys.restart),
+    "labels": _plain(keys.labels),
+    "cap_add": _plain(keys.sorted_unique),
+    "cap_drop": _plain(keys.sorted_unique),
+    "extra_hosts": _plain(keys.extra_hosts),
+    "dns": _plain(keys.string_list),
+    "logging": _plain(_logging),
+    "stop_grace_period": _plain(keys.duration),
+    "ulimits": _plain(keys.ulimits),
+    "pull_policy": _pull_policy,
+    "secrets": _secrets,
+    "configs": _configs,
+    "sysctls": _plain(keys.string_map, what="sysctl"),
+    "shm_size": _plain(keys.size),
+}

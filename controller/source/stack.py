@@ -1,0 +1,99 @@
+"""``DesiredStack``: one stack as the files declare it, canonical and digested.
+
+The digest covers everything that has a meaning at runtime: the name, ``labels``,
+``suspend``, ``prune``, ``deletion_policy`` and the canonical compose project. ``suspend`` is
+in it on purpose: toggling it is a change people make in the files, so it must produce a new
+version (whose compose part, and so every service's config hash, stays the same; the planner
+then has nothing to recreate). ``source`` (where the stack was found) is not in it: moving a
+manifest to another file changes nothing the engine would see. ``files`` holds the bytes of
+secrets/configs by content hash for the runtime; the model refers to them by hash only, so
+they are neither serialized nor digested nor compared.
+
+This module must never read files; the loader builds these values.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from functools import cached_property
+from typing import Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from controller.source.compose import ComposeProject
+from controller.source.digest import canonical_json, config_hash, sha256_text
+from controller.source.names import name_problem
+
+DIGESTED_FIELDS = frozenset({"name", "labels", "suspend", "prune", "deletion_policy", "compose"})
+_CACHED = ("digest", "service_hashes")
+
+
+class DesiredStack(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    source: str = ""  # root-relative posix path of the manifest file or project folder
+    labels: dict[str, str] = Field(default_factory=dict)
+    suspend: bool = False
+    prune: bool = True
+    deletion_policy: Literal["Delete", "Orphan"] = "Delete"
+    compose: ComposeProject
+    files: dict[str, bytes] = Field(default_factory=dict, exclude=True, repr=False)
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str) -> str:
+        problem = name_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    def canonical_data(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", include=set(DIGESTED_FIELDS))
+
+    def canonical_json(self) -> str:
+        """Exactly the JSON that is digested; store it, and read it back with
+        ``from_canonical_json``."""
+        return canonical_json(self.canonical_data())
+
+    @cached_property
+    def digest(self) -> str:
+        return sha256_text(self.canonical_json())
+
+    @cached_property
+    def service_hashes(self) -> dict[str, str]:
+        return {name: config_hash(service) for name, service in self.compose.services.items()}
+
+    @classmethod
+    def from_canonical_json(
+        cls,
+        text: str | bytes,
+        *,
+        source: str = "",
+        files: Mapping[str, bytes] | None = None,
+        expected_digest: str | None = None,
+    ) -> DesiredStack:
+        """Rebuild a stack from stored canonical JSON; with ``expected_digest``, refuse JSON
+        that does not hash to it (a corrupted or hand-edited record)."""
+        data = json.loads(text)
+        stack = cls.model_validate({**data, "source": source, "files": dict(files or {})})
+        if expected_digest is not None and stack.digest != expected_digest:
+            raise ValueError(f"stored stack {stack.name!r} does not match its digest")
+        return stack
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy whose digest and config hashes are computed afresh: the cached ones would
+        otherwise be copied along and go stale when ``update`` changes what they hash."""
+        copy = super().model_copy(update=update, deep=deep)
+        for name in _CACHED:
+            copy.__dict__.pop(name, None)
+        return copy
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DesiredStack):
+            return NotImplemented
+        return self.source == other.source and self.canonical_json() == other.canonical_json()
+
+    def __hash__(self) -> int:
+        return hash((self.source, self.digest))

@@ -1,0 +1,55 @@
+"""The interpolation variables of one compose document.
+
+``spec.env`` of a Stack manifest first, then its ``spec.envFile`` (or, for a compose file,
+the ``.env`` beside it), then nothing: the controller's process environment is never used
+(see ``interpolation.py``). An inline compose document in a manifest gets no implicit
+``.env``: several manifests may share one folder, and a ``.env`` there would silently apply
+to all of them. This module reads only the env file it is pointed at, through the root.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from controller.source.dotenv import DotenvError, parse_dotenv
+from controller.source.files import FileProblem, Root, read_text
+from controller.source.issues import Issues
+from controller.source.yamlload import KeyPath
+
+
+def load_variables(
+    *,
+    root: Root,
+    issues: Issues,
+    env: Mapping[str, str],
+    base_dir: Path,
+    env_file: str | None = None,
+    env_file_key: KeyPath = (),
+    implicit_dotenv: bool = False,
+) -> dict[str, str]:
+    """Variables for interpolation; problems go to ``issues`` at ``env_file_key``."""
+    ref = env_file if env_file is not None else (".env" if implicit_dotenv else None)
+    if ref is None:
+        return dict(env)
+    try:
+        where = root.locate(base=base_dir, ref=ref)
+        if env_file is None and not where.path.exists():
+            return dict(env)
+        text = read_text(where.path)
+    except FileProblem as e:
+        issues.error(env_file_key, f"env file `{ref}`: {e.message}")
+        return dict(env)
+    try:
+        parsed = parse_dotenv(text, lookup=env)
+    except DotenvError as e:
+        issues.error(env_file_key, f"env file `{where.rel}` line {e.line}: {e.message}")
+        return dict(env)
+    for name in parsed.unset:
+        issues.warn(
+            env_file_key,
+            f"env file `{where.rel}`: variable `{name}` is not set; using an empty string",
+        )
+    for name in parsed.bare:
+        issues.warn(env_file_key, f"env file `{where.rel}`: `{name}` has no value; left out")
+    return {**parsed.values, **env}
