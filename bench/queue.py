@@ -15,13 +15,13 @@ from pathlib import Path
 # that multiprocessing needs: drop the script's own folder from the import path first.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
 
-import argparse  # noqa: E402
-import multiprocessing  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
+import argparse
+import multiprocessing
+import tempfile
+import time
 
-from controller.db import Database  # noqa: E402
-from controller.models import Command, CommandStatus, Stack  # noqa: E402
+from controller.db import Database
+from controller.models import Command, CommandStatus, Stack
 
 
 def fill(path: Path, *, commands: int, stacks: int, synchronous: str) -> float:

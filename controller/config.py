@@ -25,6 +25,11 @@ class Settings:
     debounce_ms: int = 50
     log_format: str = "text"
 
+    @property
+    def files_dir(self) -> Path:
+        """Where secrets and configs are written for containers to mount (beside the db)."""
+        return self.db.parent / "files"
+
 
 def _convert(name: str, raw: str) -> object:
     kind = {f.name: f.type for f in fields(Settings)}[name]

@@ -6,7 +6,8 @@ importing this package imports them all.
 
 from __future__ import annotations
 
-from controller.cli import run  # noqa: F401  (registers the command)
+# Importing a command module registers its commands on the app.
+from controller.cli import converge, run, validate  # noqa: F401
 from controller.cli.app import app
 
 

@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 
+from controller.db.blobs import BlobRepository
 from controller.db.repositories import (
     CommandLogRepository,
     CommandRepository,
@@ -69,6 +70,7 @@ class Database:
         self.commands = CommandRepository(self)
         self.command_logs = CommandLogRepository(self)
         self.events = EventRepository(self)
+        self.blobs = BlobRepository(self)
 
     def _configure(self, synchronous: str) -> None:
         if synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):

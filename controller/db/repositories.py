@@ -57,8 +57,8 @@ class StackRepository:
             with self._db.transaction() as conn:
                 conn.execute(
                     "INSERT INTO stacks (stack_id, name, current_version, applied_version,"
-                    " sync_status, health_status, suspended, last_error, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " sync_status, health_status, suspended, pinned, last_error, created_at,"
+                    " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         stack.stack_id,
                         stack.name,
@@ -67,6 +67,7 @@ class StackRepository:
                         stack.sync_status.value,
                         stack.health_status.value,
                         int(stack.suspended),
+                        int(stack.pinned),
                         stack.last_error,
                         ts_to_db(stack.created_at),
                         ts_to_db(stack.updated_at),
@@ -103,6 +104,7 @@ class StackRepository:
         sync_status: SyncStatus = _UNSET,
         health_status: HealthStatus = _UNSET,
         suspended: bool = _UNSET,
+        pinned: bool = _UNSET,
         last_error: str | None = _UNSET,
     ) -> Stack:
         """Change the given status fields (the others stay as they are)."""
@@ -112,6 +114,7 @@ class StackRepository:
             "sync_status": sync_status,
             "health_status": health_status,
             "suspended": suspended,
+            "pinned": pinned,
             "last_error": last_error,
         }
         changes = {name: _column(value) for name, value in given.items() if value is not _UNSET}
@@ -150,6 +153,7 @@ def _stack(row: sqlite3.Row) -> Stack:
         sync_status=row["sync_status"],
         health_status=row["health_status"],
         suspended=bool(row["suspended"]),
+        pinned=bool(row["pinned"]),
         last_error=row["last_error"],
         created_at=ts_from_db(row["created_at"]),
         updated_at=ts_from_db(row["updated_at"]),

@@ -123,6 +123,22 @@ CREATE TABLE events (
 CREATE INDEX idx_events_stack_id ON events(stack_id, event_id);
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1,)
+# Content-addressed bytes of the files a version needs at runtime (secrets, configs), so that
+# applying an old version never depends on files that have changed or gone since.
+_V2 = """
+CREATE TABLE blobs (
+    sha256     TEXT PRIMARY KEY CHECK (length(sha256) = 64),
+    content    BLOB NOT NULL,
+    created_at TEXT NOT NULL
+);
+"""
+
+# A stack pinned by a rollback: new versions from the files are recorded but not made current
+# (nor applied) until the stack is resumed.
+_V3 = """
+ALTER TABLE stacks ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0 CHECK (pinned IN (0, 1));
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
 
 SCHEMA_VERSION = len(MIGRATIONS)

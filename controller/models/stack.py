@@ -37,6 +37,7 @@ class Stack(BaseModel):
     sync_status: SyncStatus = SyncStatus.UNKNOWN
     health_status: HealthStatus = HealthStatus.UNKNOWN
     suspended: bool = False
+    pinned: bool = False  # by a rollback: file changes are recorded, not applied, until resume
     last_error: str | None = None
     created_at: UtcDateTime = Field(default_factory=utc_now)
     updated_at: UtcDateTime = Field(default_factory=utc_now)

@@ -42,6 +42,7 @@ class StackMetadata(BaseModel):
     created_by: str = "stackctl"
     comment: str | None = None
     source: str | None = None  # the manifest file or folder, relative to the watched root
+    root: str | None = None  # the watched root, as given: root-relative host paths resolve here
     git_commit: str | None = None
     git_author: str | None = None
     git_subject: str | None = None

@@ -43,5 +43,7 @@ def hold(db: Database, worker_id: str, lease: float) -> None:
 if __name__ == "__main__":
     path, worker, mode, arg = sys.argv[1:5]
     with Database(db_path=path) as database:
-        {"drain": lambda: drain(database, worker, int(arg)),
-         "hold": lambda: hold(database, worker, float(arg))}[mode]()
+        {
+            "drain": lambda: drain(database, worker, int(arg)),
+            "hold": lambda: hold(database, worker, float(arg)),
+        }[mode]()

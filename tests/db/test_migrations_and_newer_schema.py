@@ -47,8 +47,12 @@ def test_a_failing_migration_leaves_the_file_as_it_was(db_path: Path, monkeypatc
     broken = "CREATE TABLE half_done (id INTEGER); INSERT INTO nowhere VALUES (1);"
     monkeypatch.setattr(database_module, "MIGRATIONS", (*database_module.MIGRATIONS, broken))
     monkeypatch.setattr(database_module, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
-    with pytest.raises(PermanentError, match="migration to schema version .* failed: no such table"):
+    with pytest.raises(
+        PermanentError, match=r"migration to schema version .* failed: no such table"
+    ):
         Database(db_path=db_path)
     conn = sqlite3.connect(db_path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
-    assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'half_done'").fetchone() is None
+    assert (
+        conn.execute("SELECT name FROM sqlite_master WHERE name = 'half_done'").fetchone() is None
+    )

@@ -1,4 +1,4 @@
-"""The schema has the tables, columns, indexes, constraints and pragmas DESIGN.md section 3 asks for."""
+"""The schema has the tables, columns, indexes, constraints and pragmas of DESIGN.md section 3."""
 
 from __future__ import annotations
 
@@ -13,11 +13,13 @@ from controller.db.schema import SCHEMA_VERSION
 
 def catalog(path: Path, kind: str) -> set[str]:
     conn = sqlite3.connect(path)
-    return {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = ?", (kind,))}
+    return {
+        row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = ?", (kind,))
+    }
 
 
 def test_tables_exist(db: Database, db_path: Path):
-    assert {"stacks", "stack_versions", "commands", "command_logs", "events"} <= catalog(
+    assert {"stacks", "stack_versions", "commands", "command_logs", "events", "blobs"} <= catalog(
         db_path, "table"
     )
 
@@ -45,13 +47,55 @@ def test_triggers_exist(db: Database, db_path: Path):
 @pytest.mark.parametrize(
     ("table", "columns"),
     [
-        ("stacks", {"stack_id", "name", "current_version", "applied_version", "sync_status",
-                    "health_status", "suspended", "last_error", "created_at", "updated_at"}),
-        ("stack_versions", {"stack_id", "version", "version_number", "parent_version", "digest",
-                            "compose_spec", "metadata", "created_at", "status", "runtime"}),
-        ("commands", {"command_id", "stack_id", "type", "payload", "status", "created_at",
-                      "started_at", "ended_at", "attempts", "not_before", "worker_id",
-                      "lease_expires_at", "error"}),
+        (
+            "stacks",
+            {
+                "stack_id",
+                "name",
+                "current_version",
+                "applied_version",
+                "sync_status",
+                "health_status",
+                "suspended",
+                "pinned",
+                "last_error",
+                "created_at",
+                "updated_at",
+            },
+        ),
+        (
+            "stack_versions",
+            {
+                "stack_id",
+                "version",
+                "version_number",
+                "parent_version",
+                "digest",
+                "compose_spec",
+                "metadata",
+                "created_at",
+                "status",
+                "runtime",
+            },
+        ),
+        (
+            "commands",
+            {
+                "command_id",
+                "stack_id",
+                "type",
+                "payload",
+                "status",
+                "created_at",
+                "started_at",
+                "ended_at",
+                "attempts",
+                "not_before",
+                "worker_id",
+                "lease_expires_at",
+                "error",
+            },
+        ),
         ("command_logs", {"log_id", "command_id", "ts", "level", "message", "data"}),
         ("events", {"event_id", "stack_id", "ts", "level", "reason", "message", "data"}),
     ],

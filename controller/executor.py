@@ -1,0 +1,203 @@
+"""Carrying out a ``Plan`` on the engine: ordering, bounded parallelism, waits, step logs.
+
+Order (DESIGN.md section 4): networks and volumes; then services level by level of the
+``depends_on`` graph, the services of one level in parallel (bounded), each service's own steps
+in sequence, then the level's waits; then removals of orphans and networks. Each step reports
+to ``on_step`` (the reconciler writes the command log line and prints) with its duration.
+
+A recreate is Compose's: create the replacement under a temporary name, stop and remove the old
+container, rename the new one, start it. If creating fails, the old container keeps running.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from controller.errors import PermanentError, TransientError
+from controller.models.observed import ObservedContainer
+from controller.planner import Plan, Step, StepKind, image_ref, replica_names
+from controller.runtime import Engine
+from controller.source import DesiredStack
+
+StepReport = Callable[[Step, float, BaseException | None], None]
+
+
+@dataclass(frozen=True)
+class ExecutionContext:
+    desired: DesiredStack
+    version: str | None
+    root: Path
+    files_dir: Path
+    wait_timeout: float = 120.0
+    parallelism: int = 4
+
+
+class Executor:
+    def __init__(
+        self,
+        engine: Engine,
+        ctx: ExecutionContext,
+        *,
+        on_step: StepReport,
+        still_ours: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._engine = engine
+        self._ctx = ctx
+        self._on_step = on_step
+        self._still_ours = still_ours  # raises when the command's lease was lost
+
+    def run(self, plan: Plan) -> None:
+        levels = [set(names) for names in plan.levels]
+        in_levels = set().union(*levels) if levels else set()
+        first = [
+            s
+            for s in plan.steps
+            if s.service is None and s.kind in (StepKind.CREATE_NETWORK, StepKind.CREATE_VOLUME)
+        ]
+        last = [s for s in plan.steps if s not in first and s.service not in in_levels]
+        for step in first:
+            self._run_step(step)
+        for names in levels:
+            steps = [s for s in plan.steps if s.service in names]
+            self._run_parallel([s for s in steps if s.kind is not StepKind.WAIT])
+            self._run_parallel([s for s in steps if s.kind is StepKind.WAIT], by_service=False)
+        for step in last:
+            self._run_step(step)
+
+    def _run_parallel(self, steps: list[Step], *, by_service: bool = True) -> None:
+        if not steps:
+            return
+        groups: dict[str, list[Step]] = {}
+        for index, step in enumerate(steps):
+            key = step.service if by_service and step.service else str(index)
+            groups.setdefault(key, []).append(step)
+        if len(groups) == 1:
+            for step in steps:
+                self._run_step(step)
+            return
+        with ThreadPoolExecutor(max_workers=min(self._ctx.parallelism, len(groups))) as pool:
+            futures = [pool.submit(self._run_sequence, group) for group in groups.values()]
+            errors = [f.exception() for f in futures]
+        failures = [e for e in errors if e is not None]
+        if failures:
+            raise failures[0]
+
+    def _run_sequence(self, steps: list[Step]) -> None:
+        for step in steps:
+            self._run_step(step)
+
+    def _run_step(self, step: Step) -> None:
+        self._still_ours()
+        started = time.monotonic()
+        try:
+            self._do(step)
+        except BaseException as e:
+            self._on_step(step, time.monotonic() - started, e)
+            raise
+        self._on_step(step, time.monotonic() - started, None)
+
+    def _do(self, step: Step) -> None:
+        ctx, engine = self._ctx, self._engine
+        match step.kind:
+            case StepKind.CREATE_NETWORK:
+                engine.create_network(ctx.desired, _key(ctx.desired.compose.networks, step.target))
+            case StepKind.CREATE_VOLUME:
+                engine.create_volume(ctx.desired, _key(ctx.desired.compose.volumes, step.target))
+            case StepKind.PULL:
+                engine.pull(step.target)
+            case StepKind.BUILD:
+                engine.build(ctx.desired, step.service or "", ref=step.target, root=ctx.root)
+            case StepKind.CREATE:
+                engine.start(self._create(step, step.target))
+            case StepKind.RECREATE:
+                self._recreate(step)
+            case StepKind.START:
+                engine.start(step.container_id or step.target)
+            case StepKind.STOP:
+                engine.stop(step.container_id or step.target)
+            case StepKind.REMOVE:
+                engine.stop_and_remove(step.container_id or step.target)
+            case StepKind.REMOVE_NETWORK:
+                engine.remove_network(step.target)
+            case StepKind.REMOVE_VOLUME:
+                engine.remove_volume(step.target)
+            case StepKind.WAIT:
+                self._wait(step)
+
+    def _create(self, step: Step, name: str) -> str:
+        service = step.service or ""
+        spec = self._ctx.desired.compose.services[service]
+        return self._engine.create_container(
+            self._ctx.desired,
+            service=service,
+            number=step.number or 1,
+            name=name,
+            image=image_ref(self._ctx.desired.name, service, spec),
+            root=self._ctx.root,
+            files_dir=self._ctx.files_dir,
+            version=self._ctx.version,
+        )
+
+    def _recreate(self, step: Step) -> None:
+        old = step.container_id or step.target
+        new = self._create(step, f"{old[:12]}_{step.target}")
+        try:
+            self._engine.stop(old)
+            self._engine.remove_container(old)
+        except BaseException:
+            self._engine.remove_container(new)  # keep the old one; the next run converges
+            raise
+        self._engine.rename(new, step.target)
+        self._engine.start(new)
+
+    def _wait(self, step: Step) -> None:
+        """Until every replica of ``step.target`` meets ``step.condition``."""
+        desired = self._ctx.desired
+        service = desired.compose.services[step.target]
+        names = [name for _, name in replica_names(desired.name, step.target, service)]
+        deadline = time.monotonic() + self._ctx.wait_timeout
+        while True:
+            self._still_ours()
+            states = [self._engine.container_state(name) for name in names]
+            if all(
+                _meets(c, step.condition or "service_started", name)
+                for c, name in zip(states, names, strict=True)
+            ):
+                return
+            if time.monotonic() > deadline:
+                raise TransientError(
+                    f"{step.target} did not become {step.condition} within"
+                    f" {self._ctx.wait_timeout:.0f}s"
+                )
+            time.sleep(0.1)
+
+
+def _meets(container: ObservedContainer | None, condition: str, name: str) -> bool:
+    if container is None:
+        raise TransientError(f"{name} disappeared while waiting for it")
+    match condition:
+        case "service_healthy":
+            if container.health is None:
+                raise PermanentError(
+                    f"{name} has no healthcheck, but a dependent waits for service_healthy"
+                )
+            if container.state == "exited":
+                raise TransientError(f"{name} exited with code {container.exit_code}")
+            return container.health == "healthy"
+        case "service_completed_successfully":
+            if container.state == "exited" and container.exit_code not in (0, None):
+                raise PermanentError(f"{name} exited with code {container.exit_code}")
+            return container.state == "exited"
+        case _:
+            return container.state in ("running", "exited", "paused", "restarting")
+
+
+def _key(items: dict, name: str) -> str:
+    for key, item in items.items():
+        if item.name == name:
+            return key
+    raise PermanentError(f"{name} is not in the stack's spec")

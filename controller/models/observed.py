@@ -1,0 +1,77 @@
+"""What the engine has for one stack, as plain values: the planner's view of the world.
+
+The runtime adapter builds a ``Snapshot`` from the engine (only objects labelled as the stack's);
+the planner compares it with the desired stack. Names and labels follow Compose v2 so that
+``docker compose -p NAME ps`` keeps working: containers ``NAME-SERVICE-N``, networks and volumes
+``NAME_KEY``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+PROJECT_LABEL = "com.docker.compose.project"
+SERVICE_LABEL = "com.docker.compose.service"
+NUMBER_LABEL = "com.docker.compose.container-number"
+ONEOFF_LABEL = "com.docker.compose.oneoff"
+CONFIG_HASH_LABEL = "com.docker.compose.config-hash"
+NETWORK_LABEL = "com.docker.compose.network"
+VOLUME_LABEL = "com.docker.compose.volume"
+MANAGED_LABEL = "io.stackctl.managed"
+VERSION_LABEL = "io.stackctl.version"
+
+
+def container_name(stack: str, service: str, number: int) -> str:
+    return f"{stack}-{service}-{number}"
+
+
+def object_name(stack: str, key: str) -> str:
+    """Compose's name for a stack's network or volume ``key`` (``shop_default``)."""
+    return f"{stack}_{key}"
+
+
+@dataclass(frozen=True)
+class ObservedContainer:
+    id: str
+    name: str
+    service: str
+    number: int
+    config_hash: str
+    image_id: str
+    state: str  # created | running | paused | restarting | exited | dead
+    health: str | None = None  # starting | healthy | unhealthy | None (no healthcheck)
+    exit_code: int | None = None
+    networks: frozenset[str] = frozenset()
+    version: str | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.state in ("running", "restarting", "paused")
+
+
+@dataclass(frozen=True)
+class ObservedNetwork:
+    id: str
+    name: str
+    key: str
+
+
+@dataclass(frozen=True)
+class ObservedVolume:
+    name: str
+    key: str
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything of one stack on the engine, plus what each image reference resolves to now
+    (``None``: the image is not present)."""
+
+    stack: str
+    containers: tuple[ObservedContainer, ...] = ()
+    networks: tuple[ObservedNetwork, ...] = ()
+    volumes: tuple[ObservedVolume, ...] = ()
+    images: dict[str, str | None] = field(default_factory=dict)
+
+    def containers_of(self, service: str) -> list[ObservedContainer]:
+        return sorted((c for c in self.containers if c.service == service), key=lambda c: c.number)

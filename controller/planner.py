@@ -1,0 +1,369 @@
+"""The planner: ``plan(desired, observed) -> Plan``, pure.
+
+It decides, the reconciler acts (kopf's detect/process split). Given the desired stack and a
+snapshot of what the engine has, it lists the steps that make them equal, each with a reason a
+person can read. It reads no clock, no environment, no files, and calls nothing: the same
+inputs always give the same plan, and an observed state equal to the desired one gives a plan
+with no mutating step (zero engine calls).
+
+Decisions written down here because DESIGN.md is silent on them:
+- A stopped container is started again, except a *completed run*: exited with code 0 under
+  restart policy ``no`` or ``on-failure`` (a one-shot job, e.g. a migration). Starting those on
+  every resync would be a redeploy loop.
+- Image drift: a container is recreated when the image its reference resolves to *now* differs
+  from the one it runs (the tag was moved, e.g. by a build or a pull).
+- ``wait`` steps are emitted only around services that change in this plan, so a plan of an
+  unchanged stack stays empty.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from controller.models.observed import ObservedContainer, Snapshot, container_name
+from controller.source import DesiredStack, Service
+
+
+class StepKind(StrEnum):
+    CREATE_NETWORK = "create_network"
+    CREATE_VOLUME = "create_volume"
+    PULL = "pull"
+    BUILD = "build"
+    CREATE = "create"
+    RECREATE = "recreate"
+    START = "start"
+    STOP = "stop"
+    REMOVE = "remove"
+    REMOVE_NETWORK = "remove_network"
+    REMOVE_VOLUME = "remove_volume"
+    WAIT = "wait"
+
+
+NON_MUTATING = frozenset({StepKind.WAIT})
+
+
+@dataclass(frozen=True)
+class Step:
+    """One action. ``target`` is what it acts on (a container, network, volume or image name);
+    ``level`` is the service's depth in the ``depends_on`` graph (steps of different services
+    in one level may run in parallel); ``container_id`` names the existing container acted on."""
+
+    kind: StepKind
+    target: str
+    reason: str
+    service: str | None = None
+    number: int | None = None
+    container_id: str | None = None
+    level: int = 0
+    condition: str | None = None  # for WAIT: service_started | service_healthy | ...
+
+    def describe(self) -> str:
+        return f"{self.kind.value} {self.target}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Plan:
+    stack: str
+    steps: tuple[Step, ...] = ()
+    problems: tuple[str, ...] = ()  # reasons the plan must not run at all
+    levels: tuple[tuple[str, ...], ...] = field(default=())  # services by dependency level
+
+    @property
+    def changes(self) -> tuple[Step, ...]:
+        return tuple(s for s in self.steps if s.kind not in NON_MUTATING)
+
+    @property
+    def in_sync(self) -> bool:
+        return not self.changes and not self.problems
+
+
+def plan(
+    desired: DesiredStack, observed: Snapshot, *, previous: DesiredStack | None = None
+) -> Plan:
+    """Steps that take ``observed`` to ``desired``. ``previous`` (the last applied version, when
+    known) only makes the reasons precise: "environment LOG_LEVEL changed" instead of a hash."""
+    project = desired.compose
+    levels = dependency_levels(project.services)
+    steps: list[Step] = [*_network_steps(desired, observed), *_volume_steps(desired, observed)]
+    problems: list[str] = []
+    for level, names in enumerate(levels):
+        for name in names:
+            service = project.services[name]
+            image_steps, image_problems = _image_steps(desired.name, name, service, observed)
+            steps += [_at(s, level) for s in image_steps]
+            problems += image_problems
+            steps += [
+                _at(s, level)
+                for s in _service_steps(
+                    desired=desired, name=name, observed=observed, previous=previous
+                )
+            ]
+    steps = _with_waits(desired, steps, levels)
+    steps += _orphan_steps(desired, observed)
+    return Plan(desired.name, tuple(steps), tuple(problems), tuple(map(tuple, levels)))
+
+
+def teardown(
+    observed: Snapshot, *, order: list[list[str]] | None = None, remove_volumes: bool = False
+) -> Plan:
+    """DELETE_STACK: containers in reverse dependency order (``order`` = the last known
+    levels; unknown services first), then networks, then volumes only when asked."""
+    rank = {name: i for i, names in enumerate(order or []) for name in names}
+    containers = sorted(
+        observed.containers, key=lambda c: (-rank.get(c.service, len(rank) + 1), -c.number)
+    )
+    steps = [
+        Step(StepKind.REMOVE, c.name, "stack deleted", c.service, c.number, c.id)
+        for c in containers
+    ]
+    steps += [Step(StepKind.REMOVE_NETWORK, n.name, "stack deleted") for n in observed.networks]
+    if remove_volumes:
+        steps += [Step(StepKind.REMOVE_VOLUME, v.name, "stack deleted") for v in observed.volumes]
+    return Plan(observed.stack, tuple(steps))
+
+
+def dependency_levels(services: dict[str, Service]) -> list[list[str]]:
+    """Services grouped by depth in the ``depends_on`` graph, each level sorted by name. The
+    loader has refused cycles and unknown services already."""
+    depth: dict[str, int] = {}
+
+    def visit(name: str) -> int:
+        if name not in depth:
+            deps = [d for d in services[name].depends_on if d in services]
+            depth[name] = 1 + max((visit(d) for d in deps), default=-1)
+        return depth[name]
+
+    for name in services:
+        visit(name)
+    levels: list[list[str]] = [[] for _ in range(max(depth.values(), default=-1) + 1)]
+    for name in sorted(services):
+        levels[depth[name]].append(name)
+    return levels
+
+
+def image_ref(stack: str, service_name: str, service: Service) -> str:
+    """The image a service runs: its ``image``, or Compose's ``<stack>-<service>`` when built."""
+    return service.image or f"{stack}-{service_name}"
+
+
+def replica_names(stack: str, service_name: str, service: Service) -> list[tuple[int, str]]:
+    if service.container_name:
+        return [(1, service.container_name)]
+    return [(n, container_name(stack, service_name, n)) for n in range(1, service.replicas + 1)]
+
+
+def _at(step: Step, level: int) -> Step:
+    return Step(**{**step.__dict__, "level": level})
+
+
+def _network_steps(desired: DesiredStack, observed: Snapshot) -> Iterable[Step]:
+    have = {n.name for n in observed.networks}
+    used = {key for s in desired.compose.services.values() for key in s.networks}
+    for key, network in sorted(desired.compose.networks.items()):
+        if not network.external and key in used and network.name not in have:
+            yield Step(StepKind.CREATE_NETWORK, network.name, f"network {key} is missing")
+
+
+def _volume_steps(desired: DesiredStack, observed: Snapshot) -> Iterable[Step]:
+    have = {v.name for v in observed.volumes}
+    for key, volume in sorted(desired.compose.volumes.items()):
+        if not volume.external and volume.name not in have:
+            yield Step(StepKind.CREATE_VOLUME, volume.name, f"volume {key} is missing")
+
+
+def _image_steps(
+    stack: str, name: str, service: Service, observed: Snapshot
+) -> tuple[list[Step], list[str]]:
+    ref = image_ref(stack, name, service)
+    present = observed.images.get(ref) is not None
+    policy = service.pull_policy
+    if service.build is not None and (policy == "build" or not present):
+        why = "pull_policy build" if policy == "build" else "the image is not built yet"
+        return [Step(StepKind.BUILD, ref, f"build {name}: {why}", name)], []
+    if policy == "always":
+        return [Step(StepKind.PULL, ref, f"pull for {name}: pull_policy always", name)], []
+    if present:
+        return [], []
+    if policy == "never":
+        return [], [f"service {name}: image {ref} is not present and pull_policy is never"]
+    return [Step(StepKind.PULL, ref, f"image for {name} is not present", name)], []
+
+
+def _service_steps(
+    *, desired: DesiredStack, name: str, observed: Snapshot, previous: DesiredStack | None
+) -> Iterable[Step]:
+    service = desired.compose.services[name]
+    want_hash = desired.service_hashes[name]
+    image_id = observed.images.get(image_ref(desired.name, name, service))
+    existing = {c.number: c for c in observed.containers_of(name)}
+    wanted = replica_names(desired.name, name, service)
+    for number, cname in wanted:
+        container = existing.get(number)
+        if container is None:
+            before = previous.compose.services.get(name) if previous else None
+            if previous is None:
+                why = (
+                    f"replicas {len(existing)} -> {service.replicas}"
+                    if existing
+                    else ("new service")
+                )
+            elif before is None:
+                why = "service added to the spec"
+            elif number > before.replicas:
+                why = f"replicas {before.replicas} -> {service.replicas}"
+            else:
+                why = "container missing"
+            yield Step(StepKind.CREATE, cname, why, name, number)
+            continue
+        change = _missing_network(desired, service, container) or _why_recreate(
+            container,
+            want_hash=want_hash,
+            image_id=image_id,
+            old=previous.compose.services.get(name) if previous else None,
+            old_hash=previous.service_hashes.get(name) if previous else None,
+            new=service,
+        )
+        if change:
+            yield Step(StepKind.RECREATE, cname, change, name, number, container.id)
+        elif not container.running and not _completed_run(container, service):
+            yield Step(
+                StepKind.START, cname, f"container is {container.state}", name, number, container.id
+            )
+    surplus = sorted((c for n, c in existing.items() if n > len(wanted)), key=lambda c: -c.number)
+    for container in surplus:
+        yield Step(
+            StepKind.REMOVE,
+            container.name,
+            f"replicas {len(existing)} -> {service.replicas}",
+            name,
+            container.number,
+            container.id,
+        )
+
+
+def _why_recreate(
+    container: ObservedContainer,
+    *,
+    want_hash: str,
+    image_id: str | None,
+    old: Service | None,
+    old_hash: str | None,
+    new: Service,
+) -> str | None:
+    if container.config_hash != want_hash:
+        if old is not None and old_hash == container.config_hash:
+            return f"{describe_change(old, new)} changed"
+        return f"configuration changed (hash {container.config_hash[:12]} -> {want_hash[:12]})"
+    if image_id is not None and container.image_id != image_id:
+        return f"image changed ({_short(container.image_id)} -> {_short(image_id)})"
+    return None
+
+
+def _missing_network(
+    desired: DesiredStack, service: Service, container: ObservedContainer
+) -> str | None:
+    for key in sorted(service.networks):
+        network = desired.compose.networks.get(key)
+        if network is not None and network.name not in container.networks:
+            return f"not attached to network {network.name}"
+    return None
+
+
+def describe_change(old: Service, new: Service) -> str:
+    """``environment LOG_LEVEL, ports``: which keys differ between two service specs."""
+    before, after = old.model_dump(mode="json"), new.model_dump(mode="json")
+    parts = []
+    for key in sorted(set(before) | set(after)):
+        a, b = before.get(key), after.get(key)
+        if a == b or key in ("replicas", "depends_on", "pull_policy"):
+            continue
+        if isinstance(a, dict) and isinstance(b, dict):
+            inner = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+            parts.append(f"{key} {', '.join(inner)}" if len(inner) <= 3 else key)
+        else:
+            parts.append(key)
+    return "; ".join(parts) or "configuration"
+
+
+def _completed_run(container: ObservedContainer, service: Service) -> bool:
+    return (
+        container.state == "exited"
+        and container.exit_code == 0
+        and service.restart in ("no", "on-failure")
+    )
+
+
+def _with_waits(desired: DesiredStack, steps: list[Step], levels: list[list[str]]) -> list[Step]:
+    """Insert, after each level, waits for the conditions the next levels depend on, when the
+    dependency or the dependent changes in this plan."""
+    changed = {s.service for s in steps if s.service and s.kind not in NON_MUTATING}
+    services = desired.compose.services
+    out = [s for s in steps if s.service is None]
+    for level, names in enumerate(levels):
+        out += [s for s in steps if s.service in names]
+        waits: dict[str, tuple[str, str]] = {}
+        for dependent, svc in services.items():
+            for dep, rule in svc.depends_on.items():
+                if dep in names and (dep in changed or dependent in changed):
+                    current = waits.get(dep)
+                    if current is None or _strength(rule.condition) > _strength(current[0]):
+                        waits[dep] = (rule.condition, dependent)
+        for dep, (condition, dependent) in sorted(waits.items()):
+            out.append(
+                Step(
+                    StepKind.WAIT,
+                    dep,
+                    f"{dependent} depends on it ({condition})",
+                    dep,
+                    level=level,
+                    condition=condition,
+                )
+            )
+    return out
+
+
+def _strength(condition: str) -> int:
+    return ["service_started", "service_healthy", "service_completed_successfully"].index(condition)
+
+
+def _orphan_steps(desired: DesiredStack, observed: Snapshot) -> Iterable[Step]:
+    if not desired.prune:
+        return
+    services = desired.compose.services
+    for container in sorted(observed.containers, key=lambda c: (c.service, -c.number)):
+        if container.service not in services:
+            yield Step(
+                StepKind.REMOVE,
+                container.name,
+                "service no longer in the spec (prune)",
+                container.service,
+                container.number,
+                container.id,
+            )
+    wanted = {n.name for n in desired.compose.networks.values()}
+    for network in observed.networks:
+        if network.name not in wanted:
+            yield Step(
+                StepKind.REMOVE_NETWORK, network.name, "network no longer in the spec (prune)"
+            )
+
+
+def _short(image_id: str) -> str:
+    return image_id.removeprefix("sha256:")[:12]
+
+
+def explain(steps: Iterable[Step]) -> list[dict[str, Any]]:
+    """Steps as plain data, for JSON output and logs."""
+    return [
+        {
+            "kind": s.kind.value,
+            "target": s.target,
+            "reason": s.reason,
+            "service": s.service,
+            "level": s.level,
+        }
+        for s in steps
+    ]

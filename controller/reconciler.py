@@ -1,0 +1,388 @@
+"""The worker: one command's life, from claim to outcome.
+
+controller-runtime's shape: the reconciler receives a stack id, re-reads the desired version
+from the store and observes the engine every time, never trusting what the command said about
+the past (level-triggered: an APPLY converges to the stack's *current* version when it runs).
+Retry-or-fail is decided in one place, ``_finish``: ``TransientError`` goes back to the queue
+with exponential backoff (1 s doubling to 5 min, jittered), anything else ends FAILED with its
+reason. Every step writes a command log line with its reason and duration.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from controller.db import Database
+from controller.errors import ConflictError, PermanentError, StackctlError, TransientError
+from controller.executor import ExecutionContext, Executor
+from controller.health import assess_health
+from controller.models import (
+    Command,
+    CommandType,
+    HealthStatus,
+    LogLevel,
+    SyncStatus,
+    VersionStatus,
+)
+from controller.models.observed import Snapshot
+from controller.planner import (
+    Plan,
+    Step,
+    StepKind,
+    dependency_levels,
+    image_ref,
+    plan,
+    teardown,
+)
+from controller.runtime import Engine
+from controller.source import DesiredStack
+from controller.versions import load_desired, version_root
+
+MAX_BACKOFF = 300.0
+
+
+def backoff_delay(attempts: int, *, rng: random.Random | None = None) -> float:
+    """1 s doubling per failed attempt, capped at 5 min, with +-20 % jitter."""
+    base = min(MAX_BACKOFF, 2.0 ** max(attempts, 0))
+    return base * (rng or random).uniform(0.8, 1.2)
+
+
+@dataclass(frozen=True)
+class ReconcilerOptions:
+    root: Path = Path("manifests")  # for versions recorded without a root
+    files_dir: Path = Path("storage/files")
+    lease_seconds: float = 30.0
+    wait_timeout: float = 120.0  # depends_on waits and the final health wait
+    parallelism: int = 4
+    worker_limit: int = 1  # commands running at once across all workers
+
+
+@dataclass(frozen=True)
+class Outcome:
+    command: Command
+    plan: Plan | None = None
+    error: str | None = None
+
+
+class LeaseLost(StackctlError):
+    """Another worker took the command back: stop without recording anything more."""
+
+
+Printer = Callable[[str], None]
+
+
+class Reconciler:
+    def __init__(
+        self,
+        db: Database,
+        engine: Engine,
+        *,
+        options: ReconcilerOptions,
+        worker_id: str,
+        echo: Printer | None = None,
+    ) -> None:
+        self._db = db
+        self._engine = engine
+        self._options = options
+        self._worker_id = worker_id
+        self._echo = echo or (lambda line: None)
+
+    def run_next(self) -> Outcome | None:
+        """Claim one runnable command and handle it; ``None`` when there is none."""
+        command = self._db.commands.claim(
+            worker_id=self._worker_id,
+            lease_seconds=self._options.lease_seconds,
+            limit=self._options.worker_limit,
+        )
+        return None if command is None else self.handle(command)
+
+    def handle(self, command: Command) -> Outcome:
+        assert command.command_id is not None
+        self._log(
+            command,
+            LogLevel.INFO,
+            f"{command.type} {command.stack_id} started (attempt {command.attempts + 1})",
+        )
+        keeper = _LeaseKeeper(self._db, command, self._worker_id, self._options.lease_seconds)
+        started = time.monotonic()
+        result: Plan | None = None
+        error: BaseException | None = None
+        with keeper:
+            try:
+                match command.type:
+                    case CommandType.DELETE_STACK:
+                        result = self._delete(command, keeper)
+                    case _:
+                        result = self._converge(command, keeper)
+            except LeaseLost:
+                return Outcome(command, None, "lease lost")
+            except Exception as e:  # every failure is recorded; none escapes the worker
+                error = e
+        return self._finish(command, result, error, time.monotonic() - started)
+
+    # -- the two kinds of work ---------------------------------------------------------------
+
+    def _converge(self, command: Command, keeper: _LeaseKeeper) -> Plan | None:
+        stack = self._db.stacks.require(command.stack_id)
+        if stack.current_version is None:
+            raise PermanentError(f"stack {stack.stack_id} has no version to apply")
+        version = self._db.stack_versions.require(stack.stack_id, stack.current_version)
+        desired = load_desired(self._db, version)
+        if stack.suspended or desired.suspend:
+            self._log(command, LogLevel.INFO, "suspended: nothing changes at runtime")
+            self._db.stacks.update(stack.stack_id, health_status=HealthStatus.SUSPENDED)
+            return None
+        previous = None  # what the engine should be running: it makes reasons precise
+        if stack.applied_version == version.version:
+            previous = desired
+        elif stack.applied_version:
+            applied = self._db.stack_versions.get(stack.stack_id, stack.applied_version)
+            previous = load_desired(self._db, applied) if applied else None
+        snapshot = self._observe(desired)
+        the_plan = plan(desired, snapshot, previous=previous)
+        if the_plan.problems:
+            raise PermanentError("; ".join(the_plan.problems))
+        if the_plan.in_sync:
+            self._log(
+                command, LogLevel.INFO, f"{desired.name} {version.version}: in sync, nothing to do"
+            )
+        else:
+            self._log(
+                command,
+                LogLevel.INFO,
+                f"{desired.name} {version.version}: {len(the_plan.changes)} change(s)",
+            )
+            self._db.stack_versions.set_status(
+                stack.stack_id, version.version, VersionStatus.APPLYING
+            )
+            self._execute(
+                command,
+                keeper,
+                desired,
+                version.version,
+                the_plan,
+                version_root(version, self._options.root),
+            )
+        final = self._await_health(desired, keeper, waited=not the_plan.in_sync)
+        health, why = assess_health(desired, final)
+        left = plan(desired, final)
+        runtime = {
+            name: [c.id for c in final.containers_of(name)] for name in desired.compose.services
+        }
+        if left.changes:
+            raise TransientError("not converged: " + "; ".join(s.describe() for s in left.changes))
+        self._db.stack_versions.set_status(
+            stack.stack_id, version.version, VersionStatus.APPLIED, runtime=runtime
+        )
+        self._db.stacks.update(
+            stack.stack_id,
+            applied_version=version.version,
+            sync_status=SyncStatus.SYNCED,
+            health_status=health,
+            last_error=why or None,
+        )
+        if health is not HealthStatus.HEALTHY:
+            raise TransientError(f"{desired.name} is {health}: {why}")
+        return the_plan
+
+    def _delete(self, command: Command, keeper: _LeaseKeeper) -> Plan:
+        stack_id = command.stack_id
+        snapshot = self._engine.observe(stack_id)
+        order: list[list[str]] = []
+        stack = self._db.stacks.get(stack_id)
+        if stack and stack.applied_version:
+            applied = self._db.stack_versions.get(stack_id, stack.applied_version)
+            if applied:
+                order = dependency_levels(load_desired(self._db, applied).compose.services)
+        the_plan = teardown(
+            snapshot, order=order, remove_volumes=bool(command.payload.get("remove_volumes"))
+        )
+        for step in the_plan.steps:
+            keeper.check()
+            started = time.monotonic()
+            try:
+                _TEARDOWN[step.kind](self._engine, step)
+            except BaseException as e:
+                self._report(command, step, time.monotonic() - started, e)
+                raise
+            self._report(command, step, time.monotonic() - started, None)
+        self._db.stacks.update(
+            stack_id,
+            applied_version=None,
+            sync_status=SyncStatus.SYNCED,
+            health_status=HealthStatus.MISSING,
+            last_error=None,
+        )
+        return the_plan
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _observe(self, desired: DesiredStack) -> Snapshot:
+        refs = sorted({image_ref(desired.name, n, s) for n, s in desired.compose.services.items()})
+        return self._engine.observe(desired.name, images=refs)
+
+    def _execute(
+        self,
+        command: Command,
+        keeper: _LeaseKeeper,
+        desired: DesiredStack,
+        version: str | None,
+        the_plan: Plan,
+        root: Path,
+    ) -> None:
+        ctx = ExecutionContext(
+            desired=desired,
+            version=version,
+            root=root,
+            files_dir=self._options.files_dir,
+            wait_timeout=self._options.wait_timeout,
+            parallelism=self._options.parallelism,
+        )
+        Executor(
+            self._engine,
+            ctx,
+            on_step=lambda step, secs, err: self._report(command, step, secs, err),
+            still_ours=keeper.check,
+        ).run(the_plan)
+
+    def _await_health(
+        self, desired: DesiredStack, keeper: _LeaseKeeper, *, waited: bool
+    ) -> Snapshot:
+        """Observe until the stack is healthy, degraded, or the wait times out. An unchanged
+        stack is observed once: a resync never sits waiting on a stack that is not changing."""
+        deadline = time.monotonic() + (self._options.wait_timeout if waited else 0)
+        while True:
+            keeper.check()
+            snapshot = self._observe(desired)
+            health, _ = assess_health(desired, snapshot)
+            if health in (HealthStatus.HEALTHY, HealthStatus.DEGRADED):
+                return snapshot
+            if time.monotonic() >= deadline:
+                return snapshot
+            time.sleep(0.2)
+
+    def _report(
+        self, command: Command, step: Step, seconds: float, error: BaseException | None
+    ) -> None:
+        assert command.command_id is not None
+        data = {
+            "kind": step.kind.value,
+            "target": step.target,
+            "reason": step.reason,
+            "service": step.service,
+            "duration_ms": round(seconds * 1000),
+        }
+        if error is None:
+            self._log(command, LogLevel.INFO, f"{step.describe()} ({seconds:.2f}s)", data)
+        else:
+            self._log(
+                command,
+                LogLevel.ERROR,
+                f"{step.describe()} failed after {seconds:.2f}s: {error}",
+                {**data, "error": str(error)},
+            )
+
+    def _log(
+        self, command: Command, level: LogLevel, message: str, data: dict | None = None
+    ) -> None:
+        assert command.command_id is not None
+        self._db.command_logs.add_log(command.command_id, level, message, data)
+        self._echo(f"[{command.stack_id}] {message}")
+
+    def _finish(
+        self, command: Command, result: Plan | None, error: BaseException | None, seconds: float
+    ) -> Outcome:
+        assert command.command_id is not None
+        cid, worker = command.command_id, self._worker_id
+        try:
+            match error:
+                case None:
+                    self._log(
+                        command,
+                        LogLevel.INFO,
+                        f"{command.type} {command.stack_id} done in {seconds:.2f}s",
+                    )
+                    done = self._db.commands.complete(cid, worker_id=worker)
+                    return Outcome(done, result)
+                case TransientError():
+                    delay = backoff_delay(command.attempts)
+                    self._note_error(command, error)
+                    retried = self._db.commands.retry_later(
+                        cid, delay=delay, error=str(error), worker_id=worker
+                    )
+                    self._echo(f"[{command.stack_id}] will retry in {delay:.1f}s: {error}")
+                    return Outcome(retried, result, str(error))
+                case _:
+                    message = (
+                        str(error)
+                        if isinstance(error, StackctlError)
+                        else (f"internal error: {type(error).__name__}: {error}")
+                    )
+                    self._log(command, LogLevel.ERROR, f"{command.type} failed: {message}")
+                    self._note_error(command, error)
+                    failed = self._db.commands.fail(cid, error=message, worker_id=worker)
+                    return Outcome(failed, result, message)
+        except ConflictError:
+            return Outcome(command, result, "lease lost before the outcome was recorded")
+
+    def _note_error(self, command: Command, error: BaseException) -> None:
+        stack = self._db.stacks.get(command.stack_id)
+        if stack is None:
+            return
+        sync = (
+            SyncStatus.OUT_OF_SYNC
+            if stack.applied_version != stack.current_version
+            else (stack.sync_status)
+        )
+        self._db.stacks.update(command.stack_id, last_error=str(error), sync_status=sync)
+
+
+_TEARDOWN: dict[StepKind, Callable[[Engine, Step], None]] = {
+    StepKind.REMOVE: lambda engine, step: engine.stop_and_remove(step.container_id or step.target),
+    StepKind.REMOVE_NETWORK: lambda engine, step: engine.remove_network(step.target),
+    StepKind.REMOVE_VOLUME: lambda engine, step: engine.remove_volume(step.target),
+}
+
+
+class _LeaseKeeper:
+    """Renews the command's lease in the background; ``check()`` raises ``LeaseLost`` once
+    another worker has taken the command back."""
+
+    def __init__(self, db: Database, command: Command, worker_id: str, lease: float) -> None:
+        self._db, self._command, self._worker = db, command, worker_id
+        self._lease = lease
+        self._stop = threading.Event()
+        self._lost = threading.Event()
+        self._thread = threading.Thread(
+            target=self._renew, daemon=True, name=f"lease-{command.command_id}"
+        )
+
+    def _renew(self) -> None:
+        assert self._command.command_id is not None
+        while not self._stop.wait(self._lease / 3):
+            try:
+                self._db.commands.renew_lease(
+                    self._command.command_id, worker_id=self._worker, lease_seconds=self._lease
+                )
+            except ConflictError:
+                self._lost.set()
+                return
+            except StackctlError:
+                continue  # a busy database: try again at the next tick
+
+    def check(self) -> None:
+        if self._lost.is_set():
+            raise LeaseLost(f"command {self._command.command_id} was taken by another worker")
+
+    def __enter__(self) -> _LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()

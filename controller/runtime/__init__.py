@@ -1,0 +1,12 @@
+"""The runtime adapter: the only code that imports ``docker``.
+
+``Engine.observe`` returns a plain ``Snapshot`` of what the engine has for a stack (objects
+labelled as the stack's, and nothing else); ``Engine.execute`` carries out one planner ``Step``.
+docker-py's errors become ``TransientError`` / ``PermanentError`` here, with the original chained.
+Every engine call is counted (``Engine.calls``), mutating ones apart, so tests can assert that an
+unchanged stack costs zero mutating calls.
+"""
+
+from controller.runtime.engine import Engine, EngineCalls
+
+__all__ = ["Engine", "EngineCalls"]

@@ -1,0 +1,248 @@
+"""How one replica of a canonical ``Service`` becomes the engine's container configuration.
+
+Pure translation (no engine calls): ``container_spec`` returns the keyword arguments of
+docker-py's ``create_container`` and ``create_host_config``, and the network endpoints. Names,
+labels and aliases follow Compose v2, so ``docker compose -p NAME ps`` shows our containers.
+
+Secrets and configs become read-only bind mounts of content-addressed files under
+``files_dir`` (``<files_dir>/<sha256>``), written by the engine before the container is
+created; the file's content hash is in the service's config hash, so a changed secret means a
+new container, never a file changed under a running one.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from docker.types import LogConfig, Mount, Ulimit
+
+from controller.errors import PermanentError
+from controller.models.observed import (
+    CONFIG_HASH_LABEL,
+    MANAGED_LABEL,
+    NUMBER_LABEL,
+    ONEOFF_LABEL,
+    PROJECT_LABEL,
+    SERVICE_LABEL,
+    VERSION_LABEL,
+)
+from controller.source import DesiredStack, Service, host_path
+
+NANOSECONDS = 1_000_000_000
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    name: str
+    create: dict[str, Any]  # create_container(**create, host_config=..., networking_config=...)
+    host: dict[str, Any]  # create_host_config(**host)
+    endpoints: dict[str, dict[str, Any]] = field(default_factory=dict)  # network -> endpoint
+
+
+def container_spec(
+    *,
+    desired: DesiredStack,
+    service_name: str,
+    number: int,
+    name: str,
+    image: str,
+    root: Path,
+    files_dir: Path,
+    version: str | None,
+) -> ContainerSpec:
+    service = desired.compose.services[service_name]
+    labels = {
+        **service.labels,
+        PROJECT_LABEL: desired.name,
+        SERVICE_LABEL: service_name,
+        NUMBER_LABEL: str(number),
+        ONEOFF_LABEL: "False",
+        CONFIG_HASH_LABEL: desired.service_hashes[service_name],
+        MANAGED_LABEL: "true",
+    }
+    if version:
+        labels[VERSION_LABEL] = version
+    create: dict[str, Any] = {
+        "image": image,
+        "name": name,
+        "command": service.command,
+        "entrypoint": service.entrypoint,
+        "environment": dict(service.environment),
+        "labels": labels,
+        "hostname": service.hostname,
+        "user": service.user,
+        "working_dir": service.working_dir,
+        "tty": service.tty,
+        "stdin_open": service.stdin_open,
+        "stop_signal": service.stop_signal,
+        "stop_timeout": _seconds(service.stop_grace_period),
+        "healthcheck": _healthcheck(service),
+        "ports": _exposed(service),
+        "platform": service.platform,
+    }
+    host: dict[str, Any] = {
+        "port_bindings": _port_bindings(service),
+        "mounts": _mounts(desired, service, root=root, files_dir=files_dir),
+        "restart_policy": _restart_policy(service.restart),
+        "cap_add": service.cap_add or None,
+        "cap_drop": service.cap_drop or None,
+        "privileged": service.privileged,
+        "read_only": service.read_only or None,
+        "init": service.init or None,
+        "tmpfs": {path: "" for path in service.tmpfs} or None,
+        "extra_hosts": [f"{h}:{ip}" for h, ips in sorted(service.extra_hosts.items()) for ip in ips]
+        or None,
+        "dns": service.dns or None,
+        "log_config": _log_config(service),
+        "ulimits": [
+            Ulimit(name=n, soft=u.soft, hard=u.hard) for n, u in sorted(service.ulimits.items())
+        ]
+        or None,
+        "mem_limit": service.limits.memory,
+        "nano_cpus": math.floor(service.limits.cpus * NANOSECONDS) if service.limits.cpus else None,
+        "pids_limit": service.limits.pids,
+        "sysctls": dict(service.sysctls) or None,
+        "shm_size": service.shm_size,
+    }
+    endpoints: dict[str, dict[str, Any]] = {}
+    if service.network_mode is not None:
+        host["network_mode"] = _network_mode(desired.name, service.network_mode)
+    else:
+        ordered = sorted(service.networks.items(), key=lambda kv: (-kv[1].priority, kv[0]))
+        for key, attachment in ordered:
+            network = desired.compose.networks[key].name
+            endpoints[network] = {
+                "aliases": sorted({service_name, name, *attachment.aliases}),
+                "ipv4_address": attachment.ipv4_address,
+                "ipv6_address": attachment.ipv6_address,
+            }
+        if ordered:
+            host["network_mode"] = next(iter(endpoints))
+    return ContainerSpec(name=name, create=create, host=host, endpoints=endpoints)
+
+
+def _seconds(nanoseconds: int | None) -> int | None:
+    return None if nanoseconds is None else math.ceil(nanoseconds / NANOSECONDS)
+
+
+def _healthcheck(service: Service) -> dict[str, Any] | None:
+    check = service.healthcheck
+    if check is None:
+        return None
+    if check.disable:
+        return {"test": ["NONE"]}
+    out = {
+        "test": check.test,
+        "interval": check.interval,
+        "timeout": check.timeout,
+        "retries": check.retries,
+        "start_period": check.start_period,
+        "start_interval": check.start_interval,
+    }
+    return {key: value for key, value in out.items() if value is not None}
+
+
+def _exposed(service: Service) -> list[Any] | None:
+    ports: list[Any] = [(p.target, p.protocol) for p in service.ports]
+    for item in service.expose:
+        number, _, protocol = item.partition("/")
+        if "-" in number:
+            low, high = map(int, number.split("-"))
+            ports += [(n, protocol or "tcp") for n in range(low, high + 1)]
+        else:
+            ports.append((int(number), protocol or "tcp"))
+    return sorted(set(ports)) or None
+
+
+def _port_bindings(service: Service) -> dict[str, list[Any]] | None:
+    bindings: dict[str, list[Any]] = {}
+    for port in service.ports:
+        host_port = port.published or None
+        binding = (port.host_ip, host_port) if port.host_ip else host_port
+        bindings.setdefault(f"{port.target}/{port.protocol}", []).append(binding)
+    return bindings or None
+
+
+def _mounts(
+    desired: DesiredStack, service: Service, *, root: Path, files_dir: Path
+) -> list[Mount] | None:
+    mounts: list[Mount] = []
+    for volume in service.volumes:
+        if volume.type == "bind":
+            bind = volume.bind
+            source = host_path(root, volume)
+            if bind is not None and bind.create_host_path:
+                source.mkdir(parents=True, exist_ok=True)
+            mounts.append(
+                Mount(
+                    target=volume.target,
+                    source=str(source),
+                    type="bind",
+                    read_only=volume.read_only,
+                    propagation=bind.propagation if bind else None,
+                )
+            )
+        elif volume.type == "volume":
+            source = desired.compose.volumes[volume.source].name if volume.source else None
+            options = volume.volume
+            mounts.append(
+                Mount(
+                    target=volume.target,
+                    source=source,
+                    type="volume",
+                    read_only=volume.read_only,
+                    no_copy=bool(options and options.nocopy),
+                    subpath=options.subpath if options else None,
+                )
+            )
+        else:
+            tmpfs = volume.tmpfs
+            mounts.append(
+                Mount(
+                    target=volume.target,
+                    source=None,
+                    type="tmpfs",
+                    tmpfs_size=tmpfs.size if tmpfs else None,
+                    tmpfs_mode=tmpfs.mode if tmpfs else None,
+                )
+            )
+    for ref in [*service.secrets, *service.configs]:
+        if ref.sha256 is None:
+            raise PermanentError(
+                f"{ref.source}: external secrets and configs need Swarm; give it a file"
+            )
+        mounts.append(
+            Mount(
+                target=ref.target,
+                source=str((files_dir / ref.sha256).absolute()),
+                type="bind",
+                read_only=True,
+            )
+        )
+    return mounts or None
+
+
+def _restart_policy(restart: str) -> dict[str, Any] | None:
+    name, _, retries = restart.partition(":")
+    if name == "no":
+        return None
+    policy: dict[str, Any] = {"Name": name}
+    if retries:
+        policy["MaximumRetryCount"] = int(retries)
+    return policy
+
+
+def _log_config(service: Service) -> LogConfig | None:
+    if service.logging is None or service.logging.driver is None:
+        return None
+    return LogConfig(type=service.logging.driver, config=dict(service.logging.options))
+
+
+def _network_mode(stack: str, mode: str) -> str:
+    """``service:db`` means the first replica of this stack's ``db``, as in Compose."""
+    if mode.startswith("service:"):
+        return f"container:{stack}-{mode.removeprefix('service:')}-1"
+    return mode

@@ -1,0 +1,384 @@
+"""``Engine``: observe a stack on the Docker engine and carry out planner steps.
+
+Only objects labelled ``io.stackctl.managed=true`` *and* with the stack's Compose project label
+are ever seen or touched. Every call goes through ``_call``, which counts it (mutating calls
+apart) and translates docker-py's errors.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import docker
+from docker.errors import NotFound
+
+from controller.errors import PermanentError
+from controller.models.observed import (
+    CONFIG_HASH_LABEL,
+    MANAGED_LABEL,
+    NETWORK_LABEL,
+    NUMBER_LABEL,
+    PROJECT_LABEL,
+    SERVICE_LABEL,
+    VERSION_LABEL,
+    VOLUME_LABEL,
+    ObservedContainer,
+    ObservedNetwork,
+    ObservedVolume,
+    Snapshot,
+)
+from controller.runtime.container_spec import container_spec
+from controller.runtime.errors import translate
+from controller.source import DesiredStack, context_path
+
+T = TypeVar("T")
+
+MUTATING = frozenset(
+    {
+        "create_network",
+        "create_volume",
+        "pull",
+        "build",
+        "create_container",
+        "start",
+        "stop",
+        "remove_container",
+        "rename",
+        "remove_network",
+        "remove_volume",
+        "connect_network",
+    }
+)
+
+
+@dataclass
+class EngineCalls:
+    """Counts of engine calls by operation; ``mutating`` sums the ones that change something."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, operation: str) -> None:
+        with self.lock:
+            self.counts[operation] += 1
+
+    @property
+    def mutating(self) -> int:
+        return sum(n for op, n in self.counts.items() if op in MUTATING)
+
+    def reset(self) -> None:
+        with self.lock:
+            self.counts.clear()
+
+
+class Engine:
+    """``Engine()`` connects like the docker CLI does (``DOCKER_HOST`` or the local socket)."""
+
+    def __init__(self, client: docker.DockerClient | None = None, *, timeout: int = 120) -> None:
+        try:
+            self._client = client or docker.from_env(timeout=timeout)
+        except docker.errors.DockerException as e:
+            raise translate(e, doing="connecting to the Docker engine") from e
+        self._api = self._client.api
+        self.calls = EngineCalls()
+
+    def _call(
+        self, operation: str, doing: str, fn: Callable[..., T], *args: Any, **kwargs: Any
+    ) -> T:
+        self.calls.add(operation)
+        try:
+            return fn(*args, **kwargs)
+        except Exception as e:
+            raise translate(e, doing=doing) from e
+
+    def ping(self) -> None:
+        self._call("ping", "asking the engine", self._api.ping)
+
+    # -- observing ---------------------------------------------------------------------------
+
+    def observe(self, stack: str, *, images: list[str] = ()) -> Snapshot:
+        """Everything labelled as ``stack``'s, and the image id each reference resolves to."""
+        filters = {"label": [f"{PROJECT_LABEL}={stack}", f"{MANAGED_LABEL}=true"]}
+        listed = self._call(
+            "list_containers",
+            f"listing containers of {stack}",
+            self._api.containers,
+            all=True,
+            filters=filters,
+        )
+        containers = []
+        for summary in listed:
+            try:
+                info = self._call(
+                    "inspect_container",
+                    f"inspecting {summary['Id'][:12]}",
+                    self._api.inspect_container,
+                    summary["Id"],
+                )
+            except PermanentError:
+                continue  # removed between list and inspect: not there
+            containers.append(_container(info))
+        networks = self._call(
+            "list_networks", f"listing networks of {stack}", self._api.networks, filters=filters
+        )
+        volumes = self._call(
+            "list_volumes", f"listing volumes of {stack}", self._api.volumes, filters=filters
+        )
+        return Snapshot(
+            stack=stack,
+            containers=tuple(sorted(containers, key=lambda c: (c.service, c.number))),
+            networks=tuple(
+                ObservedNetwork(n["Id"], n["Name"], (n.get("Labels") or {}).get(NETWORK_LABEL, ""))
+                for n in networks
+            ),
+            volumes=tuple(
+                ObservedVolume(v["Name"], (v.get("Labels") or {}).get(VOLUME_LABEL, ""))
+                for v in (volumes.get("Volumes") or [])
+            ),
+            images={ref: self.image_id(ref) for ref in images},
+        )
+
+    def image_id(self, ref: str) -> str | None:
+        try:
+            return self._call(
+                "inspect_image", f"inspecting image {ref}", self._api.inspect_image, ref
+            )["Id"]
+        except PermanentError as e:
+            if isinstance(e.__cause__, NotFound):
+                return None
+            raise
+
+    def container_state(self, name_or_id: str) -> ObservedContainer | None:
+        try:
+            info = self._call(
+                "inspect_container",
+                f"inspecting {name_or_id}",
+                self._api.inspect_container,
+                name_or_id,
+            )
+        except PermanentError as e:
+            if isinstance(e.__cause__, NotFound):
+                return None
+            raise
+        return _container(info)
+
+    # -- acting ------------------------------------------------------------------------------
+
+    def create_network(self, desired: DesiredStack, key: str) -> None:
+        network = desired.compose.networks[key]
+        ipam = None
+        if network.ipam is not None:
+            pools = [
+                docker.types.IPAMPool(
+                    subnet=p.subnet,
+                    iprange=p.ip_range,
+                    gateway=p.gateway,
+                    aux_addresses=p.aux_addresses or None,
+                )
+                for p in network.ipam.config
+            ]
+            ipam = docker.types.IPAMConfig(
+                driver=network.ipam.driver or "default",
+                pool_configs=pools,
+                options=network.ipam.options or None,
+            )
+        self._call(
+            "create_network",
+            f"creating network {network.name}",
+            self._api.create_network,
+            network.name,
+            driver=network.driver,
+            options=network.driver_opts or None,
+            ipam=ipam,
+            internal=network.internal,
+            attachable=network.attachable or None,
+            enable_ipv6=bool(network.enable_ipv6),
+            labels={**network.labels, **_owner(desired.name), NETWORK_LABEL: key},
+        )
+
+    def create_volume(self, desired: DesiredStack, key: str) -> None:
+        volume = desired.compose.volumes[key]
+        self._call(
+            "create_volume",
+            f"creating volume {volume.name}",
+            self._api.create_volume,
+            volume.name,
+            driver=volume.driver or "local",
+            driver_opts=volume.driver_opts or None,
+            labels={**volume.labels, **_owner(desired.name), VOLUME_LABEL: key},
+        )
+
+    def pull(self, ref: str) -> None:
+        repository, tag = _split_ref(ref)
+        self._call("pull", f"pulling {ref}", self._api.pull, repository, tag=tag)
+
+    def build(self, desired: DesiredStack, service_name: str, *, ref: str, root: Path) -> None:
+        build = desired.compose.services[service_name].build
+        if build is None:
+            raise PermanentError(f"service {service_name} has no build section")
+        context = context_path(root, build)
+        doing = f"building {ref} for {service_name}"
+        if isinstance(context, Path) and not context.is_dir():
+            raise PermanentError(f"{doing}: the build context {context} is not a directory")
+        stream = self._call(
+            "build",
+            doing,
+            self._api.build,
+            path=str(context),
+            dockerfile=build.dockerfile,
+            tag=ref,
+            buildargs=build.args or None,
+            target=build.target,
+            rm=True,
+            decode=True,
+            pull=False,
+        )
+        for chunk in stream:
+            if "error" in chunk:
+                raise PermanentError(f"{doing}: {chunk['error'].strip()}")
+
+    def create_container(
+        self,
+        desired: DesiredStack,
+        *,
+        service: str,
+        number: int,
+        name: str,
+        image: str,
+        root: Path,
+        files_dir: Path,
+        version: str | None,
+    ) -> str:
+        """Create (not start) one replica; returns its id."""
+        spec = container_spec(
+            desired=desired,
+            service_name=service,
+            number=number,
+            name=name,
+            image=image,
+            root=root,
+            files_dir=files_dir,
+            version=version,
+        )
+        self._write_files(desired, service, files_dir)
+        host_config = self._api.create_host_config(**spec.host)
+        # Engines before API 1.44 take one endpoint at create: the first (highest priority)
+        # network there, the others connected before the container starts.
+        endpoints = [
+            (net, {k: v for k, v in ep.items() if v}) for net, ep in spec.endpoints.items()
+        ]
+        networking = None
+        if endpoints:
+            first, config = endpoints[0]
+            networking = self._api.create_networking_config(
+                {first: self._api.create_endpoint_config(**config)}
+            )
+        created = self._call(
+            "create_container",
+            f"creating container {name}",
+            self._api.create_container,
+            host_config=host_config,
+            networking_config=networking,
+            **spec.create,
+        )
+        for net, config in endpoints[1:]:
+            self._call(
+                "connect_network",
+                f"connecting {name} to {net}",
+                self._api.connect_container_to_network,
+                created["Id"],
+                net,
+                **config,
+            )
+        return str(created["Id"])
+
+    def start(self, container: str) -> None:
+        self._call("start", f"starting {container}", self._api.start, container)
+
+    def stop(self, container: str, *, timeout: int | None = None) -> None:
+        self._call("stop", f"stopping {container}", self._api.stop, container, timeout=timeout)
+
+    def remove_container(self, container: str) -> None:
+        self._call(
+            "remove_container",
+            f"removing {container}",
+            self._api.remove_container,
+            container,
+            force=True,
+        )
+
+    def stop_and_remove(self, container: str) -> None:
+        """Stop gracefully (the container's own stop signal and grace period), then remove."""
+        self.stop(container)
+        self.remove_container(container)
+
+    def rename(self, container: str, name: str) -> None:
+        self._call("rename", f"renaming {container} to {name}", self._api.rename, container, name)
+
+    def remove_network(self, name: str) -> None:
+        self._call("remove_network", f"removing network {name}", self._api.remove_network, name)
+
+    def remove_volume(self, name: str) -> None:
+        self._call("remove_volume", f"removing volume {name}", self._api.remove_volume, name)
+
+    def _write_files(self, desired: DesiredStack, service: str, files_dir: Path) -> None:
+        """Secrets and configs as read-only, content-addressed files (written once, atomically)."""
+        spec = desired.compose.services[service]
+        for ref in [*spec.secrets, *spec.configs]:
+            if ref.sha256 is None:
+                continue
+            path = files_dir / ref.sha256
+            if path.exists():
+                continue
+            content = desired.files.get(ref.sha256)
+            if content is None:
+                raise PermanentError(f"the content of {ref.source} ({ref.sha256[:12]}) is missing")
+            files_dir.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".tmp{os.getpid()}-{threading.get_ident()}")
+            tmp.write_bytes(content)
+            tmp.chmod(0o444)
+            tmp.replace(path)
+
+    def wait_gone(self, container: str, *, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while self.container_state(container) is not None and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+
+def _owner(stack: str) -> dict[str, str]:
+    return {PROJECT_LABEL: stack, MANAGED_LABEL: "true"}
+
+
+def _split_ref(ref: str) -> tuple[str, str]:
+    if "@" in ref:
+        return ref, ""
+    name, _, tag = ref.rpartition(":")
+    if name and "/" not in tag:
+        return name, tag
+    return ref, "latest"
+
+
+def _container(info: dict[str, Any]) -> ObservedContainer:
+    labels = info["Config"].get("Labels") or {}
+    state = info["State"]
+    health = (state.get("Health") or {}).get("Status")
+    return ObservedContainer(
+        id=info["Id"],
+        name=info["Name"].lstrip("/"),
+        service=labels.get(SERVICE_LABEL, ""),
+        number=int(labels.get(NUMBER_LABEL, "0") or 0),
+        config_hash=labels.get(CONFIG_HASH_LABEL, ""),
+        image_id=info["Image"],
+        state=state.get("Status", "unknown"),
+        health=health,
+        exit_code=state.get("ExitCode"),
+        networks=frozenset((info["NetworkSettings"].get("Networks") or {}).keys()),
+        version=labels.get(VERSION_LABEL),
+    )

@@ -1,0 +1,48 @@
+"""docker-py's errors translated into the project's: what to do next, with the cause chained."""
+
+from __future__ import annotations
+
+import requests
+from docker import errors as docker_errors
+
+from controller.errors import PermanentError, StackctlError, TransientError
+
+# Engine answers that retrying cannot fix, whatever their HTTP status says.
+_PERMANENT_HINTS = (
+    "port is already allocated",
+    "address already in use",
+    "no such image",
+    "pull access denied",
+    "invalid reference format",
+    "invalid mount config",
+    "invalid volume specification",
+    "conflicting options",
+)
+
+
+def translate(error: Exception, *, doing: str) -> StackctlError:
+    """A project error for a docker-py (or transport) error raised while ``doing``."""
+    if isinstance(error, StackctlError):
+        return error
+    text = str(error)
+    if isinstance(error, requests.exceptions.ConnectionError | requests.exceptions.Timeout):
+        return TransientError(f"{doing}: engine unreachable ({text})")
+    if isinstance(error, docker_errors.ImageNotFound):
+        return PermanentError(f"{doing}: image not found ({_explanation(error)})")
+    if isinstance(error, docker_errors.APIError):
+        explanation = _explanation(error)
+        if any(hint in explanation.lower() for hint in _PERMANENT_HINTS):
+            return PermanentError(f"{doing}: {explanation}")
+        if error.status_code is not None and error.status_code >= 500:
+            return TransientError(f"{doing}: engine error {error.status_code}: {explanation}")
+        return PermanentError(f"{doing}: {explanation}")
+    if isinstance(error, docker_errors.DockerException):
+        return TransientError(f"{doing}: {text}")
+    return PermanentError(f"{doing}: {type(error).__name__}: {text}")
+
+
+def _explanation(error: docker_errors.APIError) -> str:
+    explanation = error.explanation
+    if isinstance(explanation, bytes):
+        explanation = explanation.decode(errors="replace")
+    return str(explanation or error)

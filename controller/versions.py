@@ -1,0 +1,109 @@
+"""Desired stacks <-> stored versions: recording a new version, reading one back.
+
+The single place that knows how a ``DesiredStack`` is kept in ``stack_versions``: the canonical
+compose project is the version's ``compose`` document, the stack-level settings ride along as
+its ``x-stackctl`` extension (Compose's own mechanism for tool data), the digest is the
+stack's digest, and the bytes of secrets/configs go to the ``blobs`` table. Reading back
+rebuilds an equal ``DesiredStack`` and refuses one whose digest does not match.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from controller.db import Database
+from controller.errors import PermanentError
+from controller.models import ComposeDefinition, Stack, StackMetadata, StackVersion
+from controller.source import DesiredStack
+
+SETTINGS_KEY = "x-stackctl"
+_SETTINGS = ("labels", "suspend", "prune", "deletion_policy")
+
+
+def to_compose_definition(desired: DesiredStack) -> ComposeDefinition:
+    data = desired.canonical_data()
+    settings = {key: data[key] for key in _SETTINGS}
+    return ComposeDefinition.model_validate({**data["compose"], SETTINGS_KEY: settings})
+
+
+def record_version(
+    db: Database,
+    desired: DesiredStack,
+    *,
+    root: Path,
+    metadata: StackMetadata | None = None,
+    parent_version: str | None = None,
+    force: bool = False,
+) -> StackVersion | None:
+    """Record ``desired`` as the stack's next version, creating the stack if it is new.
+
+    Returns ``None`` (and records nothing) when the latest version has the same digest, unless
+    ``force`` (a rollback records the old spec again, on purpose). A pinned stack (after a
+    rollback) gets the version recorded but not made current: ``stackctl resume`` does that.
+    """
+    with db.transaction():
+        stack = db.stacks.get(desired.name)
+        if stack is None:
+            stack = db.stacks.create(Stack(stack_id=desired.name, name=desired.name))
+        latest = db.stack_versions.latest(desired.name)
+        if latest is not None and latest.digest == desired.digest and not force:
+            return None
+        db.blobs.put_many(desired.files)
+        meta = (metadata or StackMetadata()).model_copy(
+            update={"source": desired.source or None, "root": str(root)}
+        )
+        return db.stack_versions.create(
+            StackVersion(
+                stack_id=desired.name,
+                parent_version=parent_version,
+                digest=desired.digest,
+                metadata=meta,
+                compose=to_compose_definition(desired),
+            ),
+            make_current=not stack.pinned or force,
+        )
+
+
+def load_desired(db: Database, version: StackVersion) -> DesiredStack:
+    """The ``DesiredStack`` a stored version describes, with its files' bytes."""
+    data = version.compose.model_dump(mode="json")
+    settings = data.pop(SETTINGS_KEY, None)
+    data.pop("version", None)
+    if settings is None:
+        raise PermanentError(
+            f"{version.stack_id} {version.version} was not recorded by stackctl's loader"
+            " (no x-stackctl settings); record it from a manifest"
+        )
+    try:
+        desired = DesiredStack.model_validate(
+            {
+                "name": version.stack_id,
+                **settings,
+                "compose": data,
+                "source": version.metadata.source or "",
+            }
+        )
+    except ValueError as e:
+        raise PermanentError(f"{version.stack_id} {version.version} cannot be read: {e}") from e
+    if desired.digest != version.digest:
+        raise PermanentError(
+            f"{version.stack_id} {version.version} does not match its digest (corrupted record)"
+        )
+    wanted = {
+        ref.sha256
+        for s in desired.compose.services.values()
+        for ref in [*s.secrets, *s.configs]
+        if ref.sha256
+    }
+    files = db.blobs.get_many(wanted)
+    missing = wanted - files.keys()
+    if missing:
+        raise PermanentError(
+            f"{version.stack_id} {version.version}: stored file contents missing: "
+            + ", ".join(sorted(m[:12] for m in missing))
+        )
+    return desired.model_copy(update={"files": files})
+
+
+def version_root(version: StackVersion, default: Path) -> Path:
+    return Path(version.metadata.root) if version.metadata.root else default
