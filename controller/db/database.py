@@ -19,6 +19,7 @@ from pathlib import Path
 from types import TracebackType
 
 from controller.db.blobs import BlobRepository
+from controller.db.leases import LeaseRepository
 from controller.db.repositories import (
     CommandLogRepository,
     CommandRepository,
@@ -71,6 +72,7 @@ class Database:
         self.command_logs = CommandLogRepository(self)
         self.events = EventRepository(self)
         self.blobs = BlobRepository(self)
+        self.leases = LeaseRepository(self)
 
     def _configure(self, synchronous: str) -> None:
         if synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):
