@@ -73,6 +73,10 @@ class LeaseLost(StackctlError):
     """Another worker took the command back: stop without recording anything more."""
 
 
+class Interrupted(StackctlError):
+    """The controller is stopping: abandon the command at a step boundary (it is requeued)."""
+
+
 Printer = Callable[[str], None]
 
 
@@ -85,12 +89,16 @@ class Reconciler:
         options: ReconcilerOptions,
         worker_id: str,
         echo: Printer | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
+        """``stop``: when set, the command being run is abandoned at the next step boundary
+        and goes back to the queue (the controller is shutting down)."""
         self._db = db
         self._engine = engine
         self._options = options
         self._worker_id = worker_id
         self._echo = echo or (lambda line: None)
+        self._stop = stop or threading.Event()
 
     def run_next(self) -> Outcome | None:
         """Claim one runnable command and handle it; ``None`` when there is none."""
@@ -108,7 +116,9 @@ class Reconciler:
             LogLevel.INFO,
             f"{command.type} {command.stack_id} started (attempt {command.attempts + 1})",
         )
-        keeper = _LeaseKeeper(self._db, command, self._worker_id, self._options.lease_seconds)
+        keeper = _LeaseKeeper(
+            self._db, command, self._worker_id, self._options.lease_seconds, stop=self._stop
+        )
         started = time.monotonic()
         result: Plan | None = None
         error: BaseException | None = None
@@ -121,6 +131,11 @@ class Reconciler:
                         result = self._converge(command, keeper)
             except LeaseLost:
                 return Outcome(command, None, "lease lost")
+            except Interrupted as e:
+                requeued = self._db.commands.retry_later(
+                    command.command_id, delay=0, error=str(e), worker_id=self._worker_id
+                )
+                return Outcome(requeued, None, str(e))
             except Exception as e:  # every failure is recorded; none escapes the worker
                 error = e
         return self._finish(command, result, error, time.monotonic() - started)
@@ -353,8 +368,11 @@ class _LeaseKeeper:
     """Renews the command's lease in the background; ``check()`` raises ``LeaseLost`` once
     another worker has taken the command back."""
 
-    def __init__(self, db: Database, command: Command, worker_id: str, lease: float) -> None:
+    def __init__(
+        self, db: Database, command: Command, worker_id: str, lease: float, *, stop: threading.Event
+    ) -> None:
         self._db, self._command, self._worker = db, command, worker_id
+        self._stopping = stop
         self._lease = lease
         self._stop = threading.Event()
         self._lost = threading.Event()
@@ -376,6 +394,8 @@ class _LeaseKeeper:
                 continue  # a busy database: try again at the next tick
 
     def check(self) -> None:
+        if self._stopping.is_set():
+            raise Interrupted("the controller is stopping; the command goes back to the queue")
         if self._lost.is_set():
             raise LeaseLost(f"command {self._command.command_id} was taken by another worker")
 

@@ -1,25 +1,69 @@
-"""``stackctl run``: the controller daemon (watcher + workers)."""
+"""``stackctl run``: the controller daemon (watcher + workers + resync)."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import typer
 
 from controller.cli.app import app
 from controller.config import load_settings
+from controller.daemon import AlreadyRunning, Controller, DaemonOptions
+from controller.errors import StackctlError
+from controller.logs import configure_logging
+
+log = logging.getLogger("stackctl.controller")
 
 
 @app.command()
 def run(
     manifests: Path | None = typer.Option(None, help="Watched directory [default: ./manifests]."),
     db: Path | None = typer.Option(None, help="Database file [default: storage/stackctl.db]."),
+    workers: int | None = typer.Option(None, min=1, help="Stacks converged at once [default: 1]."),
+    resync: float | None = typer.Option(
+        None, min=1, help="Seconds between drift checks of every stack [default: 60]."
+    ),
+    debounce: int | None = typer.Option(
+        None, min=1, help="Milliseconds of quiet that end a burst of file changes [default: 50]."
+    ),
+    log_format: str | None = typer.Option(None, help="text or json [default: text]."),
+    allow_empty: bool = typer.Option(
+        False, help="Allow an empty watched directory to delete every stack it produced."
+    ),
+    timeout: float = typer.Option(120.0, help="Seconds to wait for dependencies and health."),
 ) -> None:
-    """Watch a directory of manifests and converge the engine to it (not implemented yet)."""
-    settings = load_settings({"manifests": manifests, "db": db})
-    typer.echo(
-        f"stackctl run: the controller daemon is not implemented yet "
-        f"(would watch {settings.manifests} with database {settings.db}).",
-        err=True,
+    """Watch a directory of manifests and converge the engine to it, until SIGTERM/SIGINT."""
+    settings = load_settings(
+        {
+            "manifests": manifests,
+            "db": db,
+            "workers": workers,
+            "resync": resync,
+            "debounce_ms": debounce,
+            "log_format": log_format,
+        }
     )
-    raise typer.Exit(code=1)
+    try:
+        configure_logging(settings.log_format)
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from e
+    options = DaemonOptions(
+        manifests=settings.manifests,
+        db=settings.db,
+        workers=settings.workers,
+        resync=settings.resync,
+        quiet_ms=settings.debounce_ms,
+        allow_empty=allow_empty,
+        wait_timeout=timeout,
+    )
+    try:
+        controller = Controller(options)
+    except AlreadyRunning as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(1) from e
+    except StackctlError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(1) from e
+    controller.install_signal_handlers()
+    raise typer.Exit(controller.run())

@@ -99,6 +99,19 @@ class CommandRepository:
                 raise NotFoundError(f"{doing}: no stack named {command.stack_id!r}") from e
             raise translate(e, doing=doing) from e
 
+    def enqueue_unless_pending(self, command: Command) -> tuple[Command, bool]:
+        """Coalescing: the stack's PENDING command if it has one (it will converge the stack
+        anyway), else ``command`` enqueued. Returns the command and whether it is new."""
+        with self._db.transaction() as conn:
+            row = conn.execute(
+                "SELECT * FROM commands WHERE stack_id = ? AND status = 'PENDING'"
+                " ORDER BY created_at, command_id LIMIT 1",
+                (command.stack_id,),
+            ).fetchone()
+            if row is not None:
+                return _command(row), False
+            return self.enqueue(command), True
+
     def _supersede_older_applies(self, newer: Command) -> None:
         now = ts_to_db(self._db.clock())
         with self._db.transaction() as conn:

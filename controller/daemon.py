@@ -1,0 +1,213 @@
+"""``stackctl run``: the controller process, the way a Kubernetes controller manager is built.
+
+Start: take the single-controller lease on the database (a second controller exits), put back
+commands whose worker died (expired leases), scan the whole directory, then run, each in its
+own thread: the watcher (files -> versions + commands), N workers (commands -> engine), the
+periodic resync (a jittered RECONCILE per stack, coalesced with pending work) and the lease
+renewal. SIGTERM/SIGINT set one stop event: the watcher stops, the workers abandon their
+command at the next step boundary (it goes back to the queue), the lease is released, exit 0.
+A SIGKILL loses nothing: the queue is on disk and an expired claim is run again on restart.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import signal
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from controller.db import Database
+from controller.errors import StackctlError
+from controller.models import Command, CommandType, Event, LogLevel
+from controller.reconciler import Reconciler, ReconcilerOptions
+from controller.runtime import Engine
+from controller.watcher import Watcher
+
+log = logging.getLogger("stackctl.controller")
+
+LEASE_TTL = 15.0
+COMMAND_LEASE = 30.0
+
+
+class AlreadyRunning(StackctlError):
+    """Another controller holds the database."""
+
+
+@dataclass(frozen=True)
+class DaemonOptions:
+    manifests: Path
+    db: Path
+    workers: int = 1
+    resync: float = 60.0
+    quiet_ms: int = 50
+    allow_empty: bool = False
+    wait_timeout: float = 120.0
+
+
+class Controller:
+    def __init__(self, options: DaemonOptions, *, engine: Engine | None = None) -> None:
+        self.options = options
+        self.stop = threading.Event()
+        self._wake = threading.Condition()
+        self.db = Database(db_path=options.db)
+        self.holder = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        lease = self.db.leases.acquire(
+            holder=self.holder, pid=os.getpid(), hostname=socket.gethostname(), ttl=LEASE_TTL
+        )
+        if lease is None:
+            other = self.db.leases.live()
+            self.db.close()
+            raise AlreadyRunning(
+                f"another stackctl run holds {options.db} (pid {other.pid if other else '?'} on "
+                f"{other.hostname if other else '?'}); stop it first or use another --db"
+            )
+        self.engine = engine or Engine()
+        self.watcher = Watcher(
+            self.db,
+            options.manifests,
+            allow_empty=options.allow_empty,
+            on_enqueue=self.wake_workers,
+        )
+        self._threads: list[threading.Thread] = []
+
+    # -- life --------------------------------------------------------------------------------
+
+    def run(self, *, on_ready: Callable[[], None] = lambda: None) -> int:
+        """Until ``stop`` is set; returns the exit code."""
+        try:
+            for command in self.db.commands.recover_expired():
+                log.warning(
+                    "command %s (%s %s) was interrupted; it runs again",
+                    command.command_id,
+                    command.type,
+                    command.stack_id,
+                )
+            self._event(
+                LogLevel.INFO,
+                "ControllerStarted",
+                f"watching {self.watcher.root} with {self.options.workers} worker(s)",
+            )
+            self.watcher.sync_safely()
+            self._spawn(
+                "watcher", lambda: self.watcher.watch(self.stop, quiet_ms=self.options.quiet_ms)
+            )
+            for index in range(self.options.workers):
+                self._spawn(f"worker-{index}", lambda i=index: self._work(i))
+            self._spawn("resync", self._resync)
+            self._spawn("lease", self._keep_lease)
+            log.info(
+                "controller running: manifests %s, database %s, %d worker(s)",
+                self.watcher.root,
+                self.options.db,
+                self.options.workers,
+            )
+            on_ready()
+            self.stop.wait()
+            return 0
+        finally:
+            self.shutdown()
+
+    def shutdown(self) -> None:
+        self.stop.set()
+        self.wake_workers()
+        for thread in self._threads:
+            thread.join(timeout=30)
+        self.db.leases.release(holder=self.holder)
+        self._event(LogLevel.INFO, "ControllerStopped", "controller stopped")
+        log.info("controller stopped")
+        self.db.close()
+
+    def install_signal_handlers(self) -> None:
+        def handler(signum: int, _frame: object) -> None:
+            log.info("received %s: stopping", signal.Signals(signum).name)
+            self.stop.set()
+            self.wake_workers()
+
+        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
+
+    def _spawn(self, name: str, target: Callable[[], None]) -> None:
+        thread = threading.Thread(target=self._guard(name, target), name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _guard(self, name: str, target: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                target()
+            except Exception:
+                log.exception("%s thread died; stopping the controller", name)
+                self.stop.set()
+
+        return run
+
+    # -- the loops ---------------------------------------------------------------------------
+
+    def wake_workers(self) -> None:
+        with self._wake:
+            self._wake.notify_all()
+
+    def _work(self, index: int) -> None:
+        reconciler = Reconciler(
+            self.db,
+            self.engine,
+            worker_id=f"{self.holder}-w{index}",
+            echo=lambda line: log.info("%s", line),
+            stop=self.stop,
+            options=ReconcilerOptions(
+                root=self.watcher.root,
+                files_dir=self.options.db.parent / "files",
+                lease_seconds=COMMAND_LEASE,
+                wait_timeout=self.options.wait_timeout,
+                worker_limit=self.options.workers,
+            ),
+        )
+        while not self.stop.is_set():
+            try:
+                outcome = reconciler.run_next()
+            except StackctlError as e:  # e.g. the database is busy: try again shortly
+                log.warning("worker %d: %s", index, e)
+                outcome = None
+            if outcome is None:
+                with self._wake:
+                    self._wake.wait(timeout=0.5)
+
+    def _resync(self) -> None:
+        rng = random.Random()
+        while not self.stop.wait(self.options.resync * rng.uniform(0.9, 1.1)):
+            self.resync_now()
+
+    def resync_now(self) -> None:
+        """A RECONCILE for every stack the files declare (valid or kept at its last good
+        version), unless it already has work pending."""
+        for name in sorted(self.watcher.managed_names()):
+            stack = self.db.stacks.get(name)
+            if stack is None or stack.current_version is None:
+                continue
+            command, created = self.db.commands.enqueue_unless_pending(
+                Command(stack_id=name, type=CommandType.RECONCILE, payload={"reason": "resync"})
+            )
+            if created:
+                log.info("resync: queued command %s: RECONCILE %s", command.command_id, name)
+        self.wake_workers()
+
+    def _keep_lease(self) -> None:
+        while not self.stop.wait(LEASE_TTL / 3):
+            try:
+                if not self.db.leases.renew(holder=self.holder, ttl=LEASE_TTL):
+                    log.error("lost the controller lease on %s; stopping", self.options.db)
+                    self.stop.set()
+            except StackctlError as e:
+                log.warning("renewing the controller lease: %s", e)
+            for command in self.db.commands.recover_expired():
+                log.warning("command %s: its worker stopped; back in the queue", command.command_id)
+                self.wake_workers()
+
+    def _event(self, level: LogLevel, reason: str, message: str) -> None:
+        self.db.events.add(Event(level=level, reason=reason, message=message))

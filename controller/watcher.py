@@ -1,0 +1,319 @@
+"""The watcher: the only producer of APPLY and DELETE commands from files.
+
+``Watcher.sync()`` loads the whole watched root and compares every stack's digest with its
+latest recorded version: a new digest records a new version (parent = the previous one, metadata
+naming the source file and, in a git work tree, the last commit touching it) and queues one
+APPLY. An unchanged digest records nothing. ``Watcher.watch()`` calls ``sync()`` after every
+burst of file changes (watchfiles groups them), so a burst gives one version, not one per write.
+
+Safety, because a watcher that deletes on a misread is worse than none:
+- an invalid manifest records a ``ManifestInvalid`` event with file, line and message, and
+  changes nothing: its stacks (from the source recorded in their latest version, even when the
+  broken file no longer says which stacks it holds) keep their last good version;
+- a stack is gone only when its source is gone or, valid, no longer declares it; then a
+  DELETE_STACK is queued (``deletionPolicy: Delete``) or the stack is let go (``Orphan``);
+- a missing or unreadable root, or one that suddenly yields no stacks while the database knows
+  some, deletes nothing and records a warning event, unless ``allow_empty``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import watchfiles
+
+from controller.db import Database
+from controller.models import Command, CommandStatus, CommandType, Event, LogLevel, StackMetadata
+from controller.source import LoadResult, load_root
+from controller.versions import load_desired, record_version
+
+log = logging.getLogger("stackctl.watcher")
+
+QUIET_MS_DEFAULT = 50
+
+
+@dataclass
+class SyncReport:
+    recorded: list[str] = field(default_factory=list)  # "name vN"
+    deleted: list[str] = field(default_factory=list)
+    invalid: list[str] = field(default_factory=list)  # sources with errors
+    kept: list[str] = field(default_factory=list)  # stacks kept because their source is broken
+
+
+class Watcher:
+    def __init__(
+        self,
+        db: Database,
+        root: Path,
+        *,
+        allow_empty: bool = False,
+        on_enqueue: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._db = db
+        # Absolute but not resolved: a root that is a symlink to a release folder keeps its
+        # name, so stacks keep their root and bind sources across releases.
+        self.root = root.absolute()
+        self._allow_empty = allow_empty
+        self._on_enqueue = on_enqueue
+        self._reported: dict[str, str] = {}  # source -> fingerprint of its last reported errors
+        self._warned_empty = False
+        self.last: LoadResult | None = None
+        self.kept: set[str] = set()  # stacks whose source is broken: kept at their last version
+        self.alive = threading.Event()
+
+    # -- one pass ----------------------------------------------------------------------------
+
+    def sync(self) -> SyncReport:
+        """Load the root and record what changed. Never raises for bad files."""
+        report = SyncReport()
+        if not self.root.is_dir() or not os.access(self.root, os.R_OK | os.X_OK):
+            self._warn_empty(f"the watched directory {self.root} is missing or unreadable")
+            return report
+        result = load_root(self.root)
+        self.last = result
+        self._report_errors(result, report)
+        for desired in result.stacks.values():
+            latest = self._db.stack_versions.latest(desired.name)
+            if latest is not None and latest.digest == desired.digest:
+                if self._let_go(desired.name):
+                    self._adopt_again(desired.name)
+                continue  # unchanged: record nothing (and ask git nothing)
+            version = record_version(
+                self._db, desired, root=self.root, metadata=self._metadata(desired.source)
+            )
+            if version is None:
+                continue
+            report.recorded.append(f"{desired.name} {version.version}")
+            log.info(
+                "version recorded: %s %s (digest %s, source %s)",
+                desired.name,
+                version.version,
+                desired.digest[:12],
+                desired.source,
+            )
+            if self._db.stacks.require(desired.name).current_version == version.version:
+                self._enqueue(
+                    desired.name, CommandType.APPLY_STACK_VERSION, {"version": version.version}
+                )
+            else:
+                log.info("%s is pinned: %s recorded, not applied", desired.name, version.version)
+        self._handle_gone(result, report)
+        return report
+
+    def _report_errors(self, result: LoadResult, report: SyncReport) -> None:
+        for source, source_report in result.sources.items():
+            if not source_report.errors:
+                if self._reported.pop(source, None) is not None:
+                    for name in source_report.names or [None]:
+                        self._event(
+                            name, LogLevel.INFO, "ManifestFixed", f"{source} is valid again"
+                        )
+                    log.info("manifest valid again: %s", source)
+                continue
+            report.invalid.append(source)
+            rendered = [e.render() for e in source_report.errors]
+            fingerprint = "\n".join(rendered)
+            if self._reported.get(source) == fingerprint:
+                continue  # already said; don't repeat it at every scan
+            self._reported[source] = fingerprint
+            names = source_report.names or self._stacks_from(source)
+            for name in names or [None]:
+                self._event(
+                    name,
+                    LogLevel.ERROR,
+                    "ManifestInvalid",
+                    f"{source} is invalid; the last good version keeps running: "
+                    + "; ".join(rendered[:5]),
+                    data={"errors": [e.to_dict() for e in source_report.errors]},
+                )
+            log.error("manifest invalid: %s", "; ".join(rendered))
+
+    def _handle_gone(self, result: LoadResult, report: SyncReport) -> None:
+        present = set(result.stacks) | result.invalid_names
+        missing = []
+        for name in self._known_stacks():
+            if name in present:
+                continue
+            latest = self._db.stack_versions.latest(name)
+            source = latest.metadata.source if latest else None
+            if source and source in result.sources and result.sources[source].errors:
+                report.kept.append(name)  # its file is broken, not gone
+            elif not self._let_go(name):
+                missing.append(name)
+        self.kept = set(report.kept)
+        if not missing:
+            self._warned_empty = False
+            return
+        if not result.stacks and not result.invalid_names and not self._allow_empty:
+            self._warn_empty(
+                f"{self.root} yields no stacks while {len(missing)} were recorded from it;"
+                " deleting nothing (--allow-empty permits it)"
+            )
+            return
+        self._warned_empty = False
+        for name in sorted(missing):
+            latest = self._db.stack_versions.latest(name)
+            policy = load_desired(self._db, latest).deletion_policy if latest else "Delete"
+            if policy == "Orphan":
+                self._db.stacks.update(name, current_version=None)
+                self._event(
+                    name,
+                    LogLevel.WARNING,
+                    "StackOrphaned",
+                    f"{name}: manifest removed; deletionPolicy Orphan leaves it running",
+                )
+            else:
+                self._enqueue(name, CommandType.DELETE_STACK, {"reason": "manifest removed"})
+                self._event(
+                    name,
+                    LogLevel.INFO,
+                    "StackDeleted",
+                    f"{name}: manifest removed; deleting (deletionPolicy Delete)",
+                )
+            report.deleted.append(name)
+            log.info("manifest of %s removed: %s", name, policy)
+
+    def _known_stacks(self) -> list[str]:
+        """Stacks this root produced (their latest version was recorded from it). Stacks
+        recorded from elsewhere (``stackctl apply`` of another folder) are never deleted by
+        this watcher."""
+        names = []
+        for stack in self._db.stacks.list():
+            latest = self._db.stack_versions.latest(stack.stack_id)
+            if latest is not None and latest.metadata.root == str(self.root):
+                names.append(stack.stack_id)
+        return names
+
+    def _let_go(self, name: str) -> bool:
+        """Orphaned (no current version), or a DELETE queued or done since the last change."""
+        stack = self._db.stacks.get(name)
+        if stack is None or stack.current_version is None:
+            return True
+        last = self._db.commands.list(stack_id=name, limit=1).items
+        return (
+            bool(last)
+            and last[0].type is CommandType.DELETE_STACK
+            and last[0].status is not CommandStatus.FAILED
+        )
+
+    def _adopt_again(self, name: str) -> None:
+        """Its manifest is back, unchanged: make its latest version current and apply it."""
+        latest = self._db.stack_versions.latest(name)
+        if latest is None:
+            return
+        self._db.stacks.update(name, current_version=latest.version)
+        self._event(
+            name,
+            LogLevel.INFO,
+            "ManifestRestored",
+            f"{name}: manifest is back; applying {latest.version}",
+        )
+        self._enqueue(name, CommandType.APPLY_STACK_VERSION, {"version": latest.version})
+
+    def _stacks_from(self, source: str) -> list[str]:
+        """Stacks whose latest version came from ``source`` (when the file no longer says)."""
+        names = []
+        for stack in self._db.stacks.list():
+            latest = self._db.stack_versions.latest(stack.stack_id)
+            if latest is not None and latest.metadata.source == source:
+                names.append(stack.stack_id)
+        return names
+
+    def _warn_empty(self, message: str) -> None:
+        if not self._warned_empty:
+            self._event(None, LogLevel.WARNING, "DeletionRefused", message)
+            log.warning("%s", message)
+        self._warned_empty = True
+
+    def _enqueue(self, name: str, kind: CommandType, payload: dict) -> None:
+        command = self._db.commands.enqueue(Command(stack_id=name, type=kind, payload=payload))
+        log.info("queued command %s: %s %s", command.command_id, kind, name)
+        self._on_enqueue()
+
+    def _event(
+        self,
+        stack_id: str | None,
+        level: LogLevel,
+        reason: str,
+        message: str,
+        data: dict | None = None,
+    ) -> None:
+        self._db.events.add(
+            Event(stack_id=stack_id, level=level, reason=reason, message=message, data=data)
+        )
+
+    def _metadata(self, source: str) -> StackMetadata:
+        return StackMetadata(created_by="stackctl watcher", **git_metadata(self.root, source))
+
+    def managed_names(self) -> set[str]:
+        """Every stack the files declare, valid or kept at its last good version."""
+        if self.last is None:
+            return set()
+        return set(self.last.stacks) | self.last.invalid_names | self.kept
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def watch(self, stop: threading.Event, *, quiet_ms: int = QUIET_MS_DEFAULT) -> None:
+        """Sync after every burst of changes until ``stop`` is set. A root that is a symlink
+        swapped to a new folder is noticed within a second and watched anew."""
+        self.alive.set()
+        try:
+            while not stop.is_set():
+                target = os.path.realpath(self.root)
+                if not os.path.isdir(target):
+                    stop.wait(1.0)
+                    self.sync_safely()
+                    continue
+                for changes in watchfiles.watch(
+                    target,
+                    debounce=1600,
+                    step=quiet_ms,
+                    stop_event=stop,
+                    rust_timeout=1000,
+                    yield_on_timeout=True,
+                    raise_interrupt=False,
+                ):
+                    if os.path.realpath(self.root) != target:
+                        log.info(
+                            "%s now points to %s; watching it",
+                            self.root,
+                            os.path.realpath(self.root),
+                        )
+                        self.sync_safely()
+                        break
+                    if changes:
+                        self.sync_safely()
+        finally:
+            self.alive.clear()
+
+    def sync_safely(self) -> None:
+        try:
+            self.sync()
+        except Exception:  # the watcher outlives any one bad pass; the next change retries
+            log.exception("sync of %s failed", self.root)
+
+
+def git_metadata(root: Path, source: str) -> dict[str, str]:
+    """The last commit touching ``source`` when ``root`` is in a git work tree, else nothing."""
+    if not source:
+        return {}
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(root), "log", "-1", "--format=%H%x00%an <%ae>%x00%s", "--", source],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return {}
+    parts = out.stdout.strip().split("\x00")
+    if out.returncode != 0 or len(parts) != 3:
+        return {}
+    return {"git_commit": parts[0], "git_author": parts[1], "git_subject": parts[2]}
