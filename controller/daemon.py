@@ -35,6 +35,21 @@ LEASE_TTL = 15.0
 COMMAND_LEASE = 30.0
 
 
+def _dead_holder(db: Database) -> str | None:
+    """The holder of a lease left by a controller of this host whose process is gone (killed):
+    its lease and its commands' claims can be taken back without waiting for them to expire."""
+    lease = db.leases.live()
+    if lease is None or lease.hostname != socket.gethostname():
+        return None
+    try:
+        os.kill(lease.pid, 0)
+    except ProcessLookupError:
+        return lease.holder
+    except PermissionError:
+        return None  # alive, another user's
+    return None
+
+
 class AlreadyRunning(StackctlError):
     """Another controller holds the database."""
 
@@ -57,8 +72,13 @@ class Controller:
         self._wake = threading.Condition()
         self.db = Database(db_path=options.db)
         self.holder = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self._dead_holder = _dead_holder(self.db)
         lease = self.db.leases.acquire(
-            holder=self.holder, pid=os.getpid(), hostname=socket.gethostname(), ttl=LEASE_TTL
+            holder=self.holder,
+            pid=os.getpid(),
+            hostname=socket.gethostname(),
+            ttl=LEASE_TTL,
+            take_over=self._dead_holder,
         )
         if lease is None:
             other = self.db.leases.live()

@@ -211,14 +211,20 @@ class CommandRepository:
             )
             return self.require(command_id)
 
-    def recover_expired(self) -> list[Command]:
-        """RUNNING commands whose lease has expired (their worker died) go back to PENDING."""
+    def recover_expired(self, *, dead_worker_prefix: str | None = None) -> list[Command]:
+        """RUNNING commands whose lease has expired (their worker died) go back to PENDING.
+
+        ``dead_worker_prefix`` also takes back, lease or not, the commands of workers whose id
+        starts with it: a controller that knows their process is gone need not wait.
+        """
         now = self._db.clock()
         with self._db.transaction() as conn:
             expired = conn.execute(
                 "SELECT command_id, worker_id, lease_expires_at, attempts FROM commands"
-                " WHERE status = 'RUNNING' AND lease_expires_at < ? ORDER BY command_id",
-                (ts_to_db(now),),
+                " WHERE status = 'RUNNING' AND (lease_expires_at < ?"
+                " OR (? IS NOT NULL AND substr(worker_id, 1, length(?)) = ?))"
+                " ORDER BY command_id",
+                (ts_to_db(now), dead_worker_prefix, dead_worker_prefix, dead_worker_prefix),
             ).fetchall()
             for row in expired:
                 conn.execute(
@@ -229,8 +235,8 @@ class CommandRepository:
                 self._db.command_logs.add_log(
                     row["command_id"],
                     LogLevel.WARNING,
-                    f"lease of worker {row['worker_id']} expired at {row['lease_expires_at']}"
-                    f" (the worker stopped without finishing); back in the queue,"
+                    f"worker {row['worker_id']} stopped without finishing (lease until"
+                    f" {row['lease_expires_at']}); back in the queue,"
                     f" attempt {row['attempts'] + 2} next",
                 )
             return [self.require(row["command_id"]) for row in expired]

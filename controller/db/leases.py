@@ -32,12 +32,19 @@ class LeaseRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def acquire(self, *, holder: str, pid: int, hostname: str, ttl: float) -> Lease | None:
-        """Take the lease; ``None`` when another live holder has it (see ``current``)."""
+    def acquire(
+        self, *, holder: str, pid: int, hostname: str, ttl: float, take_over: str | None = None
+    ) -> Lease | None:
+        """Take the lease; ``None`` when another live holder has it (see ``current``).
+        ``take_over`` names a holder known to be dead whose lease may be taken at once."""
         now = self._db.clock()
         with self._db.transaction() as conn:
             current = self.current()
-            if current is not None and current.holder != holder and current.expires_at > now:
+            if (
+                current is not None
+                and current.holder not in (holder, take_over)
+                and current.expires_at > now
+            ):
                 return None
             conn.execute(
                 "INSERT OR REPLACE INTO controller_lease"

@@ -26,3 +26,10 @@ def test_renew_and_release(db: Database, clock):
     db.leases.release(holder="a")
     assert db.leases.current() is None
     assert db.leases.acquire(holder="b", pid=2, hostname="h", ttl=10) is not None
+
+
+def test_a_dead_holder_can_be_taken_over_at_once(db: Database):
+    db.leases.acquire(holder="dead", pid=1, hostname="h", ttl=10)
+    assert db.leases.acquire(holder="new", pid=2, hostname="h", ttl=10) is None
+    taken = db.leases.acquire(holder="new", pid=2, hostname="h", ttl=10, take_over="dead")
+    assert taken is not None and taken.holder == "new"

@@ -78,4 +78,4 @@ def test_sigkilled_worker_loses_nothing(db_path: Path):
         db.commands.complete(cmd.command_id, worker_id="survivor")
         assert [c.command_id for c in db.commands.list().items] == [cmd.command_id]
         [log] = db.command_logs.list(cmd.command_id)
-        assert "lease of worker doomed expired" in log.message
+        assert "worker doomed stopped without finishing" in log.message

@@ -53,7 +53,7 @@ def test_expired_lease_returns_the_command_with_a_log_line(db: Database, make_st
     [recovered] = db.commands.recover_expired()
     assert (recovered.status, recovered.attempts, recovered.worker_id) == ("PENDING", 1, None)
     [log] = db.command_logs.list(cmd.command_id)
-    assert "lease of worker dead-worker expired" in log.message
+    assert "worker dead-worker stopped without finishing" in log.message
     assert db.commands.claim(worker_id="w2").command_id == cmd.command_id
 
 
@@ -92,3 +92,14 @@ def test_a_command_made_running_by_hand_is_recovered_too(db: Database, make_stac
     db.commands.update_status(cmd.command_id, "RUNNING")
     clock.advance(3600)
     assert [c.command_id for c in db.commands.recover_expired()] == [cmd.command_id]
+
+
+def test_commands_of_a_worker_known_dead_come_back_at_once(db: Database, make_stack, clock):
+    make_stack("a")
+    make_stack("b")
+    mine = claimed(db, "a", worker="host-1-abc-w0")
+    db.commands.enqueue(Command(stack_id="b", type="RECONCILE", created_at=db.clock()))
+    other = db.commands.claim(worker_id="cli-7", limit=5)
+    recovered = db.commands.recover_expired(dead_worker_prefix="host-1-abc")
+    assert [c.command_id for c in recovered] == [mine.command_id]
+    assert db.commands.require(other.command_id).status is CommandStatus.RUNNING

@@ -1,0 +1,154 @@
+"""``stackctl run`` end to end on a real engine: people change files, stacks converge, history
+is kept, nothing is lost."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from controller_process import ControllerProcess, wait_for
+
+from controller.models import CommandStatus, CommandType
+
+pytestmark = [pytest.mark.engine, pytest.mark.slow]
+
+
+def write(root: Path, name: str, services: dict, file: str | None = None) -> None:
+    manifest = {"apiVersion": "stackctl/v1", "kind": "Stack", "metadata": {"name": name},
+                "spec": {"compose": {"services": services}}}
+    (root / (file or f"{name}.yaml")).write_text(yaml.safe_dump(manifest))
+
+
+def sleeper(image: str, **extra) -> dict:
+    return {"image": image, "command": ["sleep", "3600"], "init": True, **extra}
+
+
+def running(docker_client, name: str) -> dict[str, str]:
+    found = docker_client.containers.list(
+        all=True, filters={"label": f"com.docker.compose.project={name}"})
+    return {c.name: c.id for c in found if c.status == "running"}
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    path = tmp_path / "manifests"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def controller(root: Path, tmp_path: Path):
+    started: list[ControllerProcess] = []
+
+    def start(**kwargs) -> ControllerProcess:
+        process = ControllerProcess(root, tmp_path / "stackctl.db", **kwargs).start()
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.proc and process.proc.poll() is None:
+            process.stop()
+
+
+def test_drop_edit_break_fix_delete(root, controller, engine_janitor, test_images, docker_client):
+    name = engine_janitor.project("shop")
+    # A second stack: deleting the only manifest of a root is refused (safety), not this one.
+    write(root, engine_janitor.project("anchor"), {"app": sleeper(test_images.v1)})
+    ctl = controller()
+    write(root, name, {"web": sleeper(test_images.v1, environment={"LEVEL": "info"}),
+                       "db": sleeper(test_images.v1)})
+    first = wait_for(lambda: len(running(docker_client, name)) == 2 and running(
+        docker_client, name), what="two containers")
+
+    write(root, name, {"web": sleeper(test_images.v1, environment={"LEVEL": "debug"}),
+                       "db": sleeper(test_images.v1)})
+    second = wait_for(lambda: (r := running(docker_client, name)).get(f"{name}-web-1") not in (
+        None, first[f"{name}-web-1"]) and r, what="web recreated")
+    assert second[f"{name}-db-1"] == first[f"{name}-db-1"], "db must not be recreated"
+
+    (root / f"{name}.yaml").write_text("kind: Stack\nmetadata: {name: " + name + "\n")
+    with ctl.db() as db:
+        event = wait_for(lambda: [e for e in db.events.list(stack_id=name).items
+                                  if e.reason == "ManifestInvalid"], what="ManifestInvalid")
+        assert f"{name}.yaml:" in event[0].message
+    assert running(docker_client, name) == second
+
+    write(root, name, {"web": sleeper(test_images.v1, environment={"LEVEL": "debug"}),
+                       "db": sleeper(test_images.v1)})
+    (root / f"{name}.yaml").unlink()
+    wait_for(lambda: not running(docker_client, name), what="the stack removed")
+    with ctl.db() as db:
+        types = [c.type for c in db.commands.list(stack_id=name).items]
+        assert types[0] is CommandType.DELETE_STACK
+        assert [v.version for v in db.stack_versions.list(name)] == ["v1", "v2"]
+    assert ctl.stop() == 0
+    assert "controller stopped" in ctl.log.read_text()
+
+
+def test_container_removed_by_hand_comes_back_at_resync(root, controller, engine_janitor,
+                                                        test_images, docker_client):
+    name = engine_janitor.project("heal")
+    ctl = controller(resync=2)
+    write(root, name, {"app": sleeper(test_images.v1)})
+    before = wait_for(lambda: running(docker_client, name), what="the container")
+    docker_client.containers.get(before[f"{name}-app-1"]).remove(force=True)
+    after = wait_for(lambda: running(docker_client, name), what="the container back")
+    assert after[f"{name}-app-1"] != before[f"{name}-app-1"]
+    with ctl.db() as db:
+        logs = [line.message for c in db.commands.list(stack_id=name).items
+                for line in db.command_logs.list(c.command_id)]
+    assert any(f"create {name}-app-1: container missing" in m for m in logs)
+
+
+def test_sigkill_mid_apply_then_restart_converges(root, controller, engine_janitor, test_images,
+                                                  docker_client):
+    name = engine_janitor.project("kill")
+    ctl = controller()
+    slow = {"image": test_images.v1, "init": True,
+            "command": ["sh", "-c", "sleep 4; touch /tmp/ready; sleep 3600"],
+            "healthcheck": {"test": ["CMD", "test", "-f", "/tmp/ready"], "interval": "1s"}}
+    write(root, name, {"slow": slow, "after": sleeper(test_images.v1, depends_on={
+        "slow": {"condition": "service_healthy"}})})
+    with ctl.db() as db:
+        wait_for(lambda: db.commands.list(stack_id=name, status="RUNNING").items,
+                 what="the apply to run")
+    assert ctl.stop(signal.SIGKILL) == -signal.SIGKILL
+
+    again = controller()
+    wait_for(lambda: len(running(docker_client, name)) == 2, what="convergence after restart")
+    with again.db() as db:
+        def done():
+            return [c for c in db.commands.list(stack_id=name).items
+                    if c.status is CommandStatus.DONE]
+        [command] = wait_for(done, what="the command DONE")
+        assert command.attempts == 1
+        messages = [line.message for line in db.command_logs.list(command.command_id)]
+    assert any("stopped without finishing" in m for m in messages)
+    assert sum("started (attempt 1)" in m for m in messages) == 1
+    assert any("started (attempt 2)" in m for m in messages)
+
+
+def test_second_controller_on_the_same_database_refuses(root, controller, tmp_path,
+                                                       engine_janitor):
+    controller()
+    second = subprocess.run(
+        [sys.executable, "-m", "controller", "run", "--manifests", str(root), "--db",
+         str(tmp_path / "stackctl.db")], capture_output=True, text=True, timeout=60)
+    assert second.returncode == 1
+    assert "another stackctl run holds" in second.stderr
+
+
+def test_burst_of_writes_gives_one_or_two_versions(root, controller, engine_janitor, test_images):
+    name = engine_janitor.project("burst")
+    ctl = controller()
+    for n in range(50):
+        write(root, name, {"app": sleeper(test_images.v1, environment={"N": str(n)})})
+    with ctl.db() as db:
+        wait_for(lambda: db.stacks.get(name) and db.stack_versions.latest(name).compose
+                 .services["app"]["environment"] == {"N": "49"}, what="the last write recorded")
+        assert 1 <= len(db.stack_versions.list(name)) <= 2
