@@ -18,7 +18,8 @@ $(STAMP): pyproject.toml
 test: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-run: $(STAMP)
+# The engine first (installs and starts dockerd and the example's image when missing; root).
+run: $(STAMP) engine
 	$(BIN)/stackctl run --manifests ./manifests
 
 lint: $(STAMP)

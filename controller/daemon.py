@@ -178,7 +178,7 @@ class Controller:
             self.db,
             self.engine,
             worker_id=f"{self.holder}-w{index}",
-            echo=lambda line: log.info("%s", line),
+            logger=log,
             stop=self.stop,
             options=ReconcilerOptions(
                 root=self.watcher.root,

@@ -10,6 +10,7 @@ reason. Every step writes a command log line with its reason and duration.
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
@@ -44,6 +45,12 @@ from controller.source import DesiredStack
 from controller.versions import load_desired, version_root
 
 MAX_BACKOFF = 300.0
+_PY_LEVELS = {
+    LogLevel.DEBUG: logging.DEBUG,
+    LogLevel.INFO: logging.INFO,
+    LogLevel.WARNING: logging.WARNING,
+    LogLevel.ERROR: logging.ERROR,
+}
 
 
 def backoff_delay(attempts: int, *, rng: random.Random | None = None) -> float:
@@ -89,6 +96,7 @@ class Reconciler:
         options: ReconcilerOptions,
         worker_id: str,
         echo: Printer | None = None,
+        logger: logging.Logger | None = None,
         stop: threading.Event | None = None,
     ) -> None:
         """``stop``: when set, the command being run is abandoned at the next step boundary
@@ -97,7 +105,8 @@ class Reconciler:
         self._engine = engine
         self._options = options
         self._worker_id = worker_id
-        self._echo = echo or (lambda line: None)
+        self._echo = echo or (lambda line: None)  # for people at a terminal
+        self._logger = logger  # for the daemon's log, with levels
         self._stop = stop or threading.Event()
 
     def run_next(self) -> Outcome | None:
@@ -308,6 +317,8 @@ class Reconciler:
         assert command.command_id is not None
         self._db.command_logs.add_log(command.command_id, level, message, data)
         self._echo(f"[{command.stack_id}] {message}")
+        if self._logger is not None:
+            self._logger.log(_PY_LEVELS[level], "[%s] %s", command.stack_id, message)
 
     def _finish(
         self, command: Command, result: Plan | None, error: BaseException | None, seconds: float
@@ -331,6 +342,10 @@ class Reconciler:
                         cid, delay=delay, error=str(error), worker_id=worker
                     )
                     self._echo(f"[{command.stack_id}] will retry in {delay:.1f}s: {error}")
+                    if self._logger is not None:
+                        self._logger.warning(
+                            "[%s] will retry in %.1fs: %s", command.stack_id, delay, error
+                        )
                     return Outcome(retried, result, str(error))
                 case _:
                     message = (

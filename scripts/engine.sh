@@ -50,6 +50,9 @@ DOCKERD_FLAGS=(
     --host=unix:///var/run/docker.sock
     --dns-opt=timeout:2
     --dns-opt=attempts:1
+    # Every stack has its own bridge network (Compose's NAME_default); the engine's default
+    # pools run out at about 30 networks. 256 /24 networks from one private /16 instead.
+    --default-address-pool base=10.213.0.0/16,size=24
 )
 # Extra flags for experiments, e.g. STACKCTL_DOCKERD_FLAGS="--debug".
 read -r -a EXTRA_FLAGS <<<"${STACKCTL_DOCKERD_FLAGS:-}"
