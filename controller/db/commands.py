@@ -18,10 +18,9 @@ from typing import TYPE_CHECKING
 
 from controller.db.rows import (
     Page,
-    decode_cursor,
-    encode_cursor,
     json_from_db,
     json_to_db,
+    keyset_page,
     translate,
     ts_from_db,
     ts_to_db,
@@ -308,28 +307,21 @@ class CommandRepository:
         cursor: str | None = None,
     ) -> Page[Command]:
         """Newest first, filtered; pass ``next_cursor`` back to get the following page."""
-        clauses, params = ["1 = 1"], []
-        if stack_id is not None:
-            clauses.append("stack_id = ?")
-            params.append(stack_id)
-        if status is not None:
-            clauses.append("status = ?")
-            params.append(CommandStatus(status).value)
-        if type is not None:
-            clauses.append("type = ?")
-            params.append(CommandType(type).value)
-        if cursor is not None:
-            clauses.append("command_id < ?")
-            params.append(decode_cursor(cursor))
+        filters = {
+            "stack_id": stack_id,
+            "status": None if status is None else CommandStatus(status).value,
+            "type": None if type is None else CommandType(type).value,
+        }
         with self._db.reading() as conn:
-            rows = conn.execute(
-                f"SELECT * FROM commands WHERE {' AND '.join(clauses)}"
-                " ORDER BY command_id DESC LIMIT ?",
-                (*params, limit + 1),
-            ).fetchall()
-        commands = [_command(row) for row in rows[:limit]]
-        more = len(rows) > limit
-        return Page(commands, encode_cursor(commands[-1].command_id) if more and commands else None)
+            return keyset_page(
+                conn,
+                table="commands",
+                key="command_id",
+                filters=filters,
+                limit=limit,
+                cursor=cursor,
+                to_item=_command,
+            )
 
     def count_by_status(self) -> dict[CommandStatus, int]:
         with self._db.reading() as conn:

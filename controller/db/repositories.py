@@ -13,10 +13,9 @@ from typing import TYPE_CHECKING, Any
 from controller.db.commands import CommandRepository
 from controller.db.rows import (
     Page,
-    decode_cursor,
-    encode_cursor,
     json_from_db,
     json_to_db,
+    keyset_page,
     translate,
     ts_from_db,
     ts_to_db,
@@ -370,30 +369,25 @@ class EventRepository:
         self, *, stack_id: str | None = None, limit: int = 50, cursor: str | None = None
     ) -> Page[Event]:
         """Newest first."""
-        clauses, params = ["1 = 1"], []
-        if stack_id is not None:
-            clauses.append("stack_id = ?")
-            params.append(stack_id)
-        if cursor is not None:
-            clauses.append("event_id < ?")
-            params.append(decode_cursor(cursor))
         with self._db.reading() as conn:
-            rows = conn.execute(
-                f"SELECT * FROM events WHERE {' AND '.join(clauses)}"
-                " ORDER BY event_id DESC LIMIT ?",
-                (*params, limit + 1),
-            ).fetchall()
-        events = [
-            Event(
-                event_id=row["event_id"],
-                stack_id=row["stack_id"],
-                ts=ts_from_db(row["ts"]),
-                level=row["level"],
-                reason=row["reason"],
-                message=row["message"],
-                data=json_from_db(row["data"]),
+            return keyset_page(
+                conn,
+                table="events",
+                key="event_id",
+                filters={"stack_id": stack_id},
+                limit=limit,
+                cursor=cursor,
+                to_item=_event,
             )
-            for row in rows[:limit]
-        ]
-        more = len(rows) > limit
-        return Page(events, encode_cursor(events[-1].event_id) if more and events else None)
+
+
+def _event(row: sqlite3.Row) -> Event:
+    return Event(
+        event_id=row["event_id"],
+        stack_id=row["stack_id"],
+        ts=ts_from_db(row["ts"]),
+        level=row["level"],
+        reason=row["reason"],
+        message=row["message"],
+        data=json_from_db(row["data"]),
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
@@ -60,6 +61,32 @@ def decode_cursor(cursor: str) -> int:
         return int(number)
     except (ValueError, UnicodeDecodeError) as e:
         raise InvalidCursorError(f"invalid cursor {cursor!r}") from e
+
+
+def keyset_page(
+    conn: sqlite3.Connection,
+    *,
+    table: str,
+    key: str,
+    filters: dict[str, Any],
+    limit: int,
+    cursor: str | None,
+    to_item: Callable[[sqlite3.Row], T],
+) -> Page[T]:
+    """Newest first by ``key``; ``filters`` maps columns to values (``None``: no filter). The
+    cursor is the last key handed out, so pages stay stable while rows are added."""
+    clauses = [f"{column} = ?" for column, value in filters.items() if value is not None]
+    params: list[Any] = [value for value in filters.values() if value is not None]
+    if cursor is not None:
+        clauses.append(f"{key} < ?")
+        params.append(decode_cursor(cursor))
+    where = " AND ".join(clauses) or "1 = 1"
+    rows = conn.execute(
+        f"SELECT * FROM {table} WHERE {where} ORDER BY {key} DESC LIMIT ?", (*params, limit + 1)
+    ).fetchall()
+    items = [to_item(row) for row in rows[:limit]]
+    more = len(rows) > limit and bool(items)
+    return Page(items, encode_cursor(rows[limit - 1][key]) if more else None)
 
 
 def translate(error: sqlite3.Error, *, doing: str) -> Exception:
