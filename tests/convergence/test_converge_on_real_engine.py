@@ -212,3 +212,19 @@ def test_build_through_the_engine(h, engine_janitor, test_images, tmp_path, dock
     finally:
         h.delete(name)
         docker_client.images.remove(f"{name}-app:dev", force=True)
+
+
+def test_failed_recreate_leaves_the_old_container_running(h, engine_janitor, test_images):
+    name = engine_janitor.project("shop")
+    h.apply(h.stack(name, {"services": {"web": {"image": test_images.v1, **SLEEPER}}}))
+    before = h.containers(name)
+    missing_bind = {"type": "bind", "source": f"/nonexistent-{name}", "target": "/data",
+                    "bind": {"create_host_path": False}}
+    broken = {"image": test_images.v1, **SLEEPER, "volumes": [missing_bind]}
+    outcome = h.apply(h.stack(name, {"services": {"web": broken}}))
+    assert outcome.command.status is CommandStatus.FAILED
+    assert "bind source path does not exist" in outcome.command.error
+    [container] = h.engine.observe(name).containers
+    assert (container.id, container.running) == (before[f"{name}-web-1"], True)
+    logs = h.log_messages(outcome)
+    assert any(f"recreate {name}-web-1" in m and "failed after" in m for m in logs)
