@@ -24,6 +24,7 @@ class Settings:
     resync: float = 60.0
     debounce_ms: int = 50
     log_format: str = "text"
+    api: str = "127.0.0.1:8420"  # HOST:PORT of the HTTP API of `stackctl run`
 
     @property
     def files_dir(self) -> Path:

@@ -63,6 +63,8 @@ class DaemonOptions:
     quiet_ms: int = 50
     allow_empty: bool = False
     wait_timeout: float = 120.0
+    api: tuple[str, int] | None = None  # (host, port) of the HTTP API; None: no API
+    api_token: str | None = None
 
 
 class Controller:
@@ -95,13 +97,15 @@ class Controller:
             on_enqueue=self.wake_workers,
         )
         self._threads: list[threading.Thread] = []
+        self._api = None
 
     # -- life --------------------------------------------------------------------------------
 
     def run(self, *, on_ready: Callable[[], None] = lambda: None) -> int:
         """Until ``stop`` is set; returns the exit code."""
         try:
-            for command in self.db.commands.recover_expired():
+            self._start_api()
+            for command in self.db.commands.recover_expired(dead_worker_prefix=self._dead_holder):
                 log.warning(
                     "command %s (%s %s) was interrupted; it runs again",
                     command.command_id,
@@ -138,10 +142,47 @@ class Controller:
         self.wake_workers()
         for thread in self._threads:
             thread.join(timeout=30)
+        if self._api is not None:
+            self._api.stop()
         self.db.leases.release(holder=self.holder)
         self._event(LogLevel.INFO, "ControllerStopped", "controller stopped")
         log.info("controller stopped")
         self.db.close()
+
+    def _start_api(self) -> None:
+        if self.options.api is None:
+            return
+        # FastAPI and uvicorn are loaded only when the API is served.
+        from controller.api.app import create_app
+        from controller.api.server import start_server
+
+        host, port = self.options.api
+        app = create_app(
+            db_path=self.options.db,
+            token=self.options.api_token,
+            readiness=self.readiness,
+            engine_calls=lambda: dict(self.engine.calls.counts),
+        )
+        self._api = start_server(app, host=host, port=port)
+        log.info(
+            "HTTP API on http://%s:%d (write endpoints %s)",
+            host,
+            self._api.port,
+            "need the bearer token" if self.options.api_token else "off: set STACKCTL_API_TOKEN",
+        )
+
+    def readiness(self) -> dict[str, bool]:
+        """What /readyz reports: the database answers, the engine answers, the watcher runs."""
+        checks = {"database": True, "engine": True, "watcher": self.watcher.alive.is_set()}
+        try:
+            self.db.stacks.get("")
+        except StackctlError:
+            checks["database"] = False
+        try:
+            self.engine.ping()
+        except StackctlError:
+            checks["engine"] = False
+        return checks
 
     def install_signal_handlers(self) -> None:
         def handler(signum: int, _frame: object) -> None:

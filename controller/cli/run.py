@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import typer
 
 from controller.cli.app import app
 from controller.config import load_settings
-from controller.daemon import AlreadyRunning, Controller, DaemonOptions
+from controller.daemon import Controller, DaemonOptions
 from controller.errors import StackctlError
 from controller.logs import configure_logging
 
@@ -32,6 +33,10 @@ def run(
         False, help="Allow an empty watched directory to delete every stack it produced."
     ),
     timeout: float = typer.Option(120.0, help="Seconds to wait for dependencies and health."),
+    api: str | None = typer.Option(
+        None, help="HOST:PORT of the HTTP API [default: 127.0.0.1:8420]."
+    ),
+    no_api: bool = typer.Option(False, "--no-api", help="Serve no HTTP API."),
 ) -> None:
     """Watch a directory of manifests and converge the engine to it, until SIGTERM/SIGINT."""
     settings = load_settings(
@@ -42,6 +47,7 @@ def run(
             "resync": resync,
             "debounce_ms": debounce,
             "log_format": log_format,
+            "api": api,
         }
     )
     try:
@@ -56,14 +62,25 @@ def run(
         quiet_ms=settings.debounce_ms,
         allow_empty=allow_empty,
         wait_timeout=timeout,
+        api=None if no_api else _address(settings.api),
+        api_token=os.environ.get("STACKCTL_API_TOKEN") or None,
     )
     try:
-        controller = Controller(options)
-    except AlreadyRunning as e:
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(1) from e
+        controller = Controller(options)  # AlreadyRunning when another controller holds the db
     except StackctlError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(1) from e
     controller.install_signal_handlers()
-    raise typer.Exit(controller.run())
+    try:
+        code = controller.run()
+    except StackctlError as e:  # e.g. the API's port is taken
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(1) from e
+    raise typer.Exit(code)
+
+
+def _address(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit():
+        raise typer.BadParameter(f"--api wants HOST:PORT, like 127.0.0.1:8420, not {text!r}")
+    return host.strip("[]"), int(port)

@@ -16,7 +16,8 @@ T = TypeVar("T")
 
 
 class ControllerProcess:
-    def __init__(self, root: Path, db: Path, *, resync: float = 60, extra: tuple = ()) -> None:
+    def __init__(self, root: Path, db: Path, *, resync: float = 60,
+                 extra: tuple = ("--no-api",)) -> None:
         self.root, self.db_path, self.log = root, db, db.with_suffix(".log")
         self.args = [sys.executable, "-m", "controller", "run", "--manifests", str(root),
                      "--db", str(db), "--resync", str(resync), "--debounce", "50", *extra]

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 from controller_process import ControllerProcess, wait_for
@@ -41,7 +42,7 @@ def root(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def controller(root: Path, tmp_path: Path):
+def controller(root: Path, tmp_path: Path, engine_janitor):  # stops before the janitor cleans
     started: list[ControllerProcess] = []
 
     def start(**kwargs) -> ControllerProcess:
@@ -133,6 +134,30 @@ def test_sigkill_mid_apply_then_restart_converges(root, controller, engine_janit
     assert any("started (attempt 2)" in m for m in messages)
 
 
+def test_http_api_served_by_stackctl_run(root, controller, engine_janitor, test_images,
+                                         free_port, monkeypatch):
+    monkeypatch.setenv("STACKCTL_API_TOKEN", "s3cret")
+    name = engine_janitor.project("api")
+    write(root, name, {"app": sleeper(test_images.v1)})
+    controller(extra=("--api", f"127.0.0.1:{free_port}"))
+    base = f"http://127.0.0.1:{free_port}"
+    with httpx.Client(base_url=base, timeout=10) as http:
+        assert http.get("/healthz").status_code == 200
+        ready = wait_for(lambda: http.get("/readyz").status_code == 200 and http.get("/readyz"),
+                         what="readiness")
+        assert ready.json() == {"database": True, "engine": True, "watcher": True}
+        stack = wait_for(lambda: (r := http.get(f"/api/v1/stacks/{name}")).status_code == 200
+                         and r.json(), what="the stack in the API")
+        assert stack["name"] == name
+        assert http.post(f"/api/v1/stacks/{name}/sync").status_code == 401
+        accepted = http.post(f"/api/v1/stacks/{name}/sync",
+                             headers={"Authorization": "Bearer s3cret"})
+        assert accepted.status_code == 202
+        wait_for(lambda: "stackctl_engine_calls" in http.get("/metrics").text
+                 and 'operation="inspect_container"' in http.get("/metrics").text,
+                 what="engine calls in the metrics")
+
+
 def test_second_controller_on_the_same_database_refuses(root, controller, tmp_path,
                                                        engine_janitor):
     controller()
@@ -152,3 +177,24 @@ def test_burst_of_writes_gives_one_or_two_versions(root, controller, engine_jani
         wait_for(lambda: db.stacks.get(name) and db.stack_versions.latest(name).compose
                  .services["app"]["environment"] == {"N": "49"}, what="the last write recorded")
         assert 1 <= len(db.stack_versions.list(name)) <= 2
+
+
+def test_sigterm_mid_apply_requeues_and_exits_zero(root, controller, engine_janitor, test_images,
+                                                   docker_client):
+    name = engine_janitor.project("term")
+    ctl = controller()
+    slow = {"image": test_images.v1, "init": True,
+            "command": ["sh", "-c", "sleep 4; touch /tmp/ready; sleep 3600"],
+            "healthcheck": {"test": ["CMD", "test", "-f", "/tmp/ready"], "interval": "1s"}}
+    write(root, name, {"slow": slow, "after": sleeper(test_images.v1, depends_on={
+        "slow": {"condition": "service_healthy"}})})
+    with ctl.db() as db:
+        [running_command] = wait_for(
+            lambda: db.commands.list(stack_id=name, status="RUNNING").items, what="the apply")
+    assert ctl.stop(signal.SIGTERM) == 0
+    with ctl.db() as db:
+        requeued = db.commands.require(running_command.command_id)
+        assert requeued.status is CommandStatus.PENDING
+        assert "controller is stopping" in requeued.error
+    controller()
+    wait_for(lambda: len(running(docker_client, name)) == 2, what="convergence after restart")
