@@ -337,7 +337,7 @@ class Reconciler:
                     return Outcome(done, result)
                 case TransientError():
                     delay = backoff_delay(command.attempts)
-                    self._note_error(command, error)
+                    self._note_error(command, error, final=False)
                     retried = self._db.commands.retry_later(
                         cid, delay=delay, error=str(error), worker_id=worker
                     )
@@ -354,22 +354,32 @@ class Reconciler:
                         else (f"internal error: {type(error).__name__}: {error}")
                     )
                     self._log(command, LogLevel.ERROR, f"{command.type} failed: {message}")
-                    self._note_error(command, error)
+                    self._note_error(command, error, final=True)
                     failed = self._db.commands.fail(cid, error=message, worker_id=worker)
                     return Outcome(failed, result, message)
         except ConflictError:
             return Outcome(command, result, "lease lost before the outcome was recorded")
 
-    def _note_error(self, command: Command, error: BaseException) -> None:
+    def _note_error(self, command: Command, error: BaseException, *, final: bool) -> None:
+        """The stack says what went wrong; a version whose apply ended in failure says so."""
         stack = self._db.stacks.get(command.stack_id)
         if stack is None:
             return
         sync = (
             SyncStatus.OUT_OF_SYNC
             if stack.applied_version != stack.current_version
-            else (stack.sync_status)
+            else stack.sync_status
         )
         self._db.stacks.update(command.stack_id, last_error=str(error), sync_status=sync)
+        version = (
+            self._db.stack_versions.get(stack.stack_id, stack.current_version)
+            if final and stack.current_version
+            else None
+        )
+        if version is not None and version.status is VersionStatus.APPLYING:
+            self._db.stack_versions.set_status(
+                stack.stack_id, version.version or "", VersionStatus.FAILED
+            )
 
 
 _TEARDOWN: dict[StepKind, Callable[[Engine, Step], None]] = {

@@ -224,6 +224,8 @@ def test_failed_recreate_leaves_the_old_container_running(h, engine_janitor, tes
     outcome = h.apply(h.stack(name, {"services": {"web": broken}}))
     assert outcome.command.status is CommandStatus.FAILED
     assert "bind source path does not exist" in outcome.command.error
+    assert h.db.stack_versions.require(name, "v2").status == "FAILED"
+    assert h.db.stack_versions.require(name, "v1").status == "APPLIED"
     [container] = h.engine.observe(name).containers
     assert (container.id, container.running) == (before[f"{name}-web-1"], True)
     logs = h.log_messages(outcome)
