@@ -270,6 +270,9 @@ class Watcher:
                     stop.wait(1.0)
                     self.sync_safely()
                     continue
+                # A change made before the watch was in place would be missed: the first
+                # wake-up of every watch (a change, or a 1 s timeout) rescans.
+                first = True
                 for changes in watchfiles.watch(
                     target,
                     debounce=1600,
@@ -287,8 +290,9 @@ class Watcher:
                         )
                         self.sync_safely()
                         break
-                    if changes:
+                    if changes or first:
                         self.sync_safely()
+                    first = False
         finally:
             self.alive.clear()
 
