@@ -7,7 +7,7 @@ importing this package imports them all.
 from __future__ import annotations
 
 # Importing a command module registers its commands on the app.
-from controller.cli import converge, run, validate  # noqa: F401
+from controller.cli import actions, converge, queries, run, validate  # noqa: F401
 from controller.cli.app import app
 
 

@@ -151,6 +151,11 @@ CREATE TABLE controller_lease (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
+# /metrics counts ManifestInvalid events per stack at every scrape.
+_V5 = """
+CREATE INDEX idx_events_reason ON events(reason, stack_id);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
 
 SCHEMA_VERSION = len(MIGRATIONS)

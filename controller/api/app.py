@@ -1,0 +1,155 @@
+"""``create_app``: the FastAPI application, its probes, its metrics and its error shape.
+
+- ``/healthz``: the process answers. ``/readyz``: the ``readiness`` checks (default: the
+  database answers), 200 when all pass, 503 otherwise, the checks as JSON.
+- ``/metrics``: Prometheus text from ``controller.api.metrics``.
+- ``/api/v1/...``: ``reads`` (open) and ``writes`` (bearer token).
+Every error is JSON ``{"message": ...}``: 404 unknown name, 422 bad parameter (``errors`` lists
+them), 401/403 auth, 409 a state that forbids the action, 503 a busy database.
+The app never talks to the engine; the daemon passes what it knows (readiness, engine calls).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from controller import __version__
+from controller.api import reads, writes
+from controller.api.deps import DatabaseHolder
+from controller.api.metrics import build_registry
+from controller.db import InvalidCursorError
+from controller.errors import (
+    ConflictError,
+    NotFoundError,
+    PermanentError,
+    StackctlError,
+    TransientError,
+)
+
+log = logging.getLogger("stackctl.api")
+
+Readiness = Callable[[], dict[str, bool]]
+
+
+def create_app(
+    *,
+    db_path: Path,
+    token: str | None = None,
+    readiness: Readiness | None = None,
+    engine_calls: Callable[[], Mapping[str, int]] | None = None,
+) -> FastAPI:
+    """The API over the database at ``db_path``; write endpoints need ``token`` (none: they
+    answer 403)."""
+    holder = DatabaseHolder(Path(db_path))
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        holder.close()
+
+    app = FastAPI(
+        title="stackctl",
+        version=__version__,
+        description="Stacks, versions, commands and events of a stackctl controller.",
+        lifespan=lifespan,
+    )
+    app.state.database = holder
+    app.state.token = token or None
+    registry = build_registry(holder.get, engine_calls)
+    _add_error_handlers(app)
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        """The process is alive and serving."""
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    def readyz() -> JSONResponse:
+        """Ready when every check passes: 200, else 503; the body lists the checks."""
+        checks = _checks(holder, readiness)
+        return JSONResponse(checks, status_code=200 if all(checks.values()) else 503)
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    app.include_router(reads.router)
+    app.include_router(writes.router)
+    return app
+
+
+def _checks(holder: DatabaseHolder, readiness: Readiness | None) -> dict[str, bool]:
+    if readiness is None:
+        return {"database": _database_answers(holder)}
+    try:
+        return {name: bool(ok) for name, ok in readiness().items()}
+    except Exception as e:  # a failing check is "not ready", never a 500
+        log.warning("readiness check failed: %s", e)
+        return {"readiness": False}
+
+
+def _database_answers(holder: DatabaseHolder) -> bool:
+    try:
+        holder.get().schema_version  # noqa: B018 - the query is the check
+        return True
+    except Exception as e:
+        log.warning("readiness: the database does not answer: %s", e)
+        return False
+
+
+def _status_of(error: StackctlError) -> int:
+    match error:
+        case NotFoundError():
+            return 404
+        case InvalidCursorError():
+            return 422
+        case ConflictError() | PermanentError():
+            return 409
+        case TransientError():
+            return 503
+        case _:
+            return 500
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(StackctlError)
+    async def project_error(_: Request, error: StackctlError) -> JSONResponse:
+        return JSONResponse({"message": str(error)}, status_code=_status_of(error))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        message = error.detail if isinstance(error.detail, str) else str(error.detail)
+        return JSONResponse(
+            {"message": message}, status_code=error.status_code, headers=error.headers
+        )
+
+    @app.exception_handler(Exception)
+    async def internal_error(_: Request, error: Exception) -> JSONResponse:
+        log.exception("internal error in the HTTP API")
+        return JSONResponse(
+            {"message": f"internal error: {type(error).__name__} (see the controller's log)"},
+            status_code=500,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_parameters(_: Request, error: RequestValidationError) -> JSONResponse:
+        errors = [_problem(e) for e in error.errors()]
+        return JSONResponse(
+            {"message": "invalid parameters: " + "; ".join(errors), "errors": errors},
+            status_code=422,
+        )
+
+
+def _problem(error: Mapping[str, Any]) -> str:
+    where = ".".join(str(part) for part in error.get("loc", ()))
+    return f"{where}: {error.get('msg', 'invalid')}"

@@ -1,0 +1,86 @@
+"""What every route needs: the shared database, the write token check, JSON shaping.
+
+One ``Database`` per app, opened on first use and closed when the app stops (``Database`` is
+thread-safe; FastAPI runs sync routes in a thread pool). Tokens are compared in constant time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hmac
+import threading
+from pathlib import Path
+from typing import Any
+
+from fastapi import HTTPException, Request
+from pydantic import BaseModel
+
+from controller.db import Database
+
+TOKEN_ENV = "STACKCTL_API_TOKEN"
+
+
+class DatabaseHolder:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db: Database | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> Database:
+        with self._lock:
+            if self._db is None:
+                self._db = Database(db_path=self.path)
+            return self._db
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+
+def database(request: Request) -> Database:
+    holder: DatabaseHolder = request.app.state.database
+    return holder.get()
+
+
+def require_token(request: Request) -> None:
+    """Write endpoints: 403 when no token is configured, 401 when it is missing or wrong."""
+    expected: str | None = request.app.state.token
+    if not expected:
+        raise HTTPException(
+            status_code=403,
+            detail=f"write endpoints are disabled: set {TOKEN_ENV} for the controller to enable"
+            " them, then send `Authorization: Bearer <token>`",
+        )
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not given.strip():
+        raise HTTPException(
+            status_code=401,
+            detail="missing bearer token: send `Authorization: Bearer <token>`",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if not hmac.compare_digest(given.strip().encode(), expected.encode()):
+        raise HTTPException(
+            status_code=401,
+            detail="invalid bearer token",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
+
+
+def plain(value: Any) -> Any:
+    """Models, dataclasses and containers of them as JSON-able values."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return plain(dataclasses.asdict(value))
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    return value
+
+
+def page(items: list[Any], next_cursor: str | None) -> dict[str, Any]:
+    """The shape of every list: ``{"items": [...], "next_cursor": "..." | null}``."""
+    return {"items": plain(items), "next_cursor": next_cursor}

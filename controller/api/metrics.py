@@ -1,0 +1,160 @@
+"""Prometheus metrics, computed at scrape time from the database.
+
+A custom collector on a dedicated ``CollectorRegistry`` (never the process-global one, so two
+apps in one process, as in tests, do not collide) reads the aggregates of
+``controller.db.stats`` on every scrape. The numbers are therefore right after a restart and
+whichever process did the work (the daemon, a CLI ``apply``). Counters derived from rows go
+down only when rows go (deleting a stack deletes its commands); Prometheus treats that as a
+counter reset. Engine calls are this process's own, from the ``engine_calls`` callable.
+
+Metrics (all prefixed ``stackctl_``):
+- ``reconciles_total{stack,type,result}``: finished APPLY/RECONCILE/DELETE commands, DONE/FAILED;
+- ``reconcile_duration_seconds{type}``: how long finished commands ran (histogram);
+- ``queue_depth{status}``: commands by status;
+- ``queue_wait_seconds{type}``: how long commands waited between enqueue and claim (histogram);
+- ``stacks_by_sync_status{sync_status}``, ``stacks_by_health_status{health_status}``,
+  ``stacks_pinned``, ``stacks_suspended``;
+- ``manifest_errors_total{stack}``: ``ManifestInvalid`` events (``stack=""``: no stack);
+- ``engine_calls_total{operation}``; ``database_up``: 1 when the last scrape could read.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping
+
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
+
+from controller.db import Database
+from controller.db.stats import Histogram, StatsRepository
+from controller.models import CommandStatus, CommandType, HealthStatus, SyncStatus
+
+log = logging.getLogger("stackctl.api")
+
+DURATION_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
+WAIT_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0)
+MANIFEST_INVALID = "ManifestInvalid"
+
+EngineCalls = Callable[[], Mapping[str, int]]
+
+
+class DatabaseCollector(Collector):
+    """Yields every metric family from the database, at scrape time."""
+
+    def __init__(self, db: Callable[[], Database], engine_calls: EngineCalls | None) -> None:
+        self._db = db
+        self._engine_calls = engine_calls
+
+    def collect(self) -> Iterator[Metric]:
+        up = GaugeMetricFamily("stackctl_database_up", "1 when the database could be read.")
+        try:
+            families = list(self._from_database(StatsRepository(self._db())))
+        except Exception as e:  # a scrape reports the failure; it never fails the endpoint
+            log.warning("metrics: cannot read the database: %s", e)
+            families = []
+        up.add_metric([], 1.0 if families else 0.0)
+        yield up
+        yield from families
+        yield self._engine()
+
+    def _from_database(self, stats: StatsRepository) -> Iterator[Metric]:
+        reconciles = CounterMetricFamily(
+            "stackctl_reconciles",
+            "Finished APPLY, RECONCILE and DELETE commands by stack, type and result.",
+            labels=["stack", "type", "result"],
+        )
+        for stack, kind, status, count in stats.finished_commands([t.value for t in CommandType]):
+            reconciles.add_metric([stack, kind, status], count)
+        yield reconciles
+        yield _histogram(
+            "stackctl_reconcile_duration_seconds",
+            "How long finished commands ran (their last attempt), by type.",
+            stats.durations("run", bounds=DURATION_BUCKETS, finished_only=True),
+        )
+        depth = GaugeMetricFamily(
+            "stackctl_queue_depth", "Commands in the queue by status.", labels=["status"]
+        )
+        by_status = self._db().commands.count_by_status()
+        for status in CommandStatus:
+            depth.add_metric([status.value], by_status.get(status, 0))
+        yield depth
+        yield _histogram(
+            "stackctl_queue_wait_seconds",
+            "How long commands waited from enqueue to their (last) claim, by type.",
+            stats.durations("wait", bounds=WAIT_BUCKETS, finished_only=False),
+        )
+        yield from _stack_gauges(stats)
+        errors = CounterMetricFamily(
+            "stackctl_manifest_errors",
+            "Invalid manifests seen by the watcher (ManifestInvalid events), by stack.",
+            labels=["stack"],
+        )
+        for stack, count in sorted(stats.events_by_stack(MANIFEST_INVALID).items(), key=str):
+            errors.add_metric([stack or ""], count)
+        yield errors
+
+    def _engine(self) -> Metric:
+        calls = CounterMetricFamily(
+            "stackctl_engine_calls",
+            "Docker engine calls made by this process, by operation.",
+            labels=["operation"],
+        )
+        if self._engine_calls is not None:
+            try:
+                counts = dict(self._engine_calls())
+            except Exception as e:
+                log.warning("metrics: cannot count engine calls: %s", e)
+                counts = {}
+            for operation, count in sorted(counts.items()):
+                calls.add_metric([operation], count)
+        return calls
+
+
+def _stack_gauges(stats: StatsRepository) -> Iterator[Metric]:
+    for column, enum, label in (
+        ("sync_status", SyncStatus, "sync_status"),
+        ("health_status", HealthStatus, "health_status"),
+    ):
+        gauge = GaugeMetricFamily(
+            f"stackctl_stacks_by_{column}", f"Stacks by {label.replace('_', ' ')}.", labels=[label]
+        )
+        counts = stats.stacks_by(column)
+        for value in enum:
+            gauge.add_metric([value.value], counts.get(value.value, 0))
+        yield gauge
+    for flag in ("pinned", "suspended"):
+        gauge = GaugeMetricFamily(f"stackctl_stacks_{flag}", f"Stacks that are {flag}.")
+        gauge.add_metric([], stats.stacks_by(flag).get("1", 0))
+        yield gauge
+
+
+def _histogram(name: str, documentation: str, by_type: Mapping[str, Histogram]) -> Metric:
+    family = HistogramMetricFamily(name, documentation, labels=["type"])
+    for kind, histogram in sorted(by_type.items()):
+        buckets = [
+            (_bound(bound), float(count))
+            for bound, count in zip(histogram.bounds, histogram.buckets, strict=True)
+        ]
+        buckets.append(("+Inf", float(histogram.count)))
+        family.add_metric([kind], buckets, histogram.total)
+    return family
+
+
+def _bound(value: float) -> str:
+    return repr(float(value))
+
+
+def build_registry(
+    db: Callable[[], Database], engine_calls: EngineCalls | None
+) -> CollectorRegistry:
+    """A registry of its own holding only the database collector."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(DatabaseCollector(db, engine_calls))
+    return registry

@@ -1,0 +1,143 @@
+"""The read endpoints under ``/api/v1``: stacks, versions, commands, their logs, events.
+
+Lists share one shape, ``{"items": [...], "next_cursor": ...}``, newest first where they page
+(versions, commands, events: ``limit`` 1..500, pass ``next_cursor`` back as ``cursor``). A
+filter that matches nothing is an empty list; a name in the path that does not exist is 404.
+They only read through the repositories.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+
+from controller.api.deps import database, page, plain
+from controller.db import Database
+from controller.db.rows import decode_cursor, encode_cursor
+from controller.models import CommandStatus, CommandType, HealthStatus, StackVersion, SyncStatus
+from controller.models.stack_version import version_number
+from controller.operations import stack_conditions
+
+router = APIRouter(prefix="/api/v1")
+
+Db = Annotated[Database, Depends(database)]
+Limit = Annotated[int, Query(ge=1, le=500, description="Items per page (at most 500).")]
+Cursor = Annotated[str | None, Query(description="The next_cursor of the previous page.")]
+
+
+@router.get("/stacks")
+def list_stacks(
+    db: Db,
+    sync: SyncStatus | None = None,
+    health: HealthStatus | None = None,
+    pinned: bool | None = None,
+    suspended: bool | None = None,
+) -> dict[str, Any]:
+    """Every stack (one page: there are as many as manifests), filtered."""
+    stacks = [
+        s
+        for s in db.stacks.list()
+        if (sync is None or s.sync_status is sync)
+        and (health is None or s.health_status is health)
+        and (pinned is None or s.pinned is pinned)
+        and (suspended is None or s.suspended is suspended)
+    ]
+    return page(stacks, None)
+
+
+@router.get("/stacks/{name}")
+def get_stack(name: str, db: Db) -> dict[str, Any]:
+    """The stack, its conditions, its latest recorded version and what runs for its applied
+    version (service -> container ids, as recorded when it converged)."""
+    stack = db.stacks.require(name)
+    latest = db.stack_versions.latest(name)
+    latest_label = latest.version if latest else None
+    applied = db.stack_versions.get(name, stack.applied_version) if stack.applied_version else None
+    return {
+        **plain(stack),
+        "latest_version": latest_label,
+        "conditions": plain(stack_conditions(stack, latest_version=latest_label)),
+        "runtime": applied.runtime if applied else {},
+    }
+
+
+@router.get("/stacks/{name}/versions")
+def list_versions(name: str, db: Db, limit: Limit = 50, cursor: Cursor = None) -> dict[str, Any]:
+    """Newest first, without their compose documents (ask for one version to get it)."""
+    stack = db.stacks.require(name)
+    before = decode_cursor(cursor) if cursor is not None else None
+    versions = [
+        v for v in reversed(db.stack_versions.list(name)) if before is None or v.number < before
+    ]
+    shown = versions[:limit]
+    more = len(versions) > limit
+    return page(
+        [_summary(v, stack.current_version, stack.applied_version) for v in shown],
+        encode_cursor(shown[-1].number) if more and shown else None,
+    )
+
+
+@router.get("/stacks/{name}/versions/{version}")
+def get_version(name: str, version: str, db: Db) -> dict[str, Any]:
+    stack = db.stacks.require(name)
+    try:
+        version_number(version)
+    except ValueError as e:
+        raise HTTPException(422, f"version {version!r} is not of the form v1, v2, ...") from e
+    found = db.stack_versions.require(name, version)
+    return {
+        **_summary(found, stack.current_version, stack.applied_version),
+        "compose": plain(found.compose),
+    }
+
+
+def _summary(version: StackVersion, current: str | None, applied: str | None) -> dict[str, Any]:
+    data = plain(version)
+    data.pop("compose", None)
+    return {**data, "current": version.version == current, "applied": version.version == applied}
+
+
+@router.get("/commands")
+def list_commands(
+    db: Db,
+    stack: str | None = None,
+    status: CommandStatus | None = None,
+    type: CommandType | None = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    """The queue, newest first, filtered by stack, status and type."""
+    found = db.commands.list(stack_id=stack, status=status, type=type, limit=limit, cursor=cursor)
+    return page(found.items, found.next_cursor)
+
+
+@router.get("/commands/{command_id}")
+def get_command(command_id: int, db: Db) -> dict[str, Any]:
+    return plain(db.commands.require(command_id))
+
+
+@router.get("/commands/{command_id}/logs")
+def get_command_logs(
+    command_id: int,
+    db: Db,
+    after: Annotated[int, Query(ge=0, description="Only lines after this log_id.")] = 0,
+) -> dict[str, Any]:
+    """The command's lines in order. To follow it, pass ``next_after`` back as ``after`` until
+    ``command_status`` is final."""
+    command = db.commands.require(command_id)  # status first: no line written before is missed
+    lines = db.command_logs.list(command_id, after_id=after)
+    return {
+        "items": plain(lines),
+        "next_after": lines[-1].log_id if lines else after,
+        "command_status": command.status.value,
+    }
+
+
+@router.get("/events")
+def list_events(
+    db: Db, stack: str | None = None, limit: Limit = 50, cursor: Cursor = None
+) -> dict[str, Any]:
+    """Newest first; ``stack`` filters (events may name stacks that have no version)."""
+    found = db.events.list(stack_id=stack, limit=limit, cursor=cursor)
+    return page(found.items, found.next_cursor)

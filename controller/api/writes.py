@@ -1,0 +1,64 @@
+"""The write endpoints: ``POST /api/v1/stacks/{name}/sync|rollback|suspend|resume``.
+
+Each one is a ``controller.operations`` action (flip flags, maybe record a version, enqueue a
+command) and answers ``202 Accepted`` with the command and a ``Location`` to poll; the worker
+does the rest. They need ``Authorization: Bearer <token>`` (checked before anything else, so
+an unauthenticated caller learns nothing about which stacks exist).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Response
+from pydantic import BaseModel
+
+from controller import operations
+from controller.api.deps import database, plain, require_token
+from controller.db import Database
+from controller.models import Command
+
+router = APIRouter(prefix="/api/v1/stacks", dependencies=[Depends(require_token)])
+
+Db = Annotated[Database, Depends(database)]
+
+
+class RollbackRequest(BaseModel):
+    """``version``: the version to go back to; default the last one applied before the
+    current one."""
+
+    version: str | None = None
+
+
+def _accepted(command: Command, response: Response) -> dict[str, Any]:
+    response.status_code = 202
+    response.headers["Location"] = f"/api/v1/commands/{command.command_id}"
+    return plain(command)
+
+
+@router.post("/{name}/sync", status_code=202)
+def sync_stack(name: str, db: Db, response: Response) -> dict[str, Any]:
+    """Reconcile now; a command already pending for the stack is answered instead."""
+    return _accepted(operations.sync(db, name), response)
+
+
+@router.post("/{name}/rollback", status_code=202)
+def rollback_stack(
+    name: str,
+    db: Db,
+    response: Response,
+    request: Annotated[RollbackRequest | None, Body()] = None,
+) -> dict[str, Any]:
+    """Record the old spec as a new version, pin the stack and apply it."""
+    version = request.version if request is not None else None
+    return _accepted(operations.rollback(db, name, version), response)
+
+
+@router.post("/{name}/suspend", status_code=202)
+def suspend_stack(name: str, db: Db, response: Response) -> dict[str, Any]:
+    return _accepted(operations.suspend(db, name), response)
+
+
+@router.post("/{name}/resume", status_code=202)
+def resume_stack(name: str, db: Db, response: Response) -> dict[str, Any]:
+    return _accepted(operations.resume(db, name), response)

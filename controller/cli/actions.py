@@ -1,0 +1,161 @@
+"""``stackctl rollback``, ``suspend``, ``resume`` and ``sync``: steer a stack.
+
+Each one is a ``controller.operations`` action: it flips the stack's flags and/or records a
+version, enqueues a command and prints its id; nothing here touches the engine, so they work
+while ``stackctl run`` is running. ``--wait`` follows the command to its end (exit 0 when DONE,
+1 otherwise), printing its log lines; with no controller running it runs the command here.
+``-o json|yaml`` prints the command (its final state with ``--wait``); the rest goes to stderr.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import typer
+
+from controller import operations
+from controller.cli.app import app
+from controller.cli.output import OUTPUT_OPTION, Output, print_data
+from controller.cli.running import (
+    DB_OPTION,
+    TIMEOUT_OPTION,
+    WAIT_OPTION,
+    open_database,
+    outcome_line,
+    wait_for,
+)
+from controller.config import load_settings
+from controller.db import Database
+from controller.models import Command, CommandStatus
+
+STACK_ARGUMENT = typer.Argument(..., help="The stack.")
+
+
+@app.command()
+def rollback(
+    stack: str = STACK_ARGUMENT,
+    version: str | None = typer.Argument(
+        None,
+        help="The version to go back to (v3 or 3) [default: the last one applied before"
+        " the current one].",
+    ),
+    wait: bool = WAIT_OPTION,
+    timeout: float = TIMEOUT_OPTION,
+    db: Path | None = DB_OPTION,
+    output: Output = OUTPUT_OPTION,
+) -> None:
+    """Apply an older version again, recorded as a new one, and pin the stack.
+
+    While pinned, file changes are recorded as versions but not applied until
+    `stackctl resume STACK`.
+    """
+
+    def act(database: Database) -> tuple[Command, str]:
+        command = operations.rollback(database, stack, version)
+        new, old = command.payload["version"], command.payload["rollback_to"]
+        return command, (
+            f"{stack}: rolled back to {old} as {new}; pinned until `stackctl resume {stack}`\n"
+            + _queued(command)
+        )
+
+    _act(act, db=db, wait=wait, timeout=timeout, output=output)
+
+
+@app.command()
+def suspend(
+    stack: str = STACK_ARGUMENT,
+    wait: bool = WAIT_OPTION,
+    timeout: float = TIMEOUT_OPTION,
+    db: Path | None = DB_OPTION,
+    output: Output = OUTPUT_OPTION,
+) -> None:
+    """Stop converging the stack: nothing changes at runtime (drift included) until resumed."""
+
+    def act(database: Database) -> tuple[Command, str]:
+        command = operations.suspend(database, stack)
+        return command, f"{stack}: suspended\n{_queued(command)}"
+
+    _act(act, db=db, wait=wait, timeout=timeout, output=output)
+
+
+@app.command()
+def resume(
+    stack: str = STACK_ARGUMENT,
+    wait: bool = WAIT_OPTION,
+    timeout: float = TIMEOUT_OPTION,
+    db: Path | None = DB_OPTION,
+    output: Output = OUTPUT_OPTION,
+) -> None:
+    """Unpin and unsuspend the stack and apply its latest recorded version."""
+
+    def act(database: Database) -> tuple[Command, str]:
+        command = operations.resume(database, stack)
+        return command, (
+            f"{stack}: resumed; applying {command.payload['version']}\n{_queued(command)}"
+        )
+
+    _act(act, db=db, wait=wait, timeout=timeout, output=output)
+
+
+@app.command()
+def sync(
+    stack: str = STACK_ARGUMENT,
+    wait: bool = WAIT_OPTION,
+    timeout: float = TIMEOUT_OPTION,
+    db: Path | None = DB_OPTION,
+    output: Output = OUTPUT_OPTION,
+) -> None:
+    """Reconcile the stack now: observe the engine and correct drift.
+
+    A command already pending for the stack is reused (it converges the stack anyway).
+    """
+
+    def act(database: Database) -> tuple[Command, str]:
+        command, created = operations.request_sync(database, stack)
+        if created:
+            return command, f"{stack}: {_queued(command)}"
+        return command, (
+            f"{stack}: command {command.command_id} ({command.type}) already pending;"
+            " it reconciles the stack"
+        )
+
+    _act(act, db=db, wait=wait, timeout=timeout, output=output)
+
+
+def _queued(command: Command) -> str:
+    return f"queued command {command.command_id} ({command.type})"
+
+
+def _act(
+    act: Callable[[Database], tuple[Command, str]],
+    *,
+    db: Path | None,
+    wait: bool,
+    timeout: float,
+    output: Output,
+) -> None:
+    """Run ``act``, say what it did and which command it queued, and follow it if asked."""
+    table = output is Output.TABLE
+    with open_database(db) as database:
+        command, said = act(database)
+        typer.echo(said, err=not table)
+        if wait:
+            command = wait_for(
+                database,
+                command,
+                files_dir=load_settings({"db": db}).files_dir,
+                timeout=timeout,
+                echo=lambda line: typer.echo(line, err=not table),
+            )
+            typer.echo(outcome_line(command), err=not table)
+            if not command.status.terminal:
+                typer.echo(
+                    f"still {command.status} after {timeout:g}s; follow it with"
+                    f" `stackctl logs {command.command_id} --follow`",
+                    err=True,
+                )
+    if not table:
+        print_data(command, output)
+    if wait and command.status is not CommandStatus.DONE:
+        raise typer.Exit(1)

@@ -1,0 +1,128 @@
+"""How the CLI shows things: rich tables for people, JSON or YAML for scripts.
+
+Tables are plain (no box, no colour codes when not on a terminal) so that ``grep`` and ``awk``
+work on them, and cells are never interpreted as rich markup (``[stack]`` stays as typed).
+Structured output is the models' JSON form (``model_dump(mode="json")``), the same as the API's.
+Nothing here reads the database or the engine.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import sys
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import typer
+import yaml
+from pydantic import BaseModel
+from rich.console import Console
+from rich.padding import Padding
+from rich.table import Table
+from rich.text import Text
+
+from controller.models.timestamps import utc_now
+
+
+class Output(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    YAML = "yaml"
+
+
+OUTPUT_OPTION = typer.Option(
+    Output.TABLE, "--output", "-o", help="table for people; json or yaml for scripts."
+)
+
+
+def console() -> Console:
+    """A console on the current stdout (the CLI runner swaps it); wide when not a terminal, so
+    that piped tables are never folded."""
+    tty = sys.stdout.isatty()
+    width = shutil.get_terminal_size().columns if tty else 10_000
+    return Console(file=sys.stdout, width=width, highlight=False, soft_wrap=True)
+
+
+def print_table(
+    columns: Sequence[str], rows: Iterable[Sequence[object]], *, indent: int = 0
+) -> None:
+    table = Table(box=None, show_edge=False, pad_edge=False, padding=(0, 3, 0, 0))
+    for column in columns:
+        table.add_column(Text(column, style="bold"), no_wrap=True, overflow="ignore")
+    for row in rows:
+        table.add_row(*(Text(cell_text(value)) for value in row))
+    out = console()
+    if table.row_count == 0:
+        out.print(Text(" " * indent + "(none)"))
+    else:
+        out.print(Padding(table, (0, 0, 0, indent), expand=False))
+
+
+def print_data(data: Any, output: Output) -> None:
+    """``data`` as JSON (indented) or YAML, for ``-o json|yaml``."""
+    plain = to_plain(data)
+    if output is Output.YAML:
+        typer.echo(yaml.safe_dump(plain, sort_keys=False, allow_unicode=True), nl=False)
+    else:
+        typer.echo(json.dumps(plain, indent=2, ensure_ascii=False))
+
+
+def to_plain(data: Any) -> Any:
+    """Models and containers of models as JSON-able values."""
+    if isinstance(data, BaseModel):
+        return data.model_dump(mode="json")
+    if dataclasses.is_dataclass(data) and not isinstance(data, type):
+        return to_plain(dataclasses.asdict(data))
+    if isinstance(data, dict):
+        return {key: to_plain(value) for key, value in data.items()}
+    if isinstance(data, list | tuple):
+        return [to_plain(value) for value in data]
+    if isinstance(data, datetime):
+        return timestamp(data)
+    return data
+
+
+def cell_text(value: object) -> str:
+    if value is None or value == "":
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return age(value)
+    return str(value)
+
+
+def age(moment: datetime | None, *, now: datetime | None = None) -> str:
+    """``42s``, ``5m``, ``3h``, ``2d``: how long ago, the way kubectl says it."""
+    if moment is None:
+        return "-"
+    seconds = max(0, int(((now or utc_now()) - moment).total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def timestamp(moment: datetime | None) -> str:
+    """UTC to the millisecond: ``2026-01-01T10:00:00.123Z``."""
+    if moment is None:
+        return "-"
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def duration(start: datetime | None, end: datetime | None) -> str:
+    if start is None or end is None:
+        return "-"
+    return f"{(end - start).total_seconds():.1f}s"
+
+
+def short(text: str | None, limit: int = 60) -> str:
+    """One line of at most ``limit`` characters (errors can be long)."""
+    if not text:
+        return "-"
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 3] + "..."

@@ -1,0 +1,392 @@
+"""``stackctl get``, ``describe``, ``history`` and ``logs``: what the controller knows, read-only.
+
+They read through the repositories (and, for ``describe``, observe the engine when it answers)
+and never write: no version, no command, no flag. A database that does not exist, an unknown
+stack, version or command is one ``error:`` line and exit 1. Tables for people; ``-o json`` or
+``-o yaml`` print the models' JSON form, the same as the HTTP API (``logs -o json`` prints one
+JSON object per line, so that it can be followed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from controller.cli import running
+from controller.cli.app import app
+from controller.cli.output import (
+    OUTPUT_OPTION,
+    Output,
+    age,
+    duration,
+    print_data,
+    print_table,
+    short,
+    timestamp,
+    to_plain,
+)
+from controller.cli.running import DB_OPTION, POLL_SECONDS, fail, open_database
+from controller.db import Database
+from controller.errors import StackctlError
+from controller.models import Command, CommandLog, CommandStatus, CommandType, Stack
+from controller.models.observed import Snapshot
+from controller.operations import stack_conditions
+from controller.runtime import Engine
+
+get_app = typer.Typer(help="List stacks, versions or commands.", no_args_is_help=True)
+app.add_typer(get_app, name="get")
+
+MAX_LIMIT = 500
+
+
+@get_app.command("stacks")
+def get_stacks(db: Path | None = DB_OPTION, output: Output = OUTPUT_OPTION) -> None:
+    """Every stack: desired and applied version, sync, health, suspended, pinned, age."""
+    with open_database(db) as database:
+        stacks = database.stacks.list()
+    if output is not Output.TABLE:
+        print_data(stacks, output)
+        return
+    print_table(
+        ["NAME", "DESIRED", "APPLIED", "SYNC", "HEALTH", "SUSPENDED", "PINNED", "AGE"],
+        [
+            [
+                s.name,
+                s.current_version,
+                s.applied_version,
+                s.sync_status,
+                s.health_status,
+                s.suspended,
+                s.pinned,
+                age(s.created_at),
+            ]
+            for s in stacks
+        ],
+    )
+
+
+@get_app.command("versions")
+def get_versions(
+    stack: str = typer.Argument(..., help="The stack."),
+    db: Path | None = DB_OPTION,
+    output: Output = OUTPUT_OPTION,
+) -> None:
+    """A stack's versions, oldest first (with -o json, each with its compose document)."""
+    with open_database(db) as database:
+        database.stacks.require(stack)
+        versions = database.stack_versions.list(stack)
+    if output is not Output.TABLE:
+        print_data(versions, output)
+        return
+    print_table(
+        ["VERSION", "STATUS", "DIGEST", "CREATED BY", "SOURCE", "AGE"],
+        [
+            [
+                v.version,
+                v.status,
+                (v.digest or "")[:12],
+                v.metadata.created_by,
+                v.metadata.source,
+                age(v.metadata.created_at),
+            ]
+            for v in versions
+        ],
+    )
+
+
+@get_app.command("commands")
+def get_commands(
+    stack: str | None = typer.Option(None, "--stack", help="Only this stack's commands."),
+    status: CommandStatus | None = typer.Option(None, "--status", help="Only this status."),
+    kind: CommandType | None = typer.Option(None, "--type", help="Only this type."),
+    limit: int = typer.Option(20, "--limit", min=1, max=MAX_LIMIT, help="At most N, newest first."),
+    cursor: str | None = typer.Option(None, "--cursor", help="The page after this cursor."),
+    db: Path | None = DB_OPTION,
+    output: Output = OUTPUT_OPTION,
+) -> None:
+    """The queue, newest first; the cursor of the next page (if any) is printed on stderr."""
+    with open_database(db) as database:
+        if stack is not None:
+            database.stacks.require(stack)
+        page = database.commands.list(
+            stack_id=stack, status=status, type=kind, limit=limit, cursor=cursor
+        )
+    if output is not Output.TABLE:
+        print_data(page.items, output)
+    else:
+        print_table(
+            ["ID", "STACK", "TYPE", "STATUS", "ATTEMPTS", "AGE", "DURATION", "ERROR"],
+            [
+                [
+                    c.command_id,
+                    c.stack_id,
+                    c.type,
+                    c.status,
+                    c.attempts,
+                    age(c.created_at),
+                    duration(c.started_at, c.ended_at),
+                    short(c.error),
+                ]
+                for c in page.items
+            ],
+        )
+    if page.next_cursor:
+        typer.echo(f"more: --cursor {page.next_cursor}", err=True)
+
+
+@app.command()
+def history(
+    stack: str = typer.Argument(..., help="The stack."),
+    db: Path | None = DB_OPTION,
+    output: Output = OUTPUT_OPTION,
+) -> None:
+    """A stack's versions with their lineage: parent, digest, who and why, which is applied."""
+    with open_database(db) as database:
+        current = database.stacks.require(stack)
+        versions = database.stack_versions.list(stack)
+    if output is not Output.TABLE:
+        print_data(
+            [
+                {
+                    **to_plain(v),
+                    "applied": v.version == current.applied_version,
+                    "current": v.version == current.current_version,
+                }
+                for v in versions
+            ],
+            output,
+        )
+        return
+    print_table(
+        ["VERSION", "PARENT", "DIGEST", "STATUS", "MARK", "CREATED", "BY", "COMMENT", "COMMIT"],
+        [
+            [
+                v.version,
+                v.parent_version,
+                (v.digest or "")[:12],
+                v.status,
+                _marks(current, v.version),
+                timestamp(v.metadata.created_at),
+                v.metadata.created_by,
+                short(v.metadata.comment or v.metadata.git_subject, 50),
+                (v.metadata.git_commit or "")[:10],
+            ]
+            for v in versions
+        ],
+    )
+
+
+def _marks(stack: Stack, version: str | None) -> str:
+    marks = [
+        mark
+        for mark, label in (("current", stack.current_version), ("applied", stack.applied_version))
+        if label == version
+    ]
+    return ",".join(marks)
+
+
+@app.command()
+def describe(
+    stack: str = typer.Argument(..., help="The stack."),
+    db: Path | None = DB_OPTION,
+    output: Output = OUTPUT_OPTION,
+) -> None:
+    """Status, conditions, services with their containers, last commands, recent events."""
+    with open_database(db) as database:
+        details = _details(database, stack)
+    snapshot, engine_error = _observe(stack)
+    services = _services(details["desired_services"], snapshot)
+    if output is not Output.TABLE:
+        print_data({**details, "services": services, "engine_error": engine_error}, output)
+        return
+    s: Stack = details["stack"]
+    latest = details["latest_version"]
+    fields = [
+        ("Name", s.name),
+        ("Desired", f"{s.current_version or '-'} (latest recorded: {latest or '-'})"),
+        ("Applied", s.applied_version or "-"),
+        ("Sync", s.sync_status),
+        ("Health", s.health_status),
+        ("Suspended", "yes" if s.suspended else "no"),
+        ("Pinned", f"yes: resume with `stackctl resume {s.name}`" if s.pinned else "no"),
+        ("Last error", s.last_error or "-"),
+        ("Created", f"{timestamp(s.created_at)} ({age(s.created_at)} ago)"),
+        ("Updated", f"{timestamp(s.updated_at)} ({age(s.updated_at)} ago)"),
+    ]
+    for label, value in fields:
+        typer.echo(f"{label + ':':<12}{value}")
+    typer.echo("Conditions:")
+    print_table(
+        ["TYPE", "STATUS", "REASON", "MESSAGE"],
+        [[c.type, str(c.status), c.reason, c.message] for c in details["conditions"]],
+        indent=2,
+    )
+    typer.echo(f"Services: engine unreachable: {engine_error}" if engine_error else "Services:")
+    print_table(
+        ["SERVICE", "CONTAINER", "STATE", "HEALTH", "VERSION"],
+        [[r["service"], r["container"], r["state"], r["health"], r["version"]] for r in services],
+        indent=2,
+    )
+    typer.echo("Last commands:")
+    print_table(
+        ["ID", "TYPE", "STATUS", "AGE", "DURATION", "ERROR"],
+        [
+            [
+                c.command_id,
+                c.type,
+                c.status,
+                age(c.created_at),
+                duration(c.started_at, c.ended_at),
+                short(c.error),
+            ]
+            for c in details["commands"]
+        ],
+        indent=2,
+    )
+    typer.echo("Recent events:")
+    print_table(
+        ["AGE", "LEVEL", "REASON", "MESSAGE"],
+        [[age(e.ts), e.level, e.reason, short(e.message, 120)] for e in details["events"]],
+        indent=2,
+    )
+
+
+def _details(database: Database, name: str) -> dict[str, Any]:
+    stack = database.stacks.require(name)
+    latest = database.stack_versions.latest(name)
+    current = (
+        database.stack_versions.get(name, stack.current_version) if stack.current_version else None
+    )
+    latest_label = latest.version if latest else None
+    return {
+        "stack": stack,
+        "latest_version": latest_label,
+        "conditions": stack_conditions(stack, latest_version=latest_label),
+        "desired_services": sorted(current.compose.services) if current else [],
+        "commands": database.commands.list(stack_id=name, limit=5).items,
+        "events": database.events.list(stack_id=name, limit=10).items,
+    }
+
+
+def _observe(stack: str) -> tuple[Snapshot | None, str | None]:
+    """What the engine runs for the stack, or why it could not be asked."""
+    try:
+        return Engine(timeout=10).observe(stack), None
+    except StackctlError as e:
+        return None, str(e)
+
+
+def _services(desired: list[str], snapshot: Snapshot | None) -> list[dict[str, Any]]:
+    """One row per container, in desired order; a desired service without one says missing,
+    containers of services no longer desired are listed after (orphans)."""
+    if snapshot is None:
+        return [
+            {"service": n, "container": None, "state": "unknown", "health": None, "version": None}
+            for n in desired
+        ]
+    observed = sorted({c.service for c in snapshot.containers} - set(desired))
+    rows: list[dict[str, Any]] = []
+    for service in [*desired, *observed]:
+        containers = snapshot.containers_of(service)
+        if not containers:
+            rows.append(
+                {
+                    "service": service,
+                    "container": None,
+                    "state": "missing",
+                    "health": None,
+                    "version": None,
+                }
+            )
+        for c in containers:
+            rows.append(
+                {
+                    "service": service if service in desired else f"{service} (orphan)",
+                    "container": c.name,
+                    "state": c.state if c.exit_code in (None, 0) else f"{c.state} ({c.exit_code})",
+                    "health": c.health,
+                    "version": c.version,
+                }
+            )
+    return rows
+
+
+class LogFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+@app.command()
+def logs(
+    command_id: int | None = typer.Argument(None, help="The command whose lines to show."),
+    stack: str | None = typer.Option(None, "--stack", help="The lines of this stack's commands."),
+    last: int = typer.Option(5, "--last", min=1, help="With --stack: its last N commands."),
+    follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing new lines."),
+    db: Path | None = DB_OPTION,
+    output: LogFormat = typer.Option(LogFormat.TEXT, "--output", "-o", help="text or json."),
+) -> None:
+    """Show a command's log lines, or those of a stack's last commands.
+
+    --follow keeps printing new lines: for a command until it ends, for a stack until ^C.
+    """
+    if (command_id is None) == (stack is None):
+        raise fail("give a COMMAND_ID or --stack STACK (one of them)", 2)
+    with open_database(db) as database:
+        if command_id is not None:
+            commands = [database.commands.require(command_id)]
+        else:
+            database.stacks.require(stack)  # type: ignore[arg-type]
+            commands = list(reversed(database.commands.list(stack_id=stack, limit=last).items))
+        printer = _LogPrinter(database, output, with_id=stack is not None)
+        for command in commands:
+            printer.flush(command)
+        if follow:
+            # ^C ends a follow: it is how one stops `logs --stack --follow`.
+            with contextlib.suppress(KeyboardInterrupt):
+                printer.follow(commands, stack=stack)
+
+
+class _LogPrinter:
+    """Prints each command's lines once, in order, remembering where each one was."""
+
+    def __init__(self, database: Database, output: LogFormat, *, with_id: bool) -> None:
+        self._db, self._output, self._with_id = database, output, with_id
+        self._after: dict[int, int] = {}
+
+    def flush(self, command: Command) -> None:
+        assert command.command_id is not None
+        lines = self._db.command_logs.list(
+            command.command_id, after_id=self._after.get(command.command_id, 0)
+        )
+        for line in lines:
+            self._print(command, line)
+            self._after[command.command_id] = line.log_id or 0
+
+    def _print(self, command: Command, line: CommandLog) -> None:
+        if self._output is LogFormat.JSON:
+            typer.echo(json.dumps({**to_plain(line), "stack_id": command.stack_id}))
+            return
+        where = f"#{command.command_id} " if self._with_id else ""
+        typer.echo(f"{timestamp(line.ts)} {where}{line.level:<7} {line.message}")
+
+    def follow(self, commands: list[Command], *, stack: str | None) -> None:
+        """Poll for new lines; a command ends the follow when it is finished, a stack never."""
+        active = {c.command_id: c for c in commands if not c.status.terminal}
+        newest = max((c.command_id or 0 for c in commands), default=0)
+        while active or stack is not None:
+            running.pause(POLL_SECONDS)  # looked up each time: tests step time through it
+            if stack is not None:
+                for c in reversed(self._db.commands.list(stack_id=stack, limit=50).items):
+                    if (c.command_id or 0) > newest:
+                        active[c.command_id] = c
+                        newest = c.command_id or 0
+            for command_id in sorted(active):  # type: ignore[type-var]
+                current = self._db.commands.require(command_id)  # type: ignore[arg-type]
+                self.flush(current)  # the status is read first: no line is left behind
+                if current.status.terminal:
+                    del active[command_id]

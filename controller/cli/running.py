@@ -1,0 +1,206 @@
+"""What the CLI's commands share to reach the database and to see a command through.
+
+- ``open_database`` opens an *existing* database (a missing file is one clear line, exit 1:
+  reading commands never create one by accident).
+- ``run_commands`` runs the queue in-process with a ``Reconciler`` until the given commands have
+  had their attempt (``apply``, ``delete``, and ``--wait`` when no controller runs).
+- ``wait_for`` is ``--wait``: follow a command to its end, printing its log lines as they
+  arrive; when no controller holds the lease it runs the command here instead.
+Nothing here decides what a command does; that is the reconciler's job.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import typer
+
+from controller.config import load_settings
+from controller.db import Database
+from controller.errors import StackctlError
+from controller.models import Command, CommandStatus, CommandType
+from controller.reconciler import Reconciler, ReconcilerOptions
+from controller.runtime import Engine
+
+DB_OPTION = typer.Option(None, "--db", help="Database file [default: storage/stackctl.db].")
+WAIT_OPTION = typer.Option(False, "--wait/--no-wait", help="Follow the command to its end.")
+TIMEOUT_OPTION = typer.Option(300.0, "--timeout", help="Seconds --wait follows the command.")
+
+POLL_SECONDS = 0.25
+Printer = Callable[[str], None]
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print ``error: message`` on stderr and return the exit to raise."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def pause(seconds: float) -> None:
+    """The poll interval of the followers (tests replace it to step time themselves)."""
+    time.sleep(seconds)
+
+
+def connect_engine() -> Engine:
+    try:
+        engine = Engine()
+        engine.ping()
+        return engine
+    except StackctlError as e:
+        raise fail(f"{e} (is dockerd running? DOCKER_HOST={docker_host()})") from e
+
+
+def docker_host() -> str:
+    return os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+
+
+@contextmanager
+def open_database(db: Path | None) -> Iterator[Database]:
+    """The database named by ``--db`` / ``STACKCTL_DB``, which must exist; project errors that
+    escape the block become one ``error:`` line and exit 1."""
+    path = load_settings({"db": db}).db
+    if not path.is_file():
+        raise fail(
+            f"no database at {path} (pass --db FILE or set STACKCTL_DB; "
+            "`stackctl apply` or `stackctl run` creates it)"
+        )
+    try:
+        with Database(db_path=path) as database:
+            yield database
+    except StackctlError as e:
+        raise fail(str(e)) from e
+
+
+def run_commands(
+    database: Database,
+    commands: list[Command],
+    *,
+    engine: Engine,
+    files_dir: Path,
+    timeout: float,
+    echo: Printer = typer.echo,
+) -> list[Command]:
+    """Run the queue until our commands have each had their attempt.
+
+    Claims left by a worker that died are taken back first: without a controller, nobody else
+    would, and our command could be waiting behind one."""
+    database.commands.recover_expired()
+    reconciler = Reconciler(
+        database,
+        engine,
+        worker_id=f"cli-{time.time_ns()}",
+        echo=echo,
+        options=ReconcilerOptions(files_dir=files_dir, wait_timeout=timeout),
+    )
+    ids = {c.command_id for c in commands}
+    outcomes: dict[int, Command] = {}
+    deadline = time.monotonic() + timeout + 60
+    while ids - outcomes.keys() and time.monotonic() < deadline:
+        outcome = reconciler.run_next()
+        if outcome is None:
+            pending = [database.commands.require(i) for i in ids - outcomes.keys()]
+            for command in pending:
+                if (
+                    command.status
+                    in (CommandStatus.DONE, CommandStatus.FAILED, CommandStatus.SUPERSEDED)
+                    or command.not_before
+                ):
+                    outcomes[command.command_id] = command  # type: ignore[index]
+            time.sleep(0.1)
+        elif outcome.command.command_id in ids:
+            outcomes[outcome.command.command_id] = outcome.command
+    return [
+        outcomes.get(c.command_id) or database.commands.require(c.command_id)  # type: ignore[arg-type]
+        for c in commands
+    ]
+
+
+def wait_for(
+    database: Database, command: Command, *, files_dir: Path, timeout: float, echo: Printer
+) -> Command:
+    """``--wait``: the command's final state (or its state when ``timeout`` ran out).
+
+    A controller that holds the lease runs the command; we follow its log lines. Without one we
+    run it here. A command superseded by a newer APPLY is followed into its successor.
+    """
+    while True:
+        if not controller_running(database):
+            typer.echo("no controller is running; running it here", err=True)
+            [final] = run_commands(
+                database,
+                [command],
+                engine=connect_engine(),
+                files_dir=files_dir,
+                timeout=timeout,
+                echo=echo,
+            )
+        else:
+            final = follow_command(database, command, timeout=timeout, echo=echo)
+        successor = _successor(database, final)
+        if successor is None:
+            return final
+        echo(
+            f"[{final.stack_id}] command {final.command_id} was superseded by command"
+            f" {successor.command_id}; following it"
+        )
+        command = successor
+
+
+def controller_running(database: Database) -> bool:
+    """A controller holds the lease, and is not a process of this host that has died (its
+    lease would only expire later; its command would wait for the restart)."""
+    lease = database.leases.live()
+    if lease is None:
+        return False
+    if lease.hostname == socket.gethostname():
+        try:
+            os.kill(lease.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            pass  # alive, another user's
+    return True
+
+
+def follow_command(
+    database: Database, command: Command, *, timeout: float, echo: Printer
+) -> Command:
+    """Print the command's log lines as they are written until it ends or ``timeout`` passes."""
+    assert command.command_id is not None
+    after = 0
+    deadline = time.monotonic() + timeout
+    while True:
+        current = database.commands.require(command.command_id)  # status first, then lines:
+        for line in database.command_logs.list(command.command_id, after_id=after):
+            echo(f"[{command.stack_id}] {line.message}")  # nothing logged before the end is lost
+            after = line.log_id or after
+        if current.status.terminal or time.monotonic() >= deadline:
+            return current
+        pause(POLL_SECONDS)
+
+
+def _successor(database: Database, command: Command) -> Command | None:
+    """The APPLY that superseded ``command`` (the oldest newer APPLY of its stack)."""
+    if command.status is not CommandStatus.SUPERSEDED:
+        return None
+    newer = [
+        c
+        for c in database.commands.list(
+            stack_id=command.stack_id, type=CommandType.APPLY_STACK_VERSION, limit=50
+        ).items
+        if (c.command_id or 0) > (command.command_id or 0)
+    ]
+    return min(newer, key=lambda c: c.command_id or 0) if newer else None
+
+
+def outcome_line(command: Command) -> str:
+    """``shop: command 12 DONE`` / ``shop: command 12 FAILED: why``."""
+    line = f"{command.stack_id}: command {command.command_id} {command.status}"
+    if command.status is CommandStatus.PENDING and command.not_before is not None:
+        line += " (will retry)"
+    return f"{line}: {command.error}" if command.error else line

@@ -1,0 +1,224 @@
+"""The operator's actions, shared by the CLI and the HTTP API: rollback, resume, suspend, sync.
+
+Every action is one database transaction that flips a stack's flags and/or records a version,
+then enqueues a command for the worker; none of them touches the engine, so they work the same
+while ``stackctl run`` is running (its worker picks the command up) and when it is not (the CLI
+then runs the command itself). ``stack_conditions`` derives the Kubernetes-style conditions both
+surfaces show. This module never imports a surface (cli, api) nor the runtime.
+
+Pinning: a rollback records the old spec as a *new* version (history only grows), makes it
+current and pins the stack. While pinned, versions recorded from the files are kept but not made
+current (``record_version`` respects the pin), so the rollback holds until ``resume``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from controller.db import Database
+from controller.errors import ConflictError, NotFoundError
+from controller.models import (
+    Command,
+    CommandType,
+    Event,
+    HealthStatus,
+    Stack,
+    StackMetadata,
+    StackVersion,
+    SyncStatus,
+    VersionStatus,
+)
+from controller.models.stack_version import version_number
+from controller.versions import load_desired, record_version, version_root
+
+
+def rollback(db: Database, stack_id: str, version: str | None = None) -> Command:
+    """Record the spec of ``version`` (default: the last APPLIED version older than the current
+    one) as a new current version, pin the stack and enqueue its APPLY. A suspended stack is
+    refused (``ConflictError``): resume it first.
+
+    The command's payload says ``{"version": <new>, "rollback_to": <old>}``.
+    """
+    with db.transaction():
+        stack = db.stacks.require(stack_id)
+        if stack.current_version is None:
+            raise ConflictError(f"stack {stack_id!r} has no version yet: nothing to roll back")
+        if stack.suspended:
+            # Nothing would change at runtime, and resume applies the latest version: refuse
+            # rather than record a rollback that can never take effect as such.
+            raise ConflictError(
+                f"stack {stack_id!r} is suspended: `stackctl resume {stack_id}` first"
+            )
+        target = _rollback_target(db, stack, version)
+        desired = load_desired(db, target)
+        recorded = record_version(
+            db,
+            desired,
+            root=version_root(target, Path.cwd()),
+            metadata=StackMetadata(
+                created_by="stackctl rollback", comment=f"rollback to {target.version}"
+            ),
+            parent_version=stack.current_version,
+            force=True,
+        )
+        assert recorded is not None  # force=True always records
+        db.stacks.update(stack_id, pinned=True)
+        _note(
+            db,
+            stack_id,
+            "RolledBack",
+            f"rolled back to {target.version} as {recorded.version} (was {stack.current_version});"
+            " pinned: file changes are recorded but not applied until `stackctl resume`",
+        )
+        return db.commands.enqueue(
+            Command(
+                stack_id=stack_id,
+                type=CommandType.APPLY_STACK_VERSION,
+                payload={"version": recorded.version, "rollback_to": target.version},
+            )
+        )
+
+
+def _rollback_target(db: Database, stack: Stack, version: str | None) -> StackVersion:
+    assert stack.current_version is not None
+    if version is not None:
+        version = f"v{version}" if version.isdigit() else version  # `rollback shop 3` works too
+        try:
+            version_number(version)
+        except ValueError as e:
+            raise NotFoundError(f"stack {stack.stack_id!r} has no version {version!r}") from e
+        target = db.stack_versions.require(stack.stack_id, version)
+        if target.version == stack.current_version:
+            raise ConflictError(
+                f"{version} is already the current version of stack {stack.stack_id!r}"
+            )
+        return target
+    current = version_number(stack.current_version)
+    candidates = [
+        v
+        for v in db.stack_versions.list(stack.stack_id)
+        if v.status is VersionStatus.APPLIED and v.number < current
+    ]
+    if not candidates:
+        raise ConflictError(
+            f"stack {stack.stack_id!r} has no version older than {stack.current_version} that"
+            " was applied: name the version to roll back to"
+        )
+    return candidates[-1]
+
+
+def resume(db: Database, stack_id: str) -> Command:
+    """Unpin and unsuspend the stack, make its latest version current and enqueue its APPLY."""
+    with db.transaction():
+        stack = db.stacks.require(stack_id)
+        latest = db.stack_versions.latest(stack_id)
+        if latest is None:
+            raise ConflictError(f"stack {stack_id!r} has no version to resume to")
+        db.stacks.update(stack_id, pinned=False, suspended=False, current_version=latest.version)
+        flags = (("pinned", stack.pinned), ("suspended", stack.suspended))
+        was = [flag for flag, on in flags if on]
+        _note(
+            db,
+            stack_id,
+            "Resumed",
+            f"resumed ({' and '.join(was) or 'neither pinned nor suspended'} before);"
+            f" applying the latest version {latest.version}",
+        )
+        return db.commands.enqueue(
+            Command(
+                stack_id=stack_id,
+                type=CommandType.APPLY_STACK_VERSION,
+                payload={"version": latest.version},
+            )
+        )
+
+
+def suspend(db: Database, stack_id: str) -> Command:
+    """Mark the stack suspended (nothing changes at runtime until resumed) and enqueue a
+    RECONCILE, which records the Suspended health."""
+    with db.transaction():
+        db.stacks.require(stack_id)
+        db.stacks.update(stack_id, suspended=True)
+        _note(db, stack_id, "Suspended", "suspended: nothing changes at runtime until resumed")
+        return db.commands.enqueue(Command(stack_id=stack_id, type=CommandType.RECONCILE))
+
+
+def sync(db: Database, stack_id: str) -> Command:
+    """Enqueue a RECONCILE now; a stack that already has a PENDING command gets that one back
+    (it will observe the engine anyway: the loop is level-triggered)."""
+    return request_sync(db, stack_id)[0]
+
+
+def request_sync(db: Database, stack_id: str) -> tuple[Command, bool]:
+    """``sync``, also saying whether the command is new (``False``: one was already pending)."""
+    with db.transaction():
+        db.stacks.require(stack_id)
+        return db.commands.enqueue_unless_pending(
+            Command(stack_id=stack_id, type=CommandType.RECONCILE, payload={"reason": "sync"})
+        )
+
+
+def _note(db: Database, stack_id: str, reason: str, message: str) -> None:
+    db.events.add(Event(stack_id=stack_id, reason=reason, message=message))
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One Kubernetes-style condition: ``type`` is ``True``/``False`` because of ``reason``."""
+
+    type: str
+    status: bool
+    reason: str
+    message: str = ""
+
+
+def stack_conditions(stack: Stack, *, latest_version: str | None) -> list[Condition]:
+    """What an operator asks first: is it synced, healthy, suspended, pinned, up to date?"""
+    synced = (
+        stack.sync_status is SyncStatus.SYNCED
+        and stack.applied_version is not None
+        and stack.applied_version == stack.current_version
+    )
+    sync_message = (
+        f"applied {stack.applied_version or 'nothing'}, desired {stack.current_version or 'none'}"
+    )
+    newer = (
+        latest_version is not None
+        and stack.current_version is not None
+        and version_number(latest_version) > version_number(stack.current_version)
+    )
+    return [
+        Condition("Synced", synced, stack.sync_status.value, sync_message),
+        Condition(
+            "Healthy",
+            stack.health_status is HealthStatus.HEALTHY,
+            stack.health_status.value,
+            stack.last_error or "",
+        ),
+        Condition(
+            "Suspended",
+            stack.suspended,
+            "SuspendedByOperator" if stack.suspended else "Active",
+            "nothing changes at runtime until `stackctl resume`" if stack.suspended else "",
+        ),
+        Condition(
+            "Pinned",
+            stack.pinned,
+            "RolledBack" if stack.pinned else "FollowsFiles",
+            (
+                f"held at {stack.current_version}; newer versions up to {latest_version} are"
+                " recorded, not applied, until `stackctl resume`"
+                if stack.pinned and newer
+                else "held by a rollback until `stackctl resume`"
+                if stack.pinned
+                else ""
+            ),
+        ),
+        Condition(
+            "LatestIsCurrent",
+            not newer,
+            "UpToDate" if not newer else "NewerVersionRecorded",
+            f"latest recorded version is {latest_version}" if newer else "",
+        ),
+    ]

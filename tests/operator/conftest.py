@@ -1,0 +1,74 @@
+"""Fixtures of the operator-surface tests: a seeded database, an API client, a CLI runner.
+
+``seeding.py`` (importable from this folder) builds stacks from inline compose the way the
+watcher would, without touching the engine.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from starlette.exceptions import StarletteDeprecationWarning
+
+with warnings.catch_warnings():
+    # starlette asks for httpx2 in its TestClient; httpx is what the project declares.
+    warnings.simplefilter("ignore", StarletteDeprecationWarning)
+    from fastapi.testclient import TestClient
+
+from seeding import Seeded, seed
+
+from controller.api import create_app
+from controller.db import Database
+
+TOKEN = "s3cret-token"
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "stackctl.db"
+
+
+@pytest.fixture
+def db(db_path: Path) -> Iterator[Database]:
+    with Database(db_path=db_path) as database:
+        yield database
+
+
+@pytest.fixture
+def seeded(db: Database, tmp_path: Path) -> Seeded:
+    return seed(db, tmp_path)
+
+
+@pytest.fixture
+def client(db_path: Path, db: Database) -> Iterator[TestClient]:
+    with TestClient(create_app(db_path=db_path, token=TOKEN)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def make_client(db_path: Path, db: Database) -> Iterator[Callable[..., TestClient]]:
+    """``make_client(token=..., readiness=..., engine_calls=..., db_path=...)``: a client of an
+    app of its own (on the test's database unless ``db_path`` says otherwise)."""
+    clients: list[TestClient] = []
+
+    def make(**options: Any) -> TestClient:
+        test_client = TestClient(create_app(**{"db_path": db_path, **options}))
+        clients.append(test_client.__enter__())
+        return test_client
+
+    yield make
+    for test_client in clients:
+        test_client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def auth() -> dict[str, str]:
+    return {"Authorization": f"Bearer {TOKEN}"}

@@ -1,0 +1,119 @@
+"""``/healthz``, ``/readyz`` and ``/metrics``: probes answer what they check, and the metrics
+are computed from the database at scrape time (so a new process reports the same numbers)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from seeding import record
+
+from controller.db import Database
+from controller.models import Command, CommandType
+from controller.models.timestamps import utc_now
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    found = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            found[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return found
+
+
+def test_healthz_answers_while_the_process_lives(client):
+    response = client.get("/healthz")
+    assert (response.status_code, response.json()) == (200, {"status": "ok"})
+
+
+def test_readyz_checks_the_database_by_default(client):
+    response = client.get("/readyz")
+    assert (response.status_code, response.json()) == (200, {"database": True})
+
+
+@pytest.mark.parametrize(
+    ("checks", "status"),
+    [
+        ({"database": True, "engine": True, "watcher": True}, 200),
+        ({"database": True, "engine": False, "watcher": True}, 503),
+        ({"database": True, "engine": True, "watcher": False}, 503),
+    ],
+)
+def test_readyz_reports_each_check_of_the_daemon(make_client, checks, status):
+    response = make_client(readiness=lambda: checks).get("/readyz")
+    assert (response.status_code, response.json()) == (status, checks)
+
+
+def test_readyz_is_503_when_a_check_raises(make_client):
+    def broken() -> dict[str, bool]:
+        raise RuntimeError("watcher thread gone")
+
+    response = make_client(readiness=broken).get("/readyz")
+    assert (response.status_code, response.json()) == (503, {"readiness": False})
+
+
+def test_readyz_is_503_when_the_database_cannot_be_opened(make_client, tmp_path):
+    (tmp_path / "not-a-db").mkdir()
+    client = make_client(db_path=tmp_path / "not-a-db")
+    response = client.get("/readyz")
+    assert (response.status_code, response.json()) == (503, {"database": False})
+    metrics = samples(client.get("/metrics").text)
+    assert metrics[("stackctl_database_up", ())] == 0.0
+
+
+def test_metrics_count_reconciles_queue_stacks_and_manifest_errors(make_client, seeded):
+    response = make_client(engine_calls=lambda: {"ping": 2, "list_containers": 5}).get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    found = samples(response.text)
+    assert found[("stackctl_database_up", ())] == 1.0
+    assert found[("stackctl_reconciles_total",
+                  (("result", "DONE"), ("stack", "shop"), ("type", "RECONCILE")))] == 1.0
+    assert found[("stackctl_reconciles_total",
+                  (("result", "FAILED"), ("stack", "shop"), ("type", "APPLY_STACK_VERSION")))] == 1
+    assert found[("stackctl_queue_depth", (("status", "PENDING"),))] == 1.0
+    assert found[("stackctl_queue_depth", (("status", "DONE"),))] == 1.0
+    assert found[("stackctl_queue_depth", (("status", "CANCELLED"),))] == 0.0
+    assert found[("stackctl_stacks_by_sync_status", (("sync_status", "Synced"),))] == 1.0
+    assert found[("stackctl_stacks_by_sync_status", (("sync_status", "Unknown"),))] == 1.0
+    assert found[("stackctl_stacks_by_health_status", (("health_status", "Healthy"),))] == 1.0
+    assert found[("stackctl_stacks_by_health_status", (("health_status", "Degraded"),))] == 0.0
+    assert found[("stackctl_stacks_pinned", ())] == 0.0
+    assert found[("stackctl_manifest_errors_total", (("stack", "shop"),))] == 1.0
+    assert found[("stackctl_engine_calls_total", (("operation", "list_containers"),))] == 5.0
+    finished = found[("stackctl_reconcile_duration_seconds_count", (("type", "RECONCILE"),))]
+    assert finished == 1.0
+    waited = found[("stackctl_queue_wait_seconds_count", (("type", "APPLY_STACK_VERSION"),))]
+    assert waited == 1.0  # the failed APPLY was claimed; the pending one was not
+
+
+def test_histogram_buckets_come_from_the_stored_timestamps(make_client, tmp_path):
+    """A clock we move: one command waits 3 s and runs 20 s."""
+    now = [utc_now()]
+    db_path = tmp_path / "clocked.db"
+    with Database(db_path=db_path, clock=lambda: now[0]) as db:
+        record(db, tmp_path, "shop", "stackctl-test/busybox:1", applied=True)
+        command = db.commands.enqueue(
+            Command(stack_id="shop", type=CommandType.RECONCILE, created_at=now[0])
+        )
+        now[0] += timedelta(seconds=3)
+        db.commands.claim(worker_id="w")
+        now[0] += timedelta(seconds=20)
+        db.commands.complete(command.command_id)
+    found = samples(make_client(db_path=db_path).get("/metrics").text)
+    run = "stackctl_reconcile_duration_seconds"
+    rec = ("type", "RECONCILE")
+    assert found[(f"{run}_bucket", (("le", "10.0"), rec))] == 0.0
+    assert found[(f"{run}_bucket", (("le", "30.0"), rec))] == 1.0
+    assert found[(f"{run}_sum", (rec,))] == pytest.approx(20.0, abs=0.01)
+    wait = "stackctl_queue_wait_seconds"
+    assert found[(f"{wait}_bucket", (("le", "1.0"), rec))] == 0.0
+    assert found[(f"{wait}_bucket", (("le", "5.0"), rec))] == 1.0
+    assert found[(f"{wait}_bucket", (("le", "+Inf"), rec))] == 1.0
+
+
+def test_a_new_app_on_the_same_database_reports_the_same_numbers(make_client, seeded):
+    first = samples(make_client().get("/metrics").text)
+    second = samples(make_client().get("/metrics").text)
+    assert first == second
