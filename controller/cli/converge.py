@@ -64,6 +64,13 @@ def apply(
                     f"{desired.name}: recorded {version.version} (digest {desired.digest[:12]})"
                 )
                 kind, payload = CommandType.APPLY_STACK_VERSION, {"version": version.version}
+                stack = database.stacks.require(desired.name)
+                if stack.current_version != version.version:  # pinned by a rollback
+                    typer.echo(
+                        f"{desired.name}: pinned at {stack.current_version}; {version.version}"
+                        f" is not applied until `stackctl resume {desired.name}`"
+                    )
+                    kind, payload = CommandType.RECONCILE, {}
             commands.append(
                 database.commands.enqueue(
                     Command(stack_id=desired.name, type=kind, payload=payload)

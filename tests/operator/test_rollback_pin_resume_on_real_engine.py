@@ -56,6 +56,8 @@ def test_rollback_then_pin_then_resume(tmp_path: Path, engine_janitor, test_imag
 
     changed = stackctl("apply", manifests("three", test_images.v2, LEVEL="debug"), "--no-wait")
     assert f"{name}: recorded v4" in changed.stdout
+    assert f"{name}: pinned at v3; v4 is not applied until `stackctl resume {name}`" in (
+        changed.stdout)
     assert (stack()["current_version"], stack()["pinned"]) == ("v3", True)
     table = stackctl("get", "stacks").stdout
     assert [line.split()[6] for line in table.splitlines() if line.startswith(name)] == ["yes"]
