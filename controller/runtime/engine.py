@@ -82,12 +82,23 @@ class Engine:
     """``Engine()`` connects like the docker CLI does (``DOCKER_HOST`` or the local socket)."""
 
     def __init__(self, client: docker.DockerClient | None = None, *, timeout: int = 120) -> None:
-        try:
-            self._client = client or docker.from_env(timeout=timeout)
-        except docker.errors.DockerException as e:
-            raise translate(e, doing="connecting to the Docker engine") from e
-        self._api = self._client.api
+        """Connects on first use, not here: a controller started while the engine is down
+        keeps running, and its commands retry until the engine answers."""
+        self._client = client
+        self._timeout = timeout
+        self._connecting = threading.Lock()
         self.calls = EngineCalls()
+
+    @property
+    def _api(self) -> docker.APIClient:
+        if self._client is None:
+            with self._connecting:
+                if self._client is None:
+                    try:
+                        self._client = docker.from_env(timeout=self._timeout)
+                    except docker.errors.DockerException as e:
+                        raise translate(e, doing="connecting to the Docker engine") from e
+        return self._client.api
 
     def _call(
         self, operation: str, doing: str, fn: Callable[..., T], *args: Any, **kwargs: Any

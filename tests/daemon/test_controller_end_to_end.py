@@ -15,7 +15,7 @@ from controller_process import ControllerProcess, wait_for
 
 from controller.models import CommandStatus, CommandType
 
-pytestmark = [pytest.mark.engine, pytest.mark.slow]
+pytestmark = [pytest.mark.slow]
 
 
 def write(root: Path, name: str, services: dict, file: str | None = None) -> None:
@@ -198,3 +198,23 @@ def test_sigterm_mid_apply_requeues_and_exits_zero(root, controller, engine_jani
         assert "controller is stopping" in requeued.error
     controller()
     wait_for(lambda: len(running(docker_client, name)) == 2, what="convergence after restart")
+
+
+def test_controller_without_an_engine_keeps_running_and_retries(root, tmp_path, monkeypatch):
+    """No engine (DOCKER_HOST points nowhere): the controller starts, records the version, and
+    its command waits for the engine with backoff instead of the process dying."""
+    monkeypatch.setenv("DOCKER_HOST", "tcp://127.0.0.1:1")
+    write(root, "lonely", {"app": sleeper("img:1")})
+    ctl = ControllerProcess(root, tmp_path / "stackctl.db").start()
+    try:
+        with ctl.db() as db:
+            [command] = wait_for(
+                lambda: [c for c in db.commands.list(stack_id="lonely").items if c.attempts],
+                what="a retried command")
+            assert command.status is CommandStatus.PENDING
+            assert "connecting to the Docker engine" in command.error
+            assert "Connection refused" in command.error
+            assert db.stack_versions.require("lonely", "v1")
+        assert ctl.proc.poll() is None
+    finally:
+        assert ctl.stop() == 0
