@@ -34,6 +34,15 @@ def running(docker_client, name: str) -> dict[str, str]:
     return {c.name: c.id for c in found if c.status == "running"}
 
 
+def slow_to_converge(image: str) -> dict:
+    """A service healthy after about 4 s and one waiting for it: an apply to interrupt."""
+    slow = {"image": image, "init": True,
+            "command": ["sh", "-c", "sleep 4; touch /tmp/ready; sleep 3600"],
+            "healthcheck": {"test": ["CMD", "test", "-f", "/tmp/ready"], "interval": "1s"}}
+    return {"slow": slow,
+            "after": sleeper(image, depends_on={"slow": {"condition": "service_healthy"}})}
+
+
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
     path = tmp_path / "manifests"
@@ -110,11 +119,7 @@ def test_sigkill_mid_apply_then_restart_converges(root, controller, engine_janit
                                                   docker_client):
     name = engine_janitor.project("kill")
     ctl = controller()
-    slow = {"image": test_images.v1, "init": True,
-            "command": ["sh", "-c", "sleep 4; touch /tmp/ready; sleep 3600"],
-            "healthcheck": {"test": ["CMD", "test", "-f", "/tmp/ready"], "interval": "1s"}}
-    write(root, name, {"slow": slow, "after": sleeper(test_images.v1, depends_on={
-        "slow": {"condition": "service_healthy"}})})
+    write(root, name, slow_to_converge(test_images.v1))
     with ctl.db() as db:
         wait_for(lambda: db.commands.list(stack_id=name, status="RUNNING").items,
                  what="the apply to run")
@@ -183,11 +188,7 @@ def test_sigterm_mid_apply_requeues_and_exits_zero(root, controller, engine_jani
                                                    docker_client):
     name = engine_janitor.project("term")
     ctl = controller()
-    slow = {"image": test_images.v1, "init": True,
-            "command": ["sh", "-c", "sleep 4; touch /tmp/ready; sleep 3600"],
-            "healthcheck": {"test": ["CMD", "test", "-f", "/tmp/ready"], "interval": "1s"}}
-    write(root, name, {"slow": slow, "after": sleeper(test_images.v1, depends_on={
-        "slow": {"condition": "service_healthy"}})})
+    write(root, name, slow_to_converge(test_images.v1))
     with ctl.db() as db:
         [running_command] = wait_for(
             lambda: db.commands.list(stack_id=name, status="RUNNING").items, what="the apply")
