@@ -41,6 +41,7 @@ from controller.planner import (
     teardown,
 )
 from controller.runtime import Engine
+from controller.runtime.container_spec import unsupported
 from controller.source import DesiredStack
 from controller.versions import load_desired, version_root
 
@@ -169,8 +170,9 @@ class Reconciler:
             previous = load_desired(self._db, applied) if applied else None
         snapshot = self._observe(desired)
         the_plan = plan(desired, snapshot, previous=previous)
-        if the_plan.problems:
-            raise PermanentError("; ".join(the_plan.problems))
+        problems = [*the_plan.problems, *unsupported(desired)]
+        if problems:
+            raise PermanentError("; ".join(problems))
         if the_plan.in_sync:
             self._log(
                 command, LogLevel.INFO, f"{desired.name} {version.version}: in sync, nothing to do"

@@ -18,6 +18,7 @@ from controller.db import Database
 from controller.errors import StackctlError
 from controller.models import Command, CommandStatus, CommandType, StackMetadata
 from controller.planner import plan
+from controller.runtime.container_spec import unsupported
 from controller.source import DesiredStack, load_path
 from controller.versions import load_desired, record_version
 
@@ -127,13 +128,14 @@ def diff(
             the_plan = plan(desired, engine.observe(desired.name, images=refs))
         except StackctlError as e:
             raise fail(str(e), 2) from e
-        for problem in the_plan.problems:
+        problems = [*the_plan.problems, *unsupported(desired)]
+        for problem in problems:
             typer.echo(f"{desired.name}: cannot apply: {problem}")
         for step in the_plan.changes:
             typer.echo(f"{desired.name}: {step.describe()}")
-        if the_plan.in_sync:
+        if not the_plan.changes and not problems:
             typer.echo(f"{desired.name}: no differences")
-        differences += len(the_plan.changes) + len(the_plan.problems)
+        differences += len(the_plan.changes) + len(problems)
     raise typer.Exit(1 if differences else 0)
 
 

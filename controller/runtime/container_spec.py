@@ -124,6 +124,30 @@ def container_spec(
     return ContainerSpec(name=name, create=create, host=host, endpoints=endpoints)
 
 
+def unsupported(desired: DesiredStack) -> list[str]:
+    """What the canonical model can say but this adapter cannot carry out (docker-py drops it,
+    or a plain engine has no such thing). The reconciler refuses the stack before it changes
+    anything rather than drop these silently."""
+    problems = []
+    for name, service in sorted(desired.compose.services.items()):
+        where = f"services.{name}"
+        if service.healthcheck is not None and service.healthcheck.start_interval is not None:
+            problems.append(f"{where}.healthcheck.start_interval is not supported yet")
+        for volume in service.volumes:
+            if volume.bind is not None and volume.bind.selinux is not None:
+                problems.append(
+                    f"{where}.volumes ({volume.target}): bind.selinux is not supported yet"
+                )
+        for kind, refs in (("secrets", service.secrets), ("configs", service.configs)):
+            for ref in refs:
+                if ref.uid is not None or ref.gid is not None or ref.mode is not None:
+                    problems.append(
+                        f"{where}.{kind} ({ref.source}): uid, gid and mode need"
+                        " Swarm; they cannot be set on a mounted file"
+                    )
+    return problems
+
+
 def _seconds(nanoseconds: int | None) -> int | None:
     return None if nanoseconds is None else math.ceil(nanoseconds / NANOSECONDS)
 

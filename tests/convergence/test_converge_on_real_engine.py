@@ -230,3 +230,17 @@ def test_failed_recreate_leaves_the_old_container_running(h, engine_janitor, tes
     assert (container.id, container.running) == (before[f"{name}-web-1"], True)
     logs = h.log_messages(outcome)
     assert any(f"recreate {name}-web-1" in m and "failed after" in m for m in logs)
+
+
+def test_what_the_adapter_cannot_carry_out_is_refused_before_anything_changes(
+    h, engine_janitor, test_images
+):
+    name = engine_janitor.project("shop")
+    outcome = h.apply(h.stack(name, {"services": {"web": {
+        "image": test_images.v1, **SLEEPER,
+        "healthcheck": {"test": ["CMD", "true"], "start_interval": "1s"}}}}))
+    assert outcome.command.status is CommandStatus.FAILED
+    assert outcome.command.error == (
+        "services.web.healthcheck.start_interval is not supported yet")
+    after = h.engine.observe(name)
+    assert (after.containers, after.networks) == ((), ())
