@@ -219,3 +219,17 @@ def test_controller_without_an_engine_keeps_running_and_retries(root, tmp_path, 
         assert ctl.proc.poll() is None
     finally:
         assert ctl.stop() == 0
+
+
+def test_two_workers_converge_two_stacks_at_once(root, controller, engine_janitor, test_images,
+                                                 docker_client):
+    first, second = engine_janitor.project("one"), engine_janitor.project("two")
+    ctl = controller(extra=("--no-api", "--workers", "2"))
+    write(root, first, slow_to_converge(test_images.v1))
+    write(root, second, slow_to_converge(test_images.v1))
+    with ctl.db() as db:
+        both = wait_for(lambda: len(r := db.commands.list(status="RUNNING").items) == 2 and r,
+                        what="two commands running together")
+        assert {c.stack_id for c in both} == {first, second}
+    for name in (first, second):
+        wait_for(lambda name=name: len(running(docker_client, name)) == 2, what=f"{name} up")
