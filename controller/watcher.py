@@ -304,20 +304,26 @@ class Watcher:
 
 
 def git_metadata(root: Path, source: str) -> dict[str, str]:
-    """The last commit touching ``source`` when ``root`` is in a git work tree, else nothing."""
+    """The last commit touching ``source`` when ``root`` is in a git work tree, else nothing.
+    A file with uncommitted changes says so in the subject rather than credit the commit."""
     if not source:
         return {}
+    log_out = _git(root, "log", "-1", "--format=%H%x00%an <%ae>%x00%s", "--", source)
+    parts = (log_out or "").split("\x00")
+    if len(parts) != 3:
+        return {}
+    commit, author, subject = parts
+    if _git(root, "status", "--porcelain", "--", source):
+        subject = f"(uncommitted changes on top of) {subject}"
+    return {"git_commit": commit, "git_author": author, "git_subject": subject}
+
+
+def _git(root: Path, *args: str) -> str | None:
+    """git's stripped output, or ``None`` when git is missing, fails or hangs."""
     try:
         out = subprocess.run(
-            ["git", "-C", str(root), "log", "-1", "--format=%H%x00%an <%ae>%x00%s", "--", source],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
+            ["git", "-C", str(root), *args], capture_output=True, text=True, timeout=5, check=False
         )
     except (OSError, subprocess.TimeoutExpired):
-        return {}
-    parts = out.stdout.strip().split("\x00")
-    if out.returncode != 0 or len(parts) != 3:
-        return {}
-    return {"git_commit": parts[0], "git_author": parts[1], "git_subject": parts[2]}
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None

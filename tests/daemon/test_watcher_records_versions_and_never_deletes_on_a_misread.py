@@ -154,4 +154,8 @@ def test_git_commit_is_recorded_in_metadata(db, root):
     meta = db.stack_versions.require("shop", "v1").metadata
     assert (meta.git_author, meta.git_subject) == ("Ann <ann@example.com>", "Add the shop")
     assert meta.git_commit and len(meta.git_commit) == 40
+    (root / "shop.yaml").write_text(manifest("shop", image="img:2"))
+    Watcher(db, root).sync()
+    edited = db.stack_versions.require("shop", "v2").metadata
+    assert edited.git_subject == "(uncommitted changes on top of) Add the shop"
     assert db.commands.list(stack_id="shop").items[0].status is CommandStatus.PENDING
