@@ -131,6 +131,16 @@ def _network(
 ) -> Network | None:
     if not keys.check_keys(ctx, entry, path=path, allowed=_NETWORK_KEYS, known={"enable_ipv4"}):
         return None
+    fields = _shared_fields(ctx, key, entry=entry, path=path)
+    if isinstance(entry.get("ipam"), dict):
+        fields["ipam"] = _ipam(ctx, entry["ipam"], path=(*path, "ipam"))
+    return _validate(ctx, Network, fields=fields, path=path)
+
+
+def _shared_fields(
+    ctx: ComposeContext, key: str, *, entry: dict[str, Any], path: KeyPath
+) -> dict[str, Any]:
+    """What networks and volumes have alike: external, the engine's name, labels, driver_opts."""
     external = _external(ctx, entry, path=path)
     fields = {
         **entry,
@@ -140,9 +150,7 @@ def _network(
     for name in ("labels", "driver_opts"):
         if entry.get(name) is not None:
             fields[name] = keys.string_map(ctx, entry[name], path=(*path, name), what=name)
-    if isinstance(entry.get("ipam"), dict):
-        fields["ipam"] = _ipam(ctx, entry["ipam"], path=(*path, "ipam"))
-    return _validate(ctx, Network, fields=fields, path=path)
+    return fields
 
 
 def _ipam(ctx: ComposeContext, raw: dict[str, Any], *, path: KeyPath) -> dict[str, Any]:
@@ -163,15 +171,7 @@ def _volume(
 ) -> Volume | None:
     if not keys.check_keys(ctx, entry, path=path, allowed=_VOLUME_KEYS):
         return None
-    external = _external(ctx, entry, path=path)
-    fields = {
-        **entry,
-        "external": external,
-        "name": _engine_name(ctx, key, entry=entry, external=external),
-    }
-    for name in ("labels", "driver_opts"):
-        if entry.get(name) is not None:
-            fields[name] = keys.string_map(ctx, entry[name], path=(*path, name), what=name)
+    fields = _shared_fields(ctx, key, entry=entry, path=path)
     return _validate(ctx, Volume, fields=fields, path=path)
 
 
