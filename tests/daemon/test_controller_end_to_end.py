@@ -106,6 +106,9 @@ def test_container_removed_by_hand_comes_back_at_resync(root, controller, engine
     ctl = controller(resync=2)
     write(root, name, {"app": sleeper(test_images.v1)})
     before = wait_for(lambda: running(docker_client, name), what="the container")
+    with ctl.db() as db:  # drift after convergence: a removal during the first apply is not that
+        wait_for(lambda: (stack := db.stacks.get(name)) and stack.applied_version == "v1",
+                 what="v1 applied")
     docker_client.containers.get(before[f"{name}-app-1"]).remove(force=True)
     after = wait_for(lambda: running(docker_client, name), what="the container back")
     assert after[f"{name}-app-1"] != before[f"{name}-app-1"]
