@@ -184,7 +184,7 @@ def _rss_kib(pid: int) -> int:
 def _remove(client: docker.DockerClient, names: list[str]) -> None:
     for name in names:
         for c in client.containers.list(
-            all=True, filters={"label": f"com.docker.compose.project={name}"}
+            all=True, filters={"label": f"com.docker.compose.project={name}"}, ignore_removed=True
         ):
             c.remove(force=True)
         for n in client.networks.list(filters={"label": f"com.docker.compose.project={name}"}):

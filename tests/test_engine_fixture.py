@@ -75,7 +75,7 @@ def test_janitor_removes_labelled_named_and_registered_objects(
 
     assert janitor.cleanup() == []
     assert janitor.leftovers() == {"containers": [], "networks": [], "volumes": []}
-    existing = {c.id for c in docker_client.containers.list(all=True)}
+    existing = {c.id for c in docker_client.containers.list(all=True, ignore_removed=True)}
     assert labelled.id not in existing and stray.id not in existing
 
 

@@ -29,8 +29,8 @@ def sleeper(image: str, **extra) -> dict:
 
 
 def running(docker_client, name: str) -> dict[str, str]:
-    found = docker_client.containers.list(
-        all=True, filters={"label": f"com.docker.compose.project={name}"})
+    found = docker_client.containers.list(  # a container can go between list and inspect
+        all=True, filters={"label": f"com.docker.compose.project={name}"}, ignore_removed=True)
     return {c.name: c.id for c in found if c.status == "running"}
 
 
