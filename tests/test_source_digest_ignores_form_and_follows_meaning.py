@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from controller.source import DesiredStack, load_root
@@ -246,7 +246,7 @@ def load(meaning: Meaning, text: str) -> DesiredStack:
     return result.stacks["app"]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(meanings(), st.integers(0, 2**32), st.integers(0, 2**32))
 def test_form_never_changes_the_digest(meaning: Meaning, seed_a: int, seed_b: int) -> None:
     a = load(meaning, render(meaning, seed_a))
@@ -255,7 +255,7 @@ def test_form_never_changes_the_digest(meaning: Meaning, seed_a: int, seed_b: in
     assert a.service_hashes == b.service_hashes
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(meanings(), st.integers(0, 2**32), st.data())
 def test_any_change_of_meaning_changes_the_digest(
     meaning: Meaning, seed: int, data: st.DataObject
