@@ -112,10 +112,14 @@ def test_container_removed_by_hand_comes_back_at_resync(root, controller, engine
     docker_client.containers.get(before[f"{name}-app-1"]).remove(force=True)
     after = wait_for(lambda: running(docker_client, name), what="the container back")
     assert after[f"{name}-app-1"] != before[f"{name}-app-1"]
-    with ctl.db() as db:
-        logs = [line.message for c in db.commands.list(stack_id=name).items
-                for line in db.command_logs.list(c.command_id)]
-    assert any(f"create {name}-app-1: container missing" in m for m in logs)
+    with ctl.db() as db:  # a step's line is written when the step ends, just after the start
+
+        def logs() -> list[str]:
+            return [line.message for c in db.commands.list(stack_id=name).items
+                    for line in db.command_logs.list(c.command_id)]
+
+        wait_for(lambda: any(f"create {name}-app-1: container missing" in m for m in logs()),
+                 what="the create step's log line saying why")
 
 
 def test_sigkill_mid_apply_then_restart_converges(root, controller, engine_janitor, test_images,
