@@ -8,8 +8,8 @@ error. ``Missing``: a wanted replica does not exist.
 
 from __future__ import annotations
 
+from controller.models.enums import HealthStatus
 from controller.models.observed import Snapshot
-from controller.models.stack import HealthStatus
 from controller.planner import replica_names
 from controller.source import DesiredStack
 

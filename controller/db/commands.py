@@ -26,13 +26,8 @@ from controller.db.rows import (
     ts_to_db,
 )
 from controller.errors import ConflictError, NotFoundError
-from controller.models.command import (
-    ALLOWED_TRANSITIONS,
-    Command,
-    CommandStatus,
-    CommandType,
-    LogLevel,
-)
+from controller.models.command import Command
+from controller.models.enums import ALLOWED_TRANSITIONS, CommandStatus, CommandType, LogLevel
 
 if TYPE_CHECKING:
     from controller.db.database import Database

@@ -21,14 +21,14 @@ from controller.db.rows import (
     ts_to_db,
 )
 from controller.errors import ConflictError, NotFoundError
-from controller.models.command import CommandLog, LogLevel
+from controller.models.command import CommandLog
+from controller.models.enums import HealthStatus, LogLevel, SyncStatus, VersionStatus
 from controller.models.event import Event
-from controller.models.stack import HealthStatus, Stack, SyncStatus
+from controller.models.stack import Stack
 from controller.models.stack_version import (
     ComposeDefinition,
     StackMetadata,
     StackVersion,
-    VersionStatus,
     version_number,
 )
 

@@ -2,54 +2,12 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field
 
+from controller.models.enums import CommandStatus, CommandType, LogLevel
 from controller.models.timestamps import UtcDateTime, utc_now
-
-
-class CommandType(StrEnum):
-    APPLY_STACK_VERSION = "APPLY_STACK_VERSION"
-    DELETE_STACK = "DELETE_STACK"
-    RECONCILE = "RECONCILE"
-
-
-class CommandStatus(StrEnum):
-    PENDING = "PENDING"
-    RUNNING = "RUNNING"
-    DONE = "DONE"
-    FAILED = "FAILED"
-    SUPERSEDED = "SUPERSEDED"
-    CANCELLED = "CANCELLED"
-
-    @property
-    def terminal(self) -> bool:
-        return self in TERMINAL_STATUSES
-
-
-TERMINAL_STATUSES = frozenset(
-    {CommandStatus.DONE, CommandStatus.FAILED, CommandStatus.SUPERSEDED, CommandStatus.CANCELLED}
-)
-
-# The only status changes that make sense; anything else is refused.
-ALLOWED_TRANSITIONS: dict[CommandStatus, frozenset[CommandStatus]] = {
-    CommandStatus.PENDING: frozenset(
-        {CommandStatus.RUNNING, CommandStatus.SUPERSEDED, CommandStatus.CANCELLED}
-    ),
-    CommandStatus.RUNNING: frozenset(
-        {CommandStatus.DONE, CommandStatus.FAILED, CommandStatus.PENDING, CommandStatus.CANCELLED}
-    ),
-    **{status: frozenset() for status in TERMINAL_STATUSES},
-}
-
-
-class LogLevel(StrEnum):
-    DEBUG = "DEBUG"
-    INFO = "INFO"
-    WARNING = "WARNING"
-    ERROR = "ERROR"
 
 
 class Command(BaseModel):

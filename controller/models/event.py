@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
-from controller.models.command import LogLevel
+from controller.models.enums import LogLevel
 from controller.models.timestamps import UtcDateTime, utc_now
 
 _CAMEL_CASE = re.compile(r"^[A-Z][A-Za-z0-9]*$")

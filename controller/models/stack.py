@@ -2,26 +2,10 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from pydantic import BaseModel, ConfigDict, Field
 
+from controller.models.enums import HealthStatus, SyncStatus
 from controller.models.timestamps import UtcDateTime, utc_now
-
-
-class SyncStatus(StrEnum):
-    SYNCED = "Synced"
-    OUT_OF_SYNC = "OutOfSync"
-    UNKNOWN = "Unknown"
-
-
-class HealthStatus(StrEnum):
-    HEALTHY = "Healthy"
-    PROGRESSING = "Progressing"
-    DEGRADED = "Degraded"
-    MISSING = "Missing"
-    SUSPENDED = "Suspended"
-    UNKNOWN = "Unknown"
 
 
 class Stack(BaseModel):

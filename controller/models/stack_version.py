@@ -10,11 +10,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from controller.models.enums import VersionStatus
 from controller.models.timestamps import UtcDateTime, utc_now
 
 VERSION_LABEL = re.compile(r"^v([1-9][0-9]*)$")
@@ -26,13 +26,6 @@ def version_number(label: str) -> int:
     if not match:
         raise ValueError(f"version label {label!r} is not of the form v1, v2, ...")
     return int(match.group(1))
-
-
-class VersionStatus(StrEnum):
-    PENDING = "PENDING"  # recorded, not yet applied
-    APPLYING = "APPLYING"
-    APPLIED = "APPLIED"
-    FAILED = "FAILED"
 
 
 class StackMetadata(BaseModel):
