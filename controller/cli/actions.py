@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from controller import operations
 from controller.cli.app import app
 from controller.cli.output import OUTPUT_OPTION, Output, print_data
 from controller.cli.running import (
@@ -26,8 +26,11 @@ from controller.cli.running import (
     wait_for,
 )
 from controller.config import load_settings
-from controller.db import Database
-from controller.models import Command, CommandStatus
+from controller.models.enums import CommandStatus
+
+if TYPE_CHECKING:  # loaded when a command needs them: the CLI starts quickly
+    from controller.db import Database
+    from controller.models import Command
 
 STACK_ARGUMENT = typer.Argument(..., help="The stack.")
 
@@ -52,6 +55,8 @@ def rollback(
     """
 
     def act(database: Database) -> tuple[Command, str]:
+        from controller import operations
+
         command = operations.rollback(database, stack, version)
         new, old = command.payload["version"], command.payload["rollback_to"]
         return command, (
@@ -73,6 +78,8 @@ def suspend(
     """Stop converging the stack: nothing changes at runtime (drift included) until resumed."""
 
     def act(database: Database) -> tuple[Command, str]:
+        from controller import operations
+
         command = operations.suspend(database, stack)
         return command, f"{stack}: suspended\n{_queued(command)}"
 
@@ -90,6 +97,8 @@ def resume(
     """Unpin and unsuspend the stack and apply its latest recorded version."""
 
     def act(database: Database) -> tuple[Command, str]:
+        from controller import operations
+
         command = operations.resume(database, stack)
         return command, (
             f"{stack}: resumed; applying {command.payload['version']}\n{_queued(command)}"
@@ -112,6 +121,8 @@ def sync(
     """
 
     def act(database: Database) -> tuple[Command, str]:
+        from controller import operations
+
         command, created = operations.request_sync(database, stack)
         if created:
             return command, f"{stack}: {_queued(command)}"

@@ -8,19 +8,18 @@ the same whether a person or the daemon did it.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from controller.cli.app import app
 from controller.cli.running import DB_OPTION, connect_engine, fail, run_commands
 from controller.config import load_settings
-from controller.db import Database
 from controller.errors import StackctlError
-from controller.models import Command, CommandStatus, CommandType, StackMetadata
-from controller.planner import plan
-from controller.runtime.container_spec import unsupported
-from controller.source import DesiredStack, load_path
-from controller.versions import load_desired, record_version
+from controller.models.enums import CommandStatus, CommandType
+
+if TYPE_CHECKING:  # the layers below load when a command runs: the CLI starts quickly
+    from controller.source import DesiredStack
 
 
 def _root(path: Path) -> Path:
@@ -28,6 +27,8 @@ def _root(path: Path) -> Path:
 
 
 def _load(path: Path) -> tuple[dict[str, DesiredStack], int]:
+    from controller.source import load_path
+
     if not path.exists():
         raise fail(f"{path}: no such file or directory", 2)
     result = load_path(path)
@@ -44,6 +45,10 @@ def apply(
     timeout: float = typer.Option(120.0, help="Seconds to wait for dependencies and health."),
 ) -> None:
     """Record new versions of the stacks at PATH and converge them now."""
+    from controller.db import Database
+    from controller.models import Command, StackMetadata
+    from controller.versions import record_version
+
     settings = load_settings({"db": db})
     stacks, errors = _load(path)
     engine = connect_engine() if wait else None  # before recording: nothing queued for no one
@@ -103,6 +108,11 @@ def diff(
     db: Path | None = DB_OPTION,
 ) -> None:
     """Show the plan without executing it: exit 0 no differences, 1 differences, 2 error."""
+    from controller.db import Database
+    from controller.planner import plan
+    from controller.runtime.container_spec import unsupported
+    from controller.versions import load_desired
+
     settings = load_settings({"db": db})
     path = Path(target)
     if path.exists():
@@ -147,6 +157,9 @@ def delete(
     timeout: float = typer.Option(120.0, help="Seconds to wait."),
 ) -> None:
     """Tear a stack down (containers, networks; volumes with --volumes), recording it."""
+    from controller.db import Database
+    from controller.models import Command
+
     settings = load_settings({"db": db})
     if not settings.db.exists():
         raise fail(f"no database at {settings.db}")

@@ -13,19 +13,14 @@ import json
 import shutil
 import sys
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-import yaml
-from pydantic import BaseModel
-from rich.console import Console
-from rich.padding import Padding
-from rich.table import Table
-from rich.text import Text
 
-from controller.models.timestamps import utc_now
+if TYPE_CHECKING:  # loaded when something is printed: the CLI starts quickly
+    from rich.console import Console
 
 
 class Output(StrEnum):
@@ -42,6 +37,8 @@ OUTPUT_OPTION = typer.Option(
 def console() -> Console:
     """A console on the current stdout (the CLI runner swaps it); wide when not a terminal, so
     that piped tables are never folded."""
+    from rich.console import Console
+
     tty = sys.stdout.isatty()
     width = shutil.get_terminal_size().columns if tty else 10_000
     return Console(file=sys.stdout, width=width, highlight=False, soft_wrap=True)
@@ -50,6 +47,10 @@ def console() -> Console:
 def print_table(
     columns: Sequence[str], rows: Iterable[Sequence[object]], *, indent: int = 0
 ) -> None:
+    from rich.padding import Padding
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(box=None, show_edge=False, pad_edge=False, padding=(0, 3, 0, 0))
     for column in columns:
         table.add_column(Text(column, style="bold"), no_wrap=True, overflow="ignore")
@@ -64,6 +65,8 @@ def print_table(
 
 def print_data(data: Any, output: Output) -> None:
     """``data`` as JSON (indented) or YAML, for ``-o json|yaml``."""
+    import yaml
+
     plain = to_plain(data)
     if output is Output.YAML:
         typer.echo(yaml.safe_dump(plain, sort_keys=False, allow_unicode=True), nl=False)
@@ -73,6 +76,8 @@ def print_data(data: Any, output: Output) -> None:
 
 def to_plain(data: Any) -> Any:
     """Models and containers of models as JSON-able values."""
+    from pydantic import BaseModel
+
     if isinstance(data, BaseModel):
         return data.model_dump(mode="json")
     if dataclasses.is_dataclass(data) and not isinstance(data, type):
@@ -100,7 +105,7 @@ def age(moment: datetime | None, *, now: datetime | None = None) -> str:
     """``42s``, ``5m``, ``3h``, ``2d``: how long ago, the way kubectl says it."""
     if moment is None:
         return "-"
-    seconds = max(0, int(((now or utc_now()) - moment).total_seconds()))
+    seconds = max(0, int(((now or datetime.now(UTC)) - moment).total_seconds()))
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size:
             return f"{seconds // size}{unit}"

@@ -13,7 +13,7 @@ import contextlib
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -31,12 +31,13 @@ from controller.cli.output import (
     to_plain,
 )
 from controller.cli.running import DB_OPTION, POLL_SECONDS, fail, open_database
-from controller.db import Database
 from controller.errors import StackctlError
-from controller.models import Command, CommandLog, CommandStatus, CommandType, Stack
-from controller.models.observed import Snapshot
-from controller.operations import stack_conditions
-from controller.runtime import Engine
+from controller.models.enums import CommandStatus, CommandType
+
+if TYPE_CHECKING:  # loaded when a command needs them: the CLI starts quickly
+    from controller.db import Database
+    from controller.models import Command, CommandLog, Stack
+    from controller.models.observed import Snapshot
 
 get_app = typer.Typer(help="List stacks, versions or commands.", no_args_is_help=True)
 app.add_typer(get_app, name="get")
@@ -257,6 +258,8 @@ def describe(
 
 
 def _details(database: Database, name: str) -> dict[str, Any]:
+    from controller.operations import stack_conditions
+
     stack = database.stacks.require(name)
     latest = database.stack_versions.latest(name)
     current = (
@@ -275,6 +278,8 @@ def _details(database: Database, name: str) -> dict[str, Any]:
 
 def _observe(stack: str) -> tuple[Snapshot | None, str | None]:
     """What the engine runs for the stack, or why it could not be asked."""
+    from controller.runtime import Engine
+
     try:
         return Engine(timeout=10).observe(stack), None
     except StackctlError as e:

@@ -10,7 +10,6 @@ import typer
 
 from controller.cli.app import app
 from controller.config import load_settings
-from controller.daemon import Controller, DaemonOptions
 from controller.errors import StackctlError
 from controller.logs import configure_logging
 
@@ -39,6 +38,8 @@ def run(
     no_api: bool = typer.Option(False, "--no-api", help="Serve no HTTP API."),
 ) -> None:
     """Watch a directory of manifests and converge the engine to it, until SIGTERM/SIGINT."""
+    from controller.daemon import Controller, DaemonOptions
+
     settings = load_settings(
         {
             "manifests": manifests,

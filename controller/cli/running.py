@@ -17,15 +17,18 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from controller.config import load_settings
-from controller.db import Database
 from controller.errors import StackctlError
-from controller.models import Command, CommandStatus, CommandType
-from controller.reconciler import Reconciler, ReconcilerOptions
-from controller.runtime import Engine
+from controller.models.enums import CommandStatus, CommandType
+
+if TYPE_CHECKING:  # the heavy layers load when a command needs them: the CLI starts quickly
+    from controller.db import Database
+    from controller.models import Command
+    from controller.runtime import Engine
 
 DB_OPTION = typer.Option(None, "--db", help="Database file [default: storage/stackctl.db].")
 WAIT_OPTION = typer.Option(False, "--wait/--no-wait", help="Follow the command to its end.")
@@ -47,6 +50,8 @@ def pause(seconds: float) -> None:
 
 
 def connect_engine() -> Engine:
+    from controller.runtime import Engine
+
     try:
         engine = Engine()
         engine.ping()
@@ -63,6 +68,8 @@ def docker_host() -> str:
 def open_database(db: Path | None) -> Iterator[Database]:
     """The database named by ``--db`` / ``STACKCTL_DB``, which must exist; project errors that
     escape the block become one ``error:`` line and exit 1."""
+    from controller.db import Database
+
     path = load_settings({"db": db}).db
     if not path.is_file():
         raise fail(
@@ -89,6 +96,8 @@ def run_commands(
 
     Claims left by a worker that died are taken back first: without a controller, nobody else
     would, and our command could be waiting behind one."""
+    from controller.reconciler import Reconciler, ReconcilerOptions
+
     database.commands.recover_expired()
     reconciler = Reconciler(
         database,

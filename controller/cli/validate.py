@@ -15,12 +15,15 @@ import json
 import os
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from controller.cli.app import app
-from controller.errors import ManifestError
-from controller.source import LoadResult, load_path
+
+if TYPE_CHECKING:  # the source layer loads when something is validated: the CLI starts quickly
+    from controller.errors import ManifestError
+    from controller.source import LoadResult
 
 
 class Output(StrEnum):
@@ -97,6 +100,8 @@ def validate(
     output: Output = typer.Option(Output.TEXT, "--output", "-o", help="text or json."),
 ) -> None:
     """Validate manifests: one line per stack (OK name digest source) or per error."""
+    from controller.source import load_path
+
     targets = paths or [Path("manifests")]
     missing = [p for p in targets if not p.exists()]
     if missing:
