@@ -13,6 +13,7 @@ The pipeline: ``loader`` (which entries are sources) -> ``manifest`` (the Stack 
 model in ``compose``) -> ``stack`` (``DesiredStack``, digest via ``digest``).
 """
 
+from controller.source.cache import LoadCache
 from controller.source.compose import ComposeProject, Mount, Service, context_path, host_path
 from controller.source.digest import config_hash
 from controller.source.issues import LoadWarning
@@ -23,6 +24,7 @@ from controller.source.stack import DesiredStack
 __all__ = [
     "ComposeProject",
     "DesiredStack",
+    "LoadCache",
     "LoadResult",
     "LoadWarning",
     "Mount",

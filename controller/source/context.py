@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from controller.source.files import FileProblem, Root, RootPath, read_bytes, read_text
+from controller.source.files import FileProblem, Root, RootPath, exists, read_bytes, read_text
 from controller.source.issues import Issues
 from controller.source.yamlload import KeyPath
 
@@ -58,7 +58,7 @@ class ComposeContext:
         where = self.locate(ref, path)
         if where is None:
             return None
-        if not required and not where.path.exists():
+        if not required and not exists(where.path):
             return where, "", ""
         try:
             text = read_text(where.path)

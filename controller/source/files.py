@@ -4,11 +4,23 @@ Owns the discovery ignore rules (hidden files, editor temp files), the 1 MiB siz
 binary-content check, and the confinement of every referenced path to the root, symlinks
 included. It must never write, never read a file whose resolved location is outside the root,
 and never consult the process environment.
+
+Every look at the file system made while loading goes through this module (``read_bytes``,
+``exists``, ``is_file``, ``is_dir``, ``realpath``, ``Root.locate``) and is noted as a *probe*
+when a ``recording()`` is active: what was asked and what was seen (a file's content by its
+SHA-256). ``still_true(probes)`` asks again; when every answer is the same, loading the source
+again would give the same result, which is what lets the watcher reload only what changed
+(``controller.source.cache``). Contents are compared, not modification times: two writes of the
+same size within one clock tick keep the mtime, not the content.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,7 +79,7 @@ class Root:
         # `..` is folded lexically for the stored form; the confinement check below uses the
         # resolved path, so a symlink cannot smuggle a reference out of the root.
         joined = os.path.normpath(os.path.join(base, ref))
-        real = os.path.realpath(joined)
+        real = realpath(joined)
         if not (real + "/").startswith(self._real_prefix):
             raise FileProblem(f"`{ref}` resolves outside the watched root")
         if (joined + "/").startswith(self._given_prefix):
@@ -85,6 +97,16 @@ class Root:
 
 def read_bytes(path: Path) -> bytes:
     """Read a regular file of at most 1 MiB."""
+    try:
+        data = _read_bytes(path)
+    except FileProblem as e:
+        _seen("file", path, f"problem: {e.message}")
+        raise
+    _seen("file", path, hashlib.sha256(data).hexdigest())
+    return data
+
+
+def _read_bytes(path: Path) -> bytes:
     if not path.exists():
         raise FileProblem("file not found")
     if not path.is_file():
@@ -114,7 +136,79 @@ def read_text(path: Path) -> str:
 
 def find_compose_file(folder: Path) -> tuple[Path | None, list[str]]:
     """The folder's compose file by Compose's precedence, and the names it shadows."""
-    present = [name for name in COMPOSE_FILE_NAMES if (folder / name).is_file()]
+    present = [name for name in COMPOSE_FILE_NAMES if is_file(folder / name)]
     if not present:
         return None, []
     return folder / present[0], present[1:]
+
+
+# -- probes: what a load looked at ----------------------------------------------------------
+
+# (kind, path) -> what was seen the first time it was asked in the recording: if a file changed
+# in the middle of a load, asking again sees the new state, differs, and the load is redone.
+Probes = dict[tuple[str, str], object]
+
+_probes: ContextVar[Probes | None] = ContextVar("stackctl_source_probes", default=None)
+
+
+def _seen(kind: str, path: Path | str, value: object) -> None:
+    probes = _probes.get()
+    if probes is not None:
+        probes.setdefault((kind, str(path)), value)
+
+
+def _file_state(path: str) -> str:
+    try:
+        return hashlib.sha256(_read_bytes(Path(path))).hexdigest()
+    except FileProblem as e:
+        return f"problem: {e.message}"
+
+
+def exists(path: Path) -> bool:
+    found = path.exists()
+    _seen("exists", path, found)
+    return found
+
+
+def is_file(path: Path) -> bool:
+    found = path.is_file()
+    _seen("is_file", path, found)
+    return found
+
+
+def is_dir(path: Path) -> bool:
+    found = path.is_dir()
+    _seen("is_dir", path, found)
+    return found
+
+
+def realpath(path: Path | str) -> str:
+    """The path with every symlink resolved (``os.path.realpath``)."""
+    real = os.path.realpath(path)
+    _seen("realpath", path, real)
+    return real
+
+
+_ASK_AGAIN: dict[str, Callable[[str], object]] = {
+    "file": _file_state,
+    "exists": os.path.exists,
+    "is_file": os.path.isfile,
+    "is_dir": os.path.isdir,
+    "realpath": os.path.realpath,
+}
+
+
+@contextmanager
+def recording() -> Iterator[Probes]:
+    """Note every probe made in this block (and this thread) into the mapping it yields."""
+    probes: Probes = {}
+    token = _probes.set(probes)
+    try:
+        yield probes
+    finally:
+        _probes.reset(token)
+
+
+def still_true(probes: Probes) -> bool:
+    """Every probe, asked again, sees what it saw."""
+    return all(_ASK_AGAIN[kind](path) == seen for (kind, path), seen in probes.items())

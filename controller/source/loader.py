@@ -15,16 +15,22 @@ A plain compose file or a folder's compose file reads the ``.env`` beside it (th
 Other files and folders are not sources (folders may hold files that manifests reference);
 hidden entries and editor temp files are skipped. Two sources claiming one stack name make
 every claimant invalid, never "last one wins". This module must never write anything.
+
+``load_root(root, cache=...)`` reuses the outcome of every top-level entry whose files are
+unchanged (``controller.source.cache``); the claims and name clashes between entries are worked
+out again on every walk, and outcomes are never mutated after loading, so they can be shared.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from controller.errors import ManifestError
+from controller.source.cache import LoadCache
 from controller.source.compiler import Candidate, compile_stack
 from controller.source.files import (
     COMPOSE_FILE_NAMES,
@@ -34,6 +40,7 @@ from controller.source.files import (
     find_compose_file,
     is_ignored,
     read_text,
+    realpath,
 )
 from controller.source.issues import Issues, LoadWarning
 from controller.source.manifest import load_manifest
@@ -54,10 +61,14 @@ class _Outcome:
     compose_file: Path | None = None  # the compose file of a folder or plain file (resolved)
 
 
-def load_root(root: Path) -> LoadResult:
-    """Load every source at the top level of the watched directory ``root``."""
+def load_root(root: Path, *, cache: LoadCache[_Outcome | None] | None = None) -> LoadResult:
+    """Load every source at the top level of the watched directory ``root``; with a
+    ``cache`` (kept by the caller between calls), only the entries that changed."""
     where = Root(root)
-    return _assemble(where, _walk(where, where.given))
+    if cache is None:
+        return _assemble(where, _walk(where, where.given))
+    with cache.walk(where):
+        return _assemble(where, _walk(where, where.given, cache))
 
 
 def load_path(path: Path, *, root: Path | None = None) -> LoadResult:
@@ -81,17 +92,20 @@ def load_path(path: Path, *, root: Path | None = None) -> LoadResult:
     return _assemble(where, [_load_file(where, Path(os.path.abspath(path)))])
 
 
-def _walk(where: Root, directory: Path) -> list[_Outcome]:
+def _walk(
+    where: Root, directory: Path, cache: LoadCache[_Outcome | None] | None = None
+) -> list[_Outcome]:
     outcomes: list[_Outcome] = []
     for entry in sorted(directory.iterdir(), key=lambda p: p.name):
         if is_ignored(entry.name):
             continue
-        if entry.is_dir():
-            outcome = _load_folder(where, entry)
-            if outcome is not None:
-                outcomes.append(outcome)
-        elif entry.suffix in YAML_SUFFIXES:
-            outcomes.append(_load_file(where, entry))
+        folder = entry.is_dir()
+        if not folder and entry.suffix not in YAML_SUFFIXES:
+            continue
+        load = functools.partial(_load_folder if folder else _load_file, where, entry)
+        outcome = load() if cache is None else cache.load((entry.name, folder), load)
+        if outcome is not None:
+            outcomes.append(outcome)
     claimed = set().union(*(o.claims for o in outcomes))
     return [o for o in outcomes if o.compose_file is None or o.compose_file not in claimed]
 
@@ -135,7 +149,7 @@ def _load_file(where: Root, path: Path) -> _Outcome:
         and isinstance(documents[0].data, dict)
         and "services" in documents[0].data
     ):
-        outcome.compose_file = path.resolve()
+        outcome.compose_file = Path(realpath(path))
         outcome.candidates.append(
             _compose_candidate(
                 where,
@@ -169,7 +183,7 @@ def _load_folder(where: Root, folder: Path) -> _Outcome | None:
         "folder",
         errors=issues.errors,
         warnings=issues.warnings,
-        compose_file=compose_file.resolve(),
+        compose_file=Path(realpath(compose_file)),
     )
     for name in shadowed:
         issues.warn((), f"`{name}` is ignored: `{compose_file.name}` comes first")
@@ -207,11 +221,14 @@ def _compose_candidate(
 
 
 def _assemble(where: Root, outcomes: list[_Outcome]) -> LoadResult:
+    """The result of a walk. Outcomes may come from the cache: read them, never change them
+    (a name clash is added to the errors reported here, not to the candidate)."""
     claimants: dict[str, list[tuple[_Outcome, Candidate]]] = defaultdict(list)
     for outcome in outcomes:
         for candidate in outcome.candidates:
             if candidate.name is not None:
                 claimants[candidate.name].append((outcome, candidate))
+    clashes: dict[int, ManifestError] = {}  # id(candidate) -> its name clash
     for name, claims in claimants.items():
         if len(claims) < 2:
             continue
@@ -222,16 +239,18 @@ def _assemble(where: Root, outcomes: list[_Outcome]) -> LoadResult:
                 if others != [outcome.source]
                 else "another document of this file"
             )
-            candidate.errors.append(
-                ManifestError(
-                    file=candidate.name_file,
-                    line=candidate.name_line,
-                    path="",
-                    message=f"stack `{name}` is also defined by {where_else}; "
-                    "both are invalid until one is renamed or removed",
-                )
+            clashes[id(candidate)] = ManifestError(
+                file=candidate.name_file,
+                line=candidate.name_line,
+                path="",
+                message=f"stack `{name}` is also defined by {where_else}; "
+                "both are invalid until one is renamed or removed",
             )
-            candidate.stack = None
+
+    def errors_of(candidate: Candidate) -> list[ManifestError]:
+        clash = clashes.get(id(candidate))
+        return [*candidate.errors, clash] if clash is not None else list(candidate.errors)
+
     stacks = {}
     sources = {}
     errors: list[ManifestError] = []
@@ -241,12 +260,12 @@ def _assemble(where: Root, outcomes: list[_Outcome]) -> LoadResult:
             source=outcome.source,
             kind=outcome.kind,
             names=[c.name for c in outcome.candidates if c.name is not None],
-            errors=[*outcome.errors, *(e for c in outcome.candidates for e in c.errors)],
+            errors=[*outcome.errors, *(e for c in outcome.candidates for e in errors_of(c))],
             warnings=[*outcome.warnings, *(w for c in outcome.candidates for w in c.warnings)],
-            stack_errors={c.name: list(c.errors) for c in outcome.candidates if c.name is not None},
+            stack_errors={c.name: errors_of(c) for c in outcome.candidates if c.name is not None},
         )
         for candidate in outcome.candidates:
-            if candidate.stack is not None and not candidate.errors:
+            if candidate.stack is not None and not errors_of(candidate):
                 stacks[candidate.stack.name] = candidate.stack
         sources[outcome.source] = report
         errors.extend(report.errors)

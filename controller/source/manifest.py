@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from controller.errors import ManifestError
 from controller.source.compiler import Candidate, StackSettings, compile_stack
 from controller.source.context import type_name
-from controller.source.files import FileProblem, Root, read_text
+from controller.source.files import FileProblem, Root, read_text, realpath
 from controller.source.issues import Issues
 from controller.source.names import name_problem
 from controller.source.variables import load_variables
@@ -163,7 +163,7 @@ def _compose_source(
     except FileProblem as e:
         issues.error(("spec", "composeFile"), f"`{spec.composeFile}`: {e.message}")
         return None, None, base_dir
-    claims.add(where.path.resolve())
+    claims.add(Path(realpath(where.path)))
     try:
         documents = load_documents(text, file=where.rel)
     except ManifestError as e:

@@ -31,7 +31,7 @@ from controller.source.context import (
     without_extensions,
 )
 from controller.source.environment import service_environment
-from controller.source.files import FileProblem
+from controller.source.files import FileProblem, exists, is_dir, is_file
 from controller.source.mounts import normalize_tmpfs, normalize_volumes
 from controller.source.ports import normalize_expose, normalize_ports
 from controller.source.yamlload import KeyPath
@@ -179,8 +179,8 @@ def _build(
         where = ctx.locate(context, (*path, "context") if "context" in raw else path)
         if where is None:
             return None
-        if not where.path.is_dir():
-            problem = "is not a folder" if where.path.exists() else "not found"
+        if not is_dir(where.path):
+            problem = "is not a folder" if exists(where.path) else "not found"
             ctx.issues.error((*path, "context"), f"build context `{where.rel}` {problem}")
             return None
         out["context"] = where.rel
@@ -190,7 +190,7 @@ def _build(
         except FileProblem as e:
             ctx.issues.error(file_path, e.message)
         else:
-            if not found.path.is_file():
+            if not is_file(found.path):
                 ctx.issues.error(file_path, f"Dockerfile `{found.rel}` not found")
     if "args" in raw:
         args = keys.list_or_dict(ctx, raw["args"], path=(*path, "args"))

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from controller.source.dotenv import DotenvError, parse_dotenv
-from controller.source.files import FileProblem, Root, read_text
+from controller.source.files import FileProblem, Root, exists, read_text
 from controller.source.issues import Issues
 from controller.source.yamlload import KeyPath
 
@@ -34,7 +34,7 @@ def load_variables(
         return dict(env)
     try:
         where = root.locate(base=base_dir, ref=ref)
-        if env_file is None and not where.path.exists():
+        if env_file is None and not exists(where.path):
             return dict(env)
         text = read_text(where.path)
     except FileProblem as e:
