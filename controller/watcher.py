@@ -1,7 +1,8 @@
 """The watcher: the only producer of APPLY and DELETE commands from files.
 
-``Watcher.sync()`` loads the whole watched root and compares every stack's digest with its
-latest recorded version: a new digest records a new version (parent = the previous one, metadata
+``Watcher.sync()`` loads the watched root (reusing, through a ``LoadCache``, the load of every
+entry whose files did not change) and compares every stack's digest with its latest recorded
+version: a new digest records a new version (parent = the previous one, metadata
 naming the source file and, in a git work tree, the last commit touching it) and queues one
 APPLY. An unchanged digest records nothing. ``Watcher.watch()`` calls ``sync()`` after every
 burst of file changes (watchfiles groups them), so a burst gives one version, not one per write.
@@ -29,8 +30,17 @@ from pathlib import Path
 import watchfiles
 
 from controller.db import Database
-from controller.models import Command, CommandStatus, CommandType, Event, LogLevel, StackMetadata
-from controller.source import LoadResult, load_root
+from controller.models import (
+    Command,
+    CommandStatus,
+    CommandType,
+    Event,
+    LogLevel,
+    Stack,
+    StackMetadata,
+    VersionHead,
+)
+from controller.source import LoadCache, LoadResult, load_root
 from controller.versions import load_desired, record_version
 
 log = logging.getLogger("stackctl.watcher")
@@ -44,6 +54,16 @@ class SyncReport:
     deleted: list[str] = field(default_factory=list)
     invalid: list[str] = field(default_factory=list)  # sources with errors
     kept: list[str] = field(default_factory=list)  # stacks kept because their source is broken
+
+
+@dataclass(frozen=True)
+class _Known:
+    """What the database knows, read once per pass in three queries (not a few per stack:
+    a pass over 1,000 unchanged stacks must stay cheap)."""
+
+    heads: dict[str, VersionHead]  # each stack's latest version
+    stacks: dict[str, Stack]
+    newest: dict[str, tuple[CommandType, CommandStatus]]  # each stack's newest command
 
 
 class Watcher:
@@ -64,6 +84,7 @@ class Watcher:
         self._reported: dict[str, str] = {}  # source -> fingerprint of its last reported errors
         self._warned_empty = False
         self.last: LoadResult | None = None
+        self.cache: LoadCache = LoadCache()  # entries whose files did not change load once
         self.kept: set[str] = set()  # stacks whose source is broken: kept at their last version
         self.alive = threading.Event()
 
@@ -75,13 +96,18 @@ class Watcher:
         if not self.root.is_dir() or not os.access(self.root, os.R_OK | os.X_OK):
             self._warn_empty(f"the watched directory {self.root} is missing or unreadable")
             return report
-        result = load_root(self.root)
+        result = load_root(self.root, cache=self.cache)
         self.last = result
-        self._report_errors(result, report)
+        known = _Known(
+            heads=self._db.stack_versions.heads(),
+            stacks={s.stack_id: s for s in self._db.stacks.list()},
+            newest=self._db.commands.newest_by_stack(),
+        )
+        self._report_errors(result, report, known)
         for desired in result.stacks.values():
-            latest = self._db.stack_versions.latest(desired.name)
+            latest = known.heads.get(desired.name)
             if latest is not None and latest.digest == desired.digest:
-                if self._let_go(desired.name):
+                if self._let_go(desired.name, known):
                     self._adopt_again(desired.name)
                 continue  # unchanged: record nothing (and ask git nothing)
             version = record_version(
@@ -103,10 +129,10 @@ class Watcher:
                 )
             else:
                 log.info("%s is pinned: %s recorded, not applied", desired.name, version.version)
-        self._handle_gone(result, report)
+        self._handle_gone(result, report, known)
         return report
 
-    def _report_errors(self, result: LoadResult, report: SyncReport) -> None:
+    def _report_errors(self, result: LoadResult, report: SyncReport, known: _Known) -> None:
         for source, source_report in result.sources.items():
             if not source_report.errors:
                 if self._reported.pop(source, None) is not None:
@@ -122,7 +148,7 @@ class Watcher:
             if self._reported.get(source) == fingerprint:
                 continue  # already said; don't repeat it at every scan
             self._reported[source] = fingerprint
-            names = source_report.names or self._stacks_from(source)
+            names = source_report.names or self._stacks_from(source, known)
             for name in names or [None]:
                 self._event(
                     name,
@@ -134,17 +160,16 @@ class Watcher:
                 )
             log.error("manifest invalid: %s", "; ".join(rendered))
 
-    def _handle_gone(self, result: LoadResult, report: SyncReport) -> None:
+    def _handle_gone(self, result: LoadResult, report: SyncReport, known: _Known) -> None:
         present = set(result.stacks) | result.invalid_names
         missing = []
-        for name in self._known_stacks():
+        for name in self._known_stacks(known):
             if name in present:
                 continue
-            latest = self._db.stack_versions.latest(name)
-            source = latest.metadata.source if latest else None
+            source = known.heads[name].source
             if source and source in result.sources and result.sources[source].errors:
                 report.kept.append(name)  # its file is broken, not gone
-            elif not self._let_go(name):
+            elif not self._let_go(name, known):
                 missing.append(name)
         self.kept = set(report.kept)
         if not missing:
@@ -179,27 +204,22 @@ class Watcher:
             report.deleted.append(name)
             log.info("manifest of %s removed: %s", name, policy)
 
-    def _known_stacks(self) -> list[str]:
+    def _known_stacks(self, known: _Known) -> list[str]:
         """Stacks this root produced (their latest version was recorded from it). Stacks
         recorded from elsewhere (``stackctl apply`` of another folder) are never deleted by
         this watcher."""
-        names = []
-        for stack in self._db.stacks.list():
-            latest = self._db.stack_versions.latest(stack.stack_id)
-            if latest is not None and latest.metadata.root == str(self.root):
-                names.append(stack.stack_id)
-        return names
+        return [name for name, head in known.heads.items() if head.root == str(self.root)]
 
-    def _let_go(self, name: str) -> bool:
+    def _let_go(self, name: str, known: _Known) -> bool:
         """Orphaned (no current version), or a DELETE queued or done since the last change."""
-        stack = self._db.stacks.get(name)
+        stack = known.stacks.get(name)
         if stack is None or stack.current_version is None:
             return True
-        last = self._db.commands.list(stack_id=name, limit=1).items
+        newest = known.newest.get(name)
         return (
-            bool(last)
-            and last[0].type is CommandType.DELETE_STACK
-            and last[0].status is not CommandStatus.FAILED
+            newest is not None
+            and newest[0] is CommandType.DELETE_STACK
+            and newest[1] is not CommandStatus.FAILED
         )
 
     def _adopt_again(self, name: str) -> None:
@@ -216,14 +236,9 @@ class Watcher:
         )
         self._enqueue(name, CommandType.APPLY_STACK_VERSION, {"version": latest.version})
 
-    def _stacks_from(self, source: str) -> list[str]:
+    def _stacks_from(self, source: str, known: _Known) -> list[str]:
         """Stacks whose latest version came from ``source`` (when the file no longer says)."""
-        names = []
-        for stack in self._db.stacks.list():
-            latest = self._db.stack_versions.latest(stack.stack_id)
-            if latest is not None and latest.metadata.source == source:
-                names.append(stack.stack_id)
-        return names
+        return [name for name, head in known.heads.items() if head.source == source]
 
     def _warn_empty(self, message: str) -> None:
         if not self._warned_empty:

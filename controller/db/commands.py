@@ -318,6 +318,15 @@ class CommandRepository:
                 to_item=_command,
             )
 
+    def newest_by_stack(self) -> dict[str, tuple[CommandType, CommandStatus]]:
+        """The type and status of each stack's newest command (one query)."""
+        with self._db.reading() as conn:
+            rows = conn.execute(
+                "SELECT stack_id, type, status FROM commands WHERE command_id IN"
+                " (SELECT MAX(command_id) FROM commands GROUP BY stack_id)"
+            ).fetchall()
+        return {row[0]: (CommandType(row[1]), CommandStatus(row[2])) for row in rows}
+
     def count_by_status(self) -> dict[CommandStatus, int]:
         with self._db.reading() as conn:
             rows = conn.execute("SELECT status, COUNT(*) FROM commands GROUP BY status").fetchall()

@@ -29,6 +29,7 @@ from controller.models.stack_version import (
     ComposeDefinition,
     StackMetadata,
     StackVersion,
+    VersionHead,
     version_number,
 )
 
@@ -244,6 +245,26 @@ class StackVersionRepository:
                 (stack_id,),
             ).fetchone()
         return None if row is None else _version(row)
+
+    def heads(self) -> dict[str, VersionHead]:
+        """Every stack's latest version, light: label, digest, source and root (one query,
+        no compose definition parsed; the watcher asks this on every pass)."""
+        with self._db.reading() as conn:
+            rows = conn.execute(
+                "SELECT v.stack_id, v.version, v.digest,"
+                " json_extract(v.metadata, '$.source') AS source,"
+                " json_extract(v.metadata, '$.root') AS root"
+                " FROM stack_versions v JOIN ("
+                "   SELECT stack_id, MAX(version_number) AS n FROM stack_versions"
+                "   GROUP BY stack_id"
+                " ) latest ON v.stack_id = latest.stack_id AND v.version_number = latest.n"
+            ).fetchall()
+        return {
+            row["stack_id"]: VersionHead(
+                row["stack_id"], row["version"], row["digest"], row["source"], row["root"]
+            )
+            for row in rows
+        }
 
     def list(self, stack_id: str) -> list[StackVersion]:
         """Oldest first."""

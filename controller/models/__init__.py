@@ -25,7 +25,12 @@ if TYPE_CHECKING:
     )
     from controller.models.event import Event
     from controller.models.stack import Stack
-    from controller.models.stack_version import ComposeDefinition, StackMetadata, StackVersion
+    from controller.models.stack_version import (
+        ComposeDefinition,
+        StackMetadata,
+        StackVersion,
+        VersionHead,
+    )
 
 _HOMES = {
     "Command": "command",
@@ -40,6 +45,7 @@ _HOMES = {
     "StackMetadata": "stack_version",
     "StackVersion": "stack_version",
     "SyncStatus": "enums",
+    "VersionHead": "stack_version",
     "VersionStatus": "enums",
 }
 
@@ -56,6 +62,7 @@ __all__ = [
     "StackMetadata",
     "StackVersion",
     "SyncStatus",
+    "VersionHead",
     "VersionStatus",
 ]
 

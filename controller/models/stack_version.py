@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -26,6 +27,18 @@ def version_number(label: str) -> int:
     if not match:
         raise ValueError(f"version label {label!r} is not of the form v1, v2, ...")
     return int(match.group(1))
+
+
+@dataclass(frozen=True)
+class VersionHead:
+    """What the watcher compares on every pass, for each stack's latest version, without
+    loading its compose definition: the label, the digest, and where it was recorded from."""
+
+    stack_id: str
+    version: str
+    digest: str
+    source: str | None
+    root: str | None
 
 
 class StackMetadata(BaseModel):

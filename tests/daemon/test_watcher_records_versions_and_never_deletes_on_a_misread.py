@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -52,6 +53,23 @@ def test_new_and_changed_files_record_versions_and_applies(db, root):
     # The older APPLY, still pending, was superseded by the newer one.
     assert commands(db, "shop") == [("APPLY_STACK_VERSION", "SUPERSEDED"),
                                     ("APPLY_STACK_VERSION", "PENDING")]
+
+
+def test_unchanged_files_are_not_loaded_again_but_an_edit_the_clock_missed_is_seen(db, root):
+    """The watcher reuses the load of unchanged entries; it compares contents, not mtimes."""
+    watcher = Watcher(db, root)
+    for name in ("a", "b", "c"):
+        (root / f"{name}.yaml").write_text(manifest(name))
+    watcher.sync()
+    loads = watcher.cache.misses
+    assert watcher.sync().recorded == [] and watcher.cache.misses == loads
+    path = root / "b.yaml"
+    before = path.stat()
+    path.write_text(manifest("b", image="img:9"))  # same size as img:1
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.stat().st_size == before.st_size
+    assert watcher.sync().recorded == ["b v2"]
+    assert watcher.cache.misses == loads + 1
 
 
 def test_invalid_manifest_keeps_the_stack_and_says_why_once(db, root):

@@ -65,3 +65,13 @@ def test_invalid_cursor_is_a_clear_error(db: Database, cursor: str):
 def test_unknown_filter_value_is_refused(db: Database):
     with pytest.raises(ValueError):
         db.commands.list(status="SLEEPING")
+
+
+def test_newest_by_stack_is_each_stacks_newest_command(db: Database, make_stack):
+    made = fill(db, make_stack)
+    newest = db.commands.newest_by_stack()
+    for stack in ("a", "b"):
+        expected = db.commands.list(stack_id=stack, limit=1).items[0]
+        assert newest[stack] == (expected.type, expected.status)
+    assert newest["a"] == (made[6].type, made[6].status)
+    assert set(newest) == {"a", "b"}

@@ -103,3 +103,24 @@ def test_status_and_runtime_may_change(db: Database, make_stack):
     assert updated.status is VersionStatus.APPLIED
     assert updated.runtime == {"web": ["abc123"]}
     assert db.stack_versions.require("shop", "v1") == updated
+
+
+def test_heads_give_every_stacks_latest_version_without_its_definition(db: Database, make_stack):
+    make_stack("shop")
+    make_stack("blog")
+    make_stack("empty")  # no version yet: no head
+    db.stack_versions.create(version("shop", "a"))
+    db.stack_versions.create(
+        StackVersion(
+            stack_id="shop",
+            compose=ComposeDefinition(services={"web": {"image": "b"}}),
+            metadata=StackMetadata(source="shop.yaml", root="/srv/manifests"),
+        )
+    )
+    db.stack_versions.create(version("blog", "a"))
+    heads = db.stack_versions.heads()
+    assert set(heads) == {"shop", "blog"}
+    latest = db.stack_versions.latest("shop")
+    assert (heads["shop"].version, heads["shop"].digest) == ("v2", latest.digest)
+    assert (heads["shop"].source, heads["shop"].root) == ("shop.yaml", "/srv/manifests")
+    assert (heads["blog"].version, heads["blog"].source, heads["blog"].root) == ("v1", None, None)
