@@ -1,6 +1,6 @@
 """Latency from a file write to (a) the new version and its APPLY recorded, (b) the new
-container running, under a running ``stackctl run``; and the controller's resident memory with
-100 stacks loaded and idle.
+container running, under a running ``stackctl run``; the controller's resident memory with
+100 stacks loaded and idle; and (c) the time of (a) with those 100 stacks in the watched root.
 
 20 successive edits of a one-service stack; p50/p95/max printed. Needs the engine and the test
 images (``scripts/engine.sh``). Run: ``.venv/bin/python bench/latency.py [--edits N]
@@ -167,6 +167,18 @@ def memory(work: Path, stacks: int) -> None:
         print(
             f"{stacks} stacks (one container each) converged from cold in {converged:.1f} s"
             f" with 2 workers; controller idle RSS {rss / 1024:.1f} MiB"
+        )
+        with Database(db_path=db_path) as db:  # the watcher's cost grows with the root
+            recorded = []
+            for rev in range(1, 11):
+                label = f"v{rev + 1}"
+                start = time.perf_counter()
+                (root / f"{names[0]}.yaml").write_text(manifest(names[0], rev))
+                wait(lambda label=label: _applied_queued(db, names[0], label), 30)
+                recorded.append(time.perf_counter() - start)
+        print(
+            f"(c) 10 edits of one stack among {stacks}: write -> version + APPLY recorded:"
+            f" {percentiles(recorded)}"
         )
     finally:
         proc.terminate()

@@ -3,7 +3,9 @@
 Generates N stacks of 5 services each (a third Stack manifests with inline compose, a third
 project folders with a ``.env`` and an env file, a third plain compose files) in a temporary
 directory, then times ``load_root``: discovery, parsing, interpolation, validation,
-normalization and digests. Prints the best of three runs per N.
+normalization and digests. Prints the best of three runs per N, for a full load and for the
+watcher's cached reload (``LoadCache``) of an unchanged root and of a root where one file
+changed (what the watcher pays after an edit).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from controller.source import load_root
+from controller.source import LoadCache, load_root
 
 SERVICE = """\
   {name}:
@@ -58,26 +60,50 @@ def generate(root: Path, count: int) -> None:
             (root / f"stack{n}.yml").write_text(body)
 
 
-def measure(count: int) -> tuple[float, int]:
+def best_of_three(load) -> float:
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        load()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def measure(count: int) -> tuple[float, float, float, int]:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         generate(root, count)
-        best = float("inf")
-        for _ in range(3):
-            start = time.perf_counter()
-            result = load_root(root)
-            best = min(best, time.perf_counter() - start)
+        full = best_of_three(lambda: load_root(root))
+        cache = LoadCache()
+        result = load_root(root, cache=cache)
         if result.errors or len(result.stacks) != count:
             raise SystemExit(f"benchmark input is invalid: {result.errors[:3]}")
-        return best, sum(len(s.compose.services) for s in result.stacks.values())
+        unchanged = best_of_three(lambda: load_root(root, cache=cache))
+        edited = root / "stack0.yaml"
+        original = edited.read_text()
+        edits = iter(range(10, 13))
+
+        def one_change() -> None:  # a new image tag in one manifest, then the reload
+            edited.write_text(original.replace("TAG: '2.", f"TAG: '{next(edits)}."))
+            load_root(root, cache=cache)
+
+        changed = best_of_three(one_change)
+        services = sum(len(s.compose.services) for s in result.stacks.values())
+        return full, unchanged, changed, services
 
 
 def main(argv: list[str]) -> None:
     counts = [int(arg) for arg in argv] or [10, 100, 1000]
-    print(f"{'stacks':>7} {'services':>9} {'seconds':>9} {'ms/stack':>9}")
+    print(
+        f"{'stacks':>7} {'services':>9} {'full s':>8} {'ms/stack':>9}"
+        f" {'cached: unchanged s':>20} {'one file changed s':>19}"
+    )
     for count in counts:
-        seconds, services = measure(count)
-        print(f"{count:>7} {services:>9} {seconds:>9.3f} {seconds / count * 1000:>9.2f}")
+        full, unchanged, changed, services = measure(count)
+        print(
+            f"{count:>7} {services:>9} {full:>8.3f} {full / count * 1000:>9.2f}"
+            f" {unchanged:>20.3f} {changed:>19.3f}"
+        )
 
 
 if __name__ == "__main__":
