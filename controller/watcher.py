@@ -103,7 +103,7 @@ class Watcher:
             stacks={s.stack_id: s for s in self._db.stacks.list()},
             newest=self._db.commands.newest_by_stack(),
         )
-        self._report_errors(result, report, known)
+        self._report_errors(result, report, known=known)
         for desired in result.stacks.values():
             latest = known.heads.get(desired.name)
             if latest is not None and latest.digest == desired.digest:
@@ -129,10 +129,10 @@ class Watcher:
                 )
             else:
                 log.info("%s is pinned: %s recorded, not applied", desired.name, version.version)
-        self._handle_gone(result, report, known)
+        self._handle_gone(result, report, known=known)
         return report
 
-    def _report_errors(self, result: LoadResult, report: SyncReport, known: _Known) -> None:
+    def _report_errors(self, result: LoadResult, report: SyncReport, *, known: _Known) -> None:
         for source, source_report in result.sources.items():
             if not source_report.errors:
                 if self._reported.pop(source, None) is not None:
@@ -160,7 +160,7 @@ class Watcher:
                 )
             log.error("manifest invalid: %s", "; ".join(rendered))
 
-    def _handle_gone(self, result: LoadResult, report: SyncReport, known: _Known) -> None:
+    def _handle_gone(self, result: LoadResult, report: SyncReport, *, known: _Known) -> None:
         present = set(result.stacks) | result.invalid_names
         missing = []
         for name in self._known_stacks(known):

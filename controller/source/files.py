@@ -100,9 +100,9 @@ def read_bytes(path: Path) -> bytes:
     try:
         data = _read_bytes(path)
     except FileProblem as e:
-        _seen("file", path, f"problem: {e.message}")
+        _seen("file", path, value=f"problem: {e.message}")
         raise
-    _seen("file", path, hashlib.sha256(data).hexdigest())
+    _seen("file", path, value=hashlib.sha256(data).hexdigest())
     return data
 
 
@@ -151,7 +151,7 @@ Probes = dict[tuple[str, str], object]
 _probes: ContextVar[Probes | None] = ContextVar("stackctl_source_probes", default=None)
 
 
-def _seen(kind: str, path: Path | str, value: object) -> None:
+def _seen(kind: str, path: Path | str, *, value: object) -> None:
     probes = _probes.get()
     if probes is not None:
         probes.setdefault((kind, str(path)), value)
@@ -166,26 +166,26 @@ def _file_state(path: str) -> str:
 
 def exists(path: Path) -> bool:
     found = path.exists()
-    _seen("exists", path, found)
+    _seen("exists", path, value=found)
     return found
 
 
 def is_file(path: Path) -> bool:
     found = path.is_file()
-    _seen("is_file", path, found)
+    _seen("is_file", path, value=found)
     return found
 
 
 def is_dir(path: Path) -> bool:
     found = path.is_dir()
-    _seen("is_dir", path, found)
+    _seen("is_dir", path, value=found)
     return found
 
 
 def realpath(path: Path | str) -> str:
     """The path with every symlink resolved (``os.path.realpath``)."""
     real = os.path.realpath(path)
-    _seen("realpath", path, real)
+    _seen("realpath", path, value=real)
     return real
 
 
