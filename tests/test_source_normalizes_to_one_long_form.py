@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from controller.source import Mount, host_path, load_root
+from controller.source import Mount, config_hash, host_path, load_root
 from controller.source.compose import Service, context_path
 
 
@@ -257,6 +257,49 @@ def test_build_short_and_long(tmp_path: Path) -> None:
     ).build
     assert long is not None
     assert (long.dockerfile, long.args, long.target) == ("Prod.dockerfile", {"A": "1"}, "prod")
+
+
+def test_build_with_an_inline_dockerfile(tmp_path: Path) -> None:
+    (tmp_path / "app").mkdir()
+    text = "FROM scratch\nCOPY . /src\n"
+    build = load_service(tmp_path, {"build": {"context": ".", "dockerfile_inline": text}}).build
+    assert build is not None
+    assert (build.context, build.dockerfile_inline) == ("app", text)  # no Dockerfile needed
+    other = load_service(
+        tmp_path, {"build": {"context": ".", "dockerfile_inline": text + "USER 1\n"}}
+    )
+    assert config_hash(other) != config_hash(
+        load_service(tmp_path, {"build": {"context": ".", "dockerfile_inline": text}})
+    )
+
+
+def test_a_build_without_inline_dockerfile_serializes_as_before(tmp_path: Path) -> None:
+    """Digests recorded before ``dockerfile_inline`` existed stay the same (no recreate)."""
+    (tmp_path / "app" / "web").mkdir(parents=True)
+    (tmp_path / "app" / "web" / "Dockerfile").write_text("FROM scratch\n")
+    build = load_service(tmp_path, {"build": "./web"}).build
+    assert build is not None
+    assert build.model_dump(mode="json") == {
+        "context": "app/web", "context_root_relative": True, "dockerfile": "Dockerfile",
+        "args": {}, "target": None,
+    }
+
+
+def test_develop_is_ignored_with_a_warning_as_compose_up_does(tmp_path: Path) -> None:
+    folder = tmp_path / "app"
+    folder.mkdir()
+    digests = []
+    for target in ("/src", "/other"):
+        doc = {"services": {"s": {"image": "x", "develop": {
+            "watch": [{"action": "sync", "path": "./src", "target": target}]}}}}
+        (folder / "compose.yaml").write_text(json.dumps(doc))
+        result = load_root(tmp_path)
+        assert result.errors == []
+        [warning] = result.warnings
+        assert warning.path == "services.s.develop"
+        assert "ignored" in warning.message and "Compose Watch" in warning.message
+        digests.append(result.stacks["app"].digest)
+    assert digests[0] == digests[1]  # it has no effect, so it is not part of the meaning
 
 
 def test_resources_scale_and_units(tmp_path: Path) -> None:

@@ -393,3 +393,19 @@ def test_manifest_and_compose_errors_are_reported_together(tmp_path: Path) -> No
         (6, "spec.suspend"),
         (9, "spec.compose.services.web.ports[0]"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        ('{context: ., dockerfile: D, dockerfile_inline: "FROM x"}', "exclude each other"),
+        ('{context: "https://example.com/r.git", dockerfile_inline: "FROM x"}', "local build"),
+        ("{context: ., dockerfile_inline: 12}", "expected the Dockerfile's text"),
+    ],
+)
+def test_inline_dockerfile_problems(tmp_path: Path, build: str, message: str) -> None:
+    write(tmp_path, {"app/D": "FROM x\n",
+                     "app/compose.yaml": f"services:\n  web:\n    build: {build}\n"})
+    [error] = only_errors(tmp_path)
+    assert (error.path, error.line) == ("services.web.build.dockerfile_inline", 3)
+    assert message in error.message

@@ -8,6 +8,7 @@ apart) and translates docker-py's errors.
 from __future__ import annotations
 
 import os
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -238,22 +239,28 @@ class Engine:
         doing = f"building {ref} for {service_name}"
         if isinstance(context, Path) and not context.is_dir():
             raise PermanentError(f"{doing}: the build context {context} is not a directory")
-        stream = self._call(
-            "build",
-            doing,
-            self._api.build,
-            path=str(context),
-            dockerfile=build.dockerfile,
-            tag=ref,
-            buildargs=build.args or None,
-            target=build.target,
-            rm=True,
-            decode=True,
-            pull=False,
-        )
-        for chunk in stream:
-            if "error" in chunk:
-                raise PermanentError(f"{doing}: {chunk['error'].strip()}")
+        with tempfile.TemporaryDirectory(prefix="stackctl-build-") as scratch:
+            dockerfile = build.dockerfile
+            if build.dockerfile_inline is not None:
+                # docker-py sends a Dockerfile from outside the context along with it.
+                dockerfile = os.path.join(scratch, "Dockerfile")
+                Path(dockerfile).write_text(build.dockerfile_inline)
+            stream = self._call(
+                "build",
+                doing,
+                self._api.build,
+                path=str(context),
+                dockerfile=dockerfile,
+                tag=ref,
+                buildargs=build.args or None,
+                target=build.target,
+                rm=True,
+                decode=True,
+                pull=False,
+            )
+            for chunk in stream:
+                if "error" in chunk:
+                    raise PermanentError(f"{doing}: {chunk['error'].strip()}")
 
     def create_container(
         self,

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 
 class Canonical(BaseModel):
@@ -37,8 +37,18 @@ class Build(Canonical):
     context: str  # root-relative when context_root_relative, else a remote (git/https) context
     context_root_relative: bool = True
     dockerfile: str = "Dockerfile"  # relative to the context, as in Compose
+    dockerfile_inline: str | None = None  # the Dockerfile's text itself (then no file is read)
     args: dict[str, str] = Field(default_factory=dict)
     target: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_unset_additions(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Fields added after the first release are left out while unset, so the digests and
+        # config hashes of existing stacks stay what they were (no recreate on upgrade).
+        data = handler(self)
+        if data.get("dockerfile_inline") is None:
+            data.pop("dockerfile_inline", None)
+        return data
 
 
 class Port(Canonical):

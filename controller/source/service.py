@@ -31,7 +31,7 @@ from controller.source.context import (
     without_extensions,
 )
 from controller.source.environment import service_environment
-from controller.source.files import FileProblem, exists, is_dir, is_file
+from controller.source.files import FileProblem, RootPath, exists, is_dir, is_file
 from controller.source.mounts import normalize_tmpfs, normalize_volumes
 from controller.source.ports import normalize_expose, normalize_ports
 from controller.source.yamlload import KeyPath
@@ -42,7 +42,7 @@ COMPOSE_SERVICE_KEYS = frozenset(
     [
         "annotations", "attach", "blkio_config", "cgroup", "cgroup_parent", "cpu_count",
         "cpu_percent", "cpu_period", "cpu_quota", "cpu_rt_period", "cpu_rt_runtime", "cpu_shares",
-        "cpuset", "credential_spec", "develop", "device_cgroup_rules", "devices", "dns_opt",
+        "cpuset", "credential_spec", "device_cgroup_rules", "devices", "dns_opt",
         "dns_search", "domainname", "external_links", "gpus", "group_add", "ipc", "isolation",
         "label_file", "links", "mac_address", "mem_reservation", "mem_swappiness", "memswap_limit",
         "models", "oom_kill_disable", "oom_score_adj", "pid", "pids_limit", "post_start",
@@ -61,10 +61,10 @@ _FOLDED = frozenset(
         "environment", "env_file", "deploy", "scale", "cpus", "mem_limit", "profiles",
     ]
 )
-_BUILD_KEYS = {"context", "dockerfile", "args", "target"}
+_BUILD_KEYS = {"context", "dockerfile", "dockerfile_inline", "args", "target"}
 _COMPOSE_BUILD_KEYS = frozenset(
     [
-        "additional_contexts", "cache_from", "cache_to", "dockerfile_inline", "entitlements",
+        "additional_contexts", "cache_from", "cache_to", "entitlements",
         "extra_hosts", "isolation", "labels", "network", "no_cache", "platforms", "privileged",
         "provenance", "pull", "sbom", "secrets", "shm_size", "ssh", "tags", "ulimits",
     ]
@@ -132,9 +132,19 @@ def normalize_service(
     return RawService(service if len(ctx.issues.errors) == before else None, profiles)
 
 
+# Keys that ``docker compose up`` itself ignores: accepted, with a warning saying so.
+_IGNORED = {
+    "develop": "ignored: Compose Watch settings; stackctl converges from the files in the"
+    " watched directory and never syncs files into running containers",
+}
+
+
 def _check_service_keys(ctx: ComposeContext, mapping: dict[str, Any], *, path: KeyPath) -> None:
     for key in mapping:
         if key.startswith("x-") or key in _SIMPLE or key in _HANDLERS or key in _FOLDED:
+            continue
+        if key in _IGNORED:
+            ctx.issues.warn((*path, key), _IGNORED[key])
             continue
         known = key in COMPOSE_SERVICE_KEYS
         ctx.issues.error((*path, key), "not supported yet" if known else "unknown key")
@@ -173,8 +183,15 @@ def _build(
         return None
     dockerfile = str(raw.get("dockerfile") or "Dockerfile")
     out["dockerfile"] = dockerfile
+    inline = _dockerfile_inline(ctx, raw, path=path)
+    if inline is not None:
+        out["dockerfile_inline"] = inline
     if _REMOTE_CONTEXT.match(context):
         out["context_root_relative"] = False
+        if inline is not None:
+            ctx.issues.error(
+                (*path, "dockerfile_inline"), "needs a local build context, not a remote one"
+            )
     else:
         where = ctx.locate(context, (*path, "context") if "context" in raw else path)
         if where is None:
@@ -185,19 +202,42 @@ def _build(
             return None
         out["context"] = where.rel
         file_path = (*path, "dockerfile") if "dockerfile" in raw else path
-        try:
-            found = ctx.root.locate(base=where.path, ref=dockerfile)  # relative to the context
-        except FileProblem as e:
-            ctx.issues.error(file_path, e.message)
-        else:
-            if not is_file(found.path):
-                ctx.issues.error(file_path, f"Dockerfile `{found.rel}` not found")
+        if "dockerfile_inline" not in raw:  # inline, the Dockerfile is text: no file to find
+            _check_dockerfile(ctx, where=where, dockerfile=dockerfile, file_path=file_path)
     if "args" in raw:
         args = keys.list_or_dict(ctx, raw["args"], path=(*path, "args"))
         for name in [k for k, v in (args or {}).items() if v is None]:
             ctx.issues.warn((*path, "args", name), f"build arg `{name}` has no value; left out")
         out["args"] = {k: v for k, v in (args or {}).items() if v is not None}
     return out
+
+
+def _dockerfile_inline(ctx: ComposeContext, raw: dict[str, Any], *, path: KeyPath) -> str | None:
+    """``build.dockerfile_inline``: the Dockerfile as text; never together with ``dockerfile``."""
+    if "dockerfile_inline" not in raw:
+        return None
+    inline = raw["dockerfile_inline"]
+    if not isinstance(inline, str) or not inline.strip():
+        ctx.issues.error((*path, "dockerfile_inline"), "expected the Dockerfile's text")
+        return None
+    if "dockerfile" in raw:
+        ctx.issues.error(
+            (*path, "dockerfile_inline"), "`dockerfile` and `dockerfile_inline` exclude each other"
+        )
+        return None
+    return inline
+
+
+def _check_dockerfile(
+    ctx: ComposeContext, *, where: RootPath, dockerfile: str, file_path: KeyPath
+) -> None:
+    try:
+        found = ctx.root.locate(base=where.path, ref=dockerfile)  # relative to the context
+    except FileProblem as e:
+        ctx.issues.error(file_path, e.message)
+    else:
+        if not is_file(found.path):
+            ctx.issues.error(file_path, f"Dockerfile `{found.rel}` not found")
 
 
 _DEPLOY_KNOWN = {

@@ -7,6 +7,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import yaml
 from harness import Harness, make_harness
 
 from controller.models import CommandStatus, HealthStatus, SyncStatus
@@ -209,6 +210,27 @@ def test_build_through_the_engine(h, engine_janitor, test_images, tmp_path, dock
         [container] = h.engine.observe(name).containers
         out = docker_client.containers.get(container.id).exec_run(["cat", "/etc/built"])
         assert out.output.decode().strip() == "built"
+    finally:
+        h.delete(name)
+        docker_client.images.remove(f"{name}-app:dev", force=True)
+
+
+def test_build_with_an_inline_dockerfile(h, engine_janitor, test_images, tmp_path, docker_client):
+    name = engine_janitor.project("inline")
+    folder = tmp_path / "manifests-inline"
+    folder.mkdir()
+    (folder / "compose.yaml").write_text(yaml.safe_dump({"name": name, "services": {"app": {
+        "build": {"context": ".", "dockerfile_inline":
+                  f"FROM {test_images.v1}\nRUN echo from-inline > /etc/built\n"},
+        "image": f"{name}-app:dev", **SLEEPER}}}))
+    [desired] = load_path(folder).stacks.values()
+    try:
+        outcome = h.apply(desired, root=folder)
+        assert outcome.command.status is CommandStatus.DONE, outcome.error
+        [container] = h.engine.observe(name).containers
+        out = docker_client.containers.get(container.id).exec_run(["cat", "/etc/built"])
+        assert out.output.decode().strip() == "from-inline"
+        assert list(folder.iterdir()) == [folder / "compose.yaml"]  # nothing written beside it
     finally:
         h.delete(name)
         docker_client.images.remove(f"{name}-app:dev", force=True)
