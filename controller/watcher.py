@@ -82,6 +82,7 @@ class Watcher:
         self._allow_empty = allow_empty
         self._on_enqueue = on_enqueue
         self._reported: dict[str, str] = {}  # source -> fingerprint of its last reported errors
+        self._warned: dict[str, str] = {}  # source -> fingerprint of its last reported warnings
         self._warned_empty = False
         self.last: LoadResult | None = None
         self.cache: LoadCache = LoadCache()  # entries whose files did not change load once
@@ -104,6 +105,7 @@ class Watcher:
             newest=self._db.commands.newest_by_stack(),
         )
         self._report_errors(result, report, known=known)
+        self._report_warnings(result)
         for desired in result.stacks.values():
             latest = known.heads.get(desired.name)
             if latest is not None and latest.digest == desired.digest:
@@ -159,6 +161,27 @@ class Watcher:
                     data={"errors": [e.to_dict() for e in source_report.errors]},
                 )
             log.error("manifest invalid: %s", "; ".join(rendered))
+
+    def _report_warnings(self, result: LoadResult) -> None:
+        """What a source's load accepted but flagged (an unset variable, an ignored key):
+        logged and recorded as an event once per distinct set, not at every pass."""
+        for source, source_report in result.sources.items():
+            rendered = [w.render() for w in source_report.warnings]
+            fingerprint = "\n".join(rendered)
+            if self._warned.get(source, "") == fingerprint:
+                continue
+            self._warned[source] = fingerprint
+            if not rendered:
+                continue
+            for name in source_report.names or [None]:
+                self._event(
+                    name,
+                    LogLevel.WARNING,
+                    "ManifestWarning",
+                    f"{source}: " + "; ".join(rendered[:5]),
+                    data={"warnings": [w.to_dict() for w in source_report.warnings]},
+                )
+            log.warning("manifest warning: %s", "; ".join(rendered))
 
     def _handle_gone(self, result: LoadResult, report: SyncReport, *, known: _Known) -> None:
         present = set(result.stacks) | result.invalid_names

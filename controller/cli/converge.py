@@ -32,6 +32,8 @@ def _load(path: Path) -> tuple[dict[str, DesiredStack], int]:
     if not path.exists():
         raise fail(f"{path}: no such file or directory", 2)
     result = load_path(path)
+    for warning in result.warnings:
+        typer.echo(f"warning: {warning.render()}", err=True)
     for error in result.errors:
         typer.echo(error.render(), err=True)
     return result.stacks, len(result.errors)

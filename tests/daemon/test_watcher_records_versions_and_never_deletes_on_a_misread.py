@@ -72,6 +72,26 @@ def test_unchanged_files_are_not_loaded_again_but_an_edit_the_clock_missed_is_se
     assert watcher.cache.misses == loads + 1
 
 
+def test_load_warnings_are_recorded_once_per_distinct_set(db, root):
+    watcher = Watcher(db, root)
+    (root / "shop.yaml").write_text(manifest("shop", image="img:${TAG}"))  # TAG is not set
+    for _ in range(3):
+        watcher.sync()
+
+    def warnings() -> list[str]:
+        return [e.message for e in db.events.list(stack_id="shop").items
+                if e.reason == "ManifestWarning"]
+
+    [first] = warnings()
+    assert first.startswith("shop.yaml: shop.yaml:") and "`TAG` is not set" in first
+    (root / "shop.yaml").write_text(manifest("shop", image="img:${TAG}-${FLAVOUR}"))
+    watcher.sync()
+    watcher.sync()
+    assert len(warnings()) == 2 and "`FLAVOUR` is not set" in warnings()[0]
+    assert [e.level.value for e in db.events.list(stack_id="shop").items
+            if e.reason == "ManifestWarning"] == ["WARNING", "WARNING"]
+
+
 def test_invalid_manifest_keeps_the_stack_and_says_why_once(db, root):
     watcher = Watcher(db, root)
     (root / "shop.yaml").write_text(manifest("shop"))
