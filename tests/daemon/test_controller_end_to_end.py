@@ -182,7 +182,9 @@ def test_second_controller_on_the_same_database_refuses(root, controller, tmp_pa
 
 def test_burst_of_writes_gives_one_or_two_versions(root, controller, engine_janitor, test_images):
     name = engine_janitor.project("burst")
-    ctl = controller()
+    # A quiet time of 200 ms ends a burst (the default, 50 ms, is tuned for latency): on a
+    # starved CPU the writing loop itself can pause for longer than 50 ms between writes.
+    ctl = controller(extra=("--no-api", "--debounce", "200"))
     for n in range(50):
         write(root, name, {"app": sleeper(test_images.v1, environment={"N": str(n)})})
     with ctl.db() as db:
