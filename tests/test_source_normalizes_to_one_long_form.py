@@ -302,6 +302,28 @@ def test_develop_is_ignored_with_a_warning_as_compose_up_does(tmp_path: Path) ->
     assert digests[0] == digests[1]  # it has no effect, so it is not part of the meaning
 
 
+def test_security_namespace_and_scheduling_keys(tmp_path: Path) -> None:
+    service = load_service(tmp_path, {
+        "security_opt": ["no-new-privileges:true"], "dns_search": "corp.example",
+        "dns_opt": ["ndots:2"], "group_add": [100, "audio"], "ipc": "host", "pid": "host",
+        "domainname": "corp.example", "oom_score_adj": "-100", "cpu_shares": 512,
+        "mem_reservation": "1.5m", "pids_limit": "64",
+    })
+    assert (service.security_opt, service.dns_search, service.dns_opt, service.group_add) == (
+        ["no-new-privileges:true"], ["corp.example"], ["ndots:2"], ["100", "audio"])
+    assert (service.ipc, service.pid, service.domainname) == ("host", "host", "corp.example")
+    assert (service.oom_score_adj, service.cpu_shares) == (-100, 512)
+    assert (service.mem_reservation, service.limits.pids) == (1572864, 64)
+    assert load_service(tmp_path, {"pids_limit": -1}).limits.pids is None  # -1: unlimited
+
+
+def test_a_service_without_later_keys_serializes_as_before(tmp_path: Path) -> None:
+    """Digests recorded before these keys existed stay the same (no recreate on upgrade)."""
+    dumped = load_service(tmp_path, {"command": ["sleep", "1"]}).model_dump(mode="json")
+    assert not {"security_opt", "dns_search", "dns_opt", "group_add", "ipc", "pid", "domainname",
+                "oom_score_adj", "cpu_shares", "mem_reservation"} & set(dumped)
+
+
 def test_resources_scale_and_units(tmp_path: Path) -> None:
     service = load_service(
         tmp_path,

@@ -79,7 +79,7 @@ def test_wrong_types_and_unknown_keys_are_all_reported(tmp_path: Path) -> None:
                 deploy: {replicas: many}
               db:
                 image: postgres
-                ipc: host
+                uts: host
             """,
         )
     )
@@ -88,7 +88,7 @@ def test_wrong_types_and_unknown_keys_are_all_reported(tmp_path: Path) -> None:
     assert "boolean" in found[("services.web.privileged", 5)]
     assert found[("services.web.wrongField", 6)] == "unknown key"
     assert "whole number" in found[("services.web.deploy.replicas", 7)]
-    assert found[("services.db.ipc", 10)] == "not supported yet"
+    assert found[("services.db.uts", 10)] == "not supported yet"
 
 
 def test_unknown_keys_in_a_manifest(tmp_path: Path) -> None:
@@ -408,4 +408,21 @@ def test_inline_dockerfile_problems(tmp_path: Path, build: str, message: str) ->
                      "app/compose.yaml": f"services:\n  web:\n    build: {build}\n"})
     [error] = only_errors(tmp_path)
     assert (error.path, error.line) == ("services.web.build.dockerfile_inline", 3)
+    assert message in error.message
+
+
+@pytest.mark.parametrize(
+    ("lines", "path", "message"),
+    [
+        ("ipc: service:db", "services.web.ipc", "not supported yet"),
+        ("pid: container:abc", "services.web.pid", "not supported yet"),
+        ("pids_limit: 10\n    deploy: {resources: {limits: {pids: 20}}}", "services.web.pids_limit",
+         "differ"),
+        ("oom_score_adj: 5000", "services.web.oom_score_adj", "1000"),
+    ],
+)
+def test_namespace_and_limit_problems(tmp_path: Path, lines: str, path: str, message: str) -> None:
+    write(tmp_path, {"app/compose.yaml": f"services:\n  web:\n    image: x\n    {lines}\n"})
+    [error] = only_errors(tmp_path)
+    assert (error.path, error.line) == (path, 4)
     assert message in error.message

@@ -82,6 +82,7 @@ def container_spec(
         "healthcheck": _healthcheck(service),
         "ports": _exposed(service),
         "platform": service.platform,
+        "domainname": service.domainname,
     }
     host: dict[str, Any] = {
         "port_bindings": _port_bindings(service),
@@ -106,6 +107,15 @@ def container_spec(
         "pids_limit": service.limits.pids,
         "sysctls": dict(service.sysctls) or None,
         "shm_size": service.shm_size,
+        "security_opt": service.security_opt or None,
+        "dns_search": service.dns_search or None,
+        "dns_opt": service.dns_opt or None,
+        "group_add": service.group_add or None,
+        "ipc_mode": service.ipc,
+        "pid_mode": service.pid,
+        "oom_score_adj": service.oom_score_adj,
+        "cpu_shares": service.cpu_shares,
+        "mem_reservation": service.mem_reservation,
     }
     endpoints: dict[str, dict[str, Any]] = {}
     if service.network_mode is not None:

@@ -33,6 +33,20 @@ class Canonical(BaseModel):
     )
 
 
+def without_unset(model: BaseModel, data: dict[str, Any], names: frozenset[str]) -> dict[str, Any]:
+    """``data`` (the model's dump) without the fields of ``names`` that hold their default.
+
+    For fields added after the first release: while unset they stay out of the canonical JSON,
+    so the digests and config hashes of existing stacks do not move (no recreate on upgrade)."""
+    fields = type(model).model_fields
+    for name in names:
+        if name in data and getattr(model, name) == fields[name].get_default(
+            call_default_factory=True
+        ):
+            del data[name]
+    return data
+
+
 class Build(Canonical):
     context: str  # root-relative when context_root_relative, else a remote (git/https) context
     context_root_relative: bool = True
@@ -42,13 +56,8 @@ class Build(Canonical):
     target: str | None = None
 
     @model_serializer(mode="wrap")
-    def _without_unset_additions(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        # Fields added after the first release are left out while unset, so the digests and
-        # config hashes of existing stacks stay what they were (no recreate on upgrade).
-        data = handler(self)
-        if data.get("dockerfile_inline") is None:
-            data.pop("dockerfile_inline", None)
-        return data
+    def _serialize(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return without_unset(self, handler(self), frozenset({"dockerfile_inline"}))
 
 
 class Port(Canonical):
@@ -200,6 +209,29 @@ class Service(Canonical):
     sysctls: dict[str, str] = Field(default_factory=dict)
     shm_size: int | None = Field(default=None, ge=0)  # bytes
     platform: str | None = None
+    # Added after the first release (out of the canonical JSON while unset: ``without_unset``).
+    security_opt: list[str] = Field(default_factory=list)
+    dns_search: list[str] = Field(default_factory=list)
+    dns_opt: list[str] = Field(default_factory=list)
+    group_add: list[str] = Field(default_factory=list)
+    ipc: str | None = None  # "host", "private", "shareable", "none"
+    pid: str | None = None  # "host"
+    domainname: str | None = None
+    oom_score_adj: int | None = Field(default=None, ge=-1000, le=1000)
+    cpu_shares: int | None = Field(default=None, ge=0)
+    mem_reservation: int | None = Field(default=None, ge=0)  # bytes
+
+    @model_serializer(mode="wrap")
+    def _serialize(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return without_unset(self, handler(self), SERVICE_ADDITIONS)
+
+
+SERVICE_ADDITIONS = frozenset(
+    {
+        "security_opt", "dns_search", "dns_opt", "group_add", "ipc", "pid", "domainname",
+        "oom_score_adj", "cpu_shares", "mem_reservation",
+    }
+)  # fmt: skip
 
 
 class IpamPool(Canonical):

@@ -27,6 +27,7 @@ from controller.source.compose import FileObject, Service
 from controller.source.context import (
     ComposeContext,
     as_mapping,
+    string_list,
     type_name,
     without_extensions,
 )
@@ -42,23 +43,24 @@ COMPOSE_SERVICE_KEYS = frozenset(
     [
         "annotations", "attach", "blkio_config", "cgroup", "cgroup_parent", "cpu_count",
         "cpu_percent", "cpu_period", "cpu_quota", "cpu_rt_period", "cpu_rt_runtime", "cpu_shares",
-        "cpuset", "credential_spec", "device_cgroup_rules", "devices", "dns_opt",
-        "dns_search", "domainname", "external_links", "gpus", "group_add", "ipc", "isolation",
-        "label_file", "links", "mac_address", "mem_reservation", "mem_swappiness", "memswap_limit",
-        "models", "oom_kill_disable", "oom_score_adj", "pid", "pids_limit", "post_start",
-        "pre_start", "pre_stop", "provider", "pull_refresh_after", "runtime", "security_opt",
-        "storage_opt", "use_api_socket", "userns_mode", "uts", "volumes_from", "extends",
+        "cpuset", "credential_spec", "device_cgroup_rules", "devices", "external_links", "gpus",
+        "isolation", "label_file", "links", "mac_address", "mem_swappiness", "memswap_limit",
+        "models", "oom_kill_disable", "post_start", "pre_start", "pre_stop", "provider",
+        "pull_refresh_after", "runtime", "storage_opt", "use_api_socket", "userns_mode", "uts",
+        "volumes_from", "extends",
     ]
 )
 _SIMPLE = frozenset(
     [
         "image", "container_name", "hostname", "user", "working_dir", "privileged", "read_only",
-        "init", "tty", "stdin_open", "stop_signal", "platform", "network_mode",
+        "init", "tty", "stdin_open", "stop_signal", "platform", "network_mode", "ipc", "pid",
+        "domainname", "oom_score_adj", "cpu_shares",
     ]
 )
 _FOLDED = frozenset(
     [
-        "environment", "env_file", "deploy", "scale", "cpus", "mem_limit", "profiles",
+        "environment", "env_file", "deploy", "scale", "cpus", "mem_limit", "pids_limit",
+        "profiles",
     ]
 )
 _BUILD_KEYS = {"context", "dockerfile", "dockerfile_inline", "args", "target"}
@@ -161,6 +163,13 @@ def _check_rules(
         )
     if "network_mode" not in mapping and "networks" not in mapping:
         out["networks"] = {"default": {}}
+    for key in ("ipc", "pid"):
+        mode = mapping.get(key)
+        if isinstance(mode, str) and mode.startswith(("service:", "container:")):
+            ctx.issues.error(
+                (*path, key),
+                f"`{mode}`: sharing another container's {key} namespace is not supported yet",
+            )
     if mapping.get("container_name") and out.get("replicas", 1) > 1:
         ctx.issues.error(
             (*path, "container_name"), "a fixed `container_name` allows one replica only"
@@ -270,13 +279,14 @@ def _deploy(
         replicas = value
     if deploy.get("resources") is not None:
         limits = _resource_limits(ctx, deploy["resources"], path=(*where, "resources"))
-    for key, name in (("cpus", "cpus"), ("mem_limit", "memory")):
-        if mapping.get(key) is None:
-            continue
+    for key, name in (("cpus", "cpus"), ("mem_limit", "memory"), ("pids_limit", "pids")):
+        if mapping.get(key) is None or (key == "pids_limit" and str(mapping[key]) == "-1"):
+            continue  # pids_limit -1 means unlimited, which is the default
         if key == "mem_limit":
             value = keys.size(ctx, mapping[key], path=(*path, key))
         else:
-            value = _number(ctx, mapping[key], path=(*path, key), kind=float)
+            kind = int if key == "pids_limit" else float
+            value = _number(ctx, mapping[key], path=(*path, key), kind=kind)
         if name in limits and value is not None and limits[name] != value:
             ctx.issues.error((*path, key), f"`{key}` and `deploy.resources.limits.{name}` differ")
         limits[name] = value
@@ -385,4 +395,9 @@ _HANDLERS: dict[str, Handler] = {
     "configs": _configs,
     "sysctls": _plain(keys.string_map, what="sysctl"),
     "shm_size": _plain(keys.size),
+    "mem_reservation": _plain(keys.size),
+    "security_opt": _plain(string_list, single=False),
+    "dns_search": _plain(string_list),
+    "dns_opt": _plain(string_list, single=False),
+    "group_add": _plain(string_list, single=False),
 }

@@ -94,6 +94,34 @@ def test_rich_service_is_created_as_declared(h, engine_janitor, test_images, fre
     assert h.engine.calls.mutating == 0, h.engine.calls.counts
 
 
+def test_security_namespaces_and_scheduling_keys_reach_the_engine(h, engine_janitor, test_images,
+                                                                  docker_client):
+    name = engine_janitor.project("knobs")
+    desired = h.stack(name, {"services": {"app": {
+        "image": test_images.v1, "command": ["sleep", "3600"], "init": True,
+        "security_opt": ["no-new-privileges:true"],
+        "dns_search": "example.internal", "dns_opt": ["ndots:2"],
+        "group_add": ["100", 101],
+        "ipc": "shareable", "pid": "host",
+        "domainname": "example.internal",
+        "oom_score_adj": 300, "cpu_shares": 512, "mem_reservation": "32m", "pids_limit": 64,
+    }}})
+    outcome = h.apply(desired)
+    assert outcome.command.status is CommandStatus.DONE, outcome.error
+    info = docker_client.api.inspect_container(f"{name}-app-1")
+    config, host = info["Config"], info["HostConfig"]
+    assert "no-new-privileges:true" in host["SecurityOpt"]  # pid: host adds label=disable
+    assert host["DnsSearch"] == ["example.internal"] and host["DnsOptions"] == ["ndots:2"]
+    assert host["GroupAdd"] == ["100", "101"]
+    assert (host["IpcMode"], host["PidMode"]) == ("shareable", "host")
+    assert config["Domainname"] == "example.internal"
+    assert (host["OomScoreAdj"], host["CpuShares"]) == (300, 512)
+    assert (host["MemoryReservation"], host["PidsLimit"]) == (32 * 1024 * 1024, 64)
+    h.engine.calls.reset()
+    assert h.apply(desired).command.status is CommandStatus.DONE
+    assert h.engine.calls.mutating == 0, h.engine.calls.counts
+
+
 def test_suspended_stack_records_but_changes_nothing(h, engine_janitor, test_images):
     name = engine_janitor.project("nap")
     svc = {"image": test_images.v1, "command": ["sleep", "3600"], "init": True}
