@@ -1,9 +1,11 @@
 """One service: raw Compose mapping in, canonical ``Service`` out (or errors).
 
 Owns the list of supported service keys, ``build``, ``environment`` + ``env_file`` merging,
-``deploy``/``scale``/``cpus``/``mem_limit`` folding into ``replicas`` and ``limits``, and the
-per-service rules of Compose (an image or a build; ``networks`` or ``network_mode``, not
-both). A Compose key stackctl does not implement yet is an error saying so, never dropped.
+``deploy``/``scale``/``cpus``/``mem_limit``/``pids_limit`` folding into ``replicas`` and
+``limits``, and the per-service rules of Compose (an image or a build; ``networks`` or
+``network_mode``, not both). A Compose key stackctl does not implement yet is an error saying
+so, never dropped; a key ``docker compose up`` itself ignores (``develop``) is accepted with a
+warning.
 
 Environment: env files are read in order, then ``environment`` overrides them. A bare name
 (``- FOO`` or ``FOO:`` without value) takes its value from the shell in Compose; stackctl does
