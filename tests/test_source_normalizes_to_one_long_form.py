@@ -324,6 +324,34 @@ def test_a_service_without_later_keys_serializes_as_before(tmp_path: Path) -> No
                 "oom_score_adj", "cpu_shares", "mem_reservation"} & set(dumped)
 
 
+@pytest.mark.parametrize(
+    ("policy", "restart"),
+    [
+        ({"condition": "on-failure", "max_attempts": 2}, "on-failure:2"),
+        ({"condition": "on-failure"}, "on-failure"),
+        ({"condition": "none"}, "no"),
+        ({}, "always"),  # Compose's default condition is any
+    ],
+)
+def test_deploy_restart_policy_is_the_engines_restart_policy(
+    tmp_path: Path, policy: dict, restart: str
+) -> None:
+    service = load_service(tmp_path, {"deploy": {"restart_policy": policy}})
+    assert service.restart == restart
+
+
+def test_restart_policy_delay_is_ignored_with_a_warning(tmp_path: Path) -> None:
+    folder = tmp_path / "app"
+    folder.mkdir()
+    (folder / "compose.yaml").write_text(json.dumps({"services": {"s": {
+        "image": "x", "restart": "always",
+        "deploy": {"restart_policy": {"condition": "any", "delay": "5s"}}}}}))
+    result = load_root(tmp_path)
+    assert result.errors == [] and result.stacks["app"].compose.services["s"].restart == "always"
+    [warning] = result.warnings
+    assert warning.path == "services.s.deploy.restart_policy.delay"
+
+
 def test_resources_scale_and_units(tmp_path: Path) -> None:
     service = load_service(
         tmp_path,

@@ -412,17 +412,21 @@ def test_inline_dockerfile_problems(tmp_path: Path, build: str, message: str) ->
 
 
 @pytest.mark.parametrize(
-    ("lines", "path", "message"),
+    ("lines", "path", "line", "message"),
     [
-        ("ipc: service:db", "services.web.ipc", "not supported yet"),
-        ("pid: container:abc", "services.web.pid", "not supported yet"),
+        ("ipc: service:db", "services.web.ipc", 4, "not supported yet"),
+        ("pid: container:abc", "services.web.pid", 4, "not supported yet"),
         ("pids_limit: 10\n    deploy: {resources: {limits: {pids: 20}}}", "services.web.pids_limit",
-         "differ"),
-        ("oom_score_adj: 5000", "services.web.oom_score_adj", "1000"),
+         4, "differ"),
+        ("oom_score_adj: 5000", "services.web.oom_score_adj", 4, "1000"),
+        ("restart: always\n    deploy: {restart_policy: {condition: none}}",
+         "services.web.deploy.restart_policy", 5, "differ"),
     ],
 )
-def test_namespace_and_limit_problems(tmp_path: Path, lines: str, path: str, message: str) -> None:
+def test_namespace_limit_and_restart_problems(
+    tmp_path: Path, lines: str, path: str, line: int, message: str
+) -> None:
     write(tmp_path, {"app/compose.yaml": f"services:\n  web:\n    image: x\n    {lines}\n"})
     [error] = only_errors(tmp_path)
-    assert (error.path, error.line) == (path, 4)
+    assert (error.path, error.line) == (path, line)
     assert message in error.message

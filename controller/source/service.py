@@ -33,6 +33,7 @@ from controller.source.context import (
     type_name,
     without_extensions,
 )
+from controller.source.deploy import deploy_restart, deploy_settings
 from controller.source.environment import service_environment
 from controller.source.files import FileProblem, RootPath, exists, is_dir, is_file
 from controller.source.mounts import normalize_tmpfs, normalize_volumes
@@ -123,9 +124,16 @@ def normalize_service(
             if len(ctx.issues.errors) == errors:  # else reported; leave it to the defaults
                 out[key] = converted
     out["environment"], out["env_file"] = service_environment(ctx, mapping, path=path)
-    replicas, limits = _deploy(ctx, mapping, path=path)
+    replicas, limits = deploy_settings(ctx, mapping, path=path)
     if replicas is not None:
         out["replicas"], out["limits"] = replicas, limits
+    restart = deploy_restart(ctx, mapping, path=path)
+    if restart is not None:
+        if "restart" in mapping and out.get("restart") not in (None, restart):
+            ctx.issues.error(
+                (*path, "deploy", "restart_policy"), "`restart` and `deploy.restart_policy` differ"
+            )
+        out["restart"] = restart
     _check_rules(ctx, mapping, out=out, path=path)
     try:
         # Validated even after errors, so that every wrong key of the file is reported.
@@ -249,85 +257,6 @@ def _check_dockerfile(
     else:
         if not is_file(found.path):
             ctx.issues.error(file_path, f"Dockerfile `{found.rel}` not found")
-
-
-_DEPLOY_KNOWN = {
-    "endpoint_mode", "labels", "mode", "placement", "restart_policy", "rollback_config",
-    "update_config",
-}  # fmt: skip
-
-
-def _deploy(
-    ctx: ComposeContext, mapping: dict[str, Any], *, path: KeyPath
-) -> tuple[int | None, dict[str, Any] | None]:
-    """``deploy.replicas``/``scale`` -> replicas; ``deploy.resources.limits``/``cpus``/
-    ``mem_limit`` -> limits. Both spellings of one setting must agree, as in Compose.
-    None after an error (reported at the key as written)."""
-    before = len(ctx.issues.errors)
-    replicas = (
-        _number(ctx, mapping["scale"], path=(*path, "scale"), kind=int)
-        if "scale" in mapping
-        else None
-    )
-    limits: dict[str, Any] = {}
-    deploy = mapping.get("deploy")
-    deploy = {} if deploy is None else as_mapping(ctx, deploy, path=(*path, "deploy")) or {}
-    where = (*path, "deploy")
-    keys.check_keys(ctx, deploy, path=where, allowed={"replicas", "resources"}, known=_DEPLOY_KNOWN)
-    if deploy.get("replicas") is not None:
-        value = _number(ctx, deploy["replicas"], path=(*where, "replicas"), kind=int)
-        if replicas is not None and value is not None and value != replicas:
-            ctx.issues.error((*where, "replicas"), "`deploy.replicas` and `scale` differ")
-        replicas = value
-    if deploy.get("resources") is not None:
-        limits = _resource_limits(ctx, deploy["resources"], path=(*where, "resources"))
-    for key, name in (("cpus", "cpus"), ("mem_limit", "memory"), ("pids_limit", "pids")):
-        if mapping.get(key) is None or (key == "pids_limit" and str(mapping[key]) == "-1"):
-            continue  # pids_limit -1 means unlimited, which is the default
-        if key == "mem_limit":
-            value = keys.size(ctx, mapping[key], path=(*path, key))
-        else:
-            kind = int if key == "pids_limit" else float
-            value = _number(ctx, mapping[key], path=(*path, key), kind=kind)
-        if name in limits and value is not None and limits[name] != value:
-            ctx.issues.error((*path, key), f"`{key}` and `deploy.resources.limits.{name}` differ")
-        limits[name] = value
-    if len(ctx.issues.errors) > before:
-        return None, None
-    return (1 if replicas is None else replicas), limits
-
-
-def _number(ctx: ComposeContext, value: Any, *, path: KeyPath, kind: type) -> Any:
-    """A non-negative int or float, from a number or an (interpolated) numeric string."""
-    try:
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise ValueError
-        number = kind(value)
-        if number < 0 or (kind is int and isinstance(value, float) and not value.is_integer()):
-            raise ValueError
-        return number
-    except ValueError:
-        what = "a whole number" if kind is int else "a number"
-        ctx.issues.error(path, f"expected {what} of at least 0, got {type_name(value)}")
-        return None
-
-
-def _resource_limits(ctx: ComposeContext, value: Any, *, path: KeyPath) -> dict[str, Any]:
-    resources = as_mapping(ctx, value, path=path) or {}
-    keys.check_keys(ctx, resources, path=path, allowed={"limits"}, known={"reservations"})
-    if resources.get("limits") is None:
-        return {}
-    where = (*path, "limits")
-    limits = as_mapping(ctx, resources["limits"], path=where) or {}
-    keys.check_keys(ctx, limits, path=where, allowed={"cpus", "memory", "pids"})
-    out: dict[str, Any] = {}
-    if limits.get("cpus") is not None:
-        out["cpus"] = _number(ctx, limits["cpus"], path=(*where, "cpus"), kind=float)
-    if limits.get("memory") is not None:
-        out["memory"] = keys.size(ctx, limits["memory"], path=(*where, "memory"))
-    if limits.get("pids") is not None:
-        out["pids"] = _number(ctx, limits["pids"], path=(*where, "pids"), kind=int)
-    return out
 
 
 def _pull_policy(ctx: ComposeContext, value: Any, *, path: KeyPath, declared: Declared) -> Any:
