@@ -165,6 +165,7 @@ class Watcher:
     def _report_warnings(self, result: LoadResult) -> None:
         """What a source's load accepted but flagged (an unset variable, an ignored key):
         logged and recorded as an event once per distinct set, not at every pass."""
+        self._warned = {s: f for s, f in self._warned.items() if s in result.sources}
         for source, source_report in result.sources.items():
             rendered = [w.render() for w in source_report.warnings]
             fingerprint = "\n".join(rendered)
