@@ -146,10 +146,8 @@ class Watcher:
                 continue
             report.invalid.append(source)
             rendered = [e.render() for e in source_report.errors]
-            fingerprint = "\n".join(rendered)
-            if self._reported.get(source) == fingerprint:
+            if not _new_to_say(self._reported, source, rendered):
                 continue  # already said; don't repeat it at every scan
-            self._reported[source] = fingerprint
             names = source_report.names or self._stacks_from(source, known)
             for name in names or [None]:
                 self._event(
@@ -168,11 +166,7 @@ class Watcher:
         self._warned = {s: f for s, f in self._warned.items() if s in result.sources}
         for source, source_report in result.sources.items():
             rendered = [w.render() for w in source_report.warnings]
-            fingerprint = "\n".join(rendered)
-            if self._warned.get(source, "") == fingerprint:
-                continue
-            self._warned[source] = fingerprint
-            if not rendered:
+            if not _new_to_say(self._warned, source, rendered) or not rendered:
                 continue
             for name in source_report.names or [None]:
                 self._event(
@@ -366,3 +360,13 @@ def _git(root: Path, *args: str) -> str | None:
     except (OSError, subprocess.TimeoutExpired):
         return None
     return out.stdout.strip() if out.returncode == 0 else None
+
+
+def _new_to_say(said: dict[str, str], source: str, rendered: list[str]) -> bool:
+    """Whether ``rendered`` differs from what was last said of ``source`` (and remember it):
+    problems are reported once per distinct set, not at every pass."""
+    fingerprint = "\n".join(rendered)
+    if said.get(source, "") == fingerprint:
+        return False
+    said[source] = fingerprint
+    return True

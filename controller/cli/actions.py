@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 import typer
@@ -54,9 +55,7 @@ def rollback(
     `stackctl resume STACK`.
     """
 
-    def act(database: Database) -> tuple[Command, str]:
-        from controller import operations
-
+    def act(operations: ModuleType, database: Database) -> tuple[Command, str]:
         command = operations.rollback(database, stack, version)
         new, old = command.payload["version"], command.payload["rollback_to"]
         return command, (
@@ -77,9 +76,7 @@ def suspend(
 ) -> None:
     """Stop converging the stack: nothing changes at runtime (drift included) until resumed."""
 
-    def act(database: Database) -> tuple[Command, str]:
-        from controller import operations
-
+    def act(operations: ModuleType, database: Database) -> tuple[Command, str]:
         command = operations.suspend(database, stack)
         return command, f"{stack}: suspended\n{_queued(command)}"
 
@@ -96,9 +93,7 @@ def resume(
 ) -> None:
     """Unpin and unsuspend the stack and apply its latest recorded version."""
 
-    def act(database: Database) -> tuple[Command, str]:
-        from controller import operations
-
+    def act(operations: ModuleType, database: Database) -> tuple[Command, str]:
         command = operations.resume(database, stack)
         return command, (
             f"{stack}: resumed; applying {command.payload['version']}\n{_queued(command)}"
@@ -120,9 +115,7 @@ def sync(
     A command already pending for the stack is reused (it converges the stack anyway).
     """
 
-    def act(database: Database) -> tuple[Command, str]:
-        from controller import operations
-
+    def act(operations: ModuleType, database: Database) -> tuple[Command, str]:
         command, created = operations.request_sync(database, stack)
         if created:
             return command, f"{stack}: {_queued(command)}"
@@ -139,17 +132,20 @@ def _queued(command: Command) -> str:
 
 
 def _act(
-    act: Callable[[Database], tuple[Command, str]],
+    act: Callable[[ModuleType, Database], tuple[Command, str]],
     *,
     db: Path | None,
     wait: bool,
     timeout: float,
     output: Output,
 ) -> None:
-    """Run ``act``, say what it did and which command it queued, and follow it if asked."""
+    """Run ``act`` with ``controller.operations`` (loaded here, not at start-up), say what it
+    did and which command it queued, and follow it if asked."""
+    from controller import operations
+
     table = output is Output.TABLE
     with open_database(db) as database:
-        command, said = act(database)
+        command, said = act(operations, database)
         typer.echo(said, err=not table)
         if wait:
             command = wait_for(

@@ -194,6 +194,21 @@ def test_objects_without_our_labels_are_never_touched(h, engine_janitor, test_im
     assert foreign.status == "created"
 
 
+def built_file(h, docker_client, folder: Path, name: str) -> str:
+    """Apply the compose project in ``folder`` (one built service ``app``, image
+    ``NAME-app:dev``) and return ``/etc/built`` from its container; everything is removed."""
+    [desired] = load_path(folder).stacks.values()
+    try:
+        outcome = h.apply(desired, root=folder)
+        assert outcome.command.status is CommandStatus.DONE, outcome.error
+        [container] = h.engine.observe(name).containers
+        out = docker_client.containers.get(container.id).exec_run(["cat", "/etc/built"])
+        return out.output.decode().strip()
+    finally:
+        h.delete(name)
+        docker_client.images.remove(f"{name}-app:dev", force=True)
+
+
 def test_build_through_the_engine(h, engine_janitor, test_images, tmp_path, docker_client):
     name = engine_janitor.project("shop")
     folder = tmp_path / "manifests-build"
@@ -203,16 +218,7 @@ def test_build_through_the_engine(h, engine_janitor, test_images, tmp_path, dock
     (folder / "compose.yaml").write_text(
         f"name: {name}\nservices:\n  app:\n    build: ./app\n    image: {name}-app:dev\n"
         "    command: [sleep, '3600']\n    init: true\n")
-    [desired] = load_path(folder).stacks.values()
-    try:
-        outcome = h.apply(desired, root=folder)
-        assert outcome.command.status is CommandStatus.DONE, outcome.error
-        [container] = h.engine.observe(name).containers
-        out = docker_client.containers.get(container.id).exec_run(["cat", "/etc/built"])
-        assert out.output.decode().strip() == "built"
-    finally:
-        h.delete(name)
-        docker_client.images.remove(f"{name}-app:dev", force=True)
+    assert built_file(h, docker_client, folder, name) == "built"
 
 
 def test_build_with_an_inline_dockerfile(h, engine_janitor, test_images, tmp_path, docker_client):
@@ -223,17 +229,8 @@ def test_build_with_an_inline_dockerfile(h, engine_janitor, test_images, tmp_pat
         "build": {"context": ".", "dockerfile_inline":
                   f"FROM {test_images.v1}\nRUN echo from-inline > /etc/built\n"},
         "image": f"{name}-app:dev", **SLEEPER}}}))
-    [desired] = load_path(folder).stacks.values()
-    try:
-        outcome = h.apply(desired, root=folder)
-        assert outcome.command.status is CommandStatus.DONE, outcome.error
-        [container] = h.engine.observe(name).containers
-        out = docker_client.containers.get(container.id).exec_run(["cat", "/etc/built"])
-        assert out.output.decode().strip() == "from-inline"
-        assert list(folder.iterdir()) == [folder / "compose.yaml"]  # nothing written beside it
-    finally:
-        h.delete(name)
-        docker_client.images.remove(f"{name}-app:dev", force=True)
+    assert built_file(h, docker_client, folder, name) == "from-inline"
+    assert list(folder.iterdir()) == [folder / "compose.yaml"]  # nothing written beside it
 
 
 def test_failed_recreate_leaves_the_old_container_running(h, engine_janitor, test_images):
