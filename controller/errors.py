@@ -28,6 +28,15 @@ class NotFoundError(PermanentError):
     """A stack, version or command that does not exist."""
 
 
+class NameInUseError(PermanentError):
+    """The engine refused a name another container holds (``holder``: that container's id)."""
+
+    def __init__(self, message: str, *, name: str, holder: str) -> None:
+        super().__init__(message)
+        self.name = name
+        self.holder = holder
+
+
 class ConflictError(PermanentError):
     """The request contradicts what is stored (duplicate, out of order, bad transition)."""
 

@@ -7,19 +7,31 @@ to ``on_step`` (the reconciler writes the command log line and prints) with its 
 
 A recreate is Compose's: create the replacement under a temporary name, stop and remove the old
 container, rename the new one, start it. If creating fails, the old container keeps running.
+The temporary name carries a fresh token: a replacement left by a controller killed mid-recreate
+never blocks the next one (the planner removes such leftovers, see ``planner._slots``). A name
+the engine says is taken by a container of this same stack is freed (logged as its own step)
+and the create tried once more: no name conflict with one of our containers is permanent.
 """
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from controller.errors import PermanentError, TransientError
+from controller.errors import NameInUseError, PermanentError, TransientError
 from controller.models.observed import ObservedContainer
-from controller.planner import Plan, Step, StepKind, image_ref, replica_names
+from controller.planner import (
+    Plan,
+    Step,
+    StepKind,
+    image_ref,
+    replacement_name,
+    replica_names,
+)
 from controller.runtime import Engine
 from controller.source import DesiredStack
 
@@ -131,20 +143,39 @@ class Executor:
     def _create(self, step: Step, name: str) -> str:
         service = step.service or ""
         spec = self._ctx.desired.compose.services[service]
-        return self._engine.create_container(
-            self._ctx.desired,
-            service=service,
-            number=step.number or 1,
-            name=name,
-            image=image_ref(self._ctx.desired.name, service, spec),
-            root=self._ctx.root,
-            files_dir=self._ctx.files_dir,
-            version=self._ctx.version,
-        )
+
+        def create() -> str:
+            return self._engine.create_container(
+                self._ctx.desired,
+                service=service,
+                number=step.number or 1,
+                name=name,
+                image=image_ref(self._ctx.desired.name, service, spec),
+                root=self._ctx.root,
+                files_dir=self._ctx.files_dir,
+                version=self._ctx.version,
+            )
+
+        try:
+            return create()
+        except NameInUseError as e:
+            if self._engine.owner(e.holder) != self._ctx.desired.name:
+                raise  # someone else's container: never touched
+            self._run_step(
+                Step(
+                    StepKind.REMOVE,
+                    e.name,
+                    f"a leftover container of this stack holds the name {name}",
+                    service,
+                    step.number,
+                    e.holder,
+                )
+            )
+            return create()
 
     def _recreate(self, step: Step) -> None:
         old = step.container_id or step.target
-        new = self._create(step, f"{old[:12]}_{step.target}")
+        new = self._create(step, replacement_name(step.target, old, secrets.token_hex(3)))
         try:
             self._engine.stop(old)
             self._engine.remove_container(old)

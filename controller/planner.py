@@ -18,6 +18,7 @@ Decisions written down here because DESIGN.md is silent on them:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -198,8 +199,13 @@ def _service_steps(
     service = desired.compose.services[name]
     want_hash = desired.service_hashes[name]
     image_id = observed.images.get(image_ref(desired.name, name, service))
-    existing = {c.number: c for c in observed.containers_of(name)}
     wanted = replica_names(desired.name, name, service)
+    slots = _slots(observed.containers_of(name), wanted)
+    existing = {number: kept for number, (kept, _) in slots.items() if kept is not None}
+    for number, (_, strays) in sorted(slots.items()):
+        for stray in strays:  # before the slot's own steps: its name may be the one we need
+            why = _why_stray(stray, number)
+            yield Step(StepKind.REMOVE, stray.name, why, name, number, stray.id)
     for number, cname in wanted:
         container = existing.get(number)
         if container is None:
@@ -232,16 +238,58 @@ def _service_steps(
             yield Step(
                 StepKind.START, cname, f"container is {container.state}", name, number, container.id
             )
-    surplus = sorted((c for n, c in existing.items() if n > len(wanted)), key=lambda c: -c.number)
+    wanted_numbers = {number for number, _ in wanted}
+    surplus = sorted(
+        (c for n, c in existing.items() if n not in wanted_numbers), key=lambda c: -c.number
+    )
     for container in surplus:
         yield Step(
             StepKind.REMOVE,
             container.name,
-            f"replicas {len(existing)} -> {service.replicas}",
+            f"replicas {len(existing)} -> {len(wanted)}",
             name,
             container.number,
             container.id,
         )
+
+
+def _slots(
+    containers: list[ObservedContainer], wanted: list[tuple[int, str]]
+) -> dict[int, tuple[ObservedContainer | None, list[ObservedContainer]]]:
+    """Every observed container of a service, by its (service, number) slot: the one the slot
+    keeps and the strays to remove. A slot can hold more than one container when a recreate
+    was interrupted (its replacement, under a temporary name, carries the same labels) or when
+    someone copied our labels; none may be silently ignored. A wanted slot keeps only the
+    container under the slot's own name (the others are removed and, if none has the name, it
+    is created anew); a slot that is not wanted keeps its best container, which is then surplus.
+    """
+    names = dict(wanted)
+    by_number: dict[int, list[ObservedContainer]] = {}
+    for container in containers:
+        by_number.setdefault(container.number, []).append(container)
+    slots: dict[int, tuple[ObservedContainer | None, list[ObservedContainer]]] = {}
+    for number, members in by_number.items():
+        if number in names:
+            kept = next((c for c in members if c.name == names[number]), None)
+        else:
+            kept = min(members, key=lambda c: (not c.running, c.name))
+        slots[number] = (kept, [c for c in members if c is not kept])
+    return slots
+
+
+def replacement_name(target: str, old_id: str, token: str) -> str:
+    """The temporary name of a recreate's replacement (Compose's ``<old id>_<name>``, plus a
+    token so that a leftover of an interrupted recreate never blocks the next one)."""
+    return f"{old_id[:12]}_{target}_{token}"
+
+
+_REPLACEMENT = re.compile(r"[0-9a-f]{12}_.+_[0-9a-f]+")
+
+
+def _why_stray(container: ObservedContainer, number: int) -> str:
+    if _REPLACEMENT.fullmatch(container.name):
+        return f"replacement left over by an interrupted recreate (slot {number})"
+    return f"duplicate container in slot {number}"
 
 
 def _why_recreate(

@@ -181,6 +181,23 @@ class Engine:
             raise
         return _container(info)
 
+    def owner(self, container: str) -> str | None:
+        """The stack (Compose project) a container belongs to when stackctl manages it; ``None``
+        for a container that is not ours or no longer exists."""
+        try:
+            info = self._call(
+                "inspect_container",
+                f"inspecting {container}",
+                self._api.inspect_container,
+                container,
+            )
+        except PermanentError as e:
+            if isinstance(e.__cause__, NotFound):
+                return None
+            raise
+        labels = info["Config"].get("Labels") or {}
+        return labels.get(PROJECT_LABEL) if labels.get(MANAGED_LABEL) == "true" else None
+
     # -- acting ------------------------------------------------------------------------------
 
     def create_network(self, desired: DesiredStack, key: str) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import requests
 from docker import errors as docker_errors
 
-from controller.errors import PermanentError, StackctlError, TransientError
+from controller.errors import NameInUseError, PermanentError, StackctlError, TransientError
 
 # Engine answers that retrying cannot fix, whatever their HTTP status says.
 _PERMANENT_HINTS = (
@@ -20,6 +22,12 @@ _PERMANENT_HINTS = (
 )
 
 
+# "Conflict. The container name "/x" is already in use by container "id". You have to ..."
+_NAME_IN_USE = re.compile(
+    r'name "/?(?P<name>[^"]+)" is already in use by container "(?P<holder>\w+)"'
+)
+
+
 def translate(error: Exception, *, doing: str) -> StackctlError:
     """A project error for a docker-py (or transport) error raised while ``doing``."""
     if isinstance(error, StackctlError):
@@ -31,6 +39,11 @@ def translate(error: Exception, *, doing: str) -> StackctlError:
         return PermanentError(f"{doing}: image not found ({_explanation(error)})")
     if isinstance(error, docker_errors.APIError):
         explanation = _explanation(error)
+        in_use = _NAME_IN_USE.search(explanation)
+        if error.status_code == 409 and in_use:
+            return NameInUseError(
+                f"{doing}: {explanation}", name=in_use["name"], holder=in_use["holder"]
+            )
         if any(hint in explanation.lower() for hint in _PERMANENT_HINTS):
             return PermanentError(f"{doing}: {explanation}")
         if error.status_code is not None and error.status_code >= 500:
