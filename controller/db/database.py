@@ -6,19 +6,34 @@ machine; see the README). Every write goes through ``transaction()``, which take
 lock up front (``BEGIN IMMEDIATE``) so that read-check-write sequences such as the queue's claim
 are atomic across processes. One connection per ``Database``, shared by threads under a lock;
 open one ``Database`` per process.
+
+Faults never leave as ``sqlite3`` errors (``controller.db.faults`` classifies them): a write
+that fails anywhere (a statement, the ``COMMIT``: disk full, I/O error, busy, read-only) is
+rolled back, leaves the connection usable and raises ``TransientError``; a file that is not a
+stackctl database (garbage, a directory, another program's SQLite file, no permission) or a
+corrupt one raises ``PermanentError`` naming the path. ``probe_write()`` is the readiness check
+(a small committed write, so a full disk shows) and ``check_identity()`` tells whether the file
+at the path is still the one this connection holds open (deleted or replaced: stop).
+
+Files are private: a state folder stackctl creates is 0700 and a database file it creates is
+0600 (SQLite gives its ``-wal``/``-shm`` the database's mode). Folders and files that already
+exist are left as they are; ``permission_warnings()`` says which are readable by others.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 
 from controller.db.blobs import BlobRepository
+from controller.db.faults import open_fault, read_fault, write_fault
 from controller.db.leases import LeaseRepository
 from controller.db.repositories import (
     CommandLogRepository,
@@ -28,7 +43,7 @@ from controller.db.repositories import (
     StackVersionRepository,
 )
 from controller.db.schema import MIGRATIONS, SCHEMA_VERSION
-from controller.errors import PermanentError, SchemaVersionError, TransientError
+from controller.errors import PermanentError, SchemaVersionError, StackctlError
 from controller.models.timestamps import utc_now
 
 BUSY_TIMEOUT_MS = 10_000
@@ -50,19 +65,32 @@ class Database:
     ) -> None:
         self.path = str(db_path)
         self.clock = clock
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._conn = sqlite3.connect(
-            self.path,
-            isolation_level=None,  # we issue BEGIN/COMMIT ourselves
-            check_same_thread=False,
-            timeout=BUSY_TIMEOUT_MS / 1000,
-        )
+        self._identity: tuple[int, int] | None = None
+        # Every fault met since opening (reads and writes): the controller compares counts to
+        # know that a pass failed midway and must be run again once the database recovers.
+        self.faults = 0
+        self.last_fault: str | None = None
+        if self.path != ":memory:":
+            _create_private(Path(self.path))
+        try:
+            self._conn = sqlite3.connect(
+                self.path,
+                isolation_level=None,  # we issue BEGIN/COMMIT ourselves
+                check_same_thread=False,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+            )
+        except sqlite3.Error as e:
+            raise open_fault(e, path=self.path) from e
         self._conn.row_factory = sqlite3.Row
         try:
             self._configure(synchronous)
             self._migrate()
+            if self.path != ":memory:":
+                self._identity = _identity_of(self.path)
+        except sqlite3.Error as e:
+            self._conn.close()
+            raise open_fault(e, path=self.path) from e
         except BaseException:
             self._conn.close()
             raise
@@ -86,6 +114,7 @@ class Database:
     def _migrate(self) -> None:
         with self.transaction() as conn:
             current = conn.execute("PRAGMA user_version").fetchone()[0]
+            self._refuse_foreign(conn, current)
             if current > SCHEMA_VERSION:
                 raise SchemaVersionError(
                     f"{self.path} was written by a newer stackctl (schema version {current}; "
@@ -102,35 +131,121 @@ class Database:
                     ) from e
                 conn.execute(f"PRAGMA user_version = {number}")
 
+    def _refuse_foreign(self, conn: sqlite3.Connection, current: int) -> None:
+        """Another program's SQLite file is never migrated into (its tables would get ours)."""
+        tables = [
+            row[0]
+            for row in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+        ]
+        if (current == 0 and tables) or (current > 0 and "stacks" not in tables):
+            shown = ", ".join(sorted(tables)[:5]) or "none"
+            raise PermanentError(
+                f"{self.path} is an SQLite database of another program (tables: {shown}), not a"
+                " stackctl database: pass another --db"
+            )
+
     @property
     def schema_version(self) -> int:
-        with self._lock:
-            return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+        with self.reading() as conn:
+            return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction holding SQLite's write lock from the start; nests by joining."""
+        """A write transaction holding SQLite's write lock from the start; nests by joining.
+
+        Any failure rolls it back. ``sqlite3.IntegrityError`` passes through untranslated (the
+        repositories turn it into ``ConflictError``/``NotFoundError`` knowing what they did);
+        every other SQLite failure (BEGIN, a statement, COMMIT) becomes ``TransientError``."""
         with self._lock:
             if self._conn.in_transaction:
                 yield self._conn
                 return
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as e:
-                raise TransientError(f"database {self.path} is busy: {e}") from e
+            except sqlite3.Error as e:
+                raise self._noted(write_fault(e, path=self.path)) from e
             try:
                 yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            else:
                 self._conn.execute("COMMIT")
+            except sqlite3.IntegrityError:
+                self._roll_back()
+                raise
+            except sqlite3.Error as e:
+                self._roll_back()
+                raise self._noted(write_fault(e, path=self.path)) from e
+            except BaseException:
+                self._roll_back()
+                raise
+
+    def _noted(self, error: StackctlError) -> StackctlError:
+        self.faults += 1
+        self.last_fault = str(error)
+        return error
+
+    def _roll_back(self) -> None:
+        """SQLite may already have rolled back (a failed COMMIT on SQLITE_FULL does); whatever
+        happened, the connection leaves here outside any transaction."""
+        if not self._conn.in_transaction:
+            return
+        with suppress(sqlite3.Error):  # the next BEGIN reports what is wrong with the file
+            self._conn.execute("ROLLBACK")
 
     @contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:
         """The connection for reads (autocommit: each statement sees the latest commit)."""
         with self._lock:
-            yield self._conn
+            try:
+                yield self._conn
+            except sqlite3.IntegrityError:
+                raise  # a write joined through reading(): the transaction translates it
+            except sqlite3.Error as e:
+                raise self._noted(read_fault(e, path=self.path)) from e
+
+    def probe_write(self) -> None:
+        """A small committed write (the schema version rewritten as it is): raises
+        ``TransientError`` when the database cannot take writes now (a full disk, an I/O
+        error, a lock held too long), as the next real write would."""
+        with self.transaction() as conn:
+            current = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            conn.execute(f"PRAGMA user_version = {current}")
+
+    def check_identity(self) -> None:
+        """Raise ``PermanentError`` when the file at ``path`` is no longer the one this
+        connection holds open (deleted, or replaced by another file): writes would go to a
+        file nobody else sees, and another controller could take "the" lease on the new one."""
+        if self._identity is None:
+            return
+        try:
+            now: tuple[int, int] | None = _identity_of(self.path)
+        except FileNotFoundError:
+            now = None
+        except OSError as e:
+            raise PermanentError(f"the database file {self.path} cannot be checked: {e}") from e
+        if now != self._identity:
+            raise PermanentError(
+                f"the database file {self.path} was deleted or replaced while the controller ran"
+            )
+
+    def permission_warnings(self) -> list[str]:
+        """What others may read: the database's folder, the file and its -wal/-shm."""
+        if self.path == ":memory:":
+            return []
+        db = Path(self.path)
+        found = []
+        for path in (db.parent, db, Path(f"{db}-wal"), Path(f"{db}-shm")):
+            try:
+                mode = path.stat().st_mode
+            except OSError:
+                continue
+            if mode & 0o077:
+                found.append(
+                    f"{path} is readable by other users (mode {stat.filemode(mode)}) and the"
+                    f" database holds resolved environment values and secrets:"
+                    f" chmod {'700' if path.is_dir() else '600'} {path}"
+                )
+        return found
 
     def close(self) -> None:
         with self._lock:
@@ -146,6 +261,28 @@ class Database:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _identity_of(path: str) -> tuple[int, int]:
+    info = os.stat(path)
+    return info.st_dev, info.st_ino
+
+
+def _create_private(path: Path) -> None:
+    """The folder (0700) and the file (0600) when they do not exist yet; existing ones are the
+    user's choice and stay as they are. SQLite opens the file we made; its -wal and -shm take
+    the file's mode."""
+    try:
+        if not path.parent.exists():
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not path.exists() and not path.is_symlink():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.close(fd)
+    except FileExistsError:
+        pass  # created meanwhile by another process: theirs is as good
+    except OSError as e:
+        reason = e.strerror or str(e)
+        raise PermanentError(f"cannot create the database {path}: {reason}") from e
 
 
 def _statements(script: str) -> Iterator[str]:
