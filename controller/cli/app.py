@@ -1,16 +1,37 @@
-"""The typer application every ``stackctl`` sub-command registers on."""
+"""The typer application every ``stackctl`` sub-command registers on, and its last word on
+errors: a project error that a command did not handle (a corrupt or unopenable database, a
+database fault) is one ``error:`` line on stderr and exit 1, never a traceback. Usage errors
+stay typer's (exit 2)."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import click
 import typer
+from typer.core import TyperGroup
 
 from controller import __version__
+from controller.errors import StackctlError
+
+
+class _Commands(TyperGroup):
+    """The root group: wraps every sub-command (nested groups run inside its ``invoke``)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except StackctlError as e:
+            typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(1) from e
+
 
 app = typer.Typer(
     name="stackctl",
     help="A reconciliation controller for Docker Compose stacks: GitOps without Kubernetes.",
     no_args_is_help=True,
     add_completion=False,
+    cls=_Commands,
 )
 
 
