@@ -9,6 +9,7 @@ read; problems go to the context.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from controller.source import service_keys as keys
@@ -96,18 +97,26 @@ def deploy_restart(ctx: ComposeContext, mapping: dict[str, Any], *, path: KeyPat
 
 
 def _number(ctx: ComposeContext, value: Any, *, path: KeyPath, kind: type) -> Any:
-    """A non-negative int or float, from a number or an (interpolated) numeric string."""
+    """A finite, non-negative int or float, from a number or an (interpolated) numeric
+    string; ``.inf``/``.nan`` (YAML floats, or the strings ``inf``/``nan``) are refused."""
     try:
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             raise ValueError
-        number = kind(value)
-        if number < 0 or (kind is int and isinstance(value, float) and not value.is_integer()):
+        number = float(value) if kind is float else _whole(value)
+        if number < 0 or not math.isfinite(number):
             raise ValueError
         return number
-    except ValueError:
+    except (ValueError, OverflowError):
         what = "a whole number" if kind is int else "a number"
         ctx.issues.error(path, f"expected {what} of at least 0, got {type_name(value)}")
         return None
+
+
+def _whole(value: str | int | float) -> int:
+    """An integer from an int, an integral float (``2.0``) or a numeric string (``"3"``)."""
+    if isinstance(value, float) and not value.is_integer():  # also false for inf and nan
+        raise ValueError
+    return int(value)
 
 
 def _resource_limits(ctx: ComposeContext, value: Any, *, path: KeyPath) -> dict[str, Any]:

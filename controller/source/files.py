@@ -3,21 +3,25 @@
 Owns the discovery ignore rules (hidden files, editor temp files), the 1 MiB size limit, the
 binary-content check, and the confinement of every referenced path to the root, symlinks
 included. It must never write, never read a file whose resolved location is outside the root,
-and never consult the process environment.
+never open anything but a regular file (a FIFO would block the load), and never consult the
+process environment.
 
 Every look at the file system made while loading goes through this module (``read_bytes``,
-``exists``, ``is_file``, ``is_dir``, ``realpath``, ``Root.locate``) and is noted as a *probe*
-when a ``recording()`` is active: what was asked and what was seen (a file's content by its
-SHA-256). ``still_true(probes)`` asks again; when every answer is the same, loading the source
-again would give the same result, which is what lets the watcher reload only what changed
-(``controller.source.cache``). Contents are compared, not modification times: two writes of the
-same size within one clock tick keep the mtime, not the content.
+``exists``, ``is_file``, ``is_dir``, ``entry_state``, ``realpath``, ``Root.locate``) and is
+noted as a *probe* when a ``recording()`` is active: what was asked and what was seen (a
+file's content by its SHA-256). ``still_true(probes)`` asks again; when every answer is the
+same, loading the source again would give the same result, which is what lets the watcher
+reload only what changed (``controller.source.cache``). Contents are compared, not
+modification times: two writes of the same size within one clock tick keep the mtime, not the
+content.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -35,6 +39,12 @@ class FileProblem(Exception):
     def __init__(self, message: str) -> None:
         self.message = message
         super().__init__(message)
+
+
+def check_path_text(text: str) -> None:
+    """Refuse a path no file system can hold (the OS calls raise ``ValueError`` on it)."""
+    if "\x00" in text:
+        raise FileProblem("the path contains a NUL byte")
 
 
 def is_ignored(name: str) -> bool:
@@ -74,6 +84,7 @@ class Root:
         """Resolve ``ref`` (relative to the folder ``base``, or absolute) and confine it."""
         if not ref:
             raise FileProblem("empty path")
+        check_path_text(ref)
         if ref.startswith("~"):
             raise FileProblem(f"`{ref}`: a home-relative path cannot be inside the watched root")
         # `..` is folded lexically for the stored form; the confinement check below uses the
@@ -107,20 +118,59 @@ def read_bytes(path: Path) -> bytes:
 
 
 def _read_bytes(path: Path) -> bytes:
-    if not path.exists():
-        raise FileProblem("file not found")
-    if not path.is_file():
-        raise FileProblem("not a regular file")
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise FileProblem(f"file is {size} bytes, more than the 1 MiB limit")
+    """Only a regular file is opened, and without blocking: a FIFO (or a device) put where a
+    file was expected would block a blocking ``open`` until a writer comes. The kind is checked
+    before opening and again on the opened file, so a swap in between cannot slip through."""
+    check_path_text(str(path))
+    kind = _kind(_stat(path))
+    if kind != "file":
+        raise FileProblem("file not found" if kind is None else f"not a regular file ({kind})")
     try:
-        data = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except FileNotFoundError as e:
+        raise FileProblem("file not found") from e
     except OSError as e:
         raise FileProblem(f"cannot read: {e.strerror or e}") from e
-    if len(data) > MAX_FILE_BYTES:  # grew between stat and read
+    with os.fdopen(fd, "rb") as opened:
+        opened_stat = os.fstat(fd)
+        kind = _kind(opened_stat)
+        if kind != "file":
+            raise FileProblem(f"not a regular file ({kind})")
+        if opened_stat.st_size > MAX_FILE_BYTES:
+            raise FileProblem(f"file is {opened_stat.st_size} bytes, more than the 1 MiB limit")
+        try:
+            data = opened.read(MAX_FILE_BYTES + 1)
+        except OSError as e:
+            raise FileProblem(f"cannot read: {e.strerror or e}") from e
+    if len(data) > MAX_FILE_BYTES:  # grew between fstat and read
         raise FileProblem("file is more than the 1 MiB limit")
     return data
+
+
+def _stat(path: Path | str) -> os.stat_result | None:
+    """``os.stat`` (symlinks followed); None when nothing is there."""
+    try:
+        return os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as e:
+        raise FileProblem(f"cannot read: {e.strerror or e}") from e
+
+
+def _kind(st: os.stat_result | None) -> str | None:
+    """``file`` for a regular file, else what it is, for messages; None for nothing."""
+    if st is None:
+        return None
+    mode = st.st_mode
+    if stat.S_ISREG(mode):
+        return "file"
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "an unknown kind"
 
 
 def read_text(path: Path) -> str:
@@ -134,12 +184,51 @@ def read_text(path: Path) -> str:
         raise FileProblem(f"binary content (not UTF-8 at byte {e.start})") from e
 
 
-def find_compose_file(folder: Path) -> tuple[Path | None, list[str]]:
-    """The folder's compose file by Compose's precedence, and the names it shadows."""
-    present = [name for name in COMPOSE_FILE_NAMES if is_file(folder / name)]
+@dataclass(frozen=True)
+class ComposeLookup:
+    """A folder's compose file by Compose's precedence: the first candidate present *in any
+    form* (``path``; None: the folder holds none, so it is no stack), why it cannot be read as
+    a compose file (``problem``: a FIFO, a directory, a symlink to nothing, ...), and the later
+    candidates it shadows. A broken first candidate is not skipped for the next one: that could
+    be a stale copy, and the folder would silently become another stack."""
+
+    path: Path | None
+    problem: str | None = None
+    shadowed: tuple[str, ...] = ()
+
+
+def find_compose_file(folder: Path) -> ComposeLookup:
+    states = [(name, entry_state(folder / name)) for name in COMPOSE_FILE_NAMES]
+    present = [(name, state) for name, state in states if state != "missing"]
     if not present:
-        return None, []
-    return folder / present[0], present[1:]
+        return ComposeLookup(None)
+    (name, state), shadowed = present[0], tuple(n for n, _ in present[1:])
+    problem = None if state == "file" else state
+    return ComposeLookup(folder / name, problem, shadowed)
+
+
+def entry_state(path: Path) -> str:
+    """What is at ``path``, never opening it: ``missing``, ``file`` (a regular file, symlinks
+    followed), or why it is not one, for people. Noted as a probe."""
+    state = _entry_state(str(path))
+    _seen("entry", path, value=state)
+    return state
+
+
+def _entry_state(path: str) -> str:
+    try:
+        os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return "missing"
+    except OSError as e:
+        return f"unreadable ({e.strerror or e})"
+    try:
+        kind = _kind(os.stat(path))
+    except (FileNotFoundError, NotADirectoryError):
+        return "a symlink to nothing"
+    except OSError as e:
+        return "a symlink loop" if e.errno == errno.ELOOP else f"unreadable ({e.strerror or e})"
+    return "file" if kind == "file" else f"not a regular file ({kind})"
 
 
 # -- probes: what a load looked at ----------------------------------------------------------
@@ -194,6 +283,7 @@ _ASK_AGAIN: dict[str, Callable[[str], object]] = {
     "exists": os.path.exists,
     "is_file": os.path.isfile,
     "is_dir": os.path.isdir,
+    "entry": _entry_state,
     "realpath": os.path.realpath,
 }
 

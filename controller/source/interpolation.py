@@ -2,7 +2,8 @@
 
 Supported: ``$VAR``, ``${VAR}``, ``${VAR:-default}``, ``${VAR-default}``, ``${VAR:?error}``,
 ``${VAR?error}``, ``${VAR:+alternative}``, ``${VAR+alternative}``, nested expressions in the
-default/error/alternative part (evaluated only when used, as in a shell), and ``$$`` for a
+default/error/alternative part (evaluated only when used, as in a shell; at most 32 levels
+deep, deeper is an error rather than a stack overflow), and ``$$`` for a
 literal ``$``. A ``$`` not followed by a name or ``{`` stays as it is (``$1``, ``50$``).
 Interpolation applies to values, never to mapping keys.
 
@@ -26,6 +27,7 @@ from controller.source.yamlload import KeyPath
 
 _NAME = re.compile(r"[_A-Za-z][_A-Za-z0-9]*")
 _OPERATORS = (":-", ":?", ":+", "-", "?", "+")
+MAX_NESTING = 32  # `${A:-${B:-...}}` levels; deeper is refused (a nesting level is a call)
 
 
 class InterpolationError(Exception):
@@ -77,16 +79,21 @@ class Interpolator:
     def _braced(self, text: str, start: int) -> tuple[str, int]:
         match = _NAME.match(text, start)
         if not match:
-            raise InterpolationError(f"invalid interpolation format in {text!r}")
+            raise InterpolationError(f"invalid interpolation format in {_cut(text)}")
         name, i = match.group(), match.end()
         if text.startswith("}", i):
             return self._lookup(name), i + 1
         op = next((op for op in _OPERATORS if text.startswith(op, i)), None)
         if op is None:
-            raise InterpolationError(f"invalid interpolation format in {text!r}")
-        end = _closing_brace(text, i + len(op))
+            raise InterpolationError(f"invalid interpolation format in {_cut(text)}")
+        end, depth = _closing_brace(text, i + len(op))
         if end < 0:
-            raise InterpolationError(f"unclosed `${{` in {text!r}")
+            raise InterpolationError(f"unclosed `${{` in {_cut(text)}")
+        if depth > MAX_NESTING:
+            # Each level is a nested call here: refuse before Python's stack runs out.
+            raise InterpolationError(
+                f"expressions nested more than {MAX_NESTING} levels deep in {_cut(text)}"
+            )
         argument = text[i + len(op) : end]
         return self._apply(name, op, argument=argument), end + 1
 
@@ -109,22 +116,30 @@ class Interpolator:
         return str(value)
 
 
-def _closing_brace(text: str, start: int) -> int:
-    depth, k, n = 0, start, len(text)
+def _closing_brace(text: str, start: int) -> tuple[int, int]:
+    """The index of the ``}`` closing the expression whose argument starts at ``start`` (-1
+    when unclosed), and how deep ``${`` nest inside that argument."""
+    depth, deepest, k, n = 0, 0, start, len(text)
     while k < n:
         if text.startswith("$$", k):
             k += 2
             continue
         if text.startswith("${", k):
             depth += 1
+            deepest = max(deepest, depth)
             k += 2
             continue
         if text[k] == "}":
             if depth == 0:
-                return k
+                return k, deepest
             depth -= 1
         k += 1
-    return -1
+    return -1, deepest
+
+
+def _cut(text: str) -> str:
+    """A value for a message: long ones are cut, so that one error stays one line."""
+    return repr(text if len(text) <= 60 else text[:60] + "...")
 
 
 def interpolate_tree(

@@ -23,7 +23,9 @@ out again on every walk, and outcomes are never mutated after loading, so they c
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import logging
 import os
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -48,6 +50,8 @@ from controller.source.names import normalize_name
 from controller.source.report import LoadResult, SourceKind, SourceReport
 from controller.source.variables import load_variables
 from controller.source.yamlload import Document, load_documents
+
+log = logging.getLogger("stackctl.source")
 
 
 @dataclass
@@ -80,16 +84,35 @@ def load_path(path: Path, *, root: Path | None = None) -> LoadResult:
     stay inside) defaults to the directory itself, or the file's folder.
     """
     path = Path(path)
-    if path.is_file() and path.name in COMPOSE_FILE_NAMES:
+    if path.name in COMPOSE_FILE_NAMES and os.path.lexists(path):
         path = path.parent
     if path.is_dir():
         where = Root(root if root is not None else path)
-        if find_compose_file(path)[0] is None:
+        if not _has_compose_candidate(path):
             return _assemble(where, _walk(where, Path(os.path.abspath(path))))
-        outcome = _load_folder(where, Path(os.path.abspath(path)))
+        outcome = _load_guarded(where, Path(os.path.abspath(path)), folder=True)
         return _assemble(where, [outcome] if outcome is not None else [])
     where = Root(root if root is not None else path.parent)
-    return _assemble(where, [_load_file(where, Path(os.path.abspath(path)))])
+    outcome = _load_guarded(where, Path(os.path.abspath(path)), folder=False)
+    return _assemble(where, [outcome] if outcome is not None else [])
+
+
+def _load_guarded(where: Root, entry: Path, *, folder: bool) -> _Outcome | None:
+    """One top-level entry's load; whatever escapes it (a bug of this layer, a file system
+    that misbehaves) makes this one source invalid instead of stopping the load of the others.
+    The traceback is logged here, once per load: a cached outcome is not loaded again."""
+    try:
+        return _load_folder(where, entry) if folder else _load_file(where, entry)
+    except Exception as e:
+        source = where.rel(entry)
+        log.exception("internal error while loading %s", source)
+        file = source
+        if folder:
+            with contextlib.suppress(Exception):
+                file = where.rel(find_compose_file(entry).path or entry)
+        message = f"internal error while loading: {type(e).__name__}: {e}"
+        error = ManifestError(file=file, message=message)
+        return _Outcome(source, "folder" if folder else "manifest", errors=[error])
 
 
 def _walk(
@@ -102,7 +125,7 @@ def _walk(
         folder = entry.is_dir()
         if not folder and entry.suffix not in YAML_SUFFIXES:
             continue
-        load = functools.partial(_load_folder if folder else _load_file, where, entry)
+        load = functools.partial(_load_guarded, where, entry, folder=folder)
         outcome = load() if cache is None else cache.load((entry.name, folder), load)
         if outcome is not None:
             outcomes.append(outcome)
@@ -171,8 +194,17 @@ def _load_file(where: Root, path: Path) -> _Outcome:
     return outcome
 
 
+def _has_compose_candidate(folder: Path) -> bool:
+    return find_compose_file(folder).path is not None
+
+
 def _load_folder(where: Root, folder: Path) -> _Outcome | None:
-    compose_file, shadowed = find_compose_file(folder)
+    """A project folder: None when it holds no compose candidate at all (a folder of files
+    that manifests reference). A candidate that is there but cannot be read as a compose file
+    makes the folder an invalid source under its own key, the one its versions record, so
+    the watcher keeps its stack running rather than count it as removed."""
+    lookup = find_compose_file(folder)
+    compose_file = lookup.path
     if compose_file is None:
         return None
     source = where.rel(folder)
@@ -185,8 +217,14 @@ def _load_folder(where: Root, folder: Path) -> _Outcome | None:
         warnings=issues.warnings,
         compose_file=Path(realpath(compose_file)),
     )
-    for name in shadowed:
+    for name in lookup.shadowed:
         issues.warn((), f"`{name}` is ignored: `{compose_file.name}` comes first")
+    if lookup.problem is not None:
+        issues.error(
+            (),
+            f"`{compose_file.name}` is {lookup.problem}; the folder cannot be read as a stack",
+        )
+        return outcome
     documents = _read(where, compose_file, issues=issues)
     if documents is None:
         return outcome

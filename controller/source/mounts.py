@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from controller.source.compose import Mount
 from controller.source.context import ComposeContext, type_name, without_extensions
+from controller.source.files import FileProblem, check_path_text
 from controller.source.units import parse_bytes
 from controller.source.yamlload import KeyPath
 
@@ -104,6 +105,12 @@ def _finish(
 ) -> Mount | None:
     kind = entry.get("type")
     source = entry.get("source")
+    for key in ("source", "target"):
+        try:
+            check_path_text(entry.get(key) if isinstance(entry.get(key), str) else "")
+        except FileProblem as e:  # absolute sources and targets never reach Root.locate
+            ctx.issues.error((*path, key) if long else path, e.message)
+            return None
     if kind == "bind":
         entry.setdefault("bind", {})
         if not isinstance(source, str) or not source:

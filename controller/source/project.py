@@ -3,9 +3,10 @@
 Owns the top-level keys (``networks``, ``volumes``, ``secrets``, ``configs``; ``version`` is
 obsolete and ignored with a warning; ``include`` and ``extends`` are not supported yet),
 profiles (a service with ``profiles`` is inactive, since stackctl enables no profile, and is
-left out), ``depends_on`` targets and cycles, the implicit ``default`` network, and the
-engine names of networks/volumes/secrets/configs (``<stack>_<key>`` unless named or
-external). It must never read a file except through the context.
+left out), ``depends_on`` targets, cycles and depth (at most 100 services in one chain),
+the implicit ``default`` network, and the engine names of networks/volumes/secrets/configs
+(``<stack>_<key>`` unless named or external). It must never read a file except through the
+context.
 """
 
 from __future__ import annotations
@@ -28,7 +29,10 @@ from controller.source.context import ComposeContext, as_mapping, type_name, wit
 from controller.source.service import Declared, normalize_service
 from controller.source.yamlload import KeyPath
 
-_OBJECT_NAME = re.compile(r"^[a-zA-Z0-9._-]+$")
+_OBJECT_NAME = re.compile(r"[a-zA-Z0-9._-]+")
+# Services in one `depends_on` chain: each level is started and waited for in turn, and the
+# planner orders them recursively; no real stack comes near this.
+MAX_DEPENDENCY_DEPTH = 100
 _TOP_KEYS = {"name", "services", "networks", "volumes", "secrets", "configs", "version"}
 _NETWORK_KEYS = {
     "driver",
@@ -87,7 +91,7 @@ def _objects(
     out: dict[str, Any] = {}
     for key, value in without_extensions(mapping or {}).items():
         path = (section, key)
-        if not _OBJECT_NAME.match(key):
+        if not _OBJECT_NAME.fullmatch(key):
             ctx.issues.error(path, f"invalid name {key!r}; use letters, digits, `.`, `_` and `-`")
             continue
         entry = {} if value is None else as_mapping(ctx, value, path=path)
@@ -225,7 +229,7 @@ def _services(ctx: ComposeContext, raw: Any, *, declared: Declared) -> dict[str,
     inactive: set[str] = set()
     for name, value in (mapping or {}).items():
         path = ("services", name)
-        if not _OBJECT_NAME.match(name):
+        if not _OBJECT_NAME.fullmatch(name):
             ctx.issues.error(
                 path, f"invalid service name {name!r}; use letters, digits, `.`, `_` and `-`"
             )
@@ -240,7 +244,7 @@ def _services(ctx: ComposeContext, raw: Any, *, declared: Declared) -> dict[str,
         active[name] = _dependencies(
             ctx, name, service=service, known=known, inactive=inactive, active=active
         )
-    _check_cycles(ctx, active)
+    _check_graph(ctx, active)
     return active
 
 
@@ -285,27 +289,49 @@ def _dependencies(
     )
 
 
-def _check_cycles(ctx: ComposeContext, services: dict[str, Service]) -> None:
+def _check_graph(ctx: ComposeContext, services: dict[str, Service]) -> None:
+    """Report every ``depends_on`` cycle once and, without cycles, a chain deeper than
+    ``MAX_DEPENDENCY_DEPTH``. Iterative on purpose: a file may chain thousands of services,
+    and a recursive walk would overflow Python's stack."""
     state: dict[str, int] = {}  # 1: on the current path, 2: done
+    depth: dict[str, int] = {}  # services in the longest chain from each finished service
     reported: set[frozenset[str]] = set()
-
-    def visit(name: str, trail: list[str]) -> None:
-        state[name] = 1
-        for dep in services[name].depends_on:
-            if dep not in services:
-                continue
-            if state.get(dep) == 1:
+    for start in sorted(services):
+        if start in state:
+            continue
+        trail, pending = [start], [iter(services[start].depends_on)]
+        state[start] = 1
+        while trail:
+            name = trail[-1]
+            dep = next(pending[-1], None)
+            if dep is None:  # every dependency of `name` is done (or on the path: a cycle)
+                state[name] = 2
+                deps = [d for d in services[name].depends_on if d in services]
+                depth[name] = 1 + max((depth.get(d, 0) for d in deps), default=0)
+                trail.pop()
+                pending.pop()
+            elif dep in services and state.get(dep) == 1:
                 cycle = [*trail[trail.index(dep) :], dep]
                 if frozenset(cycle) not in reported:
                     reported.add(frozenset(cycle))
-                    ctx.issues.error(
-                        ("services", name, "depends_on", dep),
-                        "dependency cycle: " + " -> ".join(cycle),
-                    )
-            elif dep not in state:
-                visit(dep, [*trail, dep])
-        state[name] = 2
+                    ctx.issues.error(("services", name, "depends_on", dep), _cycle_text(cycle))
+            elif dep in services and dep not in state:
+                state[dep] = 1
+                trail.append(dep)
+                pending.append(iter(services[dep].depends_on))
+    deepest = max(sorted(depth), key=lambda n: depth[n], default=None)
+    if not reported and deepest is not None and depth[deepest] > MAX_DEPENDENCY_DEPTH:
+        ctx.issues.error(
+            ("services", deepest, "depends_on"),
+            f"its `depends_on` chain is {depth[deepest]} services deep; "
+            f"at most {MAX_DEPENDENCY_DEPTH} are supported",
+        )
 
-    for name in sorted(services):
-        if name not in state:
-            visit(name, [name])
+
+def _cycle_text(cycle: list[str]) -> str:
+    """``a -> b -> a``; a long cycle by its ends, so that one error stays one line."""
+    if len(cycle) <= 11:
+        return "dependency cycle: " + " -> ".join(cycle)
+    return f"dependency cycle of {len(cycle) - 1} services: " + " -> ".join(
+        [*cycle[:3], "...", *cycle[-2:]]
+    )

@@ -10,6 +10,7 @@ not written, except that a bare number is a size in bytes, as in Compose.
 
 from __future__ import annotations
 
+import math
 import re
 from fractions import Fraction
 
@@ -24,7 +25,7 @@ _NS = {
     "m": 60_000_000_000,
     "h": 3_600_000_000_000,
 }
-_SIZE = re.compile(r"^(\d+(?:\.\d+)?) ?([kmgtp])?(i)?(b)?$", re.IGNORECASE)
+_SIZE = re.compile(r"(\d+(?:\.\d+)?) ?([kmgtp])?(i)?(b)?", re.IGNORECASE)
 _POWERS = {None: 0, "k": 1, "m": 2, "g": 3, "t": 4, "p": 5}
 
 
@@ -60,12 +61,14 @@ def parse_bytes(value: object) -> int:
             raise ValueError("a size cannot be negative")
         return value
     if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"a size must be a finite number, got {value!r}")
         if value < 0:
             raise ValueError("a size cannot be negative")
         return int(value)
     if not isinstance(value, str):
         raise ValueError(f"expected a size such as `512m`, got {value!r}")
-    match = _SIZE.match(value.strip())
+    match = _SIZE.fullmatch(value.strip())
     if not match:
         raise ValueError(f"invalid size {value!r}; expected e.g. `512m`, `1.5G`, `1gb`")
     number, unit, _, _ = match.groups()

@@ -31,6 +31,8 @@ MAX_VALUES = 200_000
 MAX_DEPTH = 64
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+# An integer's digits after its sign, in every base Go's YAML reads (``!!int`` text included).
+_INT = re.compile(r"[0-9]+|0x[0-9a-fA-F]+|0o[0-7]+|0b[01]+")
 
 
 class MarkedDict(dict[str, Any]):
@@ -60,36 +62,58 @@ class _Resolver(BaseResolver):
 
 
 _Resolver.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)\Z"), list("tTfF")
 )
 _Resolver.add_implicit_resolver(
     "tag:yaml.org,2002:int",
-    re.compile(r"^(?:[-+]?(?:0|[1-9][0-9]*|0[0-7]+)|0o[0-7]+|0x[0-9a-fA-F]+|0b[01]+)$"),
+    re.compile(r"^(?:[-+]?(?:0|[1-9][0-9]*|0[0-7]+)|0o[0-7]+|0x[0-9a-fA-F]+|0b[01]+)\Z"),
     list("-+0123456789"),
 )
 _Resolver.add_implicit_resolver(
     "tag:yaml.org,2002:float",
     re.compile(
         r"^(?:[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)(?:[eE][-+]?[0-9]+)?"
-        r"|[-+]?[0-9]+[eE][-+]?[0-9]+|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+        r"|[-+]?[0-9]+[eE][-+]?[0-9]+|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))\Z"
     ),
     list("-+0123456789."),
 )
 _Resolver.add_implicit_resolver(
-    "tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""]
+    "tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)\Z"), ["~", "n", "N", ""]
 )
-_Resolver.add_implicit_resolver(_MERGE_TAG, re.compile(r"^(?:<<)$"), ["<"])
+_Resolver.add_implicit_resolver(_MERGE_TAG, re.compile(r"^(?:<<)\Z"), ["<"])
 
 
 def _line(node: Node) -> int:
     return node.start_mark.line + 1
 
 
+def _shown(node: Node) -> str:
+    """A node's text for a message: a scalar as written (cut short), else its kind."""
+    if isinstance(node, ScalarNode):
+        text = str(node.value)
+        return repr(text if len(text) <= 40 else text[:40] + "...")
+    return f"({node.id})"
+
+
 class _Constructor(SafeConstructor):
+    def construct_object(self, node: Node, deep: bool = False) -> Any:
+        """Any failure to build a value (an explicit tag on text it does not fit, such as
+        ``!!int 0x1g``) is a YAML error at that node's line, never a bare exception."""
+        try:
+            return super().construct_object(node, deep=deep)
+        except (yaml.YAMLError, RecursionError):
+            raise
+        except Exception as e:  # any Python error of a constructor
+            raise ConstructorError(
+                None, None, f"cannot read {node.tag} {_shown(node)}: {e}", node.start_mark
+            ) from e
+
     def construct_int(self, node: ScalarNode) -> int:
         text = str(self.construct_scalar(node))
         sign = -1 if text.startswith("-") else 1
         digits = text.lstrip("+-")
+        if not _INT.fullmatch(digits):
+            raise ConstructorError(None, None, f"`{text}` is not an integer", node.start_mark)
         if digits[:2] in ("0x", "0o", "0b"):
             return sign * int(digits, 0)
         if len(digits) > 1 and digits.startswith("0"):
@@ -99,12 +123,30 @@ class _Constructor(SafeConstructor):
         return sign * int(digits)
 
     def construct_float(self, node: ScalarNode) -> float:
+        """``.inf`` and ``.nan`` are floats, as in YAML; whoever wants a finite number checks."""
         text = str(self.construct_scalar(node)).lower()
-        if text.endswith("inf"):
+        if text.lstrip("+-") in (".inf", "inf"):
             return float("-inf") if text.startswith("-") else float("inf")
-        return float(text)
+        if text.lstrip("+-") in (".nan", "nan"):
+            return float("nan")
+        try:
+            return float(text)
+        except ValueError:
+            raise ConstructorError(
+                None, None, f"`{text}` is not a number", node.start_mark
+            ) from None
+
+    def construct_bool(self, node: ScalarNode) -> bool:
+        text = str(self.construct_scalar(node))
+        if text.lower() not in ("true", "false"):
+            raise ConstructorError(None, None, f"`{text}` is not true or false", node.start_mark)
+        return text.lower() == "true"
 
     def construct_map(self, node: MappingNode) -> MarkedDict:
+        if not isinstance(node, MappingNode):
+            raise ConstructorError(
+                None, None, f"`{node.tag}` needs a mapping, not {node.id}", node.start_mark
+            )
         data = MarkedDict(_line(node))
         merged: dict[str, tuple[Any, int]] = {}
         for key_node, value_node in node.value:
@@ -144,6 +186,10 @@ class _Constructor(SafeConstructor):
         return sources
 
     def construct_seq(self, node: SequenceNode) -> MarkedList:
+        if not isinstance(node, SequenceNode):
+            raise ConstructorError(
+                None, None, f"`{node.tag}` needs a sequence, not {node.id}", node.start_mark
+            )
         data = MarkedList(_line(node))
         for item in node.value:
             data.append(self.construct_object(item, deep=True))
@@ -155,7 +201,7 @@ class _Constructor(SafeConstructor):
 # `!override` are refused with "could not determine a constructor", never guessed.
 _Constructor.yaml_constructors = {
     "tag:yaml.org,2002:null": SafeConstructor.construct_yaml_null,
-    "tag:yaml.org,2002:bool": SafeConstructor.construct_yaml_bool,
+    "tag:yaml.org,2002:bool": _Constructor.construct_bool,
     "tag:yaml.org,2002:int": _Constructor.construct_int,
     "tag:yaml.org,2002:float": _Constructor.construct_float,
     "tag:yaml.org,2002:str": SafeConstructor.construct_yaml_str,
