@@ -4,9 +4,16 @@ Start: take the single-controller lease on the database (a second controller exi
 commands whose worker died (expired leases), scan the whole directory, then run, each in its
 own thread: the watcher (files -> versions + commands), N workers (commands -> engine), the
 periodic resync (a jittered RECONCILE per stack, coalesced with pending work) and the lease
-renewal. SIGTERM/SIGINT set one stop event: the watcher stops, the workers abandon their
-command at the next step boundary (it goes back to the queue), the lease is released, exit 0.
+renewal (which also checks that the database file is still the one it opened: deleted or
+replaced, the controller stops with an error, exit 1). SIGTERM/SIGINT set one stop event: the
+watcher stops, the workers abandon their command at the next step boundary (it goes back to the
+queue), the lease is released, exit 0.
 A SIGKILL loses nothing: the queue is on disk and an expired claim is run again on restart.
+
+Database faults (a full disk, an I/O error) stop nothing: every loop meets them as a
+``StackctlError`` and tries again with backoff, ``/readyz`` answers 503 with the reason, and a
+watcher pass that failed halfway is run again until one passes, so the files' state is recorded
+once the database takes writes again, without waiting for another file change.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from controller.db import Database
-from controller.errors import StackctlError
+from controller.errors import PermanentError, StackctlError
 from controller.models import Command, CommandType, Event, LogLevel
 from controller.reconciler import Reconciler, ReconcilerOptions
 from controller.runtime import Engine
@@ -33,6 +40,12 @@ log = logging.getLogger("stackctl.controller")
 
 LEASE_TTL = 15.0
 COMMAND_LEASE = 30.0
+MAX_BACKOFF = 30.0  # seconds between attempts of a loop that keeps meeting a database fault
+
+
+def _backoff(failures: int) -> float:
+    """0.5 s doubling to ``MAX_BACKOFF``: how long a loop waits after ``failures`` in a row."""
+    return min(MAX_BACKOFF, 0.5 * 2 ** min(failures, 16))
 
 
 def _dead_holder(db: Database) -> str | None:
@@ -65,6 +78,7 @@ class DaemonOptions:
     wait_timeout: float = 120.0
     api: tuple[str, int] | None = None  # (host, port) of the HTTP API; None: no API
     api_token: str | None = None
+    api_open_reads: bool = False  # with a token: the read endpoints need none
 
 
 class Controller:
@@ -98,6 +112,10 @@ class Controller:
         )
         self._threads: list[threading.Thread] = []
         self._api = None
+        self._fatal: StackctlError | None = None  # why the controller stopped by itself
+        self._unrecorded: str | None = None  # a watcher pass failed on this fault: redo it
+        for warning in self.db.permission_warnings():
+            log.warning("%s", warning)
 
     # -- life --------------------------------------------------------------------------------
 
@@ -125,6 +143,7 @@ class Controller:
                 self._spawn(f"worker-{index}", lambda i=index: self._work(i))
             self._spawn("resync", self._resync)
             self._spawn("lease", self._keep_lease)
+            self._spawn("recovery", self._redo_failed_passes)
             log.info(
                 "controller running: manifests %s, database %s, %d worker(s)",
                 self.watcher.root,
@@ -133,6 +152,8 @@ class Controller:
             )
             on_ready()
             self.stop.wait()
+            if self._fatal is not None:
+                raise self._fatal  # after shutdown (finally): one error line, exit 1
             return 0
         finally:
             self.shutdown()
@@ -144,8 +165,11 @@ class Controller:
             thread.join(timeout=30)
         if self._api is not None:
             self._api.stop()
-        self.db.leases.release(holder=self.holder)
-        self._event(LogLevel.INFO, "ControllerStopped", "controller stopped")
+        try:  # a database that fails now must not hide why we stop
+            self.db.leases.release(holder=self.holder)
+            self._event(LogLevel.INFO, "ControllerStopped", "controller stopped")
+        except StackctlError as e:
+            log.warning("releasing the controller lease: %s", e)
         log.info("controller stopped")
         self.db.close()
 
@@ -162,6 +186,7 @@ class Controller:
             token=self.options.api_token,
             readiness=self.readiness,
             engine_calls=lambda: dict(self.engine.calls.counts),
+            open_reads=self.options.api_open_reads,
         )
         self._api = start_server(app, host=host, port=port)
         log.info(
@@ -171,17 +196,27 @@ class Controller:
             "need the bearer token" if self.options.api_token else "off: set STACKCTL_API_TOKEN",
         )
 
-    def readiness(self) -> dict[str, bool]:
-        """What /readyz reports: the database answers, the engine answers, the watcher runs."""
-        checks = {"database": True, "engine": True, "watcher": self.watcher.alive.is_set()}
+    def readiness(self) -> dict[str, bool | str]:
+        """What /readyz reports: the database takes a small write (a full disk shows; a read
+        would not) and no watcher pass waits to be redone, the engine answers, the watcher
+        runs. A failing check is the reason, as text."""
+        checks: dict[str, bool | str] = {
+            "database": True,
+            "engine": True,
+            "watcher": self.watcher.alive.is_set(),
+        }
         try:
-            self.db.stacks.get("")
-        except StackctlError:
-            checks["database"] = False
+            self.db.probe_write()
+            if self._unrecorded is not None:
+                checks["database"] = (
+                    f"recovering: a watcher pass failed ({self._unrecorded}); it runs again"
+                )
+        except StackctlError as e:
+            checks["database"] = str(e)
         try:
             self.engine.ping()
-        except StackctlError:
-            checks["engine"] = False
+        except StackctlError as e:
+            checks["engine"] = str(e)
         return checks
 
     def install_signal_handlers(self) -> None:
@@ -229,20 +264,31 @@ class Controller:
                 worker_limit=self.options.workers,
             ),
         )
+        failures = 0
         while not self.stop.is_set():
             try:
                 outcome = reconciler.run_next()
-            except StackctlError as e:  # e.g. the database is busy: try again shortly
-                log.warning("worker %d: %s", index, e)
+                failures = 0
+            except StackctlError as e:  # e.g. the database is busy or full: back off
+                log.warning("worker %d: %s (retrying in %.1fs)", index, e, _backoff(failures))
                 outcome = None
+                failures += 1
             if outcome is None:
                 with self._wake:
-                    self._wake.wait(timeout=0.5)
+                    self._wake.wait(timeout=_backoff(failures - 1) if failures else 0.5)
 
     def _resync(self) -> None:
         rng = random.Random()
-        while not self.stop.wait(self.options.resync * rng.uniform(0.9, 1.1)):
-            self.resync_now()
+        failures = 0
+        while not self.stop.wait(
+            _backoff(failures) if failures else self.options.resync * rng.uniform(0.9, 1.1)
+        ):
+            try:
+                self.resync_now()
+                failures = 0
+            except StackctlError as e:  # a database fault: try again sooner than a period
+                log.warning("resync: %s (retrying in %.1fs)", e, _backoff(failures + 1))
+                failures += 1
 
     def resync_now(self) -> None:
         """A RECONCILE for every stack the files declare (valid or kept at its last good
@@ -261,14 +307,44 @@ class Controller:
     def _keep_lease(self) -> None:
         while not self.stop.wait(LEASE_TTL / 3):
             try:
+                self.db.check_identity()  # renewing a lease on a deleted file proves nothing
+            except PermanentError as e:
+                self._fatal = e
+                self.stop.set()
+                self.wake_workers()
+                return
+            try:
                 if not self.db.leases.renew(holder=self.holder, ttl=LEASE_TTL):
                     log.error("lost the controller lease on %s; stopping", self.options.db)
                     self.stop.set()
             except StackctlError as e:
                 log.warning("renewing the controller lease: %s", e)
-            for command in self.db.commands.recover_expired():
-                log.warning("command %s: its worker stopped; back in the queue", command.command_id)
-                self.wake_workers()
+            try:
+                for command in self.db.commands.recover_expired():
+                    log.warning(
+                        "command %s: its worker stopped; back in the queue", command.command_id
+                    )
+                    self.wake_workers()
+            except StackctlError as e:
+                log.warning("putting interrupted commands back: %s", e)
+
+    def _redo_failed_passes(self) -> None:
+        """Run the watcher's pass again, with backoff, while database faults are met during it
+        (``Database.faults`` moved): a pass that failed halfway is otherwise redone only at the
+        next file change, and the files' state must be recorded once the database recovers."""
+        seen, failures = 0, 0
+        while not self.stop.wait(_backoff(failures) if failures else 1.0):
+            faults = self.db.faults
+            if faults == seen:
+                continue
+            self._unrecorded = self.db.last_fault
+            self.watcher.sync_safely()
+            if self.db.faults == faults:
+                if failures:
+                    log.info("the database takes writes again: the watched files are recorded")
+                seen, failures, self._unrecorded = faults, 0, None
+            else:
+                failures += 1
 
     def _event(self, level: LogLevel, reason: str, message: str) -> None:
         self.db.events.add(Event(level=level, reason=reason, message=message))
