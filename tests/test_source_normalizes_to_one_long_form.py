@@ -225,10 +225,10 @@ def test_healthcheck(tmp_path: Path, healthcheck: Any, expected: dict[str, Any])
 def test_command_and_entrypoint_strings_are_split_like_a_shell(tmp_path: Path) -> None:
     service = load_service(
         tmp_path,
-        {"command": "sh -c 'echo \"hi there\"'", "entrypoint": ["/init", "--", 5]},
+        {"command": "sh -c 'echo \"hi there\"'", "entrypoint": ["/init", "--", "5"]},
     )
     assert service.command == ["sh", "-c", 'echo "hi there"']
-    assert service.entrypoint == ["/init", "--", "5"]
+    assert service.entrypoint == ["/init", "--", "5"]  # a number there is refused, as in Compose
 
 
 def test_build_short_and_long(tmp_path: Path) -> None:

@@ -110,9 +110,16 @@ def without_extensions(mapping: dict[str, Any]) -> dict[str, Any]:
 
 
 def string_list(
-    ctx: ComposeContext, value: Any, *, path: KeyPath, single: bool = True
+    ctx: ComposeContext,
+    value: Any,
+    *,
+    path: KeyPath,
+    single: bool = True,
+    strings_only: bool = False,
 ) -> list[str] | None:
-    """A list of scalars as strings; a lone string counts as a one-item list when ``single``."""
+    """A list of scalars as strings; a lone string counts as a one-item list when ``single``.
+    With ``strings_only`` a number or boolean item is refused, as Compose's schema does where it
+    wants strings (``command``, ``healthcheck.test``: ``[sleep, 5]`` must be ``[sleep, "5"]``)."""
     if single and isinstance(value, str | int | float) and not isinstance(value, bool):
         return [str(scalar_str(value))]
     if not isinstance(value, list):
@@ -121,7 +128,11 @@ def string_list(
     out: list[str] = []
     ok = True
     for i, item in enumerate(value):
-        if isinstance(item, dict | list) or item is None:
+        if (
+            isinstance(item, dict | list)
+            or item is None
+            or (strings_only and not isinstance(item, str))
+        ):
             ctx.issues.error((*path, i), f"expected a string, got {type_name(item)}")
             ok = False
         else:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from controller.source.interpolation import InterpolationError, Interpolator
 
-_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", '"': '"', "'": "'"}
 
 
@@ -76,7 +76,7 @@ def parse_dotenv(text: str, *, lookup: Mapping[str, str], raw: bool = False) -> 
 
 
 def _check_key(key: str, number: int) -> None:
-    if not _KEY.match(key):
+    if not _KEY.fullmatch(key):
         raise DotenvError(number, f"invalid variable name {key!r}")
 
 

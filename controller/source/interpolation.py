@@ -172,7 +172,7 @@ def _walk(
     try:
         result = interp.expand(value)
     except InterpolationError as e:
-        issues.error(path, e.message)
+        issues.value_error(path, e.message)
         return value
     for name in interp.unset:
         if name not in warned:

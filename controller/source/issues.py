@@ -8,6 +8,7 @@ error of a file is reported at once; and no pydantic wording about internals rea
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 
@@ -16,7 +17,7 @@ from pydantic import ValidationError
 from controller.errors import ManifestError
 from controller.source.yamlload import KeyPath, Marks
 
-_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def render_path(path: KeyPath) -> str:
@@ -25,10 +26,10 @@ def render_path(path: KeyPath) -> str:
     for part in path:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif _PLAIN_KEY.match(part):
+        elif _PLAIN_KEY.fullmatch(part):
             out += f".{part}" if out else part
-        else:
-            out += f'["{part}"]'
+        else:  # JSON-quoted: a newline or a quote in a key stays visible, on one line
+            out += f"[{json.dumps(part, ensure_ascii=False)}]"
     return out
 
 
@@ -56,6 +57,10 @@ class Issues:
 
     ``scoped`` gives a view on another file or prefix that appends to the same lists, so a
     manifest collects the problems of the compose file it references.
+
+    ``value_error`` reports a value that could not even be read (its interpolation failed): the
+    raw text stays in its place for the checks that follow, and their errors at that key (or
+    under it) are not reported a second time about text nobody meant as the value.
     """
 
     file: str
@@ -63,10 +68,16 @@ class Issues:
     prefix: KeyPath = ()
     errors: list[ManifestError] = field(default_factory=list)
     warnings: list[LoadWarning] = field(default_factory=list)
+    unread: set[tuple[str, KeyPath]] = field(default_factory=set)  # (file, full key path)
 
     def scoped(self, *, file: str, marks: Marks | None, prefix: KeyPath = ()) -> Issues:
         return Issues(
-            file=file, marks=marks, prefix=prefix, errors=self.errors, warnings=self.warnings
+            file=file,
+            marks=marks,
+            prefix=prefix,
+            errors=self.errors,
+            warnings=self.warnings,
+            unread=self.unread,
         )
 
     def _where(self, path: KeyPath) -> tuple[int | None, str]:
@@ -75,8 +86,16 @@ class Issues:
         return line, render_path(full)
 
     def error(self, path: KeyPath, message: str) -> None:
+        if self.unread:
+            full = (*self.prefix, *path)
+            if any((self.file, full[:end]) in self.unread for end in range(len(full) + 1)):
+                return  # said already: the value there could not be read
         line, rendered = self._where(path)
         self.errors.append(ManifestError(file=self.file, line=line, path=rendered, message=message))
+
+    def value_error(self, path: KeyPath, message: str) -> None:
+        self.error(path, message)
+        self.unread.add((self.file, (*self.prefix, *path)))
 
     def warn(self, path: KeyPath, message: str) -> None:
         line, rendered = self._where(path)

@@ -9,9 +9,10 @@ the file system.
 
 from __future__ import annotations
 
+import json
 import re
 
-STACK_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+STACK_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 MAX_STACK_NAME = 63
 
 
@@ -24,7 +25,12 @@ def name_problem(name: str) -> str | None:
     if not name:
         return "a stack name cannot be empty"
     if len(name) > MAX_STACK_NAME:
-        return f"stack name `{name}` is longer than {MAX_STACK_NAME} characters"
-    if not STACK_NAME.match(name):
-        return f"stack name `{name}` must match [a-z0-9][a-z0-9_-]* (lowercase)"
+        return f"stack name `{_shown(name)}` is longer than {MAX_STACK_NAME} characters"
+    if not STACK_NAME.fullmatch(name):  # fullmatch: `$` would let a trailing newline through
+        return f"stack name `{_shown(name)}` must match [a-z0-9][a-z0-9_-]* (lowercase)"
     return None
+
+
+def _shown(name: str) -> str:
+    """The name with control characters escaped (``shop\\n``), so a message stays one line."""
+    return json.dumps(name, ensure_ascii=False)[1:-1]

@@ -9,6 +9,7 @@ order carries no meaning. This module must never look beyond the value it is giv
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Any
 
@@ -18,7 +19,7 @@ from controller.source.compose import Port
 from controller.source.context import ComposeContext, scalar_str, type_name, without_extensions
 from controller.source.yamlload import KeyPath
 
-_RANGE = re.compile(r"^(\d+)(?:-(\d+))?$")
+_RANGE = re.compile(r"([0-9]+)(?:-([0-9]+))?")
 _PROTOCOLS = ("tcp", "udp", "sctp")
 _LONG_KEYS = {"target", "published", "host_ip", "protocol", "mode", "name", "app_protocol"}
 
@@ -28,7 +29,7 @@ class PortError(ValueError):
 
 
 def _range(text: str, what: str) -> tuple[int, int]:
-    match = _RANGE.match(text)
+    match = _RANGE.fullmatch(text)
     if not match:
         raise PortError(f"invalid {what} port {text!r}")
     start = int(match.group(1))
@@ -36,6 +37,20 @@ def _range(text: str, what: str) -> tuple[int, int]:
     if not 1 <= start <= end <= 65535:
         raise PortError(f"{what} port {text!r} is out of range 1-65535")
     return start, end
+
+
+def host_ip_problem(text: str) -> str | None:
+    """Why ``text`` is not a host IP the engine can bind (IPv4, or IPv6 without a zone), or
+    None; an empty one means every interface."""
+    if not text:
+        return None
+    if "%" in text:
+        return f"host IP `{text}` is not an IP address the engine binds (no `%zone`)"
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return f"host IP `{text}` is not an IP address"
+    return None
 
 
 def parse_port(text: str) -> list[dict[str, Any]]:
@@ -55,6 +70,9 @@ def parse_port(text: str) -> list[dict[str, Any]]:
         raise PortError(f"invalid port {text!r}")
     if len(parts) == 3:
         host_ip, parts = parts[0], parts[1:]
+    problem = host_ip_problem(host_ip or "")
+    if problem is not None:
+        raise PortError(problem)
     published = parts[0] if len(parts) == 2 else ""
     first, last = _range(parts[-1], "container")
     base = {"host_ip": host_ip or None, "protocol": protocol}
@@ -91,6 +109,10 @@ def _long_port(
         entry["published"] = str(start) if start == end else f"{start}-{end}"
     if entry.get("host_ip") == "":
         entry["host_ip"] = None
+    problem = host_ip_problem(entry["host_ip"]) if isinstance(entry.get("host_ip"), str) else None
+    if problem is not None:
+        ctx.issues.error((*path, "host_ip"), problem)
+        return None
     return entry
 
 

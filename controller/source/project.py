@@ -245,7 +245,24 @@ def _services(ctx: ComposeContext, raw: Any, *, declared: Declared) -> dict[str,
             ctx, name, service=service, known=known, inactive=inactive, active=active
         )
     _check_graph(ctx, active)
+    _check_container_names(ctx, active)
     return active
+
+
+def _check_container_names(ctx: ComposeContext, services: dict[str, Service]) -> None:
+    """One engine name, one container: a second service with it fails only at creation."""
+    owners: dict[str, str] = {}
+    for name, service in services.items():
+        fixed = service.container_name
+        if not fixed:  # empty (an unset variable) is no fixed name, as in Compose
+            continue
+        if fixed in owners:
+            ctx.issues.error(
+                ("services", name, "container_name"),
+                f"container name `{fixed}` is also the one of service `{owners[fixed]}`",
+            )
+        else:
+            owners[fixed] = name
 
 
 def _dependencies(

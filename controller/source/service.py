@@ -2,8 +2,9 @@
 
 Owns the list of supported service keys, ``build``, ``environment`` + ``env_file`` merging,
 ``deploy``/``scale``/``cpus``/``mem_limit``/``pids_limit`` folding into ``replicas`` and
-``limits``, and the per-service rules of Compose (an image or a build; ``networks`` or
-``network_mode``, not both). A Compose key stackctl does not implement yet is an error saying
+``limits``, and the per-service rules of Compose (an image or a build, the image checked
+against the reference grammar in ``references.py``; ``networks`` or ``network_mode``, not
+both). A Compose key stackctl does not implement yet is an error saying
 so, never dropped; a key ``docker compose up`` itself ignores (``develop``) is accepted with a
 warning.
 
@@ -24,6 +25,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from controller.source import references
 from controller.source import service_keys as keys
 from controller.source.compose import FileObject, Service
 from controller.source.context import (
@@ -55,7 +57,7 @@ COMPOSE_SERVICE_KEYS = frozenset(
 )
 _SIMPLE = frozenset(
     [
-        "image", "container_name", "hostname", "user", "working_dir", "privileged", "read_only",
+        "container_name", "hostname", "user", "working_dir", "privileged", "read_only",
         "init", "tty", "stdin_open", "stop_signal", "platform", "network_mode", "ipc", "pid",
         "domainname", "oom_score_adj", "cpu_shares",
     ]
@@ -165,7 +167,9 @@ def _check_service_keys(ctx: ComposeContext, mapping: dict[str, Any], *, path: K
 def _check_rules(
     ctx: ComposeContext, mapping: dict[str, Any], *, out: dict[str, Any], path: KeyPath
 ) -> None:
-    if mapping.get("image") is None and mapping.get("build") is None:
+    if mapping.get("image") == "" and mapping.get("build") is None:
+        ctx.issues.error((*path, "image"), "an empty image reference names no image")
+    elif mapping.get("image") is None and mapping.get("build") is None:
         ctx.issues.error(path, "a service needs an `image` or a `build`")
     if "network_mode" in mapping and "networks" in mapping:
         ctx.issues.error(
@@ -302,6 +306,7 @@ def _logging(ctx: ComposeContext, value: Any, *, path: KeyPath) -> dict[str, Any
 
 
 _HANDLERS: dict[str, Handler] = {
+    "image": _plain(references.image),
     "build": _build,
     "command": _plain(keys.command),
     "entrypoint": _plain(keys.command),

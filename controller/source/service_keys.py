@@ -26,7 +26,7 @@ from controller.source.context import (
 from controller.source.units import parse_bytes, parse_duration
 from controller.source.yamlload import KeyPath
 
-_RESTART = re.compile(r"^(?:no|always|unless-stopped|on-failure(?::[0-9]+)?)$")
+_RESTART = re.compile(r"no|always|unless-stopped|on-failure(?::[0-9]+)?")
 _HEALTH_TIMES = ("interval", "timeout", "start_period", "start_interval")
 
 
@@ -57,11 +57,11 @@ def command(ctx: ComposeContext, value: Any, *, path: KeyPath) -> list[str] | No
         except ValueError as e:
             ctx.issues.error(path, f"cannot split the command: {e}")
             return None
-    return string_list(ctx, value, path=path, single=False)
+    return string_list(ctx, value, path=path, single=False, strings_only=True)
 
 
 def restart(ctx: ComposeContext, value: Any, *, path: KeyPath) -> str | None:
-    if isinstance(value, str) and _RESTART.match(value):
+    if isinstance(value, str) and _RESTART.fullmatch(value):
         return value
     ctx.issues.error(
         path, f"expected no, always, unless-stopped or on-failure[:N], got {type_name(value)}"
@@ -150,7 +150,7 @@ def healthcheck(ctx: ComposeContext, value: Any, *, path: KeyPath) -> Healthchec
     if isinstance(test, str):
         out["test"] = ["CMD-SHELL", test]
     elif test is not None:
-        items = string_list(ctx, test, path=(*path, "test"), single=False)
+        items = string_list(ctx, test, path=(*path, "test"), single=False, strings_only=True)
         if items is not None and (not items or items[0] not in ("NONE", "CMD", "CMD-SHELL")):
             ctx.issues.error((*path, "test"), "a test list starts with NONE, CMD or CMD-SHELL")
             return None

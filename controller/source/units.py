@@ -14,7 +14,7 @@ import math
 import re
 from fractions import Fraction
 
-_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h)")
 _NS = {
     "ns": 1,
     "us": 1_000,
@@ -25,7 +25,7 @@ _NS = {
     "m": 60_000_000_000,
     "h": 3_600_000_000_000,
 }
-_SIZE = re.compile(r"(\d+(?:\.\d+)?) ?([kmgtp])?(i)?(b)?", re.IGNORECASE)
+_SIZE = re.compile(r"([0-9]+(?:\.[0-9]+)?) ?([kmgtp])?(i)?(b)?", re.IGNORECASE)
 _POWERS = {None: 0, "k": 1, "m": 2, "g": 3, "t": 4, "p": 5}
 
 
