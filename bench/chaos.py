@@ -210,7 +210,12 @@ class Chaos:
         return self.rng.sample(SERVICE_NAMES, self.rng.randint(1, 2))
 
     def _service(self) -> Service:
-        return Service(self.rng.choice(IMAGES), self.rng.randint(1, 2), secrets.token_hex(3))
+        return Service(self.rng.choice(IMAGES), self.rng.randint(1, 2), self._value())
+
+    def _value(self) -> str:
+        # "v" first: PyYAML writes "1091e4" unquoted (a string in YAML 1.1) and the loader reads
+        # it as Compose does (YAML 1.2), as the number 10910000
+        return f"v{self.rng.getrandbits(24):06x}"
 
     def _problem(self, kind: str, stack: str | None, message: str) -> None:
         self.problems[kind].append(message)
@@ -256,7 +261,7 @@ class Chaos:
                 stack.services[name] = dataclasses.replace(old, replicas=replicas)
                 return f"{name} replicas {old.replicas}->{replicas}"
             case "env":
-                stack.services[name] = dataclasses.replace(old, env=secrets.token_hex(3))
+                stack.services[name] = dataclasses.replace(old, env=self._value())
                 return f"{name} env {ENV_KEY}={stack.services[name].env}"
             case "image":
                 image = IMAGES[old.image == IMAGES[0]]
