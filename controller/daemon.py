@@ -136,6 +136,7 @@ class Controller:
                 f"watching {self.watcher.root} with {self.options.workers} worker(s)",
             )
             self.watcher.sync_safely()
+            self.queue_unapplied()
             self._spawn(
                 "watcher", lambda: self.watcher.watch(self.stop, quiet_ms=self.options.quiet_ms)
             )
@@ -302,6 +303,34 @@ class Controller:
             )
             if created:
                 log.info("resync: queued command %s: RECONCILE %s", command.command_id, name)
+        self.wake_workers()
+
+    def queue_unapplied(self) -> None:
+        """An APPLY for every stack whose desired version is not applied and that has no
+        pending command: whatever was lost to a kill (a command, a failed attempt's retry) is
+        queued again at every start. Runs after the first scan, so a stack whose manifest is
+        gone has its DELETE queued first and gets no APPLY."""
+        for stack in self.db.stacks.list():
+            if stack.current_version is None or stack.current_version == stack.applied_version:
+                continue
+            command, created = self.db.commands.enqueue_unless_pending(
+                Command(
+                    stack_id=stack.stack_id,
+                    type=CommandType.APPLY_STACK_VERSION,
+                    payload={
+                        "version": stack.current_version,
+                        "reason": f"controller start: {stack.current_version} is not applied",
+                    },
+                )
+            )
+            if created:
+                log.info(
+                    "%s: %s is not applied (applied: %s); queued command %s",
+                    stack.stack_id,
+                    stack.current_version,
+                    stack.applied_version or "none",
+                    command.command_id,
+                )
         self.wake_workers()
 
     def _keep_lease(self) -> None:

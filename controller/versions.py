@@ -9,11 +9,19 @@ rebuilds an equal ``DesiredStack`` and refuses one whose digest does not match.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from controller.db import Database
 from controller.errors import PermanentError
-from controller.models import ComposeDefinition, Stack, StackMetadata, StackVersion
+from controller.models import (
+    Command,
+    CommandType,
+    ComposeDefinition,
+    Stack,
+    StackMetadata,
+    StackVersion,
+)
 from controller.source import DesiredStack
 
 SETTINGS_KEY = "x-stackctl"
@@ -62,6 +70,48 @@ def record_version(
             ),
             make_current=not stack.pinned or force,
         )
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What ``record_and_enqueue`` did: the new version (``None``: digest unchanged) and the
+    APPLY it queued (``None``: nothing new, or the stack is pinned by a rollback)."""
+
+    version: StackVersion | None
+    command: Command | None
+
+    @property
+    def pinned(self) -> bool:
+        return self.version is not None and self.command is None
+
+
+def record_and_enqueue(
+    db: Database,
+    desired: DesiredStack,
+    *,
+    root: Path,
+    metadata: StackMetadata | None = None,
+) -> Recorded:
+    """Record ``desired`` as a new version and queue its APPLY in **one** transaction.
+
+    Two transactions lost the APPLY when the process died between them: on restart the digest
+    matched, nothing was queued, and the new version was never applied. A pinned stack gets the
+    version recorded but no APPLY (``stackctl resume`` applies it).
+    """
+    with db.transaction():
+        version = record_version(db, desired, root=root, metadata=metadata)
+        if version is None:
+            return Recorded(None, None)
+        if db.stacks.require(desired.name).current_version != version.version:
+            return Recorded(version, None)
+        command = db.commands.enqueue(
+            Command(
+                stack_id=desired.name,
+                type=CommandType.APPLY_STACK_VERSION,
+                payload={"version": version.version},
+            )
+        )
+        return Recorded(version, command)
 
 
 def load_desired(db: Database, version: StackVersion) -> DesiredStack:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from pathlib import Path
 import watchfiles
 
 from controller.db import Database
+from controller.gitmeta import git_metadata
 from controller.models import (
     Command,
     CommandStatus,
@@ -41,7 +41,7 @@ from controller.models import (
     VersionHead,
 )
 from controller.source import LoadCache, LoadResult, load_root
-from controller.versions import load_desired, record_version
+from controller.versions import load_desired, record_and_enqueue
 
 log = logging.getLogger("stackctl.watcher")
 
@@ -112,9 +112,10 @@ class Watcher:
                 if self._let_go(desired.name, known):
                     self._adopt_again(desired.name)
                 continue  # unchanged: record nothing (and ask git nothing)
-            version = record_version(
+            recorded = record_and_enqueue(
                 self._db, desired, root=self.root, metadata=self._metadata(desired.source)
             )
+            version = recorded.version
             if version is None:
                 continue
             report.recorded.append(f"{desired.name} {version.version}")
@@ -125,10 +126,14 @@ class Watcher:
                 desired.digest[:12],
                 desired.source,
             )
-            if self._db.stacks.require(desired.name).current_version == version.version:
-                self._enqueue(
-                    desired.name, CommandType.APPLY_STACK_VERSION, {"version": version.version}
+            if recorded.command is not None:
+                log.info(
+                    "queued command %s: %s %s",
+                    recorded.command.command_id,
+                    recorded.command.type,
+                    desired.name,
                 )
+                self._on_enqueue()
             else:
                 log.info("%s is pinned: %s recorded, not applied", desired.name, version.version)
         self._handle_gone(result, report, known=known)
@@ -334,32 +339,6 @@ class Watcher:
             self.sync()
         except Exception:  # the watcher outlives any one bad pass; the next change retries
             log.exception("sync of %s failed", self.root)
-
-
-def git_metadata(root: Path, source: str) -> dict[str, str]:
-    """The last commit touching ``source`` when ``root`` is in a git work tree, else nothing.
-    A file with uncommitted changes says so in the subject rather than credit the commit."""
-    if not source:
-        return {}
-    log_out = _git(root, "log", "-1", "--format=%H%x00%an <%ae>%x00%s", "--", source)
-    parts = (log_out or "").split("\x00")
-    if len(parts) != 3:
-        return {}
-    commit, author, subject = parts
-    if _git(root, "status", "--porcelain", "--", source):
-        subject = f"(uncommitted changes on top of) {subject}"
-    return {"git_commit": commit, "git_author": author, "git_subject": subject}
-
-
-def _git(root: Path, *args: str) -> str | None:
-    """git's stripped output, or ``None`` when git is missing, fails or hangs."""
-    try:
-        out = subprocess.run(
-            ["git", "-C", str(root), *args], capture_output=True, text=True, timeout=5, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return out.stdout.strip() if out.returncode == 0 else None
 
 
 def _new_to_say(said: dict[str, str], source: str, rendered: list[str]) -> bool:
