@@ -56,11 +56,15 @@ class Executor:
         *,
         on_step: StepReport,
         still_ours: Callable[[], None] = lambda: None,
+        on_progress: Callable[[str], None] = lambda message: None,
+        progress_every: float = 10.0,
     ) -> None:
         self._engine = engine
         self._ctx = ctx
         self._on_step = on_step
-        self._still_ours = still_ours  # raises when the command's lease was lost
+        self._still_ours = still_ours  # raises when the command's lease was lost or cancelled
+        self._on_progress = on_progress  # "still waiting for ..." during long waits
+        self._progress_every = progress_every
 
     def run(self, plan: Plan) -> None:
         levels = [set(names) for names in plan.levels]
@@ -190,7 +194,9 @@ class Executor:
         desired = self._ctx.desired
         service = desired.compose.services[step.target]
         names = [name for _, name in replica_names(desired.name, step.target, service)]
-        deadline = time.monotonic() + self._ctx.wait_timeout
+        started = time.monotonic()
+        deadline = started + self._ctx.wait_timeout
+        said = started
         while True:
             self._still_ours()
             states = [self._engine.container_state(name) for name in names]
@@ -199,6 +205,17 @@ class Executor:
                 for c, name in zip(states, names, strict=True)
             ):
                 return
+            now = time.monotonic()
+            if now - said >= self._progress_every:
+                said = now
+                seen = ", ".join(
+                    f"{name} {c.health or c.state}" if c else f"{name} missing"
+                    for c, name in zip(states, names, strict=True)
+                )
+                self._on_progress(
+                    f"waiting for {step.target} to be {step.condition}: {seen}"
+                    f" ({now - started:.0f}s of {self._ctx.wait_timeout:.0f}s)"
+                )
             if time.monotonic() > deadline:
                 raise TransientError(
                     f"{step.target} did not become {step.condition} within"

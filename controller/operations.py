@@ -159,6 +159,20 @@ def request_sync(db: Database, stack_id: str) -> tuple[Command, bool]:
         )
 
 
+def cancel(db: Database, command_id: int, *, by: str = "stackctl cancel") -> Command:
+    """Stop a command: a PENDING (or backing-off) one is CANCELLED now, a RUNNING one is asked
+    to stop and its worker ends it at the next step boundary or wait tick. ``ConflictError``
+    for a command that has already ended."""
+    command = db.commands.request_cancel(command_id, reason=f"cancelled by {by}")
+    _note(
+        db,
+        command.stack_id,
+        "CommandCancelled",
+        f"command {command_id} ({command.type}) cancelled by {by}",
+    )
+    return command
+
+
 def _note(db: Database, stack_id: str, reason: str, message: str) -> None:
     db.events.add(Event(stack_id=stack_id, reason=reason, message=message))
 

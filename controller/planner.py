@@ -14,6 +14,10 @@ Decisions written down here because DESIGN.md is silent on them:
   from the one it runs (the tag was moved, e.g. by a build or a pull).
 - ``wait`` steps are emitted only around services that change in this plan, so a plan of an
   unchanged stack stays empty.
+- ``pull_policy: always`` is a step, not a difference: with ``pull_always`` the plan holds a
+  PULL for such services (``refresh_steps``), which the reconciler carries out *before*
+  observing again and planning without them; a pulled image whose id changed then shows as an
+  image change (recreate), an unchanged one as nothing. ``diff`` plans without them.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ class StepKind(StrEnum):
 
 
 NON_MUTATING = frozenset({StepKind.WAIT})
+ALWAYS_PULL = "pull_policy always"
 
 
 @dataclass(frozen=True)
@@ -80,12 +85,24 @@ class Plan:
     def in_sync(self) -> bool:
         return not self.changes and not self.problems
 
+    @property
+    def refresh_steps(self) -> tuple[Step, ...]:
+        """The pulls of ``pull_policy: always`` services (asked for with ``pull_always``)."""
+        return tuple(
+            s for s in self.steps if s.kind is StepKind.PULL and s.reason.startswith(ALWAYS_PULL)
+        )
+
 
 def plan(
-    desired: DesiredStack, observed: Snapshot, *, previous: DesiredStack | None = None
+    desired: DesiredStack,
+    observed: Snapshot,
+    *,
+    previous: DesiredStack | None = None,
+    pull_always: bool = False,
 ) -> Plan:
     """Steps that take ``observed`` to ``desired``. ``previous`` (the last applied version, when
-    known) only makes the reasons precise: "environment LOG_LEVEL changed" instead of a hash."""
+    known) only makes the reasons precise: "environment LOG_LEVEL changed" instead of a hash.
+    ``pull_always``: include the pulls of ``pull_policy: always`` services (see the module)."""
     project = desired.compose
     levels = dependency_levels(project.services)
     steps: list[Step] = [*_network_steps(desired, observed), *_volume_steps(desired, observed)]
@@ -93,7 +110,9 @@ def plan(
     for level, names in enumerate(levels):
         for name in names:
             service = project.services[name]
-            image_steps, image_problems = _image_steps(desired.name, name, service, observed)
+            image_steps, image_problems = _image_steps(
+                desired.name, name, service, observed, pull_always=pull_always
+            )
             steps += [_at(s, level) for s in image_steps]
             problems += image_problems
             steps += [
@@ -176,7 +195,7 @@ def _volume_steps(desired: DesiredStack, observed: Snapshot) -> Iterable[Step]:
 
 
 def _image_steps(
-    stack: str, name: str, service: Service, observed: Snapshot
+    stack: str, name: str, service: Service, observed: Snapshot, *, pull_always: bool
 ) -> tuple[list[Step], list[str]]:
     ref = image_ref(stack, name, service)
     present = observed.images.get(ref) is not None
@@ -184,8 +203,8 @@ def _image_steps(
     if service.build is not None and (policy == "build" or not present):
         why = "pull_policy build" if policy == "build" else "the image is not built yet"
         return [Step(StepKind.BUILD, ref, f"build {name}: {why}", name)], []
-    if policy == "always":
-        return [Step(StepKind.PULL, ref, f"pull for {name}: pull_policy always", name)], []
+    if policy == "always" and pull_always:
+        return [Step(StepKind.PULL, ref, f"{ALWAYS_PULL} ({name})", name)], []
     if present:
         return [], []
     if policy == "never":

@@ -4,8 +4,16 @@ controller-runtime's shape: the reconciler receives a stack id, re-reads the des
 from the store and observes the engine every time, never trusting what the command said about
 the past (level-triggered: an APPLY converges to the stack's *current* version when it runs).
 Retry-or-fail is decided in one place, ``_finish``: ``TransientError`` goes back to the queue
-with exponential backoff (1 s doubling to 5 min, jittered), anything else ends FAILED with its
-reason. Every step writes a command log line with its reason and duration.
+with exponential backoff (1 s doubling to 5 min, jittered) until ``max_failures`` attempts have
+failed, then the command ends FAILED with the last reason; anything else ends FAILED at once.
+Every step writes a command log line with its reason and duration.
+
+Health, decided as Argo CD does: when the plan was carried out but the stack is not healthy
+within ``wait_timeout``, the command is DONE (the version *is* applied) and the stack is marked
+``Degraded`` or ``Progressing`` with the reason and a ``StackUnhealthy`` event; the next resync
+or edit looks again. Retrying the apply would only hold a worker (and every stack queued behind
+it) for another health wait. A command asked to stop (``stackctl cancel``, or a DELETE of its
+stack) ends CANCELLED at the next step boundary or wait tick.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from controller.health import assess_health
 from controller.models import (
     Command,
     CommandType,
+    Event,
     HealthStatus,
     LogLevel,
     SyncStatus,
@@ -46,6 +55,7 @@ from controller.source import DesiredStack
 from controller.versions import load_desired, version_root
 
 MAX_BACKOFF = 300.0
+CANCEL_POLL = 0.5  # seconds between a running command's looks for a cancel request
 _PY_LEVELS = {
     LogLevel.DEBUG: logging.DEBUG,
     LogLevel.INFO: logging.INFO,
@@ -68,6 +78,8 @@ class ReconcilerOptions:
     wait_timeout: float = 120.0  # depends_on waits and the final health wait
     parallelism: int = 4
     worker_limit: int = 1  # commands running at once across all workers
+    max_failures: int = 5  # failed attempts (transient errors) before a command FAILS
+    progress_every: float = 10.0  # seconds between "still waiting" log lines
 
 
 @dataclass(frozen=True)
@@ -83,6 +95,10 @@ class LeaseLost(StackctlError):
 
 class Interrupted(StackctlError):
     """The controller is stopping: abandon the command at a step boundary (it is requeued)."""
+
+
+class Cancelled(StackctlError):
+    """Someone asked the command to stop (``stackctl cancel``, a DELETE of its stack)."""
 
 
 Printer = Callable[[str], None]
@@ -143,9 +159,22 @@ class Reconciler:
                 return Outcome(command, None, "lease lost")
             except Interrupted as e:
                 requeued = self._db.commands.retry_later(
-                    command.command_id, delay=0, error=str(e), worker_id=self._worker_id
+                    command.command_id,
+                    delay=0,
+                    error=str(e),
+                    worker_id=self._worker_id,
+                    failed=False,
                 )
                 return Outcome(requeued, None, str(e))
+            except Cancelled as e:
+                self._log(command, LogLevel.WARNING, f"{command.type} cancelled: {e}")
+                try:
+                    cancelled = self._db.commands.cancel_running(
+                        command.command_id, worker_id=self._worker_id
+                    )
+                except ConflictError:
+                    return Outcome(command, None, "lease lost")
+                return Outcome(cancelled, None, str(e))
             except Exception as e:  # every failure is recorded; none escapes the worker
                 error = e
         return self._finish(command, result, error, time.monotonic() - started)
@@ -168,8 +197,13 @@ class Reconciler:
         elif stack.applied_version:
             applied = self._db.stack_versions.get(stack.stack_id, stack.applied_version)
             previous = load_desired(self._db, applied) if applied else None
-        snapshot = self._observe(desired)
-        the_plan = plan(desired, snapshot, previous=previous)
+        root = version_root(version, self._options.root)
+        the_plan = plan(desired, self._observe(desired), previous=previous, pull_always=True)
+        if the_plan.refresh_steps and not the_plan.problems:
+            # pull_policy always: pull first, then plan what the pulled images change.
+            refresh = Plan(desired.name, the_plan.refresh_steps)
+            self._execute(command, keeper, desired, version.version, refresh, root)
+            the_plan = plan(desired, self._observe(desired), previous=previous)
         problems = [*the_plan.problems, *unsupported(desired)]
         if problems:
             raise PermanentError("; ".join(problems))
@@ -186,15 +220,8 @@ class Reconciler:
             self._db.stack_versions.set_status(
                 stack.stack_id, version.version, VersionStatus.APPLYING
             )
-            self._execute(
-                command,
-                keeper,
-                desired,
-                version.version,
-                the_plan,
-                version_root(version, self._options.root),
-            )
-        final = self._await_health(desired, keeper, waited=not the_plan.in_sync)
+            self._execute(command, keeper, desired, version.version, the_plan, root)
+        final = self._await_health(command, desired, keeper, waited=not the_plan.in_sync)
         health, why = assess_health(desired, final)
         left = plan(desired, final)
         runtime = {
@@ -213,7 +240,7 @@ class Reconciler:
             last_error=why or None,
         )
         if health is not HealthStatus.HEALTHY:
-            raise TransientError(f"{desired.name} is {health}: {why}")
+            self._unhealthy(command, stack.health_status, health, why)
         return the_plan
 
     def _delete(self, command: Command, keeper: _LeaseKeeper) -> Plan:
@@ -239,6 +266,7 @@ class Reconciler:
             self._report(command, step, time.monotonic() - started, None)
         self._db.stacks.update(
             stack_id,
+            current_version=None,  # deleted is what is wanted now, and it is done
             applied_version=None,
             sync_status=SyncStatus.SYNCED,
             health_status=HealthStatus.MISSING,
@@ -274,23 +302,61 @@ class Reconciler:
             ctx,
             on_step=lambda step, secs, err: self._report(command, step, secs, err),
             still_ours=keeper.check,
+            on_progress=lambda message: self.progress(command, message),
+            progress_every=self._options.progress_every,
         ).run(the_plan)
 
     def _await_health(
-        self, desired: DesiredStack, keeper: _LeaseKeeper, *, waited: bool
+        self, command: Command, desired: DesiredStack, keeper: _LeaseKeeper, *, waited: bool
     ) -> Snapshot:
-        """Observe until the stack is healthy, degraded, or the wait times out. An unchanged
-        stack is observed once: a resync never sits waiting on a stack that is not changing."""
-        deadline = time.monotonic() + (self._options.wait_timeout if waited else 0)
+        """Observe until the stack is healthy, degraded, or the wait times out, saying every
+        ``progress_every`` seconds what it waits for. An unchanged stack is observed once: a
+        resync never sits waiting on a stack that is not changing."""
+        started = time.monotonic()
+        deadline = started + (self._options.wait_timeout if waited else 0)
+        said = started
         while True:
             keeper.check()
             snapshot = self._observe(desired)
-            health, _ = assess_health(desired, snapshot)
+            health, why = assess_health(desired, snapshot)
             if health in (HealthStatus.HEALTHY, HealthStatus.DEGRADED):
                 return snapshot
-            if time.monotonic() >= deadline:
+            now = time.monotonic()
+            if now >= deadline:
                 return snapshot
+            if now - said >= self._options.progress_every:
+                said = now
+                self.progress(
+                    command,
+                    f"waiting for {desired.name} to be healthy: {why}"
+                    f" ({now - started:.0f}s of {self._options.wait_timeout:.0f}s)",
+                )
             time.sleep(0.2)
+
+    def progress(self, command: Command, message: str) -> None:
+        """A "still waiting" line: logged, so people following the command see it move."""
+        self._log(command, LogLevel.INFO, message)
+
+    def _unhealthy(
+        self, command: Command, before: HealthStatus, health: HealthStatus, why: str
+    ) -> None:
+        """The version is applied but the stack is not healthy: said in the command's log and,
+        when the stack's health changes to it, as an event (not at every resync)."""
+        self._log(
+            command,
+            LogLevel.WARNING,
+            f"{command.stack_id} applied but {health} after"
+            f" {self._options.wait_timeout:.0f}s: {why}",
+        )
+        if before is not health:
+            self._db.events.add(
+                Event(
+                    stack_id=command.stack_id,
+                    level=LogLevel.WARNING,
+                    reason="StackUnhealthy",
+                    message=f"{command.stack_id} is {health}: {why}",
+                )
+            )
 
     def _report(
         self, command: Command, step: Step, seconds: float, error: BaseException | None
@@ -337,8 +403,14 @@ class Reconciler:
                     )
                     done = self._db.commands.complete(cid, worker_id=worker)
                     return Outcome(done, result)
+                case TransientError() if command.failures + 1 >= self._options.max_failures:
+                    message = f"gave up after {command.failures + 1} failed attempts: {error}"
+                    self._log(command, LogLevel.ERROR, f"{command.type} failed: {message}")
+                    self._note_error(command, error, final=True)
+                    failed = self._db.commands.fail(cid, error=message, worker_id=worker)
+                    return Outcome(failed, result, message)
                 case TransientError():
-                    delay = backoff_delay(command.attempts)
+                    delay = backoff_delay(command.failures)
                     self._note_error(command, error, final=False)
                     retried = self._db.commands.retry_later(
                         cid, delay=delay, error=str(error), worker_id=worker
@@ -403,6 +475,7 @@ class _LeaseKeeper:
         self._lease = lease
         self._stop = threading.Event()
         self._lost = threading.Event()
+        self._asked_at = 0.0  # when the database was last asked about a cancel request
         self._thread = threading.Thread(
             target=self._renew, daemon=True, name=f"lease-{command.command_id}"
         )
@@ -425,6 +498,16 @@ class _LeaseKeeper:
             raise Interrupted("the controller is stopping; the command goes back to the queue")
         if self._lost.is_set():
             raise LeaseLost(f"command {self._command.command_id} was taken by another worker")
+        now = time.monotonic()
+        if now - self._asked_at >= CANCEL_POLL:
+            self._asked_at = now
+            assert self._command.command_id is not None
+            try:
+                reason = self._db.commands.cancel_requested(self._command.command_id)
+            except StackctlError:
+                reason = None  # a busy database: ask again at the next check
+            if reason:
+                raise Cancelled(reason)
 
     def __enter__(self) -> _LeaseKeeper:
         self._thread.start()

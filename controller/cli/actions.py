@@ -1,4 +1,4 @@
-"""``stackctl rollback``, ``suspend``, ``resume`` and ``sync``: steer a stack.
+"""``stackctl rollback``, ``suspend``, ``resume``, ``sync`` and ``cancel``: steer a stack.
 
 Each one is a ``controller.operations`` action: it flips the stack's flags and/or records a
 version, enqueues a command and prints its id; nothing here touches the engine, so they work
@@ -125,6 +125,51 @@ def sync(
         )
 
     _act(act, db=db, wait=wait, timeout=timeout, output=output)
+
+
+@app.command()
+def cancel(
+    command_id: int = typer.Argument(..., help="The command to stop."),
+    wait: bool = WAIT_OPTION,
+    timeout: float = TIMEOUT_OPTION,
+    db: Path | None = DB_OPTION,
+    output: Output = OUTPUT_OPTION,
+) -> None:
+    """Stop a command: a pending or backing-off one now, a running one at its next step.
+
+    With --wait, follow a running command until its worker has stopped it (exit 0 once it
+    is CANCELLED, 1 if it ended otherwise first).
+    """
+    from controller import operations
+    from controller.cli.running import fail, follow_command
+    from controller.errors import ConflictError
+
+    table = output is Output.TABLE
+    with open_database(db) as database:
+        try:
+            command = operations.cancel(database, command_id)
+        except ConflictError as e:
+            raise fail(str(e)) from e
+        if command.status is CommandStatus.CANCELLED:
+            typer.echo(f"{command.stack_id}: command {command_id} cancelled", err=not table)
+        else:
+            typer.echo(
+                f"{command.stack_id}: command {command_id} is RUNNING; asked to stop at its"
+                " next step",
+                err=not table,
+            )
+            if wait:
+                command = follow_command(
+                    database,
+                    command,
+                    timeout=timeout,
+                    echo=lambda line: typer.echo(line, err=not table),
+                )
+                typer.echo(outcome_line(command), err=not table)
+    if not table:
+        print_data(command, output)
+    if wait and command.status is not CommandStatus.CANCELLED:
+        raise typer.Exit(1)
 
 
 def _queued(command: Command) -> str:

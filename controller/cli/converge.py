@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from controller.cli.app import app
-from controller.cli.running import DB_OPTION, connect_engine, fail, run_commands
+from controller.cli.running import DB_OPTION, connect_engine, fail, run_commands, wait_for
 from controller.config import load_settings
 from controller.errors import StackctlError
 from controller.models.enums import CommandStatus, CommandType
@@ -49,7 +49,7 @@ def apply(
     """Record new versions of the stacks at PATH and converge them now."""
     from controller.db import Database
     from controller.models import Command, StackMetadata
-    from controller.versions import record_version
+    from controller.versions import record_and_enqueue
 
     settings = load_settings({"db": db})
     stacks, errors = _load(path)
@@ -57,31 +57,30 @@ def apply(
     with Database(db_path=settings.db) as database:
         commands: list[Command] = []
         for desired in stacks.values():
-            version = record_version(
+            recorded = record_and_enqueue(
                 database,
                 desired,
                 root=_root(path).absolute(),
                 metadata=StackMetadata(created_by="stackctl apply"),
             )
+            version = recorded.version
             if version is None:
                 current = database.stacks.require(desired.name).current_version
                 typer.echo(f"{desired.name}: unchanged ({current})")
-                kind, payload = CommandType.RECONCILE, {}
             else:
                 typer.echo(
                     f"{desired.name}: recorded {version.version} (digest {desired.digest[:12]})"
                 )
-                kind, payload = CommandType.APPLY_STACK_VERSION, {"version": version.version}
-                stack = database.stacks.require(desired.name)
-                if stack.current_version != version.version:  # pinned by a rollback
+                if recorded.pinned:
+                    stack = database.stacks.require(desired.name)
                     typer.echo(
                         f"{desired.name}: pinned at {stack.current_version}; {version.version}"
                         f" is not applied until `stackctl resume {desired.name}`"
                     )
-                    kind, payload = CommandType.RECONCILE, {}
             commands.append(
-                database.commands.enqueue(
-                    Command(stack_id=desired.name, type=kind, payload=payload)
+                recorded.command
+                or database.commands.enqueue(
+                    Command(stack_id=desired.name, type=CommandType.RECONCILE, payload={})
                 )
             )
         if engine is None:
@@ -126,9 +125,14 @@ def diff(
             raise fail(f"{target}: no such file, and no database at {settings.db}", 2)
         with Database(db_path=settings.db) as database:
             stack = database.stacks.get(target)
-            if stack is None or stack.current_version is None:
+            # A deleted stack has no desired version: compare with its latest one.
+            version = (
+                database.stack_versions.get(target, stack.current_version)
+                if stack is not None and stack.current_version
+                else database.stack_versions.latest(target)
+            )
+            if version is None:
                 raise fail(f"{target}: neither a path nor a recorded stack", 2)
-            version = database.stack_versions.require(target, stack.current_version)
             stacks = {target: load_desired(database, version)}
     engine = connect_engine()
     differences = 0
@@ -173,13 +177,15 @@ def delete(
                 stack_id=stack, type=CommandType.DELETE_STACK, payload={"remove_volumes": volumes}
             )
         )
-        [finished] = run_commands(
-            database,
-            [command],
-            engine=connect_engine(),
-            files_dir=settings.files_dir,
-            timeout=timeout,
+        # The running controller deletes it when there is one (its command for the stack is
+        # stopped and its pending ones superseded by the DELETE); otherwise it runs here.
+        finished = wait_for(
+            database, command, files_dir=settings.files_dir, timeout=timeout, echo=typer.echo
         )
     if finished.status is not CommandStatus.DONE:
-        raise fail(f"{stack}: {finished.status}: {finished.error}")
+        still = "" if finished.status.terminal else f" after {timeout:g}s"
+        raise fail(
+            f"{stack}: delete (command {finished.command_id}) is {finished.status}{still}"
+            + (f": {finished.error}" if finished.error else "")
+        )
     typer.echo(f"{stack}: deleted")

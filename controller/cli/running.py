@@ -114,11 +114,7 @@ def run_commands(
         if outcome is None:
             pending = [database.commands.require(i) for i in ids - outcomes.keys()]
             for command in pending:
-                if (
-                    command.status
-                    in (CommandStatus.DONE, CommandStatus.FAILED, CommandStatus.SUPERSEDED)
-                    or command.not_before
-                ):
+                if command.status.terminal or command.not_before:
                     outcomes[command.command_id] = command  # type: ignore[index]
             time.sleep(0.1)
         elif outcome.command.command_id in ids:
@@ -194,15 +190,14 @@ def follow_command(
 
 
 def _successor(database: Database, command: Command) -> Command | None:
-    """The APPLY that superseded ``command`` (the oldest newer APPLY of its stack)."""
+    """The command that superseded ``command``: the oldest newer APPLY or DELETE of its stack."""
     if command.status is not CommandStatus.SUPERSEDED:
         return None
+    superseding = (CommandType.APPLY_STACK_VERSION, CommandType.DELETE_STACK)
     newer = [
         c
-        for c in database.commands.list(
-            stack_id=command.stack_id, type=CommandType.APPLY_STACK_VERSION, limit=50
-        ).items
-        if (c.command_id or 0) > (command.command_id or 0)
+        for c in database.commands.list(stack_id=command.stack_id, limit=50).items
+        if (c.command_id or 0) > (command.command_id or 0) and c.type in superseding
     ]
     return min(newer, key=lambda c: c.command_id or 0) if newer else None
 

@@ -21,6 +21,7 @@ from controller.db.rows import (
     json_from_db,
     json_to_db,
     keyset_page,
+    storable_id,
     translate,
     ts_from_db,
     ts_to_db,
@@ -85,8 +86,7 @@ class CommandRepository:
                     ),
                 )
                 stored = command.model_copy(update={"command_id": cursor.lastrowid})
-                if command.type is CommandType.APPLY_STACK_VERSION:
-                    self._supersede_older_applies(stored)
+                self._supersede_older(stored)
                 return stored
         except sqlite3.IntegrityError as e:
             if self._db.stacks.get(command.stack_id) is None:
@@ -106,19 +106,86 @@ class CommandRepository:
                 return _command(row), False
             return self.enqueue(command), True
 
-    def _supersede_older_applies(self, newer: Command) -> None:
+    def _supersede_older(self, newer: Command) -> None:
+        """What a new command makes pointless, ended at once (backing-off ones included):
+        a DELETE supersedes every PENDING command of its stack and asks its RUNNING one to
+        stop; an APPLY supersedes the PENDING APPLY and RECONCILE commands (it converges the
+        stack to its newest version anyway). A RECONCILE supersedes nothing."""
+        kinds = {
+            CommandType.DELETE_STACK: None,  # every type
+            CommandType.APPLY_STACK_VERSION: (
+                CommandType.APPLY_STACK_VERSION.value,
+                CommandType.RECONCILE.value,
+            ),
+        }
+        if newer.type not in kinds:
+            return
+        types = kinds[newer.type]
         now = ts_to_db(self._db.clock())
+        why = f"superseded by command {newer.command_id} ({newer.type})"
         with self._db.transaction() as conn:
             older = conn.execute(
                 "UPDATE commands SET status = 'SUPERSEDED', ended_at = ?"
-                " WHERE stack_id = ? AND type = 'APPLY_STACK_VERSION' AND status = 'PENDING'"
-                " AND command_id != ? RETURNING command_id",
-                (now, newer.stack_id, newer.command_id),
+                " WHERE stack_id = ? AND status = 'PENDING' AND command_id != ?"
+                + ("" if types is None else f" AND type IN ({', '.join('?' * len(types))})")
+                + " RETURNING command_id",
+                (now, newer.stack_id, newer.command_id, *(types or ())),
             ).fetchall()
             for row in older:
-                self._db.command_logs.add_log(
-                    row["command_id"], LogLevel.INFO, f"superseded by command {newer.command_id}"
+                self._db.command_logs.add_log(row["command_id"], LogLevel.INFO, why)
+            if newer.type is CommandType.DELETE_STACK:
+                running = conn.execute(
+                    "SELECT command_id FROM commands WHERE stack_id = ? AND status = 'RUNNING'",
+                    (newer.stack_id,),
+                ).fetchone()
+                if running is not None:
+                    self.request_cancel(running["command_id"], reason=why)
+
+    def request_cancel(self, command_id: int, *, reason: str) -> Command:
+        """Stop a command: a PENDING one is CANCELLED now; a RUNNING one is asked to stop (its
+        worker ends it CANCELLED at the next step boundary or wait tick). A finished command
+        cannot be cancelled (``ConflictError``)."""
+        with self._db.transaction() as conn:
+            current = self.require(command_id)
+            if current.status is CommandStatus.PENDING:
+                conn.execute(
+                    "UPDATE commands SET status = 'CANCELLED', ended_at = ?, error = ?"
+                    " WHERE command_id = ?",
+                    (ts_to_db(self._db.clock()), reason, command_id),
                 )
+                self._db.command_logs.add_log(command_id, LogLevel.WARNING, f"cancelled: {reason}")
+            elif current.status is CommandStatus.RUNNING:
+                if current.cancel_requested is None:
+                    conn.execute(
+                        "UPDATE commands SET cancel_requested = ? WHERE command_id = ?",
+                        (reason, command_id),
+                    )
+                    self._db.command_logs.add_log(
+                        command_id, LogLevel.WARNING, f"asked to stop: {reason}"
+                    )
+            else:
+                raise ConflictError(f"command {command_id} is {current.status}: nothing to cancel")
+            return self.require(command_id)
+
+    def cancel_requested(self, command_id: int) -> str | None:
+        """Why the RUNNING command was asked to stop, or ``None``."""
+        with self._db.reading() as conn:
+            row = conn.execute(
+                "SELECT cancel_requested FROM commands WHERE command_id = ?", (command_id,)
+            ).fetchone()
+        return None if row is None else row[0]
+
+    def cancel_running(self, command_id: int, *, worker_id: str | None = None) -> Command:
+        """The worker's end of a cancel request: RUNNING -> CANCELLED with the request's reason."""
+        with self._db.transaction() as conn:
+            self._require_held(command_id, worker_id)
+            conn.execute(
+                "UPDATE commands SET status = 'CANCELLED', ended_at = ?,"
+                " error = COALESCE(cancel_requested, 'cancelled'), lease_expires_at = NULL"
+                " WHERE command_id = ?",
+                (ts_to_db(self._db.clock()), command_id),
+            )
+            return self.require(command_id)
 
     # -- consuming -------------------------------------------------------------------------
 
@@ -179,7 +246,11 @@ class CommandRepository:
     ) -> Command:
         with self._db.transaction() as conn:
             self._require_held(command_id, worker_id)
-            attempts = "attempts + 1" if status is CommandStatus.FAILED else "attempts"
+            attempts = (
+                "attempts + 1, failures = failures + 1"
+                if status is CommandStatus.FAILED
+                else "attempts"
+            )
             conn.execute(
                 f"UPDATE commands SET status = ?, ended_at = ?, error = ?, attempts = {attempts},"
                 " lease_expires_at = NULL WHERE command_id = ?",
@@ -188,17 +259,24 @@ class CommandRepository:
             return self.require(command_id)
 
     def retry_later(
-        self, command_id: int, *, delay: float, error: str, worker_id: str | None = None
+        self,
+        command_id: int,
+        *,
+        delay: float,
+        error: str,
+        worker_id: str | None = None,
+        failed: bool = True,
     ) -> Command:
-        """Back to PENDING, not to be claimed for ``delay`` seconds (a transient failure)."""
+        """Back to PENDING, not to be claimed for ``delay`` seconds (a transient failure, or,
+        with ``failed=False``, an attempt interrupted by a shutdown: not counted as a failure)."""
         not_before = self._db.clock() + timedelta(seconds=delay)
         with self._db.transaction() as conn:
             self._require_held(command_id, worker_id)
             conn.execute(
                 "UPDATE commands SET status = 'PENDING', not_before = ?, error = ?,"
-                " attempts = attempts + 1, worker_id = NULL, lease_expires_at = NULL"
-                " WHERE command_id = ?",
-                (ts_to_db(not_before), error, command_id),
+                " attempts = attempts + 1, failures = failures + ?, worker_id = NULL,"
+                " lease_expires_at = NULL WHERE command_id = ?",
+                (ts_to_db(not_before), error, int(failed), command_id),
             )
             self._db.command_logs.add_log(
                 command_id, LogLevel.WARNING, f"will retry in {delay:.1f}s: {error}"
@@ -280,6 +358,8 @@ class CommandRepository:
     # -- reading ---------------------------------------------------------------------------
 
     def get(self, command_id: int) -> Command | None:
+        if not storable_id(command_id):
+            return None  # beyond SQLite's integers: no such command (binding it would overflow)
         with self._db.reading() as conn:
             row = conn.execute(
                 "SELECT * FROM commands WHERE command_id = ?", (command_id,)
@@ -348,4 +428,6 @@ def _command(row: sqlite3.Row) -> Command:
         worker_id=row["worker_id"],
         lease_expires_at=ts_from_db(row["lease_expires_at"]),
         error=row["error"],
+        failures=row["failures"],
+        cancel_requested=row["cancel_requested"],
     )

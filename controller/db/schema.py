@@ -8,7 +8,8 @@ Invariants the database keeps by itself, whatever code writes to it:
 - a version's definition (spec, digest, parent, metadata) never changes (triggers);
 - at most one RUNNING command per stack (a partial unique index);
 - a command in a terminal status never changes status again (a trigger);
-- statuses and levels are from a closed set (CHECK constraints).
+- statuses and levels are from a closed set (CHECK constraints);
+- a stack whose desired version is not its applied one is never ``Synced`` (a trigger).
 """
 
 from __future__ import annotations
@@ -156,6 +157,26 @@ _V5 = """
 CREATE INDEX idx_events_reason ON events(reason, stack_id);
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
+# A stack is never "Synced" while its desired version is not the applied one, whatever code
+# writes the row (a kill between recording a version and applying it showed Synced, falsely).
+# A RUNNING command can be asked to stop (``stackctl cancel``, a DELETE or a newer APPLY of its
+# stack): its worker sees the request at the next step boundary or wait tick. ``failures``
+# counts the attempts that failed (``attempts`` also counts the ones a kill interrupted): the
+# retry cap is on failures, so a controller killed often never fails a command for it.
+_V6 = """
+UPDATE stacks SET sync_status = 'OutOfSync'
+ WHERE sync_status = 'Synced' AND current_version IS NOT NULL
+   AND current_version IS NOT applied_version;
+CREATE TRIGGER stacks_not_synced_while_behind AFTER UPDATE ON stacks
+WHEN NEW.sync_status = 'Synced' AND NEW.current_version IS NOT NULL
+ AND NEW.current_version IS NOT NEW.applied_version
+BEGIN
+    UPDATE stacks SET sync_status = 'OutOfSync' WHERE stack_id = NEW.stack_id;
+END;
+ALTER TABLE commands ADD COLUMN cancel_requested TEXT;
+ALTER TABLE commands ADD COLUMN failures INTEGER NOT NULL DEFAULT 0 CHECK (failures >= 0);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -22,10 +22,12 @@ class Command(BaseModel):
     started_at: UtcDateTime | None = None
     ended_at: UtcDateTime | None = None
     attempts: int = Field(default=0, ge=0)
+    failures: int = Field(default=0, ge=0)  # attempts that failed (not the interrupted ones)
     not_before: UtcDateTime | None = None
     worker_id: str | None = None
     lease_expires_at: UtcDateTime | None = None
     error: str | None = None
+    cancel_requested: str | None = None  # why a RUNNING command was asked to stop
 
 
 class CommandLog(BaseModel):

@@ -94,7 +94,9 @@ def test_empty_queue_claims_nothing(db: Database):
     assert db.commands.get_next_pending() is None
 
 
-def test_apply_supersedes_the_pending_apply_of_the_same_stack(db: Database, make_stack):
+def test_apply_supersedes_the_pending_apply_and_reconcile_of_the_same_stack(
+    db: Database, make_stack
+):
     make_stack("a")
     make_stack("b")
     old = enqueue(db, "a", APPLY)
@@ -104,10 +106,11 @@ def test_apply_supersedes_the_pending_apply_of_the_same_stack(db: Database, make
     assert db.commands.require(old.command_id).status is CommandStatus.SUPERSEDED
     assert db.commands.require(old.command_id).ended_at is not None
     assert db.commands.require(other_stack.command_id).status is CommandStatus.PENDING
-    assert db.commands.require(reconcile.command_id).status is CommandStatus.PENDING
+    # The newer APPLY converges the stack anyway: a pending RECONCILE would only repeat it.
+    assert db.commands.require(reconcile.command_id).status is CommandStatus.SUPERSEDED
     assert db.commands.require(new.command_id).status is CommandStatus.PENDING
     [log] = db.command_logs.list(old.command_id)
-    assert log.message == f"superseded by command {new.command_id}"
+    assert log.message == f"superseded by command {new.command_id} (APPLY_STACK_VERSION)"
 
 
 def test_apply_does_not_supersede_a_running_apply(db: Database, make_stack):

@@ -14,7 +14,8 @@ def fill(db: Database, make_stack) -> list[Command]:
     made = []
     for n in range(7):
         stack = "a" if n % 2 == 0 else "b"
-        kind = "RECONCILE" if n % 3 else "DELETE_STACK"
+        # The DELETEs first: a DELETE supersedes the older pending commands of its stack.
+        kind = "DELETE_STACK" if n < 2 else "RECONCILE"
         made.append(db.commands.enqueue(Command(stack_id=stack, type=kind)))
     return made
 

@@ -94,6 +94,8 @@ def test_triggers_exist(db: Database, db_path: Path):
                 "worker_id",
                 "lease_expires_at",
                 "error",
+                "cancel_requested",
+                "failures",
             },
         ),
         ("command_logs", {"log_id", "command_id", "ts", "level", "message", "data"}),
