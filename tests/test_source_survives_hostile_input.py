@@ -249,3 +249,35 @@ def test_validate_prints_no_traceback_and_exits_one(tmp_path: Path, case: str) -
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert "Traceback" not in result.output
     assert f"{root}/{HOSTILE[case][2]}" in result.stdout
+
+
+def test_validate_turns_a_failing_walk_into_one_error_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Beyond one source: a folder that cannot be listed (or any failure of the walk itself)
+    is an error line for that PATH and exit 1, and the other PATHs are still validated."""
+    import controller.source as source
+
+    real = source.load_path
+
+    def load_or_fail(path: Path, **kwargs):  # type: ignore[no-untyped-def]
+        if Path(path).name == "locked":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path, **kwargs)
+
+    monkeypatch.setattr(source, "load_path", load_or_fail)
+    locked = tmp_path / "locked"
+    good = write(tmp_path / "good", {"a/compose.yaml": GOOD})
+    locked.mkdir()
+    for args in (["validate", str(locked), str(good)], ["validate", "-o", "json", str(locked)]):
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 1, result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+        assert "Traceback" not in result.output
+        assert "Permission denied" in result.stdout
+    text = CliRunner().invoke(app, ["validate", str(locked), str(good)]).stdout.splitlines()
+    assert (
+        text[0]
+        == f"{locked}: cannot be loaded: PermissionError: [Errno 13] Permission denied: '{locked}'"
+    )
+    assert text[1].startswith("OK a ")

@@ -5,8 +5,9 @@ per error (file paths as the PATH was given, so they can be opened from where th
 ran); warnings go to stderr. ``-o json`` prints a list of
 ``{"stack", "source", "valid", "digest", "errors"}``, one entry per stack a source produced
 or tried to, and one with ``"stack": null`` for a source whose errors belong to no stack.
-Exit codes: 0 all valid, 1 something invalid, 2 usage error (e.g. a PATH that does not exist).
-It never touches the database or the engine: validating is loading, and nothing else.
+Exit codes: 0 all valid, 1 something invalid (a PATH that cannot be loaded at all too: one
+error line, never a traceback), 2 usage error (e.g. a PATH that does not exist). It never
+touches the database or the engine: validating is loading, and nothing else.
 """
 
 from __future__ import annotations
@@ -92,6 +93,30 @@ def _print_text(base: Path, result: LoadResult) -> None:
         typer.echo(f"{prefix}warning: {warning.message}", err=True)
 
 
+def _missing(path: Path) -> bool:
+    try:
+        return not path.exists()
+    except OSError:  # there, but not even its kind can be read: loading it will say why
+        return False
+
+
+def _load(path: Path) -> tuple[Path, LoadResult]:
+    """The base the PATH's files are shown from, and its load. The loader makes each source
+    that fails an error of its own; a failure of the walk itself (a folder that cannot be
+    listed) is one error of the PATH here, never a traceback."""
+    from controller.errors import ManifestError
+    from controller.source import LoadResult, SourceReport, load_path
+
+    try:
+        # Shown paths start at the PATH given: a file's root is its folder.
+        base = path if path.is_dir() else path.parent
+        return base, load_path(path)
+    except Exception as e:
+        error = ManifestError(file=str(path), message=f"cannot be loaded: {type(e).__name__}: {e}")
+        report = SourceReport(source=str(path), kind="folder", errors=[error])
+        return Path(""), LoadResult(root=path, errors=[error], sources={str(path): report})
+
+
 @app.command()
 def validate(
     paths: list[Path] | None = typer.Argument(
@@ -100,19 +125,13 @@ def validate(
     output: Output = typer.Option(Output.TEXT, "--output", "-o", help="text or json."),
 ) -> None:
     """Validate manifests: one line per stack (OK name digest source) or per error."""
-    from controller.source import load_path
-
     targets = paths or [Path("manifests")]
-    missing = [p for p in targets if not p.exists()]
+    missing = [p for p in targets if _missing(p)]
     if missing:
         for path in missing:
             typer.echo(f"stackctl validate: {path}: no such file or directory", err=True)
         raise typer.Exit(code=2)
-    results = []
-    for path in targets:
-        # Shown paths start at the PATH given: a file's root is its folder.
-        base = path if path.is_dir() else path.parent
-        results.append((base, load_path(path)))
+    results = [_load(path) for path in targets]
     if output is Output.JSON:
         entries = [entry for base, result in results for entry in _entries(base, result)]
         typer.echo(json.dumps(entries, indent=2))
