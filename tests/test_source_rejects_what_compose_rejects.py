@@ -62,6 +62,15 @@ REFUSED: dict[str, tuple[str, int, str, str]] = {
         "  b: {image: x, container_name: same}\n",
         3, "services.b.container_name", "`a`",
     ),
+    "container_name_with_a_nul": (
+        web('    container_name: "a\\0b"\n'), 4, "services.web.container_name", "invalid",
+    ),
+    "container_name_with_a_slash": (
+        web("    container_name: a/b\n"), 4, "services.web.container_name", "invalid",
+    ),
+    "container_name_of_one_character": (
+        web("    container_name: a\n"), 4, "services.web.container_name", "two characters",
+    ),
     "host_ip_out_of_range": (
         web('    ports: ["300.1.1.1:80:80"]\n'), 4, "services.web.ports[0]", "300.1.1.1",
     ),

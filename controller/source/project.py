@@ -33,6 +33,7 @@ _OBJECT_NAME = re.compile(r"[a-zA-Z0-9._-]+")
 # Services in one `depends_on` chain: each level is started and waited for in turn, and the
 # planner orders them recursively; no real stack comes near this.
 MAX_DEPENDENCY_DEPTH = 100
+_CONTAINER_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]+")  # the engine's rule
 _TOP_KEYS = {"name", "services", "networks", "volumes", "secrets", "configs", "version"}
 _NETWORK_KEYS = {
     "driver",
@@ -250,13 +251,20 @@ def _services(ctx: ComposeContext, raw: Any, *, declared: Declared) -> dict[str,
 
 
 def _check_container_names(ctx: ComposeContext, services: dict[str, Service]) -> None:
-    """One engine name, one container: a second service with it fails only at creation."""
+    """A fixed ``container_name`` follows the engine's rule, and one name is one container:
+    either mistake would otherwise fail only when the container is created."""
     owners: dict[str, str] = {}
     for name, service in services.items():
         fixed = service.container_name
         if not fixed:  # empty (an unset variable) is no fixed name, as in Compose
             continue
-        if fixed in owners:
+        if not _CONTAINER_NAME.fullmatch(fixed):
+            ctx.issues.error(
+                ("services", name, "container_name"),
+                f"invalid container name {fixed!r}: the engine allows "
+                "[a-zA-Z0-9][a-zA-Z0-9_.-]+ (two characters at least)",
+            )
+        elif fixed in owners:
             ctx.issues.error(
                 ("services", name, "container_name"),
                 f"container name `{fixed}` is also the one of service `{owners[fixed]}`",
