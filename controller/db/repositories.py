@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 from controller.db.commands import CommandRepository
 from controller.db.rows import (
+    MAX_ID,
     Page,
     json_from_db,
     json_to_db,
     keyset_page,
+    storable_id,
     translate,
     ts_from_db,
     ts_to_db,
@@ -348,6 +350,9 @@ class CommandLogRepository:
 
     def list(self, command_id: int, *, after_id: int = 0) -> list[CommandLog]:
         """Lines in order; ``after_id`` returns only newer lines (to follow a command)."""
+        if not storable_id(command_id):
+            return []
+        after_id = max(min(after_id, MAX_ID), -MAX_ID - 1)
         with self._db.reading() as conn:
             rows = conn.execute(
                 "SELECT * FROM command_logs WHERE command_id = ? AND log_id > ? ORDER BY log_id",

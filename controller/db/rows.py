@@ -15,6 +15,14 @@ from controller.models.timestamps import as_utc
 
 _TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
+# SQLite stores integers as signed 64-bit: a larger id cannot exist (and cannot be bound).
+MAX_ID = 2**63 - 1
+
+
+def storable_id(value: int) -> bool:
+    """Whether ``value`` can be an id in this database (binding a larger one overflows)."""
+    return -MAX_ID - 1 <= value <= MAX_ID
+
 
 def ts_to_db(value: datetime | None) -> str | None:
     """Fixed-width UTC text, so that string order is time order."""
@@ -56,9 +64,12 @@ def decode_cursor(cursor: str) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         prefix, _, number = raw.partition(":")
-        if prefix != "id" or not number.isdigit():
+        if prefix != "id" or not (number.isascii() and number.isdigit()):
             raise ValueError(raw)
-        return int(number)
+        value = int(number)
+        if value > MAX_ID:
+            raise ValueError(raw)
+        return value
     except (ValueError, UnicodeDecodeError) as e:
         raise InvalidCursorError(f"invalid cursor {cursor!r}") from e
 
