@@ -25,6 +25,8 @@ class Settings:
     debounce_ms: int = 50
     log_format: str = "text"
     api: str = "127.0.0.1:8420"  # HOST:PORT of the HTTP API of `stackctl run`
+    # With STACKCTL_API_TOKEN set, reads need the token too unless this opens them deliberately.
+    api_open_reads: bool = False
 
     @property
     def files_dir(self) -> Path:
@@ -41,9 +43,20 @@ def _convert(name: str, raw: str) -> object:
             return int(raw)
         if kind in ("float", float):
             return float(raw)
+        if kind in ("bool", bool):
+            return _boolean(raw)
     except ValueError as e:
         raise ValueError(f"{ENV_PREFIX}{name.upper()}={raw!r}: not a valid {kind}") from e
     return raw
+
+
+def _boolean(raw: str) -> bool:
+    text = raw.strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("", "0", "false", "no", "off"):
+        return False
+    raise ValueError(raw)
 
 
 def load_settings(

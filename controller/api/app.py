@@ -1,9 +1,13 @@
 """``create_app``: the FastAPI application, its probes, its metrics and its error shape.
 
 - ``/healthz``: the process answers. ``/readyz``: the ``readiness`` checks (default: the
-  database answers), 200 when all pass, 503 otherwise, the checks as JSON.
+  database takes a small write), 200 when all pass, 503 otherwise; the body has each check as
+  a boolean and, when one fails, ``reason`` (``"database: disk full: ..."``). A check answers
+  ``True``, or ``False``/a string saying why it fails.
 - ``/metrics``: Prometheus text from ``controller.api.metrics``.
-- ``/api/v1/...``: ``reads`` (open) and ``writes`` (bearer token).
+- ``/api/v1/...``: ``reads`` and ``writes``. Writes need the bearer token (none configured:
+  403). Reads need it too when one is configured, unless ``open_reads``; without a token they
+  are open. The probes and ``/metrics`` are always open.
 Every error is JSON ``{"message": ...}``: 404 unknown name, 422 bad parameter (``errors`` lists
 them), 401/403 auth, 409 a state that forbids the action, 503 a busy database.
 The app never talks to the engine; the daemon passes what it knows (readiness, engine calls).
@@ -38,7 +42,7 @@ from controller.errors import (
 
 log = logging.getLogger("stackctl.api")
 
-Readiness = Callable[[], dict[str, bool]]
+Readiness = Callable[[], Mapping[str, bool | str]]
 
 
 def create_app(
@@ -47,9 +51,10 @@ def create_app(
     token: str | None = None,
     readiness: Readiness | None = None,
     engine_calls: Callable[[], Mapping[str, int]] | None = None,
+    open_reads: bool = False,
 ) -> FastAPI:
     """The API over the database at ``db_path``; write endpoints need ``token`` (none: they
-    answer 403)."""
+    answer 403), and so do reads unless ``open_reads``."""
     holder = DatabaseHolder(Path(db_path))
 
     @asynccontextmanager
@@ -65,6 +70,7 @@ def create_app(
     )
     app.state.database = holder
     app.state.token = token or None
+    app.state.open_reads = open_reads
     registry = build_registry(holder.get, engine_calls)
     _add_error_handlers(app)
 
@@ -75,9 +81,17 @@ def create_app(
 
     @app.get("/readyz")
     def readyz() -> JSONResponse:
-        """Ready when every check passes: 200, else 503; the body lists the checks."""
+        """Ready when every check passes: 200, else 503 with the reason."""
         checks = _checks(holder, readiness)
-        return JSONResponse(checks, status_code=200 if all(checks.values()) else 503)
+        body: dict[str, bool | str] = {name: value is True for name, value in checks.items()}
+        failing = [
+            f"{name}: {value if isinstance(value, str) else 'not ready'}"
+            for name, value in checks.items()
+            if value is not True
+        ]
+        if failing:
+            body["reason"] = "; ".join(failing)
+        return JSONResponse(body, status_code=503 if failing else 200)
 
     @app.get("/metrics")
     def metrics() -> Response:
@@ -88,23 +102,27 @@ def create_app(
     return app
 
 
-def _checks(holder: DatabaseHolder, readiness: Readiness | None) -> dict[str, bool]:
+def _checks(holder: DatabaseHolder, readiness: Readiness | None) -> dict[str, bool | str]:
     if readiness is None:
-        return {"database": _database_answers(holder)}
+        return {"database": _database_takes_writes(holder)}
     try:
-        return {name: bool(ok) for name, ok in readiness().items()}
+        return {
+            name: value if isinstance(value, str) else bool(value)
+            for name, value in readiness().items()
+        }
     except Exception as e:  # a failing check is "not ready", never a 500
         log.warning("readiness check failed: %s", e)
-        return {"readiness": False}
+        return {"readiness": f"the check failed: {e}"}
 
 
-def _database_answers(holder: DatabaseHolder) -> bool:
+def _database_takes_writes(holder: DatabaseHolder) -> bool | str:
+    """The default check: a small committed write (a full disk fails it, a read would not)."""
     try:
-        holder.get().schema_version  # noqa: B018 - the query is the check
+        holder.get().probe_write()
         return True
     except Exception as e:
-        log.warning("readiness: the database does not answer: %s", e)
-        return False
+        log.warning("readiness: the database does not take writes: %s", e)
+        return str(e)
 
 
 def _status_of(error: StackctlError) -> int:

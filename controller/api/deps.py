@@ -1,4 +1,4 @@
-"""What every route needs: the shared database, the write token check, JSON shaping.
+"""What every route needs: the shared database, the token checks, JSON shaping.
 
 One ``Database`` per app, opened on first use and closed when the app stops (``Database`` is
 thread-safe; FastAPI runs sync routes in a thread pool). Tokens are compared in constant time.
@@ -53,6 +53,18 @@ def require_token(request: Request) -> None:
             detail=f"write endpoints are disabled: set {TOKEN_ENV} for the controller to enable"
             " them, then send `Authorization: Bearer <token>`",
         )
+    _check_bearer(request, expected)
+
+
+def require_reader(request: Request) -> None:
+    """Read endpoints: open without a token or with ``open_reads``; else the token, as writes
+    (versions hold resolved environment values: whoever may not write may not read them)."""
+    expected: str | None = request.app.state.token
+    if expected and not request.app.state.open_reads:
+        _check_bearer(request, expected)
+
+
+def _check_bearer(request: Request, expected: str) -> None:
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not given.strip():
         raise HTTPException(

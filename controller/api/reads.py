@@ -4,26 +4,31 @@ Lists share one shape, ``{"items": [...], "next_cursor": ...}``, newest first wh
 (versions, commands, events: ``limit`` 1..500, pass ``next_cursor`` back as ``cursor``). A
 filter that matches nothing is an empty list; a name in the path that does not exist is 404.
 They only read through the repositories.
+
+When the controller has a token (``STACKCTL_API_TOKEN``), every read needs it too: versions
+carry resolved environment values. ``--api-open-reads`` opens them deliberately; without a
+token they are open (and the writes are off). Ids beyond SQLite's 64-bit integers are 422.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
 
-from controller.api.deps import database, page, plain
+from controller.api.deps import database, page, plain, require_reader
 from controller.db import Database
-from controller.db.rows import decode_cursor, encode_cursor
+from controller.db.rows import MAX_ID, decode_cursor, encode_cursor
 from controller.models import CommandStatus, CommandType, HealthStatus, StackVersion, SyncStatus
 from controller.models.stack_version import version_number
 from controller.operations import stack_conditions
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_reader)])
 
 Db = Annotated[Database, Depends(database)]
 Limit = Annotated[int, Query(ge=1, le=500, description="Items per page (at most 500).")]
 Cursor = Annotated[str | None, Query(description="The next_cursor of the previous page.")]
+CommandId = Annotated[int, Path(ge=1, le=MAX_ID, description="A command's id.")]
 
 
 @router.get("/stacks")
@@ -113,15 +118,15 @@ def list_commands(
 
 
 @router.get("/commands/{command_id}")
-def get_command(command_id: int, db: Db) -> dict[str, Any]:
+def get_command(command_id: CommandId, db: Db) -> dict[str, Any]:
     return plain(db.commands.require(command_id))
 
 
 @router.get("/commands/{command_id}/logs")
 def get_command_logs(
-    command_id: int,
+    command_id: CommandId,
     db: Db,
-    after: Annotated[int, Query(ge=0, description="Only lines after this log_id.")] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_ID, description="Only lines after this log_id.")] = 0,
 ) -> dict[str, Any]:
     """The command's lines in order. To follow it, pass ``next_after`` back as ``after`` until
     ``command_status`` is final."""

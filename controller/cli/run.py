@@ -36,6 +36,12 @@ def run(
         None, help="HOST:PORT of the HTTP API [default: 127.0.0.1:8420]."
     ),
     no_api: bool = typer.Option(False, "--no-api", help="Serve no HTTP API."),
+    api_open_reads: bool | None = typer.Option(
+        None,
+        "--api-open-reads/--no-api-open-reads",
+        help="With STACKCTL_API_TOKEN set, serve the read endpoints without the token too"
+        " (they show resolved environment values) [env STACKCTL_API_OPEN_READS; default: no].",
+    ),
 ) -> None:
     """Watch a directory of manifests and converge the engine to it, until SIGTERM/SIGINT."""
     from controller.daemon import Controller, DaemonOptions
@@ -49,6 +55,7 @@ def run(
             "debounce_ms": debounce,
             "log_format": log_format,
             "api": api,
+            "api_open_reads": api_open_reads,
         }
     )
     try:
@@ -65,6 +72,7 @@ def run(
         wait_timeout=timeout,
         api=None if no_api else _address(settings.api),
         api_token=os.environ.get("STACKCTL_API_TOKEN") or None,
+        api_open_reads=settings.api_open_reads,
     )
     try:
         controller = Controller(options)  # AlreadyRunning when another controller holds the db

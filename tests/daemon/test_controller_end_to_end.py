@@ -158,8 +158,10 @@ def test_http_api_served_by_stackctl_run(root, controller, engine_janitor, test_
         ready = wait_for(lambda: http.get("/readyz").status_code == 200 and http.get("/readyz"),
                          what="readiness")
         assert ready.json() == {"database": True, "engine": True, "watcher": True}
-        stack = wait_for(lambda: (r := http.get(f"/api/v1/stacks/{name}")).status_code == 200
-                         and r.json(), what="the stack in the API")
+        assert http.get(f"/api/v1/stacks/{name}").status_code == 401  # a token: reads need it
+        auth = {"Authorization": "Bearer s3cret"}
+        stack = wait_for(lambda: (r := http.get(f"/api/v1/stacks/{name}", headers=auth))
+                         .status_code == 200 and r.json(), what="the stack in the API")
         assert stack["name"] == name
         assert http.post(f"/api/v1/stacks/{name}/sync").status_code == 401
         accepted = http.post(f"/api/v1/stacks/{name}/sync",

@@ -21,27 +21,29 @@ def event(message: str = "x" * 200) -> Event:
 
 
 def test_a_full_disk_is_transient_and_writes_resume_when_space_returns(tmp_path: Path) -> None:
-    with small_disk(tmp_path / "disk") as disk:
-        with Database(db_path=disk.path / "state" / "stackctl.db") as db:
-            db.stacks.create(Stack(stack_id="shop", name="shop"))
-            disk.fill()
-            for write in (
-                lambda: db.events.add(event()),
-                lambda: db.stacks.create(Stack(stack_id="blog", name="blog")),
-                lambda: db.stacks.update("shop", last_error="e" * 5000),
-                db.probe_write,
-            ):
-                with pytest.raises(TransientError, match="disk full") as caught:
-                    write()
-                assert isinstance(caught.value.__cause__, sqlite3.Error)
-                assert not db._conn.in_transaction  # rolled back: the connection is usable
-            assert db.stacks.require("shop").last_error is None  # reads still answer
-            assert db.faults >= 4 and "database or disk is full" in (db.last_fault or "")
-            disk.free()
-            db.events.add(event("after"))
-            db.stacks.create(Stack(stack_id="blog", name="blog"))
-            db.probe_write()
-            assert [s.name for s in db.stacks.list()] == ["blog", "shop"]
+    with (
+        small_disk(tmp_path / "disk") as disk,
+        Database(db_path=disk.path / "state" / "stackctl.db") as db,
+    ):
+        db.stacks.create(Stack(stack_id="shop", name="shop"))
+        disk.fill()
+        for write in (
+            lambda: db.events.add(event()),
+            lambda: db.stacks.create(Stack(stack_id="blog", name="blog")),
+            lambda: db.stacks.update("shop", last_error="e" * 5000),
+            db.probe_write,
+        ):
+            with pytest.raises(TransientError, match="disk full") as caught:
+                write()
+            assert isinstance(caught.value.__cause__, sqlite3.Error)
+            assert not db._conn.in_transaction  # rolled back: the connection is usable
+        assert db.stacks.require("shop").last_error is None  # reads still answer
+        assert db.faults >= 4 and "database or disk is full" in (db.last_fault or "")
+        disk.free()
+        db.events.add(event("after"))
+        db.stacks.create(Stack(stack_id="blog", name="blog"))
+        db.probe_write()
+        assert [s.name for s in db.stacks.list()] == ["blog", "shop"]
 
 
 class FailingConnection:

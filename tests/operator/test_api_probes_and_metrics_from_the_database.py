@@ -42,7 +42,22 @@ def test_readyz_checks_the_database_by_default(client):
 )
 def test_readyz_reports_each_check_of_the_daemon(make_client, checks, status):
     response = make_client(readiness=lambda: checks).get("/readyz")
-    assert (response.status_code, response.json()) == (status, checks)
+    failing = [name for name, ok in checks.items() if not ok]
+    reason = {"reason": f"{failing[0]}: not ready"} if failing else {}
+    assert (response.status_code, response.json()) == (status, {**checks, **reason})
+
+
+def test_readyz_says_why_a_check_fails(make_client):
+    checks = {"database": "database x.db: disk full: database or disk is full", "engine": True}
+    response = make_client(readiness=lambda: checks).get("/readyz")
+    assert (response.status_code, response.json()) == (
+        503,
+        {
+            "database": False,
+            "engine": True,
+            "reason": "database: database x.db: disk full: database or disk is full",
+        },
+    )
 
 
 def test_readyz_is_503_when_a_check_raises(make_client):
@@ -50,14 +65,19 @@ def test_readyz_is_503_when_a_check_raises(make_client):
         raise RuntimeError("watcher thread gone")
 
     response = make_client(readiness=broken).get("/readyz")
-    assert (response.status_code, response.json()) == (503, {"readiness": False})
+    assert (response.status_code, response.json()) == (
+        503,
+        {"readiness": False, "reason": "readiness: the check failed: watcher thread gone"},
+    )
 
 
 def test_readyz_is_503_when_the_database_cannot_be_opened(make_client, tmp_path):
     (tmp_path / "not-a-db").mkdir()
     client = make_client(db_path=tmp_path / "not-a-db")
     response = client.get("/readyz")
-    assert (response.status_code, response.json()) == (503, {"database": False})
+    assert response.status_code == 503
+    assert response.json()["database"] is False
+    assert "cannot open the database" in response.json()["reason"]
     metrics = samples(client.get("/metrics").text)
     assert metrics[("stackctl_database_up", ())] == 0.0
 

@@ -7,6 +7,13 @@ import pytest
 from controller.models import Command, CommandType, Event
 
 
+@pytest.fixture
+def client(client, auth):
+    """The app has a token: reads send it (``test_api_reads_need_the_token`` checks why)."""
+    client.headers.update(auth)
+    return client
+
+
 def test_stacks_list_and_filters(client, seeded):
     body = client.get("/api/v1/stacks").json()
     assert [s["name"] for s in body["items"]] == ["blog", "shop"]

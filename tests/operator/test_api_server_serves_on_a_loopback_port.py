@@ -21,7 +21,10 @@ def test_serves_reads_writes_and_metrics_then_stops(db_path, seeded, free_port):
         with httpx.Client(base_url=server.url, timeout=10) as http:
             assert http.get("/healthz").json() == {"status": "ok"}
             assert http.get("/readyz").status_code == 200
-            names = [s["name"] for s in http.get("/api/v1/stacks").json()["items"]]
+            assert http.get("/api/v1/stacks").status_code == 401  # reads need it too
+            auth = {"Authorization": f"Bearer {TOKEN}"}
+            stacks = http.get("/api/v1/stacks", headers=auth).json()["items"]
+            names = [s["name"] for s in stacks]
             assert names == ["blog", "shop"]
             assert http.post("/api/v1/stacks/shop/sync").status_code == 401
             accepted = http.post(

@@ -53,7 +53,7 @@ def test_sync_answers_202_with_the_command_and_where_to_poll(client, db, seeded,
     assert (command["type"], command["status"], command["stack_id"]) == (
         "RECONCILE", "PENDING", "shop")
     assert response.headers["location"] == f"/api/v1/commands/{command['command_id']}"
-    assert client.get(response.headers["location"]).json() == command
+    assert client.get(response.headers["location"], headers=auth).json() == command
     again = client.post("/api/v1/stacks/shop/sync", headers=auth)
     assert again.status_code == 202 and again.json()["command_id"] == command["command_id"]
 
@@ -62,7 +62,7 @@ def test_rollback_by_default_and_to_a_named_version(client, db, seeded, auth):
     response = client.post("/api/v1/stacks/shop/rollback", headers=auth)
     assert response.status_code == 202, response.json()
     assert response.json()["payload"] == {"version": "v3", "rollback_to": "v1"}
-    assert client.get("/api/v1/stacks/shop").json()["pinned"] is True
+    assert client.get("/api/v1/stacks/shop", headers=auth).json()["pinned"] is True
     named = client.post("/api/v1/stacks/shop/rollback", headers=auth, json={"version": "v2"})
     assert named.status_code == 202
     assert named.json()["payload"] == {"version": "v4", "rollback_to": "v2"}
@@ -80,11 +80,12 @@ def test_rollback_errors(client, db, seeded, auth):
 def test_suspend_then_resume(client, db, seeded, auth):
     suspended = client.post("/api/v1/stacks/shop/suspend", headers=auth)
     assert suspended.status_code == 202 and suspended.json()["type"] == "RECONCILE"
-    assert client.get("/api/v1/stacks?suspended=true").json()["items"][0]["name"] == "shop"
+    suspended_now = client.get("/api/v1/stacks?suspended=true", headers=auth).json()["items"]
+    assert suspended_now[0]["name"] == "shop"
     resumed = client.post("/api/v1/stacks/shop/resume", headers=auth)
     assert resumed.status_code == 202
     assert resumed.json()["payload"] == {"version": "v2"}
-    assert client.get("/api/v1/stacks/shop").json()["suspended"] is False
+    assert client.get("/api/v1/stacks/shop", headers=auth).json()["suspended"] is False
 
 
 @pytest.mark.parametrize("action", ACTIONS)
