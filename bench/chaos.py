@@ -494,11 +494,26 @@ class Chaos:
         commands = list(reversed(_commands(db, stack_id=name)))
         for command in commands:
             print(f"   {_describe(command)}")
-        shown = [c for c in commands if c.command_id in self.flagged] + commands[-2:]
-        for command_id in dict.fromkeys(c.command_id or 0 for c in shown):
+        flagged = [c.command_id or 0 for c in commands if c.command_id in self.flagged]
+        for command_id in flagged or [c.command_id or 0 for c in commands[-2:]]:
             print(f"   -- stackctl logs {command_id}:")
             for line in db.command_logs.list(command_id):
                 print(f"      {line.ts:%H:%M:%S.%f} {line.level} {line.message}")
+        self._controller_lines(name, flagged)
+
+    def _controller_lines(self, name: str, command_ids: list[int]) -> None:
+        """The controller's own lines about the stack around each flagged command's queueing
+        (who queued it, what ran meanwhile): the command log does not say that."""
+        mention = re.compile(rf"{re.escape(name)}(?![\w-])")
+        lines = [line for line in self.controller.log.read_text().splitlines()
+                 if mention.search(line) or line.startswith("=== chaos")]  # fmt: skip
+        for command_id in command_ids:
+            queued = next((i for i, line in enumerate(lines)
+                           if f"queued command {command_id}:" in line), None)  # fmt: skip
+            if queued is not None:
+                print(f"   -- {self.controller.log.name} around the queueing of {command_id}:")
+                for line in lines[max(0, queued - 8) : queued + 16]:
+                    print(f"      {line[11:] if line[:1].isdigit() else line}")
 
 
 def _commands(db: Database, **filters: Any) -> list[Command]:
