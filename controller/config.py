@@ -27,6 +27,7 @@ class Settings:
     api: str = "127.0.0.1:8420"  # HOST:PORT of the HTTP API of `stackctl run`
     # With STACKCTL_API_TOKEN set, reads need the token too unless this opens them deliberately.
     api_open_reads: bool = False
+    max_failures: int = 5  # failed attempts of a command (transient errors) before it FAILS
 
     @property
     def files_dir(self) -> Path:

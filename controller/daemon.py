@@ -76,6 +76,7 @@ class DaemonOptions:
     quiet_ms: int = 50
     allow_empty: bool = False
     wait_timeout: float = 120.0
+    max_failures: int = 5
     api: tuple[str, int] | None = None  # (host, port) of the HTTP API; None: no API
     api_token: str | None = None
     api_open_reads: bool = False  # with a token: the read endpoints need none
@@ -263,6 +264,7 @@ class Controller:
                 lease_seconds=COMMAND_LEASE,
                 wait_timeout=self.options.wait_timeout,
                 worker_limit=self.options.workers,
+                max_failures=self.options.max_failures,
             ),
         )
         failures = 0

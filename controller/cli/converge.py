@@ -123,17 +123,20 @@ def diff(
     else:
         if not settings.db.exists():
             raise fail(f"{target}: no such file, and no database at {settings.db}", 2)
-        with Database(db_path=settings.db) as database:
-            stack = database.stacks.get(target)
-            # A deleted stack has no desired version: compare with its latest one.
-            version = (
-                database.stack_versions.get(target, stack.current_version)
-                if stack is not None and stack.current_version
-                else database.stack_versions.latest(target)
-            )
-            if version is None:
-                raise fail(f"{target}: neither a path nor a recorded stack", 2)
-            stacks = {target: load_desired(database, version)}
+        try:
+            with Database(db_path=settings.db) as database:
+                stack = database.stacks.get(target)
+                # A deleted stack has no desired version: compare with its latest one.
+                version = (
+                    database.stack_versions.get(target, stack.current_version)
+                    if stack is not None and stack.current_version
+                    else database.stack_versions.latest(target)
+                )
+                if version is None:
+                    raise fail(f"{target}: neither a path nor a recorded stack", 2)
+                stacks = {target: load_desired(database, version)}
+        except StackctlError as e:  # diff's contract: 2 for every error, 1 for differences
+            raise fail(str(e), 2) from e
     engine = connect_engine()
     differences = 0
     for desired in stacks.values():

@@ -32,6 +32,12 @@ def run(
         False, help="Allow an empty watched directory to delete every stack it produced."
     ),
     timeout: float = typer.Option(120.0, help="Seconds to wait for dependencies and health."),
+    max_failures: int | None = typer.Option(
+        None,
+        min=1,
+        help="Failed attempts (transient errors) after which a command ends FAILED; the next"
+        " resync or edit tries again [default: 5].",
+    ),
     api: str | None = typer.Option(
         None, help="HOST:PORT of the HTTP API [default: 127.0.0.1:8420]."
     ),
@@ -56,6 +62,7 @@ def run(
             "log_format": log_format,
             "api": api,
             "api_open_reads": api_open_reads,
+            "max_failures": max_failures,
         }
     )
     try:
@@ -70,6 +77,7 @@ def run(
         quiet_ms=settings.debounce_ms,
         allow_empty=allow_empty,
         wait_timeout=timeout,
+        max_failures=settings.max_failures,
         api=None if no_api else _address(settings.api),
         api_token=os.environ.get("STACKCTL_API_TOKEN") or None,
         api_open_reads=settings.api_open_reads,

@@ -71,6 +71,8 @@ def open_database(db: Path | None) -> Iterator[Database]:
     from controller.db import Database
 
     path = load_settings({"db": db}).db
+    if path.is_dir():
+        raise fail(f"{path} is a directory, not a database file (pass --db FILE)")
     if not path.is_file():
         raise fail(
             f"no database at {path} (pass --db FILE or set STACKCTL_DB; "

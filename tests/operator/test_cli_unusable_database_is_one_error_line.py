@@ -117,3 +117,14 @@ def test_a_folder_the_database_cannot_be_created_in(tmp_path: Path) -> None:
     finally:
         if os.geteuid() == 0:
             subprocess.run(["umount", "-l", str(target)], check=False)
+
+
+def test_diff_says_it_with_exit_2(tmp_path: Path) -> None:
+    """``diff``'s contract: 0 no differences, 1 differences, 2 any error (a bad database too)."""
+    db = tmp_path / "stackctl.db"
+    garbage(db)
+    result = stackctl("diff", "shop", "--db", str(db), cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and str(db) in errors[0], result.stderr
+    assert "Traceback" not in result.stderr
