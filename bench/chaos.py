@@ -117,23 +117,9 @@ class ControllerUnderTest:
 
     def __init__(self, root: Path, db: Path, *, workers: int, resync: float) -> None:
         self.log = db.with_suffix(".log")
-        self.args = [
-            sys.executable,
-            "-m",
-            "controller",
-            "run",
-            "--manifests",
-            str(root),
-            "--db",
-            str(db),
-            "--resync",
-            str(resync),
-            "--debounce",
-            "50",
-            "--workers",
-            str(workers),
-            "--no-api",
-        ]
+        self.args = [sys.executable, "-m", "controller", "run", "--manifests", str(root),
+                     "--db", str(db), "--resync", str(resync), "--debounce", "50",
+                     "--workers", str(workers), "--no-api"]  # fmt: skip
         self.proc: subprocess.Popen[bytes] | None = None
         self.incarnation = 0
         self._offset = 0
@@ -621,6 +607,9 @@ def main(argv: list[str] | None = None) -> int:
         chaos.check_database()
         chaos.check_engine()
         return 0 if chaos.report() else 1
+    except KeyboardInterrupt as exc:
+        print(f"chaos: interrupted ({exc or 'Ctrl-C'}); cleaning up")
+        return 130
     finally:
         if chaos is not None:
             chaos.controller.stop()
