@@ -6,11 +6,12 @@ Each round makes one or two random edits (a service's replicas, environment, or 
 last one, or re-added), waits a random 0-1.5 s, SIGKILLs the controller by its pid and starts it
 again; about one round in five edits and kills while the new controller is still starting. Then
 the last controller runs until no command is PENDING or RUNNING (``--settle`` s), and it checks:
-every present stack applied at its current version, a deleted one applied at none; per service
-exactly ``replicas`` containers ``<stack>-<service>-<n>``, running, with the file's image and
-environment, no second container in a (service, number) slot (duplicates), nothing of a removed
-service, surplus replica or deleted stack, no ``<stack>_default`` network of a deleted stack
-(leftovers); no command FAILED, PENDING or RUNNING (stuck); the controller never exited by itself.
+every present stack applied at its current version, Synced and Healthy, a deleted one applied at
+none; per service exactly ``replicas`` containers ``<stack>-<service>-<n>``, running, with the
+file's image and environment, no second container in a (service, number) slot (duplicates),
+nothing of a removed service, surplus replica or deleted stack, no ``<stack>_default`` network of
+a deleted stack (leftovers); no command FAILED, PENDING or RUNNING (stuck); the controller never
+exited by itself (crashes).
 
 Prints a line per round, the summary ``chaos: N=100 kills, 8 stacks, 0 FAILED, 0 duplicates,
 0 leftovers, 0 stuck, 0 wrong, 0 crashes; settled in X s`` and, for each problem, its detail and
@@ -56,7 +57,7 @@ import docker.errors
 import yaml
 
 from controller.db import Database
-from controller.models import Command, CommandStatus
+from controller.models import Command, CommandStatus, HealthStatus, SyncStatus
 
 IMAGES = ("stackctl-test/busybox:1", "stackctl-test/busybox:2")
 SERVICE_NAMES = ("web", "api", "worker", "cache", "db")
@@ -356,9 +357,10 @@ class Chaos:
                 f"applied {row.applied_version}, current {row.current_version}, "
                 f"sync {row.sync_status}, health {row.health_status}"
             )
-            if stack.present and (
-                not row.current_version or row.applied_version != row.current_version
-            ):
+            converged = (row.current_version, row.sync_status, row.health_status) == (
+                row.applied_version, SyncStatus.SYNCED, HealthStatus.HEALTHY
+            )  # fmt: skip
+            if stack.present and not (row.current_version and converged):
                 self._problem("wrong", stack.name, f"{stack.name}: {state}")
             elif not stack.present and row.applied_version is not None:
                 self._problem("wrong", stack.name, f"{stack.name}: manifest deleted; {state}")
