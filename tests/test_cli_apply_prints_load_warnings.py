@@ -15,7 +15,7 @@ def test_apply_prints_warnings_on_stderr(tmp_path: Path) -> None:
     root.mkdir()
     (root / "shop.yaml").write_text(
         "apiVersion: stackctl/v1\nkind: Stack\nmetadata: {name: shop}\nspec:\n"
-        "  compose:\n    services:\n      web: {image: 'img:${TAG}'}\n"
+        "  compose:\n    services:\n      web: {image: 'img${TAG}'}\n"
     )
     result = CliRunner().invoke(
         app, ["apply", str(root), "--db", str(tmp_path / "s.db"), "--no-wait"]
