@@ -264,14 +264,21 @@ class Reconciler:
                 self._report(command, step, time.monotonic() - started, e)
                 raise
             self._report(command, step, time.monotonic() - started, None)
-        self._db.stacks.update(
-            stack_id,
-            current_version=None,  # deleted is what is wanted now, and it is done
-            applied_version=None,
-            sync_status=SyncStatus.SYNCED,
-            health_status=HealthStatus.MISSING,
-            last_error=None,
-        )
+        assert command.command_id is not None
+        with self._db.transaction():
+            # Deleted is what is wanted now, unless the stack was asked back meanwhile (its
+            # manifest restored: an APPLY queued after this DELETE, which must find a version).
+            back = self._db.commands.pending_after(
+                stack_id, command.command_id, CommandType.APPLY_STACK_VERSION
+            )
+            self._db.stacks.update(
+                stack_id,
+                applied_version=None,
+                sync_status=SyncStatus.OUT_OF_SYNC if back else SyncStatus.SYNCED,
+                health_status=HealthStatus.MISSING,
+                last_error=None,
+                **({} if back else {"current_version": None}),
+            )
         return the_plan
 
     # -- helpers -----------------------------------------------------------------------------

@@ -250,14 +250,15 @@ class Watcher:
         latest = self._db.stack_versions.latest(name)
         if latest is None:
             return
-        self._db.stacks.update(name, current_version=latest.version)
-        self._event(
-            name,
-            LogLevel.INFO,
-            "ManifestRestored",
-            f"{name}: manifest is back; applying {latest.version}",
-        )
-        self._enqueue(name, CommandType.APPLY_STACK_VERSION, {"version": latest.version})
+        with self._db.transaction():  # one step: a DELETE ending meanwhile sees the APPLY
+            self._db.stacks.update(name, current_version=latest.version)
+            self._event(
+                name,
+                LogLevel.INFO,
+                "ManifestRestored",
+                f"{name}: manifest is back; applying {latest.version}",
+            )
+            self._enqueue(name, CommandType.APPLY_STACK_VERSION, {"version": latest.version})
 
     def _stacks_from(self, source: str, known: _Known) -> list[str]:
         """Stacks whose latest version came from ``source`` (when the file no longer says)."""

@@ -398,6 +398,16 @@ class CommandRepository:
                 to_item=_command,
             )
 
+    def pending_after(self, stack_id: str, command_id: int, type: CommandType) -> bool:
+        """Whether ``stack_id`` has a PENDING command of ``type`` queued after ``command_id``."""
+        with self._db.reading() as conn:
+            row = conn.execute(
+                "SELECT 1 FROM commands WHERE stack_id = ? AND type = ? AND status = 'PENDING'"
+                " AND command_id > ? LIMIT 1",
+                (stack_id, type.value, command_id),
+            ).fetchone()
+        return row is not None
+
     def newest_by_stack(self) -> dict[str, tuple[CommandType, CommandStatus]]:
         """The type and status of each stack's newest command (one query)."""
         with self._db.reading() as conn:

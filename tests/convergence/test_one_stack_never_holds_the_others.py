@@ -167,3 +167,47 @@ def test_cancel_command_line(tmp_path: Path):
         command = db.commands.require(pending.command_id)
         assert command.status is CommandStatus.CANCELLED
         assert [e.reason for e in db.events.list(stack_id="shop").items] == ["CommandCancelled"]
+
+
+@pytest.mark.engine
+def test_a_stack_asked_back_during_its_delete_keeps_its_version(tmp_path, engine_janitor,
+                                                                test_images):
+    """Its manifest removed then restored while the DELETE runs (seen in the chaos run): the
+    APPLY queued meanwhile must find the version the DELETE would otherwise have cleared."""
+    h = make_harness(tmp_path)
+    name = engine_janitor.project("back")
+    assert h.apply(h.stack(name, {"services": {"web": {"image": test_images.v1,
+                                                       "command": ["sleep", "3600"],
+                                                       "init": True}}})).command.status \
+        is CommandStatus.DONE
+    delete = h.db.commands.enqueue(Command(stack_id=name, type=CommandType.DELETE_STACK))
+    removing = h.engine.stop_and_remove
+
+    def restored_meanwhile(container: str) -> None:
+        removing(container)
+        h.db.commands.enqueue(Command(stack_id=name, type=CommandType.APPLY_STACK_VERSION))
+
+    h.engine.stop_and_remove = restored_meanwhile
+    outcome = h.reconciler.run_next()
+    assert outcome.command.command_id == delete.command_id
+    assert outcome.command.status is CommandStatus.DONE
+    stack = h.db.stacks.require(name)
+    assert (stack.current_version, stack.applied_version) == ("v1", None)
+    assert stack.sync_status is SyncStatus.OUT_OF_SYNC
+    again = h.reconciler.run_next()
+    assert again.command.status is CommandStatus.DONE, again.error
+    assert list(h.containers(name)) == [f"{name}-web-1"]
+    h.db.close()
+
+
+@pytest.mark.engine
+def test_a_deleted_stack_has_no_desired_version(tmp_path, engine_janitor, test_images):
+    h = make_harness(tmp_path)
+    name = engine_janitor.project("gone")
+    h.apply(h.stack(name, {"services": {"web": {"image": test_images.v1,
+                                                "command": ["sleep", "3600"], "init": True}}}))
+    assert h.delete(name).command.status is CommandStatus.DONE
+    stack = h.db.stacks.require(name)
+    assert (stack.current_version, stack.applied_version, stack.sync_status) == (
+        None, None, SyncStatus.SYNCED)
+    h.db.close()
