@@ -18,6 +18,7 @@ once the database takes writes again, without waiting for another file change.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import random
@@ -137,7 +138,10 @@ class Controller:
                 f"watching {self.watcher.root} with {self.options.workers} worker(s)",
             )
             self.watcher.sync_safely()
-            self.queue_unapplied()
+            try:
+                self.queue_unapplied()
+            except StackctlError as e:  # a database fault: the recovery loop does it again
+                log.warning("queueing the stacks not applied yet: %s", e)
             self._spawn(
                 "watcher", lambda: self.watcher.watch(self.stop, quiet_ms=self.options.quiet_ms)
             )
@@ -370,6 +374,8 @@ class Controller:
                 continue
             self._unrecorded = self.db.last_fault
             self.watcher.sync_safely()
+            with contextlib.suppress(StackctlError):  # a fault here moves db.faults: again
+                self.queue_unapplied()  # what a start could not queue, or a failed pass lost
             if self.db.faults == faults:
                 if failures:
                     log.info("the database takes writes again: the watched files are recorded")
