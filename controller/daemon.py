@@ -269,6 +269,7 @@ class Controller:
                 wait_timeout=self.options.wait_timeout,
                 worker_limit=self.options.workers,
                 max_failures=self.options.max_failures,
+                yield_health_wait=True,
             ),
         )
         failures = 0

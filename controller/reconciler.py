@@ -12,7 +12,9 @@ Health, decided as Argo CD does: when the plan was carried out but the stack is 
 within ``wait_timeout``, the command is DONE (the version *is* applied) and the stack is marked
 ``Degraded`` or ``Progressing`` with the reason and a ``StackUnhealthy`` event; the next resync
 or edit looks again. Retrying the apply would only hold a worker (and every stack queued behind
-it) for another health wait. A command asked to stop (``stackctl cancel``, or a DELETE of its
+it) for another health wait. In the controller the wait also ends as soon as another command
+waits for a worker (a follow-up RECONCILE looks at the health again ``follow_up_after`` seconds
+later), so one slow stack never holds the others. A command asked to stop (``stackctl cancel``, or a DELETE of its
 stack) ends CANCELLED at the next step boundary or wait tick.
 """
 
@@ -24,6 +26,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from controller.db import Database
@@ -32,6 +35,7 @@ from controller.executor import ExecutionContext, Executor
 from controller.health import assess_health
 from controller.models import (
     Command,
+    CommandStatus,
     CommandType,
     Event,
     HealthStatus,
@@ -80,6 +84,10 @@ class ReconcilerOptions:
     worker_limit: int = 1  # commands running at once across all workers
     max_failures: int = 5  # failed attempts (transient errors) before a command FAILS
     progress_every: float = 10.0  # seconds between "still waiting" log lines
+    # The controller's workers end a health wait early when other work waits for a worker
+    # (a follow-up RECONCILE looks again); the CLI, converging its own stacks, waits it out.
+    yield_health_wait: bool = False
+    follow_up_after: float = 10.0  # seconds before that follow-up RECONCILE
 
 
 @dataclass(frozen=True)
@@ -221,7 +229,9 @@ class Reconciler:
                 stack.stack_id, version.version, VersionStatus.APPLYING
             )
             self._execute(command, keeper, desired, version.version, the_plan, root)
-        final = self._await_health(command, desired, keeper, waited=not the_plan.in_sync)
+        final, cut_short = self._await_health(
+            command, desired, keeper, waited=not the_plan.in_sync
+        )
         health, why = assess_health(desired, final)
         left = plan(desired, final)
         runtime = {
@@ -240,7 +250,7 @@ class Reconciler:
             last_error=why or None,
         )
         if health is not HealthStatus.HEALTHY:
-            self._unhealthy(command, stack.health_status, health, why)
+            self._unhealthy(command, stack.health_status, health, why, cut_short=cut_short)
         return the_plan
 
     def _delete(self, command: Command, keeper: _LeaseKeeper) -> Plan:
@@ -315,22 +325,28 @@ class Reconciler:
 
     def _await_health(
         self, command: Command, desired: DesiredStack, keeper: _LeaseKeeper, *, waited: bool
-    ) -> Snapshot:
+    ) -> tuple[Snapshot, float | None]:
         """Observe until the stack is healthy, degraded, or the wait times out, saying every
         ``progress_every`` seconds what it waits for. An unchanged stack is observed once: a
-        resync never sits waiting on a stack that is not changing."""
+        resync never sits waiting on a stack that is not changing. With ``yield_health_wait``
+        the wait also ends when other commands wait for a worker (then the seconds waited are
+        returned, else ``None``): one slow stack never holds the others."""
         started = time.monotonic()
         deadline = started + (self._options.wait_timeout if waited else 0)
-        said = started
+        said = asked = started
         while True:
             keeper.check()
             snapshot = self._observe(desired)
             health, why = assess_health(desired, snapshot)
             if health in (HealthStatus.HEALTHY, HealthStatus.DEGRADED):
-                return snapshot
+                return snapshot, None
             now = time.monotonic()
             if now >= deadline:
-                return snapshot
+                return snapshot, None
+            if self._options.yield_health_wait and now - asked >= 1.0:
+                asked = now
+                if self._others_wait(command):
+                    return snapshot, now - started
             if now - said >= self._options.progress_every:
                 said = now
                 self.progress(
@@ -340,21 +356,57 @@ class Reconciler:
                 )
             time.sleep(0.2)
 
+    def _others_wait(self, command: Command) -> bool:
+        """A command is due and cannot start while this one holds its worker: a newer one of
+        this stack, or any when every worker is busy."""
+        due = self._db.commands.get_next_pending()
+        if due is None:
+            return False
+        if due.stack_id == command.stack_id:
+            return True
+        running = self._db.commands.count_by_status().get(CommandStatus.RUNNING, 0)
+        return running >= self._options.worker_limit
+
     def progress(self, command: Command, message: str) -> None:
         """A "still waiting" line: logged, so people following the command see it move."""
         self._log(command, LogLevel.INFO, message)
 
     def _unhealthy(
-        self, command: Command, before: HealthStatus, health: HealthStatus, why: str
+        self,
+        command: Command,
+        before: HealthStatus,
+        health: HealthStatus,
+        why: str,
+        *,
+        cut_short: float | None,
     ) -> None:
         """The version is applied but the stack is not healthy: said in the command's log and,
-        when the stack's health changes to it, as an event (not at every resync)."""
-        self._log(
-            command,
-            LogLevel.WARNING,
-            f"{command.stack_id} applied but {health} after"
-            f" {self._options.wait_timeout:.0f}s: {why}",
-        )
+        when the stack's health changes to it, as an event (not at every resync). A wait cut
+        short for other work gets a follow-up RECONCILE that looks at the health again."""
+        if cut_short is None:
+            self._log(
+                command,
+                LogLevel.WARNING,
+                f"{command.stack_id} applied but {health} after"
+                f" {self._options.wait_timeout:.0f}s: {why}",
+            )
+        else:
+            follow_up, _ = self._db.commands.enqueue_unless_pending(
+                Command(
+                    stack_id=command.stack_id,
+                    type=CommandType.RECONCILE,
+                    payload={"reason": "health follow-up"},
+                    not_before=self._db.clock()
+                    + timedelta(seconds=self._options.follow_up_after),
+                )
+            )
+            self._log(
+                command,
+                LogLevel.INFO,
+                f"{command.stack_id} applied, still {health} after {cut_short:.0f}s ({why});"
+                " other commands wait for a worker, so the wait ends here; command"
+                f" {follow_up.command_id} looks again",
+            )
         if before is not health:
             self._db.events.add(
                 Event(

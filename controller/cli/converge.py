@@ -92,13 +92,18 @@ def apply(
         finished = run_commands(
             database, commands, engine=engine, files_dir=settings.files_dir, timeout=timeout
         )
-    failed = [c for c in finished if c.status is not CommandStatus.DONE]
+        stacks_now = {c.stack_id: database.stacks.require(c.stack_id) for c in finished}
+    failed = 0
     for command in finished:
-        status = (
-            "converged"
-            if command.status is CommandStatus.DONE
-            else (f"{command.status}: {command.error}")
-        )
+        stack = stacks_now[command.stack_id]
+        if command.status is not CommandStatus.DONE:
+            status = f"{command.status}: {command.error}"
+        elif stack.health_status.value not in ("Healthy", "Suspended"):
+            # Applied, but not healthy in time: like `docker compose up --wait`, not a success.
+            status = f"applied, but {stack.health_status}: {stack.last_error}"
+        else:
+            status = "converged"
+        failed += status != "converged"
         typer.echo(f"{command.stack_id}: {status}")
     raise typer.Exit(1 if failed or errors else 0)
 

@@ -211,3 +211,57 @@ def test_a_deleted_stack_has_no_desired_version(tmp_path, engine_janitor, test_i
     assert (stack.current_version, stack.applied_version, stack.sync_status) == (
         None, None, SyncStatus.SYNCED)
     h.db.close()
+
+
+@pytest.mark.engine
+def test_a_health_wait_gives_way_to_other_work(tmp_path, engine_janitor, test_images):
+    """One worker: a stack that is never healthy ends its wait as soon as another stack's
+    command is due, instead of holding the worker for the whole timeout."""
+    h = make_harness(tmp_path)
+    h.reconciler = _reconciler(h.db, h.engine, tmp_path, wait_timeout=300,
+                               yield_health_wait=True, follow_up_after=30)
+    sick, other = engine_janitor.project("sick"), engine_janitor.project("other")
+    record_version(h.db, h.stack(sick, {"services": {"web": {"image": test_images.v1,
+                                                            **NEVER_HEALTHY}}}), root=tmp_path)
+    record_version(h.db, h.stack(other, {"services": {"web": {"image": test_images.v1,
+                                                             "command": ["sleep", "3600"],
+                                                             "init": True}}}), root=tmp_path)
+    slow = h.db.commands.enqueue(Command(stack_id=sick, type=CommandType.APPLY_STACK_VERSION))
+    worker = threading.Thread(target=h.reconciler.run_next)
+    worker.start()
+    deadline = time.monotonic() + 60
+    while not h.containers(sick) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    waiting = h.db.commands.enqueue(Command(stack_id=other, type=CommandType.APPLY_STACK_VERSION))
+    worker.join(timeout=30)
+    assert not worker.is_alive(), "the health wait held the only worker"
+    done = h.db.commands.require(slow.command_id)
+    assert done.status is CommandStatus.DONE
+    assert h.db.stacks.require(sick).health_status is HealthStatus.PROGRESSING
+    [follow_up] = [c for c in h.db.commands.list(stack_id=sick).items
+                   if c.type is CommandType.RECONCILE]
+    assert follow_up.status is CommandStatus.PENDING and follow_up.not_before is not None
+    assert any(f"command {follow_up.command_id} looks again" in line.message
+               for line in h.db.command_logs.list(slow.command_id))
+    outcome = h.reconciler.run_next()  # the other stack's turn now, not in 300 s
+    assert outcome.command.command_id == waiting.command_id
+    assert outcome.command.status is CommandStatus.DONE
+    h.db.close()
+
+
+@pytest.mark.engine
+def test_cli_apply_of_a_stack_never_healthy_says_so_and_exits_1(tmp_path, engine_janitor,
+                                                                test_images):
+    import yaml
+
+    name = engine_janitor.project("cli")
+    root = tmp_path / "m"
+    root.mkdir()
+    (root / f"{name}.yaml").write_text(yaml.safe_dump({
+        "apiVersion": "stackctl/v1", "kind": "Stack", "metadata": {"name": name},
+        "spec": {"compose": {"services": {"web": {"image": test_images.v1, **NEVER_HEALTHY}}}}}))
+    result = CliRunner().invoke(app, ["apply", str(root), "--db", str(tmp_path / "s.db"),
+                                      "--timeout", "3"])
+    assert result.exit_code == 1, result.output
+    assert f"{name}: applied, but Progressing: {name}-web-1 is starting" in result.stdout
+    assert "Traceback" not in result.output
