@@ -14,8 +14,8 @@ within ``wait_timeout``, the command is DONE (the version *is* applied) and the 
 or edit looks again. Retrying the apply would only hold a worker (and every stack queued behind
 it) for another health wait. In the controller the wait also ends as soon as another command
 waits for a worker (a follow-up RECONCILE looks at the health again ``follow_up_after`` seconds
-later), so one slow stack never holds the others. A command asked to stop (``stackctl cancel``, or a DELETE of its
-stack) ends CANCELLED at the next step boundary or wait tick.
+later), so one slow stack never holds the others. A command asked to stop (``stackctl
+cancel``, or a DELETE of its stack) ends CANCELLED at the next step boundary or wait tick.
 """
 
 from __future__ import annotations
