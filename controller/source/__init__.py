@@ -10,7 +10,8 @@ config-hash labels of running containers.
 
 The pipeline: ``loader`` (which entries are sources) -> ``manifest`` (the Stack kind) ->
 ``compiler`` (interpolation, name, normalization) -> ``project``/``service`` (canonical
-model in ``compose``) -> ``stack`` (``DesiredStack``, digest via ``digest``).
+model in ``compose``; ``engine_strings`` then refuses a NUL byte in any of its strings) ->
+``stack`` (``DesiredStack``, digest via ``digest``).
 """
 
 from controller.source.cache import LoadCache

@@ -23,6 +23,7 @@ from controller.source.issues import Issues
 from controller.source.names import name_problem
 from controller.source.project import normalize_project
 from controller.source.stack import DesiredStack
+from controller.source.yamlload import KeyPath
 
 
 @dataclass(frozen=True)
@@ -63,12 +64,18 @@ def compile_stack(
     if not isinstance(data, dict):
         issues.error((), f"expected a mapping (a compose document), got {type_name(data)}")
         return fixed_name, None
-    doc = interpolate_tree(data, variables=variables, issues=issues)
+    nul: list[tuple[KeyPath, str]] = []
+    doc = interpolate_tree(data, variables=variables, issues=issues, nul=nul)
     name = _settle_name(
         doc.get("name"), issues=issues, fixed=fixed_name, derived=derived_name, source=source
     )
     ctx = ComposeContext(
-        root=root, base_dir=base_dir, project=name or "_", variables=variables, issues=issues
+        root=root,
+        base_dir=base_dir,
+        project=name or "_",
+        variables=variables,
+        issues=issues,
+        nul_strings=nul,
     )
     project = normalize_project(ctx, doc)
     if name is None or project is None or len(issues.errors) > before:

@@ -31,6 +31,8 @@ class ComposeContext:
     variables: Mapping[str, str]
     issues: Issues
     files: dict[str, bytes] = field(default_factory=dict)
+    # Where the interpolated document holds a NUL byte (key path, text): see engine_strings.
+    nul_strings: list[tuple[KeyPath, str]] = field(default_factory=list)
 
     def locate(self, ref: str, path: KeyPath) -> RootPath | None:
         try:

@@ -143,32 +143,62 @@ def _cut(text: str) -> str:
 
 
 def interpolate_tree(
-    value: Any, *, variables: Mapping[str, str], issues: Issues, path: KeyPath = ()
+    value: Any,
+    *,
+    variables: Mapping[str, str],
+    issues: Issues,
+    path: KeyPath = (),
+    nul: list[tuple[KeyPath, str]] | None = None,
 ) -> Any:
     """A copy of ``value`` with every string value expanded; keys are left alone.
 
     Errors are recorded at the key path of the string (its raw text is kept so that later
     checks still see something); each unset variable is warned about once per document.
+
+    ``nul`` receives the key path and text of every key and expanded value holding a NUL
+    byte. This walk visits every string of the document anyway, so noting them here is
+    nearly free; walking the document again for them would cost a few percent of a load
+    (``engine_strings`` explains what the paths are for).
     """
     warned: set[str] = set()
-    return _walk(value, Interpolator(variables), issues=issues, path=path, warned=warned)
+    found: list[tuple[KeyPath, str]] = [] if nul is None else nul
+    return _walk(value, Interpolator(variables), issues=issues, path=path, warned=warned, nul=found)
 
 
 def _walk(
-    value: Any, interp: Interpolator, *, issues: Issues, path: KeyPath, warned: set[str]
+    value: Any,
+    interp: Interpolator,
+    *,
+    issues: Issues,
+    path: KeyPath,
+    warned: set[str],
+    nul: list[tuple[KeyPath, str]],
 ) -> Any:
     if isinstance(value, dict):
+        for k in value:
+            if isinstance(k, str) and "\0" in k:
+                nul.append(((*path, k), k))
         return {
-            k: _walk(v, interp, issues=issues, path=(*path, k), warned=warned)
+            k: _walk(v, interp, issues=issues, path=(*path, k), warned=warned, nul=nul)
             for k, v in value.items()
         }
     if isinstance(value, list):
         return [
-            _walk(v, interp, issues=issues, path=(*path, i), warned=warned)
+            _walk(v, interp, issues=issues, path=(*path, i), warned=warned, nul=nul)
             for i, v in enumerate(value)
         ]
-    if not isinstance(value, str) or "$" not in value:
+    if not isinstance(value, str):
         return value
+    if "$" in value:
+        value = _expand(value, interp, issues=issues, path=path, warned=warned)
+    if "\0" in value:
+        nul.append((path, value))
+    return value
+
+
+def _expand(
+    value: str, interp: Interpolator, *, issues: Issues, path: KeyPath, warned: set[str]
+) -> str:
     try:
         result = interp.expand(value)
     except InterpolationError as e:

@@ -80,18 +80,26 @@ class Issues:
             unread=self.unread,
         )
 
-    def _where(self, path: KeyPath) -> tuple[int | None, str]:
+    def _where(self, path: KeyPath, *, written: KeyPath | None = None) -> tuple[int | None, str]:
         full = (*self.prefix, *path)
-        line = self.marks.line(full) if self.marks else None
+        at = full if written is None else (*self.prefix, *written)
+        line = self.marks.line(at) if self.marks else None
         return line, render_path(full)
 
-    def error(self, path: KeyPath, message: str) -> None:
+    def error(self, path: KeyPath, message: str, *, written: KeyPath | None = None) -> None:
+        """``written``: where the value is written in the file, for its line, when ``path``
+        is a canonical one the file does not spell (a sorted list's index, the name of a
+        list-form environment entry)."""
         if self.unread:
             full = (*self.prefix, *path)
             if any((self.file, full[:end]) in self.unread for end in range(len(full) + 1)):
                 return  # said already: the value there could not be read
-        line, rendered = self._where(path)
+        line, rendered = self._where(path, written=written)
         self.errors.append(ManifestError(file=self.file, line=line, path=rendered, message=message))
+
+    def has_error_at(self, path: KeyPath) -> bool:
+        rendered = render_path((*self.prefix, *path))
+        return any(e.file == self.file and e.path == rendered for e in self.errors)
 
     def value_error(self, path: KeyPath, message: str) -> None:
         self.error(path, message)

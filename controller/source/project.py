@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from controller.source import service_keys as keys
+from controller.source.addresses import check_ipam_pool
 from controller.source.compose import (
     ComposeProject,
     Dependency,
@@ -26,6 +27,7 @@ from controller.source.compose import (
     Volume,
 )
 from controller.source.context import ComposeContext, as_mapping, type_name, without_extensions
+from controller.source.engine_strings import report_nul_bytes
 from controller.source.service import Declared, normalize_service
 from controller.source.yamlload import KeyPath
 
@@ -70,6 +72,16 @@ def normalize_project(ctx: ComposeContext, doc: dict[str, Any]) -> ComposeProjec
     services = _services(ctx, doc.get("services"), declared=declared)
     if "default" not in networks and any("default" in s.networks for s in services.values()):
         networks["default"] = Network(name=f"{ctx.project}_default")
+    report_nul_bytes(
+        ctx,
+        {
+            "services": services,
+            "networks": networks,
+            "volumes": volumes,
+            "secrets": secrets,
+            "configs": configs,
+        },
+    )
     if len(ctx.issues.errors) > before:
         return None
     return ComposeProject(
@@ -164,6 +176,9 @@ def _ipam(ctx: ComposeContext, raw: dict[str, Any], *, path: KeyPath) -> dict[st
         ipam["config"] = [
             without_extensions(c) if isinstance(c, dict) else c for c in ipam["config"]
         ]
+        for i, pool in enumerate(ipam["config"]):
+            if isinstance(pool, dict):
+                check_ipam_pool(ctx, pool, path=(*path, "config", i))
     if ipam.get("options") is not None:
         ipam["options"] = keys.string_map(
             ctx, ipam["options"], path=(*path, "options"), what="option"

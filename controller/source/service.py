@@ -25,7 +25,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from controller.source import references
+from controller.source import addresses, references
 from controller.source import service_keys as keys
 from controller.source.compose import FileObject, Service
 from controller.source.context import (
@@ -321,7 +321,7 @@ _HANDLERS: dict[str, Handler] = {
     "labels": _plain(keys.labels),
     "cap_add": _plain(keys.sorted_unique),
     "cap_drop": _plain(keys.sorted_unique),
-    "extra_hosts": _plain(keys.extra_hosts),
+    "extra_hosts": _plain(addresses.extra_hosts),
     "dns": _plain(keys.string_list),
     "logging": _plain(_logging),
     "stop_grace_period": _plain(keys.duration),

@@ -13,12 +13,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from controller.source.addresses import check_fixed_addresses
 from controller.source.compose import Dependency, FileObject, FileRef, Healthcheck, ServiceNetwork
 from controller.source.context import (
     ComposeContext,
     as_mapping,
     list_or_dict,
-    scalar_str,
     string_list,
     type_name,
     without_extensions,
@@ -93,31 +93,6 @@ def sorted_unique(ctx: ComposeContext, value: Any, *, path: KeyPath) -> list[str
     return None if items is None else sorted(set(items))
 
 
-def extra_hosts(ctx: ComposeContext, value: Any, *, path: KeyPath) -> dict[str, list[str]] | None:
-    """``["host:ip", "host=ip"]`` or ``{host: ip | [ip, ...]}`` -> ``{host: [ip, ...]}``."""
-    out: dict[str, list[str]] = {}
-    if isinstance(value, dict):
-        for host, ips in value.items():
-            found = string_list(ctx, ips, path=(*path, host))
-            if found is not None:
-                out.setdefault(host, []).extend(found)
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            text = str(scalar_str(item)) if isinstance(item, str) else None
-            sep = "=" if text and "=" in text else ":"
-            host, found, ip = (text or "").partition(sep)
-            if not host or not found or not ip:
-                ctx.issues.error(
-                    (*path, i), f"expected `HOST:IP` or `HOST=IP`, got {type_name(item)}"
-                )
-                continue
-            out.setdefault(host, []).append(ip)
-    else:
-        ctx.issues.error(path, f"expected a list or a mapping, got {type_name(value)}")
-        return None
-    return {host: list(dict.fromkeys(ips)) for host, ips in out.items()}
-
-
 def duration(ctx: ComposeContext, value: Any, *, path: KeyPath) -> int | None:
     try:
         return parse_duration(value)
@@ -186,6 +161,8 @@ def service_networks(
         entry = without_extensions(settings) if isinstance(settings, dict) else settings
         if entry is None:
             entry = {}
+        if isinstance(entry, dict) and not check_fixed_addresses(ctx, entry, path=where):
+            continue
         if isinstance(entry, dict) and "aliases" in entry:
             aliases = string_list(
                 ctx, entry["aliases"], path=(*path, name, "aliases"), single=False
