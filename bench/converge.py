@@ -31,10 +31,11 @@ import yaml
 
 from controller.db import Database
 from controller.models import Command, CommandStatus, CommandType
-from controller.reconciler import Reconciler, ReconcilerOptions
+from controller.reconciler import ReconcilerOptions
 from controller.runtime import Engine
 from controller.source import load_path
 from controller.versions import record_version
+from controller.worker import Worker
 
 IMAGE = "stackctl-test/busybox:1"
 
@@ -62,7 +63,7 @@ def _svc(i: int) -> dict:
 class StackctlInProcess:
     def __init__(self, folder: Path, db: Path) -> None:
         self.folder, self.db = folder, Database(db_path=db)
-        self.reconciler = Reconciler(
+        self.worker = Worker(
             self.db,
             Engine(),
             worker_id="bench",
@@ -80,7 +81,7 @@ class StackctlInProcess:
 
     def _run(self, command: Command) -> None:
         self.db.commands.enqueue(command)
-        outcome = self.reconciler.run_next()
+        outcome = self.worker.run_next()
         if outcome is None or outcome.command.status is not CommandStatus.DONE:
             sys.exit(f"stackctl failed: {outcome and outcome.error}")
 

@@ -31,11 +31,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from controller.db import Database
-from controller.errors import PermanentError, StackctlError
+from controller.errors import AlreadyRunning, PermanentError, StackctlError
 from controller.models import Command, CommandType, Event, LogLevel
-from controller.reconciler import Reconciler, ReconcilerOptions
+from controller.reconciler import ReconcilerOptions
 from controller.runtime import Engine
 from controller.watcher import Watcher
+from controller.worker import Worker
 
 log = logging.getLogger("stackctl.controller")
 
@@ -62,10 +63,6 @@ def _dead_holder(db: Database) -> str | None:
     except PermissionError:
         return None  # alive, another user's
     return None
-
-
-class AlreadyRunning(StackctlError):
-    """Another controller holds the database."""
 
 
 @dataclass(frozen=True)
@@ -256,7 +253,7 @@ class Controller:
             self._wake.notify_all()
 
     def _work(self, index: int) -> None:
-        reconciler = Reconciler(
+        worker = Worker(
             self.db,
             self.engine,
             worker_id=f"{self.holder}-w{index}",
@@ -275,7 +272,7 @@ class Controller:
         failures = 0
         while not self.stop.is_set():
             try:
-                outcome = reconciler.run_next()
+                outcome = worker.run_next()
                 failures = 0
             except StackctlError as e:  # e.g. the database is busy or full: back off
                 log.warning("worker %d: %s (retrying in %.1fs)", index, e, _backoff(failures))

@@ -66,3 +66,19 @@ class ManifestError(StackctlError):
 
     def to_dict(self) -> dict[str, object]:
         return {"file": self.file, "line": self.line, "path": self.path, "message": self.message}
+
+
+class LeaseLost(StackctlError):
+    """Another worker took the command back: stop without recording anything more."""
+
+
+class Interrupted(StackctlError):
+    """The controller is stopping: abandon the command at a step boundary (it is requeued)."""
+
+
+class Cancelled(StackctlError):
+    """Someone asked the command to stop (``stackctl cancel``, a DELETE of its stack)."""
+
+
+class AlreadyRunning(StackctlError):
+    """Another controller holds the database."""

@@ -40,7 +40,9 @@ StepReport = Callable[[Step, float, BaseException | None], None]
 
 @dataclass(frozen=True)
 class ExecutionContext:
-    desired: DesiredStack
+    """``desired`` is ``None`` for a teardown (a DELETE's plan only removes)."""
+
+    desired: DesiredStack | None
     version: str | None
     root: Path
     files_dir: Path
@@ -116,17 +118,25 @@ class Executor:
             raise
         self._on_step(step, time.monotonic() - started, None)
 
+    @property
+    def _desired(self) -> DesiredStack:
+        if self._ctx.desired is None:
+            raise PermanentError("a teardown plan holds a step that needs the stack's spec")
+        return self._ctx.desired
+
     def _do(self, step: Step) -> None:
         ctx, engine = self._ctx, self._engine
         match step.kind:
             case StepKind.CREATE_NETWORK:
-                engine.create_network(ctx.desired, _key(ctx.desired.compose.networks, step.target))
+                desired = self._desired
+                engine.create_network(desired, _key(desired.compose.networks, step.target))
             case StepKind.CREATE_VOLUME:
-                engine.create_volume(ctx.desired, _key(ctx.desired.compose.volumes, step.target))
+                desired = self._desired
+                engine.create_volume(desired, _key(desired.compose.volumes, step.target))
             case StepKind.PULL:
                 engine.pull(step.target)
             case StepKind.BUILD:
-                engine.build(ctx.desired, step.service or "", ref=step.target, root=ctx.root)
+                engine.build(self._desired, step.service or "", ref=step.target, root=ctx.root)
             case StepKind.CREATE:
                 engine.start(self._create(step, step.target))
             case StepKind.RECREATE:
@@ -146,15 +156,15 @@ class Executor:
 
     def _create(self, step: Step, name: str) -> str:
         service = step.service or ""
-        spec = self._ctx.desired.compose.services[service]
+        spec = self._desired.compose.services[service]
 
         def create() -> str:
             return self._engine.create_container(
-                self._ctx.desired,
+                self._desired,
                 service=service,
                 number=step.number or 1,
                 name=name,
-                image=image_ref(self._ctx.desired.name, service, spec),
+                image=image_ref(self._desired.name, service, spec),
                 root=self._ctx.root,
                 files_dir=self._ctx.files_dir,
                 version=self._ctx.version,
@@ -163,7 +173,7 @@ class Executor:
         try:
             return create()
         except NameInUseError as e:
-            if self._engine.owner(e.holder) != self._ctx.desired.name:
+            if self._engine.owner(e.holder) != self._desired.name:
                 raise  # someone else's container: never touched
             self._run_step(
                 Step(
@@ -191,7 +201,7 @@ class Executor:
 
     def _wait(self, step: Step) -> None:
         """Until every replica of ``step.target`` meets ``step.condition``."""
-        desired = self._ctx.desired
+        desired = self._desired
         service = desired.compose.services[step.target]
         names = [name for _, name in replica_names(desired.name, step.target, service)]
         started = time.monotonic()

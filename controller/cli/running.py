@@ -2,7 +2,7 @@
 
 - ``open_database`` opens an *existing* database (a missing file is one clear line, exit 1:
   reading commands never create one by accident).
-- ``run_commands`` runs the queue in-process with a ``Reconciler`` until the given commands have
+- ``run_commands`` runs the queue in-process with a ``Worker`` until the given commands have
   had their attempt (``apply``, ``delete``, and ``--wait`` when no controller runs).
 - ``wait_for`` is ``--wait``: follow a command to its end, printing its log lines as they
   arrive; when no controller holds the lease it runs the command here instead.
@@ -98,10 +98,11 @@ def run_commands(
 
     Claims left by a worker that died are taken back first: without a controller, nobody else
     would, and our command could be waiting behind one."""
-    from controller.reconciler import Reconciler, ReconcilerOptions
+    from controller.reconciler import ReconcilerOptions
+    from controller.worker import Worker
 
     database.commands.recover_expired()
-    reconciler = Reconciler(
+    worker = Worker(
         database,
         engine,
         worker_id=f"cli-{time.time_ns()}",
@@ -112,7 +113,7 @@ def run_commands(
     outcomes: dict[int, Command] = {}
     deadline = time.monotonic() + timeout + 60
     while ids - outcomes.keys() and time.monotonic() < deadline:
-        outcome = reconciler.run_next()
+        outcome = worker.run_next()
         if outcome is None:
             pending = [database.commands.require(i) for i in ids - outcomes.keys()]
             for command in pending:

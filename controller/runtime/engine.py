@@ -18,9 +18,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import docker
-from docker.errors import NotFound
 
-from controller.errors import PermanentError
+from controller.errors import NotFoundError, PermanentError
 from controller.models.observed import (
     CONFIG_HASH_LABEL,
     MANAGED_LABEL,
@@ -134,7 +133,7 @@ class Engine:
                     self._api.inspect_container,
                     summary["Id"],
                 )
-            except PermanentError:
+            except NotFoundError:
                 continue  # removed between list and inspect: not there
             containers.append(_container(info))
         networks = self._call(
@@ -162,10 +161,8 @@ class Engine:
             return self._call(
                 "inspect_image", f"inspecting image {ref}", self._api.inspect_image, ref
             )["Id"]
-        except PermanentError as e:
-            if isinstance(e.__cause__, NotFound):
-                return None
-            raise
+        except NotFoundError:
+            return None
 
     def container_state(self, name_or_id: str) -> ObservedContainer | None:
         try:
@@ -175,10 +172,8 @@ class Engine:
                 self._api.inspect_container,
                 name_or_id,
             )
-        except PermanentError as e:
-            if isinstance(e.__cause__, NotFound):
-                return None
-            raise
+        except NotFoundError:
+            return None
         return _container(info)
 
     def owner(self, container: str) -> str | None:
@@ -191,10 +186,8 @@ class Engine:
                 self._api.inspect_container,
                 container,
             )
-        except PermanentError as e:
-            if isinstance(e.__cause__, NotFound):
-                return None
-            raise
+        except NotFoundError:
+            return None
         labels = info["Config"].get("Labels") or {}
         return labels.get(PROJECT_LABEL) if labels.get(MANAGED_LABEL) == "true" else None
 

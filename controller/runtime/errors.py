@@ -1,4 +1,7 @@
-"""docker-py's errors translated into the project's: what to do next, with the cause chained."""
+"""docker-py's errors translated into the project's: what to do next, with the cause chained.
+
+A 404 (no such container, image, network) is ``NotFoundError``, a ``PermanentError``: callers
+that expect an object may be gone catch it by type instead of inspecting the cause."""
 
 from __future__ import annotations
 
@@ -7,7 +10,13 @@ import re
 import requests
 from docker import errors as docker_errors
 
-from controller.errors import NameInUseError, PermanentError, StackctlError, TransientError
+from controller.errors import (
+    NameInUseError,
+    NotFoundError,
+    PermanentError,
+    StackctlError,
+    TransientError,
+)
 
 # Engine answers that retrying cannot fix, whatever their HTTP status says.
 _PERMANENT_HINTS = (
@@ -36,7 +45,9 @@ def translate(error: Exception, *, doing: str) -> StackctlError:
     if isinstance(error, requests.exceptions.ConnectionError | requests.exceptions.Timeout):
         return TransientError(f"{doing}: engine unreachable ({text})")
     if isinstance(error, docker_errors.ImageNotFound):
-        return PermanentError(f"{doing}: image not found ({_explanation(error)})")
+        return NotFoundError(f"{doing}: image not found ({_explanation(error)})")
+    if isinstance(error, docker_errors.NotFound):  # the object asked for does not exist
+        return NotFoundError(f"{doing}: {_explanation(error)}")
     if isinstance(error, docker_errors.APIError):
         explanation = _explanation(error)
         in_use = _NAME_IN_USE.search(explanation)

@@ -10,10 +10,11 @@ from stacks import desired_stack
 
 from controller.db import Database
 from controller.models import Command, CommandType
-from controller.reconciler import Outcome, Reconciler, ReconcilerOptions
+from controller.reconciler import ReconcilerOptions
 from controller.runtime import Engine
 from controller.source import DesiredStack
 from controller.versions import record_version
+from controller.worker import Outcome, Worker
 
 
 @dataclass
@@ -21,7 +22,7 @@ class Harness:
     tmp: Path
     db: Database
     engine: Engine
-    reconciler: Reconciler
+    worker: Worker
     lines: list[str]
 
     def stack(self, name: str, compose: dict[str, Any], **spec: Any) -> DesiredStack:
@@ -42,7 +43,7 @@ class Harness:
 
     def run(self, command: Command) -> Outcome:
         queued = self.db.commands.enqueue(command)
-        outcome = self.reconciler.run_next()
+        outcome = self.worker.run_next()
         assert outcome is not None and outcome.command.command_id == queued.command_id
         return outcome
 
@@ -60,7 +61,7 @@ def make_harness(tmp: Path, *, wait_timeout: float = 60.0, engine: Engine | None
     db = Database(db_path=tmp / "stackctl.db")
     engine = engine or Engine()
     lines: list[str] = []
-    reconciler = Reconciler(db, engine, worker_id="test", echo=lines.append,
+    worker = Worker(db, engine, worker_id="test", echo=lines.append,
                             options=ReconcilerOptions(files_dir=tmp / "files",
                                                       wait_timeout=wait_timeout))
-    return Harness(tmp, db, engine, reconciler, lines)
+    return Harness(tmp, db, engine, worker, lines)

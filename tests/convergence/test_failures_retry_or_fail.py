@@ -13,12 +13,12 @@ from docker import errors as docker_errors
 from harness import make_harness
 from stacks import desired_stack
 
-from controller.errors import PermanentError, TransientError
+from controller.errors import NotFoundError, PermanentError, TransientError
 from controller.models import Command, CommandStatus, CommandType, SyncStatus
-from controller.reconciler import backoff_delay
 from controller.runtime import Engine
 from controller.runtime.errors import translate
 from controller.versions import record_version
+from controller.worker import backoff_delay
 
 
 def api_error(status: int, message: str) -> docker_errors.APIError:
@@ -37,7 +37,8 @@ def api_error(status: int, message: str) -> docker_errors.APIError:
         (api_error(400, "invalid reference format"), PermanentError, "invalid reference"),
         (api_error(409, "Conflict. The container name is already in use"), PermanentError,
          "already in use"),
-        (docker_errors.ImageNotFound("nope"), PermanentError, "image not found"),
+        (docker_errors.ImageNotFound("nope"), NotFoundError, "image not found"),
+        (docker_errors.NotFound("No such container: web-1"), NotFoundError, "No such container"),
     ],
 )
 def test_docker_errors_become_project_errors(error, kind, text):
@@ -61,11 +62,11 @@ def dead_engine() -> Engine:
 
 def test_unreachable_engine_retries_later_and_keeps_everything(tmp_path: Path):
     h = make_harness(tmp_path, engine=dead_engine())
-    reconciler = h.reconciler
+    worker = h.worker
     desired = desired_stack(tmp_path, "shop", {"services": {"web": {"image": "img:1"}}})
     record_version(h.db, desired, root=tmp_path)
     queued = h.db.commands.enqueue(Command(stack_id="shop", type=CommandType.APPLY_STACK_VERSION))
-    outcome = reconciler.run_next()
+    outcome = worker.run_next()
     assert outcome.command.command_id == queued.command_id
     assert outcome.command.status is CommandStatus.PENDING
     assert outcome.command.attempts == 1
@@ -88,7 +89,7 @@ def test_an_unexpected_bug_fails_the_command_with_its_type(tmp_path: Path, monke
     def explode(*args, **kwargs):
         raise ZeroDivisionError("oops")
 
-    monkeypatch.setattr(h.reconciler, "_observe", explode)
-    outcome = h.reconciler.run_next()
+    monkeypatch.setattr(h.worker.reconciler, "_observe", explode)
+    outcome = h.worker.run_next()
     assert outcome.command.status is CommandStatus.FAILED
     assert outcome.command.error == "internal error: ZeroDivisionError: oops"

@@ -31,22 +31,23 @@ from controller.models import (
     Stack,
     SyncStatus,
 )
-from controller.reconciler import Reconciler, ReconcilerOptions
+from controller.reconciler import ReconcilerOptions
 from controller.versions import record_version
+from controller.worker import Worker
 
 NEVER_HEALTHY = {"command": ["sleep", "3600"], "init": True,
                  "healthcheck": {"test": ["CMD", "false"], "interval": "1s", "retries": 1000}}
 
 
-def _reconciler(db: Database, engine, tmp: Path, **options) -> Reconciler:
-    return Reconciler(db, engine, worker_id="w", options=ReconcilerOptions(
+def _worker(db: Database, engine, tmp: Path, **options) -> Worker:
+    return Worker(db, engine, worker_id="w", options=ReconcilerOptions(
         files_dir=tmp / "files", **options))
 
 
 @pytest.mark.engine
 def test_applied_but_never_healthy_is_done_and_marked(tmp_path, engine_janitor, test_images):
     h = make_harness(tmp_path, wait_timeout=3)
-    h.reconciler = _reconciler(h.db, h.engine, tmp_path, wait_timeout=3, progress_every=1)
+    h.worker = _worker(h.db, h.engine, tmp_path, wait_timeout=3, progress_every=1)
     name = engine_janitor.project("sick")
     outcome = h.apply(h.stack(name, {"services": {"web": {"image": test_images.v1,
                                                           **NEVER_HEALTHY}}}))
@@ -71,20 +72,20 @@ def test_applied_but_never_healthy_is_done_and_marked(tmp_path, engine_janitor, 
 def test_transient_failures_stop_after_max_failures(tmp_path: Path):
     now = [datetime(2026, 1, 1, tzinfo=UTC)]
     db = Database(db_path=tmp_path / "s.db", clock=lambda: now[0])
-    reconciler = _reconciler(db, dead_engine(), tmp_path, max_failures=3)
+    worker = _worker(db, dead_engine(), tmp_path, max_failures=3)
     record_version(db, desired_stack(tmp_path, "shop", {"services": {"web": {"image": "i:1"}}}),
                    root=tmp_path)
     queued = db.commands.enqueue(Command(stack_id="shop", type=CommandType.APPLY_STACK_VERSION))
     statuses = []
     for _ in range(3):
-        outcome = reconciler.run_next()
+        outcome = worker.run_next()
         statuses.append(outcome.command.status)
         now[0] += timedelta(minutes=10)  # past any backoff
     assert statuses == [CommandStatus.PENDING, CommandStatus.PENDING, CommandStatus.FAILED]
     final = db.commands.require(queued.command_id)
     assert final.error.startswith("gave up after 3 failed attempts: ")
     assert "engine unreachable" in final.error
-    assert reconciler.run_next() is None
+    assert worker.run_next() is None
     db.close()
 
 
@@ -127,12 +128,12 @@ def test_delete_supersedes_pending_and_backing_off_commands_and_stops_the_runnin
 @pytest.mark.engine
 def test_delete_stops_a_command_stuck_in_a_health_wait(tmp_path, engine_janitor, test_images):
     h = make_harness(tmp_path)
-    h.reconciler = _reconciler(h.db, h.engine, tmp_path, wait_timeout=300)
+    h.worker = _worker(h.db, h.engine, tmp_path, wait_timeout=300)
     name = engine_janitor.project("stuck")
     record_version(h.db, h.stack(name, {"services": {"web": {"image": test_images.v1,
                                                             **NEVER_HEALTHY}}}), root=tmp_path)
     stuck = h.db.commands.enqueue(Command(stack_id=name, type=CommandType.APPLY_STACK_VERSION))
-    worker = threading.Thread(target=h.reconciler.run_next)
+    worker = threading.Thread(target=h.worker.run_next)
     worker.start()
     deadline = time.monotonic() + 60
     while not h.containers(name) and time.monotonic() < deadline:
@@ -144,7 +145,7 @@ def test_delete_stops_a_command_stuck_in_a_health_wait(tmp_path, engine_janitor,
     final = h.db.commands.require(stuck.command_id)
     assert final.status is CommandStatus.CANCELLED
     assert final.error == f"superseded by command {delete.command_id} (DELETE_STACK)"
-    outcome = h.reconciler.run_next()
+    outcome = h.worker.run_next()
     assert outcome.command.command_id == delete.command_id
     assert outcome.command.status is CommandStatus.DONE
     assert h.containers(name) == {}
@@ -188,13 +189,13 @@ def test_a_stack_asked_back_during_its_delete_keeps_its_version(tmp_path, engine
         h.db.commands.enqueue(Command(stack_id=name, type=CommandType.APPLY_STACK_VERSION))
 
     h.engine.stop_and_remove = restored_meanwhile
-    outcome = h.reconciler.run_next()
+    outcome = h.worker.run_next()
     assert outcome.command.command_id == delete.command_id
     assert outcome.command.status is CommandStatus.DONE
     stack = h.db.stacks.require(name)
     assert (stack.current_version, stack.applied_version) == ("v1", None)
     assert stack.sync_status is SyncStatus.OUT_OF_SYNC
-    again = h.reconciler.run_next()
+    again = h.worker.run_next()
     assert again.command.status is CommandStatus.DONE, again.error
     assert list(h.containers(name)) == [f"{name}-web-1"]
     h.db.close()
@@ -218,7 +219,7 @@ def test_a_health_wait_gives_way_to_other_work(tmp_path, engine_janitor, test_im
     """One worker: a stack that is never healthy ends its wait as soon as another stack's
     command is due, instead of holding the worker for the whole timeout."""
     h = make_harness(tmp_path)
-    h.reconciler = _reconciler(h.db, h.engine, tmp_path, wait_timeout=300,
+    h.worker = _worker(h.db, h.engine, tmp_path, wait_timeout=300,
                                yield_health_wait=True, follow_up_after=30)
     sick, other = engine_janitor.project("sick"), engine_janitor.project("other")
     record_version(h.db, h.stack(sick, {"services": {"web": {"image": test_images.v1,
@@ -227,7 +228,7 @@ def test_a_health_wait_gives_way_to_other_work(tmp_path, engine_janitor, test_im
                                                              "command": ["sleep", "3600"],
                                                              "init": True}}}), root=tmp_path)
     slow = h.db.commands.enqueue(Command(stack_id=sick, type=CommandType.APPLY_STACK_VERSION))
-    worker = threading.Thread(target=h.reconciler.run_next)
+    worker = threading.Thread(target=h.worker.run_next)
     worker.start()
     deadline = time.monotonic() + 60
     while not h.containers(sick) and time.monotonic() < deadline:
@@ -243,7 +244,7 @@ def test_a_health_wait_gives_way_to_other_work(tmp_path, engine_janitor, test_im
     assert follow_up.status is CommandStatus.PENDING and follow_up.not_before is not None
     assert any(f"command {follow_up.command_id} looks again" in line.message
                for line in h.db.command_logs.list(slow.command_id))
-    outcome = h.reconciler.run_next()  # the other stack's turn now, not in 300 s
+    outcome = h.worker.run_next()  # the other stack's turn now, not in 300 s
     assert outcome.command.command_id == waiting.command_id
     assert outcome.command.status is CommandStatus.DONE
     h.db.close()

@@ -1,0 +1,229 @@
+"""The worker: a command's life in the queue, from claim to the queue's next state.
+
+controller-runtime's split: the worker owns the queue side (claim one runnable command, keep
+its lease alive while it runs, and turn what happened into the command's next state, in one
+``match``), the ``Reconciler`` owns the stack side (plan and carry out one command) and never
+touches the queue. The controller's threads (``daemon``) and the command line's in-process runs
+(``cli/running``) use this same loop.
+
+The queue transitions, decided in ``_finish``:
+- done: DONE;
+- ``TransientError``: back to PENDING with exponential backoff (1 s doubling to 5 min,
+  jittered), until ``max_failures`` attempts have failed, then FAILED with the last reason;
+- anything else: FAILED with its reason (an unexpected exception as "internal error: ...");
+- the controller stopping (``Interrupted``): back to PENDING at once, not counted as a failure;
+- a cancel request (``Cancelled``): CANCELLED;
+- the lease lost (``LeaseLost``): nothing more is recorded (another worker has the command).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass
+
+from controller.db import Database
+from controller.errors import (
+    Cancelled,
+    ConflictError,
+    Interrupted,
+    LeaseLost,
+    StackctlError,
+    TransientError,
+)
+from controller.models import Command, LogLevel
+from controller.planner import Plan
+from controller.reconciler import Printer, Reconciler, ReconcilerOptions
+from controller.runtime import Engine
+
+MAX_BACKOFF = 300.0
+CANCEL_POLL = 0.5  # seconds between a running command's looks for a cancel request
+
+
+def backoff_delay(attempts: int, *, rng: random.Random | None = None) -> float:
+    """1 s doubling per failed attempt, capped at 5 min, with +-20 % jitter."""
+    base = min(MAX_BACKOFF, 2.0 ** max(attempts, 0))
+    return base * (rng or random).uniform(0.8, 1.2)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    command: Command
+    plan: Plan | None = None
+    error: str | None = None
+
+
+class Worker:
+    def __init__(
+        self,
+        db: Database,
+        engine: Engine,
+        *,
+        options: ReconcilerOptions,
+        worker_id: str,
+        echo: Printer | None = None,
+        logger: logging.Logger | None = None,
+        stop: threading.Event | None = None,
+    ) -> None:
+        """``stop``: when set, the command being run is abandoned at the next step boundary
+        and goes back to the queue (the controller is shutting down)."""
+        self._db = db
+        self._options = options
+        self._worker_id = worker_id
+        self._echo = echo or (lambda line: None)
+        self._logger = logger
+        self._stop = stop or threading.Event()
+        self.reconciler = Reconciler(db, engine, options=options, echo=echo, logger=logger)
+
+    def run_next(self) -> Outcome | None:
+        """Claim one runnable command and handle it; ``None`` when there is none."""
+        command = self._db.commands.claim(
+            worker_id=self._worker_id,
+            lease_seconds=self._options.lease_seconds,
+            limit=self._options.worker_limit,
+        )
+        return None if command is None else self.handle(command)
+
+    def handle(self, command: Command) -> Outcome:
+        """Run a command this worker has claimed and record its outcome in the queue."""
+        assert command.command_id is not None
+        self.reconciler.log(
+            command,
+            LogLevel.INFO,
+            f"{command.type} {command.stack_id} started (attempt {command.attempts + 1})",
+        )
+        keeper = LeaseKeeper(
+            self._db, command, self._worker_id, self._options.lease_seconds, stop=self._stop
+        )
+        started = time.monotonic()
+        result: Plan | None = None
+        error: BaseException | None = None
+        with keeper:
+            try:
+                result = self.reconciler.reconcile(command, check=keeper.check)
+            except LeaseLost:
+                return Outcome(command, None, "lease lost")
+            except Interrupted as e:
+                requeued = self._db.commands.retry_later(
+                    command.command_id,
+                    delay=0,
+                    error=str(e),
+                    worker_id=self._worker_id,
+                    failed=False,
+                )
+                return Outcome(requeued, None, str(e))
+            except Cancelled as e:
+                self.reconciler.log(command, LogLevel.WARNING, f"{command.type} cancelled: {e}")
+                try:
+                    cancelled = self._db.commands.cancel_running(
+                        command.command_id, worker_id=self._worker_id
+                    )
+                except ConflictError:
+                    return Outcome(command, None, "lease lost")
+                return Outcome(cancelled, None, str(e))
+            except Exception as e:  # every failure is recorded; none escapes the worker
+                error = e
+        return self._finish(command, result, error, time.monotonic() - started)
+
+    def _finish(
+        self, command: Command, result: Plan | None, error: BaseException | None, seconds: float
+    ) -> Outcome:
+        assert command.command_id is not None
+        cid, worker, say = command.command_id, self._worker_id, self.reconciler.log
+        try:
+            match error:
+                case None:
+                    say(
+                        command,
+                        LogLevel.INFO,
+                        f"{command.type} {command.stack_id} done in {seconds:.2f}s",
+                    )
+                    done = self._db.commands.complete(cid, worker_id=worker)
+                    return Outcome(done, result)
+                case TransientError() if command.failures + 1 >= self._options.max_failures:
+                    message = f"gave up after {command.failures + 1} failed attempts: {error}"
+                    say(command, LogLevel.ERROR, f"{command.type} failed: {message}")
+                    self.reconciler.note_error(command, error, final=True)
+                    failed = self._db.commands.fail(cid, error=message, worker_id=worker)
+                    return Outcome(failed, result, message)
+                case TransientError():
+                    delay = backoff_delay(command.failures)
+                    self.reconciler.note_error(command, error, final=False)
+                    retried = self._db.commands.retry_later(
+                        cid, delay=delay, error=str(error), worker_id=worker
+                    )
+                    self._echo(f"[{command.stack_id}] will retry in {delay:.1f}s: {error}")
+                    if self._logger is not None:
+                        self._logger.warning(
+                            "[%s] will retry in %.1fs: %s", command.stack_id, delay, error
+                        )
+                    return Outcome(retried, result, str(error))
+                case _:
+                    message = (
+                        str(error)
+                        if isinstance(error, StackctlError)
+                        else (f"internal error: {type(error).__name__}: {error}")
+                    )
+                    say(command, LogLevel.ERROR, f"{command.type} failed: {message}")
+                    self.reconciler.note_error(command, error, final=True)
+                    failed = self._db.commands.fail(cid, error=message, worker_id=worker)
+                    return Outcome(failed, result, message)
+        except ConflictError:
+            return Outcome(command, result, "lease lost before the outcome was recorded")
+
+
+class LeaseKeeper:
+    """Renews the command's lease in the background; ``check()`` raises ``LeaseLost`` once
+    another worker has taken the command back."""
+
+    def __init__(
+        self, db: Database, command: Command, worker_id: str, lease: float, *, stop: threading.Event
+    ) -> None:
+        self._db, self._command, self._worker = db, command, worker_id
+        self._stopping = stop
+        self._lease = lease
+        self._stop = threading.Event()
+        self._lost = threading.Event()
+        self._asked_at = 0.0  # when the database was last asked about a cancel request
+        self._thread = threading.Thread(
+            target=self._renew, daemon=True, name=f"lease-{command.command_id}"
+        )
+
+    def _renew(self) -> None:
+        assert self._command.command_id is not None
+        while not self._stop.wait(self._lease / 3):
+            try:
+                self._db.commands.renew_lease(
+                    self._command.command_id, worker_id=self._worker, lease_seconds=self._lease
+                )
+            except ConflictError:
+                self._lost.set()
+                return
+            except StackctlError:
+                continue  # a busy database: try again at the next tick
+
+    def check(self) -> None:
+        if self._stopping.is_set():
+            raise Interrupted("the controller is stopping; the command goes back to the queue")
+        if self._lost.is_set():
+            raise LeaseLost(f"command {self._command.command_id} was taken by another worker")
+        now = time.monotonic()
+        if now - self._asked_at >= CANCEL_POLL:
+            self._asked_at = now
+            assert self._command.command_id is not None
+            try:
+                reason = self._db.commands.cancel_requested(self._command.command_id)
+            except StackctlError:
+                reason = None  # a busy database: ask again at the next check
+            if reason:
+                raise Cancelled(reason)
+
+    def __enter__(self) -> LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
