@@ -10,11 +10,11 @@ from controller.db.rows import ts_to_db
 from controller.errors import ConflictError
 
 if TYPE_CHECKING:
-    from controller.db.database import Database
+    from controller.db.access import DatabaseAccess
 
 
 class BlobRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: DatabaseAccess) -> None:
         self._db = db
 
     def put_many(self, blobs: Mapping[str, bytes]) -> None:

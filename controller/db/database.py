@@ -33,16 +33,14 @@ from pathlib import Path
 from types import TracebackType
 
 from controller.db.blobs import BlobRepository
+from controller.db.command_logs import CommandLogRepository
+from controller.db.commands import CommandRepository
+from controller.db.events import EventRepository
 from controller.db.faults import open_fault, read_fault, write_fault
 from controller.db.leases import LeaseRepository
-from controller.db.repositories import (
-    CommandLogRepository,
-    CommandRepository,
-    EventRepository,
-    StackRepository,
-    StackVersionRepository,
-)
 from controller.db.schema import MIGRATIONS, SCHEMA_VERSION
+from controller.db.stack_versions import StackVersionRepository
+from controller.db.stacks import StackRepository
 from controller.errors import PermanentError, SchemaVersionError, StackctlError
 from controller.models.timestamps import utc_now
 
@@ -95,9 +93,9 @@ class Database:
             self._conn.close()
             raise
         self.stacks = StackRepository(self)
-        self.stack_versions = StackVersionRepository(self)
-        self.commands = CommandRepository(self)
+        self.stack_versions = StackVersionRepository(self, stacks=self.stacks)
         self.command_logs = CommandLogRepository(self)
+        self.commands = CommandRepository(self, stacks=self.stacks, logs=self.command_logs)
         self.events = EventRepository(self)
         self.blobs = BlobRepository(self)
         self.leases = LeaseRepository(self)

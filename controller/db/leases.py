@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from controller.db.rows import ts_from_db, ts_to_db
 
 if TYPE_CHECKING:
-    from controller.db.database import Database
+    from controller.db.access import DatabaseAccess
 
 CONTROLLER = "controller"
 
@@ -29,7 +29,7 @@ class Lease:
 
 
 class LeaseRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: DatabaseAccess) -> None:
         self._db = db
 
     def acquire(

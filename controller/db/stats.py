@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from controller.db.database import Database
+    from controller.db.access import DatabaseAccess
 
 # What a duration is measured between (column pairs are fixed here, never taken from callers).
 _SPANS = {
@@ -32,7 +32,7 @@ class Histogram:
 
 
 class StatsRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: DatabaseAccess) -> None:
         self._db = db
 
     def finished_commands(self, types: Sequence[str]) -> list[tuple[str, str, str, int]]:

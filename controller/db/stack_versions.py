@@ -1,0 +1,180 @@
+"""``StackVersionRepository``: immutable versions ``v1, v2, ...`` per stack.
+
+Each method is one transaction; errors come out as project errors (``ConflictError``,
+``NotFoundError``) with the database left unchanged. Only a version's status and runtime mapping
+ever change.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import TYPE_CHECKING
+
+from controller.db.rows import json_from_db, json_to_db, translate, ts_to_db
+from controller.errors import ConflictError, NotFoundError
+from controller.models.enums import VersionStatus
+from controller.models.stack_version import (
+    ComposeDefinition,
+    StackMetadata,
+    StackVersion,
+    VersionHead,
+    version_number,
+)
+
+if TYPE_CHECKING:
+    from controller.db.access import DatabaseAccess
+    from controller.db.stacks import StackRepository
+
+
+class StackVersionRepository:
+    """Immutable versions ``v1, v2, ...`` per stack, and their status and runtime mapping."""
+
+    def __init__(self, db: DatabaseAccess, *, stacks: StackRepository) -> None:
+        self._db = db
+        self._stacks = stacks
+
+    def create(self, version: StackVersion, *, make_current: bool = True) -> StackVersion:
+        """Record a version; returns it with its label, parent and digest filled in.
+
+        ``version.version=None`` takes the next label; a given label must be exactly the next
+        one. ``parent_version=None`` means "the latest version" (``None`` for ``v1``); a given
+        parent must exist. ``make_current`` also makes it the stack's desired version.
+        """
+        doing = f"recording a version of stack {version.stack_id!r}"
+        try:
+            with self._db.transaction() as conn:
+                if self._stacks.get(version.stack_id) is None:
+                    raise NotFoundError(f"{doing}: no stack named {version.stack_id!r}")
+                latest = (
+                    conn.execute(
+                        "SELECT MAX(version_number) FROM stack_versions WHERE stack_id = ?",
+                        (version.stack_id,),
+                    ).fetchone()[0]
+                    or 0
+                )
+                number = latest + 1
+                if version.version is not None and version.number != number:
+                    raise ConflictError(
+                        f"{doing}: version {version.version} is out of order, the next is v{number}"
+                    )
+                parent = version.parent_version or (f"v{latest}" if latest else None)
+                if parent is not None and version_number(parent) > latest:
+                    raise ConflictError(f"{doing}: parent version {parent} does not exist")
+                stored = version.model_copy(
+                    update={
+                        "version": f"v{number}",
+                        "parent_version": parent,
+                        "digest": version.digest or version.compose.digest(),
+                    }
+                )
+                conn.execute(
+                    "INSERT INTO stack_versions (stack_id, version_number, version,"
+                    " parent_version, digest, compose_spec, metadata, created_at, status, runtime)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        stored.stack_id,
+                        number,
+                        stored.version,
+                        stored.parent_version,
+                        stored.digest,
+                        stored.compose.canonical_json(),
+                        stored.metadata.model_dump_json(),
+                        ts_to_db(stored.metadata.created_at),
+                        stored.status.value,
+                        json_to_db(stored.runtime),
+                    ),
+                )
+                if make_current:
+                    self._stacks.update(stored.stack_id, current_version=stored.version)
+                return stored
+        except sqlite3.IntegrityError as e:
+            raise translate(e, doing=doing) from e
+
+    def get(self, stack_id: str, version: str) -> StackVersion | None:
+        with self._db.reading() as conn:
+            row = conn.execute(
+                "SELECT * FROM stack_versions WHERE stack_id = ? AND version = ?",
+                (stack_id, version),
+            ).fetchone()
+        return None if row is None else _version(row)
+
+    def require(self, stack_id: str, version: str) -> StackVersion:
+        found = self.get(stack_id, version)
+        if found is None:
+            raise NotFoundError(f"stack {stack_id!r} has no version {version}")
+        return found
+
+    def latest(self, stack_id: str) -> StackVersion | None:
+        with self._db.reading() as conn:
+            row = conn.execute(
+                "SELECT * FROM stack_versions WHERE stack_id = ?"
+                " ORDER BY version_number DESC LIMIT 1",
+                (stack_id,),
+            ).fetchone()
+        return None if row is None else _version(row)
+
+    def heads(self) -> dict[str, VersionHead]:
+        """Every stack's latest version, light: label, digest, source and root (one query,
+        no compose definition parsed; the watcher asks this on every pass)."""
+        with self._db.reading() as conn:
+            rows = conn.execute(
+                "SELECT v.stack_id, v.version, v.digest,"
+                " json_extract(v.metadata, '$.source') AS source,"
+                " json_extract(v.metadata, '$.root') AS root"
+                " FROM stack_versions v JOIN ("
+                "   SELECT stack_id, MAX(version_number) AS n FROM stack_versions"
+                "   GROUP BY stack_id"
+                " ) latest ON v.stack_id = latest.stack_id AND v.version_number = latest.n"
+            ).fetchall()
+        return {
+            row["stack_id"]: VersionHead(
+                row["stack_id"], row["version"], row["digest"], row["source"], row["root"]
+            )
+            for row in rows
+        }
+
+    def list(self, stack_id: str) -> list[StackVersion]:
+        """Oldest first."""
+        with self._db.reading() as conn:
+            rows = conn.execute(
+                "SELECT * FROM stack_versions WHERE stack_id = ? ORDER BY version_number",
+                (stack_id,),
+            ).fetchall()
+        return [_version(row) for row in rows]
+
+    def set_status(
+        self,
+        stack_id: str,
+        version: str,
+        status: VersionStatus,
+        *,
+        runtime: dict[str, list[str]] | None = None,
+    ) -> StackVersion:
+        """The only mutable part of a version: its status and, optionally, its runtime mapping."""
+        with self._db.transaction() as conn:
+            self.require(stack_id, version)
+            if runtime is None:
+                conn.execute(
+                    "UPDATE stack_versions SET status = ? WHERE stack_id = ? AND version = ?",
+                    (VersionStatus(status).value, stack_id, version),
+                )
+            else:
+                conn.execute(
+                    "UPDATE stack_versions SET status = ?, runtime = ?"
+                    " WHERE stack_id = ? AND version = ?",
+                    (VersionStatus(status).value, json_to_db(runtime), stack_id, version),
+                )
+            return self.require(stack_id, version)
+
+
+def _version(row: sqlite3.Row) -> StackVersion:
+    return StackVersion(
+        stack_id=row["stack_id"],
+        version=row["version"],
+        parent_version=row["parent_version"],
+        digest=row["digest"],
+        metadata=StackMetadata.model_validate_json(row["metadata"]),
+        compose=ComposeDefinition.model_validate_json(row["compose_spec"]),
+        status=row["status"],
+        runtime=json_from_db(row["runtime"]),
+    )

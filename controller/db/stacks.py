@@ -1,0 +1,132 @@
+"""``StackRepository``: the ``stacks`` table, one row per stack and its status fields.
+
+Each method is one transaction; errors come out as project errors (``ConflictError``,
+``NotFoundError``) with the database left unchanged.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import TYPE_CHECKING, Any
+
+from controller.db.rows import translate, ts_from_db, ts_to_db
+from controller.errors import ConflictError, NotFoundError
+from controller.models.enums import HealthStatus, SyncStatus
+from controller.models.stack import Stack
+
+if TYPE_CHECKING:
+    from controller.db.access import DatabaseAccess
+
+_UNSET: Any = object()
+
+
+class StackRepository:
+    def __init__(self, db: DatabaseAccess) -> None:
+        self._db = db
+
+    def create(self, stack: Stack) -> Stack:
+        try:
+            with self._db.transaction() as conn:
+                conn.execute(
+                    "INSERT INTO stacks (stack_id, name, current_version, applied_version,"
+                    " sync_status, health_status, suspended, pinned, last_error, created_at,"
+                    " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        stack.stack_id,
+                        stack.name,
+                        stack.current_version,
+                        stack.applied_version,
+                        stack.sync_status.value,
+                        stack.health_status.value,
+                        int(stack.suspended),
+                        int(stack.pinned),
+                        stack.last_error,
+                        ts_to_db(stack.created_at),
+                        ts_to_db(stack.updated_at),
+                    ),
+                )
+        except sqlite3.IntegrityError as e:
+            if self.get(stack.stack_id) is not None:
+                raise ConflictError(f"stack {stack.stack_id!r} already exists") from e
+            raise translate(e, doing=f"creating stack {stack.stack_id!r}") from e
+        return stack
+
+    def get(self, stack_id: str) -> Stack | None:
+        with self._db.reading() as conn:
+            row = conn.execute("SELECT * FROM stacks WHERE stack_id = ?", (stack_id,)).fetchone()
+        return None if row is None else _stack(row)
+
+    def require(self, stack_id: str) -> Stack:
+        stack = self.get(stack_id)
+        if stack is None:
+            raise NotFoundError(f"no stack named {stack_id!r}")
+        return stack
+
+    def list(self) -> list[Stack]:
+        with self._db.reading() as conn:
+            rows = conn.execute("SELECT * FROM stacks ORDER BY stack_id").fetchall()
+        return [_stack(row) for row in rows]
+
+    def update(
+        self,
+        stack_id: str,
+        *,
+        current_version: str | None = _UNSET,
+        applied_version: str | None = _UNSET,
+        sync_status: SyncStatus = _UNSET,
+        health_status: HealthStatus = _UNSET,
+        suspended: bool = _UNSET,
+        pinned: bool = _UNSET,
+        last_error: str | None = _UNSET,
+    ) -> Stack:
+        """Change the given status fields (the others stay as they are)."""
+        given = {
+            "current_version": current_version,
+            "applied_version": applied_version,
+            "sync_status": sync_status,
+            "health_status": health_status,
+            "suspended": suspended,
+            "pinned": pinned,
+            "last_error": last_error,
+        }
+        changes = {name: _column(value) for name, value in given.items() if value is not _UNSET}
+        changes["updated_at"] = ts_to_db(self._db.clock())
+        sets = ", ".join(f"{name} = ?" for name in changes)
+        try:
+            with self._db.transaction() as conn:
+                self.require(stack_id)
+                conn.execute(
+                    f"UPDATE stacks SET {sets} WHERE stack_id = ?", (*changes.values(), stack_id)
+                )
+                return self.require(stack_id)
+        except sqlite3.IntegrityError as e:
+            raise translate(e, doing=f"updating stack {stack_id!r}") from e
+
+    def delete(self, stack_id: str) -> None:
+        """Remove the stack with its versions, commands and their logs (cascade)."""
+        with self._db.transaction() as conn:
+            if conn.execute("DELETE FROM stacks WHERE stack_id = ?", (stack_id,)).rowcount == 0:
+                raise NotFoundError(f"no stack named {stack_id!r}")
+
+
+def _column(value: Any) -> Any:
+    """bools as 0/1, enums by value; a bad status string is left for the CHECK to refuse."""
+    if isinstance(value, bool):
+        return int(value)
+    return value.value if isinstance(value, SyncStatus | HealthStatus) else value
+
+
+def _stack(row: sqlite3.Row) -> Stack:
+    return Stack(
+        stack_id=row["stack_id"],
+        name=row["name"],
+        current_version=row["current_version"],
+        applied_version=row["applied_version"],
+        sync_status=row["sync_status"],
+        health_status=row["health_status"],
+        suspended=bool(row["suspended"]),
+        pinned=bool(row["pinned"]),
+        last_error=row["last_error"],
+        created_at=ts_from_db(row["created_at"]),
+        updated_at=ts_from_db(row["updated_at"]),
+    )
