@@ -32,6 +32,7 @@ from pathlib import Path
 
 from controller.db import Database
 from controller.errors import AlreadyRunning, PermanentError, StackctlError
+from controller.liveness import holder_gone
 from controller.models import Command, CommandType, Event, LogLevel
 from controller.reconciler import ReconcilerOptions
 from controller.runtime import Engine
@@ -54,15 +55,7 @@ def _dead_holder(db: Database) -> str | None:
     """The holder of a lease left by a controller of this host whose process is gone (killed):
     its lease and its commands' claims can be taken back without waiting for them to expire."""
     lease = db.leases.live()
-    if lease is None or lease.hostname != socket.gethostname():
-        return None
-    try:
-        os.kill(lease.pid, 0)
-    except ProcessLookupError:
-        return lease.holder
-    except PermissionError:
-        return None  # alive, another user's
-    return None
+    return lease.holder if lease is not None and holder_gone(lease) else None
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,16 @@ class Step:
     def describe(self) -> str:
         return f"{self.kind.value} {self.target}: {self.reason}"
 
+    def to_dict(self) -> dict[str, Any]:
+        """The step as plain data, for JSON output and the command log's structured lines."""
+        return {
+            "kind": self.kind.value,
+            "target": self.target,
+            "reason": self.reason,
+            "service": self.service,
+            "level": self.level,
+        }
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -167,6 +177,11 @@ def dependency_levels(services: dict[str, Service]) -> list[list[str]]:
 def image_ref(stack: str, service_name: str, service: Service) -> str:
     """The image a service runs: its ``image``, or Compose's ``<stack>-<service>`` when built."""
     return service.image or f"{stack}-{service_name}"
+
+
+def image_refs(desired: DesiredStack) -> list[str]:
+    """Every image the stack's services run (what to ask the engine about when observing)."""
+    return sorted({image_ref(desired.name, n, s) for n, s in desired.compose.services.items()})
 
 
 def replica_names(stack: str, service_name: str, service: Service) -> list[tuple[int, str]]:
@@ -424,13 +439,4 @@ def _short(image_id: str) -> str:
 
 def explain(steps: Iterable[Step]) -> list[dict[str, Any]]:
     """Steps as plain data, for JSON output and logs."""
-    return [
-        {
-            "kind": s.kind.value,
-            "target": s.target,
-            "reason": s.reason,
-            "service": s.service,
-            "level": s.level,
-        }
-        for s in steps
-    ]
+    return [s.to_dict() for s in steps]

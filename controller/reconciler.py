@@ -46,7 +46,7 @@ from controller.planner import (
     Plan,
     Step,
     dependency_levels,
-    image_ref,
+    image_refs,
     plan,
     teardown,
 )
@@ -220,7 +220,7 @@ class Reconciler:
     # -- helpers -----------------------------------------------------------------------------
 
     def _observe(self, desired: DesiredStack) -> Snapshot:
-        refs = sorted({image_ref(desired.name, n, s) for n, s in desired.compose.services.items()})
+        refs = image_refs(desired)
         return self._engine.observe(desired.name, images=refs)
 
     def _execute(
@@ -348,13 +348,7 @@ class Reconciler:
         self, command: Command, step: Step, seconds: float, error: BaseException | None
     ) -> None:
         assert command.command_id is not None
-        data = {
-            "kind": step.kind.value,
-            "target": step.target,
-            "reason": step.reason,
-            "service": step.service,
-            "duration_ms": round(seconds * 1000),
-        }
+        data = {**step.to_dict(), "duration_ms": round(seconds * 1000)}
         if error is None:
             self.log(command, LogLevel.INFO, f"{step.describe()} ({seconds:.2f}s)", data)
         else:

@@ -115,7 +115,7 @@ def diff(
 ) -> None:
     """Show the plan without executing it: exit 0 no differences, 1 differences, 2 error."""
     from controller.db import Database
-    from controller.planner import plan
+    from controller.planner import image_refs, plan
     from controller.runtime.container_spec import unsupported
     from controller.versions import load_desired
 
@@ -145,9 +145,7 @@ def diff(
     engine = connect_engine()
     differences = 0
     for desired in stacks.values():
-        refs = sorted(
-            {s.image or f"{desired.name}-{n}" for n, s in desired.compose.services.items()}
-        )
+        refs = image_refs(desired)
         try:
             the_plan = plan(desired, engine.observe(desired.name, images=refs))
         except StackctlError as e:

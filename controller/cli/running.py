@@ -12,7 +12,6 @@ Nothing here decides what a command does; that is the reconciler's job.
 from __future__ import annotations
 
 import os
-import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -162,17 +161,10 @@ def wait_for(
 def controller_running(database: Database) -> bool:
     """A controller holds the lease, and is not a process of this host that has died (its
     lease would only expire later; its command would wait for the restart)."""
+    from controller.liveness import holder_gone
+
     lease = database.leases.live()
-    if lease is None:
-        return False
-    if lease.hostname == socket.gethostname():
-        try:
-            os.kill(lease.pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            pass  # alive, another user's
-    return True
+    return lease is not None and not holder_gone(lease)
 
 
 def follow_command(
