@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from harness import Harness, make_harness
 
 from controller.models import CommandStatus, HealthStatus, SyncStatus
 from controller.source import load_path
@@ -25,13 +24,6 @@ HEALTHY_WEB = {
     },
 }
 SLEEPER = {"command": ["sleep", "3600"], "init": True}
-
-
-@pytest.fixture
-def h(tmp_path: Path, engine_janitor) -> Harness:
-    harness = make_harness(tmp_path)
-    yield harness
-    harness.db.close()
 
 
 def fetch(port: int) -> str:

@@ -10,10 +10,8 @@ next recreate asked the engine for the same temporary name: 409 on every retry.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from harness import Harness, make_harness
+from harness import Harness
 
 from controller.models import CommandStatus
 from controller.planner import replacement_name
@@ -21,13 +19,6 @@ from controller.planner import replacement_name
 pytestmark = pytest.mark.engine
 
 SLEEPER = {"command": ["sleep", "3600"], "init": True}
-
-
-@pytest.fixture
-def h(tmp_path: Path, engine_janitor) -> Harness:
-    harness = make_harness(tmp_path)
-    yield harness
-    harness.db.close()
 
 
 def _leftover(h: Harness, desired, *, name: str, old_id: str) -> str:

@@ -9,10 +9,7 @@ one that leaves it where it was changes nothing else.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from harness import Harness, make_harness
 
 from controller.models import CommandStatus
 from controller.planner import StepKind, plan
@@ -20,13 +17,6 @@ from controller.planner import StepKind, plan
 pytestmark = pytest.mark.engine
 
 SLEEPER = {"command": ["sleep", "3600"], "init": True}
-
-
-@pytest.fixture
-def h(tmp_path: Path, engine_janitor) -> Harness:
-    harness = make_harness(tmp_path)
-    yield harness
-    harness.db.close()
 
 
 def test_always_pulls_then_recreates_only_when_the_image_moved(h, engine_janitor, test_images,

@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from harness import Harness, make_harness
 
 from controller.models import CommandStatus
 
 pytestmark = pytest.mark.engine
-
-
-@pytest.fixture
-def h(tmp_path: Path, engine_janitor) -> Harness:
-    harness = make_harness(tmp_path)
-    yield harness
-    harness.db.close()
 
 
 def test_rich_service_is_created_as_declared(h, engine_janitor, test_images, free_port,

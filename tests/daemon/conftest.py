@@ -1,6 +1,25 @@
-"""Make the helpers of this folder importable by its tests."""
+"""Make the helpers of this folder importable by its tests, and give them ``root`` (an empty
+watched folder) and ``db`` (a database file, closed afterwards)."""
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
+from controller.db import Database
+
 sys.path.insert(0, str(Path(__file__).parent))
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    path = tmp_path / "manifests"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    with Database(db_path=tmp_path / "s.db") as database:
+        yield database

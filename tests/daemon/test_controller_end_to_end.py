@@ -44,13 +44,6 @@ def slow_to_converge(image: str) -> dict:
 
 
 @pytest.fixture
-def root(tmp_path: Path) -> Path:
-    path = tmp_path / "manifests"
-    path.mkdir()
-    return path
-
-
-@pytest.fixture
 def controller(root: Path, tmp_path: Path, engine_janitor):  # stops before the janitor cleans
     started: list[ControllerProcess] = []
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from queue_view import commands
 
 from controller.db import Database
 from controller.watcher import Watcher
@@ -99,23 +100,6 @@ UNREADABLE: dict[str, tuple[Callable[[Path], None], str]] = {
     "folder": (directory, "directory"),
     "dangling": (dangling, "symlink to nothing"),
 }
-
-
-@pytest.fixture
-def root(tmp_path: Path) -> Path:
-    path = tmp_path / "manifests"
-    path.mkdir()
-    return path
-
-
-@pytest.fixture
-def db(tmp_path: Path):
-    with Database(db_path=tmp_path / "s.db") as database:
-        yield database
-
-
-def commands(db: Database, name: str) -> list[tuple[str, str]]:
-    return [(c.type.value, c.status.value) for c in reversed(db.commands.list(stack_id=name).items)]
 
 
 def write(root: Path, files: dict[str, str]) -> None:

@@ -26,13 +26,6 @@ def write(root: Path, name: str, tag: str) -> None:
     (root / f"{name}.yaml").write_text(yaml.safe_dump(manifest))
 
 
-@pytest.fixture
-def root(tmp_path: Path) -> Path:
-    path = tmp_path / "manifests"
-    path.mkdir()
-    return path
-
-
 def test_recording_and_queueing_are_one_transaction(root, tmp_path, monkeypatch):
     write(root, "shop", "1")
     desired = load_path(root).stacks["shop"]

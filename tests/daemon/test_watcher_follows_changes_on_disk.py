@@ -7,9 +7,7 @@ import json
 import logging
 import os
 import threading
-from pathlib import Path
 
-import pytest
 from controller_process import wait_for
 
 from controller.db import Database
@@ -22,12 +20,6 @@ def manifest(name: str, image: str) -> str:
         f"apiVersion: stackctl/v1\nkind: Stack\nmetadata:\n  name: {name}\nspec:\n"
         f"  compose:\n    services:\n      web:\n        image: {image}\n"
     )
-
-
-@pytest.fixture
-def db(tmp_path: Path):
-    with Database(db_path=tmp_path / "s.db") as database:
-        yield database
 
 
 def watching(watcher: Watcher):

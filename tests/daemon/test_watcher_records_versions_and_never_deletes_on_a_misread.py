@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import os
 import subprocess
-from pathlib import Path
 
 import pytest
+from queue_view import commands
 
-from controller.db import Database
 from controller.models import CommandStatus, CommandType
 from controller.watcher import Watcher
 
@@ -19,23 +18,6 @@ def manifest(name: str, image: str = "img:1", **spec) -> str:
         f"apiVersion: stackctl/v1\nkind: Stack\nmetadata:\n  name: {name}\nspec:\n"
         f"  compose:\n    services:\n      web:\n        image: {image}\n{extra}"
     )
-
-
-@pytest.fixture
-def root(tmp_path: Path) -> Path:
-    path = tmp_path / "manifests"
-    path.mkdir()
-    return path
-
-
-@pytest.fixture
-def db(tmp_path: Path):
-    with Database(db_path=tmp_path / "s.db") as database:
-        yield database
-
-
-def commands(db: Database, name: str) -> list[tuple[str, str]]:
-    return [(c.type.value, c.status.value) for c in reversed(db.commands.list(stack_id=name).items)]
 
 
 def test_new_and_changed_files_record_versions_and_applies(db, root):
