@@ -16,7 +16,7 @@ from controller.cli.app import app
 from controller.cli.running import DB_OPTION, connect_engine, fail, run_commands, wait_for
 from controller.config import load_settings
 from controller.errors import StackctlError
-from controller.models.enums import CommandStatus, CommandType
+from controller.models.enums import CommandStatus, CommandType, HealthStatus
 
 if TYPE_CHECKING:  # the layers below load when a command runs: the CLI starts quickly
     from controller.source import DesiredStack
@@ -98,7 +98,7 @@ def apply(
         stack = stacks_now[command.stack_id]
         if command.status is not CommandStatus.DONE:
             status = f"{command.status}: {command.error}"
-        elif stack.health_status.value not in ("Healthy", "Suspended"):
+        elif stack.health_status not in (HealthStatus.HEALTHY, HealthStatus.SUSPENDED):
             # Applied, but not healthy in time: like `docker compose up --wait`, not a success.
             status = f"applied, but {stack.health_status}: {stack.last_error}"
         else:
