@@ -22,9 +22,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from controller.desired import DesiredStack
 from controller.errors import ManifestError
 from controller.models import CommandStatus, CommandType, Stack, VersionHead
-from controller.source import DesiredStack, LoadResult, LoadWarning
+from controller.source import LoadResult, LoadWarning
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from controller.desired import DesiredStack
 from controller.errors import NameInUseError, PermanentError, TransientError
 from controller.models.observed import ObservedContainer
 from controller.planner import (
@@ -33,7 +34,6 @@ from controller.planner import (
     replica_names,
 )
 from controller.runtime import Engine
-from controller.source import DesiredStack
 
 StepReport = Callable[[Step, float, BaseException | None], None]
 

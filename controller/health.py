@@ -8,10 +8,10 @@ error. ``Missing``: a wanted replica does not exist.
 
 from __future__ import annotations
 
+from controller.desired import DesiredStack
 from controller.models.enums import HealthStatus
 from controller.models.observed import Snapshot
 from controller.planner import replica_names
-from controller.source import DesiredStack
 
 
 def assess_health(desired: DesiredStack, observed: Snapshot) -> tuple[HealthStatus, str]:

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from controller.desired import DesiredStack, Service
 from controller.models.observed import ObservedContainer, Snapshot, container_name
-from controller.source import DesiredStack, Service
 
 
 class StepKind(StrEnum):

@@ -28,6 +28,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from controller.db import Database
+from controller.desired import DesiredStack
 from controller.errors import PermanentError, TransientError
 from controller.executor import ExecutionContext, Executor
 from controller.health import assess_health
@@ -52,7 +53,6 @@ from controller.planner import (
 )
 from controller.runtime import Engine
 from controller.runtime.container_spec import unsupported
-from controller.source import DesiredStack
 from controller.versions import load_desired, version_root
 
 MAX_BACKOFF = 300.0

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from controller.db import Database
+from controller.desired import DesiredStack
 from controller.errors import PermanentError
 from controller.models import (
     Command,
@@ -22,7 +23,6 @@ from controller.models import (
     StackMetadata,
     StackVersion,
 )
-from controller.source import DesiredStack
 
 SETTINGS_KEY = "x-stackctl"
 _SETTINGS = ("labels", "suspend", "prune", "deletion_policy")

@@ -43,6 +43,7 @@ from controller.changes import (
     to_delete,
 )
 from controller.db import Database
+from controller.desired import DesiredStack
 from controller.gitmeta import git_metadata
 from controller.models import (
     Command,
@@ -51,7 +52,7 @@ from controller.models import (
     LogLevel,
     StackMetadata,
 )
-from controller.source import DesiredStack, LoadCache, LoadResult, load_root
+from controller.source import LoadCache, LoadResult, load_root
 from controller.versions import load_desired, record_and_enqueue
 
 log = logging.getLogger("stackctl.watcher")

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from controller.source import DesiredStack, config_hash, load_root
+from controller.desired import DesiredStack, config_hash
+from controller.source import load_root
 
 RICH = """\
     services:

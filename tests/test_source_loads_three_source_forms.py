@@ -5,7 +5,8 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from controller.source import DesiredStack, load_path, load_root
+from controller.desired import DesiredStack
+from controller.source import load_path, load_root
 
 
 def write(root: Path, files: dict[str, str | bytes]) -> Path:

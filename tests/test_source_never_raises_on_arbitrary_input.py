@@ -9,8 +9,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from controller.desired.compose import Service
 from controller.source import load_root
-from controller.source.compose import Service
 
 # Every canonical field name, plus the Compose spellings and nested keys the loader folds.
 FOLDED = "deploy scale mem_limit cpus profiles x-a context target source type condition test"

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 import yaml
 
-from controller.source import Mount, config_hash, host_path, load_root
-from controller.source.compose import Service, context_path
+from controller.desired import Mount, config_hash, host_path
+from controller.desired.compose import Service, context_path
+from controller.source import load_root
 
 
 def load_service(tmp_path: Path, service: dict[str, Any], **top: Any) -> Service:

@@ -19,7 +19,7 @@ from controller.errors import StackctlError
 from controller.models.enums import CommandStatus, CommandType, HealthStatus
 
 if TYPE_CHECKING:  # the layers below load when a command runs: the CLI starts quickly
-    from controller.source import DesiredStack
+    from controller.desired import DesiredStack
 
 
 def _root(path: Path) -> Path:

@@ -19,6 +19,7 @@ from typing import Any
 
 from docker.types import LogConfig, Mount, Ulimit
 
+from controller.desired import DesiredStack, Service, host_path
 from controller.errors import PermanentError
 from controller.models.observed import (
     CONFIG_HASH_LABEL,
@@ -29,7 +30,6 @@ from controller.models.observed import (
     SERVICE_LABEL,
     VERSION_LABEL,
 )
-from controller.source import DesiredStack, Service, host_path
 
 NANOSECONDS = 1_000_000_000
 

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import docker
 
+from controller.desired import DesiredStack, context_path
 from controller.errors import NotFoundError, PermanentError
 from controller.models.observed import (
     CONFIG_HASH_LABEL,
@@ -36,7 +37,6 @@ from controller.models.observed import (
 )
 from controller.runtime.container_spec import container_spec
 from controller.runtime.errors import translate
-from controller.source import DesiredStack, context_path
 
 T = TypeVar("T")
 

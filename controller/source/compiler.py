@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from controller.source.compose import ComposeProject
+from controller.desired.compose import ComposeProject
+from controller.desired.names import name_problem
+from controller.desired.stack import DesiredStack
 from controller.source.context import ComposeContext, type_name
 from controller.source.files import Root
 from controller.source.interpolation import interpolate_tree
 from controller.source.issues import Issues
-from controller.source.names import name_problem
 from controller.source.project import normalize_project
-from controller.source.stack import DesiredStack
 from controller.source.yamlload import KeyPath
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from controller.source.compose import EnvFile
+from controller.desired.compose import EnvFile
 from controller.source.context import ComposeContext, list_or_dict, type_name, without_extensions
 from controller.source.dotenv import DotenvError, parse_dotenv
 from controller.source.service_keys import check_keys

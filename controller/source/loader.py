@@ -31,6 +31,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from controller.desired.names import normalize_name
 from controller.errors import ManifestError
 from controller.source.cache import LoadCache
 from controller.source.compiler import Candidate, compile_stack
@@ -46,7 +47,6 @@ from controller.source.files import (
 )
 from controller.source.issues import Issues, LoadWarning
 from controller.source.manifest import load_manifest
-from controller.source.names import normalize_name
 from controller.source.report import LoadResult, SourceKind, SourceReport
 from controller.source.variables import load_variables
 from controller.source.yamlload import Document, load_documents

@@ -16,12 +16,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from controller.desired.names import name_problem
 from controller.errors import ManifestError
 from controller.source.compiler import Candidate, StackSettings, compile_stack
 from controller.source.context import type_name
 from controller.source.files import FileProblem, Root, read_text, realpath
 from controller.source.issues import Issues
-from controller.source.names import name_problem
 from controller.source.variables import load_variables
 from controller.source.yamlload import Document, load_documents
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from controller.source.compose import Mount
+from controller.desired.compose import Mount
 from controller.source.context import ComposeContext, type_name, without_extensions
 from controller.source.files import FileProblem, check_path_text
 from controller.source.units import parse_bytes

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from controller.source.compose import Port
+from controller.desired.compose import Port
 from controller.source.context import ComposeContext, scalar_str, type_name, without_extensions
 from controller.source.yamlload import KeyPath
 

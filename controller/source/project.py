@@ -16,9 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from controller.source import service_keys as keys
-from controller.source.addresses import check_ipam_pool
-from controller.source.compose import (
+from controller.desired.compose import (
     ComposeProject,
     Dependency,
     FileObject,
@@ -26,6 +24,8 @@ from controller.source.compose import (
     Service,
     Volume,
 )
+from controller.source import service_keys as keys
+from controller.source.addresses import check_ipam_pool
 from controller.source.context import ComposeContext, as_mapping, type_name, without_extensions
 from controller.source.engine_strings import report_nul_bytes
 from controller.source.service import Declared, normalize_service

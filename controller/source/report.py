@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from controller.desired.stack import DesiredStack
 from controller.errors import ManifestError
 from controller.source.issues import LoadWarning
-from controller.source.stack import DesiredStack
 
 SourceKind = Literal["manifest", "folder", "compose"]
 

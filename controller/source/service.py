@@ -25,9 +25,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from controller.desired.compose import FileObject, Service
 from controller.source import addresses, references
 from controller.source import service_keys as keys
-from controller.source.compose import FileObject, Service
 from controller.source.context import (
     ComposeContext,
     as_mapping,

@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from controller.desired.compose import Dependency, FileObject, FileRef, Healthcheck, ServiceNetwork
 from controller.source.addresses import check_fixed_addresses
-from controller.source.compose import Dependency, FileObject, FileRef, Healthcheck, ServiceNetwork
 from controller.source.context import (
     ComposeContext,
     as_mapping,

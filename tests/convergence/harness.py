@@ -9,10 +9,10 @@ from typing import Any
 from stacks import desired_stack
 
 from controller.db import Database
+from controller.desired import DesiredStack
 from controller.models import Command, CommandType
 from controller.reconciler import ReconcilerOptions
 from controller.runtime import Engine
-from controller.source import DesiredStack
 from controller.versions import record_version
 from controller.worker import Outcome, Worker
 

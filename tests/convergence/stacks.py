@@ -7,7 +7,8 @@ from typing import Any
 
 import yaml
 
-from controller.source import DesiredStack, load_path
+from controller.desired import DesiredStack
+from controller.source import load_path
 
 
 def desired_stack(tmp: Path, name: str, compose: dict[str, Any], **spec: Any) -> DesiredStack:

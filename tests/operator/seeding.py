@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from controller.db import Database
+from controller.desired import DesiredStack
 from controller.models import (
     Command,
     CommandType,
@@ -22,7 +23,7 @@ from controller.models import (
     SyncStatus,
     VersionStatus,
 )
-from controller.source import DesiredStack, load_path
+from controller.source import load_path
 from controller.versions import record_version
 
 SLEEPER = {"command": ["sleep", "3600"], "init": True}

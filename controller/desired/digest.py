@@ -14,7 +14,7 @@ import hashlib
 import json
 from typing import Any
 
-from controller.source.compose import Service
+from controller.desired.compose import Service
 
 NOT_RECREATING = frozenset({"replicas", "depends_on", "pull_policy"})
 

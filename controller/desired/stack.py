@@ -21,9 +21,9 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from controller.source.compose import ComposeProject
-from controller.source.digest import canonical_json, config_hash, sha256_text
-from controller.source.names import name_problem
+from controller.desired.compose import ComposeProject
+from controller.desired.digest import canonical_json, config_hash, sha256_text
+from controller.desired.names import name_problem
 
 DIGESTED_FIELDS = frozenset({"name", "labels", "suspend", "prune", "deletion_policy", "compose"})
 _CACHED = ("digest", "service_hashes")

@@ -1,0 +1,25 @@
+"""The desired-state model: what a stack should be, canonical and digested (DESIGN.md section 2).
+
+``compose`` holds the canonical Compose project (one long form for every short syntax),
+``stack`` the ``DesiredStack`` around it, ``digest`` the hashing (stack digest and the per-service
+config hash the planner compares with container labels) and ``names`` the naming rules both the
+loader and the model enforce.
+
+Values only: this package never reads files, the environment, the database or the engine. The
+source layer builds these values from files; the planner, the runtime, health and versions read
+them. Keeping them out of ``source`` means those layers depend on the model, not on the loader.
+"""
+
+from controller.desired.compose import ComposeProject, Mount, Service, context_path, host_path
+from controller.desired.digest import config_hash
+from controller.desired.stack import DesiredStack
+
+__all__ = [
+    "ComposeProject",
+    "DesiredStack",
+    "Mount",
+    "Service",
+    "config_hash",
+    "context_path",
+    "host_path",
+]
