@@ -264,6 +264,7 @@ class Fetcher:
             env=env,
             cwd=self.home,
             deadline=deadline,
+            action=action,
             stdin=stdin,
             redactor=lambda text: redact(text, self.spec, secrets=hidden),
         )

@@ -180,10 +180,12 @@ def run_git(
     env: Mapping[str, str],
     cwd: Path,
     deadline: float,
+    action: str,
     redactor: Callable[[str], str],
     stdin: bytes | None = None,
 ) -> GitOutput:
-    """Run ``git HARDENING args``; raise ``FetchTimeout`` at ``deadline`` (monotonic clock)."""
+    """Run ``git HARDENING args``; at ``deadline`` (monotonic clock) raise ``FetchTimeout``
+    saying which ``action`` (already redacted, e.g. "cannot fetch URL") did not finish."""
     proc = subprocess.Popen(
         ["git", *HARDENING, *args],
         stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
@@ -197,9 +199,7 @@ def run_git(
         out, err = proc.communicate(stdin, timeout=max(0.0, deadline - time.monotonic()))
     except subprocess.TimeoutExpired:
         _kill_group(proc)
-        raise FetchTimeout(
-            f"git {args[-1] if args else ''} took too long and was stopped"
-        ) from None
+        raise FetchTimeout(f"{action}: timed out; git and its children were stopped") from None
     finally:
         # Whatever happened (timeout, interrupt, success), nothing of this call survives it.
         _kill_group(proc)

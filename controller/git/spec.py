@@ -67,7 +67,8 @@ class RepositorySpec(BaseModel):
     credential is picked up without a restart and is never kept in memory or on disk by us.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # A rejected URL may hold a password: errors name the problem, never echo the input.
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
     name: str
     url: str
