@@ -31,18 +31,19 @@ import secrets
 import shutil
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from controller.git.errors import FetchTimeout, PathNotFound, RefNotFound
 from controller.git.runner import (
     GitOutput,
+    authorization_header,
     command_url,
     failure,
     git_env,
     run_git,
-    secrets_of,
+    secrets_in,
 )
 from controller.git.spec import RepositorySpec, redact, redact_url
 
@@ -72,6 +73,16 @@ class FetchResult:
     root: Path
     changed: bool
     previous: str | None
+
+
+@dataclass(frozen=True)
+class _Call:
+    """What every git call of one fetch shares: its environment (with the credential read for
+    this fetch), the fetch's deadline, and the secrets no message may show."""
+
+    env: dict[str, str]
+    deadline: float
+    secrets: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -122,16 +133,18 @@ class Fetcher:
         deadline = time.monotonic() + self.timeout_s
         self._checkouts.mkdir(parents=True, exist_ok=True)
         with self._locked(deadline):
-            env = git_env(self.spec, timeout_s=self.timeout_s)
-            self._ensure_mirror(env=env, deadline=deadline)
-            self._download(env=env, deadline=deadline)
-            commit = self._resolve(env=env, deadline=deadline)
+            header = authorization_header(self.spec)  # reads the token file: once per fetch
+            env = git_env(self.spec, timeout_s=self.timeout_s, header=header)
+            call = _Call(env=env, deadline=deadline, secrets=tuple(secrets_in(header)))
+            self._ensure_mirror(call)
+            self._download(call)
+            commit = self._resolve(call)
             previous = self.current_commit()
             if previous == commit.sha:
                 root = self._root_in(self._checkouts / commit.sha, commit=commit.sha)
                 self._remove_all_but(commit.sha)
                 return _result(commit, root=root, changed=False, previous=previous)
-            folder = self._check_out(commit.sha, env=env, deadline=deadline)
+            folder = self._check_out(commit.sha, call=call)
             self._switch_to(folder)
             self._remove_all_but(commit.sha)
             root = self._checkouts / commit.sha / self.spec.path
@@ -139,25 +152,26 @@ class Fetcher:
 
     # -- steps ---------------------------------------------------------------------------------
 
-    def _ensure_mirror(self, *, env: dict[str, str], deadline: float) -> None:
+    def _ensure_mirror(self, call: _Call) -> None:
         for leftover in self.home.glob(f"{_TMP_PREFIX}mirror-*"):
             shutil.rmtree(leftover, ignore_errors=True)
         if not (self._mirror / "HEAD").is_file():
             # Made under another name and renamed, so a half-initialised mirror never counts.
             tmp = self.home / f"{_TMP_PREFIX}mirror-{secrets.token_hex(4)}"
-            args = ["-c", "init.defaultBranch=main", "init", "--quiet", "--bare", str(tmp)]
-            self._git(args, env=env, deadline=deadline, action="cannot create the mirror")
+            # No template: no sample hooks, nothing in the mirror that we did not write.
+            args = ["-c", "init.defaultBranch=main", "init", "--quiet", "--bare", "--template="]
+            self._git([*args, str(tmp)], call=call, action="cannot create the mirror")
             shutil.rmtree(self._mirror, ignore_errors=True)
             os.rename(tmp, self._mirror)
         attributes = self._mirror / "info" / "attributes"
         if not attributes.is_file() or attributes.read_bytes() != _ATTRIBUTES:
-            attributes.parent.mkdir(exist_ok=True)
+            attributes.parent.mkdir(exist_ok=True)  # `info/` comes from no template
             attributes.write_bytes(_ATTRIBUTES)
         # We hold the lock: a *.lock file can only be left by a git that was killed.
         for stale in [*self._mirror.glob("*.lock"), *self._mirror.glob("refs/**/*.lock")]:
             stale.unlink(missing_ok=True)
 
-    def _download(self, *, env: dict[str, str], deadline: float) -> None:
+    def _download(self, call: _Call) -> None:
         args = [
             f"--git-dir={self._mirror}",
             "fetch", "--quiet", "--prune", "--force", "--no-tags",
@@ -165,9 +179,9 @@ class Fetcher:
             self._url, "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*",
         ]  # fmt: skip
         shown = redact_url(self.spec.url)
-        self._git(args, env=env, deadline=deadline, action=f"cannot fetch {shown}")
+        self._git(args, call=call, action=f"cannot fetch {shown}")
 
-    def _resolve(self, *, env: dict[str, str], deadline: float) -> _Commit:
+    def _resolve(self, call: _Call) -> _Commit:
         """One ``cat-file`` resolves every reading of ``ref`` and prints the commit itself."""
         ref = self.spec.ref
         if ref.startswith("refs/"):
@@ -178,16 +192,14 @@ class Fetcher:
                 candidates.append(ref.lower())
         stdin = "".join(f"{c}^{{commit}}\n" for c in candidates).encode()
         args = [f"--git-dir={self._mirror}", "cat-file", "--batch"]
-        out = self._git(
-            args, env=env, deadline=deadline, action="cannot read the mirror", stdin=stdin
-        )
+        out = self._git(args, call=call, action="cannot read the mirror", stdin=stdin)
         commit = _first_commit(out.stdout)
         if commit is None:
             shown = redact_url(self.spec.url)
             raise RefNotFound(f"{shown} has no branch, tag or commit named {ref!r}")
         return commit
 
-    def _check_out(self, sha: str, *, env: dict[str, str], deadline: float) -> Path:
+    def _check_out(self, sha: str, *, call: _Call) -> Path:
         """Write the commit's tree into a new folder, renamed to checkouts/<sha> once complete."""
         tmp = self._checkouts / f"{_TMP_PREFIX}{sha}-{secrets.token_hex(4)}"
         index = tmp.with_name(tmp.name + ".index")  # outside the tree: the folder holds only files
@@ -201,8 +213,8 @@ class Fetcher:
                 "-u",
                 sha,
             ]
-            env = {**env, "GIT_INDEX_FILE": str(index)}
-            self._git(args, env=env, deadline=deadline, action=f"cannot check out {sha}")
+            private = replace(call, env={**call.env, "GIT_INDEX_FILE": str(index)})
+            self._git(args, call=private, action=f"cannot check out {sha}")
             self._root_in(tmp, commit=sha)
             final = self._checkouts / sha
             if final.exists():  # complete (renamed) but never made current: rebuilt, not trusted
@@ -250,23 +262,16 @@ class Fetcher:
     # -- plumbing ------------------------------------------------------------------------------
 
     def _git(
-        self,
-        args: list[str],
-        *,
-        env: dict[str, str],
-        deadline: float,
-        action: str,
-        stdin: bytes | None = None,
+        self, args: list[str], *, call: _Call, action: str, stdin: bytes | None = None
     ) -> GitOutput:
-        hidden = secrets_of(self.spec)
         output = run_git(
             args,
-            env=env,
+            env=call.env,
             cwd=self.home,
-            deadline=deadline,
+            deadline=call.deadline,
             action=action,
             stdin=stdin,
-            redactor=lambda text: redact(text, self.spec, secrets=hidden),
+            redactor=lambda text: redact(text, self.spec, secrets=call.secrets),
         )
         if output.returncode != 0:
             raise failure(action=action, output=output)

@@ -77,10 +77,9 @@ class GitOutput:
     stderr: str
 
 
-def git_env(
-    spec: RepositorySpec, *, timeout_s: float, extra: Mapping[str, str] | None = None
-) -> dict[str, str]:
-    """The environment of every git call for ``spec``; reads the token file now, at each use."""
+def git_env(spec: RepositorySpec, *, timeout_s: float, header: str | None) -> dict[str, str]:
+    """The environment of every git call of one fetch of ``spec``; ``header`` is the
+    ``authorization_header`` read for this fetch (None: no credential to send)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     env.update(
         LC_ALL="C",
@@ -96,7 +95,6 @@ def git_env(
         GIT_SSH_VARIANT="ssh",
         GIT_SSH_COMMAND=ssh_command(spec, timeout_s=timeout_s),
     )
-    header = authorization_header(spec)
     if header is not None:
         # Scoped to the repository's origin; curl also drops it on a redirect to another host.
         env.update(
@@ -104,7 +102,6 @@ def git_env(
             GIT_CONFIG_KEY_0=f"http.{_origin(spec.url)}.extraHeader",
             GIT_CONFIG_VALUE_0=header,
         )
-    env.update(extra or {})
     return env
 
 
@@ -120,11 +117,12 @@ def ssh_command(spec: RepositorySpec, *, timeout_s: float) -> str:
         "-o", "ControlMaster=no",
         "-o", "ControlPath=none",
     ]  # fmt: skip
+    # Made absolute here: git, and so ssh, runs in the state dir, not in the caller's folder.
     if spec.ssh_key_file is not None:
-        options += ["-i", str(spec.ssh_key_file), "-o", "IdentitiesOnly=yes"]
+        options += ["-i", str(spec.ssh_key_file.absolute()), "-o", "IdentitiesOnly=yes"]
     if spec.known_hosts_file is not None:
         options += [
-            "-o", f"UserKnownHostsFile={spec.known_hosts_file}",
+            "-o", f"UserKnownHostsFile={spec.known_hosts_file.absolute()}",
             "-o", "GlobalKnownHostsFile=/dev/null",
         ]  # fmt: skip
     return shlex.join(options)
@@ -147,6 +145,7 @@ def authorization_header(spec: RepositorySpec) -> str | None:
 
 
 def read_token(path: Path) -> str:
+    """The token in ``path`` (surrounding whitespace dropped); read at each fetch, never kept."""
     try:
         token = path.read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError) as e:
@@ -156,14 +155,13 @@ def read_token(path: Path) -> str:
     return token
 
 
-def secrets_of(spec: RepositorySpec) -> list[str]:
-    """Strings that must never appear in a message: the token and the header made from it."""
-    header = authorization_header(spec) if transport_of(spec.url) == "http" else None
-    found = [header, header.rpartition(" ")[2]] if header else []
-    if spec.token_file is not None:
-        with contextlib.suppress(FetchError):
-            found.append(read_token(spec.token_file))
-    return [s for s in found if s]
+def secrets_in(header: str | None) -> list[str]:
+    """What must never appear in a message: the header's value and the password inside it."""
+    if header is None:
+        return []
+    encoded = header.rpartition(" ")[2]
+    password = base64.b64decode(encoded).decode().partition(":")[2]
+    return [s for s in (header, encoded, password) if s]
 
 
 def command_url(spec: RepositorySpec) -> str:
