@@ -64,6 +64,15 @@ _AUTH_MARKERS = (
     "no such identity",
 )
 
+# A transport that gave up waiting by itself (ssh's ConnectTimeout, a TCP connect) is a
+# timeout too, whether it or our deadline came first.
+_TIMEOUT_MARKERS = ("timed out", "connection timeout")
+
+# git's advice after any failure to reach a remote: true of every cause, so it says nothing.
+_BOILERPLATE = frozenset(
+    {"Please make sure you have the correct access rights", "and the repository exists."}
+)
+
 # The stderr lines kept in an error message: enough to act on, short enough for a status line.
 _STDERR_LINES = 6
 
@@ -205,11 +214,19 @@ def run_git(
 
 
 def failure(*, action: str, output: GitOutput) -> FetchError:
-    """The typed error for a failed git call: auth problems apart, the rest is unreachable."""
-    lines = [line.strip() for line in output.stderr.splitlines() if line.strip()]
+    """The typed error for a failed git call: auth, timeout, else unreachable."""
+    lines = [
+        line.strip()
+        for line in output.stderr.splitlines()
+        if line.strip() and line.strip() not in _BOILERPLATE
+    ]
     detail = "; ".join(lines[-_STDERR_LINES:]) or f"git exited with {output.returncode}"
     lowered = output.stderr.lower()
-    kind = FetchAuthError if any(m in lowered for m in _AUTH_MARKERS) else FetchError
+    kind = FetchError
+    if any(m in lowered for m in _AUTH_MARKERS):
+        kind = FetchAuthError
+    elif any(m in lowered for m in _TIMEOUT_MARKERS):
+        kind = FetchTimeout
     return kind(f"{action}: {detail}")
 
 

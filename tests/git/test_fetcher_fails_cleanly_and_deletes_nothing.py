@@ -18,6 +18,7 @@ from helpers.git_servers import GitDaemon, HungServer, Pusher, SshServer, proces
 from controller.errors import TransientError
 from controller.git.errors import FetchError, FetchTimeout, PathNotFound, RefNotFound
 from controller.git.fetcher import Fetcher
+from controller.git.runner import GitOutput, failure
 
 COMPOSE_V1 = "services:\n  web:\n    image: busybox:1\n"
 
@@ -197,3 +198,23 @@ def test_two_fetchers_of_one_state_dir_take_turns(
     assert sum(r.changed for r in results) == 1
     assert {r.commit for r in results} == {pusher.head()}
     assert sorted(p.name for p in (state / "shop" / "checkouts").iterdir()) == [pusher.head()]
+
+
+@pytest.mark.parametrize(
+    ("stderr", "kind"),
+    [
+        ("Host key verification failed.\nfatal: Could not read from remote repository.", "auth"),
+        ("git@127.0.0.1: Permission denied (publickey).", "auth"),
+        ("fatal: unable to access 'https://h/x/': The requested URL returned error: 403", "auth"),
+        ("fatal: could not read Username for 'https://h': terminal prompts disabled", "auth"),
+        ("Connection timed out during banner exchange", "timeout"),
+        ("ssh: connect to host h port 22: Connection refused", "unreachable"),
+        ("fatal: '/srv/x.git' does not appear to be a git repository", "unreachable"),
+        ("", "unreachable"),
+    ],
+)
+def test_what_git_said_decides_the_kind_of_error(stderr: str, kind: str) -> None:
+    error = failure(action="cannot fetch x", output=GitOutput(128, b"", stderr))
+    assert error.kind == kind
+    assert str(error).startswith("cannot fetch x: ")
+    assert "Please make sure" not in str(error)

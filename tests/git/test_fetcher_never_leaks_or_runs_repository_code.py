@@ -133,7 +133,7 @@ def test_a_credential_is_never_on_a_command_line(
             "in-url": {"url": f"http://user:url-pw-abcdef@127.0.0.1:{hung.port}/shop.git"},
             "in-file": {"url": f"http://127.0.0.1:{hung.port}/x.git", "token_file": token_file},
         }.items():
-            fetcher = make_fetcher(name=name, timeout_s=3, **fields)
+            fetcher = make_fetcher(name=name, timeout_s=1.5, **fields)
             with watching(f"127.0.0.1:{hung.port}", seen), pytest.raises(FetchTimeout):
                 fetcher.fetch()
     assert seen, "git was observed while it waited for the server"
