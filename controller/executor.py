@@ -180,9 +180,9 @@ class Executor:
                     StepKind.REMOVE,
                     e.name,
                     f"a leftover container of this stack holds the name {name}",
-                    service,
-                    step.number,
-                    e.holder,
+                    service=service,
+                    number=step.number,
+                    container_id=e.holder,
                 )
             )
             return create()

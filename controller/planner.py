@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -60,6 +60,7 @@ class Step:
     kind: StepKind
     target: str
     reason: str
+    _: KW_ONLY
     service: str | None = None
     number: int | None = None
     container_id: str | None = None
@@ -146,7 +147,14 @@ def teardown(
         observed.containers, key=lambda c: (-rank.get(c.service, len(rank) + 1), -c.number)
     )
     steps = [
-        Step(StepKind.REMOVE, c.name, "stack deleted", c.service, c.number, c.id)
+        Step(
+            StepKind.REMOVE,
+            c.name,
+            "stack deleted",
+            service=c.service,
+            number=c.number,
+            container_id=c.id,
+        )
         for c in containers
     ]
     steps += [Step(StepKind.REMOVE_NETWORK, n.name, "stack deleted") for n in observed.networks]
@@ -217,14 +225,14 @@ def _image_steps(
     policy = service.pull_policy
     if service.build is not None and (policy == "build" or not present):
         why = "pull_policy build" if policy == "build" else "the image is not built yet"
-        return [Step(StepKind.BUILD, ref, f"build {name}: {why}", name)], []
+        return [Step(StepKind.BUILD, ref, f"build {name}: {why}", service=name)], []
     if policy == "always" and pull_always:
-        return [Step(StepKind.PULL, ref, f"{ALWAYS_PULL} ({name})", name)], []
+        return [Step(StepKind.PULL, ref, f"{ALWAYS_PULL} ({name})", service=name)], []
     if present:
         return [], []
     if policy == "never":
         return [], [f"service {name}: image {ref} is not present and pull_policy is never"]
-    return [Step(StepKind.PULL, ref, f"image for {name} is not present", name)], []
+    return [Step(StepKind.PULL, ref, f"image for {name} is not present", service=name)], []
 
 
 def _service_steps(
@@ -239,7 +247,14 @@ def _service_steps(
     for number, (_, strays) in sorted(slots.items()):
         for stray in strays:  # before the slot's own steps: its name may be the one we need
             why = _why_stray(stray, number)
-            yield Step(StepKind.REMOVE, stray.name, why, name, number, stray.id)
+            yield Step(
+                StepKind.REMOVE,
+                stray.name,
+                why,
+                service=name,
+                number=number,
+                container_id=stray.id,
+            )
     for number, cname in wanted:
         container = existing.get(number)
         if container is None:
@@ -256,7 +271,7 @@ def _service_steps(
                 why = f"replicas {before.replicas} -> {service.replicas}"
             else:
                 why = "container missing"
-            yield Step(StepKind.CREATE, cname, why, name, number)
+            yield Step(StepKind.CREATE, cname, why, service=name, number=number)
             continue
         change = _missing_network(desired, service, container) or _why_recreate(
             container,
@@ -267,10 +282,22 @@ def _service_steps(
             new=service,
         )
         if change:
-            yield Step(StepKind.RECREATE, cname, change, name, number, container.id)
+            yield Step(
+                StepKind.RECREATE,
+                cname,
+                change,
+                service=name,
+                number=number,
+                container_id=container.id,
+            )
         elif not container.running and not _completed_run(container, service):
             yield Step(
-                StepKind.START, cname, f"container is {container.state}", name, number, container.id
+                StepKind.START,
+                cname,
+                f"container is {container.state}",
+                service=name,
+                number=number,
+                container_id=container.id,
             )
     wanted_numbers = {number for number, _ in wanted}
     surplus = sorted(
@@ -281,9 +308,9 @@ def _service_steps(
             StepKind.REMOVE,
             container.name,
             f"replicas {len(existing)} -> {len(wanted)}",
-            name,
-            container.number,
-            container.id,
+            service=name,
+            number=container.number,
+            container_id=container.id,
         )
 
 
@@ -399,7 +426,7 @@ def _with_waits(desired: DesiredStack, steps: list[Step], levels: list[list[str]
                     StepKind.WAIT,
                     dep,
                     f"{dependent} depends on it ({condition})",
-                    dep,
+                    service=dep,
                     level=level,
                     condition=condition,
                 )
@@ -421,9 +448,9 @@ def _orphan_steps(desired: DesiredStack, observed: Snapshot) -> Iterable[Step]:
                 StepKind.REMOVE,
                 container.name,
                 "service no longer in the spec (prune)",
-                container.service,
-                container.number,
-                container.id,
+                service=container.service,
+                number=container.number,
+                container_id=container.id,
             )
     wanted = {n.name for n in desired.compose.networks.values()}
     for network in observed.networks:
