@@ -99,7 +99,8 @@ class Fetcher:
     def __init__(self, spec: RepositorySpec, *, state_dir: Path, timeout_s: float = 60.0) -> None:
         self.spec = spec
         self.timeout_s = timeout_s
-        self.home = Path(state_dir) / spec.name
+        # Absolute: git runs with the state dir as its working folder, not the caller's.
+        self.home = Path(state_dir).absolute() / spec.name
         self._mirror = self.home / "mirror.git"
         self._checkouts = self.home / "checkouts"
         self._current = self.home / "current"

@@ -193,15 +193,18 @@ def run_git(
 ) -> GitOutput:
     """Run ``git HARDENING args``; at ``deadline`` (monotonic clock) raise ``FetchTimeout``
     saying which ``action`` (already redacted, e.g. "cannot fetch URL") did not finish."""
-    proc = subprocess.Popen(
-        ["git", *HARDENING, *args],
-        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=dict(env),
-        cwd=cwd,
-        start_new_session=True,
-    )
+    try:
+        proc = subprocess.Popen(
+            ["git", *HARDENING, *args],
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=dict(env),
+            cwd=cwd,
+            start_new_session=True,
+        )
+    except OSError as e:  # no git on PATH, or the state dir vanished
+        raise FetchError(f"{action}: cannot run git: {e.strerror or e}") from e
     try:
         out, err = proc.communicate(stdin, timeout=max(0.0, deadline - time.monotonic()))
     except subprocess.TimeoutExpired:

@@ -16,6 +16,7 @@ from helpers.git_servers import GitDaemon, HttpGitServer, Pusher, SshServer, git
 
 from controller.git.errors import RefNotFound
 from controller.git.fetcher import Fetcher
+from controller.git.spec import RepositorySpec
 
 # What the conftest's `pusher` committed first, and a second version.
 COMPOSE_V1 = "services:\n  web:\n    image: busybox:1\n"
@@ -189,3 +190,14 @@ def test_a_relative_local_path_is_resolved_from_the_callers_folder(
     fetcher = make_fetcher(url=f"./{origin.name}")
     monkeypatch.chdir("/")
     assert fetcher.fetch().commit == pusher.head()
+
+
+def test_a_relative_state_dir_is_resolved_from_the_callers_folder(
+    origin: Path, pusher: Pusher, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    spec = RepositorySpec(name="shop", url=str(origin))
+    fetcher = Fetcher(spec, state_dir=Path("relative-state"))
+    monkeypatch.chdir("/")
+    result = fetcher.fetch()
+    assert result.root == tmp_path / "relative-state" / "shop" / "checkouts" / pusher.head()
