@@ -164,7 +164,7 @@ class Executor:
                 service=service,
                 number=step.number or 1,
                 name=name,
-                image=image_ref(self._desired.name, service, spec),
+                image=image_ref(self._desired.name, service, service=spec),
                 root=self._ctx.root,
                 files_dir=self._ctx.files_dir,
                 version=self._ctx.version,
@@ -203,7 +203,7 @@ class Executor:
         """Until every replica of ``step.target`` meets ``step.condition``."""
         desired = self._desired
         service = desired.compose.services[step.target]
-        names = [name for _, name in replica_names(desired.name, step.target, service)]
+        names = [name for _, name in replica_names(desired.name, step.target, service=service)]
         started = time.monotonic()
         deadline = started + self._ctx.wait_timeout
         said = started

@@ -19,7 +19,7 @@ def assess_health(desired: DesiredStack, observed: Snapshot) -> tuple[HealthStat
     by_name = {c.name: c for c in observed.containers}
     missing, degraded, progressing = [], [], []
     for service_name, service in sorted(desired.compose.services.items()):
-        for _, name in replica_names(desired.name, service_name, service):
+        for _, name in replica_names(desired.name, service_name, service=service):
             container = by_name.get(name)
             if container is None:
                 missing.append(name)

@@ -120,9 +120,8 @@ def plan(
     problems: list[str] = []
     for level, names in enumerate(levels):
         for name in names:
-            service = project.services[name]
             image_steps, image_problems = _image_steps(
-                desired.name, name, service, observed, pull_always=pull_always
+                desired, name, observed=observed, pull_always=pull_always
             )
             steps += [_at(s, level) for s in image_steps]
             problems += image_problems
@@ -132,7 +131,7 @@ def plan(
                     desired=desired, name=name, observed=observed, previous=previous
                 )
             ]
-    steps = _with_waits(desired, steps, levels)
+    steps = _with_waits(desired, steps, levels=levels)
     steps += _orphan_steps(desired, observed)
     return Plan(desired.name, tuple(steps), tuple(problems), tuple(map(tuple, levels)))
 
@@ -182,17 +181,18 @@ def dependency_levels(services: dict[str, Service]) -> list[list[str]]:
     return levels
 
 
-def image_ref(stack: str, service_name: str, service: Service) -> str:
+def image_ref(stack: str, service_name: str, *, service: Service) -> str:
     """The image a service runs: its ``image``, or Compose's ``<stack>-<service>`` when built."""
     return service.image or f"{stack}-{service_name}"
 
 
 def image_refs(desired: DesiredStack) -> list[str]:
     """Every image the stack's services run (what to ask the engine about when observing)."""
-    return sorted({image_ref(desired.name, n, s) for n, s in desired.compose.services.items()})
+    services = desired.compose.services
+    return sorted({image_ref(desired.name, n, service=s) for n, s in services.items()})
 
 
-def replica_names(stack: str, service_name: str, service: Service) -> list[tuple[int, str]]:
+def replica_names(stack: str, service_name: str, *, service: Service) -> list[tuple[int, str]]:
     if service.container_name:
         return [(1, service.container_name)]
     return [(n, container_name(stack, service_name, n)) for n in range(1, service.replicas + 1)]
@@ -218,9 +218,10 @@ def _volume_steps(desired: DesiredStack, observed: Snapshot) -> Iterable[Step]:
 
 
 def _image_steps(
-    stack: str, name: str, service: Service, observed: Snapshot, *, pull_always: bool
+    desired: DesiredStack, name: str, *, observed: Snapshot, pull_always: bool
 ) -> tuple[list[Step], list[str]]:
-    ref = image_ref(stack, name, service)
+    service = desired.compose.services[name]
+    ref = image_ref(desired.name, name, service=service)
     present = observed.images.get(ref) is not None
     policy = service.pull_policy
     if service.build is not None and (policy == "build" or not present):
@@ -238,67 +239,99 @@ def _image_steps(
 def _service_steps(
     *, desired: DesiredStack, name: str, observed: Snapshot, previous: DesiredStack | None
 ) -> Iterable[Step]:
+    """A service's containers, slot by slot: strays out first, then create, recreate or start
+    each wanted replica, then remove the surplus."""
     service = desired.compose.services[name]
-    want_hash = desired.service_hashes[name]
-    image_id = observed.images.get(image_ref(desired.name, name, service))
-    wanted = replica_names(desired.name, name, service)
+    image_id = observed.images.get(image_ref(desired.name, name, service=service))
+    wanted = replica_names(desired.name, name, service=service)
     slots = _slots(observed.containers_of(name), wanted)
     existing = {number: kept for number, (kept, _) in slots.items() if kept is not None}
+    yield from _stray_steps(name, slots)
+    for number, cname in wanted:
+        container = existing.get(number)
+        if container is None:
+            why = _why_create(
+                number, name=name, have=len(existing), desired=desired, previous=previous
+            )
+            yield Step(StepKind.CREATE, cname, why, service=name, number=number)
+        else:
+            yield from _replica_steps(
+                container, name=name, desired=desired, image_id=image_id, previous=previous
+            )
+    yield from _surplus_steps(existing, name=name, wanted=wanted)
+
+
+def _stray_steps(
+    name: str, slots: dict[int, tuple[ObservedContainer | None, list[ObservedContainer]]]
+) -> Iterable[Step]:
+    """Removals of the containers a slot does not keep; they come before the slot's own steps
+    because a stray may hold the name the slot needs."""
     for number, (_, strays) in sorted(slots.items()):
-        for stray in strays:  # before the slot's own steps: its name may be the one we need
-            why = _why_stray(stray, number)
+        for stray in strays:
             yield Step(
                 StepKind.REMOVE,
                 stray.name,
-                why,
+                _why_stray(stray, number),
                 service=name,
                 number=number,
                 container_id=stray.id,
             )
-    for number, cname in wanted:
-        container = existing.get(number)
-        if container is None:
-            before = previous.compose.services.get(name) if previous else None
-            if previous is None:
-                why = (
-                    f"replicas {len(existing)} -> {service.replicas}"
-                    if existing
-                    else ("new service")
-                )
-            elif before is None:
-                why = "service added to the spec"
-            elif number > before.replicas:
-                why = f"replicas {before.replicas} -> {service.replicas}"
-            else:
-                why = "container missing"
-            yield Step(StepKind.CREATE, cname, why, service=name, number=number)
-            continue
-        change = _missing_network(desired, service, container) or _why_recreate(
-            container,
-            want_hash=want_hash,
-            image_id=image_id,
-            old=previous.compose.services.get(name) if previous else None,
-            old_hash=previous.service_hashes.get(name) if previous else None,
-            new=service,
-        )
-        if change:
-            yield Step(
-                StepKind.RECREATE,
-                cname,
-                change,
-                service=name,
-                number=number,
-                container_id=container.id,
-            )
-        elif not container.running and not _completed_run(container, service):
-            yield Step(
-                StepKind.START,
-                cname,
-                f"container is {container.state}",
-                service=name,
-                number=number,
-                container_id=container.id,
-            )
+
+
+def _why_create(
+    number: int, *, name: str, have: int, desired: DesiredStack, previous: DesiredStack | None
+) -> str:
+    """Why replica ``number`` of a service with ``have`` kept containers is created."""
+    wanted = desired.compose.services[name].replicas
+    if previous is None:
+        return f"replicas {have} -> {wanted}" if have else "new service"
+    before = previous.compose.services.get(name)
+    if before is None:
+        return "service added to the spec"
+    if number > before.replicas:
+        return f"replicas {before.replicas} -> {wanted}"
+    return "container missing"
+
+
+def _replica_steps(
+    container: ObservedContainer,
+    *,
+    name: str,
+    desired: DesiredStack,
+    image_id: str | None,
+    previous: DesiredStack | None,
+) -> Iterable[Step]:
+    """A container a wanted slot keeps (so it has the slot's name): recreated when it differs,
+    started when it is stopped."""
+    service = desired.compose.services[name]
+    change = _missing_network(container, desired=desired, service=service) or _why_recreate(
+        container,
+        want_hash=desired.service_hashes[name],
+        image_id=image_id,
+        old=previous.compose.services.get(name) if previous else None,
+        old_hash=previous.service_hashes.get(name) if previous else None,
+        new=service,
+    )
+    if change:
+        kind, why = StepKind.RECREATE, change
+    elif not container.running and not _completed_run(container, service):
+        kind, why = StepKind.START, f"container is {container.state}"
+    else:
+        return
+    yield Step(
+        kind,
+        container.name,
+        why,
+        service=name,
+        number=container.number,
+        container_id=container.id,
+    )
+
+
+def _surplus_steps(
+    existing: dict[int, ObservedContainer], *, name: str, wanted: list[tuple[int, str]]
+) -> Iterable[Step]:
+    """Removals of the kept containers whose slot is no longer wanted, highest number first."""
     wanted_numbers = {number for number, _ in wanted}
     surplus = sorted(
         (c for n, c in existing.items() if n not in wanted_numbers), key=lambda c: -c.number
@@ -372,7 +405,7 @@ def _why_recreate(
 
 
 def _missing_network(
-    desired: DesiredStack, service: Service, container: ObservedContainer
+    container: ObservedContainer, *, desired: DesiredStack, service: Service
 ) -> str | None:
     for key in sorted(service.networks):
         network = desired.compose.networks.get(key)
@@ -405,33 +438,40 @@ def _completed_run(container: ObservedContainer, service: Service) -> bool:
     )
 
 
-def _with_waits(desired: DesiredStack, steps: list[Step], levels: list[list[str]]) -> list[Step]:
+def _with_waits(desired: DesiredStack, steps: list[Step], *, levels: list[list[str]]) -> list[Step]:
     """Insert, after each level, waits for the conditions the next levels depend on, when the
     dependency or the dependent changes in this plan."""
     changed = {s.service for s in steps if s.service and s.kind not in NON_MUTATING}
-    services = desired.compose.services
     out = [s for s in steps if s.service is None]
     for level, names in enumerate(levels):
         out += [s for s in steps if s.service in names]
-        waits: dict[str, tuple[str, str]] = {}
-        for dependent, svc in services.items():
-            for dep, rule in svc.depends_on.items():
-                if dep in names and (dep in changed or dependent in changed):
-                    current = waits.get(dep)
-                    if current is None or _strength(rule.condition) > _strength(current[0]):
-                        waits[dep] = (rule.condition, dependent)
-        for dep, (condition, dependent) in sorted(waits.items()):
-            out.append(
-                Step(
-                    StepKind.WAIT,
-                    dep,
-                    f"{dependent} depends on it ({condition})",
-                    service=dep,
-                    level=level,
-                    condition=condition,
-                )
-            )
+        out += _wait_steps(desired, names, changed=changed, level=level)
     return out
+
+
+def _wait_steps(
+    desired: DesiredStack, names: list[str], *, changed: set[str | None], level: int
+) -> list[Step]:
+    """The waits after one level: for each of its services that a dependent changing in this
+    plan (or itself changing) depends on, the strongest condition asked for."""
+    waits: dict[str, tuple[str, str]] = {}
+    for dependent, svc in desired.compose.services.items():
+        for dep, rule in svc.depends_on.items():
+            if dep in names and (dep in changed or dependent in changed):
+                current = waits.get(dep)
+                if current is None or _strength(rule.condition) > _strength(current[0]):
+                    waits[dep] = (rule.condition, dependent)
+    return [
+        Step(
+            StepKind.WAIT,
+            dep,
+            f"{dependent} depends on it ({condition})",
+            service=dep,
+            level=level,
+            condition=condition,
+        )
+        for dep, (condition, dependent) in sorted(waits.items())
+    ]
 
 
 def _strength(condition: str) -> int:
