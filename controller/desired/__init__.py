@@ -2,8 +2,9 @@
 
 ``compose`` holds the canonical Compose project (one long form for every short syntax),
 ``stack`` the ``DesiredStack`` around it, ``digest`` the hashing (stack digest and the per-service
-config hash the planner compares with container labels) and ``names`` the naming rules both the
-loader and the model enforce.
+config hash the planner compares with container labels), ``names`` the naming rules both the
+loader and the model enforce, and ``repository`` the ``RepositorySpec`` of a git repository
+source (with the URL redaction every message uses).
 
 Values only: this package never reads files, the environment, the database or the engine. The
 source layer builds these values from files; the planner, the runtime, health and versions read

@@ -4,7 +4,7 @@ Every fetch failure is a ``TransientError``: the worker retries with backoff, an
 checkout stays current in the meantime (a source that cannot be read deletes nothing). The
 subclasses tell an operator what to fix; ``kind`` carries the same answer as a plain string for
 logs, metrics and the API. Messages never hold a credential: whatever git printed has been
-passed through ``controller.git.spec.redact`` before it reaches one of these.
+passed through ``controller.desired.repository.redact`` before it reaches one of these.
 """
 
 from __future__ import annotations

@@ -35,6 +35,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from controller.desired.repository import RepositorySpec, redact, redact_url
 from controller.git.errors import FetchTimeout, PathNotFound, RefNotFound
 from controller.git.runner import (
     GitOutput,
@@ -45,7 +46,6 @@ from controller.git.runner import (
     run_git,
     secrets_in,
 )
-from controller.git.spec import RepositorySpec, redact, redact_url
 
 # Higher precedence than any .gitattributes in the tree: no eol conversion, no `ident`
 # expansion, no filter driver (e.g. LFS smudge), no re-encoding. The checkout holds the

@@ -27,8 +27,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from controller.desired.repository import (
+    RepositorySpec,
+    transport_of,
+    url_credentials,
+    url_without_userinfo,
+)
 from controller.git.errors import FetchAuthError, FetchError, FetchTimeout
-from controller.git.spec import RepositorySpec, transport_of, url_credentials, url_without_userinfo
 
 # Each of these closes a way for the repository or the machine's config to run code or wait.
 # The protocol list refuses `ext::` and any remote helper even if a URL got past the spec.

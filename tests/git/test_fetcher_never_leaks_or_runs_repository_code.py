@@ -26,9 +26,9 @@ from helpers.git_servers import (
     processes_mentioning,
 )
 
+from controller.desired.repository import RepositorySpec, redact, redact_url
 from controller.git.errors import FetchAuthError, FetchError, FetchTimeout
 from controller.git.fetcher import Fetcher
-from controller.git.spec import RepositorySpec, redact, redact_url
 
 HOOKS = [
     "post-checkout", "post-merge", "post-rewrite", "pre-auto-gc", "reference-transaction",
