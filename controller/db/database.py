@@ -37,6 +37,7 @@ from controller.db.command_logs import CommandLogRepository
 from controller.db.commands import CommandRepository
 from controller.db.events import EventRepository
 from controller.db.faults import open_fault, read_fault, write_fault
+from controller.db.git_repositories import GitRepositoryRepository
 from controller.db.leases import LeaseRepository
 from controller.db.schema import MIGRATIONS, SCHEMA_VERSION
 from controller.db.stack_versions import StackVersionRepository
@@ -99,6 +100,7 @@ class Database:
         self.events = EventRepository(self)
         self.blobs = BlobRepository(self)
         self.leases = LeaseRepository(self)
+        self.repositories = GitRepositoryRepository(self)
 
     def _configure(self, synchronous: str) -> None:
         if synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):

@@ -177,6 +177,28 @@ ALTER TABLE commands ADD COLUMN cancel_requested TEXT;
 ALTER TABLE commands ADD COLUMN failures INTEGER NOT NULL DEFAULT 0 CHECK (failures >= 0);
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
+# Git repositories as sources: what each is (URL redacted: never a credential) and how its last
+# fetch went, for `stackctl get repositories` and /readyz; `fetch_requested_at` is how
+# `stackctl sync --repository` asks the running controller to fetch now.
+_V7 = """
+CREATE TABLE git_repositories (
+    name               TEXT PRIMARY KEY,
+    url                TEXT NOT NULL,
+    ref                TEXT NOT NULL,
+    path               TEXT NOT NULL,
+    interval_s         REAL NOT NULL CHECK (interval_s > 0),
+    declared_by        TEXT NOT NULL,
+    last_commit        TEXT,
+    last_author        TEXT,
+    last_subject       TEXT,
+    last_fetch_at      TEXT,
+    last_result        TEXT CHECK (last_result IN ('changed', 'unchanged', 'failed')),
+    last_error         TEXT,
+    fetch_requested_at TEXT,
+    updated_at         TEXT NOT NULL
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
 
 SCHEMA_VERSION = len(MIGRATIONS)

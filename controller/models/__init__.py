@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         VersionStatus,
     )
     from controller.models.event import Event
+    from controller.models.repository import FetchStatus, Repository
     from controller.models.stack import Stack
     from controller.models.stack_version import (
         ComposeDefinition,
@@ -39,8 +40,10 @@ _HOMES = {
     "CommandType": "enums",
     "ComposeDefinition": "stack_version",
     "Event": "event",
+    "FetchStatus": "repository",
     "HealthStatus": "enums",
     "LogLevel": "enums",
+    "Repository": "repository",
     "Stack": "stack",
     "StackMetadata": "stack_version",
     "StackVersion": "stack_version",
@@ -56,8 +59,10 @@ __all__ = [
     "CommandType",
     "ComposeDefinition",
     "Event",
+    "FetchStatus",
     "HealthStatus",
     "LogLevel",
+    "Repository",
     "Stack",
     "StackMetadata",
     "StackVersion",

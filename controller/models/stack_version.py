@@ -52,6 +52,10 @@ class StackMetadata(BaseModel):
     git_commit: str | None = None
     git_author: str | None = None
     git_subject: str | None = None
+    # Versions read from a repository (``kind: Repository`` or ``--git-url``): which one, at
+    # which ref; ``git_commit`` is then the fetched commit, not the last one touching the file.
+    git_repository: str | None = None
+    git_ref: str | None = None
 
 
 class ComposeDefinition(BaseModel):
