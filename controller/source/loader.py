@@ -2,8 +2,9 @@
 
 Sources (DESIGN.md section 2), looked for at the top level of the root only:
 
-- ``*.yaml``/``*.yml`` files: Stack manifests (every document has ``kind``), or a plain compose
-  file (one document with ``services:`` and no ``kind``) that is the stack named after the file;
+- ``*.yaml``/``*.yml`` files: manifests (every document has ``kind``: ``Stack``, or
+  ``Repository`` for a git repository that is a source of its own), or a plain compose file
+  (one document with ``services:`` and no ``kind``) that is the stack named after the file;
 - folders holding ``compose.yaml``, ``compose.yml``, ``docker-compose.yaml`` or
   ``docker-compose.yml`` (first one wins, as in Compose): the stack named after the folder.
   A folder (or plain compose file) that is a manifest's ``composeFile`` belongs to that
@@ -32,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from controller.desired.names import normalize_name
+from controller.desired.repository import RepositorySpec
 from controller.errors import ManifestError
 from controller.source.cache import LoadCache
 from controller.source.compiler import Candidate, compile_stack
@@ -48,6 +50,8 @@ from controller.source.files import (
 from controller.source.issues import Issues, LoadWarning
 from controller.source.manifest import load_manifest
 from controller.source.report import LoadResult, SourceKind, SourceReport
+from controller.source.repository import KIND as REPOSITORY
+from controller.source.repository import declared_kind, load_repository
 from controller.source.variables import load_variables
 from controller.source.yamlload import Document, load_documents
 
@@ -63,6 +67,7 @@ class _Outcome:
     warnings: list[LoadWarning] = field(default_factory=list)
     claims: set[Path] = field(default_factory=set)
     compose_file: Path | None = None  # the compose file of a folder or plain file (resolved)
+    repositories: list[RepositorySpec] = field(default_factory=list)  # `kind: Repository`
 
 
 def load_root(root: Path, *, cache: LoadCache[_Outcome | None] | None = None) -> LoadResult:
@@ -161,8 +166,14 @@ def _load_file(where: Root, path: Path) -> _Outcome:
         for doc in documents:
             if not isinstance(doc.data, dict) or "kind" not in doc.data:
                 Issues(file=rel, marks=doc.marks, errors=outcome.errors).error(
-                    (), "every document of a manifest file needs `kind: Stack`"
+                    (), "every document of a manifest file needs `kind: Stack` or `Repository`"
                 )
+                continue
+            if declared_kind(doc.data) == REPOSITORY:
+                doc_issues = Issues(file=rel, marks=doc.marks, errors=outcome.errors)
+                repository = load_repository(doc, file_path=path, issues=doc_issues)
+                if repository is not None:
+                    outcome.repositories.append(repository)
                 continue
             outcome.candidates.append(
                 load_manifest(doc, root=where, file_path=path, rel=rel, claims=outcome.claims)
@@ -293,12 +304,18 @@ def _assemble(where: Root, outcomes: list[_Outcome]) -> LoadResult:
     sources = {}
     errors: list[ManifestError] = []
     warnings: list[LoadWarning] = []
+    repositories, repository_clashes = _repositories(outcomes)
     for outcome in outcomes:
         report = SourceReport(
             source=outcome.source,
             kind=outcome.kind,
             names=[c.name for c in outcome.candidates if c.name is not None],
-            errors=[*outcome.errors, *(e for c in outcome.candidates for e in errors_of(c))],
+            repositories=[r.name for r in outcome.repositories],
+            errors=[
+                *outcome.errors,
+                *(e for c in outcome.candidates for e in errors_of(c)),
+                *repository_clashes.get(outcome.source, []),
+            ],
             warnings=[*outcome.warnings, *(w for c in outcome.candidates for w in c.warnings)],
             stack_errors={c.name: errors_of(c) for c in outcome.candidates if c.name is not None},
         )
@@ -309,5 +326,38 @@ def _assemble(where: Root, outcomes: list[_Outcome]) -> LoadResult:
         errors.extend(report.errors)
         warnings.extend(report.warnings)
     return LoadResult(
-        root=where.given, stacks=stacks, errors=errors, sources=sources, warnings=warnings
+        root=where.given,
+        stacks=stacks,
+        errors=errors,
+        sources=sources,
+        warnings=warnings,
+        repositories=repositories,
     )
+
+
+def _repositories(
+    outcomes: list[_Outcome],
+) -> tuple[dict[str, RepositorySpec], dict[str, list[ManifestError]]]:
+    """The repositories declared once, and an error for each source declaring a repository
+    name that another declaration also uses (both are invalid, as for stacks)."""
+    declared: dict[str, list[tuple[str, RepositorySpec]]] = defaultdict(list)
+    for outcome in outcomes:
+        for repository in outcome.repositories:
+            declared[repository.name].append((outcome.source, repository))
+    unique: dict[str, RepositorySpec] = {}
+    clashes: dict[str, list[ManifestError]] = defaultdict(list)
+    for name, declarations in declared.items():
+        if len(declarations) == 1:
+            unique[name] = declarations[0][1]
+            continue
+        for source, _ in declarations:
+            others = sorted({s for s, _ in declarations} - {source}) or ["another document"]
+            clashes[source].append(
+                ManifestError(
+                    file=source,
+                    path="metadata.name",
+                    message=f"repository `{name}` is also declared by {', '.join(others)};"
+                    " both are invalid until one is renamed or removed",
+                )
+            )
+    return unique, clashes

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from controller.desired.repository import RepositorySpec
 from controller.desired.stack import DesiredStack
 from controller.errors import ManifestError
 from controller.source.issues import LoadWarning
@@ -28,6 +29,7 @@ class SourceReport:
     source: str
     kind: SourceKind
     names: list[str] = field(default_factory=list)
+    repositories: list[str] = field(default_factory=list)  # `kind: Repository` names
     errors: list[ManifestError] = field(default_factory=list)
     warnings: list[LoadWarning] = field(default_factory=list)
     stack_errors: dict[str, list[ManifestError]] = field(default_factory=dict)
@@ -44,6 +46,8 @@ class LoadResult:
     errors: list[ManifestError] = field(default_factory=list)
     sources: dict[str, SourceReport] = field(default_factory=dict)
     warnings: list[LoadWarning] = field(default_factory=list)
+    # Git repositories declared by `kind: Repository` manifests (name -> spec), valid ones only.
+    repositories: dict[str, RepositorySpec] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
