@@ -19,7 +19,7 @@ Safety, because a watcher that deletes on a misread is worse than none:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from controller.desired import DesiredStack
@@ -138,9 +138,22 @@ class Detected:
 # -- deciding ----------------------------------------------------------------------------------
 
 
-def detect(loaded: LoadResult | None, known: Known, *, said: Said, settings: Settings) -> Detected:
+def detect(
+    loaded: LoadResult | None,
+    known: Known,
+    *,
+    said: Said,
+    settings: Settings,
+    elsewhere: Mapping[str, str] | None = None,
+) -> Detected:
     """The changes one pass makes. ``loaded`` is ``None`` when the root is missing or
-    unreadable (then ``known`` is not looked at)."""
+    unreadable (then ``known`` is not looked at). ``elsewhere`` names the stacks another source
+    (the watched directory, a repository) declares, with that source: a stack both declare is
+    invalid here (and there), and a stack of this root that only the other declares now is
+    handed over, not deleted."""
+    elsewhere = elsewhere or {}
+    if loaded is not None and elsewhere:
+        loaded = exclude_claimed(loaded, elsewhere)
     if loaded is None:
         message = f"the watched directory {settings.root} is missing or unreadable"
         return Detected(
@@ -152,7 +165,7 @@ def detect(loaded: LoadResult | None, known: Known, *, said: Said, settings: Set
     warnings = {s: f for s, f in said.warnings.items() if s in loaded.sources}
     changes: list[Change] = [*_errors(loaded, known, errors), *_warnings(loaded, warnings)]
     changes += _versions(loaded, known)
-    kept, missing = _sort_out(loaded, known, root=settings.root)
+    kept, missing = _sort_out(loaded, known, root=settings.root, elsewhere=elsewhere)
     empty_root = False
     if missing and _refused(loaded, settings):
         changes += _refuse(
@@ -170,10 +183,58 @@ def detect(loaded: LoadResult | None, known: Known, *, said: Said, settings: Set
     )
 
 
-def to_delete(loaded: LoadResult, known: Known, *, settings: Settings) -> list[str]:
+def to_delete(
+    loaded: LoadResult,
+    known: Known,
+    *,
+    settings: Settings,
+    elsewhere: Mapping[str, str] | None = None,
+) -> list[str]:
     """The stacks ``detect`` will find gone (sorted): the ones whose policy it needs."""
-    _, missing = _sort_out(loaded, known, root=settings.root)
+    if elsewhere:
+        loaded = exclude_claimed(loaded, elsewhere)
+    _, missing = _sort_out(loaded, known, root=settings.root, elsewhere=elsewhere or {})
     return [] if _refused(loaded, settings) else sorted(missing)
+
+
+def exclude_claimed(loaded: LoadResult, elsewhere: Mapping[str, str]) -> LoadResult:
+    """``loaded`` with every stack that another source also declares made invalid: out of
+    ``stacks``, and an error on its source naming the other one (as for two files of one root
+    declaring one name: neither wins)."""
+    clashing = {
+        name for report in loaded.sources.values() for name in report.names if name in elsewhere
+    }
+    if not clashing:
+        return loaded
+    sources = {}
+    added_all: list[ManifestError] = []
+    for source, report in loaded.sources.items():
+        mine = [name for name in report.names if name in clashing]
+        if not mine:
+            sources[source] = report
+            continue
+        added = [
+            ManifestError(
+                file=source,
+                path="",
+                message=f"stack `{name}` is also declared by {elsewhere[name]}; both are"
+                " invalid until one of them stops declaring it",
+            )
+            for name in mine
+        ]
+        added_all += added
+        stack_errors = dict(report.stack_errors)
+        for name, error in zip(mine, added, strict=True):
+            stack_errors[name] = [*stack_errors.get(name, []), error]
+        sources[source] = replace(
+            report, errors=[*report.errors, *added], stack_errors=stack_errors
+        )
+    return replace(
+        loaded,
+        stacks={n: s for n, s in loaded.stacks.items() if n not in clashing},
+        sources=sources,
+        errors=[*loaded.errors, *added_all],
+    )
 
 
 def _errors(loaded: LoadResult, known: Known, said: dict[str, str]) -> list[Change]:
@@ -212,10 +273,13 @@ def _versions(loaded: LoadResult, known: Known) -> list[Change]:
     return changes
 
 
-def _sort_out(loaded: LoadResult, known: Known, *, root: Path) -> tuple[list[str], list[str]]:
+def _sort_out(
+    loaded: LoadResult, known: Known, *, root: Path, elsewhere: Mapping[str, str]
+) -> tuple[list[str], list[str]]:
     """This root's stacks that no source loaded: kept (their source is broken, not gone) and
-    missing (gone, and not let go already)."""
-    present = set(loaded.stacks) | loaded.invalid_names
+    missing (gone, and not let go already). A stack another source declares now is neither:
+    that source records it next (a manifest moved from the folder to a repository)."""
+    present = set(loaded.stacks) | loaded.invalid_names | set(elsewhere)
     kept: list[str] = []
     missing: list[str] = []
     for name in _known_stacks(known, root=root):

@@ -68,6 +68,48 @@ class SyncReport:
     kept: list[str] = field(default_factory=list)  # stacks kept because their source is broken
 
 
+class Claims:
+    """Which stack names each source (the watched directory, each repository) declared at its
+    last pass, shared by their watchers: a name two sources declare is invalid in both, and a
+    source whose claims changed nudges the others to look again."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._names: dict[str, frozenset[str]] = {}
+        self._nudges: dict[str, Callable[[], None]] = {}
+
+    def join(self, source: str, nudge: Callable[[], None]) -> None:
+        with self._lock:
+            self._nudges[source] = nudge
+
+    def leave(self, source: str) -> None:
+        with self._lock:
+            self._nudges.pop(source, None)
+            gone = self._names.pop(source, None)
+            others = list(self._nudges.values()) if gone else []
+        for nudge in others:
+            nudge()
+
+    def elsewhere(self, source: str) -> dict[str, str]:
+        """Every name another source declares -> that source."""
+        with self._lock:
+            return {
+                name: other
+                for other, names in sorted(self._names.items())
+                if other != source
+                for name in names
+            }
+
+    def update(self, source: str, names: set[str]) -> None:
+        with self._lock:
+            frozen = frozenset(names)
+            changed = self._names.get(source) != frozen
+            self._names[source] = frozen
+            others = [n for s, n in self._nudges.items() if s != source] if changed else []
+        for nudge in others:
+            nudge()
+
+
 class Watcher:
     def __init__(
         self,
@@ -76,13 +118,25 @@ class Watcher:
         *,
         allow_empty: bool = False,
         on_enqueue: Callable[[], None] = lambda: None,
+        source: str = "the watched directory",
+        claims: Claims | None = None,
+        metadata: Callable[[str], dict[str, str]] | None = None,
     ) -> None:
+        """``source`` names this watcher's source in messages and in ``claims`` (shared with the
+        watchers of the other sources); ``metadata`` gives the git provenance of a version from
+        its source file (default: the last commit touching it, when the root is a work tree)."""
         self._db = db
         # Absolute but not resolved: a root that is a symlink to a release folder keeps its
         # name, so stacks keep their root and bind sources across releases.
         self.root = root.absolute()
         self._settings = Settings(root=self.root, allow_empty=allow_empty)
         self._on_enqueue = on_enqueue
+        self.source = source
+        self._claims = claims
+        self._provenance = metadata or (lambda file: git_metadata(self.root, file))
+        self._nudged = threading.Event()  # another source's claims changed: look again
+        if claims is not None:
+            claims.join(source, self._nudged.set)
         self._said = Said()  # what was already reported, so each thing is said once
         self.last: LoadResult | None = None
         self.cache: LoadCache = LoadCache()  # entries whose files did not change load once
@@ -102,8 +156,14 @@ class Watcher:
             return report
         result = load_root(self.root, cache=self.cache)
         self.last = result
-        known, unreadable = self._known(result)
-        detected = detect(result, known, said=self._said, settings=self._settings)
+        elsewhere: dict[str, str] = {}
+        if self._claims is not None:
+            self._claims.update(self.source, set(result.stacks) | result.invalid_names)
+            elsewhere = self._claims.elsewhere(self.source)
+        known, unreadable = self._known(result, elsewhere)
+        detected = detect(
+            result, known, said=self._said, settings=self._settings, elsewhere=elsewhere
+        )
         report = SyncReport(
             invalid=[source for source, r in result.sources.items() if r.errors],
             kept=list(detected.kept or ()),
@@ -111,7 +171,9 @@ class Watcher:
         self._carry_out(detected, report, unreadable=unreadable)
         return report
 
-    def _known(self, result: LoadResult) -> tuple[Known, dict[str, Exception]]:
+    def _known(
+        self, result: LoadResult, elsewhere: dict[str, str]
+    ) -> tuple[Known, dict[str, Exception]]:
         """What the database knows, and the deletion policy of each stack about to be found
         gone. A policy that cannot be read fails the pass where that stack's deletion is
         carried out (after everything before it), not before anything is done."""
@@ -122,7 +184,7 @@ class Watcher:
         )
         policies: dict[str, str] = {}
         unreadable: dict[str, Exception] = {}
-        for name in to_delete(result, known, settings=self._settings):
+        for name in to_delete(result, known, settings=self._settings, elsewhere=elsewhere):
             try:
                 latest = self._db.stack_versions.latest(name)
                 policies[name] = (
@@ -282,7 +344,16 @@ class Watcher:
         )
 
     def _metadata(self, source: str) -> StackMetadata:
-        return StackMetadata(created_by="stackctl watcher", **git_metadata(self.root, source))
+        return StackMetadata(created_by="stackctl watcher", **self._provenance(source))
+
+    def nudge(self) -> None:
+        """Look again soon (another source's claims changed): ``watch`` syncs within ~1 s."""
+        self._nudged.set()
+
+    def take_nudge(self) -> bool:
+        nudged = self._nudged.is_set()
+        self._nudged.clear()
+        return nudged
 
     def managed_names(self) -> set[str]:
         """Every stack the files declare, valid or kept at its last good version."""
@@ -323,7 +394,7 @@ class Watcher:
                         )
                         self.sync_safely()
                         break
-                    if changes or first:
+                    if changes or first or self.take_nudge():
                         self.sync_safely()
                     first = False
         finally:
