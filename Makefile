@@ -21,6 +21,8 @@ $(STAMP): pyproject.toml
 test: $(STAMP)
 	@bash scripts/engine.sh --status >/dev/null 2>&1 || bash scripts/engine.sh \
 		|| echo "make test: no Docker engine could be prepared; the engine tests will skip"
+	@bash scripts/git-servers.sh --status >/dev/null 2>&1 || bash scripts/git-servers.sh \
+		|| echo "make test: git/sshd could not be installed; the repository tests will fail"
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # The engine first (installs and starts dockerd and the example's image when missing; root).

@@ -28,6 +28,15 @@ class Settings:
     # With STACKCTL_API_TOKEN set, reads need the token too unless this opens them deliberately.
     api_open_reads: bool = False
     max_failures: int = 5  # failed attempts of a command (transient errors) before it FAILS
+    # The repository declared by flags (named `default`); more come from `kind: Repository`.
+    git_url: str | None = None
+    git_ref: str = "main"
+    git_path: str = "."
+    git_interval: float = 60.0
+    git_token_file: Path | None = None
+    git_ssh_key_file: Path | None = None
+    git_known_hosts_file: Path | None = None
+    git_webhook_secret_file: Path | None = None
 
     @property
     def files_dir(self) -> Path:
@@ -37,6 +46,8 @@ class Settings:
 
 def _convert(name: str, raw: str) -> object:
     kind = {f.name: f.type for f in fields(Settings)}[name]
+    if isinstance(kind, str):
+        kind = kind.removesuffix(" | None")
     try:
         if kind in ("Path", Path):
             return Path(raw)

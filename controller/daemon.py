@@ -31,12 +31,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from controller.db import Database
+from controller.desired.repository import RepositorySpec
 from controller.errors import AlreadyRunning, PermanentError, StackctlError
 from controller.liveness import holder_gone
 from controller.models import Command, CommandType, Event, LogLevel
+from controller.puller import GitStats
 from controller.reconciler import ReconcilerOptions
 from controller.runtime import Engine
-from controller.watcher import Watcher
+from controller.sources import DEFAULT, Declared, Sources
+from controller.watcher import Claims, Watcher
 from controller.worker import Worker
 
 log = logging.getLogger("stackctl.controller")
@@ -71,6 +74,13 @@ class DaemonOptions:
     api: tuple[str, int] | None = None  # (host, port) of the HTTP API; None: no API
     api_token: str | None = None
     api_open_reads: bool = False  # with a token: the read endpoints need none
+    repository: RepositorySpec | None = None  # --git-url: the repository named `default`
+    webhook_secret: bytes | None = None  # STACKCTL_GIT_WEBHOOK_SECRET, for `default`
+
+    @property
+    def git_dir(self) -> Path:
+        """Where repositories are mirrored and checked out (beside the database)."""
+        return self.db.parent / "git"
 
 
 class Controller:
@@ -96,11 +106,21 @@ class Controller:
                 f"{other.hostname if other else '?'}); stop it first or use another --db"
             )
         self.engine = engine or Engine()
+        self.claims = Claims()  # stack names per source: one name, one source
         self.watcher = Watcher(
             self.db,
             options.manifests,
             allow_empty=options.allow_empty,
             on_enqueue=self.wake_workers,
+            claims=self.claims,
+        )
+        self.git_stats = GitStats()
+        self.sources = Sources(
+            self.db,
+            state_dir=options.git_dir,
+            claims=self.claims,
+            on_enqueue=self.wake_workers,
+            stats=self.git_stats,
         )
         self._threads: list[threading.Thread] = []
         self._api = None
@@ -138,6 +158,7 @@ class Controller:
             for index in range(self.options.workers):
                 self._spawn(f"worker-{index}", lambda i=index: self._work(i))
             self._spawn("resync", self._resync)
+            self._spawn("repositories", self._follow_repositories)
             self._spawn("lease", self._keep_lease)
             self._spawn("recovery", self._redo_failed_passes)
             log.info(
@@ -157,6 +178,7 @@ class Controller:
     def shutdown(self) -> None:
         self.stop.set()
         self.wake_workers()
+        self.sources.stop_all()
         for thread in self._threads:
             thread.join(timeout=30)
         if self._api is not None:
@@ -183,6 +205,8 @@ class Controller:
             readiness=self.readiness,
             engine_calls=lambda: dict(self.engine.calls.counts),
             open_reads=self.options.api_open_reads,
+            on_push=self.sources.receive_push,
+            git_stats=self.git_stats.snapshot,
         )
         self._api = start_server(app, host=host, port=port)
         log.info(
@@ -200,6 +224,7 @@ class Controller:
             "database": True,
             "engine": True,
             "watcher": self.watcher.alive.is_set(),
+            "repositories": self.sources.readiness(),
         }
         try:
             self.db.probe_write()
@@ -288,10 +313,52 @@ class Controller:
                 log.warning("resync: %s (retrying in %.1fs)", e, _backoff(failures + 1))
                 failures += 1
 
+    def _follow_repositories(self) -> None:
+        """Keep the followed repositories in line with the flags and the watched directory's
+        ``kind: Repository`` manifests, and pass on fetches asked with ``stackctl sync``."""
+        seen = None
+        while not self.stop.wait(0.5):
+            try:
+                if self.watcher.last is not seen:
+                    seen = self.watcher.last
+                    declared, broken = self._declared_repositories()
+                    self.sources.update(declared, broken=broken)
+                self.sources.take_requests()
+            except StackctlError as e:
+                log.warning("repositories: %s", e)
+                seen = None  # try again
+
+    def _declared_repositories(self) -> tuple[dict[str, Declared], frozenset[str]]:
+        declared: dict[str, Declared] = {}
+        if self.options.repository is not None:
+            declared[DEFAULT] = Declared(
+                self.options.repository, "--git-url", self.options.webhook_secret
+            )
+        last = self.watcher.last
+        if last is None:
+            return declared, frozenset()
+        for source, report in sorted(last.sources.items()):
+            for name in report.repositories:
+                if name in declared:
+                    log.error(
+                        "%s declares repository %s, already declared by %s; ignored",
+                        source,
+                        name,
+                        declared[name].declared_by,
+                    )
+                    continue
+                if name in last.repositories:
+                    declared[name] = Declared(last.repositories[name], source)
+        broken = frozenset(s for s, r in last.sources.items() if r.errors)
+        return declared, broken
+
     def resync_now(self) -> None:
-        """A RECONCILE for every stack the files declare (valid or kept at its last good
-        version), unless it already has work pending."""
-        for name in sorted(self.watcher.managed_names()):
+        """A RECONCILE for every stack the files and the repositories declare (valid or kept
+        at their last good version), unless it already has work pending."""
+        names = set(self.watcher.managed_names())
+        for puller in self.sources.pullers().values():
+            names |= puller.watcher.managed_names()
+        for name in sorted(names):
             stack = self.db.stacks.get(name)
             if stack is None or stack.current_version is None:
                 continue

@@ -5,6 +5,8 @@
   a boolean and, when one fails, ``reason`` (``"database: disk full: ..."``). A check answers
   ``True``, or ``False``/a string saying why it fails.
 - ``/metrics``: Prometheus text from ``controller.api.metrics``.
+- ``/api/v1/hooks/git``: push webhooks (``hooks``), verified by each repository's secret, not
+  by the bearer token.
 - ``/api/v1/...``: ``reads`` and ``writes``. Writes need the bearer token (none configured:
   403). Reads need it too when one is configured, unless ``open_reads``; without a token they
   are open. The probes and ``/metrics`` are always open.
@@ -28,7 +30,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from controller import __version__
-from controller.api import reads, writes
+from controller.api import hooks, reads, writes
 from controller.api.deps import DatabaseHolder
 from controller.api.metrics import build_registry
 from controller.db import InvalidCursorError
@@ -52,6 +54,8 @@ def create_app(
     readiness: Readiness | None = None,
     engine_calls: Callable[[], Mapping[str, int]] | None = None,
     open_reads: bool = False,
+    on_push: hooks.OnPush | None = None,
+    git_stats: Callable[[], object] | None = None,
 ) -> FastAPI:
     """The API over the database at ``db_path``; write endpoints need ``token`` (none: they
     answer 403), and so do reads unless ``open_reads``."""
@@ -71,7 +75,8 @@ def create_app(
     app.state.database = holder
     app.state.token = token or None
     app.state.open_reads = open_reads
-    registry = build_registry(holder.get, engine_calls)
+    app.state.on_push = on_push
+    registry = build_registry(holder.get, engine_calls, git_stats)
     _add_error_handlers(app)
 
     @app.get("/healthz")
@@ -99,6 +104,7 @@ def create_app(
 
     app.include_router(reads.router)
     app.include_router(writes.router)
+    app.include_router(hooks.router)
     return app
 
 

@@ -15,13 +15,18 @@ Metrics (all prefixed ``stackctl_``):
 - ``stacks_by_sync_status{sync_status}``, ``stacks_by_health_status{health_status}``,
   ``stacks_pinned``, ``stacks_suspended``;
 - ``manifest_errors_total{stack}``: ``ManifestInvalid`` events (``stack=""``: no stack);
-- ``engine_calls_total{operation}``; ``database_up``: 1 when the last scrape could read.
+- ``engine_calls_total{operation}``; ``database_up``: 1 when the last scrape could read;
+- ``git_fetches_total{repository,result}`` (changed, unchanged, failed),
+  ``git_last_fetch_timestamp_seconds{repository}``, ``webhook_requests_total{provider,result}``
+  and ``git_push_to_apply_seconds`` (a trigger, e.g. a push webhook, to its APPLY recorded):
+  this process's own, from the ``git_stats`` callable (a ``controller.puller.GitStats``).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import (
@@ -48,9 +53,15 @@ EngineCalls = Callable[[], Mapping[str, int]]
 class DatabaseCollector(Collector):
     """Yields every metric family from the database, at scrape time."""
 
-    def __init__(self, db: Callable[[], Database], engine_calls: EngineCalls | None) -> None:
+    def __init__(
+        self,
+        db: Callable[[], Database],
+        engine_calls: EngineCalls | None,
+        git_stats: Callable[[], Any] | None = None,
+    ) -> None:
         self._db = db
         self._engine_calls = engine_calls
+        self._git_stats = git_stats
 
     def collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily("stackctl_database_up", "1 when the database could be read.")
@@ -63,6 +74,8 @@ class DatabaseCollector(Collector):
         yield up
         yield from families
         yield self._engine()
+        if self._git_stats is not None:
+            yield from _git(self._git_stats())
 
     def _from_database(self, stats: StatsRepository) -> Iterator[Metric]:
         reconciles = CounterMetricFamily(
@@ -152,9 +165,49 @@ def _bound(value: float) -> str:
 
 
 def build_registry(
-    db: Callable[[], Database], engine_calls: EngineCalls | None
+    db: Callable[[], Database],
+    engine_calls: EngineCalls | None,
+    git_stats: Callable[[], Any] | None = None,
 ) -> CollectorRegistry:
     """A registry of its own holding only the database collector."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(DatabaseCollector(db, engine_calls))
+    registry.register(DatabaseCollector(db, engine_calls, git_stats))
     return registry
+
+
+def _git(stats: Any) -> Iterator[Metric]:
+    """The repositories' figures (``GitStats``, duck-typed: the API never imports the daemon's
+    layers)."""
+    fetches = CounterMetricFamily(
+        "stackctl_git_fetches",
+        "Fetches of followed repositories by result.",
+        labels=["repository", "result"],
+    )
+    for (repository, result), count in sorted(stats.fetches.items()):
+        fetches.add_metric([repository, result], count)
+    yield fetches
+    last = GaugeMetricFamily(
+        "stackctl_git_last_fetch_timestamp_seconds",
+        "When each repository was last fetched (any result), Unix time.",
+        labels=["repository"],
+    )
+    for repository, when in sorted(stats.last_fetch.items()):
+        last.add_metric([repository], when)
+    yield last
+    hooks = CounterMetricFamily(
+        "stackctl_webhook_requests",
+        "Push webhook deliveries by provider and result.",
+        labels=["provider", "result"],
+    )
+    for (provider, result), count in sorted(stats.webhooks.items()):
+        hooks.add_metric([provider, result], count)
+    yield hooks
+    latency = HistogramMetricFamily(
+        "stackctl_git_push_to_apply_seconds",
+        "From a fetch trigger (a push webhook, stackctl sync) to the APPLY recorded.",
+    )
+    pairs = zip(stats.latency_bounds, stats.latency_buckets, strict=True)
+    buckets = [(_bound(bound), float(count)) for bound, count in pairs]
+    buckets.append(("+Inf", float(stats.latency_count)))
+    latency.add_metric([], buckets, stats.latency_sum)
+    yield latency

@@ -5,13 +5,17 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from controller.cli.app import app
-from controller.config import load_settings
+from controller.config import Settings, load_settings
 from controller.errors import StackctlError
 from controller.logs import configure_logging
+
+if TYPE_CHECKING:
+    from controller.desired.repository import RepositorySpec
 
 log = logging.getLogger("stackctl.controller")
 
@@ -48,6 +52,29 @@ def run(
         help="With STACKCTL_API_TOKEN set, serve the read endpoints without the token too"
         " (they show resolved environment values) [env STACKCTL_API_OPEN_READS; default: no].",
     ),
+    git_url: str | None = typer.Option(
+        None,
+        help="Follow this git repository too (https, ssh, git://, file:// or a path), named"
+        " `default` [env STACKCTL_GIT_URL].",
+    ),
+    git_ref: str | None = typer.Option(
+        None, help="Branch, tag or commit of --git-url [default: main]."
+    ),
+    git_path: str | None = typer.Option(
+        None, help="Folder of --git-url holding the stack sources [default: the top]."
+    ),
+    git_interval: float | None = typer.Option(
+        None, min=1, help="Seconds between fetches of --git-url [default: 60]."
+    ),
+    git_token_file: Path | None = typer.Option(None, help="File holding an HTTPS token."),
+    git_ssh_key_file: Path | None = typer.Option(None, help="File holding an SSH private key."),
+    git_known_hosts_file: Path | None = typer.Option(
+        None, help="known_hosts for SSH [default: the user's]."
+    ),
+    git_webhook_secret_file: Path | None = typer.Option(
+        None,
+        help="File holding the push webhook's secret [or env STACKCTL_GIT_WEBHOOK_SECRET].",
+    ),
 ) -> None:
     """Watch a directory of manifests and converge the engine to it, until SIGTERM/SIGINT."""
     from controller.daemon import Controller, DaemonOptions
@@ -63,6 +90,14 @@ def run(
             "api": api,
             "api_open_reads": api_open_reads,
             "max_failures": max_failures,
+            "git_url": git_url,
+            "git_ref": git_ref,
+            "git_path": git_path,
+            "git_interval": git_interval,
+            "git_token_file": git_token_file,
+            "git_ssh_key_file": git_ssh_key_file,
+            "git_known_hosts_file": git_known_hosts_file,
+            "git_webhook_secret_file": git_webhook_secret_file,
         }
     )
     try:
@@ -81,6 +116,8 @@ def run(
         api=None if no_api else _address(settings.api),
         api_token=os.environ.get("STACKCTL_API_TOKEN") or None,
         api_open_reads=settings.api_open_reads,
+        repository=_repository(settings),
+        webhook_secret=(os.environ.get("STACKCTL_GIT_WEBHOOK_SECRET") or "").encode() or None,
     )
     try:
         controller = Controller(options)  # AlreadyRunning when another controller holds the db
@@ -101,3 +138,33 @@ def _address(text: str) -> tuple[str, int]:
     if not host or not port.isdigit():
         raise typer.BadParameter(f"--api wants HOST:PORT, like 127.0.0.1:8420, not {text!r}")
     return host.strip("[]"), int(port)
+
+
+def _repository(settings: Settings) -> RepositorySpec | None:
+    """The repository of ``--git-url``, named ``default``; a relative path is from the cwd."""
+    if not settings.git_url:
+        return None
+    from controller.desired.repository import RepositorySpec
+
+    url = settings.git_url
+    if url.startswith((".", "..")) or ("://" not in url and Path(url).exists()):
+        url = str(Path(url).absolute())
+    try:
+        return RepositorySpec(
+            name="default",
+            url=url,
+            ref=settings.git_ref,
+            path=settings.git_path,
+            interval_s=settings.git_interval,
+            token_file=_absolute(settings.git_token_file),
+            ssh_key_file=_absolute(settings.git_ssh_key_file),
+            known_hosts_file=_absolute(settings.git_known_hosts_file),
+            webhook_secret_file=_absolute(settings.git_webhook_secret_file),
+        )
+    except ValueError as e:  # pydantic's ValidationError is one
+        problems = "; ".join(err["msg"] for err in getattr(e, "errors", lambda: [])()) or str(e)
+        raise typer.BadParameter(problems, param_hint="--git-*") from e
+
+
+def _absolute(path: Path | None) -> Path | None:
+    return None if path is None else path.absolute()

@@ -1,0 +1,257 @@
+"""The repositories the controller follows, kept in line with what declares them, and the push
+webhooks that make them fetch at once.
+
+``Sources.update(declared)`` is called after every pass over the watched directory with the
+repositories it declares (``kind: Repository``) plus the one of ``--git-url`` (named
+``default``): a new one gets a puller thread, a changed one is restarted, one no longer declared
+is stopped. Removing a repository deletes nothing: its stacks keep running, unowned, and an event
+says so (delete them with ``stackctl delete``); a ``Repository`` manifest that is invalid keeps
+its repository followed with the last valid declaration, as an invalid stack keeps its version.
+
+``Sources.receive_push`` answers ``POST /api/v1/hooks/git``: the payload only chooses which
+repositories' secrets to try (``controller.git.webhooks.identify``); a verified push for a
+followed ref triggers a fetch (coalesced with one running) and answers 202 with what will happen.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from controller.db import Database
+from controller.desired.repository import RepositorySpec
+from controller.git import webhooks
+from controller.models import Event, LogLevel
+from controller.puller import GitStats, Puller
+from controller.watcher import Claims
+
+log = logging.getLogger("stackctl.git")
+
+DEFAULT = "default"  # the name of the repository given by --git-url
+
+
+@dataclass(frozen=True)
+class Declared:
+    spec: RepositorySpec
+    declared_by: str  # "--git-url" or the manifest file
+    secret: bytes | None = None  # a webhook secret given directly (STACKCTL_GIT_WEBHOOK_SECRET)
+
+
+@dataclass
+class _Running:
+    declared: Declared
+    puller: Puller
+    thread: threading.Thread
+    stop: threading.Event
+
+
+class Sources:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        state_dir: Path,
+        claims: Claims,
+        on_enqueue: Callable[[], None],
+        stats: GitStats,
+    ) -> None:
+        self._db = db
+        self._state_dir = state_dir
+        self._claims = claims
+        self._on_enqueue = on_enqueue
+        self.stats = stats
+        self._lock = threading.Lock()
+        self._running: dict[str, _Running] = {}
+        self._deliveries = webhooks.Deliveries()
+
+    # -- following ---------------------------------------------------------------------------
+
+    def update(
+        self, declared: Mapping[str, Declared], *, broken: frozenset[str] = frozenset()
+    ) -> None:
+        """Follow exactly ``declared``; a repository declared by one of the ``broken`` sources
+        (files with errors now) keeps being followed as it was last declared."""
+        with self._lock:
+            for name in sorted(set(self._running) - set(declared)):
+                if self._running[name].declared.declared_by in broken:
+                    continue
+                self._stop_one(name, removed=True)
+            for name, item in sorted(declared.items()):
+                running = self._running.get(name)
+                if running is not None and running.declared == item:
+                    continue
+                if running is not None:
+                    log.info("repository %s: declaration changed; following it anew", name)
+                    self._stop_one(name, removed=False)
+                self._start_one(item)
+            self._db.repositories.forget_others(set(self._running))
+
+    def pullers(self) -> dict[str, Puller]:
+        with self._lock:
+            return {name: r.puller for name, r in self._running.items()}
+
+    def stop_all(self) -> None:
+        with self._lock:
+            for name in list(self._running):
+                self._stop_one(name, removed=False, forget=False)
+
+    def readiness(self) -> bool | str:
+        """True, or which repositories could not be fetched last time and why."""
+        failing = [f"{n}: {p.error}" for n, p in sorted(self.pullers().items()) if p.error]
+        return True if not failing else "last fetch failed: " + "; ".join(failing)
+
+    def take_requests(self) -> None:
+        """Fetch the repositories ``stackctl sync --repository`` asked for."""
+        names = self._db.repositories.take_requests()
+        running = self.pullers()
+        for name in names:
+            if name in running:
+                running[name].trigger("stackctl sync --repository")
+
+    def _start_one(self, item: Declared) -> None:
+        puller = Puller(
+            self._db,
+            item.spec,
+            state_dir=self._state_dir,
+            declared_by=item.declared_by,
+            claims=self._claims,
+            on_enqueue=self._on_enqueue,
+            stats=self.stats,
+        )
+        puller.declare()
+        stop = threading.Event()
+
+        def run() -> None:
+            try:
+                puller.run(stop)
+            except Exception:
+                log.exception("repository %s: puller died", item.spec.name)
+
+        thread = threading.Thread(target=run, name=f"git-{item.spec.name}", daemon=True)
+        self._running[item.spec.name] = _Running(item, puller, thread, stop)
+        thread.start()
+        log.info(
+            "following repository %s (%s) at %s, path %s, every %gs",
+            item.spec.name,
+            puller.declared_by,
+            item.spec.ref,
+            item.spec.path,
+            item.spec.interval_s,
+        )
+
+    def _stop_one(self, name: str, *, removed: bool, forget: bool = True) -> None:
+        running = self._running.pop(name)
+        running.stop.set()
+        running.puller.stop()
+        running.thread.join(timeout=70)  # a fetch in flight ends by its own timeout
+        self._claims.leave(running.puller.watcher.source)
+        if removed:
+            stacks = sorted(running.puller.watcher.managed_names())
+            message = (
+                f"repository {name} is no longer declared; its stacks keep running unowned"
+                + (f" ({', '.join(stacks)}): delete them with `stackctl delete`" if stacks else "")
+            )
+            log.warning("%s", message)
+            self._db.events.add(
+                Event(level=LogLevel.WARNING, reason="RepositoryRemoved", message=message)
+            )
+
+    # -- webhooks ----------------------------------------------------------------------------
+
+    def receive_push(
+        self, *, headers: Mapping[str, str], body: bytes, repository: str | None = None
+    ) -> tuple[int, dict[str, object]]:
+        """(HTTP status, JSON body) for one webhook delivery."""
+        too_large = webhooks.check_content_length(headers)
+        if too_large is not None:
+            return self._answer("unknown", too_large)
+        unverified = webhooks.identify(headers=headers, body=body)
+        if isinstance(unverified, webhooks.Refusal):
+            return self._answer("unknown", unverified)
+        provider = unverified.provider.value
+        candidates = self._candidates(unverified, repository)
+        if not candidates:
+            self.stats.webhook(provider, "unknown_repository")
+            return 404, {"detail": "no followed repository matches this webhook"}
+        outcome: webhooks.Outcome | None = None
+        for name, (puller, secret) in candidates.items():
+            outcome = webhooks.verify(unverified, secret=secret)
+            if isinstance(outcome, webhooks.Refusal):
+                continue
+            return self._act(name, puller, outcome, provider)
+        assert outcome is not None
+        return self._answer(provider, outcome)
+
+    def _candidates(
+        self, unverified: webhooks.Unverified, repository: str | None
+    ) -> dict[str, tuple[Puller, bytes | None]]:
+        with self._lock:
+            running = dict(self._running)
+        found: dict[str, tuple[Puller, bytes | None]] = {}
+        for name, item in sorted(running.items()):
+            if repository is not None and name != repository:
+                continue
+            if repository is None and not webhooks.repository_matches(
+                item.declared.spec.url, unverified
+            ):
+                continue
+            found[name] = (item.puller, _secret(item.declared))
+        return found
+
+    def _act(
+        self, name: str, puller: Puller, outcome: webhooks.Outcome, provider: str
+    ) -> tuple[int, dict[str, object]]:
+        match outcome:
+            case webhooks.Ping():
+                self.stats.webhook(provider, "ping")
+                return 200, {"detail": "pong", "repository": name}
+            case webhooks.Ignored(reason=reason):
+                self.stats.webhook(provider, "ignored")
+                return 202, {"detail": f"ignored: {reason}", "repository": name}
+            case webhooks.Push() as push:
+                if not webhooks.ref_matches(puller.spec.ref, push.ref):
+                    self.stats.webhook(provider, "other_ref")
+                    return 202, {
+                        "detail": f"ignored: a push to {push.ref}; {name} follows"
+                        f" {puller.spec.ref}",
+                        "repository": name,
+                    }
+                if self._deliveries.seen_before(push.delivery):
+                    self.stats.webhook(provider, "redelivery")
+                    return 202, {
+                        "detail": f"delivery {push.delivery} was received before; not fetched"
+                        " again",
+                        "repository": name,
+                    }
+                puller.trigger(f"{provider} push {push.after[:12]} to {push.ref}")
+                self.stats.webhook(provider, "accepted")
+                return 202, {
+                    "detail": f"fetching {name} now; a new commit is recorded as versions"
+                    " and applied",
+                    "repository": name,
+                    "ref": push.ref,
+                    "after": push.after,
+                }
+        return self._answer(provider, outcome)
+
+    def _answer(self, provider: str, outcome: webhooks.Outcome) -> tuple[int, dict[str, object]]:
+        status = getattr(outcome, "http_status", 400)
+        self.stats.webhook(provider, type(outcome).__name__.lower())
+        return status, {"detail": getattr(outcome, "reason", type(outcome).__name__)}
+
+
+def _secret(item: Declared) -> bytes | None:
+    """Read at each delivery, so a rotated secret file applies without a restart."""
+    if item.secret is not None:
+        return item.secret
+    path = item.spec.webhook_secret_file
+    if path is None:
+        return None
+    try:
+        return path.read_bytes().rstrip(b"\r\n") or None
+    except OSError as e:
+        log.warning("repository %s: cannot read the webhook secret file: %s", item.spec.name, e)
+        return None
