@@ -8,7 +8,7 @@ to ``on_step`` (the reconciler writes the command log line and prints) with its 
 A recreate is Compose's: create the replacement under a temporary name, stop and remove the old
 container, rename the new one, start it. If creating fails, the old container keeps running.
 The temporary name carries a fresh token: a replacement left by a controller killed mid-recreate
-never blocks the next one (the planner removes such leftovers, see ``planner._slots``). A name
+never blocks the next one (the planner removes such leftovers, see ``planner.replicas``). A name
 the engine says is taken by a container of this same stack is freed (logged as its own step)
 and the create tried once more: no name conflict with one of our containers is permanent.
 """
