@@ -54,8 +54,21 @@ def container_spec(
     version: str | None,
 ) -> ContainerSpec:
     service = desired.compose.services[service_name]
+    labels = _labels(desired, service_name, number=number, version=version)
+    create = _create_args(service, name=name, image=image, labels=labels)
+    host = _host_args(desired, service, root=root, files_dir=files_dir)
+    network_mode, endpoints = _networking(desired, service_name, name=name)
+    if network_mode is not None:
+        host["network_mode"] = network_mode
+    return ContainerSpec(name=name, create=create, host=host, endpoints=endpoints)
+
+
+def _labels(
+    desired: DesiredStack, service_name: str, *, number: int, version: str | None
+) -> dict[str, str]:
+    """The service's own labels, then Compose's and ours (they win over the service's)."""
     labels = {
-        **service.labels,
+        **desired.compose.services[service_name].labels,
         PROJECT_LABEL: desired.name,
         SERVICE_LABEL: service_name,
         NUMBER_LABEL: str(number),
@@ -65,7 +78,14 @@ def container_spec(
     }
     if version:
         labels[VERSION_LABEL] = version
-    create: dict[str, Any] = {
+    return labels
+
+
+def _create_args(
+    service: Service, *, name: str, image: str, labels: dict[str, str]
+) -> dict[str, Any]:
+    """The keyword arguments of ``create_container``: the process and its image."""
+    return {
         "image": image,
         "name": name,
         "command": service.command,
@@ -84,7 +104,14 @@ def container_spec(
         "platform": service.platform,
         "domainname": service.domainname,
     }
-    host: dict[str, Any] = {
+
+
+def _host_args(
+    desired: DesiredStack, service: Service, *, root: Path, files_dir: Path
+) -> dict[str, Any]:
+    """The keyword arguments of ``create_host_config``, but the network mode (``_networking``).
+    Empty lists and false flags become ``None``: the engine's defaults, as Compose leaves them."""
+    return {
         "port_bindings": _port_bindings(service),
         "mounts": _mounts(desired, service, root=root, files_dir=files_dir),
         "restart_policy": _restart_policy(service.restart),
@@ -94,16 +121,12 @@ def container_spec(
         "read_only": service.read_only or None,
         "init": service.init or None,
         "tmpfs": {path: "" for path in service.tmpfs} or None,
-        "extra_hosts": [f"{h}:{ip}" for h, ips in sorted(service.extra_hosts.items()) for ip in ips]
-        or None,
+        "extra_hosts": _extra_hosts(service),
         "dns": service.dns or None,
         "log_config": _log_config(service),
-        "ulimits": [
-            Ulimit(name=n, soft=u.soft, hard=u.hard) for n, u in sorted(service.ulimits.items())
-        ]
-        or None,
+        "ulimits": _ulimits(service),
         "mem_limit": service.limits.memory,
-        "nano_cpus": math.floor(service.limits.cpus * NANOSECONDS) if service.limits.cpus else None,
+        "nano_cpus": _nano_cpus(service),
         "pids_limit": service.limits.pids,
         "sysctls": dict(service.sysctls) or None,
         "shm_size": service.shm_size,
@@ -117,21 +140,26 @@ def container_spec(
         "cpu_shares": service.cpu_shares,
         "mem_reservation": service.mem_reservation,
     }
-    endpoints: dict[str, dict[str, Any]] = {}
+
+
+def _networking(
+    desired: DesiredStack, service_name: str, *, name: str
+) -> tuple[str | None, dict[str, dict[str, Any]]]:
+    """The network mode (``None``: the engine's default) and the endpoint of each network,
+    highest ``priority`` first: the container is created on the first, then connected."""
+    service = desired.compose.services[service_name]
     if service.network_mode is not None:
-        host["network_mode"] = _network_mode(desired.name, service.network_mode)
-    else:
-        ordered = sorted(service.networks.items(), key=lambda kv: (-kv[1].priority, kv[0]))
-        for key, attachment in ordered:
-            network = desired.compose.networks[key].name
-            endpoints[network] = {
-                "aliases": sorted({service_name, name, *attachment.aliases}),
-                "ipv4_address": attachment.ipv4_address,
-                "ipv6_address": attachment.ipv6_address,
-            }
-        if ordered:
-            host["network_mode"] = next(iter(endpoints))
-    return ContainerSpec(name=name, create=create, host=host, endpoints=endpoints)
+        return _network_mode(desired.name, service.network_mode), {}
+    endpoints: dict[str, dict[str, Any]] = {}
+    ordered = sorted(service.networks.items(), key=lambda kv: (-kv[1].priority, kv[0]))
+    for key, attachment in ordered:
+        network = desired.compose.networks[key].name
+        endpoints[network] = {
+            "aliases": sorted({service_name, name, *attachment.aliases}),
+            "ipv4_address": attachment.ipv4_address,
+            "ipv6_address": attachment.ipv6_address,
+        }
+    return (next(iter(endpoints)) if ordered else None), endpoints
 
 
 def unsupported(desired: DesiredStack) -> list[str]:
@@ -198,6 +226,19 @@ def _port_bindings(service: Service) -> dict[str, list[Any]] | None:
         binding = (port.host_ip, host_port) if port.host_ip else host_port
         bindings.setdefault(f"{port.target}/{port.protocol}", []).append(binding)
     return bindings or None
+
+
+def _extra_hosts(service: Service) -> list[str] | None:
+    return [f"{h}:{ip}" for h, ips in sorted(service.extra_hosts.items()) for ip in ips] or None
+
+
+def _ulimits(service: Service) -> list[Ulimit] | None:
+    ulimits = sorted(service.ulimits.items())
+    return [Ulimit(name=n, soft=u.soft, hard=u.hard) for n, u in ulimits] or None
+
+
+def _nano_cpus(service: Service) -> int | None:
+    return math.floor(service.limits.cpus * NANOSECONDS) if service.limits.cpus else None
 
 
 def _mounts(
