@@ -119,6 +119,7 @@ class Puller:
         self._last: FetchResult | None = None
         self.error: str | None = None  # the last fetch's failure; None once one succeeds
         self._said_error: str | None = None
+        self._said_nested: str | None = None
         self._first = True
 
     # -- what others call --------------------------------------------------------------------
@@ -195,6 +196,7 @@ class Puller:
                 )
             report = self.watcher.sync()
             self._first = False
+            self._refuse_nested()
             if triggered_at is not None and report.recorded:
                 self._stats.push_applied(time.monotonic() - triggered_at)
         self._db.repositories.record_fetch(
@@ -208,6 +210,23 @@ class Puller:
             self._said_error = None
             self._event(LogLevel.INFO, "RepositoryFetched", f"fetched {result.commit[:12]} again")
         return result
+
+    def _refuse_nested(self) -> None:
+        """Repositories are declared by the watched directory only: one declared inside a
+        repository would let a commit there point the controller anywhere."""
+        last = self.watcher.last
+        nested = sorted(last.repositories) if last is not None else []
+        said = f"{nested}"
+        if nested and self._said_nested != said:
+            self._said_nested = said
+            self._event(
+                LogLevel.WARNING,
+                "RepositoryIgnored",
+                f"declares repositories {', '.join(nested)}; only the watched directory may"
+                " declare repositories: ignored",
+            )
+        elif not nested:
+            self._said_nested = None
 
     def _sync_safely(self) -> None:
         if self._last is not None:

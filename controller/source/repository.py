@@ -103,7 +103,13 @@ def load_repository(doc: Document, *, file_path: Path, issues: Issues) -> Reposi
         for err in e.errors(include_url=False, include_context=False, include_input=False):
             field = str(err["loc"][0]) if err["loc"] else ""
             message = err["msg"].removeprefix("Value error, ")
-            issues.error(_KEYS.get(field, ("spec", field)), message)
+            for name, key in _KEYS.items():  # the spec's field names -> the manifest's keys
+                message = message.replace(name, ".".join(key[1:]))
+            if not field and "tokenFile" in message:
+                field = "token_file"
+            elif not field and "sshKeyFile" in message:
+                field = "ssh_key_file"
+            issues.error(_KEYS.get(field, ("spec", field) if field else ("spec",)), message)
         return None
 
 
