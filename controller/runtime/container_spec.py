@@ -20,6 +20,8 @@ from typing import Any
 from docker.types import LogConfig, Mount, Ulimit
 
 from controller.desired import DesiredStack, Service, host_path
+from controller.desired import Mount as VolumeMount
+from controller.desired.compose import FileRef
 from controller.errors import PermanentError
 from controller.models.observed import (
     CONFIG_HASH_LABEL,
@@ -244,60 +246,61 @@ def _nano_cpus(service: Service) -> int | None:
 def _mounts(
     desired: DesiredStack, service: Service, *, root: Path, files_dir: Path
 ) -> list[Mount] | None:
-    mounts: list[Mount] = []
-    for volume in service.volumes:
-        if volume.type == "bind":
-            bind = volume.bind
-            source = host_path(root, volume)
-            if bind is not None and bind.create_host_path:
-                source.mkdir(parents=True, exist_ok=True)
-            mounts.append(
-                Mount(
-                    target=volume.target,
-                    source=str(source),
-                    type="bind",
-                    read_only=volume.read_only,
-                    propagation=bind.propagation if bind else None,
-                )
-            )
-        elif volume.type == "volume":
-            source = desired.compose.volumes[volume.source].name if volume.source else None
-            options = volume.volume
-            mounts.append(
-                Mount(
-                    target=volume.target,
-                    source=source,
-                    type="volume",
-                    read_only=volume.read_only,
-                    no_copy=bool(options and options.nocopy),
-                    subpath=options.subpath if options else None,
-                )
-            )
-        else:
-            tmpfs = volume.tmpfs
-            mounts.append(
-                Mount(
-                    target=volume.target,
-                    source=None,
-                    type="tmpfs",
-                    tmpfs_size=tmpfs.size if tmpfs else None,
-                    tmpfs_mode=tmpfs.mode if tmpfs else None,
-                )
-            )
-    for ref in [*service.secrets, *service.configs]:
-        if ref.sha256 is None:
-            raise PermanentError(
-                f"{ref.source}: external secrets and configs need Swarm; give it a file"
-            )
-        mounts.append(
-            Mount(
-                target=ref.target,
-                source=str((files_dir / ref.sha256).absolute()),
-                type="bind",
-                read_only=True,
-            )
-        )
+    mounts = [_volume_mount(desired, volume, root=root) for volume in service.volumes]
+    mounts += [
+        _file_mount(ref, files_dir=files_dir) for ref in [*service.secrets, *service.configs]
+    ]
     return mounts or None
+
+
+def _volume_mount(desired: DesiredStack, volume: VolumeMount, *, root: Path) -> Mount:
+    """One entry of ``volumes``: a bind (its host folder created when asked), a named volume
+    of this stack, or a tmpfs."""
+    if volume.type == "bind":
+        bind = volume.bind
+        source = host_path(root, volume)
+        if bind is not None and bind.create_host_path:
+            source.mkdir(parents=True, exist_ok=True)
+        return Mount(
+            target=volume.target,
+            source=str(source),
+            type="bind",
+            read_only=volume.read_only,
+            propagation=bind.propagation if bind else None,
+        )
+    if volume.type == "volume":
+        source = desired.compose.volumes[volume.source].name if volume.source else None
+        options = volume.volume
+        return Mount(
+            target=volume.target,
+            source=source,
+            type="volume",
+            read_only=volume.read_only,
+            no_copy=bool(options and options.nocopy),
+            subpath=options.subpath if options else None,
+        )
+    tmpfs = volume.tmpfs
+    return Mount(
+        target=volume.target,
+        source=None,
+        type="tmpfs",
+        tmpfs_size=tmpfs.size if tmpfs else None,
+        tmpfs_mode=tmpfs.mode if tmpfs else None,
+    )
+
+
+def _file_mount(ref: FileRef, *, files_dir: Path) -> Mount:
+    """A secret or config: its content-addressed file, read-only (see the module)."""
+    if ref.sha256 is None:
+        raise PermanentError(
+            f"{ref.source}: external secrets and configs need Swarm; give it a file"
+        )
+    return Mount(
+        target=ref.target,
+        source=str((files_dir / ref.sha256).absolute()),
+        type="bind",
+        read_only=True,
+    )
 
 
 def _restart_policy(restart: str) -> dict[str, Any] | None:
