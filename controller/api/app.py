@@ -30,7 +30,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from controller import __version__
-from controller.api import hooks, reads, writes
+from controller.api import hooks, reads, repositories, writes
 from controller.api.deps import DatabaseHolder
 from controller.api.metrics import build_registry
 from controller.db import InvalidCursorError
@@ -104,6 +104,7 @@ def create_app(
 
     app.include_router(reads.router)
     app.include_router(writes.router)
+    app.include_router(repositories.router)
     app.include_router(hooks.router)
     return app
 

@@ -22,6 +22,7 @@ from controller.cli.running import (
     DB_OPTION,
     TIMEOUT_OPTION,
     WAIT_OPTION,
+    fail,
     open_database,
     outcome_line,
     wait_for,
@@ -104,16 +105,27 @@ def resume(
 
 @app.command()
 def sync(
-    stack: str = STACK_ARGUMENT,
+    stack: str | None = typer.Argument(None, help="The stack."),
+    repository: str | None = typer.Option(
+        None, "--repository", help="Fetch this git repository now instead."
+    ),
     wait: bool = WAIT_OPTION,
     timeout: float = TIMEOUT_OPTION,
     db: Path | None = DB_OPTION,
     output: Output = OUTPUT_OPTION,
 ) -> None:
-    """Reconcile the stack now: observe the engine and correct drift.
+    """Reconcile the stack now: observe the engine and correct drift; or, with
+    ``--repository NAME``, have the running controller fetch that repository now.
 
     A command already pending for the stack is reused (it converges the stack anyway).
     """
+    if (stack is None) == (repository is None):
+        raise fail("give a stack, or --repository NAME")
+    if repository is not None:
+        from controller.cli.repositories import fetch_now
+
+        fetch_now(repository, db=db, wait=wait, timeout=timeout)
+        return
 
     def act(operations: ModuleType, database: Database) -> tuple[Command, str]:
         command, created = operations.request_sync(database, stack)
