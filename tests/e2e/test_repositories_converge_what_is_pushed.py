@@ -9,6 +9,8 @@ import hashlib
 import hmac
 import json
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import closing
@@ -337,3 +339,43 @@ def test_a_repository_over_ssh_with_strict_host_keys(
         wait_for(lambda: _synced(controller, a, "v1"), what="a applied over ssh", timeout=60)
         assert _latest(controller, a).metadata.git_commit == sha
         controller.stop()
+
+
+def test_stackctl_sync_repository_fetches_now_and_history_names_the_commit(
+    tmp_path, manifests, pusher, origin, running, docker_client, test_images, engine_janitor
+) -> None:
+    a = engine_janitor.project("a")
+    pusher.write({f"stacks/{a}.yaml": _compose(test_images.v1)})
+    pusher.commit("one stack")
+    pusher.push()
+    controller = _start(
+        running, tmp_path, manifests,
+        "--no-api", "--git-url", str(origin), "--git-path", "stacks", "--git-interval", "3600",
+    )  # fmt: skip
+    wait_for(lambda: _synced(controller, a, "v1"), what="a applied", timeout=60)
+    pusher.write({f"stacks/{a}.yaml": _compose(test_images.v1, env="two")})
+    after = pusher.commit("edit a")
+    pusher.push()
+
+    cli = [sys.executable, "-m", "controller"]
+    db = ["--db", str(controller.db_path)]
+    synced = subprocess.run(
+        [*cli, "sync", "--repository", "default", "--wait", "--timeout", "30", *db],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert synced.returncode == 0, synced.stderr
+    assert f"changed at {after[:12]}" in synced.stdout
+    wait_for(lambda: _synced(controller, a, "v2"), what="a v2 applied", timeout=60)
+
+    listed = subprocess.run([*cli, "get", "repositories", *db], capture_output=True, text=True)
+    assert "default" in listed.stdout and after[:12] in listed.stdout
+    shown = subprocess.run([*cli, "history", a, *db], capture_output=True, text=True)
+    assert f"default:main@{after[:10]}" in shown.stdout, shown.stdout
+    described = subprocess.run(
+        [*cli, "describe", "repository", "default", *db], capture_output=True, text=True
+    )
+    assert a in described.stdout and "Declared by:  --git-url" in described.stdout
+    unknown = subprocess.run(
+        [*cli, "sync", "--repository", "nope", *db], capture_output=True, text=True
+    )
+    assert unknown.returncode == 1 and "no repository named 'nope'" in unknown.stderr
