@@ -44,7 +44,7 @@ from controller.changes import (
 )
 from controller.db import Database
 from controller.desired import DesiredStack
-from controller.gitmeta import git_metadata
+from controller.git.worktree import git_metadata
 from controller.models import (
     Command,
     CommandType,
