@@ -36,8 +36,9 @@ from controller.models.enums import CommandStatus, CommandType
 
 if TYPE_CHECKING:  # loaded when a command needs them: the CLI starts quickly
     from controller.db import Database
-    from controller.models import Command, CommandLog, Stack
+    from controller.models import Command, CommandLog, Event, Stack
     from controller.models.observed import Snapshot
+    from controller.operations import Condition
 
 get_app = typer.Typer(help="List stacks, versions or commands.", no_args_is_help=True)
 app.add_typer(get_app, name="get")
@@ -205,8 +206,14 @@ def describe(
     if output is not Output.TABLE:
         print_data({**details, "services": services, "engine_error": engine_error}, output)
         return
-    s: Stack = details["stack"]
-    latest = details["latest_version"]
+    _print_fields(details["stack"], latest=details["latest_version"])
+    _print_conditions(details["conditions"])
+    _print_services(services, engine_error=engine_error)
+    _print_commands(details["commands"])
+    _print_events(details["events"])
+
+
+def _print_fields(s: Stack, *, latest: str | None) -> None:
     fields = [
         ("Name", s.name),
         ("Desired", f"{s.current_version or '-'} (latest recorded: {latest or '-'})"),
@@ -221,18 +228,27 @@ def describe(
     ]
     for label, value in fields:
         typer.echo(f"{label + ':':<12}{value}")
+
+
+def _print_conditions(conditions: list[Condition]) -> None:
     typer.echo("Conditions:")
     print_table(
         ["TYPE", "STATUS", "REASON", "MESSAGE"],
-        [[c.type, str(c.status), c.reason, c.message] for c in details["conditions"]],
+        [[c.type, str(c.status), c.reason, c.message] for c in conditions],
         indent=2,
     )
+
+
+def _print_services(services: list[dict[str, Any]], *, engine_error: str | None) -> None:
     typer.echo(f"Services: engine unreachable: {engine_error}" if engine_error else "Services:")
     print_table(
         ["SERVICE", "CONTAINER", "STATE", "HEALTH", "VERSION"],
         [[r["service"], r["container"], r["state"], r["health"], r["version"]] for r in services],
         indent=2,
     )
+
+
+def _print_commands(commands: list[Command]) -> None:
     typer.echo("Last commands:")
     print_table(
         ["ID", "TYPE", "STATUS", "AGE", "DURATION", "ERROR"],
@@ -245,14 +261,17 @@ def describe(
                 duration(c.started_at, c.ended_at),
                 short(c.error),
             ]
-            for c in details["commands"]
+            for c in commands
         ],
         indent=2,
     )
+
+
+def _print_events(events: list[Event]) -> None:
     typer.echo("Recent events:")
     print_table(
         ["AGE", "LEVEL", "REASON", "MESSAGE"],
-        [[age(e.ts), e.level, e.reason, short(e.message, 120)] for e in details["events"]],
+        [[age(e.ts), e.level, e.reason, short(e.message, 120)] for e in events],
         indent=2,
     )
 
