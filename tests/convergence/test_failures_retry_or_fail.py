@@ -10,8 +10,8 @@ import docker
 import pytest
 import requests
 from docker import errors as docker_errors
-from harness import make_harness
-from stacks import desired_stack
+from helpers.harness import make_harness
+from helpers.stacks import desired_stack
 
 from controller.errors import NotFoundError, PermanentError, TransientError
 from controller.models import Command, CommandStatus, CommandType, SyncStatus

@@ -11,7 +11,7 @@ next recreate asked the engine for the same temporary name: 409 on every retry.
 from __future__ import annotations
 
 import pytest
-from harness import Harness
+from helpers.harness import Harness
 
 from controller.models import CommandStatus
 from controller.planner import replacement_name

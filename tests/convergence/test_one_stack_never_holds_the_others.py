@@ -16,8 +16,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from harness import make_harness
-from stacks import desired_stack
+from helpers.harness import make_harness
+from helpers.stacks import desired_stack
 from test_failures_retry_or_fail import dead_engine
 from typer.testing import CliRunner
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from stacks import desired_stack
+from helpers.stacks import desired_stack
 from test_planner_table import IMG, IMG_ID, running, snapshot, web
 
 from controller.planner import StepKind, plan, replacement_name

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from stacks import desired_stack
+from helpers.stacks import desired_stack
 
 from controller.models.observed import ObservedContainer, ObservedNetwork, Snapshot
 from controller.planner import StepKind, dependency_levels, plan, teardown

@@ -1,15 +1,12 @@
-"""Make the helpers of this folder importable by its tests, and give them ``root`` (an empty
-watched folder) and ``db`` (a database file, closed afterwards)."""
+"""Give the tests of this folder ``root`` (an empty watched folder) and ``db`` (a database file,
+closed afterwards)."""
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from controller.db import Database
-
-sys.path.insert(0, str(Path(__file__).parent))
 
 
 @pytest.fixture

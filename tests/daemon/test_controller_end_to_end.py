@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from controller_process import ControllerProcess, wait_for
+from helpers.controller_process import ControllerProcess, wait_for
 
 from controller.models import CommandStatus, CommandType
 

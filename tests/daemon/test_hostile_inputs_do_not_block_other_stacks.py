@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from queue_view import commands
+from helpers.queue_view import commands
 
 from controller.db import Database
 from controller.watcher import Watcher

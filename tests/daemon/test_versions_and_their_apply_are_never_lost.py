@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from controller_process import ControllerProcess, wait_for
+from helpers.controller_process import ControllerProcess, wait_for
 
 from controller.db import Database
 from controller.models import CommandStatus, CommandType, StackMetadata, SyncStatus

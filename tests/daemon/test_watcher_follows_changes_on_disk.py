@@ -8,7 +8,7 @@ import logging
 import os
 import threading
 
-from controller_process import wait_for
+from helpers.controller_process import wait_for
 
 from controller.db import Database
 from controller.logs import JsonFormatter

@@ -6,7 +6,7 @@ import os
 import subprocess
 
 import pytest
-from queue_view import commands
+from helpers.queue_view import commands
 
 from controller.models import CommandStatus, CommandType
 from controller.watcher import Watcher

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from small_disk import SmallDisk, small_disk
+from helpers.small_disk import SmallDisk, small_disk
 
 from controller.daemon import Controller, DaemonOptions
 from controller.runtime import Engine

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from small_disk import small_disk
+from helpers.small_disk import small_disk
 
 from controller.db import Database
 from controller.errors import PermanentError, StackctlError, TransientError

@@ -11,11 +11,12 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import queue_worker
 
 from controller.db import Database
 from controller.models import Command, CommandStatus, Stack
 
-WORKER = Path(__file__).with_name("queue_worker.py")
+WORKER = Path(queue_worker.__file__)
 
 
 def spawn(*args: object) -> subprocess.Popen[str]:

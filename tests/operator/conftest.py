@@ -1,21 +1,17 @@
 """Fixtures of the operator-surface tests: a seeded database, an API client, a CLI runner.
 
-``seeding.py`` (importable from this folder) builds stacks from inline compose the way the
-watcher would, without touching the engine.
+``helpers.seeding`` builds stacks from inline compose the way the watcher would, without
+touching the engine.
 """
 
 from __future__ import annotations
 
-import sys
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-
 from starlette.exceptions import StarletteDeprecationWarning
 
 with warnings.catch_warnings():
@@ -23,7 +19,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
     from fastapi.testclient import TestClient
 
-from seeding import Seeded, seed
+from helpers.seeding import Seeded, seed
 
 from controller.api import create_app
 from controller.db import Database

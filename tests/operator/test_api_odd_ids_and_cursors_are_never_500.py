@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from seeding import Seeded
+from helpers.seeding import Seeded
 
 from controller.db import Database, InvalidCursorError
 from controller.db.rows import MAX_ID, decode_cursor, encode_cursor

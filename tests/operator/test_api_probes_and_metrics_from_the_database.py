@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from helpers.seeding import record
 from prometheus_client.parser import text_string_to_metric_families
-from seeding import record
 
 from controller.db import Database
 from controller.models import Command, CommandType

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from seeding import record
+from helpers.seeding import record
 
 from controller.config import load_settings
 from controller.db import Database

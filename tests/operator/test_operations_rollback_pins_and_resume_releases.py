@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from seeding import desired, record
+from helpers.seeding import desired, record
 
 from controller import operations
 from controller.db import Database

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from seeding import SLEEPER, write_manifest
+from helpers.seeding import SLEEPER, write_manifest
 from typer.testing import CliRunner
 
 from controller.cli import app

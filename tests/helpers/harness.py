@@ -6,8 +6,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stacks import desired_stack
-
 from controller.db import Database
 from controller.desired import DesiredStack
 from controller.models import Command, CommandType
@@ -15,6 +13,7 @@ from controller.reconciler import ReconcilerOptions
 from controller.runtime import Engine
 from controller.versions import record_version
 from controller.worker import Outcome, Worker
+from helpers.stacks import desired_stack
 
 
 @dataclass
