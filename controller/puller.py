@@ -29,7 +29,7 @@ from pathlib import Path, PurePosixPath
 from controller.db import Database
 from controller.desired.repository import RepositorySpec, redact_url
 from controller.errors import StackctlError
-from controller.git.errors import FetchError
+from controller.git.errors import FetchCancelled, FetchError
 from controller.git.fetcher import Fetcher, FetchResult
 from controller.models import Event, FetchStatus, LogLevel, Repository
 from controller.watcher import Claims, Watcher
@@ -132,6 +132,8 @@ class Puller:
         self._wake.set()
 
     def stop(self) -> None:
+        """Leave the loop; a fetch in flight is stopped (its git killed), not waited for."""
+        self._fetcher.cancel()
         self._wake.set()
 
     def declare(self) -> None:
@@ -177,6 +179,8 @@ class Puller:
         triggered_at, self._triggered_at = self._triggered_at, None
         try:
             result = self._fetcher.fetch()
+        except FetchCancelled:
+            return None  # the controller stops: nothing failed
         except FetchError as e:
             self._failed(e)
             return None

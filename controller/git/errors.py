@@ -13,7 +13,9 @@ from typing import ClassVar, Literal
 
 from controller.errors import TransientError
 
-FetchErrorKind = Literal["unreachable", "timeout", "auth", "ref_not_found", "path_not_found"]
+FetchErrorKind = Literal[
+    "unreachable", "timeout", "auth", "ref_not_found", "path_not_found", "cancelled"
+]
 
 
 class FetchError(TransientError):
@@ -48,3 +50,9 @@ class PathNotFound(FetchError):
     """The commit holds no folder at the spec's ``path``; the previous checkout stays current."""
 
     kind: ClassVar[FetchErrorKind] = "path_not_found"
+
+
+class FetchCancelled(FetchError):
+    """The fetch was stopped because the controller stops: not a failure of the repository."""
+
+    kind: ClassVar[FetchErrorKind] = "cancelled"

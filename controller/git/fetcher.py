@@ -29,6 +29,7 @@ import os
 import re
 import secrets
 import shutil
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -105,6 +106,12 @@ class Fetcher:
         self._checkouts = self.home / "checkouts"
         self._current = self.home / "current"
         self._url = command_url(spec)
+        self._cancel = threading.Event()
+
+    def cancel(self) -> None:
+        """Stop a fetch in flight (and every later one) within a quarter second: the
+        controller stops. The current checkout stays as it is."""
+        self._cancel.set()
 
     def current_commit(self) -> str | None:
         """The commit of the current checkout, or None before the first successful fetch."""
@@ -273,6 +280,7 @@ class Fetcher:
             action=action,
             stdin=stdin,
             redactor=lambda text: redact(text, self.spec, secrets=call.secrets),
+            cancel=self._cancel,
         )
         if output.returncode != 0:
             raise failure(action=action, output=output)

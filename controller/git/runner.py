@@ -21,6 +21,7 @@ import os
 import shlex
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from controller.desired.repository import (
     url_credentials,
     url_without_userinfo,
 )
-from controller.git.errors import FetchAuthError, FetchError, FetchTimeout
+from controller.git.errors import FetchAuthError, FetchCancelled, FetchError, FetchTimeout
 
 # Each of these closes a way for the repository or the machine's config to run code or wait.
 # The protocol list refuses `ext::` and any remote helper even if a URL got past the spec.
@@ -74,6 +75,7 @@ _AUTH_MARKERS = (
 _TIMEOUT_MARKERS = ("timed out", "connection timeout")
 
 # git's advice after any failure to reach a remote: true of every cause, so it says nothing.
+_TICK = 0.25  # seconds between looks at the cancel event while git runs
 _BOILERPLATE = frozenset(
     {"Please make sure you have the correct access rights", "and the repository exists."}
 )
@@ -195,9 +197,12 @@ def run_git(
     action: str,
     redactor: Callable[[str], str],
     stdin: bytes | None = None,
+    cancel: threading.Event | None = None,
 ) -> GitOutput:
     """Run ``git HARDENING args``; at ``deadline`` (monotonic clock) raise ``FetchTimeout``
-    saying which ``action`` (already redacted, e.g. "cannot fetch URL") did not finish."""
+    saying which ``action`` (already redacted, e.g. "cannot fetch URL") did not finish; once
+    ``cancel`` is set (the controller stops), stop git within a quarter second and raise
+    ``FetchCancelled``."""
     try:
         proc = subprocess.Popen(
             ["git", *HARDENING, *args],
@@ -211,10 +216,20 @@ def run_git(
     except OSError as e:  # no git on PATH, or the state dir vanished
         raise FetchError(f"{action}: cannot run git: {e.strerror or e}") from e
     try:
-        out, err = proc.communicate(stdin, timeout=max(0.0, deadline - time.monotonic()))
-    except subprocess.TimeoutExpired:
-        _kill_group(proc)
-        raise FetchTimeout(f"{action}: timed out; git and its children were stopped") from None
+        while True:
+            remaining = deadline - time.monotonic()
+            try:  # retrying communicate() loses no output (and sends stdin once)
+                out, err = proc.communicate(stdin, timeout=max(0.0, min(_TICK, remaining)))
+                break
+            except subprocess.TimeoutExpired:
+                if cancel is not None and cancel.is_set():
+                    _kill_group(proc)
+                    raise FetchCancelled(f"{action}: stopped: the controller stops") from None
+                if time.monotonic() >= deadline:
+                    _kill_group(proc)
+                    raise FetchTimeout(
+                        f"{action}: timed out; git and its children were stopped"
+                    ) from None
     finally:
         # Whatever happened (timeout, interrupt, success), nothing of this call survives it.
         _kill_group(proc)

@@ -19,7 +19,14 @@ from pathlib import Path
 import httpx
 import pytest
 from helpers.controller_process import ControllerProcess, wait_for
-from helpers.git_servers import GitDaemon, Pusher, SshServer, bare_repo
+from helpers.git_servers import (
+    GitDaemon,
+    HungServer,
+    Pusher,
+    SshServer,
+    bare_repo,
+    processes_mentioning,
+)
 
 pytestmark = pytest.mark.engine
 
@@ -379,3 +386,30 @@ def test_stackctl_sync_repository_fetches_now_and_history_names_the_commit(
         [*cli, "sync", "--repository", "nope", *db], capture_output=True, text=True
     )
     assert unknown.returncode == 1 and "no repository named 'nope'" in unknown.stderr
+
+
+def test_a_hung_repository_holds_up_neither_the_others_nor_the_shutdown(
+    tmp_path, manifests, pusher, origin, running, docker_client, test_images, engine_janitor
+) -> None:
+    a = engine_janitor.project("a")
+    pusher.write({f"stacks/{a}.yaml": _compose(test_images.v1)})
+    pusher.commit("one stack")
+    pusher.push()
+    with HungServer() as hung:
+        hung_url = f"git://127.0.0.1:{hung.port}/never.git"
+        (manifests / "repos.yaml").write_text(
+            "apiVersion: stackctl/v1\nkind: Repository\nmetadata: {name: hung}\n"
+            f"spec: {{url: '{hung_url}', interval: 1s}}\n"
+            "---\n"
+            "apiVersion: stackctl/v1\nkind: Repository\nmetadata: {name: infra}\n"
+            f"spec: {{url: '{origin}', path: stacks, interval: 1s}}\n"
+        )
+        controller = _start(running, tmp_path, manifests, "--no-api")
+        wait_for(lambda: _synced(controller, a, "v1"), what="infra's stack applied", timeout=60)
+        assert processes_mentioning(str(hung.port)), "the hung fetch should be in flight"
+        started = time.monotonic()
+        assert controller.stop() == 0
+        stopped_in = time.monotonic() - started
+        # Not a timing test: without cancelling, the stop waits out the 60 s fetch timeout.
+        assert stopped_in < 30, f"stopping took {stopped_in:.1f}s behind a hung fetch"
+        assert processes_mentioning(str(hung.port)) == []
