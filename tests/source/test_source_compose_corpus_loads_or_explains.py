@@ -17,7 +17,7 @@ import pytest
 
 from controller.source import load_root
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CANDIDATES = [REPO.parent / "shared" / "compose-corpus", REPO / "shared" / "compose-corpus"]
 CORPUS = next((path for path in CANDIDATES if path.is_dir()), None)
 FILES = sorted(CORPUS.glob("*.yaml")) if CORPUS else []
