@@ -413,3 +413,68 @@ def test_a_hung_repository_holds_up_neither_the_others_nor_the_shutdown(
         # Not a timing test: without cancelling, the stop waits out the 60 s fetch timeout.
         assert stopped_in < 30, f"stopping took {stopped_in:.1f}s behind a hung fetch"
         assert processes_mentioning(str(hung.port)) == []
+
+
+def test_gitea_and_gitlab_pushes_find_their_repository_by_url(
+    tmp_path, manifests, pusher, origin, running, docker_client, test_images, engine_janitor
+) -> None:
+    a = engine_janitor.project("a")
+    pusher.write({f"stacks/{a}.yaml": _compose(test_images.v1)})
+    pusher.commit("one stack")
+    pusher.push()
+    (tmp_path / "secret").write_text("gitea-and-gitlab")
+    port = _port()
+    with GitDaemon(origin.parent, tmp=tmp_path) as daemon:
+        url = daemon.url(origin.name)
+        (manifests / "infra.yaml").write_text(
+            "apiVersion: stackctl/v1\nkind: Repository\nmetadata: {name: infra}\n"
+            f"spec: {{url: '{url}', path: stacks, interval: 1h,"
+            f" webhook: {{secretFile: '{tmp_path / 'secret'}'}}}}\n"
+        )
+        controller = _start(running, tmp_path, manifests, "--api", f"127.0.0.1:{port}")
+        wait_for(lambda: _synced(controller, a, "v1"), what="a applied", timeout=60)
+        hook = f"http://127.0.0.1:{port}/api/v1/hooks/git"  # no ?repository=: by URL
+
+        pusher.write({f"stacks/{a}.yaml": _compose(test_images.v1, env="gitea")})
+        after = pusher.commit("gitea push")
+        pusher.push()
+        body = json.dumps(
+            {
+                "ref": "refs/heads/main",
+                "after": after,
+                "repository": {"full_name": "ops/infra", "clone_url": url},
+            }
+        ).encode()
+        signature = hmac.new(b"gitea-and-gitlab", body, hashlib.sha256).hexdigest()
+        headers = {
+            "X-Gitea-Event": "push",
+            "X-Gitea-Delivery": "g-1",
+            "X-Gitea-Signature": signature,
+            "Content-Type": "application/json",
+        }
+        answer = httpx.post(hook, headers=headers, content=body, timeout=5)
+        assert answer.status_code == 202 and answer.json()["repository"] == "infra", answer.text
+        wait_for(lambda: _synced(controller, a, "v2"), what="a v2 after Gitea's push", timeout=30)
+
+        pusher.write({f"stacks/{a}.yaml": _compose(test_images.v1, env="gitlab")})
+        after = pusher.commit("gitlab push")
+        pusher.push()
+        body = json.dumps(
+            {
+                "object_kind": "push",
+                "ref": "refs/heads/main",
+                "after": after,
+                "project": {"path_with_namespace": "ops/infra", "git_http_url": url},
+            }
+        ).encode()
+        headers = {
+            "X-Gitlab-Event": "Push Hook",
+            "X-Gitlab-Token": "gitea-and-gitlab",
+            "Content-Type": "application/json",
+        }
+        answer = httpx.post(hook, headers=headers, content=body, timeout=5)
+        assert answer.status_code == 202, answer.text
+        wait_for(lambda: _synced(controller, a, "v3"), what="a v3 after GitLab's push", timeout=30)
+        headers["X-Gitlab-Token"] = "wrong"
+        assert httpx.post(hook, headers=headers, content=body, timeout=5).status_code == 401
+        controller.stop()
