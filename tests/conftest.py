@@ -13,9 +13,13 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.seeding import Seeded, seed
+
+from controller.db import Database
 
 # ======================================================================================
 # Engine fixtures (real Docker engine).  Owner: engine test infrastructure.
@@ -303,3 +307,36 @@ def engine_janitor_factory(docker_client: Any) -> Callable[..., EngineJanitor]:
 # ======================================================================================
 # End of engine fixtures.
 # ======================================================================================
+
+
+# ======================================================================================
+# Fixtures shared by several test folders (a folder's own fixtures are in its conftest.py).
+#
+#   root      (function)  an empty folder to watch: tmp_path / "manifests".
+#   db_path   (function)  tmp_path / "stackctl.db" (nothing there yet).
+#   db        (function)  a Database on db_path, closed afterwards (tests/db/ gives it a clock).
+#   seeded    (function)  db holding two stacks as a controller leaves them (helpers.seeding).
+# ======================================================================================
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    path = tmp_path / "manifests"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "stackctl.db"
+
+
+@pytest.fixture
+def db(db_path: Path) -> Iterator[Database]:
+    with Database(db_path=db_path) as database:
+        yield database
+
+
+@pytest.fixture
+def seeded(db: Database, tmp_path: Path) -> Seeded:
+    return seed(db, tmp_path)

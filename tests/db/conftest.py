@@ -1,4 +1,5 @@
-"""Fixtures for the persistence tests: a file database in tmp_path and a clock tests can move."""
+"""Fixtures for the persistence tests: ``db`` on tests/conftest.py's ``db_path``, with a clock
+tests can move."""
 
 from __future__ import annotations
 
@@ -29,11 +30,6 @@ class FakeClock:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
-
-
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "stackctl.db"
 
 
 @pytest.fixture

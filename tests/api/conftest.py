@@ -1,8 +1,5 @@
-"""Fixtures of the operator-surface tests: a seeded database, an API client, a CLI runner.
-
-``helpers.seeding`` builds stacks from inline compose the way the watcher would, without
-touching the engine.
-"""
+"""Fixtures of the API tests: a client of the app on the test's database (``db_path``, ``db`` and
+``seeded`` come from tests/conftest.py), a factory for apps with other options, the token."""
 
 from __future__ import annotations
 
@@ -19,28 +16,10 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
     from fastapi.testclient import TestClient
 
-from helpers.seeding import Seeded, seed
-
 from controller.api import create_app
 from controller.db import Database
 
 TOKEN = "s3cret-token"
-
-
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "stackctl.db"
-
-
-@pytest.fixture
-def db(db_path: Path) -> Iterator[Database]:
-    with Database(db_path=db_path) as database:
-        yield database
-
-
-@pytest.fixture
-def seeded(db: Database, tmp_path: Path) -> Seeded:
-    return seed(db, tmp_path)
 
 
 @pytest.fixture
