@@ -39,6 +39,8 @@ from controller.models import (
     Event,
     HealthStatus,
     LogLevel,
+    Stack,
+    StackVersion,
     SyncStatus,
     VersionStatus,
 )
@@ -122,17 +124,33 @@ class Reconciler:
             self.log(command, LogLevel.INFO, "suspended: nothing changes at runtime")
             self._db.stacks.update(stack.stack_id, health_status=HealthStatus.SUSPENDED)
             return None
-        previous = None  # what the engine should be running: it makes reasons precise
-        if stack.applied_version == version.version:
-            previous = desired
-        elif stack.applied_version:
-            applied = self._db.stack_versions.get(stack.stack_id, stack.applied_version)
-            previous = load_desired(self._db, applied) if applied else None
-        root = version_root(version, self._options.root)
+        the_plan = self._plan(command, stack, check=check, desired=desired, version=version)
+        self._apply(command, the_plan, check=check, desired=desired, version=version)
+        final, cut_short = self._await_health(
+            command, desired, check=check, waited=not the_plan.in_sync
+        )
+        self._record_applied(
+            command, stack, desired=desired, version=version, final=final, cut_short=cut_short
+        )
+        return the_plan
+
+    def _plan(
+        self,
+        command: Command,
+        stack: Stack,
+        *,
+        check: Callable[[], None],
+        desired: DesiredStack,
+        version: StackVersion,
+    ) -> Plan:
+        """The plan to carry out. The pulls of ``pull_policy: always`` services are carried out
+        first, then the stack is planned again on what the pulled images changed. Raises when
+        the plan cannot run."""
+        previous = self._previous(stack, desired=desired, version=version.version)
         the_plan = plan(desired, self._observe(desired), previous=previous, pull_always=True)
         if the_plan.refresh_steps and not the_plan.problems:
-            # pull_policy always: pull first, then plan what the pulled images change.
             refresh = Plan(desired.name, the_plan.refresh_steps)
+            root = version_root(version, self._options.root)
             self._execute(
                 command, refresh, check=check, desired=desired, version=version.version, root=root
             )
@@ -140,30 +158,59 @@ class Reconciler:
         problems = [*the_plan.problems, *unsupported(desired)]
         if problems:
             raise PermanentError("; ".join(problems))
+        return the_plan
+
+    def _previous(
+        self, stack: Stack, *, desired: DesiredStack, version: str
+    ) -> DesiredStack | None:
+        """What the engine should be running (the applied version): it makes reasons precise."""
+        if stack.applied_version == version:
+            return desired
+        if stack.applied_version:
+            applied = self._db.stack_versions.get(stack.stack_id, stack.applied_version)
+            return load_desired(self._db, applied) if applied else None
+        return None
+
+    def _apply(
+        self,
+        command: Command,
+        the_plan: Plan,
+        *,
+        check: Callable[[], None],
+        desired: DesiredStack,
+        version: StackVersion,
+    ) -> None:
+        """Carry the plan out (the version is APPLYING meanwhile), or say there is nothing to do."""
         if the_plan.in_sync:
             self.log(
                 command, LogLevel.INFO, f"{desired.name} {version.version}: in sync, nothing to do"
             )
-        else:
-            self.log(
-                command,
-                LogLevel.INFO,
-                f"{desired.name} {version.version}: {len(the_plan.changes)} change(s)",
-            )
-            self._db.stack_versions.set_status(
-                stack.stack_id, version.version, VersionStatus.APPLYING
-            )
-            self._execute(
-                command,
-                the_plan,
-                check=check,
-                desired=desired,
-                version=version.version,
-                root=root,
-            )
-        final, cut_short = self._await_health(
-            command, desired, check, waited=not the_plan.in_sync
+            return
+        self.log(
+            command,
+            LogLevel.INFO,
+            f"{desired.name} {version.version}: {len(the_plan.changes)} change(s)",
         )
+        self._db.stack_versions.set_status(
+            version.stack_id, version.version, VersionStatus.APPLYING
+        )
+        root = version_root(version, self._options.root)
+        self._execute(
+            command, the_plan, check=check, desired=desired, version=version.version, root=root
+        )
+
+    def _record_applied(
+        self,
+        command: Command,
+        stack: Stack,
+        *,
+        desired: DesiredStack,
+        version: StackVersion,
+        final: Snapshot,
+        cut_short: float | None,
+    ) -> None:
+        """The version is applied when nothing is left to change in ``final``: recorded with
+        the containers it runs, and the stack's health with it. Raises (transient) otherwise."""
         health, why = assess_health(desired, final)
         left = plan(desired, final)
         runtime = {
@@ -182,8 +229,9 @@ class Reconciler:
             last_error=why or None,
         )
         if health is not HealthStatus.HEALTHY:
-            self._unhealthy(command, stack.health_status, health, why, cut_short=cut_short)
-        return the_plan
+            self._unhealthy(
+                command, before=stack.health_status, health=health, why=why, cut_short=cut_short
+            )
 
     def _delete(self, command: Command, check: Callable[[], None]) -> Plan:
         stack_id = command.stack_id
@@ -244,14 +292,14 @@ class Reconciler:
         Executor(
             self._engine,
             ctx,
-            on_step=lambda step, secs, err: self._report(command, step, secs, err),
+            on_step=lambda step, secs, err: self._report(command, step, seconds=secs, error=err),
             still_ours=check,
             on_progress=lambda message: self.progress(command, message),
             progress_every=self._options.progress_every,
         ).run(the_plan)
 
     def _await_health(
-        self, command: Command, desired: DesiredStack, check: Callable[[], None], *, waited: bool
+        self, command: Command, desired: DesiredStack, *, check: Callable[[], None], waited: bool
     ) -> tuple[Snapshot, float | None]:
         """Observe until the stack is healthy, degraded, or the wait times out, saying every
         ``progress_every`` seconds what it waits for. An unchanged stack is observed once: a
@@ -301,10 +349,10 @@ class Reconciler:
     def _unhealthy(
         self,
         command: Command,
+        *,
         before: HealthStatus,
         health: HealthStatus,
         why: str,
-        *,
         cut_short: float | None,
     ) -> None:
         """The version is applied but the stack is not healthy: said in the command's log and,
@@ -323,8 +371,7 @@ class Reconciler:
                     stack_id=command.stack_id,
                     type=CommandType.RECONCILE,
                     payload={"reason": "health follow-up"},
-                    not_before=self._db.clock()
-                    + timedelta(seconds=self._options.follow_up_after),
+                    not_before=self._db.clock() + timedelta(seconds=self._options.follow_up_after),
                 )
             )
             self.log(
@@ -345,7 +392,7 @@ class Reconciler:
             )
 
     def _report(
-        self, command: Command, step: Step, seconds: float, error: BaseException | None
+        self, command: Command, step: Step, *, seconds: float, error: BaseException | None
     ) -> None:
         assert command.command_id is not None
         data = {**step.to_dict(), "duration_ms": round(seconds * 1000)}
