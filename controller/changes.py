@@ -2,9 +2,9 @@
 the watcher already said in; the changes to carry out (and what it will then have said) out.
 
 ``detect`` is pure: it reads no clock, no file and no database, so it is tested with tables
-(tests/test_watcher_detects_changes_table.py); ``Watcher`` gathers its inputs and carries the
-changes out. It must never do I/O: what it needs (each gone stack's deletion policy, read from
-its latest stored version) comes in as plain values.
+(tests/watcher/test_watcher_detects_changes_table.py); ``Watcher`` gathers its inputs and carries
+the changes out. It must never do I/O: what it needs (each gone stack's deletion policy, read
+from its latest stored version) comes in as plain values.
 
 Safety, because a watcher that deletes on a misread is worse than none:
 - an invalid source is said once per distinct set of errors and changes nothing: its stacks

@@ -4,7 +4,7 @@ Each sub-command lives in its own module and registers itself on ``controller.cl
 importing this package imports them all. The command modules import the layers below them
 (database, source, engine, daemon) inside the commands, so that a command loads only what it
 uses: ``stackctl --version`` and the read commands start in a fraction of the time
-(``bench/cli_startup.py``; ``tests/test_cli_version_and_help.py`` keeps it so).
+(``bench/cli_startup.py``; ``tests/cli/test_cli_version_and_help.py`` keeps it so).
 """
 
 from __future__ import annotations
