@@ -295,37 +295,45 @@ class Engine:
             files_dir=files_dir,
             version=version,
         )
-        self._write_files(desired, service, files_dir)
+        self._write_files(desired, service, files_dir=files_dir)
         host_config = self._api.create_host_config(**spec.host)
         # Engines before API 1.44 take one endpoint at create: the first (highest priority)
         # network there, the others connected before the container starts.
         endpoints = [
             (net, {k: v for k, v in ep.items() if v}) for net, ep in spec.endpoints.items()
         ]
-        networking = None
-        if endpoints:
-            first, config = endpoints[0]
-            networking = self._api.create_networking_config(
-                {first: self._api.create_endpoint_config(**config)}
-            )
         created = self._call(
             "create_container",
             f"creating container {name}",
             self._api.create_container,
             host_config=host_config,
-            networking_config=networking,
+            networking_config=self._networking_config(endpoints[:1]),
             **spec.create,
         )
-        for net, config in endpoints[1:]:
+        self._connect_networks(created["Id"], name=name, endpoints=endpoints[1:])
+        return str(created["Id"])
+
+    def _networking_config(self, endpoints: list[tuple[str, dict[str, Any]]]) -> Any:
+        """The ``networking_config`` of a create: the endpoints given, or ``None``."""
+        if not endpoints:
+            return None
+        return self._api.create_networking_config(
+            {net: self._api.create_endpoint_config(**config) for net, config in endpoints}
+        )
+
+    def _connect_networks(
+        self, container: str, *, name: str, endpoints: list[tuple[str, dict[str, Any]]]
+    ) -> None:
+        """Connect a created container to more networks, in order."""
+        for net, config in endpoints:
             self._call(
                 "connect_network",
                 f"connecting {name} to {net}",
                 self._api.connect_container_to_network,
-                created["Id"],
+                container,
                 net,
                 **config,
             )
-        return str(created["Id"])
 
     def start(self, container: str) -> None:
         self._call("start", f"starting {container}", self._api.start, container)
@@ -356,7 +364,7 @@ class Engine:
     def remove_volume(self, name: str) -> None:
         self._call("remove_volume", f"removing volume {name}", self._api.remove_volume, name)
 
-    def _write_files(self, desired: DesiredStack, service: str, files_dir: Path) -> None:
+    def _write_files(self, desired: DesiredStack, service: str, *, files_dir: Path) -> None:
         """Secrets and configs as read-only, content-addressed files (written once, atomically)."""
         spec = desired.compose.services[service]
         for ref in [*spec.secrets, *spec.configs]:
