@@ -211,7 +211,7 @@ class Executor:
             self._still_ours()
             states = [self._engine.container_state(name) for name in names]
             if all(
-                _meets(c, step.condition or "service_started", name)
+                _meets(c, condition=step.condition or "service_started", name=name)
                 for c, name in zip(states, names, strict=True)
             ):
                 return
@@ -234,7 +234,7 @@ class Executor:
             time.sleep(0.1)
 
 
-def _meets(container: ObservedContainer | None, condition: str, name: str) -> bool:
+def _meets(container: ObservedContainer | None, *, condition: str, name: str) -> bool:
     if container is None:
         raise TransientError(f"{name} disappeared while waiting for it")
     match condition:

@@ -95,7 +95,11 @@ class Worker:
             f"{command.type} {command.stack_id} started (attempt {command.attempts + 1})",
         )
         keeper = LeaseKeeper(
-            self._db, command, self._worker_id, self._options.lease_seconds, stop=self._stop
+            self._db,
+            command,
+            worker_id=self._worker_id,
+            lease=self._options.lease_seconds,
+            stop=self._stop,
         )
         started = time.monotonic()
         result: Plan | None = None
@@ -125,10 +129,10 @@ class Worker:
                 return Outcome(cancelled, None, str(e))
             except Exception as e:  # every failure is recorded; none escapes the worker
                 error = e
-        return self._finish(command, result, error, time.monotonic() - started)
+        return self._finish(command, result, error=error, seconds=time.monotonic() - started)
 
     def _finish(
-        self, command: Command, result: Plan | None, error: BaseException | None, seconds: float
+        self, command: Command, result: Plan | None, *, error: BaseException | None, seconds: float
     ) -> Outcome:
         assert command.command_id is not None
         cid, worker, say = command.command_id, self._worker_id, self.reconciler.log
@@ -179,7 +183,7 @@ class LeaseKeeper:
     another worker has taken the command back."""
 
     def __init__(
-        self, db: Database, command: Command, worker_id: str, lease: float, *, stop: threading.Event
+        self, db: Database, command: Command, *, worker_id: str, lease: float, stop: threading.Event
     ) -> None:
         self._db, self._command, self._worker = db, command, worker_id
         self._stopping = stop
