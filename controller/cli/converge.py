@@ -19,7 +19,10 @@ from controller.errors import StackctlError
 from controller.models.enums import CommandStatus, CommandType, HealthStatus
 
 if TYPE_CHECKING:  # the layers below load when a command runs: the CLI starts quickly
+    from controller.db import Database
     from controller.desired import DesiredStack
+    from controller.models import Command, Stack
+    from controller.runtime import Engine
 
 
 def _root(path: Path) -> Path:
@@ -48,41 +51,12 @@ def apply(
 ) -> None:
     """Record new versions of the stacks at PATH and converge them now."""
     from controller.db import Database
-    from controller.models import Command, StackMetadata
-    from controller.versions import record_and_enqueue
 
     settings = load_settings({"db": db})
     stacks, errors = _load(path)
     engine = connect_engine() if wait else None  # before recording: nothing queued for no one
     with Database(db_path=settings.db) as database:
-        commands: list[Command] = []
-        for desired in stacks.values():
-            recorded = record_and_enqueue(
-                database,
-                desired,
-                root=_root(path).absolute(),
-                metadata=StackMetadata(created_by="stackctl apply"),
-            )
-            version = recorded.version
-            if version is None:
-                current = database.stacks.require(desired.name).current_version
-                typer.echo(f"{desired.name}: unchanged ({current})")
-            else:
-                typer.echo(
-                    f"{desired.name}: recorded {version.version} (digest {desired.digest[:12]})"
-                )
-                if recorded.pinned:
-                    stack = database.stacks.require(desired.name)
-                    typer.echo(
-                        f"{desired.name}: pinned at {stack.current_version}; {version.version}"
-                        f" is not applied until `stackctl resume {desired.name}`"
-                    )
-            commands.append(
-                recorded.command
-                or database.commands.enqueue(
-                    Command(stack_id=desired.name, type=CommandType.RECONCILE, payload={})
-                )
-            )
+        commands = [_record(database, d, root=_root(path).absolute()) for d in stacks.values()]
         if engine is None:
             for command in commands:
                 typer.echo(
@@ -95,17 +69,46 @@ def apply(
         stacks_now = {c.stack_id: database.stacks.require(c.stack_id) for c in finished}
     failed = 0
     for command in finished:
-        stack = stacks_now[command.stack_id]
-        if command.status is not CommandStatus.DONE:
-            status = f"{command.status}: {command.error}"
-        elif stack.health_status not in (HealthStatus.HEALTHY, HealthStatus.SUSPENDED):
-            # Applied, but not healthy in time: like `docker compose up --wait`, not a success.
-            status = f"applied, but {stack.health_status}: {stack.last_error}"
-        else:
-            status = "converged"
+        status = _outcome(command, stacks_now[command.stack_id])
         failed += status != "converged"
         typer.echo(f"{command.stack_id}: {status}")
     raise typer.Exit(1 if failed or errors else 0)
+
+
+def _record(database: Database, desired: DesiredStack, *, root: Path) -> Command:
+    """A new version of the stack when its digest changed, said; the command that converges it
+    (the version's APPLY, or a RECONCILE when nothing was recorded)."""
+    from controller.models import Command, StackMetadata
+    from controller.versions import record_and_enqueue
+
+    recorded = record_and_enqueue(
+        database, desired, root=root, metadata=StackMetadata(created_by="stackctl apply")
+    )
+    version = recorded.version
+    if version is None:
+        current = database.stacks.require(desired.name).current_version
+        typer.echo(f"{desired.name}: unchanged ({current})")
+    else:
+        typer.echo(f"{desired.name}: recorded {version.version} (digest {desired.digest[:12]})")
+        if recorded.pinned:
+            stack = database.stacks.require(desired.name)
+            typer.echo(
+                f"{desired.name}: pinned at {stack.current_version}; {version.version}"
+                f" is not applied until `stackctl resume {desired.name}`"
+            )
+    return recorded.command or database.commands.enqueue(
+        Command(stack_id=desired.name, type=CommandType.RECONCILE, payload={})
+    )
+
+
+def _outcome(command: Command, stack: Stack) -> str:
+    """``converged``, or what stands in the way."""
+    if command.status is not CommandStatus.DONE:
+        return f"{command.status}: {command.error}"
+    if stack.health_status not in (HealthStatus.HEALTHY, HealthStatus.SUSPENDED):
+        # Applied, but not healthy in time: like `docker compose up --wait`, not a success.
+        return f"applied, but {stack.health_status}: {stack.last_error}"
+    return "converged"
 
 
 @app.command()
@@ -114,11 +117,6 @@ def diff(
     db: Path | None = DB_OPTION,
 ) -> None:
     """Show the plan without executing it: exit 0 no differences, 1 differences, 2 error."""
-    from controller.db import Database
-    from controller.planner import image_refs, plan
-    from controller.runtime.container_spec import unsupported
-    from controller.versions import load_desired
-
     settings = load_settings({"db": db})
     path = Path(target)
     if path.exists():
@@ -126,39 +124,53 @@ def diff(
         if errors:
             raise typer.Exit(2)
     else:
-        if not settings.db.exists():
-            raise fail(f"{target}: no such file, and no database at {settings.db}", 2)
-        try:
-            with Database(db_path=settings.db) as database:
-                stack = database.stacks.get(target)
-                # A deleted stack has no desired version: compare with its latest one.
-                version = (
-                    database.stack_versions.get(target, stack.current_version)
-                    if stack is not None and stack.current_version
-                    else database.stack_versions.latest(target)
-                )
-                if version is None:
-                    raise fail(f"{target}: neither a path nor a recorded stack", 2)
-                stacks = {target: load_desired(database, version)}
-        except StackctlError as e:  # diff's contract: 2 for every error, 1 for differences
-            raise fail(str(e), 2) from e
+        stacks = {target: _recorded(target, db_path=settings.db)}
     engine = connect_engine()
-    differences = 0
-    for desired in stacks.values():
-        refs = image_refs(desired)
-        try:
-            the_plan = plan(desired, engine.observe(desired.name, images=refs))
-        except StackctlError as e:
-            raise fail(str(e), 2) from e
-        problems = [*the_plan.problems, *unsupported(desired)]
-        for problem in problems:
-            typer.echo(f"{desired.name}: cannot apply: {problem}")
-        for step in the_plan.changes:
-            typer.echo(f"{desired.name}: {step.describe()}")
-        if not the_plan.changes and not problems:
-            typer.echo(f"{desired.name}: no differences")
-        differences += len(the_plan.changes) + len(problems)
+    differences = sum(_print_differences(desired, engine=engine) for desired in stacks.values())
     raise typer.Exit(1 if differences else 0)
+
+
+def _recorded(target: str, *, db_path: Path) -> DesiredStack:
+    """The desired version of a recorded stack; a deleted stack's latest version."""
+    from controller.db import Database
+    from controller.versions import load_desired
+
+    if not db_path.exists():
+        raise fail(f"{target}: no such file, and no database at {db_path}", 2)
+    try:
+        with Database(db_path=db_path) as database:
+            stack = database.stacks.get(target)
+            # A deleted stack has no desired version: compare with its latest one.
+            version = (
+                database.stack_versions.get(target, stack.current_version)
+                if stack is not None and stack.current_version
+                else database.stack_versions.latest(target)
+            )
+            if version is None:
+                raise fail(f"{target}: neither a path nor a recorded stack", 2)
+            return load_desired(database, version)
+    except StackctlError as e:  # diff's contract: 2 for every error, 1 for differences
+        raise fail(str(e), 2) from e
+
+
+def _print_differences(desired: DesiredStack, *, engine: Engine) -> int:
+    """Print the plan's changes and the reasons it cannot run; returns how many."""
+    from controller.planner import image_refs, plan
+    from controller.runtime.container_spec import unsupported
+
+    refs = image_refs(desired)
+    try:
+        the_plan = plan(desired, engine.observe(desired.name, images=refs))
+    except StackctlError as e:
+        raise fail(str(e), 2) from e
+    problems = [*the_plan.problems, *unsupported(desired)]
+    for problem in problems:
+        typer.echo(f"{desired.name}: cannot apply: {problem}")
+    for step in the_plan.changes:
+        typer.echo(f"{desired.name}: {step.describe()}")
+    if not the_plan.changes and not problems:
+        typer.echo(f"{desired.name}: no differences")
+    return len(the_plan.changes) + len(problems)
 
 
 @app.command()
