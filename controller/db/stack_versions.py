@@ -45,45 +45,8 @@ class StackVersionRepository:
             with self._db.transaction() as conn:
                 if self._stacks.get(version.stack_id) is None:
                     raise NotFoundError(f"{doing}: no stack named {version.stack_id!r}")
-                latest = (
-                    conn.execute(
-                        "SELECT MAX(version_number) FROM stack_versions WHERE stack_id = ?",
-                        (version.stack_id,),
-                    ).fetchone()[0]
-                    or 0
-                )
-                number = latest + 1
-                if version.version is not None and version.number != number:
-                    raise ConflictError(
-                        f"{doing}: version {version.version} is out of order, the next is v{number}"
-                    )
-                parent = version.parent_version or (f"v{latest}" if latest else None)
-                if parent is not None and version_number(parent) > latest:
-                    raise ConflictError(f"{doing}: parent version {parent} does not exist")
-                stored = version.model_copy(
-                    update={
-                        "version": f"v{number}",
-                        "parent_version": parent,
-                        "digest": version.digest or version.compose.digest(),
-                    }
-                )
-                conn.execute(
-                    "INSERT INTO stack_versions (stack_id, version_number, version,"
-                    " parent_version, digest, compose_spec, metadata, created_at, status, runtime)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        stored.stack_id,
-                        number,
-                        stored.version,
-                        stored.parent_version,
-                        stored.digest,
-                        stored.compose.canonical_json(),
-                        stored.metadata.model_dump_json(),
-                        ts_to_db(stored.metadata.created_at),
-                        stored.status.value,
-                        json_to_db(stored.runtime),
-                    ),
-                )
+                stored, number = _labelled(conn, version, doing=doing)
+                _insert(conn, stored, number=number)
                 if make_current:
                     self._stacks.update(stored.stack_id, current_version=stored.version)
                 return stored
@@ -165,6 +128,56 @@ class StackVersionRepository:
                     (VersionStatus(status).value, json_to_db(runtime), stack_id, version),
                 )
             return self.require(stack_id, version)
+
+
+def _labelled(
+    conn: sqlite3.Connection, version: StackVersion, *, doing: str
+) -> tuple[StackVersion, int]:
+    """The version as it is stored: the next label, its parent and digest filled in, and its
+    number. Refuses a given label that is not the next one or a parent that does not exist."""
+    latest = (
+        conn.execute(
+            "SELECT MAX(version_number) FROM stack_versions WHERE stack_id = ?",
+            (version.stack_id,),
+        ).fetchone()[0]
+        or 0
+    )
+    number = latest + 1
+    if version.version is not None and version.number != number:
+        raise ConflictError(
+            f"{doing}: version {version.version} is out of order, the next is v{number}"
+        )
+    parent = version.parent_version or (f"v{latest}" if latest else None)
+    if parent is not None and version_number(parent) > latest:
+        raise ConflictError(f"{doing}: parent version {parent} does not exist")
+    stored = version.model_copy(
+        update={
+            "version": f"v{number}",
+            "parent_version": parent,
+            "digest": version.digest or version.compose.digest(),
+        }
+    )
+    return stored, number
+
+
+def _insert(conn: sqlite3.Connection, stored: StackVersion, *, number: int) -> None:
+    conn.execute(
+        "INSERT INTO stack_versions (stack_id, version_number, version,"
+        " parent_version, digest, compose_spec, metadata, created_at, status, runtime)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            stored.stack_id,
+            number,
+            stored.version,
+            stored.parent_version,
+            stored.digest,
+            stored.compose.canonical_json(),
+            stored.metadata.model_dump_json(),
+            ts_to_db(stored.metadata.created_at),
+            stored.status.value,
+            json_to_db(stored.runtime),
+        ),
+    )
 
 
 def _version(row: sqlite3.Row) -> StackVersion:
