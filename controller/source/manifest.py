@@ -65,20 +65,7 @@ def load_manifest(
     candidate = Candidate(
         name, None, issues.errors, issues.warnings, rel, doc.marks.line(("metadata", "name"))
     )
-    settings = StackSettings()
-    try:
-        manifest = StackManifest.model_validate(data)
-        spec: ManifestSpec | None = manifest.spec
-        settings = StackSettings(
-            labels=manifest.metadata.labels,
-            suspend=manifest.spec.suspend,
-            prune=manifest.spec.prune,
-            deletion_policy=manifest.spec.deletionPolicy,
-        )
-    except ValidationError as e:
-        issues.validation_errors(e)
-        # Keep going with what can be read, so the compose part's errors are reported too.
-        spec = _lenient_spec(data)
+    spec, settings = _read_spec(data, issues)
     if spec is None or name is None:
         return candidate
     if (spec.compose is None) == (spec.composeFile is None):
@@ -112,6 +99,24 @@ def load_manifest(
     if issues.failed:
         candidate.stack = None
     return candidate
+
+
+def _read_spec(data: Any, issues: Issues) -> tuple[ManifestSpec | None, StackSettings]:
+    """The manifest's spec and the stack settings it gives; when the manifest is invalid (its
+    errors go to ``issues``), what can still be read of the spec and the default settings."""
+    try:
+        manifest = StackManifest.model_validate(data)
+    except ValidationError as e:
+        issues.validation_errors(e)
+        # Keep going with what can be read, so the compose part's errors are reported too.
+        return _lenient_spec(data), StackSettings()
+    settings = StackSettings(
+        labels=manifest.metadata.labels,
+        suspend=manifest.spec.suspend,
+        prune=manifest.spec.prune,
+        deletion_policy=manifest.spec.deletionPolicy,
+    )
+    return manifest.spec, settings
 
 
 def _lenient_spec(data: Any) -> ManifestSpec | None:
