@@ -253,7 +253,7 @@ class Reconciler:
             # Deleted is what is wanted now, unless the stack was asked back meanwhile (its
             # manifest restored: an APPLY queued after this DELETE, which must find a version).
             back = self._db.commands.pending_after(
-                stack_id, command.command_id, CommandType.APPLY_STACK_VERSION
+                stack_id, command.command_id, type=CommandType.APPLY_STACK_VERSION
             )
             self._db.stacks.update(
                 stack_id,

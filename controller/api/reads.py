@@ -78,7 +78,7 @@ def list_versions(name: str, db: Db, limit: Limit = 50, cursor: Cursor = None) -
     shown = versions[:limit]
     more = len(versions) > limit
     return page(
-        [_summary(v, stack.current_version, stack.applied_version) for v in shown],
+        [_summary(v, current=stack.current_version, applied=stack.applied_version) for v in shown],
         encode_cursor(shown[-1].number) if more and shown else None,
     )
 
@@ -92,12 +92,12 @@ def get_version(name: str, version: str, db: Db) -> dict[str, Any]:
         raise HTTPException(422, f"version {version!r} is not of the form v1, v2, ...") from e
     found = db.stack_versions.require(name, version)
     return {
-        **_summary(found, stack.current_version, stack.applied_version),
+        **_summary(found, current=stack.current_version, applied=stack.applied_version),
         "compose": plain(found.compose),
     }
 
 
-def _summary(version: StackVersion, current: str | None, applied: str | None) -> dict[str, Any]:
+def _summary(version: StackVersion, *, current: str | None, applied: str | None) -> dict[str, Any]:
     data = plain(version)
     data.pop("compose", None)
     return {**data, "current": version.version == current, "applied": version.version == applied}

@@ -400,7 +400,7 @@ class CommandRepository:
                 to_item=_command,
             )
 
-    def pending_after(self, stack_id: str, command_id: int, type: CommandType) -> bool:
+    def pending_after(self, stack_id: str, command_id: int, *, type: CommandType) -> bool:
         """Whether ``stack_id`` has a PENDING command of ``type`` queued after ``command_id``."""
         with self._db.reading() as conn:
             row = conn.execute(

@@ -33,7 +33,9 @@ class Canonical(BaseModel):
     )
 
 
-def without_unset(model: BaseModel, data: dict[str, Any], names: frozenset[str]) -> dict[str, Any]:
+def without_unset(
+    model: BaseModel, data: dict[str, Any], *, names: frozenset[str]
+) -> dict[str, Any]:
     """``data`` (the model's dump) without the fields of ``names`` that hold their default.
 
     For fields added after the first release: while unset they stay out of the canonical JSON,
@@ -57,7 +59,7 @@ class Build(Canonical):
 
     @model_serializer(mode="wrap")
     def _serialize(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        return without_unset(self, handler(self), frozenset({"dockerfile_inline"}))
+        return without_unset(self, handler(self), names=frozenset({"dockerfile_inline"}))
 
 
 class Port(Canonical):
@@ -223,7 +225,7 @@ class Service(Canonical):
 
     @model_serializer(mode="wrap")
     def _serialize(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        return without_unset(self, handler(self), SERVICE_ADDITIONS)
+        return without_unset(self, handler(self), names=SERVICE_ADDITIONS)
 
 
 SERVICE_ADDITIONS = frozenset(

@@ -21,7 +21,7 @@ MANAGED_LABEL = "io.stackctl.managed"
 VERSION_LABEL = "io.stackctl.version"
 
 
-def container_name(stack: str, service: str, number: int) -> str:
+def container_name(stack: str, service: str, *, number: int) -> str:
     return f"{stack}-{service}-{number}"
 
 

@@ -27,7 +27,9 @@ def replica_names(stack: str, service_name: str, *, service: Service) -> list[tu
     """Each replica a service wants: its number and its container name."""
     if service.container_name:
         return [(1, service.container_name)]
-    return [(n, container_name(stack, service_name, n)) for n in range(1, service.replicas + 1)]
+    return [
+        (n, container_name(stack, service_name, number=n)) for n in range(1, service.replicas + 1)
+    ]
 
 
 def replacement_name(target: str, old_id: str, token: str) -> str:
