@@ -24,10 +24,16 @@ from controller.db import Database
 # ======================================================================================
 # Engine fixtures (real Docker engine).  Owner: engine test infrastructure.
 #
-#   @pytest.mark.engine           mark a test that needs the engine.  It (and any test that
-#                                 uses one of the fixtures below) skips with a visible reason
-#                                 when no engine answers or the test images are missing, and
-#                                 FAILS instead when STACKCTL_REQUIRE_DOCKER=1 (as in CI).
+#   @pytest.mark.engine           a test that needs the engine.  Added by itself to every test
+#                                 that uses one of the fixtures below, directly or through
+#                                 another fixture (pytest_collection_modifyitems), so
+#                                 `pytest -m "not engine"` never runs one.  An engine test skips
+#                                 with a visible reason when no engine answers or the test
+#                                 images are missing, and FAILS instead when
+#                                 STACKCTL_REQUIRE_DOCKER=1 (as in CI).  Every other test runs
+#                                 with DOCKER_HOST set to NO_ENGINE, a socket that does not
+#                                 exist: one that reaches the engine some other way fails
+#                                 everywhere, instead of passing where an engine runs.
 #   docker_client   (session)     docker.DockerClient from the environment (DOCKER_HOST...).
 #   test_images     (session)     EngineTestImages(v1="stackctl-test/busybox:1", v2=":2"):
 #                                 two local images (static busybox) with different content:
@@ -57,6 +63,8 @@ COMPOSE_PROJECT_LABEL = "com.docker.compose.project"
 ENGINE_FIXTURES = frozenset(
     {"docker_client", "test_images", "engine_janitor", "engine_janitor_factory"}
 )
+#: DOCKER_HOST of the tests not marked `engine`: the path says why nothing answers there.
+NO_ENGINE = "unix:///nonexistent/test-not-marked-engine/docker.sock"
 
 
 @dataclass(frozen=True)
@@ -136,9 +144,25 @@ def _short(exc: BaseException) -> str:
     return text if len(text) <= 300 else text[:297] + "..."
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Register `engine` where pyproject.toml does not (a child pytest loading this file)."""
+    if not any(line.startswith("engine:") for line in config.getini("markers")):
+        config.addinivalue_line("markers", "engine: needs a real Docker engine")
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark `engine` every test that uses an engine fixture: ``fixturenames`` is the closure,
+    so a fixture built on one (a harness on ``engine_janitor``) counts too."""
+    for item in items:
+        if ENGINE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.engine)
+
+
 @pytest.fixture(autouse=True)
-def _engine_gate(request: pytest.FixtureRequest) -> None:
-    """Skip (or fail) engine tests before any of their fixtures touch the engine."""
+def _engine_gate(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Skip (or fail) engine tests before any of their fixtures touch the engine; give every
+    other test (and what it starts) a DOCKER_HOST where no engine answers."""
     wants_engine = request.node.get_closest_marker("engine") is not None or bool(
         ENGINE_FIXTURES.intersection(request.fixturenames)
     )
@@ -146,6 +170,17 @@ def _engine_gate(request: pytest.FixtureRequest) -> None:
         problem = _engine_problem()
         if problem is not None:
             _engine_unavailable(problem)
+        yield
+        return
+    saved = os.environ.get("DOCKER_HOST")
+    os.environ["DOCKER_HOST"] = NO_ENGINE
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("DOCKER_HOST", None)
+        else:
+            os.environ["DOCKER_HOST"] = saved
 
 
 @pytest.fixture(scope="session")

@@ -57,6 +57,7 @@ def stackctl(*args: str):
     return result.exit_code, result.output
 
 
+@pytest.mark.slow
 def test_apply_fetch_change_reapply_diff_delete(tmp_path, engine_janitor, test_images, free_port):
     name = engine_janitor.project("site")
     db = str(tmp_path / "stackctl.db")

@@ -75,6 +75,7 @@ def stackctl(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow  # eleven stackctl processes per row
 @pytest.mark.parametrize("make", [garbage, text, directory, other_program, schema_garbled])
 def test_every_command_says_one_error_line_and_exits_1(tmp_path: Path, make) -> None:
     db = tmp_path / "stackctl.db"

@@ -34,6 +34,7 @@ def disk(tmp_path: Path) -> Iterator[SmallDisk]:
         yield mounted
 
 
+@pytest.mark.slow
 def test_full_disk_keeps_the_controller_up_and_it_resumes(
     tmp_path: Path, disk: SmallDisk, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -44,6 +44,7 @@ def lose_by_replacing(db: Path, tmp_path: Path) -> None:
     os.replace(tmp_path / "restored.db", db)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lose", [lose_by_deleting, lose_by_replacing])
 def test_the_controller_stops_with_one_error_line(tmp_path: Path, lose) -> None:
     db = tmp_path / "state" / "stackctl.db"

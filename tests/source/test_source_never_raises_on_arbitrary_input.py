@@ -6,6 +6,7 @@ import json
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -81,6 +82,7 @@ MANIFEST = st.fixed_dictionaries(
 TEXT = st.text(alphabet=st.sampled_from(list("ab:- \n{}[]'\"#&*!|>%@`,?$~\t\x00é")), max_size=60)
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 @given(COMPOSE, st.lists(st.one_of(MANIFEST, VALUES), min_size=1, max_size=3), TEXT)
 def test_loading_never_raises(compose: object, manifests: list[object], text: str) -> None:
