@@ -11,6 +11,12 @@ it referenced) loads afresh, so a cached walk gives what an uncached one would.
 
 Outcomes are shared between walks and must not be mutated after loading (``loader._assemble``
 builds its reports without touching them). One walk at a time: the lock serializes callers.
+
+A root reached through a symlink that now points elsewhere (a repository's ``current`` switched
+to the next commit's checkout) keeps its entries when the walk is given a ``rebase``: every
+probe and outcome is moved from the old real folder to the new one, so an entry whose files hold
+the same bytes there is reused and only what the commit changed is loaded again. Without
+``rebase`` such a root starts empty.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ from controller.source.files import Probes, Root, recording, still_true
 
 T = TypeVar("T")
 Key = tuple[str, bool]  # (entry name, is a folder)
+# (outcome, old real root, new real root) -> the outcome as loaded there, or None: load again.
+Rebase = Callable[[T, str, str], T | None]
 
 
 class LoadCache(Generic[T]):
@@ -38,13 +46,18 @@ class LoadCache(Generic[T]):
         self.misses = 0
 
     @contextmanager
-    def walk(self, where: Root) -> Iterator[LoadCache[T]]:
+    def walk(self, where: Root, *, rebase: Rebase[T] | None = None) -> Iterator[LoadCache[T]]:
         """One walk of ``where``. A root that now resolves elsewhere (a swapped release
-        symlink) starts empty; entries the walk did not meet are forgotten at its end."""
+        symlink) starts empty, or with its entries moved there by ``rebase``; entries the walk
+        did not meet are forgotten at its end."""
         with self._lock:
             root = (str(where.given), str(where.real))
             if root != self._root:
-                self._entries.clear()
+                old = self._root
+                if old is not None and old[0] == root[0] and rebase is not None:
+                    self._entries = _moved(self._entries, old[1], root[1], rebase)
+                else:
+                    self._entries.clear()
                 self._root = root
             self._seen = set()
             yield self
@@ -64,3 +77,32 @@ class LoadCache(Generic[T]):
         self._entries[key] = (value, probes)
         self.misses += 1
         return value
+
+
+def move_path(path: str, old: str, new: str) -> str:
+    """``path`` under the real root ``old`` as the same path under ``new`` (else unchanged)."""
+    if path == old:
+        return new
+    if path.startswith(old + "/"):
+        return new + path[len(old) :]
+    return path
+
+
+def _moved(
+    entries: dict[Key, tuple[T, Probes]], old: str, new: str, rebase: Rebase[T]
+) -> dict[Key, tuple[T, Probes]]:
+    moved: dict[Key, tuple[T, Probes]] = {}
+    for key, (value, probes) in entries.items():
+        rebased = rebase(value, old, new)
+        if rebased is None:
+            continue
+        moved[key] = (
+            rebased,
+            {
+                (kind, move_path(path, old, new)): (
+                    move_path(seen, old, new) if isinstance(seen, str) else seen
+                )
+                for (kind, path), seen in probes.items()
+            },
+        )
+    return moved

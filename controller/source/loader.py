@@ -29,13 +29,13 @@ import functools
 import logging
 import os
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from controller.desired.names import normalize_name
 from controller.desired.repository import RepositorySpec
 from controller.errors import ManifestError
-from controller.source.cache import LoadCache
+from controller.source.cache import LoadCache, move_path
 from controller.source.compiler import Candidate, compile_stack
 from controller.source.files import (
     COMPOSE_FILE_NAMES,
@@ -76,8 +76,27 @@ def load_root(root: Path, *, cache: LoadCache[_Outcome | None] | None = None) ->
     where = Root(root)
     if cache is None:
         return _assemble(where, _walk(where, where.given))
-    with cache.walk(where):
+    with cache.walk(where, rebase=_rebase):
         return _assemble(where, _walk(where, where.given, cache))
+
+
+def _rebase(outcome: _Outcome | None, old: str, new: str) -> _Outcome | None:
+    """A cached outcome as it would load under the root's new real folder (a repository's next
+    checkout): its resolved paths moved. One that reported problems loads again (their messages
+    may name the old folder); ``None`` (not a source) is loaded again too, it costs nothing."""
+    if outcome is None or outcome.errors or outcome.warnings:
+        return None
+    if any(c.errors or c.warnings for c in outcome.candidates):
+        return None
+    return replace(
+        outcome,
+        claims={Path(move_path(str(p), old, new)) for p in outcome.claims},
+        compose_file=(
+            Path(move_path(str(outcome.compose_file), old, new))
+            if outcome.compose_file is not None
+            else None
+        ),
+    )
 
 
 def load_path(path: Path, *, root: Path | None = None) -> LoadResult:
