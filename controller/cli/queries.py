@@ -36,7 +36,7 @@ from controller.models.enums import CommandStatus, CommandType
 
 if TYPE_CHECKING:  # loaded when a command needs them: the CLI starts quickly
     from controller.db import Database
-    from controller.models import Command, CommandLog, Event, Stack
+    from controller.models import Command, CommandLog, Event, Stack, StackMetadata
     from controller.models.observed import Snapshot
     from controller.operations import Condition
 
@@ -176,11 +176,33 @@ def history(
                 timestamp(v.metadata.created_at),
                 v.metadata.created_by,
                 short(v.metadata.comment or v.metadata.git_subject, 50),
-                (v.metadata.git_commit or "")[:10],
+                _commit(v.metadata),
             ]
             for v in versions
         ],
     )
+
+
+def _commit(metadata: StackMetadata) -> str:
+    """``abc123def0``, or ``infra:main@abc123def0`` for a version read from a repository."""
+    commit = (metadata.git_commit or "")[:10]
+    if metadata.git_repository is None:
+        return commit
+    return f"{metadata.git_repository}:{metadata.git_ref}@{commit}"
+
+
+def _provenance(metadata: StackMetadata) -> str:
+    """``stacks/web.yaml of repository infra (main) at <commit> by <author>: <subject>``."""
+    where = metadata.source or "-"
+    if metadata.git_repository is not None:
+        where += f" of repository {metadata.git_repository} ({metadata.git_ref})"
+    if metadata.git_commit:
+        where += f" at {metadata.git_commit[:12]}"
+        if metadata.git_author:
+            where += f" by {metadata.git_author}"
+        if metadata.git_subject:
+            where += f": {short(metadata.git_subject, 60)}"
+    return where
 
 
 def _marks(stack: Stack, version: str | None) -> str:
@@ -194,11 +216,22 @@ def _marks(stack: Stack, version: str | None) -> str:
 
 @app.command()
 def describe(
-    stack: str = typer.Argument(..., help="The stack."),
+    stack: str = typer.Argument(..., help="The stack (or `repository`, then its name)."),
+    name: str | None = typer.Argument(None, help="With `repository`: the repository."),
     db: Path | None = DB_OPTION,
     output: Output = OUTPUT_OPTION,
 ) -> None:
-    """Status, conditions, services with their containers, last commands, recent events."""
+    """Status, conditions, services with their containers, last commands, recent events.
+    ``describe repository NAME``: a followed git repository and how its last fetch went."""
+    if name is not None:
+        if stack not in ("repository", "stack"):
+            raise fail(f"describe takes a stack, or `repository NAME`, not {stack!r} {name!r}")
+        if stack == "repository":
+            from controller.cli.repositories import describe_repository
+
+            describe_repository(name, db=db, output=output)
+            return
+        stack = name
     with open_database(db) as database:
         details = _details(database, stack)
     snapshot, engine_error = _observe(stack)
@@ -206,14 +239,14 @@ def describe(
     if output is not Output.TABLE:
         print_data({**details, "services": services, "engine_error": engine_error}, output)
         return
-    _print_fields(details["stack"], latest=details["latest_version"])
+    _print_fields(details["stack"], latest=details["latest_version"], source=details["source"])
     _print_conditions(details["conditions"])
     _print_services(services, engine_error=engine_error)
     _print_commands(details["commands"])
     _print_events(details["events"])
 
 
-def _print_fields(s: Stack, *, latest: str | None) -> None:
+def _print_fields(s: Stack, *, latest: str | None, source: str | None) -> None:
     fields = [
         ("Name", s.name),
         ("Desired", f"{s.current_version or '-'} (latest recorded: {latest or '-'})"),
@@ -222,6 +255,7 @@ def _print_fields(s: Stack, *, latest: str | None) -> None:
         ("Health", s.health_status),
         ("Suspended", "yes" if s.suspended else "no"),
         ("Pinned", f"yes: resume with `stackctl resume {s.name}`" if s.pinned else "no"),
+        ("Source", source or "-"),
         ("Last error", s.last_error or "-"),
         ("Created", f"{timestamp(s.created_at)} ({age(s.created_at)} ago)"),
         ("Updated", f"{timestamp(s.updated_at)} ({age(s.updated_at)} ago)"),
@@ -290,6 +324,8 @@ def _details(database: Database, name: str) -> dict[str, Any]:
         "latest_version": latest_label,
         "conditions": stack_conditions(stack, latest_version=latest_label),
         "desired_services": sorted(current.compose.services) if current else [],
+        # Where the latest version came from: a file (and its commit), or a repository's commit.
+        "source": _provenance(latest.metadata) if latest else None,
         "commands": database.commands.list(stack_id=name, limit=5).items,
         "events": database.events.list(stack_id=name, limit=10).items,
     }

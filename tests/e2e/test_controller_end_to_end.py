@@ -150,7 +150,12 @@ def test_http_api_served_by_stackctl_run(root, controller, engine_janitor, test_
         assert http.get("/healthz").status_code == 200
         ready = wait_for(lambda: http.get("/readyz").status_code == 200 and http.get("/readyz"),
                          what="readiness")
-        assert ready.json() == {"database": True, "engine": True, "watcher": True}
+        assert ready.json() == {
+            "database": True,
+            "engine": True,
+            "watcher": True,
+            "repositories": True,  # none followed: none failing
+        }
         assert http.get(f"/api/v1/stacks/{name}").status_code == 401  # a token: reads need it
         auth = {"Authorization": "Bearer s3cret"}
         stack = wait_for(lambda: (r := http.get(f"/api/v1/stacks/{name}", headers=auth))

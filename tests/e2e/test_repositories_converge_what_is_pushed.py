@@ -382,6 +382,8 @@ def test_stackctl_sync_repository_fetches_now_and_history_names_the_commit(
         [*cli, "describe", "repository", "default", *db], capture_output=True, text=True
     )
     assert a in described.stdout and "Declared by:  --git-url" in described.stdout
+    stack = subprocess.run([*cli, "describe", a, *db], capture_output=True, text=True)
+    assert f"of repository default (main) at {after[:12]} by" in stack.stdout, stack.stdout
     unknown = subprocess.run(
         [*cli, "sync", "--repository", "nope", *db], capture_output=True, text=True
     )
