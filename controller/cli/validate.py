@@ -57,8 +57,11 @@ def _entries(base: Path, result: LoadResult) -> list[dict[str, object]]:
                     "errors": [_error_dict(base, e) for e in report.stack_errors.get(name, [])],
                 }
             )
+        for name in report.repositories:
+            valid = name in result.repositories
+            entries.append({"repository": name, "source": source, "valid": valid, "errors": []})
         loose = [e for e in report.errors if id(e) not in tied]
-        if loose or not report.names:
+        if loose or not (report.names or report.repositories):
             entries.append(
                 {
                     "stack": None,
@@ -78,6 +81,10 @@ def _print_text(base: Path, result: LoadResult) -> None:
             if stack is not None:
                 source = _shown(base, report.source) if report.source != "." else str(base)
                 typer.echo(f"OK {name} {stack.digest[:12]} {source}")
+        for name in report.repositories:
+            if name in result.repositories:
+                source = _shown(base, report.source)
+                typer.echo(f"OK repository {name} {source}")
         for error in report.errors:
             where = _shown(base, error.file)
             where = where if error.line is None else f"{where}:{error.line}"
@@ -124,7 +131,8 @@ def validate(
     ),
     output: Output = typer.Option(Output.TEXT, "--output", "-o", help="text or json."),
 ) -> None:
-    """Validate manifests: one line per stack (OK name digest source) or per error."""
+    """Validate manifests: one line per stack (OK name digest source), per repository
+    (OK repository name source) or per error."""
     targets = paths or [Path("manifests")]
     missing = [p for p in targets if _missing(p)]
     if missing:
