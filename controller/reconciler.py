@@ -411,7 +411,7 @@ class Reconciler:
     ) -> None:
         """A command log line, also echoed to the terminal and the daemon's log."""
         assert command.command_id is not None
-        self._db.command_logs.add_log(command.command_id, level, message, data)
+        self._db.command_logs.add(command.command_id, level, message, data=data)
         self._echo(f"[{command.stack_id}] {message}")
         if self._logger is not None:
             self._logger.log(_PY_LEVELS[level], "[%s] %s", command.stack_id, message)

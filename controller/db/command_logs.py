@@ -23,13 +23,16 @@ class CommandLogRepository:
     def __init__(self, db: DatabaseAccess) -> None:
         self._db = db
 
-    def add_log(
+    # ``level, message`` stay positional, as in ``logging.Logger.log(level, msg)``.
+    def add(
         self,
         command_id: int,
         level: LogLevel | str,
         message: str,
+        *,
         data: dict[str, Any] | None = None,
     ) -> CommandLog:
+        """Append one line to the command's log (``NotFoundError`` for an unknown command)."""
         log = CommandLog(
             command_id=command_id, ts=self._db.clock(), level=level, message=message, data=data
         )
@@ -49,6 +52,16 @@ class CommandLogRepository:
         except sqlite3.IntegrityError as e:
             raise NotFoundError(f"cannot log to command {command_id}: no such command") from e
         return log.model_copy(update={"log_id": cursor.lastrowid})
+
+    def add_log(
+        self,
+        command_id: int,
+        level: LogLevel | str,
+        message: str,
+        data: dict[str, Any] | None = None,
+    ) -> CommandLog:
+        """``add`` under the name the seed examples call (tests/db/test_seed_examples_...)."""
+        return self.add(command_id, level, message, data=data)
 
     def list(self, command_id: int, *, after_id: int = 0) -> list[CommandLog]:
         """Lines in order; ``after_id`` returns only newer lines (to follow a command)."""

@@ -138,7 +138,7 @@ class CommandRepository:
                 (now, newer.stack_id, newer.command_id, *(types or ())),
             ).fetchall()
             for row in older:
-                self._logs.add_log(row["command_id"], LogLevel.INFO, why)
+                self._logs.add(row["command_id"], LogLevel.INFO, why)
             if newer.type is CommandType.DELETE_STACK:
                 running = conn.execute(
                     "SELECT command_id FROM commands WHERE stack_id = ? AND status = 'RUNNING'",
@@ -159,14 +159,14 @@ class CommandRepository:
                     " WHERE command_id = ?",
                     (ts_to_db(self._db.clock()), reason, command_id),
                 )
-                self._logs.add_log(command_id, LogLevel.WARNING, f"cancelled: {reason}")
+                self._logs.add(command_id, LogLevel.WARNING, f"cancelled: {reason}")
             elif current.status is CommandStatus.RUNNING:
                 if current.cancel_requested is None:
                     conn.execute(
                         "UPDATE commands SET cancel_requested = ? WHERE command_id = ?",
                         (reason, command_id),
                     )
-                    self._logs.add_log(command_id, LogLevel.WARNING, f"asked to stop: {reason}")
+                    self._logs.add(command_id, LogLevel.WARNING, f"asked to stop: {reason}")
             else:
                 raise ConflictError(f"command {command_id} is {current.status}: nothing to cancel")
             return self.require(command_id)
@@ -282,7 +282,7 @@ class CommandRepository:
                 " lease_expires_at = NULL WHERE command_id = ?",
                 (ts_to_db(not_before), error, int(failed), command_id),
             )
-            self._logs.add_log(command_id, LogLevel.WARNING, f"will retry in {delay:.1f}s: {error}")
+            self._logs.add(command_id, LogLevel.WARNING, f"will retry in {delay:.1f}s: {error}")
             return self.require(command_id)
 
     def recover_expired(self, *, dead_worker_prefix: str | None = None) -> list[Command]:
@@ -306,7 +306,7 @@ class CommandRepository:
                     " worker_id = NULL, lease_expires_at = NULL WHERE command_id = ?",
                     (row["command_id"],),
                 )
-                self._logs.add_log(
+                self._logs.add(
                     row["command_id"],
                     LogLevel.WARNING,
                     f"worker {row['worker_id']} stopped without finishing (lease until"

@@ -51,12 +51,12 @@ def run_by_controller(monkeypatch, db, *, error: str | None = None) -> None:
     def steps():
         command = claim_shop(db)
         yield
-        db.command_logs.add_log(command.command_id, LogLevel.INFO, f"{command.type} started")
+        db.command_logs.add(command.command_id, LogLevel.INFO, f"{command.type} started")
         yield
         if error is None:
             db.commands.complete(command.command_id)
         else:
-            db.command_logs.add_log(command.command_id, LogLevel.ERROR, error)
+            db.command_logs.add(command.command_id, LogLevel.ERROR, error)
             db.commands.fail(command.command_id, error=error)
         while True:
             yield

@@ -151,7 +151,7 @@ def test_logs_follow_a_command_until_it_ends(stackctl, db, seeded, monkeypatch):
     steps = iter(
         [
             lambda: db.commands.claim(worker_id="w"),
-            lambda: db.command_logs.add_log(cid, LogLevel.INFO, "create blog-web-1"),
+            lambda: db.command_logs.add(cid, LogLevel.INFO, "create blog-web-1"),
             lambda: db.commands.complete(cid),
         ]
     )
@@ -167,7 +167,7 @@ def test_logs_follow_a_stack_picks_up_new_commands_until_interrupted(
     from controller import operations
 
     def step_then_stop():
-        yield lambda: db.command_logs.add_log(
+        yield lambda: db.command_logs.add(
             operations.sync(db, "shop").command_id, LogLevel.INFO, "in sync, nothing to do"
         )
         while True:

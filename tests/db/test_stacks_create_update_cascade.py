@@ -62,7 +62,7 @@ def test_delete_cascades_to_versions_commands_and_logs(db: Database, db_path: Pa
             StackVersion(stack_id=stack_id, compose=ComposeDefinition(services={}))
         )
         cmd = db.commands.enqueue(Command(stack_id=stack_id, type="RECONCILE"))
-        db.command_logs.add_log(cmd.command_id, "INFO", "hello")
+        db.command_logs.add(cmd.command_id, "INFO", "hello")
     db.events.add(Event(stack_id="shop", reason="Recorded", message="kept after delete"))
 
     db.stacks.delete("shop")
@@ -96,4 +96,4 @@ def test_event_reason_must_be_camel_case():
 
 def test_log_to_unknown_command_is_a_clear_error(db: Database):
     with pytest.raises(NotFoundError, match="no such command"):
-        db.command_logs.add_log(42, "INFO", "lost?")
+        db.command_logs.add(42, "INFO", "lost?")

@@ -28,7 +28,7 @@ def drain(db: Database, worker_id: str, limit: int) -> None:
                 "SELECT COUNT(*) FROM commands WHERE stack_id = ? AND status = 'RUNNING'",
                 (cmd.stack_id,),
             ).fetchone()[0]
-        db.command_logs.add_log(cmd.command_id, "INFO", f"handled by {worker_id}")
+        db.command_logs.add(cmd.command_id, "INFO", f"handled by {worker_id}")
         db.commands.complete(cmd.command_id, worker_id=worker_id)
         print(json.dumps({"id": cmd.command_id, "stack": cmd.stack_id, "running": running}))
         sys.stdout.flush()

@@ -70,11 +70,11 @@ def finish(db: Database, command: Command, *, error: str | None = None) -> Comma
     """Claim ``command`` (it must be the next runnable one) and end it DONE or FAILED."""
     claimed = db.commands.claim(worker_id="seed")
     assert claimed is not None and claimed.command_id == command.command_id
-    db.command_logs.add_log(claimed.command_id, LogLevel.INFO, f"{command.type} started")
+    db.command_logs.add(claimed.command_id, LogLevel.INFO, f"{command.type} started")
     if error is None:
-        db.command_logs.add_log(claimed.command_id, LogLevel.INFO, "in sync, nothing to do")
+        db.command_logs.add(claimed.command_id, LogLevel.INFO, "in sync, nothing to do")
         return db.commands.complete(claimed.command_id, worker_id="seed")
-    db.command_logs.add_log(claimed.command_id, LogLevel.ERROR, error)
+    db.command_logs.add(claimed.command_id, LogLevel.ERROR, error)
     return db.commands.fail(claimed.command_id, error=error, worker_id="seed")
 
 
