@@ -35,6 +35,11 @@ app = typer.Typer(
 )
 
 
+# `stackctl get KIND`: queries (stacks, versions, commands) and repositories add their kinds.
+get_app = typer.Typer(help="List stacks, versions, commands or repositories.", no_args_is_help=True)
+app.add_typer(get_app, name="get")
+
+
 def _print_version(value: bool) -> None:
     if value:
         typer.echo(f"stackctl {__version__}")

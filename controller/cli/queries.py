@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from controller.cli import running
-from controller.cli.app import app
+from controller.cli.app import app, get_app
 from controller.cli.output import (
     OUTPUT_OPTION,
     Output,
@@ -40,8 +40,6 @@ if TYPE_CHECKING:  # loaded when a command needs them: the CLI starts quickly
     from controller.models.observed import Snapshot
     from controller.operations import Condition
 
-get_app = typer.Typer(help="List stacks, versions or commands.", no_args_is_help=True)
-app.add_typer(get_app, name="get")
 
 MAX_LIMIT = 500
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from controller.cli.app import get_app
 from controller.cli.output import (
     OUTPUT_OPTION,
     Output,
@@ -24,7 +25,6 @@ from controller.cli.output import (
     short,
     timestamp,
 )
-from controller.cli.queries import get_app
 from controller.cli.running import DB_OPTION, POLL_SECONDS, fail, open_database
 
 if TYPE_CHECKING:
