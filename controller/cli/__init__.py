@@ -10,7 +10,15 @@ uses: ``stackctl --version`` and the read commands start in a fraction of the ti
 from __future__ import annotations
 
 # Importing a command module registers its commands on the app.
-from controller.cli import actions, converge, queries, repositories, run, validate  # noqa: F401
+from controller.cli import (  # noqa: F401
+    actions,
+    converge,
+    describe,
+    queries,
+    repositories,
+    run,
+    validate,
+)
 from controller.cli.app import app
 
 

@@ -1,0 +1,209 @@
+"""``stackctl describe STACK`` (status, where its latest version came from, conditions, services
+with their containers, last commands, recent events) and ``describe repository NAME``.
+
+Read-only, like the other queries: it reads the database and, when the engine answers, observes
+what runs for the stack; an engine that does not answer is said in place of the containers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from controller.cli.app import app
+from controller.cli.output import (
+    OUTPUT_OPTION,
+    Output,
+    age,
+    duration,
+    print_data,
+    print_table,
+    short,
+    timestamp,
+)
+from controller.cli.running import DB_OPTION, fail, open_database
+from controller.errors import StackctlError
+
+if TYPE_CHECKING:  # loaded when the command runs: the CLI starts quickly
+    from controller.db import Database
+    from controller.models import Command, Event, Stack, StackMetadata
+    from controller.models.observed import Snapshot
+    from controller.operations import Condition
+
+
+@app.command()
+def describe(
+    stack: str = typer.Argument(..., help="The stack (or `repository`, then its name)."),
+    name: str | None = typer.Argument(None, help="With `repository`: the repository."),
+    db: Path | None = DB_OPTION,
+    output: Output = OUTPUT_OPTION,
+) -> None:
+    """Status, conditions, services with their containers, last commands, recent events.
+    ``describe repository NAME``: a followed git repository and how its last fetch went."""
+    if name is not None:
+        if stack not in ("repository", "stack"):
+            raise fail(f"describe takes a stack, or `repository NAME`, not {stack!r} {name!r}")
+        if stack == "repository":
+            from controller.cli.repositories import describe_repository
+
+            describe_repository(name, db=db, output=output)
+            return
+        stack = name
+    with open_database(db) as database:
+        details = _details(database, stack)
+    snapshot, engine_error = _observe(stack)
+    services = _services(details["desired_services"], snapshot)
+    if output is not Output.TABLE:
+        print_data({**details, "services": services, "engine_error": engine_error}, output)
+        return
+    _print_fields(details["stack"], latest=details["latest_version"], source=details["source"])
+    _print_conditions(details["conditions"])
+    _print_services(services, engine_error=engine_error)
+    _print_commands(details["commands"])
+    _print_events(details["events"])
+
+
+def _print_fields(s: Stack, *, latest: str | None, source: str | None) -> None:
+    fields = [
+        ("Name", s.name),
+        ("Desired", f"{s.current_version or '-'} (latest recorded: {latest or '-'})"),
+        ("Applied", s.applied_version or "-"),
+        ("Sync", s.sync_status),
+        ("Health", s.health_status),
+        ("Suspended", "yes" if s.suspended else "no"),
+        ("Pinned", f"yes: resume with `stackctl resume {s.name}`" if s.pinned else "no"),
+        ("Source", source or "-"),
+        ("Last error", s.last_error or "-"),
+        ("Created", f"{timestamp(s.created_at)} ({age(s.created_at)} ago)"),
+        ("Updated", f"{timestamp(s.updated_at)} ({age(s.updated_at)} ago)"),
+    ]
+    for label, value in fields:
+        typer.echo(f"{label + ':':<12}{value}")
+
+
+def _print_conditions(conditions: list[Condition]) -> None:
+    typer.echo("Conditions:")
+    print_table(
+        ["TYPE", "STATUS", "REASON", "MESSAGE"],
+        [[c.type, str(c.status), c.reason, c.message] for c in conditions],
+        indent=2,
+    )
+
+
+def _print_services(services: list[dict[str, Any]], *, engine_error: str | None) -> None:
+    typer.echo(f"Services: engine unreachable: {engine_error}" if engine_error else "Services:")
+    print_table(
+        ["SERVICE", "CONTAINER", "STATE", "HEALTH", "VERSION"],
+        [[r["service"], r["container"], r["state"], r["health"], r["version"]] for r in services],
+        indent=2,
+    )
+
+
+def _print_commands(commands: list[Command]) -> None:
+    typer.echo("Last commands:")
+    print_table(
+        ["ID", "TYPE", "STATUS", "AGE", "DURATION", "ERROR"],
+        [
+            [
+                c.command_id,
+                c.type,
+                c.status,
+                age(c.created_at),
+                duration(c.started_at, c.ended_at),
+                short(c.error),
+            ]
+            for c in commands
+        ],
+        indent=2,
+    )
+
+
+def _print_events(events: list[Event]) -> None:
+    typer.echo("Recent events:")
+    print_table(
+        ["AGE", "LEVEL", "REASON", "MESSAGE"],
+        [[age(e.ts), e.level, e.reason, short(e.message, 120)] for e in events],
+        indent=2,
+    )
+
+
+def _details(database: Database, name: str) -> dict[str, Any]:
+    from controller.operations import stack_conditions
+
+    stack = database.stacks.require(name)
+    latest = database.stack_versions.latest(name)
+    current = (
+        database.stack_versions.get(name, stack.current_version) if stack.current_version else None
+    )
+    latest_label = latest.version if latest else None
+    return {
+        "stack": stack,
+        "latest_version": latest_label,
+        "conditions": stack_conditions(stack, latest_version=latest_label),
+        "desired_services": sorted(current.compose.services) if current else [],
+        # Where the latest version came from: a file (and its commit), or a repository's commit.
+        "source": _provenance(latest.metadata) if latest else None,
+        "commands": database.commands.list(stack_id=name, limit=5).items,
+        "events": database.events.list(stack_id=name, limit=10).items,
+    }
+
+
+def _observe(stack: str) -> tuple[Snapshot | None, str | None]:
+    """What the engine runs for the stack, or why it could not be asked."""
+    from controller.runtime import Engine
+
+    try:
+        return Engine(timeout=10).observe(stack), None
+    except StackctlError as e:
+        return None, str(e)
+
+
+def _services(desired: list[str], snapshot: Snapshot | None) -> list[dict[str, Any]]:
+    """One row per container, in desired order; a desired service without one says missing,
+    containers of services no longer desired are listed after (orphans)."""
+    if snapshot is None:
+        return [
+            {"service": n, "container": None, "state": "unknown", "health": None, "version": None}
+            for n in desired
+        ]
+    observed = sorted({c.service for c in snapshot.containers} - set(desired))
+    rows: list[dict[str, Any]] = []
+    for service in [*desired, *observed]:
+        containers = snapshot.containers_of(service)
+        if not containers:
+            rows.append(
+                {
+                    "service": service,
+                    "container": None,
+                    "state": "missing",
+                    "health": None,
+                    "version": None,
+                }
+            )
+        for c in containers:
+            rows.append(
+                {
+                    "service": service if service in desired else f"{service} (orphan)",
+                    "container": c.name,
+                    "state": c.state if c.exit_code in (None, 0) else f"{c.state} ({c.exit_code})",
+                    "health": c.health,
+                    "version": c.version,
+                }
+            )
+    return rows
+
+
+def _provenance(metadata: StackMetadata) -> str:
+    """``stacks/web.yaml of repository infra (main) at <commit> by <author>: <subject>``."""
+    where = metadata.source or "-"
+    if metadata.git_repository is not None:
+        where += f" of repository {metadata.git_repository} ({metadata.git_ref})"
+    if metadata.git_commit:
+        where += f" at {metadata.git_commit[:12]}"
+        if metadata.git_author:
+            where += f" by {metadata.git_author}"
+        if metadata.git_subject:
+            where += f": {short(metadata.git_subject, 60)}"
+    return where
