@@ -38,7 +38,7 @@ from controller.models import Command, CommandType, Event, LogLevel
 from controller.puller import GitStats
 from controller.reconciler import ReconcilerOptions
 from controller.runtime import Engine
-from controller.sources import DEFAULT, Declared, Sources
+from controller.sources import Sources, declarations
 from controller.watcher import Claims, Watcher
 from controller.worker import Worker
 
@@ -321,36 +321,16 @@ class Controller:
             try:
                 if self.watcher.last is not seen:
                     seen = self.watcher.last
-                    declared, broken = self._declared_repositories()
+                    declared, broken = declarations(
+                        seen,
+                        flagged=self.options.repository,
+                        secret=self.options.webhook_secret,
+                    )
                     self.sources.update(declared, broken=broken)
                 self.sources.take_requests()
             except StackctlError as e:
                 log.warning("repositories: %s", e)
                 seen = None  # try again
-
-    def _declared_repositories(self) -> tuple[dict[str, Declared], frozenset[str]]:
-        declared: dict[str, Declared] = {}
-        if self.options.repository is not None:
-            declared[DEFAULT] = Declared(
-                self.options.repository, "--git-url", self.options.webhook_secret
-            )
-        last = self.watcher.last
-        if last is None:
-            return declared, frozenset()
-        for source, report in sorted(last.sources.items()):
-            for name in report.repositories:
-                if name in declared:
-                    log.error(
-                        "%s declares repository %s, already declared by %s; ignored",
-                        source,
-                        name,
-                        declared[name].declared_by,
-                    )
-                    continue
-                if name in last.repositories:
-                    declared[name] = Declared(last.repositories[name], source)
-        broken = frozenset(s for s, r in last.sources.items() if r.errors)
-        return declared, broken
 
     def resync_now(self) -> None:
         """A RECONCILE for every stack the files and the repositories declare (valid or kept

@@ -26,6 +26,7 @@ from controller.desired.repository import RepositorySpec
 from controller.git import webhooks
 from controller.models import Event, LogLevel
 from controller.puller import GitStats, Puller
+from controller.source import LoadResult
 from controller.watcher import Claims
 
 log = logging.getLogger("stackctl.git")
@@ -38,6 +39,32 @@ class Declared:
     spec: RepositorySpec
     declared_by: str  # "--git-url" or the manifest file
     secret: bytes | None = None  # a webhook secret given directly (STACKCTL_GIT_WEBHOOK_SECRET)
+
+
+def declarations(
+    last: LoadResult | None, *, flagged: RepositorySpec | None, secret: bytes | None
+) -> tuple[dict[str, Declared], frozenset[str]]:
+    """The repositories to follow: ``--git-url``'s (``flagged``, named ``default``) and those
+    the watched directory's last load declares; and the sources with errors (``broken``: a
+    repository they declared keeps being followed). A name declared twice keeps the first
+    declaration (the flag, then files in order) and is logged."""
+    declared: dict[str, Declared] = {}
+    if flagged is not None:
+        declared[DEFAULT] = Declared(flagged, "--git-url", secret)
+    if last is None:
+        return declared, frozenset()
+    for source, report in sorted(last.sources.items()):
+        for name in report.repositories:
+            if name in declared:
+                log.error(
+                    "%s declares repository %s, already declared by %s; ignored",
+                    source,
+                    name,
+                    declared[name].declared_by,
+                )
+            elif name in last.repositories:
+                declared[name] = Declared(last.repositories[name], source)
+    return declared, frozenset(s for s, r in last.sources.items() if r.errors)
 
 
 @dataclass
