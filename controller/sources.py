@@ -23,7 +23,7 @@ from pathlib import Path
 
 from controller.db import Database
 from controller.desired.repository import RepositorySpec
-from controller.git import webhooks
+from controller.git import matching, webhooks
 from controller.models import Event, LogLevel
 from controller.puller import GitStats, Puller
 from controller.source import LoadResult
@@ -221,7 +221,7 @@ class Sources:
         for name, item in sorted(running.items()):
             if repository is not None and name != repository:
                 continue
-            if repository is None and not webhooks.repository_matches(
+            if repository is None and not matching.repository_matches(
                 item.declared.spec.url, unverified
             ):
                 continue
@@ -239,7 +239,7 @@ class Sources:
                 self.stats.webhook(provider, "ignored")
                 return 202, {"detail": f"ignored: {reason}", "repository": name}
             case webhooks.Push() as push:
-                if not webhooks.ref_matches(puller.spec.ref, push.ref):
+                if not matching.ref_matches(puller.spec.ref, push.ref):
                     self.stats.webhook(provider, "other_ref")
                     return 202, {
                         "detail": f"ignored: a push to {push.ref}; {name} follows"

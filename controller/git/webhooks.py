@@ -12,11 +12,13 @@ The endpoint, in order:
 1. ``check_content_length(headers)`` before reading, then read at most ``MAX_BODY + 1`` bytes.
 2. With ``?repository=NAME`` the secret is known: ``read_push(headers=, body=, secret=)``.
    Otherwise ``identify(headers=, body=)`` names the repository *only to choose a secret*, and
-   ``verify(unverified, secret=)`` for each configured repository that ``repository_matches`` it
-   (several may share a URL; the first that verifies wins). ``verify`` starts again from the raw
-   request, so nothing read before the check reaches an outcome.
-3. ``Push``: queue a fetch for each source where ``repository_matches`` and ``ref_matches``;
-   ``Deliveries.seen_before(push.delivery)`` first, so a redelivery fetches nothing twice.
+   ``verify(unverified, secret=)`` for each configured repository that
+   ``matching.repository_matches`` it (several may share a URL; the first that verifies wins).
+   ``verify`` starts again from the raw request, so nothing read before the check reaches an
+   outcome.
+3. ``Push``: queue a fetch for each source where ``matching.repository_matches`` and
+   ``matching.ref_matches``; ``Deliveries.seen_before(push.delivery)`` first, so a redelivery
+   fetches nothing twice.
 
 Refusals are values, not exceptions: a bad signature is an ordinary answer to an ordinary request
 from the internet, not a fault here, so the endpoint maps every outcome in one ``match`` (each
@@ -45,7 +47,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar, TypeAlias
-from urllib.parse import unquote, urlsplit
 
 MAX_BODY = 5 * 1024 * 1024
 """The largest body read. A bigger push is refused (413); the next poll still sees it."""
@@ -261,25 +262,6 @@ def read_push(*, headers: Mapping[str, str], body: bytes, secret: bytes | None) 
     return _decide(request, payload)
 
 
-def repository_matches(spec_url: str, push: Push | Unverified) -> bool:
-    """The source's URL names the pushed repository, whatever the transport: scheme, userinfo,
-    default ports, ``.git``, trailing ``/`` and letter case are ignored. Case because GitHub,
-    Gitea and GitLab all resolve owner/name case-insensitively; a wrong match costs one fetch."""
-    wanted = _repository_key(spec_url)
-    return wanted is not None and any(_repository_key(url) == wanted for url in push.urls)
-
-
-def ref_matches(spec_ref: str, push_ref: str) -> bool:
-    """The source follows the pushed ref, read the way the fetcher resolves ``spec.ref``: a full
-    ref matches itself, ``main`` matches ``refs/heads/main`` and ``v1`` ``refs/tags/v1``. A full
-    commit id never moves, so every push is to another ref."""
-    if _COMMIT.fullmatch(spec_ref):
-        return False
-    if spec_ref.startswith("refs/"):
-        return push_ref == spec_ref
-    return push_ref in (f"refs/heads/{spec_ref}", f"refs/tags/{spec_ref}")
-
-
 class Deliveries:
     """Delivery ids already handled, so a sender's redelivery is answered without a second fetch.
 
@@ -435,31 +417,3 @@ def _full_name(provider: Provider, payload: Mapping[str, Any]) -> str | None:
     holder = payload.get(section)
     name = holder.get(key) if isinstance(holder, dict) else None
     return name if isinstance(name, str) and name else None
-
-
-_SCP = re.compile(r"(?:[^@/]+@)?(\[[^\]/]+\]|[^:/\[\]]+):(.*)")  # git@host:org/repo.git
-_DEFAULT_PORTS = {"http": 80, "https": 443, "ssh": 22, "git+ssh": 22, "ssh+git": 22, "git": 9418}
-
-
-def _repository_key(url: str) -> tuple[str, str] | None:
-    """(host[:port], path) as compared; None for what names no remote repository."""
-    url = url.strip()
-    if "://" in url:
-        try:
-            parts = urlsplit(url)
-            port = parts.port
-        except ValueError:
-            return None
-        host = (parts.hostname or "").lower()
-        if port is not None and port != _DEFAULT_PORTS.get(parts.scheme.lower()):
-            host = f"{host}:{port}"
-        path = unquote(parts.path)
-    else:
-        scp = _SCP.fullmatch(url)
-        if scp is None:
-            return None  # a local path: no webhook is about one
-        host, path = scp.group(1).strip("[]").lower(), scp.group(2)
-    path = path.strip("/").removesuffix(".git").rstrip("/")
-    if not host or not path:
-        return None
-    return host, path.casefold()

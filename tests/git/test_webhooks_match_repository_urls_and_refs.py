@@ -10,14 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from controller.git.webhooks import (
-    Provider,
-    Push,
-    Unverified,
-    identify,
-    ref_matches,
-    repository_matches,
-)
+from controller.git.matching import ref_matches, repository_matches
+from controller.git.webhooks import Provider, Push, Unverified, identify
 
 PAYLOADS = Path(__file__).parent / "payloads"
 
