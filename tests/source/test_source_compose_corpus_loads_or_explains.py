@@ -1,13 +1,16 @@
 """Real compose files from the Compose project's own tests either load or are rejected with
 errors that say where and why; no exception escapes the loader.
 
-The corpus lives in ``shared/compose-corpus`` beside the repository (the development layout and
-CI's). Files there refer to siblings that are not in the corpus (env files, Dockerfiles,
+The corpus is kept in the repository, ``tests/source/compose-corpus`` (150 files from
+docker/compose, Apache-2.0; its README gives the source and licence), so a fresh clone runs
+it. Files there refer to siblings that are not in the corpus (env files, Dockerfiles,
 secrets); a "file not found" error is the expected answer for those.
 """
 
 from __future__ import annotations
 
+import csv
+import hashlib
 import re
 import shutil
 from collections import Counter
@@ -17,11 +20,8 @@ import pytest
 
 from controller.source import load_root
 
-REPO = Path(__file__).resolve().parents[2]
-CANDIDATES = [REPO.parent / "shared" / "compose-corpus", REPO / "shared" / "compose-corpus"]
-CORPUS = next((path for path in CANDIDATES if path.is_dir()), None)
-FILES = sorted(CORPUS.glob("*.yaml")) if CORPUS else []
-ABSENT = f"compose corpus not found (looked in {', '.join(map(str, CANDIDATES))})"
+CORPUS = Path(__file__).resolve().parent / "compose-corpus"
+FILES = sorted(CORPUS.glob("*.yaml"))
 
 
 def load_as_project(tmp_path: Path, file: Path):
@@ -30,7 +30,17 @@ def load_as_project(tmp_path: Path, file: Path):
     return load_root(tmp_path)
 
 
-@pytest.mark.skipif(CORPUS is None, reason=ABSENT)
+def test_the_corpus_is_the_compose_projects_files_unchanged() -> None:
+    """Every file listed in SOURCES.tsv is here with its recorded SHA-256, and nothing else."""
+    with (CORPUS / "SOURCES.tsv").open(newline="") as sources:
+        rows = csv.DictReader(sources, delimiter="\t")
+        recorded = {row["corpus_path"]: row["sha256"] for row in rows}
+    assert len(recorded) == 150
+    assert {f.name for f in FILES} == set(recorded)
+    for file in FILES:
+        assert hashlib.sha256(file.read_bytes()).hexdigest() == recorded[file.name], file.name
+
+
 @pytest.mark.parametrize("file", FILES, ids=[f.name for f in FILES])
 def test_corpus_file_loads_or_explains(tmp_path: Path, file: Path) -> None:
     result = load_as_project(tmp_path, file)
@@ -45,16 +55,13 @@ def test_corpus_file_loads_or_explains(tmp_path: Path, file: Path) -> None:
         assert "pydantic" not in error.message and "Traceback" not in error.message
 
 
-@pytest.mark.skipif(CORPUS is None, reason=ABSENT)
 def test_deliberate_mistakes_are_rejected_at_their_key(tmp_path: Path) -> None:
-    assert CORPUS is not None
     result = load_as_project(tmp_path, CORPUS / "fixtures__wrong-composefile__compose.yaml")
     assert [(e.path, e.line, e.message) for e in result.errors] == [
         ("services.simple.wrongField", 4, "unknown key")
     ]
 
 
-@pytest.mark.skipif(CORPUS is None, reason=ABSENT)
 def test_corpus_figures(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Prints the figures (``pytest -s``): each rejected file counted once, by its main reason
     (a feature not supported yet, then a referenced file missing, then an unset variable)."""
