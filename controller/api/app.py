@@ -5,6 +5,8 @@
   a boolean and, when one fails, ``reason`` (``"database: disk full: ..."``). A check answers
   ``True``, or ``False``/a string saying why it fails.
 - ``/metrics``: Prometheus text from ``controller.api.metrics``.
+- ``/docs``: Swagger UI, its assets served from the ``swagger-ui-bundle`` package (no CDN:
+  it works offline); ``/openapi.json`` is the schema. ReDoc (CDN only) is off.
 - ``/api/v1/hooks/git``: push webhooks (``hooks``), verified by each repository's secret, not
   by the bearer token.
 - ``/api/v1/...``: ``reads`` and ``writes``. Writes need the bearer token (none configured:
@@ -25,9 +27,12 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from swagger_ui_bundle import swagger_ui_path
 
 from controller import __version__
 from controller.api import hooks, reads, repositories, writes
@@ -71,6 +76,8 @@ def create_app(
         version=__version__,
         description="Stacks, versions, commands and events of a stackctl controller.",
         lifespan=lifespan,
+        docs_url=None,  # FastAPI's own pages load their scripts from a CDN: served below
+        redoc_url=None,
     )
     app.state.database = holder
     app.state.token = token or None
@@ -102,11 +109,31 @@ def create_app(
     def metrics() -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
+    _add_docs(app)
     app.include_router(reads.router)
     app.include_router(writes.router)
     app.include_router(repositories.router)
     app.include_router(hooks.router)
     return app
+
+
+DOCS_ASSETS = "/docs/assets"
+
+
+def _add_docs(app: FastAPI) -> None:
+    """Swagger UI at ``/docs`` with its script, style and icon from the installed
+    ``swagger-ui-bundle`` package, so that the page works without internet access."""
+    app.mount(DOCS_ASSETS, StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} API",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
+        )
 
 
 def _checks(holder: DatabaseHolder, readiness: Readiness | None) -> dict[str, bool | str]:

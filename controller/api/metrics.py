@@ -10,7 +10,8 @@ counter reset. Engine calls are this process's own, from the ``engine_calls`` ca
 Metrics (all prefixed ``stackctl_``):
 - ``reconciles_total{stack,type,result}``: finished APPLY/RECONCILE/DELETE commands, DONE/FAILED;
 - ``reconcile_duration_seconds{type}``: how long finished commands ran (histogram);
-- ``queue_depth{status}``: commands by status;
+- ``queue_depth{status}``: commands waiting or running (PENDING, RUNNING);
+- ``commands_finished_total{status}``: finished commands (DONE, FAILED, SUPERSEDED, CANCELLED);
 - ``queue_wait_seconds{type}``: how long commands waited between enqueue and claim (histogram);
 - ``stacks_by_sync_status{sync_status}``, ``stacks_by_health_status{health_status}``,
   ``stacks_pinned``, ``stacks_suspended``;
@@ -20,6 +21,8 @@ Metrics (all prefixed ``stackctl_``):
   ``git_last_fetch_timestamp_seconds{repository}``, ``webhook_requests_total{provider,result}``
   and ``git_push_to_apply_seconds`` (a trigger, e.g. a push webhook, to its APPLY recorded):
   this process's own, from the ``git_stats`` callable (a ``controller.puller.GitStats``).
+Besides, the client library's standard ``process_*`` (CPU, memory, open files, start time),
+``python_info`` and ``python_gc_*`` metrics of this process.
 """
 
 from __future__ import annotations
@@ -28,7 +31,12 @@ import logging
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from prometheus_client import CollectorRegistry
+from prometheus_client import (
+    CollectorRegistry,
+    GCCollector,
+    PlatformCollector,
+    ProcessCollector,
+)
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -92,12 +100,21 @@ class DatabaseCollector(Collector):
             stats.durations("run", bounds=DURATION_BUCKETS, finished_only=True),
         )
         depth = GaugeMetricFamily(
-            "stackctl_queue_depth", "Commands in the queue by status.", labels=["status"]
+            "stackctl_queue_depth",
+            "Commands waiting or running, by status (PENDING, RUNNING).",
+            labels=["status"],
+        )
+        finished = CounterMetricFamily(
+            "stackctl_commands_finished",
+            "Finished commands by status (DONE, FAILED, SUPERSEDED, CANCELLED).",
+            labels=["status"],
         )
         by_status = self._db().commands.count_by_status()
         for status in CommandStatus:
-            depth.add_metric([status.value], by_status.get(status, 0))
+            family = finished if status.terminal else depth
+            family.add_metric([status.value], by_status.get(status, 0))
         yield depth
+        yield finished
         yield _histogram(
             "stackctl_queue_wait_seconds",
             "How long commands waited from enqueue to their (last) claim, by type.",
@@ -169,9 +186,13 @@ def build_registry(
     engine_calls: EngineCalls | None,
     git_stats: Callable[[], Any] | None = None,
 ) -> CollectorRegistry:
-    """A registry of its own holding only the database collector."""
+    """A registry of its own: the database collector and the standard process, platform and
+    garbage-collector metrics (registered here, not on the process-global registry)."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(DatabaseCollector(db, engine_calls, git_stats))
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    GCCollector(registry=registry)
     return registry
 
 

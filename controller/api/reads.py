@@ -86,10 +86,12 @@ def list_versions(name: str, db: Db, limit: Limit = 50, cursor: Cursor = None) -
 @router.get("/stacks/{name}/versions/{version}")
 def get_version(name: str, version: str, db: Db) -> dict[str, Any]:
     stack = db.stacks.require(name)
+    version = f"v{version}" if version.isdigit() else version  # `3` as the CLI takes it
     try:
         version_number(version)
     except ValueError as e:
-        raise HTTPException(422, f"version {version!r} is not of the form v1, v2, ...") from e
+        message = f"version {version!r} is not of the form v1, v2, ... (or 1, 2, ...)"
+        raise HTTPException(422, message) from e
     found = db.stack_versions.require(name, version)
     return {
         **_summary(found, current=stack.current_version, applied=stack.applied_version),

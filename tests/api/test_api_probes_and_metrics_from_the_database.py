@@ -93,8 +93,10 @@ def test_metrics_count_reconciles_queue_stacks_and_manifest_errors(make_client, 
     assert found[("stackctl_reconciles_total",
                   (("result", "FAILED"), ("stack", "shop"), ("type", "APPLY_STACK_VERSION")))] == 1
     assert found[("stackctl_queue_depth", (("status", "PENDING"),))] == 1.0
-    assert found[("stackctl_queue_depth", (("status", "DONE"),))] == 1.0
-    assert found[("stackctl_queue_depth", (("status", "CANCELLED"),))] == 0.0
+    assert found[("stackctl_queue_depth", (("status", "RUNNING"),))] == 0.0
+    assert ("stackctl_queue_depth", (("status", "DONE"),)) not in found  # finished: a counter
+    assert found[("stackctl_commands_finished_total", (("status", "DONE"),))] == 1.0
+    assert found[("stackctl_commands_finished_total", (("status", "CANCELLED"),))] == 0.0
     assert found[("stackctl_stacks_by_sync_status", (("sync_status", "Synced"),))] == 1.0
     assert found[("stackctl_stacks_by_sync_status", (("sync_status", "Unknown"),))] == 1.0
     assert found[("stackctl_stacks_by_health_status", (("health_status", "Healthy"),))] == 1.0
@@ -134,6 +136,17 @@ def test_histogram_buckets_come_from_the_stored_timestamps(make_client, tmp_path
 
 
 def test_a_new_app_on_the_same_database_reports_the_same_numbers(make_client, seeded):
-    first = samples(make_client().get("/metrics").text)
-    second = samples(make_client().get("/metrics").text)
+    def ours(text: str) -> dict:  # the process metrics (CPU, memory, gc) move between scrapes
+        return {key: n for key, n in samples(text).items() if key[0].startswith("stackctl_")}
+
+    first = ours(make_client().get("/metrics").text)
+    second = ours(make_client().get("/metrics").text)
     assert first == second
+
+
+def test_metrics_export_the_process_and_platform_metrics(make_client):
+    found = samples(make_client().get("/metrics").text)
+    assert found[("process_start_time_seconds", ())] > 0
+    assert found[("process_resident_memory_bytes", ())] > 0
+    assert any(name == "python_info" for name, _ in found)
+    assert any(name.startswith("python_gc_") for name, _ in found)

@@ -55,6 +55,11 @@ def test_versions_newest_first_without_compose_and_one_with_it(client, seeded):
     assert one["compose"]["services"]["web"]["image"] == "stackctl-test/busybox:1"
 
 
+def test_a_version_is_also_found_by_its_number_as_the_cli_takes_it(client, seeded):
+    assert client.get("/api/v1/stacks/shop/versions/1").json()["version"] == "v1"
+    assert client.get("/api/v1/stacks/shop/versions/9").status_code == 404
+
+
 def test_versions_page_by_cursor(client, seeded):
     first = client.get("/api/v1/stacks/shop/versions?limit=1").json()
     assert [v["version"] for v in first["items"]] == ["v2"] and first["next_cursor"]
