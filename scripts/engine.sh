@@ -8,7 +8,7 @@
 # guard below is re-checked); the images are built only when missing or made by an older
 # recipe.  Needs root when it has to install or start something.  Never talks to an image
 # registry: the images are made with `docker import` from a root filesystem holding Debian's
-# static busybox.
+# static busybox.  Also installs Debian's docker-compose for the interoperability tests.
 #
 # What this sandbox needs (found empirically on Debian 12 in a Firecracker VM, kernel 6.x,
 # cgroup v1, root with every capability but CAP_SYS_RESOURCE, no systemd, docker.io 20.10.24):
@@ -265,6 +265,8 @@ if ! engine_up; then
     have_dockerd || want+=(docker.io)
 fi
 have_busybox || want+=(busybox-static)
+# Debian's docker-compose (1.29.2): the interoperability tests run it on stackctl's stacks.
+command -v docker-compose >/dev/null 2>&1 || want+=(docker-compose)
 apt_install "${want[@]}"
 
 if engine_up; then

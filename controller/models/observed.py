@@ -17,6 +17,14 @@ ONEOFF_LABEL = "com.docker.compose.oneoff"
 CONFIG_HASH_LABEL = "com.docker.compose.config-hash"
 NETWORK_LABEL = "com.docker.compose.network"
 VOLUME_LABEL = "com.docker.compose.volume"
+COMPOSE_VERSION_LABEL = "com.docker.compose.version"
+WORKING_DIR_LABEL = "com.docker.compose.project.working_dir"
+CONFIG_FILES_LABEL = "com.docker.compose.project.config_files"
+DEPENDS_ON_LABEL = "com.docker.compose.depends_on"
+IMAGE_LABEL = "com.docker.compose.image"
+# The Compose release whose labels we write: Compose v1 parses this label on every container
+# of a project (and crashes without it), v2 only shows it.
+COMPOSE_VERSION = "2.24.0"
 MANAGED_LABEL = "io.stackctl.managed"
 VERSION_LABEL = "io.stackctl.version"
 

@@ -24,13 +24,19 @@ from controller.desired import Mount as VolumeMount
 from controller.desired.compose import FileRef
 from controller.errors import PermanentError
 from controller.models.observed import (
+    COMPOSE_VERSION,
+    COMPOSE_VERSION_LABEL,
+    CONFIG_FILES_LABEL,
     CONFIG_HASH_LABEL,
+    DEPENDS_ON_LABEL,
+    IMAGE_LABEL,
     MANAGED_LABEL,
     NUMBER_LABEL,
     ONEOFF_LABEL,
     PROJECT_LABEL,
     SERVICE_LABEL,
     VERSION_LABEL,
+    WORKING_DIR_LABEL,
 )
 
 NANOSECONDS = 1_000_000_000
@@ -54,9 +60,14 @@ def container_spec(
     root: Path,
     files_dir: Path,
     version: str | None,
+    image_id: str | None = None,
 ) -> ContainerSpec:
     service = desired.compose.services[service_name]
-    labels = _labels(desired, service_name, number=number, version=version)
+    labels = {
+        **_labels(desired, service_name, number=number, version=version),
+        **compose_project_labels(desired, root=root),
+        IMAGE_LABEL: image_id or "",
+    }
     create = _create_args(service, name=name, image=image, labels=labels)
     host = _host_args(desired, service, root=root, files_dir=files_dir)
     network_mode, endpoints = _networking(desired, service_name, name=name)
@@ -76,11 +87,32 @@ def _labels(
         NUMBER_LABEL: str(number),
         ONEOFF_LABEL: "False",
         CONFIG_HASH_LABEL: desired.service_hashes[service_name],
+        COMPOSE_VERSION_LABEL: COMPOSE_VERSION,
+        DEPENDS_ON_LABEL: ",".join(
+            f"{dep}:{rule.condition}:{str(rule.restart).lower()}"
+            for dep, rule in sorted(desired.compose.services[service_name].depends_on.items())
+        ),
         MANAGED_LABEL: "true",
     }
     if version:
         labels[VERSION_LABEL] = version
     return labels
+
+
+COMPOSE_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
+
+
+def compose_project_labels(desired: DesiredStack, *, root: Path) -> dict[str, str]:
+    """Compose's project labels. ``root`` is the folder the stack's relative paths start from
+    (a project folder, or its manifest's folder): the working dir, as Compose has it. The config
+    file is the compose file there, else the stack's manifest (an inline compose document)."""
+    files = [root / f for f in COMPOSE_FILES if (root / f).is_file()][:1]
+    if not files and desired.source and (root / Path(desired.source).name).is_file():
+        files = [root / Path(desired.source).name]
+    return {
+        WORKING_DIR_LABEL: str(root.absolute()),
+        CONFIG_FILES_LABEL: ",".join(str(f.absolute()) for f in files),
+    }
 
 
 def _create_args(

@@ -22,6 +22,8 @@ import docker
 from controller.desired import DesiredStack, context_path
 from controller.errors import NotFoundError, PermanentError
 from controller.models.observed import (
+    COMPOSE_VERSION,
+    COMPOSE_VERSION_LABEL,
     CONFIG_HASH_LABEL,
     MANAGED_LABEL,
     NETWORK_LABEL,
@@ -294,6 +296,7 @@ class Engine:
             root=root,
             files_dir=files_dir,
             version=version,
+            image_id=self.image_id(image),
         )
         self._write_files(desired, service, files_dir=files_dir)
         host_config = self._api.create_host_config(**spec.host)
@@ -389,7 +392,7 @@ class Engine:
 
 
 def _owner(stack: str) -> dict[str, str]:
-    return {PROJECT_LABEL: stack, MANAGED_LABEL: "true"}
+    return {PROJECT_LABEL: stack, COMPOSE_VERSION_LABEL: COMPOSE_VERSION, MANAGED_LABEL: "true"}
 
 
 def _split_ref(ref: str) -> tuple[str, str]:
