@@ -1,7 +1,9 @@
 """Settings: command-line flags first, then ``STACKCTL_*`` environment variables, then defaults.
 
 One frozen value built once at start-up and passed down; nothing below the CLI reads the
-environment for settings.
+environment for settings. The database's default is one place per user, never the current
+directory (``default_db``): run from anywhere, every command finds the same history. There is
+no default watched directory: ``manifests`` is ``None`` when none was given.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ ENV_PREFIX = "STACKCTL_"
 class Settings:
     """Everything the controller can be told. Paths are kept as given (relative to the cwd)."""
 
-    db: Path = Path("storage/stackctl.db")
-    manifests: Path = Path("manifests")
+    db: Path  # no constant default: ``load_settings`` puts ``default_db(...)`` here
+    manifests: Path | None = None  # none given (``stackctl run`` says so)
     workers: int = 1
     resync: float = 60.0
     debounce_ms: int = 50
@@ -42,6 +44,24 @@ class Settings:
     def files_dir(self) -> Path:
         """Where secrets and configs are written for containers to mount (beside the db)."""
         return self.db.parent / "files"
+
+
+def default_state_dir(*, euid: int, environ: Mapping[str, str]) -> Path:
+    """Where stackctl keeps its state when no ``--db`` is given: ``/var/lib/stackctl`` for
+    root, else ``$XDG_STATE_HOME/stackctl`` (``~/.local/state/stackctl`` when unset or not
+    absolute, as the XDG Base Directory specification says)."""
+    if euid == 0:
+        return Path("/var/lib/stackctl")
+    base = environ.get("XDG_STATE_HOME", "")
+    if not base or not Path(base).is_absolute():
+        home = environ.get("HOME") or str(Path.home())
+        base = str(Path(home) / ".local" / "state")
+    return Path(base) / "stackctl"
+
+
+def default_db(*, euid: int, environ: Mapping[str, str]) -> Path:
+    """The database file used when neither ``--db`` nor ``STACKCTL_DB`` names one."""
+    return default_state_dir(euid=euid, environ=environ) / "stackctl.db"
 
 
 def _convert(name: str, raw: str) -> object:
@@ -72,13 +92,17 @@ def _boolean(raw: str) -> bool:
 
 
 def load_settings(
-    flags: Mapping[str, object] | None = None, *, environ: Mapping[str, str] | None = None
+    flags: Mapping[str, object] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    euid: int | None = None,
 ) -> Settings:
     """Resolve every setting: a flag given (not ``None``) wins over ``STACKCTL_<NAME>``, which
-    wins over the default."""
+    wins over the default (the database's depends on the user: ``default_db``)."""
     flags = flags or {}
     environ = os.environ if environ is None else environ
-    values: dict[str, object] = {}
+    euid = os.geteuid() if euid is None else euid
+    values: dict[str, object] = {"db": default_db(euid=euid, environ=environ)}
     for f in fields(Settings):
         if flags.get(f.name) is not None:
             values[f.name] = flags[f.name]

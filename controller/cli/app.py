@@ -5,6 +5,7 @@ stay typer's (exit 2)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
@@ -12,6 +13,7 @@ import typer
 from typer.core import TyperGroup
 
 from controller import __version__
+from controller.cli.output import Output
 from controller.errors import StackctlError
 
 
@@ -30,7 +32,6 @@ app = typer.Typer(
     name="stackctl",
     help="A reconciliation controller for Docker Compose stacks: GitOps without Kubernetes.",
     no_args_is_help=True,
-    add_completion=False,
     cls=_Commands,
 )
 
@@ -50,6 +51,13 @@ def _print_version(value: bool) -> None:
 def _root(
     version: bool = typer.Option(
         False, "--version", callback=_print_version, is_eager=True, help="Print the version."
+    ),
+    # Read by the sub-commands' own --db and -o (controller.cli.options.from_root), which win.
+    db: Path | None = typer.Option(
+        None, "--db", help="Database file for the command (its own --db wins)."
+    ),
+    output: Output | None = typer.Option(
+        None, "--output", "-o", help="table, json or yaml for the command (its own -o wins)."
     ),
 ) -> None:
     """stackctl: declare Compose stacks as files; stackctl converges the engine to them."""

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from controller.cli.app import app
+from controller.cli.running import DB_OPTION, TIMEOUT_OPTION
 from controller.config import Settings, load_settings
 from controller.errors import StackctlError
 from controller.logs import configure_logging
@@ -22,57 +23,86 @@ log = logging.getLogger("stackctl.controller")
 
 @app.command()
 def run(
-    manifests: Path | None = typer.Option(None, help="Watched directory [default: ./manifests]."),
-    db: Path | None = typer.Option(None, help="Database file [default: storage/stackctl.db]."),
-    workers: int | None = typer.Option(None, min=1, help="Stacks converged at once [default: 1]."),
+    manifests: Path | None = typer.Option(
+        None,
+        envvar="STACKCTL_MANIFESTS",
+        help="Watched directory [required; with --git-url only: manifests/ beside the db].",
+    ),
+    db: Path | None = DB_OPTION,
+    workers: int | None = typer.Option(
+        None, min=1, envvar="STACKCTL_WORKERS", help="Stacks converged at once [default: 1]."
+    ),
     resync: float | None = typer.Option(
-        None, min=1, help="Seconds between drift checks of every stack [default: 60]."
+        None,
+        min=1,
+        envvar="STACKCTL_RESYNC",
+        help="Seconds between drift checks of every stack [default: 60].",
     ),
     debounce: int | None = typer.Option(
-        None, min=1, help="Milliseconds of quiet that end a burst of file changes [default: 50]."
+        None,
+        min=1,
+        envvar="STACKCTL_DEBOUNCE_MS",
+        help="Milliseconds of quiet that end a burst of file changes [default: 50].",
     ),
-    log_format: str | None = typer.Option(None, help="text or json [default: text]."),
+    log_format: str | None = typer.Option(
+        None, envvar="STACKCTL_LOG_FORMAT", help="text or json [default: text]."
+    ),
     allow_empty: bool = typer.Option(
         False, help="Allow an empty watched directory to delete every stack it produced."
     ),
-    timeout: float = typer.Option(120.0, help="Seconds to wait for dependencies and health."),
+    timeout: float = TIMEOUT_OPTION,
     max_failures: int | None = typer.Option(
         None,
         min=1,
+        envvar="STACKCTL_MAX_FAILURES",
         help="Failed attempts (transient errors) after which a command ends FAILED; the next"
         " resync or edit tries again [default: 5].",
     ),
     api: str | None = typer.Option(
-        None, help="HOST:PORT of the HTTP API [default: 127.0.0.1:8420]."
+        None, envvar="STACKCTL_API", help="HOST:PORT of the HTTP API [default: 127.0.0.1:8420]."
     ),
     no_api: bool = typer.Option(False, "--no-api", help="Serve no HTTP API."),
     api_open_reads: bool | None = typer.Option(
         None,
         "--api-open-reads/--no-api-open-reads",
+        envvar="STACKCTL_API_OPEN_READS",
         help="With STACKCTL_API_TOKEN set, serve the read endpoints without the token too"
-        " (they show resolved environment values) [env STACKCTL_API_OPEN_READS; default: no].",
+        " (they show resolved environment values) [default: no].",
     ),
     git_url: str | None = typer.Option(
         None,
+        envvar="STACKCTL_GIT_URL",
         help="Follow this git repository too (https, ssh, git://, file:// or a path), named"
-        " `default` [env STACKCTL_GIT_URL].",
+        " `default`.",
     ),
     git_ref: str | None = typer.Option(
-        None, help="Branch, tag or commit of --git-url [default: main]."
+        None, envvar="STACKCTL_GIT_REF", help="Branch, tag or commit of --git-url [default: main]."
     ),
     git_path: str | None = typer.Option(
-        None, help="Folder of --git-url holding the stack sources [default: the top]."
+        None,
+        envvar="STACKCTL_GIT_PATH",
+        help="Folder of --git-url holding the stack sources [default: the top].",
     ),
     git_interval: float | None = typer.Option(
-        None, min=1, help="Seconds between fetches of --git-url [default: 60]."
+        None,
+        min=1,
+        envvar="STACKCTL_GIT_INTERVAL",
+        help="Seconds between fetches of --git-url [default: 60].",
     ),
-    git_token_file: Path | None = typer.Option(None, help="File holding an HTTPS token."),
-    git_ssh_key_file: Path | None = typer.Option(None, help="File holding an SSH private key."),
+    git_token_file: Path | None = typer.Option(
+        None, envvar="STACKCTL_GIT_TOKEN_FILE", help="File holding an HTTPS token."
+    ),
+    git_ssh_key_file: Path | None = typer.Option(
+        None, envvar="STACKCTL_GIT_SSH_KEY_FILE", help="File holding an SSH private key."
+    ),
     git_known_hosts_file: Path | None = typer.Option(
-        None, help="known_hosts for SSH [default: the user's]."
+        None,
+        envvar="STACKCTL_GIT_KNOWN_HOSTS_FILE",
+        help="known_hosts for SSH [default: the user's].",
     ),
     git_webhook_secret_file: Path | None = typer.Option(
         None,
+        envvar="STACKCTL_GIT_WEBHOOK_SECRET_FILE",
         help="File holding the push webhook's secret [or env STACKCTL_GIT_WEBHOOK_SECRET].",
     ),
 ) -> None:
@@ -105,7 +135,7 @@ def run(
     except ValueError as e:
         raise typer.BadParameter(str(e)) from e
     options = DaemonOptions(
-        manifests=settings.manifests,
+        manifests=_watched(settings),
         db=settings.db,
         workers=settings.workers,
         resync=settings.resync,
@@ -131,6 +161,24 @@ def run(
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(1) from e
     raise typer.Exit(code)
+
+
+def _watched(settings: Settings) -> Path:
+    """The watched directory. There is no default in the current directory (run elsewhere, it
+    would silently watch nothing): without one, only a run that follows ``--git-url`` may go
+    on, watching an empty ``manifests/`` beside the database (for ``kind: Repository``)."""
+    if settings.manifests is not None:
+        return settings.manifests
+    if settings.git_url:
+        folder = settings.db.parent / "manifests"
+        settings.db.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # as the db makes it
+        folder.mkdir(mode=0o700, exist_ok=True)
+        return folder
+    raise typer.BadParameter(
+        "no watched directory given: pass --manifests DIR (or set STACKCTL_MANIFESTS),"
+        " e.g. --manifests ./manifests",
+        param_hint="--manifests",
+    )
 
 
 def _address(text: str) -> tuple[str, int]:

@@ -16,11 +16,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from controller.config import load_settings
+from controller.cli.options import from_root
+from controller.config import default_db, load_settings
 from controller.errors import StackctlError
 from controller.models.enums import CommandStatus, CommandType
 
@@ -29,9 +30,40 @@ if TYPE_CHECKING:  # the heavy layers load when a command needs them: the CLI st
     from controller.models import Command
     from controller.runtime import Engine
 
-DB_OPTION = typer.Option(None, "--db", help="Database file [default: storage/stackctl.db].")
-WAIT_OPTION = typer.Option(False, "--wait/--no-wait", help="Follow the command to its end.")
-TIMEOUT_OPTION = typer.Option(300.0, "--timeout", help="Seconds --wait follows the command.")
+# The help shows this user's default: $XDG_STATE_HOME/stackctl/ (~/.local/state/stackctl/), or
+# /var/lib/stackctl/ for root (controller.config.default_db).
+DB_DEFAULT = str(default_db(euid=os.geteuid(), environ=os.environ))
+DB_OPTION = typer.Option(
+    None,
+    "--db",
+    envvar="STACKCTL_DB",
+    show_envvar=True,
+    show_default=DB_DEFAULT,
+    callback=from_root,
+    help="Database file (also before the command: stackctl --db FILE ...).",
+)
+# One wait for every command that converges (apply, sync, rollback, resume, delete, ...):
+# --timeout bounds both the health and dependency waits and how long --wait follows.
+TIMEOUT_SECONDS = 120.0
+TIMEOUT_OPTION = typer.Option(
+    TIMEOUT_SECONDS,
+    "--timeout",
+    min=0,
+    help="Seconds to wait for dependencies and health, and for the command to end.",
+)
+
+
+def wait_option(default: bool) -> Any:
+    """``--wait/--no-wait``: the same flag on every command; only its default differs (apply
+    and delete converge now, the steering commands queue)."""
+    return typer.Option(
+        default,
+        "--wait/--no-wait",
+        help="Follow the command to its end (exit 0 when DONE), or only queue it.",
+    )
+
+
+WAIT_OPTION = wait_option(False)
 
 POLL_SECONDS = 0.25
 Printer = Callable[[str], None]

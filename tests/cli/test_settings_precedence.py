@@ -6,14 +6,30 @@ from pathlib import Path
 
 import pytest
 
-from controller.config import Settings, load_settings
+from controller.config import Settings, default_db, load_settings
 
 
 def test_defaults():
-    settings = load_settings({}, environ={})
-    assert settings == Settings()
-    assert settings.db == Path("storage/stackctl.db")
-    assert settings.manifests == Path("manifests")
+    settings = load_settings({}, environ={"HOME": "/home/ann"}, euid=1000)
+    assert settings == Settings(db=Path("/home/ann/.local/state/stackctl/stackctl.db"))
+    assert settings.manifests is None  # none given: `stackctl run` says so
+    assert settings.files_dir == Path("/home/ann/.local/state/stackctl/files")
+
+
+def test_the_default_database_is_one_place_per_user_never_the_current_directory():
+    home = {"HOME": "/home/ann"}
+    assert default_db(euid=0, environ=home) == Path("/var/lib/stackctl/stackctl.db")
+    assert default_db(euid=1000, environ=home) == Path(
+        "/home/ann/.local/state/stackctl/stackctl.db"
+    )
+    assert default_db(euid=1000, environ={**home, "XDG_STATE_HOME": "/srv/state"}) == Path(
+        "/srv/state/stackctl/stackctl.db"
+    )
+    # The XDG specification: a relative XDG_STATE_HOME is invalid and ignored.
+    assert default_db(euid=1000, environ={**home, "XDG_STATE_HOME": "state"}) == Path(
+        "/home/ann/.local/state/stackctl/stackctl.db"
+    )
+    assert load_settings({}, environ=home, euid=0).db == Path("/var/lib/stackctl/stackctl.db")
 
 
 def test_environment_beats_default():

@@ -1,0 +1,33 @@
+"""How an option given before the command reaches it: ``stackctl --db X -o json get stacks``
+means ``stackctl get stacks --db X -o json``.
+
+A sub-command's own flag wins over the root's, and either wins over ``STACKCTL_*`` and the
+default. Nothing here reads the database, the engine or the environment (click reads
+``envvar=`` itself).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+# By name: typer carries its own copy of click, whose ParameterSource is not click's.
+TYPED = {"COMMANDLINE", "PROMPT"}
+
+
+def _typed(ctx: typer.Context, name: str) -> bool:
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name in TYPED
+
+
+def from_root(ctx: typer.Context, param: typer.CallbackParam, value: Any) -> Any:
+    """The option's value on this command when typed here, else the root's when typed there,
+    else the environment's or the default."""
+    name = param.name
+    root = ctx.find_root()
+    if name is None or root is ctx or _typed(ctx, name):
+        return value
+    if name in root.params and _typed(root, name):
+        return root.params[name]
+    return value
