@@ -13,7 +13,15 @@ from typing import TYPE_CHECKING
 import typer
 
 from controller.cli.app import app
-from controller.cli.running import DB_OPTION, connect_engine, fail, run_commands, wait_for
+from controller.cli.running import (
+    DB_OPTION,
+    TIMEOUT_OPTION,
+    connect_engine,
+    fail,
+    run_commands,
+    wait_for,
+    wait_option,
+)
 from controller.config import load_settings
 from controller.errors import StackctlError
 from controller.models.enums import CommandStatus, CommandType, HealthStatus
@@ -46,8 +54,8 @@ def _load(path: Path) -> tuple[dict[str, DesiredStack], int]:
 def apply(
     path: Path = typer.Argument(..., help="A manifest file or a directory of them."),
     db: Path | None = DB_OPTION,
-    wait: bool = typer.Option(True, "--wait/--no-wait", help="Converge now, or only queue."),
-    timeout: float = typer.Option(120.0, help="Seconds to wait for dependencies and health."),
+    wait: bool = wait_option(True),
+    timeout: float = TIMEOUT_OPTION,
 ) -> None:
     """Record new versions of the stacks at PATH and converge them now."""
     from controller.db import Database
@@ -178,7 +186,8 @@ def delete(
     stack: str = typer.Argument(..., help="The stack to tear down."),
     db: Path | None = DB_OPTION,
     volumes: bool = typer.Option(False, "--volumes", help="Also remove its named volumes."),
-    timeout: float = typer.Option(120.0, help="Seconds to wait."),
+    wait: bool = wait_option(True),
+    timeout: float = TIMEOUT_OPTION,
 ) -> None:
     """Tear a stack down (containers, networks; volumes with --volumes), recording it."""
     from controller.db import Database
@@ -195,6 +204,9 @@ def delete(
                 stack_id=stack, type=CommandType.DELETE_STACK, payload={"remove_volumes": volumes}
             )
         )
+        if not wait:  # the controller deletes it, or the next `stackctl ... --wait` here
+            typer.echo(f"{stack}: queued command {command.command_id} ({command.type})")
+            return
         # The running controller deletes it when there is one (its command for the stack is
         # stopped and its pending ones superseded by the DELETE); otherwise it runs here.
         finished = wait_for(
