@@ -15,7 +15,7 @@ exited by itself (crashes).
 
 Prints a line per round, the summary ``chaos: N=100 kills, 8 stacks, 0 FAILED, 0 duplicates,
 0 leftovers, 0 stuck, 0 wrong, 0 crashes; settled in X s`` and, for each problem, its detail and
-evidence (the stack's commands and their log lines, as ``stackctl logs ID`` prints them). Exit 0
+evidence (the stack's commands and their log lines, as ``stackctl command-logs ID`` prints them). Exit 0
 when every count is zero, 1 otherwise, 2 without an engine or the test images.
 
 Stacks are ``<prefix>-s<i>`` (``chaos`` + 8 random hex unless ``--prefix``); whatever happens
@@ -461,7 +461,7 @@ class Chaos:
             for message in self.problems.get(kind, []):
                 print(f"  {kind}: {message}")
         if self.suspects:
-            print(f"evidence (database {self.db_path}; `stackctl logs ID --db DB` prints these):")
+            print(f"evidence (database {self.db_path}; `stackctl command-logs ID --db DB` prints these):")
             with Database(db_path=self.db_path) as db:
                 for name in sorted(self.suspects):
                     self._evidence(db, name)
@@ -484,7 +484,7 @@ class Chaos:
             print(f"   {_describe(command)}")
         flagged = [c.command_id or 0 for c in commands if c.command_id in self.flagged]
         for command_id in flagged or [c.command_id or 0 for c in commands[-2:]]:
-            print(f"   -- stackctl logs {command_id}:")
+            print(f"   -- stackctl command-logs {command_id}:")
             for line in db.command_logs.list(command_id):
                 print(f"      {line.ts:%H:%M:%S.%f} {line.level} {line.message}")
         self._controller_lines(name, flagged)

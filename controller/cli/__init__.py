@@ -12,12 +12,14 @@ from __future__ import annotations
 # Importing a command module registers its commands on the app.
 from controller.cli import (  # noqa: F401
     actions,
+    containers,
     converge,
     describe,
     queries,
     repositories,
     run,
     validate,
+    version,
 )
 from controller.cli.app import app
 

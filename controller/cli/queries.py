@@ -1,11 +1,11 @@
-"""``stackctl get``, ``history`` and ``logs`` (``describe`` is in ``describe.py``): what the
-controller knows, read-only.
+"""``stackctl get``, ``history`` and ``command-logs`` (``describe`` is in ``describe.py``; the
+containers' ``ps`` and ``logs`` in ``containers.py``): what the controller knows, read-only.
 
 They read through the repositories (and, for ``describe``, observe the engine when it answers)
 and never write: no version, no command, no flag. A database that does not exist, an unknown
 stack, version or command is one ``error:`` line and exit 1. Tables for people; ``-o json`` or
-``-o yaml`` print the models' JSON form, the same as the HTTP API (``logs -o json`` prints one
-JSON object per line, so that it can be followed).
+``-o yaml`` print the models' JSON form, the same as the HTTP API (``command-logs -o json``
+prints one JSON object per line, so that it can be followed).
 """
 
 from __future__ import annotations
@@ -201,8 +201,8 @@ class LogFormat(StrEnum):
     JSON = "json"
 
 
-@app.command()
-def logs(
+@app.command("command-logs")
+def command_logs(
     command_id: int | None = typer.Argument(None, help="The command whose lines to show."),
     stack: str | None = typer.Option(None, "--stack", help="The lines of this stack's commands."),
     last: int = typer.Option(5, "--last", min=1, help="With --stack: its last N commands."),
@@ -213,6 +213,7 @@ def logs(
     """Show a command's log lines, or those of a stack's last commands.
 
     --follow keeps printing new lines: for a command until it ends, for a stack until ^C.
+    (The containers' own output is `stackctl logs STACK`.)
     """
     if (command_id is None) == (stack is None):
         raise fail("give a COMMAND_ID or --stack STACK (one of them)", 2)
@@ -226,7 +227,7 @@ def logs(
         for command in commands:
             printer.flush(command)
         if follow:
-            # ^C ends a follow: it is how one stops `logs --stack --follow`.
+            # ^C ends a follow: it is how one stops `command-logs --stack --follow`.
             with contextlib.suppress(KeyboardInterrupt):
                 printer.follow(commands, stack=stack)
 

@@ -1,5 +1,5 @@
-"""``stackctl get``, ``describe``, ``history`` and ``logs``: tables for people, JSON/YAML for
-scripts, and one clear line with exit 1 for what does not exist."""
+"""``stackctl get``, ``describe``, ``history`` and ``command-logs``: tables for people, JSON/YAML
+for scripts, and one clear line with exit 1 for what does not exist."""
 
 from __future__ import annotations
 
@@ -131,22 +131,22 @@ def test_describe_json(stackctl, seeded, no_engine):
     assert [e["reason"] for e in data["events"]] == ["ManifestInvalid"]
 
 
-def test_logs_of_a_command_and_of_a_stack(stackctl, seeded):
-    result = stackctl("logs", str(seeded.failed.command_id))
+def test_command_logs_of_a_command_and_of_a_stack(stackctl, seeded):
+    result = stackctl("command-logs", str(seeded.failed.command_id))
     assert result.exit_code == 0, result.output
     lines = result.stdout.strip().splitlines()
     assert lines[0].endswith("INFO    APPLY_STACK_VERSION started")
     assert lines[1].endswith("ERROR   port 8080 is already allocated")
-    stack = stackctl("logs", "--stack", "shop")
+    stack = stackctl("command-logs", "--stack", "shop")
     assert [line.split(" ", 2)[1] for line in stack.stdout.strip().splitlines()] == [
         f"#{seeded.done.command_id}"] * 2 + [f"#{seeded.failed.command_id}"] * 2
-    last = stackctl("logs", "--stack", "shop", "--last", "1", "-o", "json")
+    last = stackctl("command-logs", "--stack", "shop", "--last", "1", "-o", "json")
     parsed = [json.loads(line) for line in last.stdout.strip().splitlines()]
     assert [p["command_id"] for p in parsed] == [seeded.failed.command_id] * 2
     assert parsed[1]["level"] == "ERROR" and parsed[1]["stack_id"] == "shop"
 
 
-def test_logs_follow_a_command_until_it_ends(stackctl, db, seeded, monkeypatch):
+def test_command_logs_follow_a_command_until_it_ends(stackctl, db, seeded, monkeypatch):
     cid = seeded.pending.command_id
     steps = iter(
         [
@@ -156,12 +156,12 @@ def test_logs_follow_a_command_until_it_ends(stackctl, db, seeded, monkeypatch):
         ]
     )
     monkeypatch.setattr(running, "pause", lambda seconds: next(steps)())
-    result = stackctl("logs", str(cid), "--follow")
+    result = stackctl("command-logs", str(cid), "--follow")
     assert result.exit_code == 0, result.output
     assert result.stdout.strip().endswith("INFO    create blog-web-1")
 
 
-def test_logs_follow_a_stack_picks_up_new_commands_until_interrupted(
+def test_command_logs_follow_a_stack_picks_up_new_commands_until_interrupted(
     stackctl, db, seeded, monkeypatch
 ):
     from controller import operations
@@ -175,7 +175,7 @@ def test_logs_follow_a_stack_picks_up_new_commands_until_interrupted(
 
     steps = step_then_stop()
     monkeypatch.setattr(running, "pause", lambda seconds: next(steps)())
-    result = stackctl("logs", "--stack", "shop", "--follow")
+    result = stackctl("command-logs", "--stack", "shop", "--follow")
     assert result.exit_code == 0, result.output
     last = result.stdout.strip().splitlines()[-1]
     assert "#" in last and last.endswith("in sync, nothing to do")
@@ -189,8 +189,8 @@ def test_logs_follow_a_stack_picks_up_new_commands_until_interrupted(
         (["get", "commands", "--cursor", "bogus"], "invalid cursor 'bogus'"),
         (["describe", "ghost"], "no stack named 'ghost'"),
         (["history", "ghost"], "no stack named 'ghost'"),
-        (["logs", "999"], "no command 999"),
-        (["logs", "--stack", "ghost"], "no stack named 'ghost'"),
+        (["command-logs", "999"], "no command 999"),
+        (["command-logs", "--stack", "ghost"], "no stack named 'ghost'"),
     ],
 )
 def test_unknown_names_are_one_line_and_exit_1(stackctl, seeded, args, message):
@@ -203,7 +203,7 @@ def test_unknown_names_are_one_line_and_exit_1(stackctl, seeded, args, message):
 @pytest.mark.parametrize(
     "args",
     [["get", "stacks"], ["get", "commands"], ["describe", "shop"], ["history", "shop"],
-     ["logs", "1"], ["rollback", "shop"], ["suspend", "shop"], ["resume", "shop"],
+     ["command-logs", "1"], ["rollback", "shop"], ["suspend", "shop"], ["resume", "shop"],
      ["sync", "shop"]],
 )
 def test_a_missing_database_is_one_line_and_exit_1_and_is_not_created(tmp_path, args):
@@ -215,6 +215,18 @@ def test_a_missing_database_is_one_line_and_exit_1_and_is_not_created(tmp_path, 
     assert not missing.parent.exists()
 
 
-def test_logs_needs_exactly_one_of_a_command_or_a_stack(stackctl, seeded):
-    assert stackctl("logs").exit_code == 2
-    assert stackctl("logs", "1", "--stack", "shop").exit_code == 2
+def test_the_old_logs_forms_still_print_command_logs_with_a_note(stackctl, seeded):
+    cid = seeded.failed.command_id
+    old = stackctl("logs", str(cid))
+    assert old.exit_code == 0, old.output
+    assert old.stdout == stackctl("command-logs", str(cid)).stdout
+    assert f"use `stackctl command-logs {cid}`" in old.stderr
+    by_stack = stackctl("logs", "--stack", "shop")
+    assert by_stack.exit_code == 0, by_stack.output
+    assert by_stack.stdout == stackctl("command-logs", "--stack", "shop").stdout
+    assert "use `stackctl command-logs --stack shop`" in by_stack.stderr
+
+
+def test_command_logs_needs_exactly_one_of_a_command_or_a_stack(stackctl, seeded):
+    assert stackctl("command-logs").exit_code == 2
+    assert stackctl("command-logs", "1", "--stack", "shop").exit_code == 2

@@ -1,0 +1,199 @@
+"""``stackctl ps [STACK]`` and ``stackctl logs STACK [SERVICE]``: what the containers do, read
+from the engine, as ``docker compose ps`` / ``logs`` and ``kubectl get pods`` / ``logs`` show it.
+
+Read-only and engine-only: neither needs the database (a stack is its Compose project label).
+The logs of stackctl's own *commands* are ``stackctl command-logs`` (``queries.py``); the old
+``stackctl logs ID`` and ``logs --stack S`` still print them, with a note on stderr saying so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import re
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from controller.cli.app import app
+from controller.cli.output import OUTPUT_OPTION, Output, print_data, print_table
+from controller.cli.running import DB_OPTION, docker_host, fail
+from controller.errors import StackctlError
+
+if TYPE_CHECKING:  # loaded when a command runs: the CLI starts quickly
+    from controller.runtime import Engine
+    from controller.runtime.containers import ContainerSummary
+
+ENGINE_TIMEOUT = 10
+_DURATION = re.compile(r"^(\d+)([smhd])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+@app.command()
+def ps(
+    stack: str | None = typer.Argument(None, help="Only this stack's containers."),
+    output: Output = OUTPUT_OPTION,
+) -> None:
+    """The stacks' containers: state, health, published ports, the version that made them."""
+    from controller.runtime.containers import list_containers
+
+    found = list_containers(_engine(), stack=stack)
+    if output is not Output.TABLE:
+        print_data(found, output)
+        return
+    print_table(
+        [*([] if stack else ["STACK"]), "NAME", "SERVICE", "STATE", "HEALTH", "STATUS", "PORTS",
+         "VERSION"],
+        [
+            [*([] if stack else [c.stack]), c.name, c.service, c.state, c.health, c.status,
+             ", ".join(c.ports), c.version]
+            for c in found
+        ],
+    )
+
+
+@app.command()
+def logs(
+    stack: str | None = typer.Argument(None, help="The stack."),
+    service: str | None = typer.Argument(None, help="Only this service's containers."),
+    follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing new lines."),
+    tail: int | None = typer.Option(None, "--tail", "-n", min=0, help="The last N lines of each."),
+    since: str | None = typer.Option(
+        None, "--since", help="Lines since a duration ago (30s, 10m, 2h, 1d) or an ISO time."
+    ),
+    timestamps: bool = typer.Option(False, "--timestamps", "-t", help="Show the engine's times."),
+    old_stack: str | None = typer.Option(
+        None, "--stack", hidden=True, help="Deprecated: stackctl command-logs --stack STACK."
+    ),
+    db: Path | None = DB_OPTION,
+) -> None:
+    """The containers' output (stdout and stderr), prefixed with each container's name;
+    --follow keeps printing until the containers stop or ^C.
+
+    stackctl's own command logs are `stackctl command-logs ID` or `command-logs --stack STACK`.
+    """
+    if old_stack is not None or (stack and stack.isdigit() and _is_command(stack, db)):
+        _deprecated_command_logs(stack, old_stack, follow=follow, db=db)
+        return
+    if stack is None:
+        raise fail("give a STACK (stackctl's command logs: stackctl command-logs ID)", 2)
+    from controller.runtime.containers import list_containers
+
+    engine = _engine()
+    containers = [
+        c for c in list_containers(engine, stack=stack) if service in (None, c.service)
+    ]
+    if not containers:
+        what = f"service {service!r} of stack {stack!r}" if service else f"stack {stack!r}"
+        raise fail(f"no container of {what} on the engine (stackctl ps {stack})")
+    start = _since(since) if since else None
+    width = max(len(c.name) for c in containers)
+    lines = _follow_lines if follow else _sorted_lines
+    with contextlib.suppress(KeyboardInterrupt):  # ^C is how one stops --follow
+        for name, line in lines(engine, containers, tail=tail, since=start):
+            stamp, _, text = line.partition(" ")
+            typer.echo(f"{name:<{width}} | " + (f"{stamp} {text}" if timestamps else text))
+
+
+def _sorted_lines(
+    engine: Engine, containers: list[ContainerSummary], *, tail: int | None,
+    since: datetime | None,
+) -> Iterator[tuple[str, str]]:
+    """Every container's lines, merged in time order (the engine's timestamps sort as text)."""
+    from controller.runtime.containers import container_logs
+
+    lines = [
+        (line, c.name)
+        for c in containers
+        for line in container_logs(engine, c.id, tail=tail, since=since)
+    ]
+    for line, name in sorted(lines):
+        yield name, line
+
+
+def _follow_lines(
+    engine: Engine, containers: list[ContainerSummary], *, tail: int | None,
+    since: datetime | None,
+) -> Iterator[tuple[str, str]]:
+    """Lines as they come, from one reader thread per container, until every stream ends."""
+    from controller.runtime.containers import container_logs
+
+    lines: queue.Queue[tuple[str, str] | None] = queue.Queue()
+
+    def read(container: ContainerSummary) -> None:
+        try:
+            for line in container_logs(engine, container.id, follow=True, tail=tail, since=since):
+                lines.put((container.name, line))
+        except StackctlError as e:
+            lines.put((container.name, f"- (stackctl: the log stream ended: {e})"))
+        finally:
+            lines.put(None)
+
+    for container in containers:
+        threading.Thread(target=read, args=(container,), daemon=True).start()
+    open_streams = len(containers)
+    while open_streams:
+        item = lines.get()
+        if item is None:
+            open_streams -= 1
+        else:
+            yield item
+
+
+def _since(text: str) -> datetime:
+    match = _DURATION.match(text.strip())
+    if match:
+        amount, unit = int(match.group(1)), _UNITS[match.group(2)]
+        return datetime.now(UTC) - timedelta(**{unit: amount})
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError as e:
+        raise fail(f"--since {text!r}: give a duration (30s, 10m, 2h, 1d) or an ISO time", 2) from e
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _engine() -> Engine:
+    from controller.runtime import Engine
+
+    engine = Engine(timeout=ENGINE_TIMEOUT)
+    try:
+        engine.ping()
+    except StackctlError as e:
+        raise fail(f"{e} (is dockerd running? DOCKER_HOST={docker_host()})") from e
+    return engine
+
+
+def _is_command(stack: str, db: Path | None) -> bool:
+    """``stackctl logs 12`` meant command 12 (the old form) when the database has no stack
+    named ``12`` but has that command."""
+    from controller.config import load_settings
+    from controller.db import Database
+
+    path = load_settings({"db": db}).db
+    if not path.is_file():
+        return False
+    try:
+        with Database(db_path=path) as database:
+            no_stack = database.stacks.get(stack) is None
+            return no_stack and database.commands.get(int(stack)) is not None
+    except (StackctlError, OverflowError):
+        return False
+
+
+def _deprecated_command_logs(
+    stack: str | None, old_stack: str | None, *, follow: bool, db: Path | None
+) -> None:
+    from controller.cli.queries import LogFormat, command_logs
+
+    new = f"command-logs --stack {old_stack}" if old_stack else f"command-logs {stack}"
+    typer.echo(
+        f"note: `stackctl logs` shows the containers' logs now; use `stackctl {new}`", err=True
+    )
+    command_id = None if old_stack is not None else int(stack or 0)
+    command_logs(
+        command_id=command_id, stack=old_stack, last=5, follow=follow, db=db, output=LogFormat.TEXT
+    )
