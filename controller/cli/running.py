@@ -12,6 +12,7 @@ Nothing here decides what a command does; that is the reconciler's job.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -133,26 +134,28 @@ def run_commands(
     from controller.worker import Worker
 
     database.commands.recover_expired()
-    worker = Worker(
-        database,
-        engine,
-        worker_id=f"cli-{time.time_ns()}",
-        echo=echo,
-        options=ReconcilerOptions(files_dir=files_dir, wait_timeout=timeout),
-    )
-    ids = {c.command_id for c in commands}
-    outcomes: dict[int, Command] = {}
-    deadline = time.monotonic() + timeout + 60
-    while ids - outcomes.keys() and time.monotonic() < deadline:
-        outcome = worker.run_next()
-        if outcome is None:
-            pending = [database.commands.require(i) for i in ids - outcomes.keys()]
-            for command in pending:
-                if command.status.terminal or command.not_before:
-                    outcomes[command.command_id] = command  # type: ignore[index]
-            time.sleep(0.1)
-        elif outcome.command.command_id in ids:
-            outcomes[outcome.command.command_id] = outcome.command
+    stacks = ", ".join(sorted({c.stack_id for c in commands}))
+    with progress(echo, title=f"converging {stacks}") as say:
+        worker = Worker(
+            database,
+            engine,
+            worker_id=f"cli-{time.time_ns()}",
+            echo=say,
+            options=ReconcilerOptions(files_dir=files_dir, wait_timeout=timeout),
+        )
+        ids = {c.command_id for c in commands}
+        outcomes: dict[int, Command] = {}
+        deadline = time.monotonic() + timeout + 60
+        while ids - outcomes.keys() and time.monotonic() < deadline:
+            outcome = worker.run_next()
+            if outcome is None:
+                pending = [database.commands.require(i) for i in ids - outcomes.keys()]
+                for command in pending:
+                    if command.status.terminal or command.not_before:
+                        outcomes[command.command_id] = command  # type: ignore[index]
+                time.sleep(0.1)
+            elif outcome.command.command_id in ids:
+                outcomes[outcome.command.command_id] = outcome.command
     return [
         outcomes.get(c.command_id) or database.commands.require(c.command_id)  # type: ignore[arg-type]
         for c in commands
@@ -206,14 +209,47 @@ def follow_command(
     assert command.command_id is not None
     after = 0
     deadline = time.monotonic() + timeout
-    while True:
-        current = database.commands.require(command.command_id)  # status first, then lines:
-        for line in database.command_logs.list(command.command_id, after_id=after):
-            echo(f"[{command.stack_id}] {line.message}")  # nothing logged before the end is lost
-            after = line.log_id or after
-        if current.status.terminal or time.monotonic() >= deadline:
-            return current
-        pause(POLL_SECONDS)
+    title = f"{command.stack_id}: command {command.command_id} ({command.type})"
+    with progress(echo, title=title) as say:
+        while True:
+            current = database.commands.require(command.command_id)  # status, then lines:
+            for line in database.command_logs.list(command.command_id, after_id=after):
+                say(f"[{command.stack_id}] {line.message}")  # none logged before the end lost
+                after = line.log_id or after
+            if current.status.terminal or time.monotonic() >= deadline:
+                return current
+            pause(POLL_SECONDS)
+
+
+@contextmanager
+def progress(echo: Printer, *, title: str, terminal: bool | None = None) -> Iterator[Printer]:
+    """``echo``, plus on a terminal a live line under the log lines: what runs, the step it is
+    at or what it waits for (a service and its health, as the reconciler says it), and for how
+    long. Piped (``terminal`` false; by default: stderr is not a terminal) nothing is added: the
+    log lines stay one per line, with no control characters, for grep and for logs."""
+    if not (sys.stderr.isatty() if terminal is None else terminal):
+        yield echo
+        return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.text import Text
+
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    console = Console(stderr=True, highlight=False)
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task(title)
+
+        def say(line: str) -> None:
+            echo(line)
+            bar.update(task, description=Text(f"{title}: {_last_word(line)}"))
+
+        yield say
+
+
+def _last_word(line: str) -> str:
+    """The log line without its ``[stack]`` prefix, on one line and short enough for it."""
+    text = " ".join(line.split("] ", 1)[-1].split())
+    return text if len(text) <= 100 else text[:97] + "..."
 
 
 def _successor(database: Database, command: Command) -> Command | None:
