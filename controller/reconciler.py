@@ -55,7 +55,7 @@ from controller.planner import (
 )
 from controller.runtime import Engine
 from controller.runtime.container_spec import unsupported
-from controller.versions import load_desired, version_root
+from controller.versions import load_desired, version_base
 
 MAX_BACKOFF = 300.0
 CANCEL_POLL = 0.5  # seconds between a running command's looks for a cancel request
@@ -150,7 +150,7 @@ class Reconciler:
         the_plan = plan(desired, self._observe(desired), previous=previous, pull_always=True)
         if the_plan.refresh_steps and not the_plan.problems:
             refresh = Plan(desired.name, the_plan.refresh_steps)
-            root = version_root(version, self._options.root)
+            root = version_base(version, self._options.root)
             self._execute(
                 command, refresh, check=check, desired=desired, version=version.version, root=root
             )
@@ -194,7 +194,7 @@ class Reconciler:
         self._db.stack_versions.set_status(
             version.stack_id, version.version, VersionStatus.APPLYING
         )
-        root = version_root(version, self._options.root)
+        root = version_base(version, self._options.root)
         self._execute(
             command, the_plan, check=check, desired=desired, version=version.version, root=root
         )

@@ -58,7 +58,11 @@ def record_version(
             return None
         db.blobs.put_many(desired.files)
         meta = (metadata or StackMetadata()).model_copy(
-            update={"source": desired.source or None, "root": str(root)}
+            update={
+                "source": desired.source or None,
+                "root": str(root),
+                "base": desired.base if desired.base != "." else None,
+            }
         )
         return db.stack_versions.create(
             StackVersion(
@@ -131,6 +135,7 @@ def load_desired(db: Database, version: StackVersion) -> DesiredStack:
                 **settings,
                 "compose": data,
                 "source": version.metadata.source or "",
+                "base": version.metadata.base or ".",
             }
         )
     except ValueError as e:
@@ -156,4 +161,12 @@ def load_desired(db: Database, version: StackVersion) -> DesiredStack:
 
 
 def version_root(version: StackVersion, default: Path) -> Path:
+    """The watched root the version was recorded from (``default`` when none was recorded)."""
     return Path(version.metadata.root) if version.metadata.root else default
+
+
+def version_base(version: StackVersion, default: Path) -> Path:
+    """The folder the version's relative host paths (bind mounts, build contexts) start from:
+    its source folder under its root."""
+    root = version_root(version, default)
+    return root / version.metadata.base if version.metadata.base else root

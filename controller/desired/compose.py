@@ -5,9 +5,11 @@ thing give equal models (and equal digests). Units: durations are **nanoseconds*
 sizes are **bytes** (``int``), CPUs a ``float``.
 
 Host paths: a bind source, a build context, an env file or a secret/config file that lives in
-the watched root is stored *relative to the root* (posix, ``root_relative=True`` on mounts and
-build contexts), never as an absolute path, so moving or re-pointing the root does not change
-digests; ``host_path(root, mount)`` gives the absolute path back. Absolute bind sources
+the watched root is stored *relative to the stack's source folder* (``DesiredStack.base``: a
+project folder, or the folder of a manifest file; posix, ``root_relative=True`` on mounts and
+build contexts), never as an absolute path, so moving or re-pointing the root, or naming the
+folder differently on the command line, does not change digests; ``host_path(base, mount)``
+gives the absolute path back from the source folder's absolute path. Absolute bind sources
 outside the root are kept as written, and a ``~/...`` bind source is kept as written and
 expanded by ``host_path`` on the host that runs it (the loader never reads the environment).
 

@@ -5,7 +5,10 @@ The digest covers everything that has a meaning at runtime: the name, ``labels``
 in it on purpose: toggling it is a change people make in the files, so it must produce a new
 version (whose compose part, and so every service's config hash, stays the same; the planner
 then has nothing to recreate). ``source`` (where the stack was found) is not in it: moving a
-manifest to another file changes nothing the engine would see. ``files`` holds the bytes of
+manifest to another file changes nothing the engine would see. Nor is ``base``: the
+source's own folder (root-relative), from which the model's relative host paths start, so
+that naming one folder in different ways (``eco1``, ``./eco1``, the folder inside a watched
+root) gives one digest; the runtime resolves host paths from it. ``files`` holds the bytes of
 secrets/configs by content hash for the runtime; the model refers to them by hash only, so
 they are neither serialized nor digested nor compared.
 
@@ -34,6 +37,7 @@ class DesiredStack(BaseModel):
 
     name: str
     source: str = ""  # root-relative posix path of the manifest file or project folder
+    base: str = "."  # root-relative folder the model's relative host paths start from
     labels: dict[str, str] = Field(default_factory=dict)
     suspend: bool = False
     prune: bool = True

@@ -48,7 +48,10 @@ class StackMetadata(BaseModel):
     created_by: str = "stackctl"
     comment: str | None = None
     source: str | None = None  # the manifest file or folder, relative to the watched root
-    root: str | None = None  # the watched root, as given: root-relative host paths resolve here
+    root: str | None = None  # the watched root, as given
+    # The stack's source folder, relative to ``root``: the version's relative host paths start
+    # there. None (versions recorded before it existed): they start at ``root``.
+    base: str | None = None
     git_commit: str | None = None
     git_author: str | None = None
     git_subject: str | None = None

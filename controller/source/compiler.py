@@ -10,6 +10,7 @@ decide which files are sources; ``loader.py`` does.
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,11 +56,16 @@ def compile_stack(
     base_dir: Path,
     variables: Mapping[str, str],
     source: str,
+    source_dir: str | None = None,
     fixed_name: str | None = None,
     derived_name: str | None = None,
     settings: StackSettings | None = None,
 ) -> tuple[str | None, DesiredStack | None]:
-    """The stack name (None when none could be settled) and the stack (None when invalid)."""
+    """The stack name (None when none could be settled) and the stack (None when invalid).
+
+    ``source_dir`` is the source's own folder, root-relative (a project folder; default: the
+    folder of the file ``source``): the stored host paths start there (``DesiredStack.base``)."""
+    base = source_dir if source_dir is not None else (posixpath.dirname(source) or ".")
     before = len(issues.errors)
     if not isinstance(data, dict):
         issues.error((), f"expected a mapping (a compose document), got {type_name(data)}")
@@ -76,6 +82,7 @@ def compile_stack(
         variables=variables,
         issues=issues,
         nul_strings=nul,
+        source_dir=base,
     )
     project = normalize_project(ctx, doc)
     if name is None or project is None or len(issues.errors) > before:
@@ -83,6 +90,7 @@ def compile_stack(
     return name, _build(
         name=name,
         source=source,
+        base=base,
         project=project,
         files=ctx.files,
         settings=settings or StackSettings(),
@@ -123,6 +131,7 @@ def _build(
     *,
     name: str,
     source: str,
+    base: str,
     project: ComposeProject,
     files: dict[str, bytes],
     settings: StackSettings,
@@ -130,6 +139,7 @@ def _build(
     return DesiredStack(
         name=name,
         source=source,
+        base=base,
         labels=settings.labels,
         suspend=settings.suspend,
         prune=settings.prune,

@@ -9,6 +9,7 @@ must never read a file except through ``ComposeContext.read_*``, which confine i
 from __future__ import annotations
 
 import hashlib
+import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,15 @@ class ComposeContext:
     files: dict[str, bytes] = field(default_factory=dict)
     # Where the interpolated document holds a NUL byte (key path, text): see engine_strings.
     nul_strings: list[tuple[KeyPath, str]] = field(default_factory=list)
+    # The stack's source folder (root-relative): stored host paths are relative to it, so a
+    # folder's digest does not depend on the root it was loaded from (DesiredStack.base).
+    source_dir: str = "."
+
+    def stored(self, where: RootPath) -> str:
+        """The form of a located path that the canonical model keeps."""
+        if self.source_dir == ".":
+            return where.rel
+        return posixpath.relpath(where.rel, self.source_dir)
 
     def locate(self, ref: str, path: KeyPath) -> RootPath | None:
         try:

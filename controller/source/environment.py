@@ -88,5 +88,5 @@ def _read_env_file(
         ctx.issues.warn(path, f"`{where.rel}`: variable `{name}` is not set; using an empty string")
     for name in parsed.bare:
         ctx.issues.warn(path, f"`{where.rel}`: `{name}` has no value; left out")
-    env_file = EnvFile(path=where.rel, required=required, format=fmt, sha256=digest or None)
+    env_file = EnvFile(path=ctx.stored(where), required=required, format=fmt, sha256=digest or None)
     return env_file, parsed.values

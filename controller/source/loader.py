@@ -282,6 +282,7 @@ def _compose_candidate(
         base_dir=folder,
         variables=variables,
         source=source,
+        source_dir=where.rel(folder),
         derived_name=derived,
     )
     line = doc.marks.line(("name",)) if isinstance(doc.data, dict) and "name" in doc.data else None

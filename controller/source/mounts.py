@@ -122,7 +122,7 @@ def _finish(
             where = ctx.locate(source, (*path, "source") if long else path)
             if where is None:
                 return None
-            entry["source"], entry["root_relative"] = where.rel, True
+            entry["source"], entry["root_relative"] = ctx.stored(where), True
     elif kind == "volume":
         entry.setdefault("volume", {})
         if source is not None and source not in declared:

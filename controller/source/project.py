@@ -223,7 +223,7 @@ def _file_object(
         found = ctx.read_content(str(value), (*path, "file"))
         if found is None:
             return None
-        fields["file"], fields["sha256"] = found[0].rel, found[1]
+        fields["file"], fields["sha256"] = ctx.stored(found[0]), found[1]
     elif origin == "environment":
         if not isinstance(value, str) or ctx.variables.get(value) is None:
             ctx.issues.error((*path, "environment"), f"variable `{value}` is not set")

@@ -223,7 +223,7 @@ def _build(
             problem = "is not a folder" if exists(where.path) else "not found"
             ctx.issues.error((*path, "context"), f"build context `{where.rel}` {problem}")
             return None
-        out["context"] = where.rel
+        out["context"] = ctx.stored(where)
         file_path = (*path, "dockerfile") if "dockerfile" in raw else path
         if "dockerfile_inline" not in raw:  # inline, the Dockerfile is text: no file to find
             _check_dockerfile(ctx, where=where, dockerfile=dockerfile, file_path=file_path)

@@ -233,7 +233,7 @@ def test_result_exposes_secret_bytes_by_content_hash(tmp_path: Path) -> None:
     )
     stack = load_root(tmp_path).stacks["p"]
     secret = stack.compose.secrets["token"]
-    assert (secret.origin, secret.file, secret.name) == ("file", "p/token.txt", "p_token")
+    assert (secret.origin, secret.file, secret.name) == ("file", "token.txt", "p_token")
     assert stack.files[secret.sha256] == b"s3cret\x00\xff"
     assert stack.compose.services["web"].secrets[0].target == "/run/secrets/token"
     assert "s3cret" not in stack.canonical_json()

@@ -111,12 +111,12 @@ def test_volumes_short_and_long(tmp_path: Path) -> None:
     data = mounts["/data"]
     assert (data.type, data.source, data.root_relative, data.read_only) == (
         "bind",
-        "app/data",
+        "data",  # relative to the project folder, not the root it was found in
         True,
         True,
     )
     assert data.bind is not None and data.bind.selinux == "z" and data.bind.create_host_path
-    assert host_path(tmp_path, data) == tmp_path / "app" / "data"
+    assert host_path(tmp_path / "app", data) == tmp_path / "app" / "data"
     named = mounts["/named"]
     assert (named.type, named.source, named.volume.nocopy) == ("volume", "named", True)
     assert (mounts["/anonymous"].type, mounts["/anonymous"].source) == ("volume", None)
@@ -163,9 +163,9 @@ def test_env_files_merge_under_environment_and_record_their_hash(tmp_path: Path)
     )
     assert service.environment == {"A": "from-a", "B": "from-b", "SHARED": "env"}
     assert [(f.path, f.required, f.sha256 is not None) for f in service.env_file] == [
-        ("app/a.env", True, True),
-        ("app/b.env", True, True),
-        ("app/gone.env", False, False),
+        ("a.env", True, True),
+        ("b.env", True, True),
+        ("gone.env", False, False),
     ]
 
 
@@ -240,11 +240,11 @@ def test_build_short_and_long(tmp_path: Path) -> None:
     short = load_service(tmp_path, {"build": "./web"}).build
     assert short is not None
     assert (short.context, short.dockerfile, short.context_root_relative) == (
-        "app/web",
+        "web",
         "Dockerfile",
         True,
     )
-    assert context_path(tmp_path, short) == tmp_path / "app" / "web"
+    assert context_path(tmp_path / "app", short) == tmp_path / "app" / "web"
     long = load_service(
         tmp_path,
         {
@@ -265,7 +265,7 @@ def test_build_with_an_inline_dockerfile(tmp_path: Path) -> None:
     text = "FROM scratch\nCOPY . /src\n"
     build = load_service(tmp_path, {"build": {"context": ".", "dockerfile_inline": text}}).build
     assert build is not None
-    assert (build.context, build.dockerfile_inline) == ("app", text)  # no Dockerfile needed
+    assert (build.context, build.dockerfile_inline) == (".", text)  # no Dockerfile needed
     other = load_service(
         tmp_path, {"build": {"context": ".", "dockerfile_inline": text + "USER 1\n"}}
     )
@@ -281,7 +281,7 @@ def test_a_build_without_inline_dockerfile_serializes_as_before(tmp_path: Path) 
     build = load_service(tmp_path, {"build": "./web"}).build
     assert build is not None
     assert build.model_dump(mode="json") == {
-        "context": "app/web", "context_root_relative": True, "dockerfile": "Dockerfile",
+        "context": "web", "context_root_relative": True, "dockerfile": "Dockerfile",
         "args": {}, "target": None,
     }
 
