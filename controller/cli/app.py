@@ -13,7 +13,6 @@ import typer
 from typer.core import TyperGroup
 
 from controller import __version__
-from controller.cli.output import Output
 from controller.errors import StackctlError
 
 
@@ -49,15 +48,30 @@ def _print_version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: bool = typer.Option(
         False, "--version", callback=_print_version, is_eager=True, help="Print the version."
     ),
-    # Read by the sub-commands' own --db and -o (controller.cli.options.from_root), which win.
+    # Read by the commands' own --db (controller.cli.options.from_root), which wins.
     db: Path | None = typer.Option(
         None, "--db", help="Database file for the command (its own --db wins)."
     ),
-    output: Output | None = typer.Option(
-        None, "--output", "-o", help="table, json or yaml for the command (its own -o wins)."
+    output: str | None = typer.Option(
+        None, "--output", "-o", help="Output format for the command (its own -o wins)."
     ),
 ) -> None:
     """stackctl: declare Compose stacks as files; stackctl converges the engine to them."""
+    if output is not None:
+        # Every command's -o defaults to it (checked against that command's choices).
+        ctx.default_map = _defaults(ctx.command, name="output", value=output)
+
+
+def _defaults(command: click.Command, *, name: str, value: object) -> dict[str, Any]:
+    """A click ``default_map`` giving ``value`` to the option ``name`` of every sub-command."""
+    found: dict[str, Any] = {}
+    for sub_name, sub in getattr(command, "commands", {}).items():
+        if hasattr(sub, "commands"):
+            found[sub_name] = _defaults(sub, name=name, value=value)
+        elif any(param.name == name for param in sub.params):
+            found[sub_name] = {name: value}
+    return found

@@ -1,9 +1,10 @@
-"""How an option given before the command reaches it: ``stackctl --db X -o json get stacks``
-means ``stackctl get stacks --db X -o json``.
+"""How ``--db`` given before the command reaches it: ``stackctl --db X get stacks`` means
+``stackctl get stacks --db X``.
 
-A sub-command's own flag wins over the root's, and either wins over ``STACKCTL_*`` and the
-default. Nothing here reads the database, the engine or the environment (click reads
-``envvar=`` itself).
+A command's own ``--db`` wins over the root's, and either wins over ``STACKCTL_DB`` (which
+click reads for the command's option, so a ``default_map`` would rank below it; ``-o``, which
+has no variable, reaches the commands that way: ``cli/app.py``). Nothing here reads the
+database, the engine or the environment.
 """
 
 from __future__ import annotations

@@ -19,8 +19,6 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from controller.cli.options import from_root
-
 if TYPE_CHECKING:  # loaded when something is printed: the CLI starts quickly
     from rich.console import Console
 
@@ -35,7 +33,6 @@ OUTPUT_OPTION = typer.Option(
     Output.TABLE,
     "--output",
     "-o",
-    callback=from_root,
     help="table for people; json or yaml for scripts (also before the command).",
 )
 
