@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from controller.cli.app import app
+from controller.cli.differences import applied_stack, echo_field_changes
 from controller.cli.running import (
     DB_OPTION,
     TIMEOUT_OPTION,
@@ -134,7 +135,12 @@ def diff(
     else:
         stacks = {target: _recorded(target, db_path=settings.db)}
     engine = connect_engine()
-    differences = sum(_print_differences(desired, engine=engine) for desired in stacks.values())
+    differences = sum(
+        _print_differences(
+            desired, engine=engine, previous=applied_stack(settings.db, desired.name)
+        )
+        for desired in stacks.values()
+    )
     raise typer.Exit(1 if differences else 0)
 
 
@@ -161,14 +167,17 @@ def _recorded(target: str, *, db_path: Path) -> DesiredStack:
         raise fail(str(e), 2) from e
 
 
-def _print_differences(desired: DesiredStack, *, engine: Engine) -> int:
-    """Print the plan's changes and the reasons it cannot run; returns how many."""
+def _print_differences(
+    desired: DesiredStack, *, engine: Engine, previous: DesiredStack | None = None
+) -> int:
+    """Print the plan's changes and the reasons it cannot run, and under them the changed
+    fields of each service against ``previous`` (the applied version); returns how many."""
     from controller.planner import image_refs, plan
     from controller.runtime.container_spec import unsupported
 
     refs = image_refs(desired)
     try:
-        the_plan = plan(desired, engine.observe(desired.name, images=refs))
+        the_plan = plan(desired, engine.observe(desired.name, images=refs), previous=previous)
     except StackctlError as e:
         raise fail(str(e), 2) from e
     problems = [*the_plan.problems, *unsupported(desired)]
@@ -176,6 +185,7 @@ def _print_differences(desired: DesiredStack, *, engine: Engine) -> int:
         typer.echo(f"{desired.name}: cannot apply: {problem}")
     for step in the_plan.changes:
         typer.echo(f"{desired.name}: {step.describe()}")
+    echo_field_changes(desired, previous=previous, the_plan=the_plan)
     if not the_plan.changes and not problems:
         typer.echo(f"{desired.name}: no differences")
     return len(the_plan.changes) + len(problems)
