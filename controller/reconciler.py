@@ -50,6 +50,7 @@ from controller.planner import (
     Step,
     dependency_levels,
     image_refs,
+    object_names,
     plan,
     teardown,
 )
@@ -147,14 +148,17 @@ class Reconciler:
         first, then the stack is planned again on what the pulled images changed. Raises when
         the plan cannot run."""
         previous = self._previous(stack, desired=desired, version=version.version)
-        the_plan = plan(desired, self._observe(desired), previous=previous, pull_always=True)
+        adopt = bool(command.payload.get("adopt"))  # `stackctl apply --adopt`
+        the_plan = plan(
+            desired, self._observe(desired), previous=previous, pull_always=True, adopt=adopt
+        )
         if the_plan.refresh_steps and not the_plan.problems:
             refresh = Plan(desired.name, the_plan.refresh_steps)
             root = version_base(version, self._options.root)
             self._execute(
                 command, refresh, check=check, desired=desired, version=version.version, root=root
             )
-            the_plan = plan(desired, self._observe(desired), previous=previous)
+            the_plan = plan(desired, self._observe(desired), previous=previous, adopt=adopt)
         problems = [*the_plan.problems, *unsupported(desired)]
         if problems:
             raise PermanentError("; ".join(problems))
@@ -268,8 +272,9 @@ class Reconciler:
     # -- helpers -----------------------------------------------------------------------------
 
     def _observe(self, desired: DesiredStack) -> Snapshot:
-        refs = image_refs(desired)
-        return self._engine.observe(desired.name, images=refs)
+        return self._engine.observe(
+            desired.name, images=image_refs(desired), names=object_names(desired)
+        )
 
     def _execute(
         self,

@@ -57,6 +57,9 @@ def apply(
     db: Path | None = DB_OPTION,
     wait: bool = wait_option(True),
     timeout: float = TIMEOUT_OPTION,
+    adopt: bool = typer.Option(
+        False, "--adopt", help="Take over what `docker compose` made in these projects."
+    ),
 ) -> None:
     """Record new versions of the stacks at PATH and converge them now."""
     from controller.db import Database
@@ -65,7 +68,9 @@ def apply(
     stacks, errors = _load(path)
     engine = connect_engine() if wait else None  # before recording: nothing queued for no one
     with Database(db_path=settings.db) as database:
-        commands = [_record(database, d, root=_root(path).absolute()) for d in stacks.values()]
+        commands = [
+            _record(database, d, root=_root(path).absolute(), adopt=adopt) for d in stacks.values()
+        ]
         if engine is None:
             for command in commands:
                 typer.echo(
@@ -84,9 +89,10 @@ def apply(
     raise typer.Exit(1 if failed or errors else 0)
 
 
-def _record(database: Database, desired: DesiredStack, *, root: Path) -> Command:
+def _record(database: Database, desired: DesiredStack, *, root: Path, adopt: bool) -> Command:
     """A new version of the stack when its digest changed, said; the command that converges it
-    (the version's APPLY, or a RECONCILE when nothing was recorded)."""
+    (the version's APPLY, or a RECONCILE when nothing was recorded). ``adopt``: the same
+    command, asking to take over Compose's objects (it supersedes the one just queued)."""
     from controller.models import Command, StackMetadata
     from controller.versions import record_and_enqueue
 
@@ -105,9 +111,14 @@ def _record(database: Database, desired: DesiredStack, *, root: Path) -> Command
                 f"{desired.name}: pinned at {stack.current_version}; {version.version}"
                 f" is not applied until `stackctl resume {desired.name}`"
             )
-    return recorded.command or database.commands.enqueue(
-        Command(stack_id=desired.name, type=CommandType.RECONCILE, payload={})
-    )
+    command = recorded.command
+    if command is None or adopt:
+        kind = command.type if command else CommandType.RECONCILE
+        payload = {**(command.payload if command else {}), **({"adopt": True} if adopt else {})}
+        command = database.commands.enqueue(
+            Command(stack_id=desired.name, type=kind, payload=payload)
+        )
+    return command
 
 
 def _outcome(command: Command, stack: Stack) -> str:
@@ -124,6 +135,9 @@ def _outcome(command: Command, stack: Stack) -> str:
 def diff(
     target: str = typer.Argument(..., help="A manifest path, or the name of a recorded stack."),
     db: Path | None = DB_OPTION,
+    adopt: bool = typer.Option(
+        False, "--adopt", help="Plan as `apply --adopt` would (take over Compose's objects)."
+    ),
 ) -> None:
     """Show the plan without executing it: exit 0 no differences, 1 differences, 2 error."""
     settings = load_settings({"db": db})
@@ -137,7 +151,10 @@ def diff(
     engine = connect_engine()
     differences = sum(
         _print_differences(
-            desired, engine=engine, previous=applied_stack(settings.db, desired.name)
+            desired,
+            engine=engine,
+            adopt=adopt,
+            previous=applied_stack(settings.db, desired.name),
         )
         for desired in stacks.values()
     )
@@ -168,16 +185,21 @@ def _recorded(target: str, *, db_path: Path) -> DesiredStack:
 
 
 def _print_differences(
-    desired: DesiredStack, *, engine: Engine, previous: DesiredStack | None = None
+    desired: DesiredStack,
+    *,
+    engine: Engine,
+    adopt: bool,
+    previous: DesiredStack | None = None,
 ) -> int:
     """Print the plan's changes and the reasons it cannot run, and under them the changed
     fields of each service against ``previous`` (the applied version); returns how many."""
-    from controller.planner import image_refs, plan
+    from controller.planner import image_refs, object_names, plan
     from controller.runtime.container_spec import unsupported
 
     refs = image_refs(desired)
     try:
-        the_plan = plan(desired, engine.observe(desired.name, images=refs), previous=previous)
+        observed = engine.observe(desired.name, images=refs, names=object_names(desired))
+        the_plan = plan(desired, observed, previous=previous, adopt=adopt)
     except StackctlError as e:
         raise fail(str(e), 2) from e
     problems = [*the_plan.problems, *unsupported(desired)]

@@ -28,7 +28,9 @@ from controller.desired.compose import ComposeProject
 from controller.desired.digest import canonical_json, config_hash, sha256_text
 from controller.desired.names import name_problem
 
-DIGESTED_FIELDS = frozenset({"name", "labels", "suspend", "prune", "deletion_policy", "compose"})
+DIGESTED_FIELDS = frozenset(
+    {"name", "labels", "suspend", "prune", "deletion_policy", "adopt", "compose"}
+)
 _CACHED = ("digest", "service_hashes")
 
 
@@ -42,6 +44,7 @@ class DesiredStack(BaseModel):
     suspend: bool = False
     prune: bool = True
     deletion_policy: Literal["Delete", "Orphan"] = "Delete"
+    adopt: bool = False  # take over what `docker compose` made in this project (planner)
     compose: ComposeProject
     files: dict[str, bytes] = Field(default_factory=dict, exclude=True, repr=False)
 
@@ -54,7 +57,11 @@ class DesiredStack(BaseModel):
         return value
 
     def canonical_data(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", include=set(DIGESTED_FIELDS))
+        data = self.model_dump(mode="json", include=set(DIGESTED_FIELDS))
+        if not self.adopt:
+            # Digested only when on: the digests recorded before the field existed stay valid.
+            del data["adopt"]
+        return data
 
     def canonical_json(self) -> str:
         """Exactly the JSON that is digested; store it, and read it back with

@@ -27,6 +27,7 @@ IMAGE_LABEL = "com.docker.compose.image"
 COMPOSE_VERSION = "2.24.0"
 MANAGED_LABEL = "io.stackctl.managed"
 VERSION_LABEL = "io.stackctl.version"
+ADOPT_REASON = "adopt: created by docker compose"
 
 
 def container_name(stack: str, service: str, *, number: int) -> str:
@@ -80,6 +81,34 @@ class Snapshot:
     networks: tuple[ObservedNetwork, ...] = ()
     volumes: tuple[ObservedVolume, ...] = ()
     images: dict[str, str | None] = field(default_factory=dict)
+    # Objects of the same Compose project *without* our label (made by `docker compose`):
+    # containers by project label or by a v1/v2 name, networks and volumes by label or name.
+    foreign_containers: tuple[ObservedContainer, ...] = ()
+    foreign_networks: tuple[ObservedNetwork, ...] = ()
+    foreign_volumes: tuple[ObservedVolume, ...] = ()
+
+    @property
+    def foreign(self) -> bool:
+        return bool(self.foreign_containers or self.foreign_networks or self.foreign_volumes)
+
+    @property
+    def owned(self) -> bool:
+        """Whether stackctl already holds some of the stack: then Compose's objects in it were
+        put there by someone running ``docker compose`` on a stackctl stack."""
+        return bool(self.containers or self.networks or self.volumes)
+
+    def foreign_names(self) -> str:
+        """``containers a, b; networks n; volumes v``: what a refusal names."""
+        parts = [
+            f"{kind} {', '.join(sorted(o.name for o in objects))}"
+            for kind, objects in (
+                ("containers", self.foreign_containers),
+                ("networks", self.foreign_networks),
+                ("volumes", self.foreign_volumes),
+            )
+            if objects
+        ]
+        return "; ".join(parts)
 
     def containers_of(self, service: str) -> list[ObservedContainer]:
         return sorted((c for c in self.containers if c.service == service), key=lambda c: c.number)

@@ -25,7 +25,13 @@ Decisions written down here because DESIGN.md is silent on them:
   image change (recreate), an unchanged one as nothing. ``diff`` plans without them.
 """
 
-from controller.planner.names import image_ref, image_refs, replacement_name, replica_names
+from controller.planner.names import (
+    image_ref,
+    image_refs,
+    object_names,
+    replacement_name,
+    replica_names,
+)
 from controller.planner.replicas import describe_change
 from controller.planner.stack import dependency_levels, plan, teardown
 from controller.planner.steps import ALWAYS_PULL, NON_MUTATING, Plan, Step, StepKind, explain
@@ -41,6 +47,7 @@ __all__ = [
     "explain",
     "image_ref",
     "image_refs",
+    "object_names",
     "plan",
     "replacement_name",
     "replica_names",

@@ -44,3 +44,12 @@ _REPLACEMENT = re.compile(r"[0-9a-f]{12}_.+_[0-9a-f]+")
 def is_replacement(name: str) -> bool:
     """Whether a container name has the shape ``replacement_name`` gives."""
     return _REPLACEMENT.fullmatch(name) is not None
+
+
+def object_names(desired: DesiredStack) -> list[str]:
+    """The names of the networks and volumes the stack makes (not external ones): the engine
+    looks them up by name too, since Compose may have made them already."""
+    project = desired.compose
+    return sorted(
+        {o.name for o in (*project.networks.values(), *project.volumes.values()) if not o.external}
+    )

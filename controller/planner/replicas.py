@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from controller.desired import DesiredStack, Service
-from controller.models.observed import ObservedContainer, Snapshot
+from controller.models.observed import ADOPT_REASON, ObservedContainer, Snapshot
 from controller.planner.names import image_ref, is_replacement, replica_names
 from controller.planner.steps import Step, StepKind
 
@@ -25,10 +25,21 @@ def service_steps(
     wanted = replica_names(desired.name, name, service=service)
     slots = _slots(observed.containers_of(name), wanted)
     existing = {number: kept for number, (kept, _) in slots.items() if kept is not None}
+    adopted, leftovers = _foreign(observed, name=name, wanted=wanted, existing=existing)
     yield from _stray_steps(name, slots)
+    yield from leftovers
     for number, cname in wanted:
         container = existing.get(number)
-        if container is None:
+        if container is None and number in adopted:
+            yield Step(
+                StepKind.RECREATE,
+                cname,
+                ADOPT_REASON,
+                service=name,
+                number=number,
+                container_id=adopted[number].id,
+            )
+        elif container is None:
             why = _why_create(
                 number, name=name, have=len(existing), desired=desired, previous=previous
             )
@@ -38,6 +49,35 @@ def service_steps(
                 container, name=name, desired=desired, image_id=image_id, previous=previous
             )
     yield from _surplus_steps(existing, name=name, wanted=wanted)
+
+
+def _foreign(
+    observed: Snapshot,
+    *,
+    name: str,
+    wanted: list[tuple[int, str]],
+    existing: dict[int, ObservedContainer],
+) -> tuple[dict[int, ObservedContainer], list[Step]]:
+    """Compose's containers of the service: one per wanted slot that stackctl does not hold is
+    replaced (a recreate, so one step per container); the others are removed first, since they
+    may hold a name the slot needs."""
+    numbers = dict(wanted)
+    adopted: dict[int, ObservedContainer] = {}
+    leftovers = []
+    for c in sorted(
+        (c for c in observed.foreign_containers if c.service == name),
+        key=lambda c: (c.number, not c.running, c.name),
+    ):
+        if c.number in numbers and c.number not in existing and c.number not in adopted:
+            adopted[c.number] = c
+            continue
+        why = f"{ADOPT_REASON}; slot {c.number} " + (
+            "is taken" if c.number in numbers else "is not wanted"
+        )
+        leftovers.append(
+            Step(StepKind.REMOVE, c.name, why, service=name, number=c.number, container_id=c.id)
+        )
+    return adopted, leftovers
 
 
 def _stray_steps(

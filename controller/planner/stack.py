@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from controller.desired import DesiredStack, Service
-from controller.models.observed import Snapshot
+from controller.models.observed import ADOPT_REASON, Snapshot
 from controller.planner.names import image_ref
 from controller.planner.replicas import service_steps
 from controller.planner.steps import ALWAYS_PULL, NON_MUTATING, Plan, Step, StepKind
@@ -22,14 +22,16 @@ def plan(
     *,
     previous: DesiredStack | None = None,
     pull_always: bool = False,
+    adopt: bool = False,
 ) -> Plan:
     """Steps that take ``observed`` to ``desired``. ``previous`` (the last applied version, when
     known) only makes the reasons precise: "environment LOG_LEVEL changed" instead of a hash.
-    ``pull_always``: include the pulls of ``pull_policy: always`` services (see the module)."""
+    ``pull_always``: include the pulls of ``pull_policy: always`` services (see the module).
+    ``adopt`` (or the stack's ``adopt``): take over what ``docker compose`` made (the module)."""
     project = desired.compose
     levels = dependency_levels(project.services)
     steps: list[Step] = [*_network_steps(desired, observed), *_volume_steps(desired, observed)]
-    problems: list[str] = []
+    problems: list[str] = _adoption_problems(desired, observed, adopt=adopt or desired.adopt)
     for level, names in enumerate(levels):
         for name in names:
             image_steps, image_problems = _image_steps(
@@ -68,9 +70,14 @@ def teardown(
         )
         for c in containers
     ]
-    steps += [Step(StepKind.REMOVE_NETWORK, n.name, "stack deleted") for n in observed.networks]
+    # Networks and volumes taken over from Compose go with the stack, unless Compose still
+    # has containers in it (they were never adopted, and would hold the network anyway).
+    taken = not observed.foreign_containers
+    networks = [*observed.networks, *(observed.foreign_networks if taken else ())]
+    volumes = [*observed.volumes, *(observed.foreign_volumes if taken else ())]
+    steps += [Step(StepKind.REMOVE_NETWORK, n.name, "stack deleted") for n in networks]
     if remove_volumes:
-        steps += [Step(StepKind.REMOVE_VOLUME, v.name, "stack deleted") for v in observed.volumes]
+        steps += [Step(StepKind.REMOVE_VOLUME, v.name, "stack deleted") for v in volumes]
     return Plan(observed.stack, tuple(steps))
 
 
@@ -97,8 +104,20 @@ def _at(step: Step, level: int) -> Step:
     return Step(**{**step.__dict__, "level": level})
 
 
+def _adoption_problems(desired: DesiredStack, observed: Snapshot, *, adopt: bool) -> list[str]:
+    """The refusal to touch a Compose project stackctl does not hold yet, unless asked to."""
+    if not observed.foreign or adopt or observed.owned:
+        return []
+    return [
+        f"compose project {desired.name} has objects stackctl did not create"
+        f" ({observed.foreign_names()}); adopt them with `spec.adopt: true` or"
+        " `stackctl apply --adopt`, or remove them"
+    ]
+
+
 def _network_steps(desired: DesiredStack, observed: Snapshot) -> Iterable[Step]:
-    have = {n.name for n in observed.networks}
+    # Compose's networks are taken over by name: never a second network with the same name.
+    have = {n.name for n in (*observed.networks, *observed.foreign_networks)}
     used = {key for s in desired.compose.services.values() for key in s.networks}
     for key, network in sorted(desired.compose.networks.items()):
         if not network.external and key in used and network.name not in have:
@@ -106,7 +125,7 @@ def _network_steps(desired: DesiredStack, observed: Snapshot) -> Iterable[Step]:
 
 
 def _volume_steps(desired: DesiredStack, observed: Snapshot) -> Iterable[Step]:
-    have = {v.name for v in observed.volumes}
+    have = {v.name for v in (*observed.volumes, *observed.foreign_volumes)}
     for key, volume in sorted(desired.compose.volumes.items()):
         if not volume.external and volume.name not in have:
             yield Step(StepKind.CREATE_VOLUME, volume.name, f"volume {key} is missing")
@@ -181,6 +200,16 @@ def _orphan_steps(desired: DesiredStack, observed: Snapshot) -> Iterable[Step]:
                 StepKind.REMOVE,
                 container.name,
                 "service no longer in the spec (prune)",
+                service=container.service,
+                number=container.number,
+                container_id=container.id,
+            )
+    for container in sorted(observed.foreign_containers, key=lambda c: (c.service, -c.number)):
+        if container.service not in services:
+            yield Step(
+                StepKind.REMOVE,
+                container.name,
+                f"{ADOPT_REASON}; service no longer in the spec (prune)",
                 service=container.service,
                 number=container.number,
                 container_id=container.id,

@@ -116,18 +116,43 @@ class Engine:
 
     # -- observing ---------------------------------------------------------------------------
 
-    def observe(self, stack: str, *, images: list[str] = ()) -> Snapshot:
-        """Everything labelled as ``stack``'s, and the image id each reference resolves to."""
-        filters = {"label": [f"{PROJECT_LABEL}={stack}", f"{MANAGED_LABEL}=true"]}
-        listed = self._call(
-            "list_containers",
-            f"listing containers of {stack}",
-            self._api.containers,
-            all=True,
-            filters=filters,
+    def observe(self, stack: str, *, images: list[str] = (), names: list[str] = ()) -> Snapshot:
+        """Everything labelled as ``stack``'s, and the image id each reference resolves to; and,
+        apart, the project's objects without our label (made by ``docker compose``): containers
+        and volumes/networks by project label, containers by Compose v1/v2 name, and the
+        networks and volumes named in ``names``."""
+        ours = {"label": [f"{PROJECT_LABEL}={stack}", f"{MANAGED_LABEL}=true"]}
+        project = {"label": [f"{PROJECT_LABEL}={stack}"]}
+        doing = f"listing containers of {stack}"
+        listed = self._call("list_containers", doing, self._api.containers, all=True, filters=ours)
+        containers = self._inspect_all(listed)
+        foreign = self._inspect_all(self._foreign_summaries(stack))
+        networks = self._call(
+            "list_networks", f"listing networks of {stack}", self._api.networks, filters=project
         )
+        volumes = self._call(
+            "list_volumes", f"listing volumes of {stack}", self._api.volumes, filters=project
+        )
+        networks += self._named("list_networks", self._api.networks, names, stack=stack)
+        volumes = (volumes.get("Volumes") or []) + self._named(
+            "list_volumes", self._api.volumes, names, stack=stack
+        )
+        all_networks = _unique(_network(n) for n in networks)
+        all_volumes = _unique(_volume(v) for v in volumes)
+        return Snapshot(
+            stack=stack,
+            containers=tuple(sorted(containers, key=lambda c: (c.service, c.number))),
+            networks=tuple(n for n, managed in all_networks if managed),
+            volumes=tuple(v for v, managed in all_volumes if managed),
+            images={ref: self.image_id(ref) for ref in images},
+            foreign_containers=tuple(sorted(foreign, key=lambda c: (c.service, c.number, c.name))),
+            foreign_networks=tuple(n for n, managed in all_networks if not managed),
+            foreign_volumes=tuple(v for v, managed in all_volumes if not managed),
+        )
+
+    def _inspect_all(self, summaries: list[dict[str, Any]]) -> list[ObservedContainer]:
         containers = []
-        for summary in listed:
+        for summary in summaries:
             try:
                 info = self._call(
                     "inspect_container",
@@ -137,26 +162,47 @@ class Engine:
                 )
             except NotFoundError:
                 continue  # removed between list and inspect: not there
-            containers.append(_container(info))
-        networks = self._call(
-            "list_networks", f"listing networks of {stack}", self._api.networks, filters=filters
+            containers.append(_container(info, stack=summary.get("_stack")))
+        return containers
+
+    def _foreign_summaries(self, stack: str) -> list[dict[str, Any]]:
+        """The project's containers without our label: by Compose's project label, or, with
+        no project label at all, by a v2 (``stack-svc-1``) or v1 (``stack_svc_1``) name."""
+        doing = f"listing Compose containers of {stack}"
+        labelled = self._call(
+            "list_containers",
+            doing,
+            self._api.containers,
+            all=True,
+            filters={"label": [f"{PROJECT_LABEL}={stack}"]},
         )
-        volumes = self._call(
-            "list_volumes", f"listing volumes of {stack}", self._api.volumes, filters=filters
+        named = self._call(
+            "list_containers", doing, self._api.containers, all=True, filters={"name": stack}
         )
-        return Snapshot(
-            stack=stack,
-            containers=tuple(sorted(containers, key=lambda c: (c.service, c.number))),
-            networks=tuple(
-                ObservedNetwork(n["Id"], n["Name"], (n.get("Labels") or {}).get(NETWORK_LABEL, ""))
-                for n in networks
-            ),
-            volumes=tuple(
-                ObservedVolume(v["Name"], (v.get("Labels") or {}).get(VOLUME_LABEL, ""))
-                for v in (volumes.get("Volumes") or [])
-            ),
-            images={ref: self.image_id(ref) for ref in images},
-        )
+        found = {}
+        for c in labelled:
+            if (c.get("Labels") or {}).get(MANAGED_LABEL) != "true":
+                found[c["Id"]] = c
+        for c in named:
+            labels = c.get("Labels") or {}
+            name = (c.get("Names") or [""])[0].lstrip("/")
+            if PROJECT_LABEL not in labels and compose_slot(stack, name) is not None:
+                found[c["Id"]] = {**c, "_stack": stack}
+        return list(found.values())
+
+    def _named(
+        self, operation: str, fn: Callable[..., Any], names: list[str], *, stack: str
+    ) -> list[dict[str, Any]]:
+        """The networks (or volumes) with exactly these names (the engine's ``name`` filter
+        matches parts of names)."""
+        out: list[dict[str, Any]] = []
+        for name in names:
+            found = self._call(
+                operation, f"looking up {name} of {stack}", fn, filters={"name": name}
+            )
+            listed = (found.get("Volumes") or []) if isinstance(found, dict) else found
+            out += [o for o in listed if o["Name"] == name]
+        return out
 
     def image_id(self, ref: str) -> str | None:
         try:
@@ -213,6 +259,10 @@ class Engine:
                 pool_configs=pools,
                 options=network.ipam.options or None,
             )
+        # The engine creates a second network under a name in use (then every use of the name
+        # is "ambiguous"): look first, and use the one there (the planner has decided about it).
+        if self._named("list_networks", self._api.networks, [network.name], stack=desired.name):
+            return
         self._call(
             "create_network",
             f"creating network {network.name}",
@@ -404,15 +454,50 @@ def _split_ref(ref: str) -> tuple[str, str]:
     return ref, "latest"
 
 
-def _container(info: dict[str, Any]) -> ObservedContainer:
+def _network(summary: dict[str, Any]) -> tuple[ObservedNetwork, bool]:
+    labels = summary.get("Labels") or {}
+    network = ObservedNetwork(summary["Id"], summary["Name"], labels.get(NETWORK_LABEL, ""))
+    return network, labels.get(MANAGED_LABEL) == "true"
+
+
+def _volume(summary: dict[str, Any]) -> tuple[ObservedVolume, bool]:
+    labels = summary.get("Labels") or {}
+    return ObservedVolume(summary["Name"], labels.get(VOLUME_LABEL, "")), (
+        labels.get(MANAGED_LABEL) == "true"
+    )
+
+
+def _unique(found: Any) -> list[Any]:
+    """Each object once (found by label and by name), in the engine's order."""
+    seen: dict[str, Any] = {}
+    for obj, managed in found:
+        seen.setdefault(getattr(obj, "id", None) or obj.name, (obj, managed))
+    return list(seen.values())
+
+
+def compose_slot(stack: str, name: str) -> tuple[str, int] | None:
+    """(service, number) of a container named like Compose names them: v2 ``stack-svc-1``,
+    v1 ``stack_svc_1``; ``None`` for any other name."""
+    for sep in ("-", "_"):
+        prefix = f"{stack}{sep}"
+        service, _, number = name.removeprefix(prefix).rpartition(sep)
+        if name.startswith(prefix) and service and number.isdigit():
+            return service, int(number)
+    return None
+
+
+def _container(info: dict[str, Any], *, stack: str | None = None) -> ObservedContainer:
+    """An observed container; with ``stack``, one without Compose labels, placed by its name."""
     labels = info["Config"].get("Labels") or {}
     state = info["State"]
     health = (state.get("Health") or {}).get("Status")
+    slot = compose_slot(stack, info["Name"].lstrip("/")) if stack else None
+    service, number = slot or (labels.get(SERVICE_LABEL, ""), labels.get(NUMBER_LABEL, "0"))
     return ObservedContainer(
         id=info["Id"],
         name=info["Name"].lstrip("/"),
-        service=labels.get(SERVICE_LABEL, ""),
-        number=int(labels.get(NUMBER_LABEL, "0") or 0),
+        service=service,
+        number=int(number or 0),
         config_hash=labels.get(CONFIG_HASH_LABEL, ""),
         image_id=info["Image"],
         state=state.get("Status", "unknown"),

@@ -33,6 +33,7 @@ class StackSettings:
     suspend: bool = False
     prune: bool = True
     deletion_policy: str = "Delete"
+    adopt: bool = False
 
 
 @dataclass
@@ -144,6 +145,7 @@ def _build(
         suspend=settings.suspend,
         prune=settings.prune,
         deletion_policy=settings.deletion_policy,  # type: ignore[arg-type]  # checked by the manifest model
+        adopt=settings.adopt,
         compose=project,
         files=files,
     )

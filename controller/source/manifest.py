@@ -2,10 +2,11 @@
 
 Owns the manifest's schema (``metadata.name``, ``metadata.labels``, ``spec.compose`` or
 ``spec.composeFile``, ``spec.envFile``, ``spec.env``, ``suspend``, ``prune``,
-``deletionPolicy``) and how a manifest reaches its compose document: inline, or a file
-relative to the manifest (which then sits in its own file for error messages, gets the
+``deletionPolicy``, ``adopt``) and how a manifest reaches its compose document: inline, or a
+file relative to the manifest (which then sits in its own file for error messages, gets the
 ``.env`` beside it unless ``envFile`` is given, and resolves its relative paths from its own
-folder). Defaults: ``suspend: false``, ``prune: true``, ``deletionPolicy: Delete``.
+folder). Defaults: ``suspend: false``, ``prune: true``, ``deletionPolicy: Delete``,
+``adopt: false``.
 It must never decide about other documents or files; the loader does.
 """
 
@@ -46,6 +47,7 @@ class ManifestSpec(_Strict):
     suspend: bool = False
     prune: bool = True
     deletionPolicy: Literal["Delete", "Orphan"] = "Delete"
+    adopt: bool = False  # take over the objects `docker compose` made in this project
 
 
 class StackManifest(_Strict):
@@ -115,6 +117,7 @@ def _read_spec(data: Any, issues: Issues) -> tuple[ManifestSpec | None, StackSet
         suspend=manifest.spec.suspend,
         prune=manifest.spec.prune,
         deletion_policy=manifest.spec.deletionPolicy,
+        adopt=manifest.spec.adopt,
     )
     return manifest.spec, settings
 

@@ -179,8 +179,12 @@ def test_objects_without_our_labels_are_never_touched(h, engine_janitor, test_im
     foreign = docker_client.containers.create(
         test_images.v1, ["sleep", "3600"], name=f"{name}-foreign",
         labels={"com.docker.compose.project": name, "com.docker.compose.service": "web"})
-    h.apply(h.stack(name, {"services": {"web": {"image": test_images.v1, **SLEEPER}}}))
-    assert [c.name for c in h.engine.observe(name).containers] == [f"{name}-web-1"]
+    # Same project, not ours: refused before any change unless adopted (issue 12; see
+    # tests/runtime/test_adopting_a_docker_compose_project.py for the adoption).
+    refused = h.apply(h.stack(name, {"services": {"web": {"image": test_images.v1, **SLEEPER}}}))
+    assert refused.command.status is CommandStatus.FAILED
+    assert f"containers {name}-foreign" in (refused.command.error or "")
+    assert h.engine.observe(name).containers == ()
     h.delete(name)
     foreign.reload()
     assert foreign.status == "created"

@@ -5,11 +5,11 @@ our labels without crashing, and what stackctl does after `docker-compose up` re
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
+from helpers.docker_compose import SLEEPER, compose
 
 from controller.models import CommandStatus
 from controller.source import load_path
@@ -19,7 +19,6 @@ pytestmark = [
     pytest.mark.skipif(shutil.which("docker-compose") is None, reason="needs docker-compose"),
 ]
 
-SLEEPER = {"command": ["sleep", "3600"], "init": True, "pull_policy": "never"}
 
 
 def project_folder(root: Path, name: str, image: str) -> Path:
@@ -31,13 +30,6 @@ def project_folder(root: Path, name: str, image: str) -> Path:
     }}
     (folder / "compose.yaml").write_text(yaml.safe_dump(compose))
     return folder
-
-
-def compose(folder: Path, name: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["docker-compose", "-p", name, "-f", str(folder / "compose.yaml"), *args],
-        capture_output=True, text=True, timeout=120, check=False,
-    )
 
 
 def converge(h, root: Path, name: str):
