@@ -216,7 +216,7 @@ def _act(
             if not command.status.terminal:
                 typer.echo(
                     f"still {command.status} after {timeout:g}s; follow it with"
-                    f" `stackctl logs {command.command_id} --follow`",
+                    f" `stackctl command-logs {command.command_id} --follow`",
                     err=True,
                 )
     if not table:

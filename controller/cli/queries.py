@@ -20,6 +20,13 @@ import typer
 
 from controller.cli import running
 from controller.cli.app import app, get_app
+from controller.cli.listing import (
+    GET_OUTPUT_OPTION,
+    WATCH_OPTION,
+    GetOutput,
+    Listing,
+    print_listing,
+)
 from controller.cli.output import (
     OUTPUT_OPTION,
     Output,
@@ -42,59 +49,107 @@ if TYPE_CHECKING:  # loaded when a command needs them: the CLI starts quickly
 MAX_LIMIT = 500
 
 
+DELETED = "Deleted"
+
+STACKS = Listing(
+    kind="stack",
+    columns=["NAME", "DESIRED", "APPLIED", "SYNC", "HEALTH", "SUSPENDED", "PINNED", "AGE"],
+    row=lambda s: [
+        s.name,
+        s.current_version,
+        s.applied_version,
+        DELETED if deleted(s) else s.sync_status,
+        "-" if deleted(s) else s.health_status,
+        s.suspended,
+        s.pinned,
+        age(s.created_at),
+    ],
+    name=lambda s: s.name,
+    wide_columns=["UPDATED", "LAST ERROR"],
+    wide_row=lambda s: [timestamp(s.updated_at), s.last_error],
+)
+
+
+def deleted(stack: Stack) -> bool:
+    """A deleted stack keeps its row (and its events) with no desired and no applied version."""
+    return stack.current_version is None and stack.applied_version is None
+
+
 @get_app.command("stacks")
-def get_stacks(db: Path | None = DB_OPTION, output: Output = OUTPUT_OPTION) -> None:
-    """Every stack: desired and applied version, sync, health, suspended, pinned, age."""
+def get_stacks(
+    name: str | None = typer.Argument(None, help="Only this stack."),
+    every: bool = typer.Option(False, "--all", "-A", help="Deleted stacks too (SYNC Deleted)."),
+    watch: bool = WATCH_OPTION,
+    db: Path | None = DB_OPTION,
+    output: GetOutput = GET_OUTPUT_OPTION,
+) -> None:
+    """The stacks: desired and applied version, sync, health, suspended, pinned, age. Deleted
+    stacks are left out unless --all (or named)."""
     with open_database(db) as database:
-        stacks = database.stacks.list()
-    if output is not Output.TABLE:
-        print_data(stacks, output)
-        return
-    print_table(
-        ["NAME", "DESIRED", "APPLIED", "SYNC", "HEALTH", "SUSPENDED", "PINNED", "AGE"],
-        [
-            [
-                s.name,
-                s.current_version,
-                s.applied_version,
-                s.sync_status,
-                s.health_status,
-                s.suspended,
-                s.pinned,
-                age(s.created_at),
-            ]
-            for s in stacks
-        ],
-    )
+        if name is not None:
+            database.stacks.require(name)
+
+        def fetch() -> list[Stack]:
+            if name is not None:
+                return [database.stacks.require(name)]
+            return [s for s in database.stacks.list() if every or not deleted(s)]
+
+        print_listing(STACKS, fetch, output, watch=watch)
+
+
+VERSIONS = Listing(
+    kind="version",
+    columns=["VERSION", "STATUS", "DIGEST", "CREATED BY", "SOURCE", "AGE"],
+    row=lambda v: [
+        v.version,
+        v.status,
+        (v.digest or "")[:12],
+        v.metadata.created_by,
+        v.metadata.source,
+        age(v.metadata.created_at),
+    ],
+    name=lambda v: v.version,
+    wide_columns=["PARENT", "COMMENT", "COMMIT"],
+    wide_row=lambda v: [
+        v.parent_version, v.metadata.comment or v.metadata.git_subject, _commit(v.metadata)
+    ],
+)
 
 
 @get_app.command("versions")
 def get_versions(
     stack: str = typer.Argument(..., help="The stack."),
+    watch: bool = WATCH_OPTION,
     db: Path | None = DB_OPTION,
-    output: Output = OUTPUT_OPTION,
+    output: GetOutput = GET_OUTPUT_OPTION,
 ) -> None:
     """A stack's versions, oldest first (with -o json, each with its compose document)."""
     with open_database(db) as database:
         database.stacks.require(stack)
-        versions = database.stack_versions.list(stack)
-    if output is not Output.TABLE:
-        print_data(versions, output)
-        return
-    print_table(
-        ["VERSION", "STATUS", "DIGEST", "CREATED BY", "SOURCE", "AGE"],
-        [
-            [
-                v.version,
-                v.status,
-                (v.digest or "")[:12],
-                v.metadata.created_by,
-                v.metadata.source,
-                age(v.metadata.created_at),
-            ]
-            for v in versions
-        ],
-    )
+        print_listing(
+            VERSIONS, lambda: database.stack_versions.list(stack), output, watch=watch
+        )
+
+
+COMMANDS = Listing(
+    kind="command",
+    columns=["ID", "STACK", "TYPE", "STATUS", "ATTEMPTS", "AGE", "DURATION", "ERROR"],
+    row=lambda c: [
+        c.command_id,
+        c.stack_id,
+        c.type,
+        c.status,
+        c.attempts,
+        age(c.created_at),
+        duration(c.started_at, c.ended_at),
+        short(c.error),
+    ],
+    name=lambda c: c.command_id,
+    wide_columns=["FAILURES", "CREATED", "NOT BEFORE", "WORKER"],
+    wide_row=lambda c: [
+        c.failures, timestamp(c.created_at), c.not_before and timestamp(c.not_before), c.worker_id
+    ],
+)
 
 
 @get_app.command("commands")
@@ -104,35 +159,27 @@ def get_commands(
     kind: CommandType | None = typer.Option(None, "--type", help="Only this type."),
     limit: int = typer.Option(20, "--limit", min=1, max=MAX_LIMIT, help="At most N, newest first."),
     cursor: str | None = typer.Option(None, "--cursor", help="The page after this cursor."),
+    watch: bool = WATCH_OPTION,
     db: Path | None = DB_OPTION,
-    output: Output = OUTPUT_OPTION,
+    output: GetOutput = GET_OUTPUT_OPTION,
 ) -> None:
     """The queue, newest first; the cursor of the next page (if any) is printed on stderr."""
     with open_database(db) as database:
         if stack is not None:
             database.stacks.require(stack)
+
+        def fetch() -> list[Command]:
+            return database.commands.list(
+                stack_id=stack, status=status, type=kind, limit=limit, cursor=cursor
+            ).items
+
+        if watch:
+            print_listing(COMMANDS, fetch, output, watch=True)
+            return
         page = database.commands.list(
             stack_id=stack, status=status, type=kind, limit=limit, cursor=cursor
         )
-    if output is not Output.TABLE:
-        print_data(page.items, output)
-    else:
-        print_table(
-            ["ID", "STACK", "TYPE", "STATUS", "ATTEMPTS", "AGE", "DURATION", "ERROR"],
-            [
-                [
-                    c.command_id,
-                    c.stack_id,
-                    c.type,
-                    c.status,
-                    c.attempts,
-                    age(c.created_at),
-                    duration(c.started_at, c.ended_at),
-                    short(c.error),
-                ]
-                for c in page.items
-            ],
-        )
+    print_listing(COMMANDS, lambda: page.items, output)
     if page.next_cursor:
         typer.echo(f"more: --cursor {page.next_cursor}", err=True)
 

@@ -98,11 +98,11 @@ def test_repositories_answer_not_found_for_ids_beyond_sqlite(db: Database) -> No
 
 
 @pytest.mark.parametrize("odd", ["99999999999999999999999", "9223372036854775808"])
-def test_cli_logs_of_an_id_beyond_sqlite_is_one_error_line(
+def test_cli_command_logs_of_an_id_beyond_sqlite_is_one_error_line(
     db: Database, db_path: Path, odd: str
 ) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "controller", "logs", odd, "--db", str(db_path)],
+        [sys.executable, "-m", "controller", "command-logs", odd, "--db", str(db_path)],
         capture_output=True, text=True, timeout=60,
     )
     assert result.returncode == 1, result.stderr

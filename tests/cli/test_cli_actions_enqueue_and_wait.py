@@ -171,7 +171,7 @@ def test_wait_gives_up_after_the_timeout_and_says_how_to_follow(stackctl, contro
     result = stackctl("sync", "shop", "--wait", "--timeout", "0")
     assert result.exit_code == 1
     command = controller.commands.list(stack_id="shop", status=CommandStatus.PENDING).items[0]
-    assert f"stackctl logs {command.command_id} --follow" in result.stderr
+    assert f"stackctl command-logs {command.command_id} --follow" in result.stderr
 
 
 def test_a_controller_that_died_on_this_host_is_not_running(db):
