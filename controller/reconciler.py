@@ -122,8 +122,7 @@ class Reconciler:
         version = self._db.stack_versions.require(stack.stack_id, stack.current_version)
         desired = load_desired(self._db, version)
         if stack.suspended or desired.suspend:
-            self.log(command, LogLevel.INFO, "suspended: nothing changes at runtime")
-            self._db.stacks.update(stack.stack_id, health_status=HealthStatus.SUSPENDED)
+            self._suspended(command, stack, desired=desired, version=version)
             return None
         the_plan = self._plan(command, stack, check=check, desired=desired, version=version)
         self._apply(command, the_plan, check=check, desired=desired, version=version)
@@ -134,6 +133,25 @@ class Reconciler:
             command, stack, desired=desired, version=version, final=final, cut_short=cut_short
         )
         return the_plan
+
+    def _suspended(
+        self, command: Command, stack: Stack, *, desired: DesiredStack, version: StackVersion
+    ) -> None:
+        """Nothing changes at runtime, but the sync status says the truth: the plan is made
+        (never carried out), so a suspended stack missing a container is OutOfSync, not
+        Synced; an engine that does not answer leaves it Unknown."""
+        try:
+            previous = self._previous(stack, desired=desired, version=version.version)
+            the_plan = plan(desired, self._observe(desired), previous=previous)
+            sync = SyncStatus.SYNCED if the_plan.in_sync else SyncStatus.OUT_OF_SYNC
+            held = len(the_plan.changes)
+            differences = "" if the_plan.in_sync else f" ({held} changes held back)"
+        except TransientError as e:
+            sync, differences = SyncStatus.UNKNOWN, f" (the engine could not be observed: {e})"
+        self.log(command, LogLevel.INFO, f"suspended: nothing changes at runtime{differences}")
+        self._db.stacks.update(
+            stack.stack_id, health_status=HealthStatus.SUSPENDED, sync_status=sync
+        )
 
     def _plan(
         self,
