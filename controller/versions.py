@@ -25,12 +25,12 @@ from controller.models import (
 )
 
 SETTINGS_KEY = "x-stackctl"
-_SETTINGS = ("labels", "suspend", "prune", "deletion_policy")
+_SETTINGS = ("labels", "suspend", "prune", "deletion_policy", "adopt")  # adopt: only when on
 
 
 def to_compose_definition(desired: DesiredStack) -> ComposeDefinition:
     data = desired.canonical_data()
-    settings = {key: data[key] for key in _SETTINGS}
+    settings = {key: data[key] for key in _SETTINGS if key in data}
     return ComposeDefinition.model_validate({**data["compose"], SETTINGS_KEY: settings})
 
 
