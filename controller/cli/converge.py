@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from controller.cli.app import app
-from controller.cli.differences import applied_stack, echo_field_changes
+from controller.cli.differences import applied_stack, echo_disabled_services, echo_field_changes
 from controller.cli.running import (
     DB_OPTION,
     TIMEOUT_OPTION,
@@ -208,6 +208,7 @@ def _print_differences(
     for step in the_plan.changes:
         typer.echo(f"{desired.name}: {step.describe()}")
     echo_field_changes(desired, previous=previous, the_plan=the_plan)
+    echo_disabled_services(desired)
     if not the_plan.changes and not problems:
         typer.echo(f"{desired.name}: no differences")
     return len(the_plan.changes) + len(problems)

@@ -3,7 +3,8 @@
 The plan says which containers are recreated and why in one line ("environment LOG_LEVEL
 changed"); below it, ``diff`` lists each changed field with its old and new value, as
 ``kubectl diff`` does: the canonical service of the stack's applied version (what the engine
-should be running, read from the database when there is one) against the desired one.
+should be running, read from the database when there is one) against the desired one. It also
+names the services left out because none of their profiles is active.
 Secret-looking values and file contents are masked by ``service_changes`` itself. It never
 writes: a missing or unusable database only means there is nothing to compare with.
 """
@@ -59,3 +60,13 @@ def echo_field_changes(
             typer.echo(f"    {change.describe()}")
         printed += len(changes)
     return printed
+
+
+def echo_disabled_services(desired: DesiredStack) -> None:
+    """One line per service its profiles leave out: not a difference, but people look for it."""
+    for service, profiles in sorted(desired.disabled_services.items()):
+        typer.echo(f"{desired.name}: {disabled_text(service, profiles)}")
+
+
+def disabled_text(service: str, profiles: list[str]) -> str:
+    return f"service {service} disabled (profiles: {', '.join(profiles)}; none active)"

@@ -1,10 +1,11 @@
 """``stackctl validate [PATH ...]``: load manifests as the controller would, change nothing.
 
-Prints ``OK name digest-prefix source`` per valid stack and ``file:line: key.path: message``
-per error (file paths as the PATH was given, so they can be opened from where the command
-ran); warnings go to stderr. ``-o json`` prints a list of
-``{"stack", "source", "valid", "digest", "errors"}``, one entry per stack a source produced
-or tried to, and one with ``"stack": null`` for a source whose errors belong to no stack.
+Prints ``OK name digest-prefix source`` per valid stack (then, indented, each service left
+out because none of its profiles is active) and ``file:line: key.path: message`` per error
+(file paths as the PATH was given, so they can be opened from where the command ran);
+warnings go to stderr. ``-o json`` prints a list of ``{"stack", "source", "valid", "digest",
+"disabled_services", "errors"}``, one entry per stack a source produced or tried to, and one
+with ``"stack": null`` for a source whose errors belong to no stack.
 Exit codes: 0 all valid, 1 something invalid (a PATH that cannot be loaded at all too: one
 error line, never a traceback), 2 usage error (e.g. a PATH that does not exist). It never
 touches the database or the engine: validating is loading, and nothing else.
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from controller.cli.app import app
+from controller.cli.differences import disabled_text
 
 if TYPE_CHECKING:  # the source layer loads when something is validated: the CLI starts quickly
     from controller.errors import ManifestError
@@ -54,6 +56,7 @@ def _entries(base: Path, result: LoadResult) -> list[dict[str, object]]:
                     "source": source,
                     "valid": stack is not None,
                     "digest": stack.digest if stack is not None else None,
+                    "disabled_services": stack.disabled_services if stack is not None else {},
                     "errors": [_error_dict(base, e) for e in report.stack_errors.get(name, [])],
                 }
             )
@@ -81,6 +84,8 @@ def _print_text(base: Path, result: LoadResult) -> None:
             if stack is not None:
                 source = _shown(base, report.source) if report.source != "." else str(base)
                 typer.echo(f"OK {name} {stack.digest[:12]} {source}")
+                for service, profiles in sorted(stack.disabled_services.items()):
+                    typer.echo(f"  {disabled_text(service, profiles)}")
         for name in report.repositories:
             if name in result.repositories:
                 source = _shown(base, report.source)

@@ -47,6 +47,9 @@ class DesiredStack(BaseModel):
     adopt: bool = False  # take over what `docker compose` made in this project (planner)
     compose: ComposeProject
     files: dict[str, bytes] = Field(default_factory=dict, exclude=True, repr=False)
+    # Services left out because none of their profiles is active (name -> its profiles), for
+    # `validate` and `diff` to say so; not digested: only the active services are the stack.
+    disabled_services: dict[str, list[str]] = Field(default_factory=dict, exclude=True)
 
     @field_validator("name")
     @classmethod

@@ -58,6 +58,7 @@ def compile_stack(
     variables: Mapping[str, str],
     source: str,
     source_dir: str | None = None,
+    profiles: list[str] | None = None,
     fixed_name: str | None = None,
     derived_name: str | None = None,
     settings: StackSettings | None = None,
@@ -65,7 +66,9 @@ def compile_stack(
     """The stack name (None when none could be settled) and the stack (None when invalid).
 
     ``source_dir`` is the source's own folder, root-relative (a project folder; default: the
-    folder of the file ``source``): the stored host paths start there (``DesiredStack.base``)."""
+    folder of the file ``source``): the stored host paths start there (``DesiredStack.base``).
+    ``profiles``: the active ones (a Stack manifest's ``spec.profiles``); None: those of the
+    ``COMPOSE_PROFILES`` variable (from the ``.env`` file), as Compose reads it."""
     base = source_dir if source_dir is not None else (posixpath.dirname(source) or ".")
     before = len(issues.errors)
     if not isinstance(data, dict):
@@ -84,11 +87,12 @@ def compile_stack(
         issues=issues,
         nul_strings=nul,
         source_dir=base,
+        profiles=active_profiles(profiles, variables),
     )
     project = normalize_project(ctx, doc)
     if name is None or project is None or len(issues.errors) > before:
         return name, None
-    return name, _build(
+    stack = _build(
         name=name,
         source=source,
         base=base,
@@ -96,6 +100,16 @@ def compile_stack(
         files=ctx.files,
         settings=settings or StackSettings(),
     )
+    if ctx.disabled:
+        stack = stack.model_copy(update={"disabled_services": dict(ctx.disabled)})
+    return name, stack
+
+
+def active_profiles(given: list[str] | None, variables: Mapping[str, str]) -> frozenset[str]:
+    """The given profiles, or the comma-separated ``COMPOSE_PROFILES`` (blanks ignored)."""
+    if given is None:
+        given = variables.get("COMPOSE_PROFILES", "").split(",")
+    return frozenset(p.strip() for p in given if p.strip())
 
 
 def _settle_name(

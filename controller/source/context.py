@@ -37,6 +37,14 @@ class ComposeContext:
     # The stack's source folder (root-relative): stored host paths are relative to it, so a
     # folder's digest does not depend on the root it was loaded from (DesiredStack.base).
     source_dir: str = "."
+    # Active profiles (Compose's rules: a service without `profiles` is always enabled, one
+    # with profiles when one of them is active; `*` activates every profile), and the services
+    # left out by them, with their profiles, for people (DesiredStack.disabled_services).
+    profiles: frozenset[str] = frozenset()
+    disabled: dict[str, list[str]] = field(default_factory=dict)
+
+    def enabled(self, profiles: list[str]) -> bool:
+        return not profiles or "*" in self.profiles or not self.profiles.isdisjoint(profiles)
 
     def stored(self, where: RootPath) -> str:
         """The form of a located path that the canonical model keeps."""

@@ -47,6 +47,7 @@ class ManifestSpec(_Strict):
     suspend: bool = False
     prune: bool = True
     deletionPolicy: Literal["Delete", "Orphan"] = "Delete"
+    profiles: list[str] | None = None  # active Compose profiles; None: COMPOSE_PROFILES
     adopt: bool = False  # take over the objects `docker compose` made in this project
 
 
@@ -95,6 +96,7 @@ def load_manifest(
         base_dir=compose_dir,
         variables=variables,
         source=rel,
+        profiles=spec.profiles,
         fixed_name=name,
         settings=settings,
     )
@@ -127,7 +129,8 @@ def _lenient_spec(data: Any) -> ManifestSpec | None:
     raw = data.get("spec") if isinstance(data, dict) else None
     if not isinstance(raw, dict):
         return None
-    parts = {k: raw[k] for k in ("compose", "composeFile", "envFile", "env") if k in raw}
+    keys = ("compose", "composeFile", "envFile", "env", "profiles")
+    parts = {k: raw[k] for k in keys if k in raw}
     try:
         return ManifestSpec.model_validate(parts)
     except ValidationError:

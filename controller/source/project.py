@@ -2,11 +2,11 @@
 
 Owns the top-level keys (``networks``, ``volumes``, ``secrets``, ``configs``; ``version`` is
 obsolete and ignored with a warning; ``include`` and ``extends`` are not supported yet),
-profiles (a service with ``profiles`` is inactive, since stackctl enables no profile, and is
-left out), ``depends_on`` targets, cycles and depth (at most 100 services in one chain),
-the implicit ``default`` network, and the engine names of networks/volumes/secrets/configs
-(``<stack>_<key>`` unless named or external). It must never read a file except through the
-context.
+profiles (a service none of whose ``profiles`` is active, ``ComposeContext.profiles``, is
+left out of the model and noted in ``ctx.disabled``), ``depends_on`` targets, cycles and depth
+(at most 100 services in one chain), the implicit ``default`` network, and the engine names
+of networks/volumes/secrets/configs (``<stack>_<key>`` unless named or external). It must
+never read a file except through the context.
 """
 
 from __future__ import annotations
@@ -251,8 +251,9 @@ def _services(ctx: ComposeContext, raw: Any, *, declared: Declared) -> dict[str,
             )
             continue
         result = normalize_service(ctx, value, path=path, declared=declared)
-        if result.profiles:
+        if not ctx.enabled(result.profiles):
             inactive.add(name)
+            ctx.disabled[name] = result.profiles
         elif result.service is not None:
             active[name] = result.service
     known = set(mapping or {})
@@ -306,11 +307,12 @@ def _dependencies(
         elif target in inactive and dep.required:
             ctx.issues.error(
                 path,
-                f"depends on `{target}`, which is inactive (it has profiles and none is enabled)",
+                f"depends on `{target}`, which is disabled: none of its profiles is active"
+                f" ({_profiles_text(ctx, target)})",
             )
         elif target in inactive:
             ctx.issues.warn(
-                path, f"optional dependency on the inactive service `{target}` left out"
+                path, f"optional dependency on the disabled service `{target}` left out"
             )
         else:
             deps[target] = dep
@@ -327,6 +329,11 @@ def _dependencies(
     return (
         service if deps == service.depends_on else service.model_copy(update={"depends_on": deps})
     )
+
+
+def _profiles_text(ctx: ComposeContext, name: str) -> str:
+    active = ", ".join(sorted(ctx.profiles)) or "none"
+    return f"its profiles: {', '.join(ctx.disabled.get(name, []))}; active: {active}"
 
 
 def _check_graph(ctx: ComposeContext, services: dict[str, Service]) -> None:

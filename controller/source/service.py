@@ -112,9 +112,9 @@ def normalize_service(
             keys.string_list(ctx, mapping["profiles"], path=(*path, "profiles"), single=False) or []
         )
     _check_service_keys(ctx, mapping, path=path)
-    if profiles:
-        # Inactive (no profile is ever enabled): only its keys are checked; its files are
-        # not read, as Compose does not read them either.
+    if not ctx.enabled(profiles):
+        # Disabled by its profiles: only its keys are checked; its files are not read, as
+        # Compose does not read them either.
         return RawService(None, profiles)
     out: dict[str, Any] = {}
     for key, value in mapping.items():

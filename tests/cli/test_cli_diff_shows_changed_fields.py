@@ -24,7 +24,8 @@ def write(folder: Path, *, name: str, image: str, level: str, password: str) -> 
                 "command": ["sleep", "3600"],
                 "init": True,
                 "environment": {"LOG_LEVEL": level, "DB_PASSWORD": password},
-            }
+            },
+            "debug": {"image": image, "profiles": ["debug"]},
         }
     }
     (folder / f"{name}.yaml").write_text(
@@ -60,8 +61,10 @@ def test_diff_lists_changed_fields_and_masks_secrets(tmp_path, engine_janitor, t
     assert '    ~ environment.LOG_LEVEL: "info" -> "debug"' in out
     assert "    ~ environment.DB_PASSWORD: *** -> ***" in out
     assert "hunter" not in out
+    assert f"{name}: service debug disabled (profiles: debug; none active)" in out
 
     code, out = stackctl("apply", str(manifests), "--db", db)
     assert code == 0, out
     code, out = stackctl("diff", str(manifests), "--db", db)
-    assert (code, out.strip()) == (0, f"{name}: no differences")
+    assert code == 0, out
+    assert f"{name}: no differences" in out
