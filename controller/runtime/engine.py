@@ -24,21 +24,16 @@ from controller.errors import NotFoundError, PermanentError
 from controller.models.observed import (
     COMPOSE_VERSION,
     COMPOSE_VERSION_LABEL,
-    CONFIG_HASH_LABEL,
     MANAGED_LABEL,
     NETWORK_LABEL,
-    NUMBER_LABEL,
     PROJECT_LABEL,
-    SERVICE_LABEL,
-    VERSION_LABEL,
     VOLUME_LABEL,
     ObservedContainer,
-    ObservedNetwork,
-    ObservedVolume,
     Snapshot,
 )
 from controller.runtime.container_spec import container_spec
 from controller.runtime.errors import translate
+from controller.runtime.snapshot import compose_slot, container_of, network_of, unique, volume_of
 
 T = TypeVar("T")
 
@@ -137,8 +132,8 @@ class Engine:
         volumes = (volumes.get("Volumes") or []) + self._named(
             "list_volumes", self._api.volumes, names, stack=stack
         )
-        all_networks = _unique(_network(n) for n in networks)
-        all_volumes = _unique(_volume(v) for v in volumes)
+        all_networks = unique(network_of(n) for n in networks)
+        all_volumes = unique(volume_of(v) for v in volumes)
         return Snapshot(
             stack=stack,
             containers=tuple(sorted(containers, key=lambda c: (c.service, c.number))),
@@ -162,7 +157,7 @@ class Engine:
                 )
             except NotFoundError:
                 continue  # removed between list and inspect: not there
-            containers.append(_container(info, stack=summary.get("_stack")))
+            containers.append(container_of(info, stack=summary.get("_stack")))
         return containers
 
     def _foreign_summaries(self, stack: str) -> list[dict[str, Any]]:
@@ -222,7 +217,7 @@ class Engine:
             )
         except NotFoundError:
             return None
-        return _container(info)
+        return container_of(info)
 
     def owner(self, container: str) -> str | None:
         """The stack (Compose project) a container belongs to when stackctl manages it; ``None``
@@ -452,57 +447,3 @@ def _split_ref(ref: str) -> tuple[str, str]:
     if name and "/" not in tag:
         return name, tag
     return ref, "latest"
-
-
-def _network(summary: dict[str, Any]) -> tuple[ObservedNetwork, bool]:
-    labels = summary.get("Labels") or {}
-    network = ObservedNetwork(summary["Id"], summary["Name"], labels.get(NETWORK_LABEL, ""))
-    return network, labels.get(MANAGED_LABEL) == "true"
-
-
-def _volume(summary: dict[str, Any]) -> tuple[ObservedVolume, bool]:
-    labels = summary.get("Labels") or {}
-    return ObservedVolume(summary["Name"], labels.get(VOLUME_LABEL, "")), (
-        labels.get(MANAGED_LABEL) == "true"
-    )
-
-
-def _unique(found: Any) -> list[Any]:
-    """Each object once (found by label and by name), in the engine's order."""
-    seen: dict[str, Any] = {}
-    for obj, managed in found:
-        seen.setdefault(getattr(obj, "id", None) or obj.name, (obj, managed))
-    return list(seen.values())
-
-
-def compose_slot(stack: str, name: str) -> tuple[str, int] | None:
-    """(service, number) of a container named like Compose names them: v2 ``stack-svc-1``,
-    v1 ``stack_svc_1``; ``None`` for any other name."""
-    for sep in ("-", "_"):
-        prefix = f"{stack}{sep}"
-        service, _, number = name.removeprefix(prefix).rpartition(sep)
-        if name.startswith(prefix) and service and number.isdigit():
-            return service, int(number)
-    return None
-
-
-def _container(info: dict[str, Any], *, stack: str | None = None) -> ObservedContainer:
-    """An observed container; with ``stack``, one without Compose labels, placed by its name."""
-    labels = info["Config"].get("Labels") or {}
-    state = info["State"]
-    health = (state.get("Health") or {}).get("Status")
-    slot = compose_slot(stack, info["Name"].lstrip("/")) if stack else None
-    service, number = slot or (labels.get(SERVICE_LABEL, ""), labels.get(NUMBER_LABEL, "0"))
-    return ObservedContainer(
-        id=info["Id"],
-        name=info["Name"].lstrip("/"),
-        service=service,
-        number=int(number or 0),
-        config_hash=labels.get(CONFIG_HASH_LABEL, ""),
-        image_id=info["Image"],
-        state=state.get("Status", "unknown"),
-        health=health,
-        exit_code=state.get("ExitCode"),
-        networks=frozenset((info["NetworkSettings"].get("Networks") or {}).keys()),
-        version=labels.get(VERSION_LABEL),
-    )

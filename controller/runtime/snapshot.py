@@ -1,0 +1,76 @@
+"""The engine's answers as observed values (pure): containers, networks and volumes, marked as
+ours (``io.stackctl.managed``) or not, and the slot of a container Compose named.
+
+No engine calls here: ``Engine.observe`` lists and inspects, this module reads what came back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from controller.models.observed import (
+    CONFIG_HASH_LABEL,
+    MANAGED_LABEL,
+    NETWORK_LABEL,
+    NUMBER_LABEL,
+    SERVICE_LABEL,
+    VERSION_LABEL,
+    VOLUME_LABEL,
+    ObservedContainer,
+    ObservedNetwork,
+    ObservedVolume,
+)
+
+
+def network_of(summary: dict[str, Any]) -> tuple[ObservedNetwork, bool]:
+    labels = summary.get("Labels") or {}
+    network = ObservedNetwork(summary["Id"], summary["Name"], labels.get(NETWORK_LABEL, ""))
+    return network, labels.get(MANAGED_LABEL) == "true"
+
+
+def volume_of(summary: dict[str, Any]) -> tuple[ObservedVolume, bool]:
+    labels = summary.get("Labels") or {}
+    return ObservedVolume(summary["Name"], labels.get(VOLUME_LABEL, "")), (
+        labels.get(MANAGED_LABEL) == "true"
+    )
+
+
+def unique(found: Any) -> list[Any]:
+    """Each object once (found by label and by name), in the engine's order."""
+    seen: dict[str, Any] = {}
+    for obj, managed in found:
+        seen.setdefault(getattr(obj, "id", None) or obj.name, (obj, managed))
+    return list(seen.values())
+
+
+def compose_slot(stack: str, name: str) -> tuple[str, int] | None:
+    """(service, number) of a container named like Compose names them: v2 ``stack-svc-1``,
+    v1 ``stack_svc_1``; ``None`` for any other name."""
+    for sep in ("-", "_"):
+        prefix = f"{stack}{sep}"
+        service, _, number = name.removeprefix(prefix).rpartition(sep)
+        if name.startswith(prefix) and service and number.isdigit():
+            return service, int(number)
+    return None
+
+
+def container_of(info: dict[str, Any], *, stack: str | None = None) -> ObservedContainer:
+    """An observed container; with ``stack``, one without Compose labels, placed by its name."""
+    labels = info["Config"].get("Labels") or {}
+    state = info["State"]
+    health = (state.get("Health") or {}).get("Status")
+    slot = compose_slot(stack, info["Name"].lstrip("/")) if stack else None
+    service, number = slot or (labels.get(SERVICE_LABEL, ""), labels.get(NUMBER_LABEL, "0"))
+    return ObservedContainer(
+        id=info["Id"],
+        name=info["Name"].lstrip("/"),
+        service=service,
+        number=int(number or 0),
+        config_hash=labels.get(CONFIG_HASH_LABEL, ""),
+        image_id=info["Image"],
+        state=state.get("Status", "unknown"),
+        health=health,
+        exit_code=state.get("ExitCode"),
+        networks=frozenset((info["NetworkSettings"].get("Networks") or {}).keys()),
+        version=labels.get(VERSION_LABEL),
+    )
