@@ -26,6 +26,7 @@ from controller.models.observed import (
     COMPOSE_VERSION_LABEL,
     MANAGED_LABEL,
     NETWORK_LABEL,
+    ONEOFF_LABEL,
     PROJECT_LABEL,
     VOLUME_LABEL,
     ObservedContainer,
@@ -176,7 +177,9 @@ class Engine:
         )
         found = {}
         for c in labelled:
-            if (c.get("Labels") or {}).get(MANAGED_LABEL) != "true":
+            labels = c.get("Labels") or {}
+            # A `docker compose run` container is a person's one-off job, not a replica.
+            if labels.get(MANAGED_LABEL) != "true" and labels.get(ONEOFF_LABEL) != "True":
                 found[c["Id"]] = c
         for c in named:
             labels = c.get("Labels") or {}

@@ -113,3 +113,24 @@ def test_docker_compose_up_on_our_stack_is_put_back_one_step_per_container(
     h.engine.calls.reset()
     assert h.reconcile(name).command.status is CommandStatus.DONE
     assert h.engine.calls.mutating == 0, h.engine.calls.counts
+
+
+def test_what_the_engine_counts_as_compose_s(h, engine_janitor, test_images, docker_client):
+    """Containers of the project without our label, by label or by v1/v2 name; never a `compose
+    run` one-off, nor a container of another project whose name starts the same."""
+    name = engine_janitor.project("seen")
+    made = {
+        f"{name}_web_1": {"com.docker.compose.project": name,
+                          "com.docker.compose.service": "web",
+                          "com.docker.compose.container-number": "1"},
+        f"{name}_web_run_1": {"com.docker.compose.project": name,
+                              "com.docker.compose.service": "web",
+                              "com.docker.compose.oneoff": "True"},
+        f"{name}-db-2": {},
+        f"{name}-other-web-1": {"com.docker.compose.project": f"{name}-other"},
+    }
+    for cname, labels in made.items():
+        docker_client.containers.create(test_images.v1, ["true"], name=cname, labels=labels)
+    seen = h.engine.observe(name).foreign_containers
+    assert [(c.name, c.service, c.number) for c in seen] == [
+        (f"{name}-db-2", "db", 2), (f"{name}_web_1", "web", 1)]
