@@ -4,6 +4,7 @@ state, health, ports and version, and their output, as ``docker compose ps``/``l
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -31,7 +32,7 @@ def write_manifest(folder: Path, *, name: str, image: str, port: int) -> None:
         },
         "talker": {
             "image": image,
-            "command": ["sh", "-c", "echo one; echo two; echo three >&2; exec sleep 3600"],
+            "command": ["sh", "-c", "echo one; echo two; sleep 1; echo three >&2; exec sleep 3600"],
             "init": True,
         },
     }
@@ -72,6 +73,10 @@ def test_ps_shows_state_health_ports_and_version(applied):
 
 def test_logs_of_a_stack_of_a_service_tail_and_follow(applied, docker_client):
     name, _ = applied
+    deadline = time.monotonic() + 20
+    while "three" not in runner.invoke(app, ["logs", name, "talker"]).stdout:
+        assert time.monotonic() < deadline, "the talker never said three"
+        time.sleep(0.2)
     result = runner.invoke(app, ["logs", name])
     assert result.exit_code == 0, result.output
     assert f"{name}-web-1" in result.stdout and "| web-says-hello" in result.stdout
