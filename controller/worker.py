@@ -92,7 +92,7 @@ class Worker:
         self.reconciler.log(
             command,
             LogLevel.INFO,
-            f"{command.type} {command.stack_id} started (attempt {command.attempts + 1})",
+            f"{command.type} {command.stack_id} started (attempt {command.attempts})",
         )
         keeper = LeaseKeeper(
             self._db,

@@ -41,7 +41,8 @@ DEFAULT_LEASE_SECONDS = 30.0
 # command, while fewer than :limit commands run. One statement, so it is atomic by itself.
 _CLAIM = """
 UPDATE commands
-   SET status = 'RUNNING', worker_id = :worker, started_at = :now, lease_expires_at = :lease
+   SET status = 'RUNNING', worker_id = :worker, started_at = :now, lease_expires_at = :lease,
+       attempts = attempts + 1
  WHERE command_id = (
         SELECT c.command_id FROM commands AS c
          WHERE c.status = 'PENDING'
@@ -250,13 +251,9 @@ class CommandRepository:
     ) -> Command:
         with self._db.transaction() as conn:
             self._require_held(command_id, worker_id)
-            attempts = (
-                "attempts + 1, failures = failures + 1"
-                if status is CommandStatus.FAILED
-                else "attempts"
-            )
+            failures = "failures + 1" if status is CommandStatus.FAILED else "failures"
             conn.execute(
-                f"UPDATE commands SET status = ?, ended_at = ?, error = ?, attempts = {attempts},"
+                f"UPDATE commands SET status = ?, ended_at = ?, error = ?, failures = {failures},"
                 " lease_expires_at = NULL WHERE command_id = ?",
                 (status.value, ts_to_db(self._db.clock()), error, command_id),
             )
@@ -278,7 +275,7 @@ class CommandRepository:
             self._require_held(command_id, worker_id)
             conn.execute(
                 "UPDATE commands SET status = 'PENDING', not_before = ?, error = ?,"
-                " attempts = attempts + 1, failures = failures + ?, worker_id = NULL,"
+                " failures = failures + ?, worker_id = NULL,"
                 " lease_expires_at = NULL WHERE command_id = ?",
                 (ts_to_db(not_before), error, int(failed), command_id),
             )
@@ -302,7 +299,7 @@ class CommandRepository:
             ).fetchall()
             for row in expired:
                 conn.execute(
-                    "UPDATE commands SET status = 'PENDING', attempts = attempts + 1,"
+                    "UPDATE commands SET status = 'PENDING',"
                     " worker_id = NULL, lease_expires_at = NULL WHERE command_id = ?",
                     (row["command_id"],),
                 )
@@ -311,7 +308,7 @@ class CommandRepository:
                     LogLevel.WARNING,
                     f"worker {row['worker_id']} stopped without finishing (lease until"
                     f" {row['lease_expires_at']}); back in the queue,"
-                    f" attempt {row['attempts'] + 2} next",
+                    f" attempt {row['attempts'] + 1} next",
                 )
             return [self.require(row["command_id"]) for row in expired]
 

@@ -21,7 +21,7 @@ class Command(BaseModel):
     created_at: UtcDateTime = Field(default_factory=utc_now)
     started_at: UtcDateTime | None = None
     ended_at: UtcDateTime | None = None
-    attempts: int = Field(default=0, ge=0)
+    attempts: int = Field(default=0, ge=0)  # tries started: each claim, as the log shows them
     failures: int = Field(default=0, ge=0)  # attempts that failed (not the interrupted ones)
     not_before: UtcDateTime | None = None
     worker_id: str | None = None

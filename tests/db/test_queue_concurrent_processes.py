@@ -75,7 +75,7 @@ def test_sigkilled_worker_loses_nothing(db_path: Path):
             time.sleep(0.1)
         again = db.commands.claim(worker_id="survivor")
         assert again is not None and again.command_id == cmd.command_id
-        assert again.attempts == 1
+        assert again.attempts == 2  # two tries started, as its log shows
         db.commands.complete(cmd.command_id, worker_id="survivor")
         assert [c.command_id for c in db.commands.list().items] == [cmd.command_id]
         [log] = db.command_logs.list(cmd.command_id)

@@ -103,3 +103,18 @@ def test_commands_of_a_worker_known_dead_come_back_at_once(db: Database, make_st
     recovered = db.commands.recover_expired(dead_worker_prefix="host-1-abc")
     assert [c.command_id for c in recovered] == [mine.command_id]
     assert db.commands.require(other.command_id).status is CommandStatus.RUNNING
+
+
+def test_attempts_count_every_try_started_as_the_log_shows_them(db: Database, make_stack, clock):
+    make_stack("a")
+    cmd = claimed(db)
+    assert cmd.attempts == 1  # running its first try: 1, not 0
+    db.commands.retry_later(cmd.command_id, delay=0, error="busy", worker_id="w1")
+    again = db.commands.claim(worker_id="w1", lease_seconds=10)
+    assert again.attempts == 2
+    clock.advance(11)
+    db.commands.recover_expired()  # its worker died in the second try
+    third = db.commands.claim(worker_id="w2")
+    assert "attempt 3 next" in db.command_logs.list(cmd.command_id)[-1].message
+    done = db.commands.complete(third.command_id, worker_id="w2")
+    assert (done.attempts, done.failures) == (3, 1)  # three tries, one of them failed
