@@ -75,11 +75,17 @@ class StatsRepository:
         }
 
     def stacks_by(self, column: str) -> dict[str, int]:
-        """Stacks counted by ``sync_status``, ``health_status``, ``suspended`` or ``pinned``."""
+        """Stacks counted by ``sync_status``, ``health_status``, ``suspended`` or ``pinned``;
+        deleted stacks (their row kept, with no desired and no applied version) are not
+        counted: they are neither Synced nor Missing."""
         if column not in ("sync_status", "health_status", "suspended", "pinned"):
             raise ValueError(f"cannot count stacks by {column!r}")
         with self._db.reading() as conn:
-            rows = conn.execute(f"SELECT {column}, COUNT(*) FROM stacks GROUP BY {column}")
+            rows = conn.execute(
+                f"SELECT {column}, COUNT(*) FROM stacks"
+                " WHERE current_version IS NOT NULL OR applied_version IS NOT NULL"
+                f" GROUP BY {column}"
+            )
             return {str(row[0]): int(row[1]) for row in rows.fetchall()}
 
     def events_by_stack(self, reason: str) -> dict[str | None, int]:

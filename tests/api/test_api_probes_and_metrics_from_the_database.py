@@ -150,3 +150,14 @@ def test_metrics_export_the_process_and_platform_metrics(make_client):
     assert found[("process_resident_memory_bytes", ())] > 0
     assert any(name == "python_info" for name, _ in found)
     assert any(name.startswith("python_gc_") for name, _ in found)
+
+
+def test_deleted_stacks_are_not_counted_as_synced_or_missing(make_client, db, seeded):
+    from controller.models import HealthStatus, SyncStatus
+
+    db.stacks.update("blog", current_version=None, applied_version=None,
+                     sync_status=SyncStatus.SYNCED, health_status=HealthStatus.MISSING)
+    found = samples(make_client().get("/metrics").text)
+    assert found[("stackctl_stacks_by_sync_status", (("sync_status", "Synced"),))] == 1.0  # shop
+    assert found[("stackctl_stacks_by_sync_status", (("sync_status", "Unknown"),))] == 0.0
+    assert found[("stackctl_stacks_by_health_status", (("health_status", "Missing"),))] == 0.0
