@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -55,6 +56,12 @@ def engine_socket() -> str:
     return host.removeprefix("unix://")
 
 
+def another_free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def get(url: str) -> str:
     with urllib.request.urlopen(url, timeout=2) as answer:
         return answer.read().decode()
@@ -74,7 +81,7 @@ def test_the_image_runs_the_controller(
                 f"{BASE_IMAGE} is missing and cannot be made here (needs root and debootstrap:"
                 " apt-get install debootstrap)"
             )
-    socket = engine_socket()
+    engine = engine_socket()
     image = f"{engine_janitor.project('controller')}:test"
     engine_janitor.register(image, "image")
     built = subprocess.run(
@@ -100,7 +107,7 @@ services:
     ports: ["127.0.0.1:{free_port}:8080"]
 """
     )
-    api_port = free_port + 1 if free_port < 65535 else free_port - 1
+    api_port = another_free_port()
     controller = engine_janitor.register(
         docker_client.containers.run(
             image,
@@ -108,7 +115,7 @@ services:
             detach=True,
             network_mode="host",
             volumes={
-                socket: {"bind": "/var/run/docker.sock", "mode": "rw"},
+                engine: {"bind": "/var/run/docker.sock", "mode": "rw"},
                 str(manifests): {"bind": str(manifests), "mode": "ro"},
             },
             environment={
