@@ -219,7 +219,7 @@ def test_controller_without_an_engine_keeps_running_and_retries(root, tmp_path, 
     try:
         with ctl.db() as db:
             [command] = wait_for(
-                lambda: [c for c in db.commands.list(stack_id="lonely").items if c.attempts],
+                lambda: [c for c in db.commands.list(stack_id="lonely").items if c.failures],
                 what="a retried command")
             assert command.status is CommandStatus.PENDING
             assert "connecting to the Docker engine" in command.error
