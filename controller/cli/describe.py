@@ -35,16 +35,26 @@ if TYPE_CHECKING:  # loaded when the command runs: the CLI starts quickly
 
 @app.command()
 def describe(
-    stack: str = typer.Argument(..., help="The stack (or `repository`, then its name)."),
-    name: str | None = typer.Argument(None, help="With `repository`: the repository."),
+    stack: str = typer.Argument(
+        ..., help="The stack (or `repository` then its name, or `command` then its id)."
+    ),
+    name: str | None = typer.Argument(
+        None, help="With `repository`: the repository; with `command`: the command id."
+    ),
     db: Path | None = DB_OPTION,
     output: Output = OUTPUT_OPTION,
 ) -> None:
     """Status, conditions, services with their containers, last commands, recent events.
-    ``describe repository NAME``: a followed git repository and how its last fetch went."""
+    ``describe repository NAME``: a followed git repository and how its last fetch went.
+    ``describe command ID``: a command's fields and its log lines."""
     if name is not None:
-        if stack not in ("repository", "stack"):
-            raise fail(f"describe takes a stack, or `repository NAME`, not {stack!r} {name!r}")
+        if stack not in ("repository", "stack", "command"):
+            raise fail(
+                f"describe takes a stack, `repository NAME` or `command ID`, not {stack!r} {name!r}"
+            )
+        if stack == "command":
+            _describe_command(name, db=db, output=output)
+            return
         if stack == "repository":
             from controller.cli.repositories import describe_repository
 
@@ -63,6 +73,41 @@ def describe(
     _print_services(services, engine_error=engine_error)
     _print_commands(details["commands"])
     _print_events(details["events"])
+
+
+def _describe_command(command_id: str, *, db: Path | None, output: Output) -> None:
+    if not command_id.isdigit():
+        raise fail(f"no command {command_id}")
+    with open_database(db) as database:
+        command = database.commands.require(int(command_id))
+        lines = database.command_logs.list(int(command_id))
+    if output is not Output.TABLE:
+        print_data({"command": command, "logs": lines}, output)
+        return
+    fields = [
+        ("Command", command.command_id),
+        ("Stack", command.stack_id),
+        ("Type", command.type),
+        ("Status", command.status),
+        ("Attempts", f"{command.attempts} ({command.failures} failed)"),
+        ("Created", timestamp(command.created_at)),
+        ("Started", timestamp(command.started_at)),
+        ("Ended", timestamp(command.ended_at)),
+        ("Duration", duration(command.started_at, command.ended_at)),
+        ("Not before", timestamp(command.not_before)),
+        ("Worker", command.worker_id or "-"),
+        ("Payload", ", ".join(f"{k}={v}" for k, v in sorted(command.payload.items())) or "-"),
+        ("Cancel", command.cancel_requested or "-"),
+        ("Error", command.error or "-"),
+    ]
+    for label, value in fields:
+        typer.echo(f"{label + ':':<12}{value}")
+    typer.echo("Log:")
+    print_table(
+        ["TIME", "LEVEL", "MESSAGE"],
+        [[timestamp(line.ts), line.level, line.message] for line in lines],
+        indent=2,
+    )
 
 
 def _print_fields(s: Stack, *, latest: str | None, source: str | None) -> None:

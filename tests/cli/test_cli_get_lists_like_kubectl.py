@@ -1,5 +1,6 @@
 """``stackctl get``: one stack by name, deleted stacks only with ``--all`` (as ``Deleted``),
-``-o wide``, ``-o name`` and ``-w/--watch``, as ``kubectl get`` has them."""
+``-o wide``, ``-o name`` and ``-w/--watch``, as ``kubectl get`` has them; and
+``describe command ID``."""
 
 from __future__ import annotations
 
@@ -82,3 +83,17 @@ def test_watch_prints_the_list_then_each_changed_row_until_interrupted(
     header, blog, shop, shop_again = result.stdout.strip().splitlines()
     assert header.split()[0] == "NAME" and blog.startswith("blog") and shop.startswith("shop")
     assert shop.split()[5] == "no" and shop_again.split()[5] == "yes"
+
+
+def test_describe_command_shows_its_fields_and_log_lines(stackctl, seeded):
+    cid = seeded.failed.command_id
+    result = stackctl("describe", "command", str(cid))
+    assert result.exit_code == 0, result.output
+    assert f"Command:    {cid}" in result.stdout
+    assert "Status:     FAILED" in result.stdout
+    log = result.stdout.split("Log:")[1]
+    assert "APPLY_STACK_VERSION started" in log and "port 8080 is already allocated" in log
+    data = json.loads(stackctl("describe", "command", str(cid), "-o", "json").stdout)
+    assert data["command"]["command_id"] == cid and len(data["logs"]) == 2
+    missing = stackctl("describe", "command", "999")
+    assert missing.exit_code == 1 and missing.stderr.strip() == "error: no command 999"
