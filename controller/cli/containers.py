@@ -71,7 +71,8 @@ def logs(
     ),
     db: Path | None = DB_OPTION,
 ) -> None:
-    """The containers' output (stdout and stderr), prefixed with each container's name;
+    """The containers' output (stdout and stderr), each line prefixed with its container.
+
     --follow keeps printing until the containers stop or ^C.
 
     stackctl's own command logs are `stackctl command-logs ID` or `command-logs --stack STACK`.
