@@ -23,6 +23,8 @@ test: $(STAMP)
 		|| echo "make test: no Docker engine could be prepared; the engine tests will skip"
 	@bash scripts/git-servers.sh --status >/dev/null 2>&1 || bash scripts/git-servers.sh \
 		|| echo "make test: git/sshd could not be installed; the repository tests will fail"
+	@bash scripts/deploy-tools.sh --status >/dev/null 2>&1 || bash scripts/deploy-tools.sh \
+		|| echo "make test: debootstrap/systemd-analyze missing; the deploy tests will skip"
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # The engine first (installs and starts dockerd and the example's image when missing; root).
