@@ -38,12 +38,17 @@ def list_stacks(
     health: HealthStatus | None = None,
     pinned: bool | None = None,
     suspended: bool | None = None,
+    include_deleted: bool = Query(
+        False, alias="all", description="Deleted stacks too (left out by default)."
+    ),
 ) -> dict[str, Any]:
-    """Every stack (one page: there are as many as manifests), filtered."""
+    """Every stack (one page: there are as many as manifests), filtered; a deleted stack only
+    with ``all=true``, as ``stackctl get stacks --all``."""
     stacks = [
         s
         for s in db.stacks.list()
-        if (sync is None or s.sync_status is sync)
+        if (include_deleted or not s.deleted)
+        and (sync is None or s.sync_status is sync)
         and (health is None or s.health_status is health)
         and (pinned is None or s.pinned is pinned)
         and (suspended is None or s.suspended is suspended)

@@ -71,8 +71,8 @@ STACKS = Listing(
 
 
 def deleted(stack: Stack) -> bool:
-    """A deleted stack keeps its row (and its events) with no desired and no applied version."""
-    return stack.current_version is None and stack.applied_version is None
+    """See ``Stack.deleted``."""
+    return stack.deleted
 
 
 @get_app.command("stacks")

@@ -25,3 +25,9 @@ class Stack(BaseModel):
     last_error: str | None = None
     created_at: UtcDateTime = Field(default_factory=utc_now)
     updated_at: UtcDateTime = Field(default_factory=utc_now)
+
+    @property
+    def deleted(self) -> bool:
+        """A deleted stack keeps its row (and its events) with no desired and no applied
+        version; listings leave it out unless asked for all."""
+        return self.current_version is None and self.applied_version is None

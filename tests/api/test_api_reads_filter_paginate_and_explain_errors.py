@@ -170,3 +170,13 @@ def test_events_newest_first_by_stack_and_by_page(client, db, seeded):
     assert [e["reason"] for e in rest["items"]] == ["ManifestInvalid"]
     assert rest["next_cursor"] is None
     assert client.get("/api/v1/events?limit=600").status_code == 422
+
+
+def test_deleted_stacks_are_listed_only_with_all(client, db) -> None:
+    from controller.models import Stack
+
+    db.stacks.create(Stack(stack_id="gone", name="gone"))  # no desired, no applied: deleted
+    names = [s["name"] for s in client.get("/api/v1/stacks").json()["items"]]
+    assert "gone" not in names
+    everything = client.get("/api/v1/stacks?all=true").json()["items"]
+    assert "gone" in [s["name"] for s in everything]
