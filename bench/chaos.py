@@ -15,8 +15,8 @@ exited by itself (crashes).
 
 Prints a line per round, the summary ``chaos: N=100 kills, 8 stacks, 0 FAILED, 0 duplicates,
 0 leftovers, 0 stuck, 0 wrong, 0 crashes; settled in X s`` and, for each problem, its detail and
-evidence (the stack's commands and their log lines, as ``stackctl command-logs ID`` prints them). Exit 0
-when every count is zero, 1 otherwise, 2 without an engine or the test images.
+evidence (the stack's commands and their log lines, as ``stackctl command-logs ID`` prints
+them). Exit 0 when every count is zero, 1 otherwise, 2 without an engine or the test images.
 
 Stacks are ``<prefix>-s<i>`` (``chaos`` + 8 random hex unless ``--prefix``); whatever happens
 (a failure, Ctrl-C, SIGTERM) the controller is stopped and every container, network and volume
@@ -461,7 +461,10 @@ class Chaos:
             for message in self.problems.get(kind, []):
                 print(f"  {kind}: {message}")
         if self.suspects:
-            print(f"evidence (database {self.db_path}; `stackctl command-logs ID --db DB` prints these):")
+            print(
+                f"evidence (database {self.db_path};"
+                " `stackctl command-logs ID --db DB` prints these):"
+            )
             with Database(db_path=self.db_path) as db:
                 for name in sorted(self.suspects):
                     self._evidence(db, name)
