@@ -85,6 +85,20 @@ def _start(
     return controller
 
 
+def _following(
+    running: list[ControllerProcess],
+    tmp_path: Path,
+    manifests: Path,
+    origin: Path,
+    *,
+    interval: str,
+    extra: tuple[str, ...] = ("--no-api",),
+) -> ControllerProcess:
+    """A controller following ``origin``'s ``stacks/`` folder with ``--git-url``."""
+    git = ("--git-url", str(origin), "--git-path", "stacks", "--git-interval", interval)
+    return _start(running, tmp_path, manifests, *git, *extra)
+
+
 def _web(docker_client, stack: str) -> list:
     return docker_client.containers.list(
         all=True, filters={"label": [f"com.docker.compose.project={stack}"]}
@@ -115,10 +129,7 @@ def test_commits_add_edit_and_remove_stacks_and_a_force_push_goes_back(
     )
     first = pusher.commit("add a and b", author="Ann <ann@example.com>")
     pusher.push()
-    controller = _start(
-        running, tmp_path, manifests,
-        "--no-api", "--git-url", str(origin), "--git-path", "stacks", "--git-interval", "1",
-    )  # fmt: skip
+    controller = _following(running, tmp_path, manifests, origin, interval="1")
 
     wait_for(lambda: _synced(controller, a, "v1") and _synced(controller, b, "v1"),
              what="both stacks applied", timeout=60)  # fmt: skip
@@ -166,10 +177,7 @@ def test_an_invalid_manifest_keeps_its_last_good_version_and_the_others_apply(
     )
     pusher.commit("two stacks")
     pusher.push()
-    controller = _start(
-        running, tmp_path, manifests,
-        "--no-api", "--git-url", str(origin), "--git-path", "stacks", "--git-interval", "1",
-    )  # fmt: skip
+    controller = _following(running, tmp_path, manifests, origin, interval="1")
     wait_for(lambda: _synced(controller, a, "v1") and _synced(controller, b, "v1"),
              what="both applied", timeout=60)  # fmt: skip
 
@@ -244,10 +252,7 @@ def test_a_stack_both_the_folder_and_a_repository_declare_is_invalid_in_both(
     pusher.write({f"stacks/{a}.yaml": _compose(test_images.v1, env="repository")})
     pusher.commit("a, again")
     pusher.push()
-    controller = _start(
-        running, tmp_path, manifests,
-        "--no-api", "--git-url", str(origin), "--git-path", "stacks", "--git-interval", "1",
-    )  # fmt: skip
+    controller = _following(running, tmp_path, manifests, origin, interval="1")
 
     def both_said() -> bool:
         with controller.db() as db:
@@ -285,10 +290,9 @@ def test_a_signed_push_webhook_fetches_at_once_and_a_bad_one_is_refused(
     secret = tmp_path / "hook-secret"
     secret.write_text("s3cret\n")
     port = _port()
-    controller = _start(
-        running, tmp_path, manifests,
-        "--api", f"127.0.0.1:{port}", "--git-url", str(origin), "--git-path", "stacks",
-        "--git-interval", "3600", "--git-webhook-secret-file", str(secret),
+    controller = _following(
+        running, tmp_path, manifests, origin, interval="3600",
+        extra=("--api", f"127.0.0.1:{port}", "--git-webhook-secret-file", str(secret)),
     )  # fmt: skip
     wait_for(lambda: _synced(controller, a, "v1"), what="a applied", timeout=60)
 
@@ -355,10 +359,7 @@ def test_stackctl_sync_repository_fetches_now_and_history_names_the_commit(
     pusher.write({f"stacks/{a}.yaml": _compose(test_images.v1)})
     pusher.commit("one stack")
     pusher.push()
-    controller = _start(
-        running, tmp_path, manifests,
-        "--no-api", "--git-url", str(origin), "--git-path", "stacks", "--git-interval", "3600",
-    )  # fmt: skip
+    controller = _following(running, tmp_path, manifests, origin, interval="3600")
     wait_for(lambda: _synced(controller, a, "v1"), what="a applied", timeout=60)
     pusher.write({f"stacks/{a}.yaml": _compose(test_images.v1, env="two")})
     after = pusher.commit("edit a")
