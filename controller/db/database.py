@@ -39,6 +39,7 @@ from controller.db.events import EventRepository
 from controller.db.faults import open_fault, read_fault, write_fault
 from controller.db.git_repositories import GitRepositoryRepository
 from controller.db.leases import LeaseRepository
+from controller.db.retention import RetentionRepository
 from controller.db.schema import MIGRATIONS, SCHEMA_VERSION
 from controller.db.stack_versions import StackVersionRepository
 from controller.db.stacks import StackRepository
@@ -101,6 +102,7 @@ class Database:
         self.blobs = BlobRepository(self)
         self.leases = LeaseRepository(self)
         self.repositories = GitRepositoryRepository(self)
+        self.retention = RetentionRepository(self)
 
     def _configure(self, synchronous: str) -> None:
         if synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):
