@@ -3,11 +3,11 @@
 Start: take the single-controller lease on the database (a second controller exits), put back
 commands whose worker died (expired leases), scan the whole directory, then run, each in its
 own thread: the watcher (files -> versions + commands), N workers (commands -> engine), the
-periodic resync (a jittered RECONCILE per stack, coalesced with pending work) and the lease
-renewal (which also checks that the database file is still the one it opened: deleted or
-replaced, the controller stops with an error, exit 1). SIGTERM/SIGINT set one stop event: the
-watcher stops, the workers abandon their command at the next step boundary (it goes back to the
-queue), the lease is released, exit 0.
+periodic resync (the engine observed once, a RECONCILE only where a stack drifted:
+``controller.resync``) and the lease renewal (which also checks that the database file is
+still the one it opened: deleted or replaced, the controller stops with an error, exit 1).
+SIGTERM/SIGINT set one stop event: the watcher stops, the workers abandon their command at the
+next step boundary (it goes back to the queue), the lease is released, exit 0.
 A SIGKILL loses nothing: the queue is on disk and an expired claim is run again on restart.
 
 Database faults (a full disk, an I/O error) stop nothing: every loop meets them as a
@@ -37,6 +37,7 @@ from controller.liveness import holder_gone
 from controller.models import Command, CommandType, Event, LogLevel
 from controller.puller import GitStats
 from controller.reconciler import ReconcilerOptions
+from controller.resync import Resync, Round
 from controller.runtime import Engine
 from controller.sources import Sources, declarations
 from controller.watcher import Claims, Watcher
@@ -106,6 +107,7 @@ class Controller:
                 f"{other.hostname if other else '?'}); stop it first or use another --db"
             )
         self.engine = engine or Engine()
+        self.resync = Resync(self.db, self.engine)
         self.claims = Claims()  # stack names per source: one name, one source
         self.watcher = Watcher(
             self.db,
@@ -332,22 +334,23 @@ class Controller:
                 log.warning("repositories: %s", e)
                 seen = None  # try again
 
-    def resync_now(self) -> None:
-        """A RECONCILE for every stack the files and the repositories declare (valid or kept
-        at their last good version), unless it already has work pending."""
+    def resync_now(self) -> Round:
+        """One resync round over every stack the files and the repositories declare (valid or
+        kept at their last good version): the engine observed once, a RECONCILE queued only
+        for a stack that drifted or needs work (``controller.resync``); none, nothing written."""
         names = set(self.watcher.managed_names())
         for puller in self.sources.pullers().values():
             names |= puller.watcher.managed_names()
-        for name in sorted(names):
-            stack = self.db.stacks.get(name)
-            if stack is None or stack.current_version is None:
-                continue
-            command, created = self.db.commands.enqueue_unless_pending(
-                Command(stack_id=name, type=CommandType.RECONCILE, payload={"reason": "resync"})
-            )
-            if created:
-                log.info("resync: queued command %s: RECONCILE %s", command.command_id, name)
-        self.wake_workers()
+        done = self.resync.round(names)
+        log.debug(
+            "resync: %d stack(s) compared, %d busy, %d queued",
+            done.stacks,
+            done.skipped,
+            len(done.queued),
+        )
+        if done.queued:
+            self.wake_workers()
+        return done
 
     def queue_unapplied(self) -> None:
         """An APPLY for every stack whose desired version is not applied and that has no

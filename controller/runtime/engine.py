@@ -34,6 +34,7 @@ from controller.models.observed import (
 )
 from controller.runtime.container_spec import container_spec
 from controller.runtime.errors import translate
+from controller.runtime.fleet import Fleet
 from controller.runtime.snapshot import compose_slot, container_of, network_of, unique, volume_of
 
 T = TypeVar("T")
@@ -145,6 +146,11 @@ class Engine:
             foreign_networks=tuple(n for n, managed in all_networks if not managed),
             foreign_volumes=tuple(v for v, managed in all_volumes if not managed),
         )
+
+    def observe_fleet(self) -> Fleet:
+        """The whole engine listed once (four calls and an inspection per container that is not
+        running): every stack's ``Snapshot`` is then ``fleet.snapshot(stack, ...)``."""
+        return Fleet(self._call, self._api)
 
     def _inspect_all(self, summaries: list[dict[str, Any]]) -> list[ObservedContainer]:
         containers = []

@@ -6,6 +6,7 @@ No engine calls here: ``Engine.observe`` lists and inspects, this module reads w
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from controller.models.observed import (
@@ -36,11 +37,12 @@ def volume_of(summary: dict[str, Any]) -> tuple[ObservedVolume, bool]:
 
 
 def unique(found: Any) -> list[Any]:
-    """Each object once (found by label and by name), in the engine's order."""
+    """Each object once (found by label and by name), by name: the engine lists networks in no
+    set order, and a snapshot is compared with others (``Fleet.snapshot``, tests)."""
     seen: dict[str, Any] = {}
     for obj, managed in found:
         seen.setdefault(getattr(obj, "id", None) or obj.name, (obj, managed))
-    return list(seen.values())
+    return sorted(seen.values(), key=lambda pair: (pair[0].name, getattr(pair[0], "id", "")))
 
 
 def compose_slot(stack: str, name: str) -> tuple[str, int] | None:
@@ -72,5 +74,34 @@ def container_of(info: dict[str, Any], *, stack: str | None = None) -> ObservedC
         health=health,
         exit_code=state.get("ExitCode"),
         networks=frozenset((info["NetworkSettings"].get("Networks") or {}).keys()),
+        version=labels.get(VERSION_LABEL),
+    )
+
+
+# `docker ps`'s status of a running container with a healthcheck: "Up 3 minutes (healthy)",
+# "(unhealthy)" or "(health: starting)" (the engine writes it from State.Health.Status).
+_HEALTH_IN_STATUS = re.compile(r"\((healthy|unhealthy|health: starting)\)$")
+
+
+def container_of_summary(summary: dict[str, Any]) -> ObservedContainer | None:
+    """The observed container a *running* container's list entry describes, equal to what
+    ``container_of`` makes of its inspection; ``None`` for any other state (its exit code and
+    health are not in the list entry: inspect it)."""
+    if summary.get("State") != "running":
+        return None
+    labels = summary.get("Labels") or {}
+    health = _HEALTH_IN_STATUS.search(summary.get("Status") or "")
+    networks = (summary.get("NetworkSettings") or {}).get("Networks") or {}
+    return ObservedContainer(
+        id=summary["Id"],
+        name=(summary.get("Names") or ["/"])[0].lstrip("/"),
+        service=labels.get(SERVICE_LABEL, ""),
+        number=int(labels.get(NUMBER_LABEL, "0") or 0),
+        config_hash=labels.get(CONFIG_HASH_LABEL, ""),
+        image_id=summary["ImageID"],
+        state="running",
+        health=None if health is None else health[1].removeprefix("health: "),
+        exit_code=0,  # the engine resets it when the container starts
+        networks=frozenset(networks),
         version=labels.get(VERSION_LABEL),
     )

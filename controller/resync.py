@@ -1,0 +1,179 @@
+"""The periodic resync: level-triggered, yet a round where nothing drifted writes nothing.
+
+A Kubernetes controller resyncs by running its reconcile on every object again. Done that way
+here (a RECONCILE per stack and round) it cost, at the default 60 s, ~1,440 commands, ~4,000 log
+rows and ~0.9 MiB per stack and day, and each worker observed its stack on its own. A round
+now looks at each engine once (``Engine.observe_fleet``: four list calls), reads the stacks and
+their newest commands in two queries, and compares every stack with what it runs in memory: the
+pure planner and health assessment on the stack's slice of the fleet, with the desired model of
+its version cached (versions are immutable). Only a stack that needs work gets a command, a
+RECONCILE whose first log line says what the round found:
+
+- drift: its plan is not empty (a container removed, stopped or changed by hand, a network gone);
+- its health is not the recorded one (it became unhealthy, or recovered), or it is recorded
+  out of sync while nothing is left to change;
+- its desired version is not applied (whatever a kill or a database fault lost);
+- its newest command FAILED (it is tried again every round, as before);
+- it has a ``pull_policy: always`` service: whether its image moved is known only by pulling,
+  which the RECONCILE does (README: such services pull at every apply and resync).
+
+A stack with a command pending or running is left alone (that command converges it anyway), as
+is a suspended stack whose recorded status is right. The engine not answering ends the round
+with nothing written (``/readyz`` says the engine is down; the next round looks again).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from controller.db import Database
+from controller.desired import DesiredStack
+from controller.health import assess_health
+from controller.models import (
+    Command,
+    CommandStatus,
+    CommandType,
+    HealthStatus,
+    LogLevel,
+    Stack,
+    SyncStatus,
+)
+from controller.planner import image_refs, object_names, plan
+from controller.runtime import Engine
+from controller.runtime.fleet import Fleet
+from controller.versions import load_desired
+
+log = logging.getLogger("stackctl.resync")
+
+MAX_REASONS = 5  # drift lines named in a command's reason; its log has them all
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A stack that needs work, and why (one line a reason)."""
+
+    stack: str
+    reasons: tuple[str, ...]
+
+    @property
+    def summary(self) -> str:
+        shown = "; ".join(self.reasons[:MAX_REASONS])
+        more = len(self.reasons) - MAX_REASONS
+        return shown + (f"; and {more} more" if more > 0 else "")
+
+
+@dataclass(frozen=True)
+class Round:
+    """What one resync round looked at and queued."""
+
+    stacks: int  # stacks compared with the engine
+    skipped: int  # left alone: a command pending or running
+    findings: tuple[Finding, ...]
+    queued: tuple[int, ...]  # command ids
+
+
+class Resync:
+    """Compares stacks with one fleet observation; queues a RECONCILE only where work is due."""
+
+    def __init__(self, db: Database, engine: Engine) -> None:
+        self._db = db
+        self._engine = engine
+        self._desired: dict[tuple[str, str], DesiredStack] = {}  # (stack, version) -> model
+
+    def round(self, names: Iterable[str]) -> Round:
+        """Compare the stacks ``names`` (those the sources declare) and queue what is due."""
+        wanted = set(names)
+        stacks = [s for s in self._db.stacks.list() if s.stack_id in wanted]
+        newest = self._db.commands.newest_by_stack()
+        busy = {CommandStatus.PENDING, CommandStatus.RUNNING}
+        todo = [
+            s
+            for s in stacks
+            if s.current_version is not None and newest.get(s.stack_id, (None, None))[1] not in busy
+        ]
+        fleet = self._engine.observe_fleet() if todo else None
+        findings = []
+        for stack in todo:
+            assert fleet is not None
+            failed = newest.get(stack.stack_id, (None, None))[1] is CommandStatus.FAILED
+            reasons = self._compare(stack, fleet, failed=failed)
+            if reasons:
+                findings.append(Finding(stack.stack_id, tuple(reasons)))
+        self._forget(stacks)
+        queued = tuple(self._queue(finding) for finding in findings)
+        return Round(
+            stacks=len(todo),
+            skipped=len(stacks) - len(todo),
+            findings=tuple(findings),
+            queued=tuple(q for q in queued if q is not None),
+        )
+
+    def _compare(self, stack: Stack, fleet: Fleet, *, failed: bool) -> list[str]:
+        """Why ``stack`` needs a command now; empty when what runs is what was applied."""
+        assert stack.current_version is not None
+        if stack.applied_version != stack.current_version:
+            return [f"{stack.current_version} is not applied (applied: {stack.applied_version})"]
+        reasons = ["its last command failed: it is tried again"] if failed else []
+        desired = self._model(stack)
+        snapshot = fleet.snapshot(
+            stack.stack_id, images=image_refs(desired), names=object_names(desired)
+        )
+        the_plan = plan(desired, snapshot, previous=desired)
+        if stack.suspended or desired.suspend:
+            sync = SyncStatus.SYNCED if the_plan.in_sync else SyncStatus.OUT_OF_SYNC
+            if (stack.sync_status, stack.health_status) != (sync, HealthStatus.SUSPENDED):
+                reasons.append(f"suspended: recorded {stack.sync_status}, observed {sync}")
+            return reasons
+        reasons += [f"drift: {step.describe()}" for step in the_plan.changes]
+        reasons += the_plan.problems
+        if any(s.pull_policy == "always" for s in desired.compose.services.values()):
+            reasons.append("pull_policy: always: the images are pulled to compare")
+        health, why = assess_health(desired, snapshot)
+        if the_plan.in_sync and health is not stack.health_status:
+            reasons.append(
+                f"health: recorded {stack.health_status}, observed {health}"
+                + (f" ({why})" if why else "")
+            )
+        if the_plan.in_sync and stack.sync_status is not SyncStatus.SYNCED:
+            reasons.append(f"recorded {stack.sync_status}, observed in sync")
+        return reasons
+
+    def _model(self, stack: Stack) -> DesiredStack:
+        assert stack.current_version is not None
+        key = (stack.stack_id, stack.current_version)
+        if key not in self._desired:
+            version = self._db.stack_versions.require(stack.stack_id, stack.current_version)
+            self._desired[key] = load_desired(self._db, version)
+        return self._desired[key]
+
+    def _forget(self, stacks: list[Stack]) -> None:
+        """Drop the cached models of versions no stack is at any more."""
+        current = {(s.stack_id, s.current_version) for s in stacks}
+        for key in [k for k in self._desired if k not in current]:
+            del self._desired[key]
+
+    def _queue(self, finding: Finding) -> int | None:
+        """A RECONCILE for the stack, its log saying what the round found; ``None`` when a
+        command was queued meanwhile (it converges the stack anyway)."""
+        with self._db.transaction():
+            command, created = self._db.commands.enqueue_unless_pending(
+                Command(
+                    stack_id=finding.stack,
+                    type=CommandType.RECONCILE,
+                    payload={"reason": f"resync: {finding.summary}"},
+                )
+            )
+            if not created:
+                return None
+            assert command.command_id is not None
+            for reason in finding.reasons:
+                self._db.command_logs.add(command.command_id, LogLevel.INFO, f"resync: {reason}")
+        log.info(
+            "resync: queued command %s: RECONCILE %s (%s)",
+            command.command_id,
+            finding.stack,
+            finding.summary,
+        )
+        return command.command_id
