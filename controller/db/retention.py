@@ -141,6 +141,15 @@ class RetentionRepository:
                 free_pages=int(conn.execute("PRAGMA freelist_count").fetchone()[0]),
             )
 
+    def counts(self) -> dict[str, int]:
+        """Rows in the tables that retention bounds, and in the versions it keeps (for logs
+        and benchmarks: counting a large table reads its whole index)."""
+        with self._db.reading() as conn:
+            return {
+                table: int(conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+                for table in ("commands", "command_logs", "events", "stack_versions")
+            }
+
     @contextmanager
     def _writing(self, tally: _Tally) -> Iterator[sqlite3.Connection]:
         """One write transaction, timed from the lock taken to the commit; then the lock is
