@@ -35,7 +35,14 @@ from controller.models.observed import (
 from controller.runtime.container_spec import container_spec
 from controller.runtime.errors import translate
 from controller.runtime.fleet import Fleet
-from controller.runtime.snapshot import compose_slot, container_of, network_of, unique, volume_of
+from controller.runtime.snapshot import (
+    compose_slot,
+    container_of,
+    container_of_summary,
+    network_of,
+    unique,
+    volume_of,
+)
 
 T = TypeVar("T")
 
@@ -118,12 +125,14 @@ class Engine:
         apart, the project's objects without our label (made by ``docker compose``): containers
         and volumes/networks by project label, containers by Compose v1/v2 name, and the
         networks and volumes named in ``names``."""
-        ours = {"label": [f"{PROJECT_LABEL}={stack}", f"{MANAGED_LABEL}=true"]}
         project = {"label": [f"{PROJECT_LABEL}={stack}"]}
         doing = f"listing containers of {stack}"
-        listed = self._call("list_containers", doing, self._api.containers, all=True, filters=ours)
-        containers = self._inspect_all(listed)
-        foreign = self._inspect_all(self._foreign_summaries(stack))
+        listed = self._call(
+            "list_containers", doing, self._api.containers, all=True, filters=project
+        )
+        ours = [c for c in listed if (c.get("Labels") or {}).get(MANAGED_LABEL) == "true"]
+        containers = self._inspect_all(ours)
+        foreign = self._inspect_all(self._foreign_summaries(stack, labelled=listed))
         networks = self._call(
             "list_networks", f"listing networks of {stack}", self._api.networks, filters=project
         )
@@ -153,8 +162,14 @@ class Engine:
         return Fleet(self._call, self._api)
 
     def _inspect_all(self, summaries: list[dict[str, Any]]) -> list[ObservedContainer]:
+        """The observed containers: a running one from its list entry (it says all), any other,
+        or one placed by its name, inspected."""
         containers = []
         for summary in summaries:
+            known = None if "_stack" in summary else container_of_summary(summary)
+            if known is not None:
+                containers.append(known)
+                continue
             try:
                 info = self._call(
                     "inspect_container",
@@ -167,17 +182,13 @@ class Engine:
             containers.append(container_of(info, stack=summary.get("_stack")))
         return containers
 
-    def _foreign_summaries(self, stack: str) -> list[dict[str, Any]]:
-        """The project's containers without our label: by Compose's project label, or, with
-        no project label at all, by a v2 (``stack-svc-1``) or v1 (``stack_svc_1``) name."""
+    def _foreign_summaries(
+        self, stack: str, *, labelled: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """The project's containers without our label: among those ``labelled`` with Compose's
+        project label, or, with no project label at all, by a v2 (``stack-svc-1``) or v1
+        (``stack_svc_1``) name."""
         doing = f"listing Compose containers of {stack}"
-        labelled = self._call(
-            "list_containers",
-            doing,
-            self._api.containers,
-            all=True,
-            filters={"label": [f"{PROJECT_LABEL}={stack}"]},
-        )
         named = self._call(
             "list_containers", doing, self._api.containers, all=True, filters={"name": stack}
         )
