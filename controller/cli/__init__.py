@@ -1,29 +1,48 @@
 """The ``stackctl`` command line: thin, it reads through repositories and writes only commands.
 
 Each sub-command lives in its own module and registers itself on ``controller.cli.app.app``;
-importing this package imports them all. The command modules import the layers below them
-(database, source, engine, daemon) inside the commands, so that a command loads only what it
-uses: ``stackctl --version`` and the read commands start in a fraction of the time
-(``bench/cli_startup.py``; ``tests/cli/test_cli_version_and_help.py`` keeps it so).
+``app.py`` lists them by name and imports a command's module only when that command runs
+(``lazy.py``). The command modules import the layers below them (database, source, engine,
+daemon) inside the commands, so that a command loads only what it uses, and ``stackctl
+--version`` is answered before typer is imported: one-shot commands start in a fraction of the
+time (``bench/cli_startup.py``; ``tests/cli/test_cli_version_and_help.py`` keeps it so).
 """
 
 from __future__ import annotations
 
-# Importing a command module registers its commands on the app.
-from controller.cli import (  # noqa: F401
-    actions,
-    containers,
-    converge,
-    describe,
-    queries,
-    repositories,
-    run,
-    validate,
-    version,
-)
-from controller.cli.app import app
+import sys
+from types import ModuleType
+from typing import Any
+
+from controller import __version__
 
 
 def main() -> None:
     """Console-script entry point."""
+    if sys.argv[1:] == ["--version"]:  # the same line as the app's --version, without typer
+        sys.stdout.write(f"stackctl {__version__}\n")
+        return
+    from controller.cli.app import app
+
     app()
+
+
+def __getattr__(name: str) -> Any:
+    # `from controller.cli import app` is the typer app, loaded on first use (PEP 562).
+    if name == "app":
+        from controller.cli.app import app
+
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+class _Package(ModuleType):
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Importing the submodule controller.cli.app sets the package's `app` to that module;
+        # `controller.cli.app` stays the typer app (__getattr__), as when this file imported it.
+        if name == "app" and isinstance(value, ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

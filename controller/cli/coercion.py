@@ -1,0 +1,97 @@
+"""typer's coercion of option values, without pydantic, for strings, flags, paths and choices.
+
+typer (0.29) turns every option's text into its value through a pydantic ``TypeAdapter`` that it
+builds on first use: importing pydantic and building the adapters would be half of what
+``stackctl get stacks`` spends as a process. For a string, a path and an enum choice this does
+what those adapters do, through typer's own helpers (``coerce_cli_choice``, ``coerce_cli_path``);
+a value it cannot vouch for (a choice that is not one, a path that is not a plain string) goes to
+typer's adapter, so values and error messages stay typer's. Parameters of other types are left
+to typer. ``PlainTyper`` makes its commands coerce so; ``lazy.LazyGroup`` its groups.
+``tests/cli/test_cli_coerces_values_as_typer_does.py`` compares the two.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import typer
+from typer._coercion import RuntimeParam, build_runtime_param, resolve_type_descriptor
+from typer._param_types import coerce_cli_choice, coerce_cli_path, routes_to_path
+from typer.core import TyperCommand, _TyperParameter
+
+
+@dataclass(frozen=True)
+class PlainRuntimeParam(RuntimeParam):
+    """typer's ``RuntimeParam`` for ``str``, ``bool``, path and ``Enum`` annotations (``None``
+    never gets here: ``RuntimeParam.coerce`` returns it as it is)."""
+
+    def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+        annotation, info = self.annotation, self.parameter_info
+        if isinstance(annotation, type) and issubclass(annotation, Enum):
+            try:
+                return coerce_cli_choice(
+                    value, choices=list(annotation), case_sensitive=info.case_sensitive, ctx=ctx
+                )
+            except ValueError:
+                pass  # typer's adapter says it, in its words
+        elif annotation is str or annotation is bool:
+            if type(value) is annotation:
+                return value
+        elif type(value) is str and value and "\x00" not in value:
+            # What the adapter does with a str: pydantic makes it the path type, then this.
+            path_type = info.path_type or annotation
+            return coerce_cli_path(
+                path_type(value), info, path_type=path_type, param=param, ctx=ctx
+            )
+        typers = build_runtime_param(resolve_type_descriptor(annotation, info))
+        return typers._coerce_value(value, param=param, ctx=ctx)
+
+
+def _plain(annotation: Any, info: Any) -> bool:
+    if info.parser is not None:
+        return False
+    if annotation in (str, bool) or (isinstance(annotation, type) and issubclass(annotation, Enum)):
+        return True
+    return (
+        isinstance(annotation, type)
+        and issubclass(annotation, Path)
+        and (info.path_type is None or issubclass(info.path_type, Path))
+        and routes_to_path(annotation, info)
+    )
+
+
+def coerce_plainly(param: Any) -> None:
+    """Have typer coerce ``param``'s values here when its type is a plain one."""
+    if not isinstance(param, _TyperParameter) or param._runtime_param is not None:
+        return
+    descriptor = param.type_descriptor
+    if descriptor.file_annotation is None and _plain(
+        descriptor.annotation, descriptor.parameter_info
+    ):
+        param._runtime_param = PlainRuntimeParam(
+            parameter_info=descriptor.parameter_info, annotation=descriptor.annotation
+        )
+
+
+class PlainParams:
+    """For a typer command or group: its parameters (with those added after it was built: the
+    completion options, ``--help``) coerced here (``coerce_plainly``) when it parses."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        for param in self.get_params(ctx):  # type: ignore[attr-defined]
+            coerce_plainly(param)
+        return super().parse_args(ctx, args)  # type: ignore[misc]
+
+
+class PlainCommand(PlainParams, TyperCommand):
+    pass
+
+
+class PlainTyper(typer.Typer):
+    """A ``typer.Typer`` whose commands are ``PlainCommand``s unless a command asks otherwise."""
+
+    def command(self, name: str | None = None, *, cls: Any = None, **kwargs: Any) -> Any:
+        return super().command(name, cls=cls or PlainCommand, **kwargs)
