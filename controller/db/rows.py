@@ -49,6 +49,8 @@ def json_to_db(value: Any) -> str:
 
 
 def json_from_db(value: str | None) -> Any:
+    if value == "{}":
+        return {}  # most payloads: no parser needed
     return None if value is None else json.loads(value)
 
 
