@@ -14,6 +14,12 @@ The queue transitions, decided in ``_finish``:
 - the controller stopping (``Interrupted``): back to PENDING at once, not counted as a failure;
 - a cancel request (``Cancelled``): CANCELLED;
 - the lease lost (``LeaseLost``): nothing more is recorded (another worker has the command).
+
+With ``chain=True`` (a loop that runs command after command: the controller's threads), a DONE
+command is completed and the worker's next command claimed in one transaction
+(``complete_and_claim``): one commit instead of two. The command so claimed is the one the next
+``run_next()`` runs; the loop calls ``release_claimed()`` when it stops, so that a command claimed
+ahead is never left RUNNING.
 """
 
 from __future__ import annotations
@@ -66,25 +72,50 @@ class Worker:
         echo: Printer | None = None,
         logger: logging.Logger | None = None,
         stop: threading.Event | None = None,
+        chain: bool = False,
     ) -> None:
         """``stop``: when set, the command being run is abandoned at the next step boundary
-        and goes back to the queue (the controller is shutting down)."""
+        and goes back to the queue (the controller is shutting down). ``chain``: see above."""
         self._db = db
         self._options = options
         self._worker_id = worker_id
         self._echo = echo or (lambda line: None)
         self._logger = logger
         self._stop = stop or threading.Event()
+        self._chain = chain
+        self._claimed: Command | None = None  # claimed with the last completion, not started
         self.reconciler = Reconciler(db, engine, options=options, echo=echo, logger=logger)
 
     def run_next(self) -> Outcome | None:
         """Claim one runnable command and handle it; ``None`` when there is none."""
-        command = self._db.commands.claim(
-            worker_id=self._worker_id,
-            lease_seconds=self._options.lease_seconds,
-            limit=self._options.worker_limit,
-        )
+        command, self._claimed = self._claimed, None
+        if command is not None and self._stop.is_set():
+            self._release(command)
+            return None
+        if command is None:
+            command = self._db.commands.claim(
+                worker_id=self._worker_id,
+                lease_seconds=self._options.lease_seconds,
+                limit=self._options.worker_limit,
+            )
         return None if command is None else self.handle(command)
+
+    def release_claimed(self) -> None:
+        """Give back the command claimed ahead (``chain``) if there is one: for a loop that
+        stops. A database that fails now leaves it to its lease (``recover_expired``)."""
+        command, self._claimed = self._claimed, None
+        if command is not None:
+            self._release(command)
+
+    def _release(self, command: Command) -> None:
+        assert command.command_id is not None
+        try:
+            self._db.commands.release(command.command_id, worker_id=self._worker_id)
+        except StackctlError as e:  # lost meanwhile, or a failing database: the lease decides
+            if self._logger is not None:
+                self._logger.warning(
+                    "[%s] command %s not released: %s", command.stack_id, command.command_id, e
+                )
 
     def handle(self, command: Command) -> Outcome:
         """Run a command this worker has claimed and record its outcome in the queue."""
@@ -144,8 +175,7 @@ class Worker:
                         LogLevel.INFO,
                         f"{command.type} {command.stack_id} done in {seconds:.2f}s",
                     )
-                    done = self._db.commands.complete(cid, worker_id=worker)
-                    return Outcome(done, result)
+                    return Outcome(self._complete(cid), result)
                 case TransientError() if command.failures + 1 >= self._options.max_failures:
                     message = f"gave up after {command.failures + 1} failed attempts: {error}"
                     say(command, LogLevel.ERROR, f"{command.type} failed: {message}")
@@ -176,6 +206,20 @@ class Worker:
                     return Outcome(failed, result, message)
         except ConflictError:
             return Outcome(command, result, "lease lost before the outcome was recorded")
+
+    def _complete(self, command_id: int) -> Command:
+        """DONE; with ``chain`` (and no stop asked), the next command claimed in the same
+        transaction, for the next ``run_next``."""
+        if not self._chain or self._stop.is_set():
+            return self._db.commands.complete(command_id, worker_id=self._worker_id)
+        batch = self._db.commands.complete_and_claim(
+            [command_id],
+            worker_id=self._worker_id,
+            lease_seconds=self._options.lease_seconds,
+            limit=self._options.worker_limit,
+        )
+        self._claimed = batch.claimed[0] if batch.claimed else None
+        return batch.finished[0]
 
 
 class LeaseKeeper:
