@@ -38,11 +38,18 @@ from controller.cli.output import (
     timestamp,
     to_plain,
 )
-from controller.cli.running import DB_OPTION, POLL_SECONDS, fail, open_database
+from controller.cli.running import (
+    DB_OPTION,
+    POLL_SECONDS,
+    existing_database,
+    fail,
+    open_database,
+)
 from controller.models.enums import CommandStatus, CommandType
 
 if TYPE_CHECKING:  # loaded when a command needs them: the CLI starts quickly
     from controller.db import Database
+    from controller.db.views import StackView
     from controller.models import Command, CommandLog, Stack, StackMetadata
 
 
@@ -70,7 +77,11 @@ STACKS = Listing(
 )
 
 
-def deleted(stack: Stack) -> bool:
+# What `get stacks` prints from plain rows (controller.db.views), without the models.
+PLAIN_OUTPUTS = (GetOutput.TABLE, GetOutput.WIDE, GetOutput.NAME)
+
+
+def deleted(stack: Stack | StackView) -> bool:
     """See ``Stack.deleted``."""
     return stack.deleted
 
@@ -85,6 +96,18 @@ def get_stacks(
 ) -> None:
     """The stacks: desired and applied version, sync, health, suspended, pinned, age. Deleted
     stacks are left out unless --all (or named)."""
+    if not watch and output in PLAIN_OUTPUTS:
+        # The quick read: plain rows, no models (json/yaml print the models' own form).
+        from controller.db.views import list_stacks
+
+        found = list_stacks(existing_database(db), stack_id=name)
+        if found is not None:
+            if name is not None and not found:
+                raise fail(f"no stack named {name!r}")
+            print_listing(
+                STACKS, lambda: [s for s in found if every or name or not deleted(s)], output
+            )
+            return
     with open_database(db) as database:
         if name is not None:
             database.stacks.require(name)
@@ -111,7 +134,9 @@ VERSIONS = Listing(
     name=lambda v: v.version,
     wide_columns=["PARENT", "COMMENT", "COMMIT"],
     wide_row=lambda v: [
-        v.parent_version, v.metadata.comment or v.metadata.git_subject, _commit(v.metadata)
+        v.parent_version,
+        v.metadata.comment or v.metadata.git_subject,
+        _commit(v.metadata),
     ],
 )
 
@@ -126,9 +151,7 @@ def get_versions(
     """A stack's versions, oldest first (with -o json, each with its compose document)."""
     with open_database(db) as database:
         database.stacks.require(stack)
-        print_listing(
-            VERSIONS, lambda: database.stack_versions.list(stack), output, watch=watch
-        )
+        print_listing(VERSIONS, lambda: database.stack_versions.list(stack), output, watch=watch)
 
 
 COMMANDS = Listing(
@@ -147,7 +170,10 @@ COMMANDS = Listing(
     name=lambda c: c.command_id,
     wide_columns=["FAILURES", "CREATED", "NOT BEFORE", "WORKER"],
     wide_row=lambda c: [
-        c.failures, timestamp(c.created_at), c.not_before and timestamp(c.not_before), c.worker_id
+        c.failures,
+        timestamp(c.created_at),
+        c.not_before and timestamp(c.not_before),
+        c.worker_id,
     ],
 )
 

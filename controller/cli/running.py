@@ -102,6 +102,17 @@ def open_database(db: Path | None) -> Iterator[Database]:
     escape the block become one ``error:`` line and exit 1."""
     from controller.db import Database
 
+    path = existing_database(db)
+    try:
+        with Database(db_path=path) as database:
+            yield database
+    except StackctlError as e:
+        raise fail(str(e)) from e
+
+
+def existing_database(db: Path | None) -> Path:
+    """The database file named by ``--db`` / ``STACKCTL_DB``; one clear line, exit 1, when
+    there is none (reading commands never create one by accident)."""
     path = load_settings({"db": db}).db
     if path.is_dir():
         raise fail(f"{path} is a directory, not a database file (pass --db FILE)")
@@ -110,11 +121,7 @@ def open_database(db: Path | None) -> Iterator[Database]:
             f"no database at {path} (pass --db FILE or set STACKCTL_DB; "
             "`stackctl apply` or `stackctl run` creates it)"
         )
-    try:
-        with Database(db_path=path) as database:
-            yield database
-    except StackctlError as e:
-        raise fail(str(e)) from e
+    return path
 
 
 def run_commands(

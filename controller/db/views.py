@@ -1,0 +1,92 @@
+"""Read-only views for the command line's one-shot reads: plain frozen values, no models.
+
+``stackctl get stacks`` is a table printed by a process that lives a tenth of a second; opening
+``Database`` (its repositories, pydantic, a write transaction for the migrations) would cost
+more than the query. A view opens the file, reads, and closes it, and never writes.
+
+It answers only what it can vouch for: a file whose schema is this stackctl's, writable (as
+``Database`` needs it), read without a SQLite error. Otherwise it returns ``None`` and the
+caller opens ``Database``, which migrates or says what is wrong, as it always did.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from controller.db.schema import SCHEMA_VERSION
+
+BUSY_TIMEOUT_SECONDS = 10.0  # as Database's
+
+
+@dataclass(frozen=True)
+class StackView:
+    """A ``stacks`` row with the fields (and ``deleted``) of ``controller.models.Stack``; the
+    statuses are their plain values (``Synced``), not the enums."""
+
+    stack_id: str
+    name: str
+    current_version: str | None
+    applied_version: str | None
+    sync_status: str
+    health_status: str
+    suspended: bool
+    pinned: bool
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def deleted(self) -> bool:
+        """See ``Stack.deleted``: no desired and no applied version."""
+        return self.current_version is None and self.applied_version is None
+
+
+_STACK_COLUMNS = (
+    "stack_id, name, current_version, applied_version, sync_status, health_status,"
+    " suspended, pinned, last_error, created_at, updated_at"
+)
+
+
+def list_stacks(path: Path, *, stack_id: str | None = None) -> list[StackView] | None:
+    """Every stack by id (or the one named ``stack_id``: an empty list when there is none), or
+    ``None`` when ``Database`` must open the file instead."""
+    if not os.access(path, os.R_OK | os.W_OK):
+        return None
+    where, args = ("WHERE stack_id = ?", (stack_id,)) if stack_id is not None else ("", ())
+    try:
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS)
+    except sqlite3.Error:
+        return None
+    try:
+        if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+            return None
+        rows = conn.execute(
+            f"SELECT {_STACK_COLUMNS} FROM stacks {where} ORDER BY stack_id", args
+        ).fetchall()
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()
+    return [_stack(row) for row in rows]
+
+
+def _stack(row: tuple) -> StackView:
+    stack_id, name, current, applied, sync, health, suspended, pinned, error, created, updated = row
+    return StackView(
+        stack_id=stack_id,
+        name=name,
+        current_version=current,
+        applied_version=applied,
+        sync_status=sync,
+        health_status=health,
+        suspended=bool(suspended),
+        pinned=bool(pinned),
+        last_error=error,
+        # Stored as fixed-width UTC text ending in Z (rows.ts_to_db), which fromisoformat reads.
+        created_at=datetime.fromisoformat(created),
+        updated_at=datetime.fromisoformat(updated),
+    )
