@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -58,6 +59,8 @@ from controller.versions import load_desired, record_and_enqueue
 log = logging.getLogger("stackctl.watcher")
 
 QUIET_MS_DEFAULT = 50
+TICK_MS = 5  # how often the notifier looks for events: a write waits at most this to be seen
+MAX_BURST_MS = 1600  # a burst that never goes quiet is synced this often
 
 
 @dataclass
@@ -364,9 +367,16 @@ class Watcher:
     # -- the loop ----------------------------------------------------------------------------
 
     def watch(self, stop: threading.Event, *, quiet_ms: int = QUIET_MS_DEFAULT) -> None:
-        """Sync after every burst of changes until ``stop`` is set. A root that is a symlink
-        swapped to a new folder is noticed within a second and watched anew."""
+        """Sync after every burst of changes, once ``quiet_ms`` passed without another (or
+        ``MAX_BURST_MS`` into an endless one), until ``stop`` is set. A root that is a symlink
+        swapped to a new folder is noticed within a second and watched anew.
+
+        The quiet window is kept here, not by watchfiles: its ``step`` is both how often it
+        looks for events and the quiet it waits for, so ``step=50`` made a write wait 50-100 ms
+        before it was even handed over. With ``step=TICK_MS`` a burst comes after TICK_MS of
+        quiet, and the notifier's timeout (the rest of the window) says when it stayed quiet."""
         self.alive.set()
+        tick = min(TICK_MS, max(quiet_ms, 1))
         try:
             while not stop.is_set():
                 target = os.path.realpath(self.root)
@@ -375,14 +385,16 @@ class Watcher:
                     self.sync_safely()
                     continue
                 # A change made before the watch was in place would be missed: the first
-                # wake-up of every watch (a change, or a 1 s timeout) rescans.
+                # wake-up of every watch (a change, or the first timeout) rescans.
                 first = True
+                quiet_at: float | None = None  # when the burst seen so far has been quiet enough
+                burst_ends = 0.0  # when a burst that never goes quiet is synced anyway
                 for changes in watchfiles.watch(
                     target,
-                    debounce=1600,
-                    step=quiet_ms,
+                    debounce=MAX_BURST_MS,
+                    step=tick,
                     stop_event=stop,
-                    rust_timeout=1000,
+                    rust_timeout=max(quiet_ms - tick, tick),
                     yield_on_timeout=True,
                     raise_interrupt=False,
                 ):
@@ -394,7 +406,14 @@ class Watcher:
                         )
                         self.sync_safely()
                         break
-                    if changes or first or self.take_nudge():
+                    now = time.monotonic()
+                    if changes:
+                        if quiet_at is None:
+                            burst_ends = now + MAX_BURST_MS / 1000
+                        quiet_at = now + (quiet_ms - tick) / 1000  # tick of quiet already seen
+                    due = quiet_at is not None and (now >= quiet_at or now >= burst_ends)
+                    if due or first or self.take_nudge():
+                        quiet_at = None
                         self.sync_safely()
                     first = False
         finally:
