@@ -27,7 +27,7 @@ _ENV = {"GIT_OPTIONAL_LOCKS": "0", "GIT_TERMINAL_PROMPT": "0", "GIT_PAGER": "cat
 def git_metadata(root: Path, source: str) -> dict[str, str]:
     """The last commit touching ``source`` when ``root`` is in a git work tree, else nothing.
     A file with uncommitted changes says so in the subject rather than credit the commit."""
-    if not source:
+    if not source or not _maybe_work_tree(root):
         return {}
     log_out = _git(root, "log", "-1", "--format=%H%x00%an <%ae>%x00%s", "--", source)
     parts = (log_out or "").split("\x00")
@@ -37,6 +37,15 @@ def git_metadata(root: Path, source: str) -> dict[str, str]:
     if _uncommitted(root, source):
         subject = f"(uncommitted changes on top of) {subject}"
     return {"git_commit": commit, "git_author": author, "git_subject": subject}
+
+
+def _maybe_work_tree(root: Path) -> bool:
+    """Whether git could find a repository for ``root``: a ``.git`` in it or above it, or
+    ``GIT_DIR`` set. A few ``stat`` calls spare every record outside git a ``git`` process."""
+    if "GIT_DIR" in os.environ:
+        return True
+    folder = root.absolute()
+    return any((parent / ".git").exists() for parent in (folder, *folder.parents))
 
 
 def _uncommitted(root: Path, source: str) -> bool:
