@@ -4,6 +4,12 @@ Owns the YAML dialect (the YAML 1.2 core schema that Compose's Go parser uses, n
 YAML 1.1 default, so ``yes``, ``on`` and ``22:22`` stay strings and ``0440`` is octal as in
 Go), duplicate-key detection, merge keys (``<<``), and the line index used by error messages.
 It must never interpret the documents: what they mean is for the modules after it.
+
+Speed (the watcher loads every source of a root): libyaml scans, parses and composes when it is
+there; resolution and construction are ours, specialised for the core schema's few tags (any
+other node takes PyYAML's generic path, for the same result and errors). Each mapping and list
+records its line(s) and how large it expands, so the size limits need no second walk, and a
+key path's line is found by walking the data only when a message needs one.
 """
 
 from __future__ import annotations
@@ -36,29 +42,66 @@ _INT = re.compile(r"[0-9]+|0x[0-9a-fA-F]+|0o[0-7]+|0b[01]+")
 
 
 class MarkedDict(dict[str, Any]):
-    """A mapping that knows the 1-based line of each of its keys."""
+    """A mapping that knows the 1-based line of each of its keys, and its extent: ``size``
+    (values once aliases are expanded, itself included) and ``height`` (levels below it)."""
 
-    __slots__ = ("key_lines", "line")
+    __slots__ = ("height", "key_lines", "line", "size")
 
     def __init__(self, line: int) -> None:
         super().__init__()
         self.line = line
         self.key_lines: dict[str, int] = {}
+        self.size = 1
+        self.height = 0
 
 
 class MarkedList(list[Any]):
-    """A sequence that knows the 1-based line of each item."""
+    """A sequence that knows the 1-based line of each item, and its extent (as ``MarkedDict``)."""
 
-    __slots__ = ("item_lines", "line")
+    __slots__ = ("height", "item_lines", "line", "size")
 
     def __init__(self, line: int) -> None:
         super().__init__()
         self.line = line
         self.item_lines: list[int] = []
+        self.size = 1
+        self.height = 0
+
+
+def _extent(values: Any) -> tuple[int, int]:
+    """(size, height) of a container holding ``values``; nested ones carry their own."""
+    size, height = 1, 0
+    for value in values:
+        kind = value.__class__
+        if kind is MarkedDict or kind is MarkedList:
+            size += value.size
+            if value.height >= height:
+                height = value.height + 1
+        else:
+            size += 1
+            if not height:
+                height = 1
+    return size, height
 
 
 class _Resolver(BaseResolver):
     """The YAML 1.2 core schema, with Go's integer syntax (leading ``0`` is octal)."""
+
+    def resolve(self, kind: type[Node], value: Any, implicit: tuple[bool, bool]) -> str:
+        """``BaseResolver.resolve`` for this schema, which has no path resolvers and no
+        wildcard: only a plain scalar can be other than a string (the composer asks once per
+        node, so this runs as often as anything in a load)."""
+        if kind is ScalarNode and implicit[0]:
+            for tag, regexp in _IMPLICIT.get(value[:1], ()):
+                if regexp.match(value):
+                    return tag
+        return _DEFAULT_TAGS[kind]
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        pass  # path resolvers only; this schema has none
+
+    def ascend_resolver(self) -> None:
+        pass
 
 
 _Resolver.add_implicit_resolver(
@@ -81,10 +124,12 @@ _Resolver.add_implicit_resolver(
     "tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)\Z"), ["~", "n", "N", ""]
 )
 _Resolver.add_implicit_resolver(_MERGE_TAG, re.compile(r"^(?:<<)\Z"), ["<"])
-
-
-def _line(node: Node) -> int:
-    return node.start_mark.line + 1
+# The first character of a plain scalar -> the (tag, pattern) pairs it may match.
+_IMPLICIT = {first: tuple(pairs) for first, pairs in _Resolver.yaml_implicit_resolvers.items()}
+_STR = BaseResolver.DEFAULT_SCALAR_TAG
+_SEQ = BaseResolver.DEFAULT_SEQUENCE_TAG
+_MAP = BaseResolver.DEFAULT_MAPPING_TAG
+_DEFAULT_TAGS = {ScalarNode: _STR, SequenceNode: _SEQ, MappingNode: _MAP}
 
 
 def _shown(node: Node) -> str:
@@ -93,6 +138,12 @@ def _shown(node: Node) -> str:
         text = str(node.value)
         return repr(text if len(text) <= 40 else text[:40] + "...")
     return f"({node.id})"
+
+
+def _unreadable(node: Node, error: Exception) -> ConstructorError:
+    return ConstructorError(
+        None, None, f"cannot read {node.tag} {_shown(node)}: {error}", node.start_mark
+    )
 
 
 class _Constructor(SafeConstructor):
@@ -104,9 +155,48 @@ class _Constructor(SafeConstructor):
         except (yaml.YAMLError, RecursionError):
             raise
         except Exception as e:  # any Python error of a constructor
+            raise _unreadable(node, e) from e
+
+    def build(self, node: Node) -> Any:
+        """``construct_object`` for the nodes of the core schema, without its generic dispatch
+        (same values, same memo of aliased nodes, same refusal of a recursive one); any other
+        node (an explicit tag elsewhere, a tag on the wrong kind of node) goes the generic way."""
+        kind = node.__class__
+        tag = node.tag
+        if kind is ScalarNode:
+            if tag == _STR:
+                return node.value
+            scalar = _SCALARS.get(tag)
+            if scalar is None:
+                return self.construct_object(node, deep=True)
+            try:
+                return scalar(self, node)
+            except (yaml.YAMLError, RecursionError):
+                raise
+            except Exception as e:  # as construct_object says
+                raise _unreadable(node, e) from e
+        built = self.constructed_objects.get(node)  # an alias of a node built already
+        if built is not None:
+            return built
+        if not ((kind is MappingNode and tag == _MAP) or (kind is SequenceNode and tag == _SEQ)):
+            return self.construct_object(node, deep=True)
+        if node in self.recursive_objects:
             raise ConstructorError(
-                None, None, f"cannot read {node.tag} {_shown(node)}: {e}", node.start_mark
-            ) from e
+                None, None, "found unconstructable recursive node", node.start_mark
+            )
+        self.recursive_objects[node] = None
+        data = self.construct_map(node) if kind is MappingNode else self.construct_seq(node)
+        self.constructed_objects[node] = data
+        del self.recursive_objects[node]
+        return data
+
+    def build_document(self, node: Node) -> Any:
+        """``construct_document``: no constructor of this schema defers work (generators)."""
+        try:
+            return self.build(node)
+        finally:
+            self.constructed_objects = {}
+            self.recursive_objects = {}
 
     def construct_int(self, node: ScalarNode) -> int:
         text = str(self.construct_scalar(node))
@@ -147,7 +237,9 @@ class _Constructor(SafeConstructor):
             raise ConstructorError(
                 None, None, f"`{node.tag}` needs a mapping, not {node.id}", node.start_mark
             )
-        data = MarkedDict(_line(node))
+        data = MarkedDict(node.start_mark.line + 1)
+        key_lines = data.key_lines
+        build = self.build
         merged: dict[str, tuple[Any, int]] = {}
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE_TAG:
@@ -164,22 +256,24 @@ class _Constructor(SafeConstructor):
                 raise ConstructorError(
                     None,
                     None,
-                    f"duplicate key `{key}` (first defined on line {data.key_lines[key]})",
+                    f"duplicate key `{key}` (first defined on line {key_lines[key]})",
                     key_node.start_mark,
                 )
-            data[key] = self.construct_object(value_node, deep=True)
-            data.key_lines[key] = _line(key_node)
+            data[key] = build(value_node)
+            key_lines[key] = key_node.start_mark.line + 1
         for key, (value, line) in merged.items():
             if key not in data:  # explicit keys win over merged ones
                 data[key] = value
-                data.key_lines[key] = line
+                key_lines[key] = line
+        if data:
+            data.size, data.height = _extent(data.values())
         return data
 
     def _merge_sources(self, node: Node) -> list[MarkedDict]:
         nodes = node.value if isinstance(node, SequenceNode) else [node]
         sources = []
         for item in nodes:
-            value = self.construct_object(item, deep=True)
+            value = self.build(item)
             if not isinstance(value, MarkedDict):
                 raise ConstructorError(None, None, "`<<` merges mappings only", item.start_mark)
             sources.append(value)
@@ -190,10 +284,12 @@ class _Constructor(SafeConstructor):
             raise ConstructorError(
                 None, None, f"`{node.tag}` needs a sequence, not {node.id}", node.start_mark
             )
-        data = MarkedList(_line(node))
-        for item in node.value:
-            data.append(self.construct_object(item, deep=True))
-            data.item_lines.append(_line(item))
+        data = MarkedList(node.start_mark.line + 1)
+        build = self.build
+        data.extend([build(item) for item in node.value])
+        data.item_lines.extend([item.start_mark.line + 1 for item in node.value])
+        if data:
+            data.size, data.height = _extent(data)
         return data
 
 
@@ -209,6 +305,12 @@ _Constructor.yaml_constructors = {
     "tag:yaml.org,2002:map": _Constructor.construct_map,
     None: SafeConstructor.construct_undefined,
 }
+# The scalar tags `build` constructs itself (a string is its text).
+_SCALARS = {
+    tag: _Constructor.yaml_constructors[tag]
+    for tag in ("tag:yaml.org,2002:null", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int")
+}
+_SCALARS["tag:yaml.org,2002:float"] = _Constructor.construct_float
 
 
 class _Loader(Reader, Scanner, Parser, Composer, _Constructor, _Resolver):
@@ -237,17 +339,28 @@ if getattr(yaml, "__with_libyaml__", False):
 
 
 class Marks:
-    """Line numbers by key path; a path without its own mark falls back to its nearest parent."""
+    """Line numbers by key path, found in the data when a message asks (most loads ask for
+    none); a path without its own mark falls back to its nearest parent."""
 
-    def __init__(self, lines: dict[KeyPath, int]) -> None:
-        self._lines = lines
+    def __init__(self, data: Any) -> None:
+        self._data = data
 
     def line(self, path: KeyPath) -> int | None:
-        for end in range(len(path), -1, -1):
-            line = self._lines.get(path[:end])
-            if line is not None:
-                return line
-        return None
+        value = self._data
+        if not isinstance(value, MarkedDict | MarkedList):
+            return None
+        line = value.line
+        for part in path:
+            if isinstance(value, MarkedDict) and isinstance(part, str):
+                found = value.key_lines.get(part)
+            elif isinstance(value, MarkedList) and isinstance(part, int) and 0 <= part < len(value):
+                found = value.item_lines[part]
+            else:
+                found = None
+            if found is None:
+                break
+            line, value = found, value[part]
+        return line
 
 
 @dataclass(frozen=True)
@@ -258,29 +371,19 @@ class Document:
     marks: Marks
 
 
-class _TooLarge(Exception):
-    pass
-
-
-def _index(value: Any, path: KeyPath, *, lines: dict[KeyPath, int], budget: list[int]) -> None:
-    budget[0] -= 1
-    if budget[0] < 0 or len(path) > MAX_DEPTH:
-        raise _TooLarge
-    if isinstance(value, MarkedDict):
-        for key, item in value.items():
-            lines[(*path, key)] = value.key_lines[key]
-            _index(item, (*path, key), lines=lines, budget=budget)
-    elif isinstance(value, MarkedList):
-        for i, item in enumerate(value):
-            lines[(*path, i)] = value.item_lines[i]
-            _index(item, (*path, i), lines=lines, budget=budget)
+def _too_large(data: Any) -> bool:
+    """Expanded beyond the limits: later walks of the data (interpolation, the checks) would
+    take forever or overflow the stack."""
+    if not isinstance(data, MarkedDict | MarkedList):
+        return False
+    return data.size > MAX_VALUES or data.height > MAX_DEPTH
 
 
 def _documents(text: str) -> Iterator[Any]:
     loader = (_FastLoader or _Loader)(text)
     try:
-        while loader.check_data():
-            yield loader.get_data()
+        while loader.check_node():
+            yield loader.build_document(loader.get_node())
     finally:
         loader.dispose()
 
@@ -299,18 +402,10 @@ def load_documents(text: str, *, file: str) -> list[Document]:
         raise ManifestError(file=file, message=f"invalid YAML: {e}") from e
     except RecursionError as e:
         raise ManifestError(file=file, message="invalid YAML: nested too deeply") from e
-    documents = []
-    for data in raw:
-        lines: dict[KeyPath, int] = {}
-        if isinstance(data, MarkedDict | MarkedList):
-            lines[()] = data.line
-        try:
-            _index(data, (), lines=lines, budget=[MAX_VALUES])
-        except _TooLarge as e:
-            raise ManifestError(
-                file=file,
-                message=f"document nests deeper than {MAX_DEPTH} levels or expands to more than "
-                f"{MAX_VALUES} values (YAML aliases?)",
-            ) from e
-        documents.append(Document(data=data, marks=Marks(lines)))
-    return documents
+    if any(_too_large(data) for data in raw):
+        raise ManifestError(
+            file=file,
+            message=f"document nests deeper than {MAX_DEPTH} levels or expands to more than "
+            f"{MAX_VALUES} values (YAML aliases?)",
+        )
+    return [Document(data=data, marks=Marks(data)) for data in raw]
