@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shutil
 import sys
 from collections.abc import Iterable, Sequence
@@ -50,6 +51,16 @@ def console() -> Console:
 def print_table(
     columns: Sequence[str], rows: Iterable[Sequence[object]], *, indent: int = 0
 ) -> None:
+    header = list(columns)
+    cells = [[cell_text(value) for value in row] for row in rows]
+    if plain_terminal() and plain_cells(header, cells):
+        sys.stdout.write(plain_table(header, cells, indent=indent))
+        sys.stdout.flush()
+        return
+    rich_table(header, cells, indent=indent)
+
+
+def rich_table(columns: Sequence[str], rows: Sequence[Sequence[str]], *, indent: int = 0) -> None:
     from rich.padding import Padding
     from rich.table import Table
     from rich.text import Text
@@ -58,12 +69,57 @@ def print_table(
     for column in columns:
         table.add_column(Text(column, style="bold"), no_wrap=True, overflow="ignore")
     for row in rows:
-        table.add_row(*(Text(cell_text(value)) for value in row))
+        table.add_row(*(Text(cell) for cell in row))
     out = console()
     if table.row_count == 0:
         out.print(Text(" " * indent + "(none)"))
     else:
         out.print(Padding(table, (0, 0, 0, indent), expand=False))
+
+
+# Loading rich and laying a table out with it is most of what a one-shot `stackctl get` would
+# spend; where rich would print plain text (no terminal: no bold header, no width to fit) the
+# same characters are laid out here (tests/cli/test_cli_tables_are_the_same_without_rich.py).
+PLAIN_WIDTH = 10_000  # console()'s width when not on a terminal
+
+
+def plain_terminal() -> bool:
+    """Whether rich would write no escape codes to stdout (rich's ``Console.is_terminal``)."""
+    if "IPython" in sys.modules:
+        return False
+    tty_compatible = os.environ.get("TTY_COMPATIBLE", "")
+    if tty_compatible in ("0", "1"):
+        return tty_compatible == "0"
+    force_color = os.environ.get("FORCE_COLOR")
+    if force_color is not None:
+        return force_color == ""
+    return not sys.stdout.isatty()
+
+
+def plain_cells(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> bool:
+    """Cells one character wide each (printable ASCII: no tab, no newline), as many as the
+    columns, in a table narrower than the console."""
+    if not columns or any(len(row) != len(columns) for row in rows):
+        return False
+    texts = [*columns, *(cell for row in rows for cell in row)]
+    if not all(text.isascii() and text.isprintable() for text in texts):
+        return False
+    widths = [max(len(cell) for cell in column) for column in zip(columns, *rows, strict=True)]
+    return sum(widths) + 3 * len(widths) < PLAIN_WIDTH // 2  # far from it: indent included
+
+
+def plain_table(columns: Sequence[str], rows: Sequence[Sequence[str]], *, indent: int = 0) -> str:
+    """The text rich prints for ``print_table`` off a terminal: each column as wide as its
+    widest cell, three spaces between columns, the last one padded too."""
+    margin = " " * indent
+    if not rows:
+        return f"{margin}(none)\n"
+    widths = [max(len(cell) for cell in column) for column in zip(columns, *rows, strict=True)]
+    lines = []
+    for cells in (columns, *rows):
+        padded = [cell.ljust(width + 3) for cell, width in zip(cells[:-1], widths, strict=False)]
+        lines.append(margin + "".join(padded) + cells[-1].ljust(widths[-1]))
+    return "\n".join(lines) + "\n"
 
 
 def print_data(data: Any, output: Output) -> None:
