@@ -27,10 +27,10 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from controller.db import Database
+from controller.db import Database, RetentionPolicy
 from controller.desired.repository import RepositorySpec
 from controller.errors import AlreadyRunning, PermanentError, StackctlError
 from controller.liveness import holder_gone
@@ -48,6 +48,8 @@ log = logging.getLogger("stackctl.controller")
 LEASE_TTL = 15.0
 COMMAND_LEASE = 30.0
 MAX_BACKOFF = 30.0  # seconds between attempts of a loop that keeps meeting a database fault
+COMPACT_FIRST = 60.0  # seconds after the start before the first compaction (start-up first)
+COMPACT_EVERY = 3600.0  # seconds between compactions
 
 
 def _backoff(failures: int) -> float:
@@ -77,6 +79,7 @@ class DaemonOptions:
     api_open_reads: bool = False  # with a token: the read endpoints need none
     repository: RepositorySpec | None = None  # --git-url: the repository named `default`
     webhook_secret: bytes | None = None  # STACKCTL_GIT_WEBHOOK_SECRET, for `default`
+    retention: RetentionPolicy = field(default_factory=RetentionPolicy)  # what compaction keeps
 
     @property
     def git_dir(self) -> Path:
@@ -162,6 +165,7 @@ class Controller:
             self._spawn("resync", self._resync)
             self._spawn("repositories", self._follow_repositories)
             self._spawn("lease", self._keep_lease)
+            self._spawn("retention", self._compact)
             self._spawn("recovery", self._redo_failed_passes)
             log.info(
                 "controller running: manifests %s, database %s, %d worker(s)",
@@ -379,6 +383,29 @@ class Controller:
                     command.command_id,
                 )
         self.wake_workers()
+
+    def _compact(self) -> None:
+        """Keep the database bounded: every ``COMPACT_EVERY`` seconds, delete the finished
+        commands, log lines and events the retention policy no longer keeps, in short
+        transactions (``db.retention``). A database fault is tried again at the next period."""
+        delay = COMPACT_FIRST
+        while not self.stop.wait(delay):
+            delay = COMPACT_EVERY
+            try:
+                done = self.db.retention.compact(self.options.retention)
+            except StackctlError as e:
+                log.warning("compaction: %s (tried again in %.0fs)", e, COMPACT_EVERY)
+                continue
+            if done.commands or done.events:
+                log.info(
+                    "compaction: deleted %d finished command(s) with %d log line(s) and %d"
+                    " event(s) in %d transaction(s) (longest %.3fs)",
+                    done.commands,
+                    done.command_logs,
+                    done.events,
+                    done.transactions,
+                    done.longest_transaction_s,
+                )
 
     def _keep_lease(self) -> None:
         while not self.stop.wait(LEASE_TTL / 3):
