@@ -289,9 +289,9 @@ class Reconciler:
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def _observe(self, desired: DesiredStack) -> Snapshot:
+    def _observe(self, desired: DesiredStack, *, by_name: bool = True) -> Snapshot:
         return self._engine.observe(
-            desired.name, images=image_refs(desired), names=object_names(desired)
+            desired.name, images=image_refs(desired), names=object_names(desired), by_name=by_name
         )
 
     def _execute(
@@ -334,7 +334,7 @@ class Reconciler:
         said = asked = started
         while True:
             check()
-            snapshot = self._observe(desired)
+            snapshot = self._observe(desired, by_name=False)  # Compose's were looked at first
             health, why = assess_health(desired, snapshot)
             if health in (HealthStatus.HEALTHY, HealthStatus.DEGRADED):
                 return snapshot, None

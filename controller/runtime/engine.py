@@ -120,11 +120,20 @@ class Engine:
 
     # -- observing ---------------------------------------------------------------------------
 
-    def observe(self, stack: str, *, images: list[str] = (), names: list[str] = ()) -> Snapshot:
+    def observe(
+        self,
+        stack: str,
+        *,
+        images: list[str] = (),
+        names: list[str] = (),
+        by_name: bool = True,
+    ) -> Snapshot:
         """Everything labelled as ``stack``'s, and the image id each reference resolves to; and,
         apart, the project's objects without our label (made by ``docker compose``): containers
-        and volumes/networks by project label, containers by Compose v1/v2 name, and the
-        networks and volumes named in ``names``."""
+        and volumes/networks by project label, containers by Compose v1/v2 name (unless
+        ``by_name`` is false: a list of every container on the engine, which a health wait
+        polling the stack it just converged can spare), and the networks and volumes named in
+        ``names``."""
         project = {"label": [f"{PROJECT_LABEL}={stack}"]}
         doing = f"listing containers of {stack}"
         listed = self._call(
@@ -132,7 +141,9 @@ class Engine:
         )
         ours = [c for c in listed if (c.get("Labels") or {}).get(MANAGED_LABEL) == "true"]
         containers = self._inspect_all(ours)
-        foreign = self._inspect_all(self._foreign_summaries(stack, labelled=listed))
+        foreign = self._inspect_all(
+            self._foreign_summaries(stack, labelled=listed, by_name=by_name)
+        )
         networks = self._call(
             "list_networks", f"listing networks of {stack}", self._api.networks, filters=project
         )
@@ -183,14 +194,18 @@ class Engine:
         return containers
 
     def _foreign_summaries(
-        self, stack: str, *, labelled: list[dict[str, Any]]
+        self, stack: str, *, labelled: list[dict[str, Any]], by_name: bool
     ) -> list[dict[str, Any]]:
         """The project's containers without our label: among those ``labelled`` with Compose's
         project label, or, with no project label at all, by a v2 (``stack-svc-1``) or v1
         (``stack_svc_1``) name."""
         doing = f"listing Compose containers of {stack}"
-        named = self._call(
-            "list_containers", doing, self._api.containers, all=True, filters={"name": stack}
+        named = (
+            self._call(
+                "list_containers", doing, self._api.containers, all=True, filters={"name": stack}
+            )
+            if by_name
+            else []
         )
         found = {}
         for c in labelled:
