@@ -154,7 +154,7 @@ def catch_up(path: Path, *, days: int, policy: RetentionPolicy) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--stacks", type=int, default=3)
+    parser.add_argument("--stacks", type=int, default=2)
     parser.add_argument("--days", type=int, default=10)
     parser.add_argument("--keep-days", type=float, default=RetentionPolicy().keep_days)
     parser.add_argument("--keep-commands", type=int, default=RetentionPolicy().keep_commands)
