@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -90,6 +90,7 @@ class CompactionResult:
     events: int = 0
     transactions: int = 0  # write transactions taken (each at most ``batch`` rows)
     longest_transaction_s: float = 0.0  # the longest the write lock was held (measured)
+    stopped: bool = False  # ``stop`` said so before everything was done
 
 
 @dataclass(frozen=True)
@@ -111,8 +112,18 @@ class RetentionRepository:
     def __init__(self, db: DatabaseAccess) -> None:
         self._db = db
 
-    def compact(self, policy: RetentionPolicy, *, batch: int = DEFAULT_BATCH) -> CompactionResult:
+    def compact(
+        self,
+        policy: RetentionPolicy,
+        *,
+        batch: int = DEFAULT_BATCH,
+        stop: Callable[[], bool] = lambda: False,
+    ) -> CompactionResult:
         """Delete what ``policy`` no longer keeps, ``batch`` rows per transaction.
+
+        ``stop`` is asked before each transaction (a controller shutting down need not wait
+        for a long catch-up): when it says yes, compaction ends there, ``stopped`` says so, and
+        the next call goes on where this one stopped.
 
         Costs a few short reads per batch and per stack with deletable commands; the daemon
         calls it from a background thread (it waits between batches). Raises like any write
@@ -121,16 +132,19 @@ class RetentionRepository:
         if batch < 1:
             raise ValueError(f"batch must be at least 1, not {batch}")
         now = self._db.clock()
-        commands = _Tally()
-        self._compact_commands(policy, now - timedelta(days=policy.keep_days), batch, commands)
-        events = _Tally()
-        self._compact_events(now - timedelta(days=policy.event_days), batch, events)
+        commands, events = _Tally(stop), _Tally(stop)
+        try:
+            self._compact_commands(policy, now - timedelta(days=policy.keep_days), batch, commands)
+            self._compact_events(now - timedelta(days=policy.event_days), batch, events)
+        except _Stopped:
+            pass
         return CompactionResult(
             commands=commands.rows,
             command_logs=commands.logs,
             events=events.rows,
             transactions=commands.transactions + events.transactions,
             longest_transaction_s=max(commands.longest, events.longest),
+            stopped=commands.stopped or events.stopped,
         )
 
     def space(self) -> SpaceUsage:
@@ -154,6 +168,9 @@ class RetentionRepository:
     def _writing(self, tally: _Tally) -> Iterator[sqlite3.Connection]:
         """One write transaction, timed from the lock taken to the commit; then the lock is
         left to others for as long (compaction holds it at most half of the time it runs)."""
+        if tally.stop():
+            tally.stopped = True
+            raise _Stopped
         with self._db.transaction() as conn:
             start = time.perf_counter()
             yield conn
@@ -230,10 +247,16 @@ class RetentionRepository:
             after = rows[-1][0]
 
 
+class _Stopped(Exception):
+    """``stop`` said yes: compaction ends before its next transaction."""
+
+
 class _Tally:
     """Counts of one compaction, and the longest its write transactions held the lock."""
 
-    def __init__(self) -> None:
+    def __init__(self, stop: Callable[[], bool]) -> None:
+        self.stop = stop
+        self.stopped = False
         self.rows = 0
         self.logs = 0
         self.transactions = 0

@@ -76,6 +76,26 @@ def test_each_batch_commits_alone_so_a_fault_keeps_what_was_done(
     assert remaining(db) == 1
 
 
+def test_a_compaction_asked_to_stop_ends_before_its_next_transaction(
+    db: Database, make_stack, clock
+):
+    make_stack("a")
+    finish_many(db, ["a"], rounds=31)
+    clock.advance(8 * DAY)
+    asked = []
+
+    def stop_after_two() -> bool:
+        asked.append(1)
+        return len(asked) > 2
+
+    first = db.retention.compact(POLICY, batch=10, stop=stop_after_two)
+    assert (first.commands, first.transactions, first.stopped) == (20, 2, True)
+    assert remaining(db) == 11
+    rest = db.retention.compact(POLICY, batch=10)
+    assert (rest.commands, rest.stopped) == (10, False)
+    assert remaining(db) == 1
+
+
 def test_the_file_stops_growing_when_compaction_keeps_pace(db_path, clock):
     sizes = []
     # synchronous=OFF: the same pages, written without waiting for the disk.
