@@ -3,9 +3,10 @@
 Each sub-command lives in its own module and registers itself on ``controller.cli.app.app``;
 ``app.py`` lists them by name and imports a command's module only when that command runs
 (``lazy.py``). The command modules import the layers below them (database, source, engine,
-daemon) inside the commands, so that a command loads only what it uses, and ``stackctl
---version`` is answered before typer is imported: one-shot commands start in a fraction of the
-time (``bench/cli_startup.py``; ``tests/cli/test_cli_version_and_help.py`` keeps it so).
+daemon) inside the commands, so that a command loads only what it uses; ``stackctl --version``
+and a plain ``stackctl get stacks`` (``quick.py``) are answered before typer is imported:
+one-shot commands start in a fraction of the time (``bench/cli_startup.py``;
+``tests/cli/test_cli_version_and_help.py`` keeps it so).
 """
 
 from __future__ import annotations
@@ -19,9 +20,15 @@ from controller import __version__
 
 def main() -> None:
     """Console-script entry point."""
-    if sys.argv[1:] == ["--version"]:  # the same line as the app's --version, without typer
+    args = sys.argv[1:]
+    if args == ["--version"]:  # the same line as the app's --version, without typer
         sys.stdout.write(f"stackctl {__version__}\n")
         return
+    if "get" in args:
+        from controller.cli.quick import answer
+
+        if answer(args):  # a plain `get stacks`, printed without typer (quick.py)
+            return
     from controller.cli.app import app
 
     app()

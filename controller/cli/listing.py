@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-import typer
-
-from controller.cli import running
-from controller.cli.output import Output, cell_text, print_data, print_table, to_plain
+from controller.cli.output import (
+    Output,
+    cell_text,
+    plain_text,
+    print_data,
+    print_table,
+    to_plain,
+)
 
 WATCH_SECONDS = 1.0
 
@@ -31,15 +36,27 @@ class GetOutput(StrEnum):
     YAML = "yaml"
 
 
-GET_OUTPUT_OPTION = typer.Option(
-    GetOutput.TABLE,
-    "--output",
-    "-o",
-    help="table or wide (more columns) for people; name (kind/name); json or yaml for scripts.",
-)
-WATCH_OPTION = typer.Option(
-    False, "--watch", "-w", help="Then print each row again when it changes, until ^C."
-)
+def __getattr__(name: str) -> Any:
+    # The options are made on first use (PEP 562): importing this module loads no typer, so
+    # that `get stacks` can print before typer is loaded (quick.py).
+    if name not in ("GET_OUTPUT_OPTION", "WATCH_OPTION"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import typer
+
+    if name == "GET_OUTPUT_OPTION":
+        option = typer.Option(
+            GetOutput.TABLE,
+            "--output",
+            "-o",
+            help="table or wide (more columns) for people; name (kind/name); json or yaml for"
+            " scripts.",
+        )
+    else:
+        option = typer.Option(
+            False, "--watch", "-w", help="Then print each row again when it changes, until ^C."
+        )
+    globals()[name] = option
+    return option
 
 
 @dataclass(frozen=True)
@@ -70,18 +87,25 @@ def print_listing(
 ) -> None:
     items = fetch()
     if not watch:
-        _print_all(listing, items, output)
+        print_all(listing, items, output)
         return
     _watch(listing, fetch, items, output)
 
 
-def _print_all(listing: Listing, items: Sequence[Any], output: GetOutput) -> None:
+def print_all(listing: Listing, items: Sequence[Any], output: GetOutput) -> None:
     match output:
         case GetOutput.JSON | GetOutput.YAML:
             print_data(list(items), Output(output.value))
         case GetOutput.NAME:
-            for item in items:
-                typer.echo(f"{listing.kind}/{listing.name(item)}")
+            names = [f"{listing.kind}/{listing.name(item)}" for item in items]
+            if all(plain_text(name) for name in names):  # what typer.echo would write
+                sys.stdout.write("".join(f"{name}\n" for name in names))
+                sys.stdout.flush()
+                return
+            import typer
+
+            for name in names:
+                typer.echo(name)
         case _:
             wide = output is GetOutput.WIDE
             print_table(listing.header(wide=wide), listing.rows(items, wide=wide))
@@ -92,6 +116,10 @@ def _watch(
 ) -> None:
     """kubectl's ``-w``: the rows now, then a row each time an item appears or changes. The
     column widths are the first listing's (a later, longer cell widens only its own line)."""
+    import typer
+
+    from controller.cli import running
+
     wide = output is GetOutput.WIDE
     header = listing.header(wide=wide)
     widths = [len(c) for c in header]

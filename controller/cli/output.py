@@ -18,8 +18,6 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-import typer
-
 if TYPE_CHECKING:  # loaded when something is printed: the CLI starts quickly
     from rich.console import Console
 
@@ -30,12 +28,21 @@ class Output(StrEnum):
     YAML = "yaml"
 
 
-OUTPUT_OPTION = typer.Option(
-    Output.TABLE,
-    "--output",
-    "-o",
-    help="table for people; json or yaml for scripts (also before the command).",
-)
+def __getattr__(name: str) -> Any:
+    # OUTPUT_OPTION is made on first use (PEP 562): importing this module loads no typer, so
+    # that `get stacks` can print before typer is loaded (quick.py).
+    if name != "OUTPUT_OPTION":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import typer
+
+    option = typer.Option(
+        Output.TABLE,
+        "--output",
+        "-o",
+        help="table for people; json or yaml for scripts (also before the command).",
+    )
+    globals()[name] = option
+    return option
 
 
 def console() -> Console:
@@ -96,13 +103,17 @@ def plain_terminal() -> bool:
     return not sys.stdout.isatty()
 
 
+def plain_text(text: str) -> bool:
+    """Printable ASCII (no tab, no newline, no escape): one column per character, and nothing
+    that rich or click would change on its way out."""
+    return text.isascii() and text.isprintable()
+
+
 def plain_cells(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> bool:
-    """Cells one character wide each (printable ASCII: no tab, no newline), as many as the
-    columns, in a table narrower than the console."""
+    """``plain_text`` cells, as many as the columns, in a table narrower than the console."""
     if not columns or any(len(row) != len(columns) for row in rows):
         return False
-    texts = [*columns, *(cell for row in rows for cell in row)]
-    if not all(text.isascii() and text.isprintable() for text in texts):
+    if not all(plain_text(text) for text in [*columns, *(c for row in rows for c in row)]):
         return False
     widths = [max(len(cell) for cell in column) for column in zip(columns, *rows, strict=True)]
     return sum(widths) + 3 * len(widths) < PLAIN_WIDTH // 2  # far from it: indent included
@@ -124,6 +135,7 @@ def plain_table(columns: Sequence[str], rows: Sequence[Sequence[str]], *, indent
 
 def print_data(data: Any, output: Output) -> None:
     """``data`` as JSON (indented) or YAML, for ``-o json|yaml``."""
+    import typer
     import yaml
 
     plain = to_plain(data)

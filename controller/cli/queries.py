@@ -38,6 +38,7 @@ from controller.cli.output import (
     timestamp,
     to_plain,
 )
+from controller.cli.quick import PLAIN_OUTPUTS, STACKS, deleted
 from controller.cli.running import (
     DB_OPTION,
     POLL_SECONDS,
@@ -49,41 +50,10 @@ from controller.models.enums import CommandStatus, CommandType
 
 if TYPE_CHECKING:  # loaded when a command needs them: the CLI starts quickly
     from controller.db import Database
-    from controller.db.views import StackView
     from controller.models import Command, CommandLog, Stack, StackMetadata
 
 
 MAX_LIMIT = 500
-
-
-DELETED = "Deleted"
-
-STACKS = Listing(
-    kind="stack",
-    columns=["NAME", "DESIRED", "APPLIED", "SYNC", "HEALTH", "SUSPENDED", "PINNED", "AGE"],
-    row=lambda s: [
-        s.name,
-        s.current_version,
-        s.applied_version,
-        DELETED if deleted(s) else s.sync_status,
-        "-" if deleted(s) else s.health_status,
-        s.suspended,
-        s.pinned,
-        age(s.created_at),
-    ],
-    name=lambda s: s.name,
-    wide_columns=["UPDATED", "LAST ERROR"],
-    wide_row=lambda s: [timestamp(s.updated_at), s.last_error],
-)
-
-
-# What `get stacks` prints from plain rows (controller.db.views), without the models.
-PLAIN_OUTPUTS = (GetOutput.TABLE, GetOutput.WIDE, GetOutput.NAME)
-
-
-def deleted(stack: Stack | StackView) -> bool:
-    """See ``Stack.deleted``."""
-    return stack.deleted
 
 
 @get_app.command("stacks")
@@ -96,7 +66,7 @@ def get_stacks(
 ) -> None:
     """The stacks: desired and applied version, sync, health, suspended, pinned, age. Deleted
     stacks are left out unless --all (or named)."""
-    if not watch and output in PLAIN_OUTPUTS:
+    if not watch and output in PLAIN_OUTPUTS.values():
         # The quick read: plain rows, no models (json/yaml print the models' own form).
         from controller.db.views import list_stacks
 

@@ -1,0 +1,137 @@
+"""``stackctl get stacks`` answered before typer is imported: the most common one-shot read.
+
+Loading typer is half of what ``get stacks`` costs as a process; the list itself is a query and
+a table. ``answer`` reads the command line itself for the shapes that list stacks (the root's and
+the command's ``--db`` and ``-o table|wide|name``, ``--all``/``-A``, a stack's name) and prints
+the list as the typer command would (the same ``STACKS`` rows, ``controller.db.views``). For
+anything else (another option, a repeated or glued one, ``--help``, json or yaml, ``--watch``, a
+database that is missing or that the views cannot read, an unknown stack) it prints nothing and
+says no, and typer runs the command: its errors and messages stay typer's. A test runs both
+ways over a table of command lines and compares what they print.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from controller.cli.listing import GetOutput, Listing, print_all
+from controller.cli.output import age, timestamp
+
+if TYPE_CHECKING:
+    from controller.db.views import StackView
+    from controller.models import Stack
+
+DELETED = "Deleted"
+
+STACKS = Listing(
+    kind="stack",
+    columns=["NAME", "DESIRED", "APPLIED", "SYNC", "HEALTH", "SUSPENDED", "PINNED", "AGE"],
+    row=lambda s: [
+        s.name,
+        s.current_version,
+        s.applied_version,
+        DELETED if deleted(s) else s.sync_status,
+        "-" if deleted(s) else s.health_status,
+        s.suspended,
+        s.pinned,
+        age(s.created_at),
+    ],
+    name=lambda s: s.name,
+    wide_columns=["UPDATED", "LAST ERROR"],
+    wide_row=lambda s: [timestamp(s.updated_at), s.last_error],
+)
+
+
+def deleted(stack: Stack | StackView) -> bool:
+    """See ``Stack.deleted``."""
+    return stack.deleted
+
+
+# The outputs `get stacks` prints from plain rows; json and yaml print the models' own form.
+PLAIN_OUTPUTS = {o.value: o for o in (GetOutput.TABLE, GetOutput.WIDE, GetOutput.NAME)}
+_VALUED = {"--db": "db", "-o": "output", "--output": "output"}
+
+
+@dataclass(frozen=True)
+class StacksRequest:
+    """``stackctl get stacks`` as the command line gave it, once the root's options have
+    reached the command (its own win)."""
+
+    name: str | None
+    every: bool
+    db: Path | None
+    output: GetOutput
+
+
+def read_request(args: Sequence[str]) -> StacksRequest | None:
+    """The request when ``args`` is a plain ``get stacks`` command line, else ``None``."""
+    root: dict[str, str] = {}
+    rest = list(args)
+    while rest and rest[0].startswith("-"):
+        if not _take_option(rest, root):
+            return None
+    if rest[:2] != ["get", "stacks"]:
+        return None
+    del rest[:2]
+    own: dict[str, str] = {}
+    name: str | None = None
+    every = False
+    while rest:
+        if rest[0] in ("--all", "-A") and not every:
+            every = True
+            del rest[0]
+        elif rest[0].startswith("-"):
+            if not _take_option(rest, own):
+                return None
+        elif name is None:
+            name = rest.pop(0)
+        else:
+            return None  # typer's "unexpected extra argument"
+    output = PLAIN_OUTPUTS.get(own.get("output", root.get("output", "table")))
+    if output is None:
+        return None
+    db = own.get("db", root.get("db"))
+    return StacksRequest(name=name, every=every, db=Path(db) if db else None, output=output)
+
+
+def _take_option(rest: list[str], found: dict[str, str]) -> bool:
+    """Move ``--db X`` or ``-o X`` from ``rest`` into ``found``; False for anything else (an
+    option given twice, a value that is missing, empty or looks like an option)."""
+    key = _VALUED.get(rest[0])
+    if key is None or key in found or len(rest) < 2:
+        return False
+    value = rest[1]
+    if not value or value.startswith("-"):
+        return False
+    found[key] = value
+    del rest[:2]
+    return True
+
+
+def answer(args: Sequence[str]) -> bool:
+    """Print the stacks for a plain ``get stacks`` command line and say True; else print
+    nothing and say False (typer then runs the command)."""
+    if any(key.startswith("_") and key.endswith("_COMPLETE") for key in os.environ):
+        return False  # typer's shell completion asks
+    request = read_request(args)
+    if request is None:
+        return False
+    from controller.config import load_settings
+    from controller.db.views import list_stacks
+
+    try:
+        path = load_settings({"db": request.db}).db
+    except Exception:  # a STACKCTL_* variable that does not parse: typer's path says it
+        return False
+    if not path.is_file():
+        return False
+    found = list_stacks(path, stack_id=request.name)
+    if found is None or (request.name is not None and not found):
+        return False
+    shown = [s for s in found if request.every or request.name is not None or not deleted(s)]
+    print_all(STACKS, shown, request.output)
+    return True
