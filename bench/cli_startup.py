@@ -3,8 +3,13 @@ included): ``--version``, ``--help``, ``get stacks``, ``history``, ``validate`` 
 ``apply`` (the last needs the engine and the test images: ``scripts/engine.sh``; skipped with
 a note when no engine answers).
 
+In the same run, as the floor and the peer: ``python -c pass`` and ``python -S -c pass`` (the
+interpreter's own start, with and without ``site``: no command can start faster) and ``docker
+ps`` (when the docker CLI is there). The commands run in rounds, one run of each per round, so
+that a machine that slows down or speeds up meanwhile weighs on all of them alike.
+
 Run: ``.venv/bin/python bench/cli_startup.py [--runs N]``. Prints the median and the fastest
-run of each; asserts nothing about time.
+run of each, and the goals of issue 13 (item 7) beside them; asserts nothing about time.
 """
 
 from __future__ import annotations
@@ -26,7 +31,10 @@ import time
 import yaml
 
 print = functools.partial(print, flush=True)  # figures must survive a kill
-STACKCTL = [sys.executable, "-m", "controller"]
+# The console script as people run it (python -m controller where it is not installed).
+_SCRIPT = Path(sys.executable).with_name("stackctl")
+STACKCTL = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "controller"]
+GOALS = {"--version": 0.060, "get stacks --db stackctl.db": 0.120}  # seconds, issue 13 item 7
 
 
 def manifest(name: str) -> str:
@@ -50,12 +58,15 @@ def manifest(name: str) -> str:
     )
 
 
-def timed(args: list[str], runs: int) -> list[float]:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run([*STACKCTL, *args], capture_output=True, check=False)
-        times.append(time.perf_counter() - start)
+def timed_rounds(commands: dict[str, list[str]], runs: int) -> dict[str, list[float]]:
+    """Each command ``runs`` times, one run of each per round (after one round not counted)."""
+    times: dict[str, list[float]] = {label: [] for label in commands}
+    for round_number in range(runs + 1):
+        for label, command in commands.items():
+            start = time.perf_counter()
+            subprocess.run(command, capture_output=True, check=False)
+            if round_number > 0:
+                times[label].append(time.perf_counter() - start)
     return times
 
 
@@ -96,12 +107,23 @@ def main() -> None:
         ]
         if engine:
             cases.append(["apply", str(root), "--db", db])
-        print(f"{'command':<36} {'median':>8} {'fastest':>8}   ({runs} runs each)")
+        commands = {
+            "python -S -c pass": [sys.executable, "-S", "-c", "pass"],
+            "python -c pass": [sys.executable, "-c", "pass"],
+        }
+        if shutil.which("docker") is not None:
+            commands["docker ps"] = ["docker", "ps"]
         for args in cases:
-            times = timed(args, runs)
             label = " ".join(a if not a.startswith("/") else Path(a).name for a in args)
-            label = label.replace(name, "STACK")
-            print(f"{label:<36} {statistics.median(times):7.3f}s {min(times):7.3f}s")
+            commands[label.replace(name, "STACK")] = [*STACKCTL, *args]
+        times = timed_rounds(commands, runs)
+        print(f"stackctl is {' '.join(STACKCTL)}; {runs} runs each, in rounds")
+        print(f"{'command':<36} {'median':>8} {'fastest':>8}   goal")
+        for label, measured in times.items():
+            goal = GOALS.get(label)
+            note = f"<= {goal:.3f}s" if goal else ""
+            row = f"{label:<36} {statistics.median(measured):7.3f}s {min(measured):7.3f}s   {note}"
+            print(row.rstrip())
         if not engine:
             print("apply (no-op): skipped, no engine answers (scripts/engine.sh starts one)")
         else:
