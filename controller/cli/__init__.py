@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import sys
 from types import ModuleType
-from typing import Any
 
 from controller import __version__
 
@@ -34,7 +33,7 @@ def main() -> None:
     app()
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:  # not typing.Any: --version loads no typing
     # `from controller.cli import app` is the typer app, loaded on first use (PEP 562).
     if name == "app":
         from controller.cli.app import app
@@ -44,7 +43,7 @@ def __getattr__(name: str) -> Any:
 
 
 class _Package(ModuleType):
-    def __setattr__(self, name: str, value: Any) -> None:
+    def __setattr__(self, name: str, value: object) -> None:
         # Importing the submodule controller.cli.app sets the package's `app` to that module;
         # `controller.cli.app` stays the typer app (__getattr__), as when this file imported it.
         if name == "app" and isinstance(value, ModuleType):
