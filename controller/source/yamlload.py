@@ -14,6 +14,7 @@ key path's line is found by walking the data only when a message needs one.
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -239,7 +240,6 @@ class _Constructor(SafeConstructor):
             )
         data = MarkedDict(node.start_mark.line + 1)
         key_lines = data.key_lines
-        build = self.build
         merged: dict[str, tuple[Any, int]] = {}
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE_TAG:
@@ -259,7 +259,11 @@ class _Constructor(SafeConstructor):
                     f"duplicate key `{key}` (first defined on line {key_lines[key]})",
                     key_node.start_mark,
                 )
-            data[key] = build(value_node)
+            # Most values are plain text: taken here, without a call to `build` for each.
+            if value_node.__class__ is ScalarNode and value_node.tag == _STR:
+                data[key] = value_node.value
+            else:
+                data[key] = self.build(value_node)
             key_lines[key] = key_node.start_mark.line + 1
         for key, (value, line) in merged.items():
             if key not in data:  # explicit keys win over merged ones
@@ -286,7 +290,12 @@ class _Constructor(SafeConstructor):
             )
         data = MarkedList(node.start_mark.line + 1)
         build = self.build
-        data.extend([build(item) for item in node.value])
+        data.extend(
+            [
+                item.value if item.__class__ is ScalarNode and item.tag == _STR else build(item)
+                for item in node.value
+            ]
+        )
         data.item_lines.extend([item.start_mark.line + 1 for item in node.value])
         if data:
             data.size, data.height = _extent(data)
@@ -334,6 +343,11 @@ if getattr(yaml, "__with_libyaml__", False):
             CParser.__init__(self, stream)
             _Constructor.__init__(self)
             _Resolver.__init__(self)
+            # libyaml's composer calls these two around every node, for path resolvers, which
+            # this schema has none of: C functions that do nothing with their arguments (and
+            # have no effect) cost a fraction of a Python method's call.
+            self.descend_resolver = operator.is_
+            self.ascend_resolver = tuple
 
     _FastLoader = _CLoader
 
