@@ -27,6 +27,7 @@ from controller.source.yamlload import KeyPath
 
 _NAME = re.compile(r"[_A-Za-z][_A-Za-z0-9]*")
 _OPERATORS = (":-", ":?", ":+", "-", "?", "+")
+_INERT = frozenset({int, float, bool, type(None)})  # values interpolation leaves as they are
 MAX_NESTING = 32  # `${A:-${B:-...}}` levels; deeper is refused (a nesting level is a call)
 
 
@@ -178,13 +179,20 @@ def _walk(
         for k in value:
             if isinstance(k, str) and "\0" in k:
                 nul.append(((*path, k), k))
-        return {
-            k: _walk(v, interp, issues=issues, path=(*path, k), warned=warned, nul=nul)
-            for k, v in value.items()
-        }
+        out = {}
+        for k, v in value.items():
+            # Most values are numbers or text with nothing to expand or note: as they are,
+            # without building a key path for them.
+            if v.__class__ in _INERT or (v.__class__ is str and "$" not in v and "\0" not in v):
+                out[k] = v
+            else:
+                out[k] = _walk(v, interp, issues=issues, path=(*path, k), warned=warned, nul=nul)
+        return out
     if isinstance(value, list):
         return [
-            _walk(v, interp, issues=issues, path=(*path, i), warned=warned, nul=nul)
+            v
+            if v.__class__ in _INERT or (v.__class__ is str and "$" not in v and "\0" not in v)
+            else _walk(v, interp, issues=issues, path=(*path, i), warned=warned, nul=nul)
             for i, v in enumerate(value)
         ]
     if not isinstance(value, str):

@@ -9,6 +9,7 @@ order carries no meaning. This module must never look beyond the value it is giv
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from typing import Any
@@ -39,6 +40,7 @@ def _range(text: str, what: str) -> tuple[int, int]:
     return start, end
 
 
+@functools.lru_cache(maxsize=1024)  # `ipaddress` is slow, and stacks repeat their host IPs
 def host_ip_problem(text: str) -> str | None:
     """Why ``text`` is not a host IP the engine can bind (IPv4, or IPv6 without a zone), or
     None; an empty one means every interface."""

@@ -39,13 +39,15 @@ def parse_duration(value: object) -> int:
         return 0
     if isinstance(value, int):
         raise ValueError(f"a duration needs a unit, e.g. `{value}s`")
-    total = Fraction(0)
+    total: int | Fraction = 0
     pos = 0
     while pos < len(text):
         match = _DURATION_PART.match(text, pos)
         if not match:
             raise ValueError(f"invalid duration {text!r}; expected e.g. `1m30s`, `10s`, `500ms`")
-        total += Fraction(match.group(1)) * _NS[match.group(2)]
+        number, unit = match.groups()
+        # Fraction keeps `1.5s` exact; whole numbers (most durations) need none of its cost.
+        total += (int(number) if number.isdigit() else Fraction(number)) * _NS[unit]
         pos = match.end()
     if not text:
         raise ValueError("empty duration")
@@ -72,4 +74,5 @@ def parse_bytes(value: object) -> int:
     if not match:
         raise ValueError(f"invalid size {value!r}; expected e.g. `512m`, `1.5G`, `1gb`")
     number, unit, _, _ = match.groups()
-    return int(Fraction(number) * 1024 ** _POWERS[unit.lower() if unit else None])
+    scale = 1024 ** _POWERS[unit.lower() if unit else None]
+    return int(number) * scale if number.isdigit() else int(Fraction(number) * scale)
