@@ -14,6 +14,11 @@ same, loading the source again would give the same result, which is what lets th
 reload only what changed (``controller.source.cache``). Contents are compared, not
 modification times: two writes of the same size within one clock tick keep the mtime, not the
 content.
+
+Within ``one_pass()`` (one walk of a root) a path is resolved once, and from its folder's
+resolved form (one ``lstat`` instead of one per component): a root of 1,000 stacks otherwise
+resolves the same folders tens of thousands of times. A file that changes during the pass is
+then seen as it was first seen, which is what the pass's probes record anyway.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 MAX_FILE_BYTES = 1024 * 1024
@@ -65,6 +70,16 @@ class RootPath:
     rel: str
 
 
+@dataclass(frozen=True)
+class _Located:
+    """What ``Root.locate`` found: the joined and the resolved path, and the answer."""
+
+    joined: str
+    real: str
+    where: RootPath | None = None
+    problem: str | None = None
+
+
 class Root:
     """The watched directory, kept both as given (for stored paths) and resolved (for checks).
 
@@ -87,18 +102,33 @@ class Root:
         check_path_text(ref)
         if ref.startswith("~"):
             raise FileProblem(f"`{ref}`: a home-relative path cannot be inside the watched root")
+        current = _pass.get()
+        if current is None:
+            located = self._locate(base=base, ref=ref)
+        else:  # one pass: the answer of the first time, and its probe noted again
+            key = (self._given_prefix, self._real_prefix, os.fspath(base), ref)
+            located = current.located.get(key)
+            if located is None:
+                located = current.located[key] = self._locate(base=base, ref=ref)
+            else:
+                _seen("realpath", located.joined, value=located.real)
+        if located.problem is not None:
+            raise FileProblem(located.problem)
+        return located.where  # type: ignore[return-value]  # set when there is no problem
+
+    def _locate(self, *, base: Path, ref: str) -> _Located:
         # `..` is folded lexically for the stored form; the confinement check below uses the
         # resolved path, so a symlink cannot smuggle a reference out of the root.
         joined = os.path.normpath(os.path.join(base, ref))
         real = realpath(joined)
         if not (real + "/").startswith(self._real_prefix):
-            raise FileProblem(f"`{ref}` resolves outside the watched root")
+            return _Located(joined, real, problem=f"`{ref}` resolves outside the watched root")
         if (joined + "/").startswith(self._given_prefix):
             rel = joined[len(self._given_prefix) :]
         else:
             # Absolute reference spelled through the resolved root: store it the same way.
             rel = real[len(self._real_prefix) :]
-        return RootPath(path=Path(joined), rel=rel or ".")
+        return _Located(joined, real, where=RootPath(path=Path(joined), rel=rel or "."))
 
     def rel(self, path: Path) -> str:
         """Root-relative posix form of a path found by walking the root."""
@@ -273,9 +303,55 @@ def is_dir(path: Path) -> bool:
 
 def realpath(path: Path | str) -> str:
     """The path with every symlink resolved (``os.path.realpath``)."""
-    real = os.path.realpath(path)
+    real = _resolved(os.fspath(path))
     _seen("realpath", path, value=real)
     return real
+
+
+@dataclass
+class _Pass:
+    """What one pass (``one_pass``) has resolved: paths, and references located in a root."""
+
+    resolved: dict[str, str] = field(default_factory=dict)
+    located: dict[tuple[str, str, str, str], _Located] = field(default_factory=dict)
+
+
+_pass: ContextVar[_Pass | None] = ContextVar("stackctl_source_pass", default=None)
+
+
+@contextmanager
+def one_pass() -> Iterator[None]:
+    """Resolve each path once in this block (and this thread): one walk of a root."""
+    token = _pass.set(_Pass())
+    try:
+        yield
+    finally:
+        _pass.reset(token)
+
+
+def _resolved(path: str) -> str:
+    current = _pass.get()
+    if current is None:
+        return os.path.realpath(path)
+    real = current.resolved.get(path)
+    if real is None:
+        real = current.resolved[path] = _resolve_last(path)
+    return real
+
+
+def _resolve_last(path: str) -> str:
+    """``os.path.realpath(path)`` from its folder's (cached) resolved form: it resolves a
+    path component by component, so the folder's result is where it stands before the last
+    one, which it follows only if that is a symlink (then the whole path is resolved here)."""
+    head, tail = os.path.split(path)
+    if not os.path.isabs(path) or head == path or tail in ("", ".", ".."):
+        return os.path.realpath(path)
+    candidate = os.path.join(_resolved(head), tail)
+    try:
+        link = stat.S_ISLNK(os.lstat(candidate).st_mode)
+    except OSError:
+        link = False  # as realpath takes it: nothing there, so no link to follow
+    return os.path.realpath(path) if link else candidate
 
 
 _ASK_AGAIN: dict[str, Callable[[str], object]] = {

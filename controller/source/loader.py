@@ -44,6 +44,7 @@ from controller.source.files import (
     Root,
     find_compose_file,
     is_ignored,
+    one_pass,
     read_text,
     realpath,
 )
@@ -74,10 +75,11 @@ def load_root(root: Path, *, cache: LoadCache[_Outcome | None] | None = None) ->
     """Load every source at the top level of the watched directory ``root``; with a
     ``cache`` (kept by the caller between calls), only the entries that changed."""
     where = Root(root)
-    if cache is None:
-        return _assemble(where, _walk(where, where.given))
-    with cache.walk(where, rebase=_rebase):
-        return _assemble(where, _walk(where, where.given, cache))
+    with one_pass():
+        if cache is None:
+            return _assemble(where, _walk(where, where.given))
+        with cache.walk(where, rebase=_rebase):
+            return _assemble(where, _walk(where, where.given, cache))
 
 
 def _rebase(outcome: _Outcome | None, old: str, new: str) -> _Outcome | None:
@@ -107,7 +109,11 @@ def load_path(path: Path, *, root: Path | None = None) -> LoadResult:
     folder; any other file is a top-level source. ``root`` (the boundary every reference must
     stay inside) defaults to the directory itself, or the file's folder.
     """
-    path = Path(path)
+    with one_pass():
+        return _load_path(Path(path), root=root)
+
+
+def _load_path(path: Path, *, root: Path | None) -> LoadResult:
     if path.name in COMPOSE_FILE_NAMES and os.path.lexists(path):
         path = path.parent
     if path.is_dir():
