@@ -166,7 +166,7 @@ def test_http_api_served_by_stackctl_run(root, controller, engine_janitor, test_
                              headers={"Authorization": "Bearer s3cret"})
         assert accepted.status_code == 202
         wait_for(lambda: "stackctl_engine_calls" in http.get("/metrics").text
-                 and 'operation="inspect_container"' in http.get("/metrics").text,
+                 and 'operation="list_containers"' in http.get("/metrics").text,
                  what="engine calls in the metrics")
 
 

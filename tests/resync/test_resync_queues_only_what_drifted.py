@@ -60,7 +60,7 @@ def test_a_round_without_drift_writes_nothing_and_lists_the_engine_once(h, two):
 
 def test_a_container_removed_by_hand_gets_a_reconcile_whose_log_says_why(
         h, two, docker_client):
-    a, b = two
+    a, _ = two
     docker_client.containers.get(f"{a}-side-1").remove(force=True)
     resync = Resync(h.db, h.engine)
     done = resync.round(two)
