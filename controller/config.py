@@ -30,6 +30,12 @@ class Settings:
     # With STACKCTL_API_TOKEN set, reads need the token too unless this opens them deliberately.
     api_open_reads: bool = False
     max_failures: int = 5  # failed attempts of a command (transient errors) before it FAILS
+    # Retention (``RetentionPolicy``'s defaults; a test keeps them equal): finished commands
+    # of a stack beyond its newest keep_commands and older than keep_days go, events older
+    # than event_days go; versions stay.
+    keep_commands: int = 100
+    keep_days: float = 7.0
+    event_days: float = 30.0
     # The repository declared by flags (named `default`); more come from `kind: Repository`.
     git_url: str | None = None
     git_ref: str = "main"

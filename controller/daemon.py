@@ -392,7 +392,7 @@ class Controller:
         while not self.stop.wait(delay):
             delay = COMPACT_EVERY
             try:
-                done = self.db.retention.compact(self.options.retention)
+                done = self.db.retention.compact(self.options.retention, stop=self.stop.is_set)
             except StackctlError as e:
                 log.warning("compaction: %s (tried again in %.0fs)", e, COMPACT_EVERY)
                 continue

@@ -16,6 +16,7 @@ from controller.errors import StackctlError
 from controller.logs import configure_logging
 
 if TYPE_CHECKING:
+    from controller.db import RetentionPolicy
     from controller.desired.repository import RepositorySpec
 
 log = logging.getLogger("stackctl.controller")
@@ -57,6 +58,21 @@ def run(
         envvar="STACKCTL_MAX_FAILURES",
         help="Failed attempts (transient errors) after which a command ends FAILED; the next"
         " resync or edit tries again [default: 5].",
+    ),
+    keep_commands: int | None = typer.Option(
+        None,
+        min=1,
+        envvar="STACKCTL_KEEP_COMMANDS",
+        help="Finished commands kept per stack, whatever their age [default: 100].",
+    ),
+    keep_days: float | None = typer.Option(
+        None,
+        min=0,
+        envvar="STACKCTL_KEEP_DAYS",
+        help="Days a finished command (and its log) is kept beyond those [default: 7].",
+    ),
+    event_days: float | None = typer.Option(
+        None, min=0, envvar="STACKCTL_EVENT_DAYS", help="Days events are kept [default: 30]."
     ),
     api: str | None = typer.Option(
         None, envvar="STACKCTL_API", help="HOST:PORT of the HTTP API [default: 127.0.0.1:8420]."
@@ -120,6 +136,9 @@ def run(
             "api": api,
             "api_open_reads": api_open_reads,
             "max_failures": max_failures,
+            "keep_commands": keep_commands,
+            "keep_days": keep_days,
+            "event_days": event_days,
             "git_url": git_url,
             "git_ref": git_ref,
             "git_path": git_path,
@@ -148,6 +167,7 @@ def run(
         api_open_reads=settings.api_open_reads,
         repository=_repository(settings),
         webhook_secret=(os.environ.get("STACKCTL_GIT_WEBHOOK_SECRET") or "").encode() or None,
+        retention=_retention(settings),
     )
     try:
         controller = Controller(options)  # AlreadyRunning when another controller holds the db
@@ -179,6 +199,21 @@ def _watched(settings: Settings) -> Path:
         " e.g. --manifests ./manifests",
         param_hint="--manifests",
     )
+
+
+def _retention(settings: Settings) -> RetentionPolicy:
+    """What compaction keeps; a value it cannot work with (from STACKCTL_KEEP_*) is a usage
+    error naming it."""
+    from controller.db import RetentionPolicy
+
+    try:
+        return RetentionPolicy(
+            keep_commands=settings.keep_commands,
+            keep_days=settings.keep_days,
+            event_days=settings.event_days,
+        )
+    except ValueError as e:
+        raise typer.BadParameter(f"retention: {e}") from e
 
 
 def _address(text: str) -> tuple[str, int]:
