@@ -199,6 +199,20 @@ CREATE TABLE git_repositories (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
+# What compaction deleted, still counted: the metrics' counters and histograms are row counts,
+# and a count that went down when old rows went would read as a counter reset. ``db.retention``
+# adds each deleted batch's aggregates here in the transaction that deletes it; ``db.stats``
+# adds them back at every scrape. ``labels`` is a JSON array (its order depends on ``metric``,
+# see ``controller.db.stats``); ``value`` a whole number (counts, milliseconds).
+_V8 = """
+CREATE TABLE retired_totals (
+    metric TEXT NOT NULL,
+    labels TEXT NOT NULL CHECK (json_valid(labels) AND json_type(labels) = 'array'),
+    value  INTEGER NOT NULL,
+    PRIMARY KEY (metric, labels)
+) WITHOUT ROWID;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8)
 
 SCHEMA_VERSION = len(MIGRATIONS)
