@@ -3,9 +3,16 @@
 A custom collector on a dedicated ``CollectorRegistry`` (never the process-global one, so two
 apps in one process, as in tests, do not collide) reads the aggregates of
 ``controller.db.stats`` on every scrape. The numbers are therefore right after a restart and
-whichever process did the work (the daemon, a CLI ``apply``). Counters derived from rows go
-down only when rows go (deleting a stack deletes its commands); Prometheus treats that as a
-counter reset. Engine calls are this process's own, from the ``engine_calls`` callable.
+whichever process did the work (the daemon, a CLI ``apply``). Engine calls are this process's
+own, from the ``engine_calls`` callable.
+
+Counters and histograms derived from rows stay monotonic although compaction
+(``db.retention``) deletes old finished commands and events: it adds what it deletes to
+``retired_totals`` in the same transaction, and ``controller.db.stats`` adds those totals back
+in the same statement that counts the live rows; the histogram bounds are the database layer's
+(``stats.bounds``) so that retired buckets match. Gauges (queue depth, stacks by status) count
+only live rows. One way down remains: deleting a stack row (``stacks.delete``, which the
+controller itself never calls) takes its commands' counts with it, a reset to Prometheus.
 
 Metrics (all prefixed ``stackctl_``):
 - ``reconciles_total{stack,type,result}``: finished APPLY/RECONCILE/DELETE commands, DONE/FAILED;
@@ -46,13 +53,14 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from controller.db import Database
-from controller.db.stats import Histogram, StatsRepository
+from controller.db.stats import Histogram, StatsRepository, bounds
 from controller.models import CommandStatus, CommandType, HealthStatus, SyncStatus
 
 log = logging.getLogger("stackctl.api")
 
-DURATION_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
-WAIT_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0)
+# Fixed by the database layer: compaction retires bucket counts at these bounds.
+DURATION_BUCKETS = bounds("run")
+WAIT_BUCKETS = bounds("wait")
 MANIFEST_INVALID = "ManifestInvalid"
 
 EngineCalls = Callable[[], Mapping[str, int]]
@@ -97,7 +105,7 @@ class DatabaseCollector(Collector):
         yield _histogram(
             "stackctl_reconcile_duration_seconds",
             "How long finished commands ran (their last attempt), by type.",
-            stats.durations("run", bounds=DURATION_BUCKETS, finished_only=True),
+            stats.durations("run", finished_only=True),
         )
         depth = GaugeMetricFamily(
             "stackctl_queue_depth",
@@ -109,16 +117,16 @@ class DatabaseCollector(Collector):
             "Finished commands by status (DONE, FAILED, SUPERSEDED, CANCELLED).",
             labels=["status"],
         )
-        by_status = self._db().commands.count_by_status()
+        by_status = stats.commands_by_status()  # finished ones with the deleted ones
         for status in CommandStatus:
             family = finished if status.terminal else depth
-            family.add_metric([status.value], by_status.get(status, 0))
+            family.add_metric([status.value], by_status.get(status.value, 0))
         yield depth
         yield finished
         yield _histogram(
             "stackctl_queue_wait_seconds",
             "How long commands waited from enqueue to their (last) claim, by type.",
-            stats.durations("wait", bounds=WAIT_BUCKETS, finished_only=False),
+            stats.durations("wait", finished_only=False),
         )
         yield from _stack_gauges(stats)
         errors = CounterMetricFamily(

@@ -20,6 +20,13 @@ Space: the database does not use ``auto_vacuum`` (turning it on needs a full ``V
 the lock for as long as it takes to rewrite the file), so deleted rows leave free pages inside the
 file and SQLite reuses them for new rows: the file stops growing once compaction keeps pace with
 the inflow; it does not shrink. ``space()`` tells how much of it is free.
+
+Metrics: the counters and histograms of ``/metrics`` are row counts, and a count that went down
+would read as a counter reset. So the transaction that deletes a batch of commands (or events)
+first adds the batch's aggregates to ``retired_totals`` (``stats.retire_commands``,
+``stats.retire_events``: the same SQL and histogram bounds as the reads that add them back), and
+a scrape after compaction reports exactly what it did before. Deleted rows and their totals
+commit together or not at all.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from controller.db.rows import ts_to_db
+from controller.db.stats import retire_commands, retire_events
 from controller.models.enums import TERMINAL_STATUSES
 
 if TYPE_CHECKING:
@@ -215,6 +223,7 @@ class RetentionRepository:
 
     def _delete_commands(self, ids: list[int], tally: _Tally) -> None:
         with self._writing(tally) as conn:
+            retire_commands(conn, ids)  # before they go: what the counters counted stays counted
             # Logs first, for the count (the cascade would delete them without saying how many).
             tally.logs += conn.execute(
                 "DELETE FROM command_logs WHERE command_id IN (SELECT value FROM json_each(?))",
@@ -240,6 +249,7 @@ class RetentionRepository:
             if not old:
                 return
             with self._writing(tally) as conn:
+                retire_events(conn, old)
                 tally.rows += conn.execute(
                     "DELETE FROM events WHERE event_id IN (SELECT value FROM json_each(?))",
                     (json.dumps(old),),
