@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import logging
 import os
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -75,7 +77,7 @@ def load_root(root: Path, *, cache: LoadCache[_Outcome | None] | None = None) ->
     """Load every source at the top level of the watched directory ``root``; with a
     ``cache`` (kept by the caller between calls), only the entries that changed."""
     where = Root(root)
-    with one_pass():
+    with one_pass(), _collector_paused():
         if cache is None:
             return _assemble(where, _walk(where, where.given))
         with cache.walk(where, rebase=_rebase):
@@ -109,8 +111,26 @@ def load_path(path: Path, *, root: Path | None = None) -> LoadResult:
     folder; any other file is a top-level source. ``root`` (the boundary every reference must
     stay inside) defaults to the directory itself, or the file's folder.
     """
-    with one_pass():
+    with one_pass(), _collector_paused():
         return _load_path(Path(path), root=root)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector off during a walk. A load allocates millions of small objects
+    (YAML nodes, dicts, models) and keeps the stacks it built, so the collector ran about a
+    thousand times in a full load of 1,000 stacks, traversing the stacks loaded so far each
+    time: a fifth of the load's time. Loading makes no reference cycles worth collecting
+    meanwhile (objects without cycles are freed as usual), and the collector resumes
+    afterwards. Left alone when something else has turned it off (which turns it back on)."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _load_path(path: Path, *, root: Path | None) -> LoadResult:
