@@ -28,6 +28,7 @@ from controller.source.yamlload import KeyPath
 
 _RESTART = re.compile(r"no|always|unless-stopped|on-failure(?::[0-9]+)?")
 _HEALTH_TIMES = ("interval", "timeout", "start_period", "start_interval")
+_DEFAULT_DEPENDENCY = Dependency()
 
 
 def check_keys(
@@ -185,8 +186,11 @@ def depends_on(ctx: ComposeContext, value: Any, *, path: KeyPath) -> dict[str, D
     out: dict[str, Dependency] = {}
     for name, settings in raw.items():
         entry = without_extensions(settings) if isinstance(settings, dict) else settings
+        if not entry:  # the list form's every entry: the defaults, one frozen value for all
+            out[name] = _DEFAULT_DEPENDENCY
+            continue
         try:
-            out[name] = Dependency.model_validate(entry or {})
+            out[name] = Dependency.model_validate(entry)
         except ValidationError as e:
             ctx.issues.validation_errors(e, base=(*path, name))
     return out
