@@ -8,6 +8,7 @@ must never read a file except through ``ComposeContext.read_*``, which confine i
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import posixpath
 from collections.abc import Mapping
@@ -18,6 +19,10 @@ from typing import Any
 from controller.source.files import FileProblem, Root, RootPath, exists, read_bytes, read_text
 from controller.source.issues import Issues
 from controller.source.yamlload import KeyPath
+
+# Both root-relative, so the answer does not depend on the working directory; a folder's
+# services ask it for the same few paths again and again.
+_relative = functools.lru_cache(maxsize=4096)(posixpath.relpath)
 
 
 def sha256_hex(data: bytes) -> str:
@@ -50,7 +55,7 @@ class ComposeContext:
         """The form of a located path that the canonical model keeps."""
         if self.source_dir == ".":
             return where.rel
-        return posixpath.relpath(where.rel, self.source_dir)
+        return _relative(where.rel, self.source_dir)
 
     def locate(self, ref: str, path: KeyPath) -> RootPath | None:
         try:

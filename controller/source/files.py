@@ -132,7 +132,10 @@ class Root:
 
     def rel(self, path: Path) -> str:
         """Root-relative posix form of a path found by walking the root."""
-        rel = Path(os.path.abspath(path)).relative_to(self.given).as_posix()
+        absolute = os.path.abspath(path)
+        if absolute.startswith(self._given_prefix):  # what pathlib would say, without it
+            return absolute[len(self._given_prefix) :] or "."
+        rel = Path(absolute).relative_to(self.given).as_posix()
         return rel or "."
 
 
