@@ -62,19 +62,26 @@ class _Span:
     def present(self) -> str:
         return f"{self.start} IS NOT NULL AND {self.end} IS NOT NULL"
 
-    @property
-    def aggregates(self) -> str:
-        """``n, ms, b0, b1, ...``: rows, their milliseconds summed, and a cumulative count per
-        bound (named parameters ``:b0``...: ``bound_params``)."""
+    def aggregate(self, group: str, where: str) -> str:
+        """``SELECT {group}, n, ms, b0, b1, ...`` over the commands matching ``where`` that
+        have both ends of the span: rows, their milliseconds summed, and a cumulative count per
+        bound (named parameters ``:b0``...: ``bound_params``). Each duration is computed once
+        per row, in the inner query: its ``LIMIT -1`` (no limit) keeps SQLite from flattening
+        it into the outer one, which would compute it again for every bound (twice as slow)."""
         ms = (
             f"CAST(round((julianday({self.end}) - julianday({self.start})) * 86400000.0)"
             " AS INTEGER)"
         )
         buckets = "".join(
-            f", SUM(CASE WHEN {ms} / 1000.0 <= :b{i} THEN 1 ELSE 0 END) AS b{i}"
+            f", SUM(CASE WHEN ms / 1000.0 <= :b{i} THEN 1 ELSE 0 END) AS b{i}"
             for i in range(len(self.bounds))
         )
-        return f"COUNT(*) AS n, SUM({ms}) AS ms{buckets}"
+        return (
+            f"SELECT {group}, COUNT(*) AS n, SUM(ms) AS ms{buckets} FROM ("
+            f" SELECT {group}, {ms} AS ms FROM commands"
+            f"  WHERE ({where}) AND {self.present} LIMIT -1)"
+            f" GROUP BY {group}"
+        )
 
     def bound_params(self) -> dict[str, Any]:
         params: dict[str, Any] = {f"b{i}": bound for i, bound in enumerate(self.bounds)}
@@ -146,9 +153,9 @@ class StatsRepository:
         seconds, over ``bounds(span)``, the deleted commands included; ``finished_only`` keeps
         commands that ended DONE or FAILED."""
         spec = _SPANS[span]
-        live, retired = spec.present, "json_extract(labels, '$[0]') = :span"
+        live, retired = "TRUE", "json_extract(labels, '$[0]') = :span"
         if finished_only:
-            live += f" AND status IN {_RESULTS}"
+            live = f"status IN {_RESULTS}"
             retired += f" AND json_extract(labels, '$[2]') IN {_RESULTS}"
         indexes = range(len(spec.bounds))
         pivot = "".join(
@@ -159,7 +166,7 @@ class StatsRepository:
         with self._db.reading() as conn:
             rows = conn.execute(
                 f"SELECT type, SUM(n), SUM(ms){''.join(f', SUM(b{i})' for i in indexes)} FROM ("
-                f" SELECT type, {spec.aggregates} FROM commands WHERE {live} GROUP BY type"
+                f" {spec.aggregate('type', live)}"
                 " UNION ALL"
                 " SELECT json_extract(labels, '$[1]'),"
                 "        SUM(CASE WHEN metric = 'span_count' THEN value ELSE 0 END),"
@@ -231,9 +238,7 @@ def retire_commands(conn: sqlite3.Connection, ids: Sequence[int]) -> None:
     ]
     for name, span in _SPANS.items():
         rows = conn.execute(
-            f"SELECT type, status, {span.aggregates} FROM commands"
-            f" WHERE {chosen} AND {span.present} GROUP BY type, status",
-            {**params, **span.bound_params()},
+            span.aggregate("type, status", chosen), {**params, **span.bound_params()}
         ).fetchall()
         for kind, status, n, ms, *buckets in rows:
             totals.append(("span_count", _labels(name, kind, status), n))
