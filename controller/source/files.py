@@ -16,8 +16,8 @@ modification times: two writes of the same size within one clock tick keep the m
 content.
 
 Within ``one_pass()`` (one walk of a root) a path is resolved once, and from its folder's
-resolved form (one ``lstat`` instead of one per component): a root of 1,000 stacks otherwise
-resolves the same folders tens of thousands of times. A file that changes during the pass is
+resolved form (one ``lstat`` instead of one per component), and a reference is located once:
+a five-service stack took 26 ``lstat`` calls, now 3. A file that changes during the pass is
 then seen as it was first seen, which is what the pass's probes record anyway.
 """
 
