@@ -286,6 +286,7 @@ class Controller:
             worker_id=f"{self.holder}-w{index}",
             logger=log,
             stop=self.stop,
+            chain=True,  # a DONE command and this worker's next claim: one transaction
             options=ReconcilerOptions(
                 root=self.watcher.root,
                 files_dir=self.options.db.parent / "files",
@@ -297,17 +298,20 @@ class Controller:
             ),
         )
         failures = 0
-        while not self.stop.is_set():
-            try:
-                outcome = worker.run_next()
-                failures = 0
-            except StackctlError as e:  # e.g. the database is busy or full: back off
-                log.warning("worker %d: %s (retrying in %.1fs)", index, e, _backoff(failures))
-                outcome = None
-                failures += 1
-            if outcome is None:
-                with self._wake:
-                    self._wake.wait(timeout=_backoff(failures - 1) if failures else IDLE_WAIT)
+        try:
+            while not self.stop.is_set():
+                try:
+                    outcome = worker.run_next()
+                    failures = 0
+                except StackctlError as e:  # e.g. the database is busy or full: back off
+                    log.warning("worker %d: %s (retrying in %.1fs)", index, e, _backoff(failures))
+                    outcome = None
+                    failures += 1
+                if outcome is None:
+                    with self._wake:
+                        self._wake.wait(timeout=_backoff(failures - 1) if failures else IDLE_WAIT)
+        finally:
+            worker.release_claimed()  # a command claimed ahead and never started goes back
 
     def _dispatch(self) -> None:
         """Wake the idle workers when a command is due that nobody told them about: queued by
