@@ -13,7 +13,8 @@ The Kubernetes workqueue's guarantees, kept on disk (DESIGN.md section 3):
 - ``claim_batch`` takes up to K commands of distinct stacks in one transaction, and
   ``complete_and_claim`` finishes a batch and takes the next in one: one commit (one fsync at
   ``synchronous=FULL``) per batch instead of two per command.
-Nothing here deletes a command or a log line.
+Nothing here deletes a command or a log line: ``retention.py`` deletes finished ones, by its
+policy. The reads are ``command_reads.py``.
 """
 
 from __future__ import annotations
@@ -23,14 +24,10 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from controller.db.command_reads import CommandReads, command_of
 from controller.db.rows import (
-    Page,
-    json_from_db,
     json_to_db,
-    keyset_page,
-    storable_id,
     translate,
-    ts_from_db,
     ts_to_db,
 )
 from controller.errors import ConflictError, NotFoundError
@@ -87,7 +84,7 @@ class Batch(NamedTuple):
     claimed: list[Command]
 
 
-class CommandRepository:
+class CommandRepository(CommandReads):
     def __init__(
         self, db: DatabaseAccess, *, stacks: StackRepository, logs: CommandLogRepository
     ) -> None:
@@ -138,7 +135,7 @@ class CommandRepository:
                 (command.stack_id,),
             ).fetchone()
             if row is not None:
-                return _command(row), False
+                return command_of(row), False
             return self.enqueue(command), True
 
     def _supersede_older(self, newer: Command) -> None:
@@ -200,14 +197,6 @@ class CommandRepository:
                 raise ConflictError(f"command {command_id} is {current.status}: nothing to cancel")
             return self.require(command_id)
 
-    def cancel_requested(self, command_id: int) -> str | None:
-        """Why the RUNNING command was asked to stop, or ``None``."""
-        with self._db.reading() as conn:
-            row = conn.execute(
-                "SELECT cancel_requested FROM commands WHERE command_id = ?", (command_id,)
-            ).fetchone()
-        return None if row is None else row[0]
-
     def cancel_running(self, command_id: int, *, worker_id: str | None = None) -> Command:
         """The worker's end of a cancel request: RUNNING -> CANCELLED with the request's reason."""
         with self._db.transaction() as conn:
@@ -221,18 +210,6 @@ class CommandRepository:
             )
 
     # -- consuming -------------------------------------------------------------------------
-
-    def get_next_pending(self) -> Command | None:
-        """The command ``claim`` would take next, without taking it."""
-        now = ts_to_db(self._db.clock())
-        with self._db.reading() as conn:
-            row = conn.execute(
-                "SELECT * FROM commands WHERE status = 'PENDING'"
-                " AND (not_before IS NULL OR not_before <= ?)"
-                " ORDER BY created_at, command_id LIMIT 1",
-                (now,),
-            ).fetchone()
-        return None if row is None else _command(row)
 
     def claim(
         self, *, worker_id: str, lease_seconds: float = DEFAULT_LEASE_SECONDS, limit: int = 1
@@ -295,7 +272,7 @@ class CommandRepository:
             rows = conn.execute(_CLAIM, claim).fetchall()
         # RETURNING gives rows in no promised order: FIFO for the caller.
         rows.sort(key=lambda row: (row["created_at"], row["command_id"]))
-        return Batch(finished, [_command(row) for row in rows])
+        return Batch(finished, [command_of(row) for row in rows])
 
     def release(self, command_id: int, *, worker_id: str) -> Command:
         """Give back a command claimed ahead and never started (its worker is stopping): PENDING
@@ -447,7 +424,7 @@ class CommandRepository:
         another worker since its lease expired). The reason is read only on that path."""
         row = conn.execute(sql, (*values, command_id, worker_id, worker_id)).fetchone()
         if row is not None:
-            return _command(row)
+            return command_of(row)
         current = self.require(command_id)
         if current.status is not CommandStatus.RUNNING:
             raise ConflictError(f"command {command_id} is {current.status}, not RUNNING")
@@ -455,96 +432,3 @@ class CommandRepository:
             f"command {command_id} is held by {current.worker_id!r}, not {worker_id!r}"
             " (its lease expired and it was taken back)"
         )
-
-    # -- reading ---------------------------------------------------------------------------
-
-    def get(self, command_id: int) -> Command | None:
-        if not storable_id(command_id):
-            return None  # beyond SQLite's integers: no such command (binding it would overflow)
-        with self._db.reading() as conn:
-            row = conn.execute(
-                "SELECT * FROM commands WHERE command_id = ?", (command_id,)
-            ).fetchone()
-        return None if row is None else _command(row)
-
-    def require(self, command_id: int) -> Command:
-        command = self.get(command_id)
-        if command is None:
-            raise NotFoundError(f"no command {command_id}")
-        return command
-
-    def list(
-        self,
-        *,
-        stack_id: str | None = None,
-        status: CommandStatus | str | None = None,
-        type: CommandType | str | None = None,
-        limit: int = 50,
-        cursor: str | None = None,
-    ) -> Page[Command]:
-        """Newest first, filtered; pass ``next_cursor`` back to get the following page."""
-        filters = {
-            "stack_id": stack_id,
-            "status": None if status is None else CommandStatus(status).value,
-            "type": None if type is None else CommandType(type).value,
-        }
-        with self._db.reading() as conn:
-            return keyset_page(
-                conn,
-                table="commands",
-                key="command_id",
-                filters=filters,
-                limit=limit,
-                cursor=cursor,
-                to_item=_command,
-            )
-
-    def pending_after(self, stack_id: str, command_id: int, *, type: CommandType) -> bool:
-        """Whether ``stack_id`` has a PENDING command of ``type`` queued after ``command_id``."""
-        with self._db.reading() as conn:
-            row = conn.execute(
-                "SELECT 1 FROM commands WHERE stack_id = ? AND type = ? AND status = 'PENDING'"
-                " AND command_id > ? LIMIT 1",
-                (stack_id, type.value, command_id),
-            ).fetchone()
-        return row is not None
-
-    def newest_by_stack(self) -> dict[str, tuple[CommandType, CommandStatus]]:
-        """The type and status of each stack's newest command (one query)."""
-        with self._db.reading() as conn:
-            rows = conn.execute(
-                "SELECT stack_id, type, status FROM commands WHERE command_id IN"
-                " (SELECT MAX(command_id) FROM commands GROUP BY stack_id)"
-            ).fetchall()
-        return {row[0]: (CommandType(row[1]), CommandStatus(row[2])) for row in rows}
-
-    def count_by_status(self) -> dict[CommandStatus, int]:
-        with self._db.reading() as conn:
-            rows = conn.execute("SELECT status, COUNT(*) FROM commands GROUP BY status").fetchall()
-        return {CommandStatus(row[0]): row[1] for row in rows}
-
-
-def _command(row: sqlite3.Row) -> Command:
-    """The row as a ``Command``. Timestamps are parsed here (``fromisoformat``); the rest is
-    validated by pydantic's compiled validator, which costs less than ``model_construct``
-    (9 us against 15 us of CPU a command on pydantic 2.14: ``model_construct`` loops over the
-    fields in Python) and keeps the model's checks."""
-    return Command.model_validate(
-        {
-            "command_id": row["command_id"],
-            "stack_id": row["stack_id"],
-            "type": row["type"],
-            "payload": json_from_db(row["payload"]),
-            "status": row["status"],
-            "created_at": ts_from_db(row["created_at"]),
-            "started_at": ts_from_db(row["started_at"]),
-            "ended_at": ts_from_db(row["ended_at"]),
-            "attempts": row["attempts"],
-            "not_before": ts_from_db(row["not_before"]),
-            "worker_id": row["worker_id"],
-            "lease_expires_at": ts_from_db(row["lease_expires_at"]),
-            "error": row["error"],
-            "failures": row["failures"],
-            "cancel_requested": row["cancel_requested"],
-        }
-    )
