@@ -5,7 +5,8 @@ Measured in the same run (issue 13, item 5):
    command, ``init`` and network mode) from ``--workers`` threads, nothing else;
 2. stackctl: a ``stackctl run --workers W`` process; the N manifests are written at once and
    the clock stops when every stack's version is applied (read from the database); the
-   controller's peak RSS; then its CPU while idle (``--idle`` seconds, from /proc);
+   controller's peak RSS; then its CPU while idle (``--idle`` seconds from /proc, ``--settle``
+   seconds after the last apply, once the engine has calmed down);
 3. a resync round of the N in-sync stacks in this process (``controller.resync``): CPU and wall
    time, cold (the desired models read from the database) and warm (cached, as in the daemon),
    and the rows it wrote (the whole database dumped before and after).
@@ -96,7 +97,9 @@ def peak_rss_mib(pid: int) -> float:
     return float("nan")
 
 
-def stackctl(tmp: Path, prefix: str, *, stacks: int, workers: int, idle: float) -> float:
+def stackctl(
+    tmp: Path, prefix: str, *, stacks: int, workers: int, idle: float, settle: float
+) -> float:
     manifests, db_path = tmp / "manifests", tmp / "state" / "stackctl.db"
     manifests.mkdir()
     texts = {f"{prefix}-s{n}": manifest(f"{prefix}-s{n}") for n in range(stacks)}
@@ -120,12 +123,13 @@ def stackctl(tmp: Path, prefix: str, *, stacks: int, workers: int, idle: float) 
         seconds = time.perf_counter() - start
         print(f"stackctl:     {stacks} stacks applied in {seconds:7.2f} s"
               f"  ({stacks / seconds:6.1f} stacks/s), peak RSS {peak_rss_mib(process.pid):.0f} MiB")
-        time.sleep(2)  # the last commands' bookkeeping
+        time.sleep(settle)  # the engine and the machine calm down after N starts
         before, began = cpu_seconds(process.pid), time.perf_counter()
         time.sleep(idle)
         used = cpu_seconds(process.pid) - before
         print(f"idle:         {100 * used / (time.perf_counter() - began):.2f} % of a core over"
-              f" {idle:.0f} s (resync every 3600 s; watcher, lease, workers waiting)")
+              f" {idle:.0f} s, {settle:.0f} s after the last apply (resync every 3600 s;"
+              f" load average then {os.getloadavg()[0]:.1f})")
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
@@ -163,6 +167,7 @@ def main() -> None:
     parser.add_argument("--stacks", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--idle", type=float, default=30.0)
+    parser.add_argument("--settle", type=float, default=60.0)
     args = parser.parse_args()
     api = docker.from_env(timeout=300).api
     prefix = "scale" + secrets.token_hex(3)
@@ -173,7 +178,7 @@ def main() -> None:
         cleanup(api, prefix)
         with tempfile.TemporaryDirectory() as tmp:
             ours = stackctl(Path(tmp), prefix, stacks=args.stacks, workers=args.workers,
-                            idle=args.idle)
+                            idle=args.idle, settle=args.settle)
         print(f"ratio:        stackctl / engine alone = {ours / alone:.2f}"
               f" ({args.stacks} stacks, {args.workers} workers)")
     finally:
