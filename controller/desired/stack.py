@@ -1,7 +1,9 @@
 """``DesiredStack``: one stack as the files declare it, canonical and digested.
 
 The digest covers everything that has a meaning at runtime: the name, ``labels``,
-``suspend``, ``prune``, ``deletion_policy`` and the canonical compose project. ``suspend`` is
+``suspend``, ``prune``, ``deletion_policy``, the delivery settings (``notify``, ``rollback``,
+``timeout``, ``image_updates``: digested only when set) and the canonical compose project.
+``suspend`` is
 in it on purpose: toggling it is a change people make in the files, so it must produce a new
 version (whose compose part, and so every service's config hash, stays the same; the planner
 then has nothing to recreate). ``source`` (where the stack was found) is not in it: moving a
@@ -25,12 +27,33 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from controller.desired.compose import ComposeProject
+from controller.desired.delivery import ImageUpdates, NotifyTarget, RollbackPolicy
 from controller.desired.digest import canonical_json, config_hash, sha256_text
 from controller.desired.names import name_problem
 
 DIGESTED_FIELDS = frozenset(
-    {"name", "labels", "suspend", "prune", "deletion_policy", "adopt", "compose"}
+    {
+        "name",
+        "labels",
+        "suspend",
+        "prune",
+        "deletion_policy",
+        "adopt",
+        "compose",
+        "notify",
+        "rollback",
+        "timeout",
+        "image_updates",
+    }
 )
+# Digested only when not at their default: digests recorded before they existed stay valid.
+_DIGESTED_WHEN_SET = {
+    "adopt": False,
+    "notify": [],
+    "rollback": {"on_failure": False},
+    "timeout": None,
+    "image_updates": None,
+}
 _CACHED = ("digest", "service_hashes")
 
 
@@ -45,6 +68,11 @@ class DesiredStack(BaseModel):
     prune: bool = True
     deletion_policy: Literal["Delete", "Orphan"] = "Delete"
     adopt: bool = False  # take over what `docker compose` made in this project (planner)
+    # Delivery (controller.desired.delivery): never seen by the engine, digested when set.
+    notify: tuple[NotifyTarget, ...] = ()
+    rollback: RollbackPolicy = RollbackPolicy()
+    timeout: float | None = Field(default=None, gt=0)  # health wait, seconds; None: the default
+    image_updates: ImageUpdates | None = None
     compose: ComposeProject
     files: dict[str, bytes] = Field(default_factory=dict, exclude=True, repr=False)
     # Services left out because none of their profiles is active (name -> its profiles), for
@@ -61,9 +89,9 @@ class DesiredStack(BaseModel):
 
     def canonical_data(self) -> dict[str, Any]:
         data = self.model_dump(mode="json", include=set(DIGESTED_FIELDS))
-        if not self.adopt:
-            # Digested only when on: the digests recorded before the field existed stay valid.
-            del data["adopt"]
+        for key, default in _DIGESTED_WHEN_SET.items():
+            if data[key] == default:
+                del data[key]
         return data
 
     def canonical_json(self) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from controller.desired.compose import ComposeProject
+from controller.desired.delivery import ImageUpdates, NotifyTarget, RollbackPolicy
 from controller.desired.names import name_problem
 from controller.desired.stack import DesiredStack
 from controller.source.context import ComposeContext, type_name
@@ -34,6 +35,10 @@ class StackSettings:
     prune: bool = True
     deletion_policy: str = "Delete"
     adopt: bool = False
+    notify: tuple[NotifyTarget, ...] = ()
+    rollback: RollbackPolicy = field(default_factory=RollbackPolicy)
+    timeout: float | None = None
+    image_updates: ImageUpdates | None = None
 
 
 @dataclass
@@ -160,6 +165,10 @@ def _build(
         prune=settings.prune,
         deletion_policy=settings.deletion_policy,  # type: ignore[arg-type]  # checked by the manifest model
         adopt=settings.adopt,
+        notify=settings.notify,
+        rollback=settings.rollback,
+        timeout=settings.timeout,
+        image_updates=settings.image_updates,
         compose=project,
         files=files,
     )

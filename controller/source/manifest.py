@@ -2,11 +2,13 @@
 
 Owns the manifest's schema (``metadata.name``, ``metadata.labels``, ``spec.compose`` or
 ``spec.composeFile``, ``spec.envFile``, ``spec.env``, ``suspend``, ``prune``,
-``deletionPolicy``, ``adopt``) and how a manifest reaches its compose document: inline, or a
-file relative to the manifest (which then sits in its own file for error messages, gets the
-``.env`` beside it unless ``envFile`` is given, and resolves its relative paths from its own
-folder). Defaults: ``suspend: false``, ``prune: true``, ``deletionPolicy: Delete``,
-``adopt: false``.
+``deletionPolicy``, ``adopt``, and the delivery settings ``notify``, ``rollback``,
+``timeout``, ``imageUpdates``, read by ``source.delivery``) and how a manifest reaches its
+compose document: inline, or a file relative to the manifest (which then sits in its own file
+for error messages, gets the ``.env`` beside it unless ``envFile`` is given, and resolves its
+relative paths from its own folder). Defaults: ``suspend: false``, ``prune: true``,
+``deletionPolicy: Delete``, ``adopt: false``, no notification, no rollback, the controller's
+health wait, no image updates.
 It must never decide about other documents or files; the loader does.
 """
 
@@ -21,6 +23,7 @@ from controller.desired.names import name_problem
 from controller.errors import ManifestError
 from controller.source.compiler import Candidate, StackSettings, compile_stack
 from controller.source.context import type_name
+from controller.source.delivery import read_delivery
 from controller.source.files import FileProblem, Root, read_text, realpath
 from controller.source.issues import Issues
 from controller.source.variables import load_variables
@@ -39,6 +42,20 @@ class ManifestMetadata(_Strict):
     labels: dict[str, str] = Field(default_factory=dict)
 
 
+class NotifySpec(_Strict):
+    url: str
+    events: list[str] = Field(default_factory=list)
+
+
+class RollbackSpec(_Strict):
+    onFailure: bool = False
+
+
+class ImageUpdatesSpec(_Strict):
+    policy: Literal["notify", "apply"]
+    interval: str = "10m"  # a Compose duration
+
+
 class ManifestSpec(_Strict):
     compose: dict[str, Any] | None = None
     composeFile: str | None = None
@@ -49,6 +66,10 @@ class ManifestSpec(_Strict):
     deletionPolicy: Literal["Delete", "Orphan"] = "Delete"
     profiles: list[str] | None = None  # active Compose profiles; None: COMPOSE_PROFILES
     adopt: bool = False  # take over the objects `docker compose` made in this project
+    notify: list[str | NotifySpec] = Field(default_factory=list)
+    rollback: RollbackSpec | None = None
+    timeout: str | None = None  # a Compose duration: the health wait of this stack
+    imageUpdates: ImageUpdatesSpec | None = None
 
 
 class StackManifest(_Strict):
@@ -114,12 +135,16 @@ def _read_spec(data: Any, issues: Issues) -> tuple[ManifestSpec | None, StackSet
         issues.validation_errors(e)
         # Keep going with what can be read, so the compose part's errors are reported too.
         return _lenient_spec(data), StackSettings()
+    delivery = read_delivery(manifest.spec, issues)
+    if delivery is None:
+        return _lenient_spec(data), StackSettings()
     settings = StackSettings(
         labels=manifest.metadata.labels,
         suspend=manifest.spec.suspend,
         prune=manifest.spec.prune,
         deletion_policy=manifest.spec.deletionPolicy,
         adopt=manifest.spec.adopt,
+        **delivery,
     )
     return manifest.spec, settings
 
