@@ -213,6 +213,49 @@ CREATE TABLE retired_totals (
 ) WITHOUT ROWID;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8)
+# Delivery. ``outbox``: one row per notification, written in the transaction of the state
+# change that caused it (``key`` is its idempotency key: a transition recorded twice, by a
+# command retried after a kill, is one message). The sender routes each message once to the
+# destinations configured then (``deliveries``, one row each, by the destination's fingerprint,
+# never its URL: URLs carry tokens) and sends them with retries. ``notify_state`` is the last
+# thing said per stack and topic, so a failure repeated by every resync is said once.
+# ``stack_versions.healthy_at``: when the version was last seen applied and Healthy, for the
+# automatic rollback's "last version that converged healthy".
+_V9 = """
+CREATE TABLE outbox (
+    message_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    key        TEXT NOT NULL UNIQUE,
+    kind       TEXT NOT NULL,
+    stack_id   TEXT,
+    created_at TEXT NOT NULL,
+    payload    TEXT NOT NULL CHECK (json_valid(payload)),
+    routed_at  TEXT
+);
+CREATE INDEX idx_outbox_unrouted ON outbox(message_id) WHERE routed_at IS NULL;
+CREATE INDEX idx_outbox_created ON outbox(created_at);
+CREATE TABLE deliveries (
+    delivery_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    message_id  INTEGER NOT NULL REFERENCES outbox(message_id) ON DELETE CASCADE,
+    destination TEXT NOT NULL,
+    label       TEXT NOT NULL,
+    status      TEXT NOT NULL DEFAULT 'PENDING'
+                CHECK (status IN ('PENDING', 'SENT', 'FAILED', 'DROPPED')),
+    attempts    INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    next_at     TEXT NOT NULL,
+    last_error  TEXT,
+    sent_at     TEXT,
+    UNIQUE (message_id, destination)
+);
+CREATE INDEX idx_deliveries_due ON deliveries(next_at) WHERE status = 'PENDING';
+CREATE TABLE notify_state (
+    stack_id    TEXT NOT NULL,
+    topic       TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    PRIMARY KEY (stack_id, topic)
+) WITHOUT ROWID;
+ALTER TABLE stack_versions ADD COLUMN healthy_at TEXT;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9)
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -176,13 +176,11 @@ def test_a_failed_batch_retires_nothing_and_the_next_run_goes_on(
     assert counters(db) == before
 
 
-def test_a_database_of_the_previous_version_migrates_and_compacts(
-    db_path: Path, clock, monkeypatch
-):
-    monkeypatch.setattr(database_module, "MIGRATIONS", database_module.MIGRATIONS[:-1])
-    monkeypatch.setattr(database_module, "SCHEMA_VERSION", SCHEMA_VERSION - 1)
+def test_a_schema_7_database_migrates_and_compacts(db_path: Path, clock, monkeypatch):
+    monkeypatch.setattr(database_module, "MIGRATIONS", database_module.MIGRATIONS[:7])
+    monkeypatch.setattr(database_module, "SCHEMA_VERSION", 7)
     with Database(db_path=db_path, clock=clock) as old:
-        assert old.schema_version == SCHEMA_VERSION - 1
+        assert old.schema_version == 7
         with old.reading() as conn:
             tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
         assert "retired_totals" not in tables

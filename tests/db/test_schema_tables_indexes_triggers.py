@@ -19,9 +19,17 @@ def catalog(path: Path, kind: str) -> set[str]:
 
 
 def test_tables_exist(db: Database, db_path: Path):
-    assert {"stacks", "stack_versions", "commands", "command_logs", "events", "blobs"} <= catalog(
-        db_path, "table"
-    )
+    assert {
+        "stacks",
+        "stack_versions",
+        "commands",
+        "command_logs",
+        "events",
+        "blobs",
+        "outbox",
+        "deliveries",
+        "notify_state",
+    } <= catalog(db_path, "table")
 
 
 @pytest.mark.parametrize(
@@ -76,6 +84,7 @@ def test_triggers_exist(db: Database, db_path: Path):
                 "created_at",
                 "status",
                 "runtime",
+                "healthy_at",
             },
         ),
         (
