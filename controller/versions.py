@@ -25,7 +25,18 @@ from controller.models import (
 )
 
 SETTINGS_KEY = "x-stackctl"
-_SETTINGS = ("labels", "suspend", "prune", "deletion_policy", "adopt")  # adopt: only when on
+# adopt and the delivery settings are in the canonical data only when set (see DesiredStack)
+_SETTINGS = (
+    "labels",
+    "suspend",
+    "prune",
+    "deletion_policy",
+    "adopt",
+    "notify",
+    "rollback",
+    "timeout",
+    "image_updates",
+)
 
 
 def to_compose_definition(desired: DesiredStack) -> ComposeDefinition:
