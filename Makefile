@@ -23,6 +23,8 @@ test: $(STAMP)
 		|| echo "make test: no Docker engine could be prepared; the engine tests will skip"
 	@bash scripts/git-servers.sh --status >/dev/null 2>&1 || bash scripts/git-servers.sh \
 		|| echo "make test: git/sshd could not be installed; the repository tests will fail"
+	@bash scripts/registry.sh --status >/dev/null 2>&1 || bash scripts/registry.sh \
+		|| echo "make test: docker-registry could not be installed; the image-update tests will skip"
 	@bash scripts/deploy-tools.sh --status >/dev/null 2>&1 || bash scripts/deploy-tools.sh \
 		|| echo "make test: debootstrap/systemd-analyze missing; the deploy tests will skip"
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -375,3 +375,51 @@ def db(db_path: Path) -> Iterator[Database]:
 @pytest.fixture
 def seeded(db: Database, tmp_path: Path) -> Seeded:
     return seed(db, tmp_path)
+
+
+# ======================================================================================
+# Image registry fixtures (Debian's docker-registry).  Owner: image updates (issue 14).
+#
+#   registry        (session)   helpers.registry.Registry: `docker-registry serve` on
+#                               127.0.0.1:<free port> (.host), its own config and storage in
+#                               a temporary folder; stopped by pid and removed at the end of
+#                               the session, whatever happened.  It cannot start (not
+#                               installed, exits): the test skips with the reason, and FAILS
+#                               under STACKCTL_REQUIRE_DOCKER=1 (as in CI).  Install it with
+#                               `bash scripts/registry.sh`.  An engine fixture: the test is
+#                               marked `engine` through registry_images.
+#   registry_images (function)  helpers.registry.RegistryImages for this test: .make(base,
+#                               variant) builds the test's own image on a local test image,
+#                               .push(image_id, "app:1") pushes it as
+#                               <registry>/<janitor prefix>/app:1 and returns the digest; the
+#                               test's engine_janitor removes those images (every tag and
+#                               digest reference) after its containers.
+# ======================================================================================
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from helpers.registry import Registry
+
+    server = Registry(tmp_path_factory.mktemp("registry"))
+    try:
+        server.start()
+    except RuntimeError as exc:
+        server.stop()
+        _engine_unavailable(f"the test registry cannot run: {exc}")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def registry_images(registry: Any, engine_janitor: EngineJanitor) -> Any:
+    from helpers.registry import RegistryImages
+
+    return RegistryImages(janitor=engine_janitor, registry=registry)
+
+
+# ======================================================================================
+# End of image registry fixtures.
+# ======================================================================================
