@@ -45,6 +45,10 @@ class Settings:
     git_ssh_key_file: Path | None = None
     git_known_hosts_file: Path | None = None
     git_webhook_secret_file: Path | None = None
+    # Delivery: notification destinations (``[EVENTS=]URL``, separated by spaces, as in
+    # STACKCTL_NOTIFY) and the public address of the controller's pages, for links.
+    notify: str | None = None
+    public_url: str | None = None
 
     @property
     def files_dir(self) -> Path:

@@ -4,7 +4,8 @@ Start: take the single-controller lease on the database (a second controller exi
 commands whose worker died (expired leases), scan the whole directory, then run, each in its
 own thread: the watcher (files -> versions + commands), N workers (commands -> engine), the
 periodic resync (the engine observed once, a RECONCILE only where a stack drifted:
-``controller.resync``) and the lease renewal (which also checks that the database file is
+``controller.resync``), the notification sender (the outbox to its destinations:
+``controller.delivery``) and the lease renewal (which also checks that the database file is
 still the one it opened: deleted or replaced, the controller stops with an error, exit 1).
 SIGTERM/SIGINT set one stop event: the watcher stops, the workers abandon their command at the
 next step boundary (it goes back to the queue), the lease is released, exit 0.
@@ -31,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from controller.db import Database, RetentionPolicy
+from controller.delivery.sender import Sender
+from controller.desired.delivery import NotifyTarget
 from controller.desired.repository import RepositorySpec
 from controller.errors import AlreadyRunning, PermanentError, StackctlError
 from controller.liveness import holder_gone
@@ -82,6 +85,8 @@ class DaemonOptions:
     repository: RepositorySpec | None = None  # --git-url: the repository named `default`
     webhook_secret: bytes | None = None  # STACKCTL_GIT_WEBHOOK_SECRET, for `default`
     retention: RetentionPolicy = field(default_factory=RetentionPolicy)  # what compaction keeps
+    notify: tuple[NotifyTarget, ...] = ()  # --notify: the destinations of every stack by default
+    public_url: str | None = None  # links in notifications and commit statuses
 
     @property
     def git_dir(self) -> Path:
@@ -129,6 +134,12 @@ class Controller:
             on_enqueue=self.wake_workers,
             stats=self.git_stats,
         )
+        self.sender = Sender(
+            self.db,
+            destinations=options.notify,
+            repository=self._repository_spec,
+            public_url=options.public_url,
+        )
         self._threads: list[threading.Thread] = []
         self._api = None
         self._fatal: StackctlError | None = None  # why the controller stopped by itself
@@ -169,6 +180,7 @@ class Controller:
             self._spawn("repositories", self._follow_repositories)
             self._spawn("lease", self._keep_lease)
             self._spawn("retention", self._compact)
+            self._spawn("notifications", lambda: self.sender.run(self.stop))
             self._spawn("recovery", self._redo_failed_passes)
             log.info(
                 "controller running: manifests %s, database %s, %d worker(s)",
@@ -338,6 +350,11 @@ class Controller:
             except StackctlError as e:  # a database fault: try again sooner than a period
                 log.warning("resync: %s (retrying in %.1fs)", e, _backoff(failures + 1))
                 failures += 1
+
+    def _repository_spec(self, name: str) -> RepositorySpec | None:
+        """The followed repository ``name`` (for its commit-status settings), if any."""
+        puller = self.sources.pullers().get(name)
+        return puller.spec if puller is not None else None
 
     def _follow_repositories(self) -> None:
         """Keep the followed repositories in line with the flags and the watched directory's

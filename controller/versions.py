@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from controller.db import Database
 from controller.desired import DesiredStack
 from controller.errors import PermanentError
+from controller.secrets import sealed_blobs
 from controller.models import (
     Command,
     CommandType,
@@ -75,7 +77,7 @@ def record_version(
                 "base": desired.base if desired.base != "." else None,
             }
         )
-        return db.stack_versions.create(
+        recorded = db.stack_versions.create(
             StackVersion(
                 stack_id=desired.name,
                 parent_version=parent_version,
@@ -85,6 +87,39 @@ def record_version(
             ),
             make_current=not stack.pinned or force,
         )
+        db.outbox.add(
+            "version.recorded",
+            key=f"version:{recorded.stack_id}:{recorded.version}",
+            stack_id=recorded.stack_id,
+            payload=version_payload(recorded, message=_recorded_message(recorded)),
+        )
+        return recorded
+
+
+def version_payload(version: StackVersion, *, message: str) -> dict[str, Any]:
+    """What a notification about ``version`` carries: the message, the version, its digest
+    and where it came from (the commit, for commit statuses)."""
+    meta = version.metadata
+    return {
+        "message": message,
+        "version": version.version,
+        "digest": version.digest,
+        "created_by": meta.created_by,
+        "source": meta.source,
+        "git_repository": meta.git_repository,
+        "git_ref": meta.git_ref,
+        "git_commit": meta.git_commit,
+        "git_subject": meta.git_subject,
+    }
+
+
+def _recorded_message(version: StackVersion) -> str:
+    meta = version.metadata
+    origin = meta.source or meta.created_by
+    if meta.git_commit:
+        where = f"{meta.git_repository}@{meta.git_commit[:7]}" if meta.git_repository else ""
+        origin = f"{where or meta.git_commit[:7]}: {meta.git_subject or ''}".rstrip(": ")
+    return f"{version.stack_id} {version.version} recorded ({origin}, by {meta.created_by})"
 
 
 @dataclass(frozen=True)
@@ -160,7 +195,7 @@ def load_desired(db: Database, version: StackVersion) -> DesiredStack:
         for s in desired.compose.services.values()
         for ref in [*s.secrets, *s.configs]
         if ref.sha256
-    }
+    } | sealed_blobs(desired)  # SOPS-encrypted env files, by their environment placeholders
     files = db.blobs.get_many(wanted)
     missing = wanted - files.keys()
     if missing:

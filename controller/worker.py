@@ -30,6 +30,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+from controller import announcements
 from controller.db import Database
 from controller.errors import (
     Cancelled,
@@ -120,11 +121,13 @@ class Worker:
     def handle(self, command: Command) -> Outcome:
         """Run a command this worker has claimed and record its outcome in the queue."""
         assert command.command_id is not None
-        self.reconciler.log(
-            command,
-            LogLevel.INFO,
-            f"{command.type} {command.stack_id} started (attempt {command.attempts})",
-        )
+        with self._db.transaction():
+            self.reconciler.log(
+                command,
+                LogLevel.INFO,
+                f"{command.type} {command.stack_id} started (attempt {command.attempts})",
+            )
+            announcements.started(self._db, command)
         keeper = LeaseKeeper(
             self._db,
             command,
@@ -175,13 +178,13 @@ class Worker:
                         LogLevel.INFO,
                         f"{command.type} {command.stack_id} done in {seconds:.2f}s",
                     )
-                    return Outcome(self._complete(cid), result)
+                    with self._db.transaction():
+                        done = self._complete(cid)
+                        announcements.ended(self._db, command, result, error=None)
+                    return Outcome(done, result)
                 case TransientError() if command.failures + 1 >= self._options.max_failures:
                     message = f"gave up after {command.failures + 1} failed attempts: {error}"
-                    say(command, LogLevel.ERROR, f"{command.type} failed: {message}")
-                    self.reconciler.note_error(command, error, final=True)
-                    failed = self._db.commands.fail(cid, error=message, worker_id=worker)
-                    return Outcome(failed, result, message)
+                    return self._fail(command, result, error=error, message=message)
                 case TransientError():
                     delay = backoff_delay(command.failures)
                     self.reconciler.note_error(command, error, final=False)
@@ -200,12 +203,25 @@ class Worker:
                         if isinstance(error, StackctlError)
                         else (f"internal error: {type(error).__name__}: {error}")
                     )
-                    say(command, LogLevel.ERROR, f"{command.type} failed: {message}")
-                    self.reconciler.note_error(command, error, final=True)
-                    failed = self._db.commands.fail(cid, error=message, worker_id=worker)
-                    return Outcome(failed, result, message)
+                    return self._fail(command, result, error=error, message=message)
         except ConflictError:
             return Outcome(command, result, "lease lost before the outcome was recorded")
+
+    def _fail(
+        self, command: Command, result: Plan | None, *, error: BaseException, message: str
+    ) -> Outcome:
+        """FAILED for good: said in the log, on the stack, and as a notification."""
+        assert command.command_id is not None
+        self.reconciler.log(command, LogLevel.ERROR, f"{command.type} failed: {message}")
+        with self._db.transaction():
+            failed = self._db.commands.fail(
+                command.command_id, error=message, worker_id=self._worker_id
+            )
+            announcements.ended(self._db, command, result, error=message)
+            # After the failure is recorded: what it leads to (an automatic rollback) comes
+            # after it, in the queue and in what people are told.
+            self.reconciler.note_error(command, error, final=True)
+        return Outcome(failed, result, message)
 
     def _complete(self, command_id: int) -> Command:
         """DONE; with ``chain`` (and no stop asked), the next command claimed in the same

@@ -17,6 +17,7 @@ from controller.logs import configure_logging
 
 if TYPE_CHECKING:
     from controller.db import RetentionPolicy
+    from controller.desired.delivery import NotifyTarget
     from controller.desired.repository import RepositorySpec
 
 log = logging.getLogger("stackctl.controller")
@@ -121,6 +122,21 @@ def run(
         envvar="STACKCTL_GIT_WEBHOOK_SECRET_FILE",
         help="File holding the push webhook's secret [or env STACKCTL_GIT_WEBHOOK_SECRET].",
     ),
+    notify: list[str] | None = typer.Option(
+        None,
+        "--notify",
+        envvar="STACKCTL_NOTIFY",
+        help="Send notifications here: an Apprise URL (json://host/path, ntfy://topic,"
+        " mailto://...) or webhook+https://host/path?secret_file=FILE (HMAC-signed JSON);"
+        " EVENTS=URL filters, e.g. apply.failed,rollback=json://... Repeatable; a stack's"
+        " spec.notify replaces these for that stack.",
+    ),
+    public_url: str | None = typer.Option(
+        None,
+        envvar="STACKCTL_PUBLIC_URL",
+        help="The address people reach this controller's pages at (links in notifications"
+        " and commit statuses).",
+    ),
 ) -> None:
     """Watch a directory of manifests and converge the engine to it, until SIGTERM/SIGINT."""
     from controller.daemon import Controller, DaemonOptions
@@ -147,6 +163,8 @@ def run(
             "git_ssh_key_file": git_ssh_key_file,
             "git_known_hosts_file": git_known_hosts_file,
             "git_webhook_secret_file": git_webhook_secret_file,
+            "notify": " ".join(notify) if notify else None,
+            "public_url": public_url,
         }
     )
     try:
@@ -168,6 +186,8 @@ def run(
         repository=_repository(settings),
         webhook_secret=(os.environ.get("STACKCTL_GIT_WEBHOOK_SECRET") or "").encode() or None,
         retention=_retention(settings),
+        notify=_destinations(settings),
+        public_url=settings.public_url,
     )
     try:
         controller = Controller(options)  # AlreadyRunning when another controller holds the db
@@ -214,6 +234,25 @@ def _retention(settings: Settings) -> RetentionPolicy:
         )
     except ValueError as e:
         raise typer.BadParameter(f"retention: {e}") from e
+
+
+def _destinations(settings: Settings) -> tuple[NotifyTarget, ...]:
+    """``--notify``/``STACKCTL_NOTIFY``, each checked now: a typo is a usage error at start,
+    not a notification lost later."""
+    if not settings.notify:
+        return ()
+    from controller.delivery.destinations import check_url
+    from controller.source.delivery import parse_destination
+
+    targets = []
+    for text in settings.notify.split():
+        try:
+            target = parse_destination(text)
+            check_url(target.url)
+        except ValueError as e:
+            raise typer.BadParameter(str(e), param_hint="--notify") from e
+        targets.append(target)
+    return tuple(targets)
 
 
 def _address(text: str) -> tuple[str, int]:

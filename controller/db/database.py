@@ -39,6 +39,7 @@ from controller.db.events import EventRepository
 from controller.db.faults import open_fault, read_fault, write_fault
 from controller.db.git_repositories import GitRepositoryRepository
 from controller.db.leases import LeaseRepository
+from controller.db.outbox import OutboxRepository
 from controller.db.retention import RetentionRepository
 from controller.db.schema import MIGRATIONS, SCHEMA_VERSION
 from controller.db.stack_versions import StackVersionRepository
@@ -98,7 +99,8 @@ class Database:
         self.stack_versions = StackVersionRepository(self, stacks=self.stacks)
         self.command_logs = CommandLogRepository(self)
         self.commands = CommandRepository(self, stacks=self.stacks, logs=self.command_logs)
-        self.events = EventRepository(self)
+        self.outbox = OutboxRepository(self)
+        self.events = EventRepository(self, outbox=self.outbox)
         self.blobs = BlobRepository(self)
         self.leases = LeaseRepository(self)
         self.repositories = GitRepositoryRepository(self)

@@ -7,11 +7,15 @@ never reach the engine: no service's config hash depends on them, so a change re
 nothing. Each is digested only when set (``DesiredStack.canonical_data``), so the digests of
 stacks recorded before they existed stay valid.
 
-This module holds values only; the manifest reads them and ``controller.delivery`` acts on them.
+A Repository's ``spec.commitStatus`` (``CommitStatus``) is here too: where the commits of its
+versions get their status.
+
+This module holds values only; the manifests read them and ``controller.delivery`` acts on them.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -66,3 +70,30 @@ class ImageUpdates(_Frozen):
 
     policy: Literal["notify", "apply"]
     interval: float = Field(default=DEFAULT_IMAGE_UPDATE_INTERVAL, gt=0)
+
+
+# The events that are also notifications (``db.events`` adds the outbox message in the
+# event's transaction): reason -> (kind, topic for coalescing or None). An event with a reason
+# in ``SILENT_RESETS`` says nothing but resets its topic, so the next problem is said again.
+EVENT_NOTIFICATIONS: dict[str, tuple[str, str | None]] = {
+    "StackUnhealthy": ("health.degraded", "health"),
+    "StackRecovered": ("health.recovered", "health"),
+    "RolledBack": ("rollback.done", None),
+    "RollbackFailed": ("rollback.failed", None),
+    "ImageUpdateAvailable": ("image.update", None),
+    "ImageUpdated": ("image.update", None),
+    "ManifestInvalid": ("manifest.invalid", "manifest"),
+}
+SILENT_RESETS: dict[str, str] = {"ManifestFixed": "manifest"}
+
+
+class CommitStatus(_Frozen):
+    """A Repository's ``spec.commitStatus``: the forge whose commits get a status for the
+    versions read from them. ``api_url`` and ``project`` default from the repository's URL
+    (GitHub's API is ``https://api.github.com``); the token is read from ``token_file`` at
+    each use, never kept."""
+
+    provider: Literal["github", "gitea", "forgejo", "gitlab"]
+    token_file: Path
+    api_url: str | None = None
+    project: str | None = None  # owner/name (GitLab: the project's path)

@@ -19,6 +19,8 @@ from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from controller.desired.delivery import CommitStatus
+
 Transport = Literal["http", "ssh", "git", "file", "local"]
 
 _SCHEMES: dict[str, Transport] = {
@@ -79,6 +81,7 @@ class RepositorySpec(BaseModel):
     ssh_key_file: Path | None = None
     known_hosts_file: Path | None = None
     webhook_secret_file: Path | None = None
+    commit_status: CommitStatus | None = None  # where its commits get a status (delivery)
 
     @field_validator("name")
     @classmethod

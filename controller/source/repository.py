@@ -11,6 +11,7 @@ spec:
   interval: 60s
   auth: {tokenFile: ..., sshKeyFile: ..., knownHostsFile: ...}
   webhook: {secretFile: ...}
+  commitStatus: {provider: github, tokenFile: ..., apiUrl: ..., project: owner/name}
 ```
 
 Only the watched directory declares repositories (a repository declaring another is refused by
@@ -26,6 +27,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from controller.desired.delivery import CommitStatus
 from controller.desired.repository import RepositorySpec
 from controller.source.issues import Issues
 from controller.source.units import parse_duration
@@ -53,6 +55,13 @@ class _Webhook(_Strict):
     secretFile: str | None = None
 
 
+class _CommitStatus(_Strict):
+    provider: Literal["github", "gitea", "forgejo", "gitlab"]
+    tokenFile: str
+    apiUrl: str | None = None
+    project: str | None = None
+
+
 class _Spec(_Strict):
     url: str
     ref: str = "main"
@@ -60,6 +69,7 @@ class _Spec(_Strict):
     interval: str | int = "60s"
     auth: _Auth = Field(default_factory=_Auth)
     webhook: _Webhook = Field(default_factory=_Webhook)
+    commitStatus: _CommitStatus | None = None
 
 
 class _RepositoryManifest(_Strict):
@@ -98,6 +108,7 @@ def load_repository(doc: Document, *, file_path: Path, issues: Issues) -> Reposi
             ssh_key_file=_file(spec.auth.sshKeyFile, base=base),
             known_hosts_file=_file(spec.auth.knownHostsFile, base=base),
             webhook_secret_file=_file(spec.webhook.secretFile, base=base),
+            commit_status=_commit_status(spec.commitStatus, base=base),
         )
     except ValidationError as e:
         for err in e.errors(include_url=False, include_context=False, include_input=False):
@@ -111,6 +122,16 @@ def load_repository(doc: Document, *, file_path: Path, issues: Issues) -> Reposi
                 field = "ssh_key_file"
             issues.error(_KEYS.get(field, ("spec", field) if field else ("spec",)), message)
         return None
+
+
+def _commit_status(value: _CommitStatus | None, *, base: Path) -> CommitStatus | None:
+    if value is None:
+        return None
+    token = _file(value.tokenFile, base=base)
+    assert token is not None
+    return CommitStatus(
+        provider=value.provider, token_file=token, api_url=value.apiUrl, project=value.project
+    )
 
 
 def _file(value: str | None, *, base: Path) -> Path | None:
@@ -136,6 +157,7 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "ssh_key_file": ("spec", "auth", "sshKeyFile"),
     "known_hosts_file": ("spec", "auth", "knownHostsFile"),
     "webhook_secret_file": ("spec", "webhook", "secretFile"),
+    "commit_status": ("spec", "commitStatus"),
 }
 
 
