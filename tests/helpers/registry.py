@@ -177,7 +177,8 @@ class RegistryImages:
         return str(digest)
 
     def untag(self, ref: str) -> None:
-        """Remove one local reference (a tag or ``repo@digest``), not the image."""
+        """Remove one local reference (a tag or ``repo@digest``); the image goes with its last
+        reference (a tag's digest references go with the repository's last tag)."""
         import docker.errors
 
         with contextlib.suppress(docker.errors.NotFound):
