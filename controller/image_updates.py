@@ -246,7 +246,11 @@ class ImageUpdateChecker:
         return report
 
     def _check_if_due(self, stack: Stack, report: RoundReport, *, force: bool) -> None:
-        loaded = self._applied(stack)
+        try:
+            loaded = self._applied(stack)
+        except StackctlError as e:  # its APPLY fails for the same reason and says so there
+            log.debug("%s: applied version unreadable: %s", stack.stack_id, e)
+            return
         if loaded is None or loaded.desired.image_updates is None:
             self._checked_at.pop(stack.stack_id, None)
             return
