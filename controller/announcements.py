@@ -11,7 +11,8 @@ committed, once per command (the key holds the command id). Which transitions sp
 - a DELETE: nothing.
 
 Successes and failures share the topic ``outcome`` per stack: a failure repeated by every
-resync is said once, until a success (said or not) resets it.
+resync is said once, until a success (said or not) resets it; a second success of the same
+version is not said again. Drift corrections are each said (each is a new change to the engine).
 """
 
 from __future__ import annotations
@@ -57,8 +58,10 @@ def ended(db: Database, command: Command, plan: Plan | None, *, error: str | Non
         kind, message = "apply.succeeded", f"{name} applied: {summary(plan)}; {health}"
         fingerprint = f"ok:{version.version}"
     elif plan is not None and not plan.in_sync:
+        # Each correction is news (something changed the engine again): never coalesced.
         kind, message = "drift.corrected", f"{name}: drift corrected: {summary(plan)}; {health}"
-        fingerprint = f"ok:{version.version}"
+        fingerprint = None
+        db.outbox.remember(command.stack_id, "outcome", f"ok:{version.version}")
     else:
         db.outbox.remember(command.stack_id, "outcome", f"ok:{version.version}")
         return
@@ -73,7 +76,7 @@ def ended(db: Database, command: Command, plan: Plan | None, *, error: str | Non
             "error": error,
             "changes": [step.describe() for step in plan.changes] if plan else [],
         },
-        topic="outcome",
+        topic="outcome" if fingerprint else None,
         fingerprint=fingerprint,
     )
 

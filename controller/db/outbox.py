@@ -188,6 +188,7 @@ class OutboxRepository:
         return [
             {
                 "message_id": row["message_id"],
+                "key": row["key"],
                 "kind": row["kind"],
                 "stack_id": row["stack_id"],
                 "created_at": row["created_at"],

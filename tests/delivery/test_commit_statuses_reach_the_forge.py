@@ -28,25 +28,44 @@ def db(tmp_path: Path):
 
 
 def from_repository(db: Database, tmp_path: Path) -> None:
-    meta = StackMetadata(created_by="stackctl watcher", git_repository="infra", git_ref="main",
-                         git_commit=SHA, git_subject="web: 1.2")
-    version = record_version(db, desired_stack(tmp_path, "shop", COMPOSE), root=tmp_path,
-                             metadata=meta)
+    meta = StackMetadata(
+        created_by="stackctl watcher",
+        git_repository="infra",
+        git_ref="main",
+        git_commit=SHA,
+        git_subject="web: 1.2",
+    )
+    version = record_version(
+        db, desired_stack(tmp_path, "shop", COMPOSE), root=tmp_path, metadata=meta
+    )
     assert version is not None
-    db.outbox.add("apply.succeeded", key="apply.succeeded:1", stack_id="shop",
-                  payload=version_payload(version, message="shop v1 applied: 1 change"))
-    db.outbox.add("apply.failed", key="apply.failed:2", stack_id="shop",
-                  payload=version_payload(version, message="shop v1: apply failed: boom"))
-    db.outbox.add("health.degraded", key="event:9", stack_id="shop",
-                  payload=version_payload(version, message="not a status"))
+    db.outbox.add(
+        "apply.succeeded",
+        key="apply.succeeded:1",
+        stack_id="shop",
+        payload=version_payload(version, message="shop v1 applied: 1 change"),
+    )
+    db.outbox.add(
+        "apply.failed",
+        key="apply.failed:2",
+        stack_id="shop",
+        payload=version_payload(version, message="shop v1: apply failed: boom"),
+    )
+    db.outbox.add(
+        "health.degraded",
+        key="event:9",
+        stack_id="shop",
+        payload=version_payload(version, message="not a status"),
+    )
 
 
 def spec(recorder: Recorder, provider: str, token: Path) -> RepositorySpec:
     return RepositorySpec(
         name="infra",
         url="https://git.example.com/ops/infra.git",
-        commit_status=CommitStatus(provider=provider, token_file=token,
-                                   api_url=f"http://{recorder.base}"),
+        commit_status=CommitStatus(
+            provider=provider, token_file=token, api_url=f"http://{recorder.base}"
+        ),
     )
 
 
@@ -54,12 +73,24 @@ def spec(recorder: Recorder, provider: str, token: Path) -> RepositorySpec:
     ("provider", "path", "auth", "failure"),
     [
         ("github", f"/repos/ops/infra/statuses/{SHA}", ("authorization", "Bearer tok"), "failure"),
-        ("gitea", f"/api/v1/repos/ops/infra/statuses/{SHA}", ("authorization", "token tok"),
-         "failure"),
-        ("forgejo", f"/api/v1/repos/ops/infra/statuses/{SHA}", ("authorization", "token tok"),
-         "failure"),
-        ("gitlab", f"/api/v4/projects/ops%2Finfra/statuses/{SHA}", ("private-token", "tok"),
-         "failed"),
+        (
+            "gitea",
+            f"/api/v1/repos/ops/infra/statuses/{SHA}",
+            ("authorization", "token tok"),
+            "failure",
+        ),
+        (
+            "forgejo",
+            f"/api/v1/repos/ops/infra/statuses/{SHA}",
+            ("authorization", "token tok"),
+            "failure",
+        ),
+        (
+            "gitlab",
+            f"/api/v4/projects/ops%2Finfra/statuses/{SHA}",
+            ("private-token", "tok"),
+            "failed",
+        ),
     ],
 )
 def test_each_forge_gets_pending_then_the_outcome(
@@ -68,8 +99,11 @@ def test_each_forge_gets_pending_then_the_outcome(
     token = tmp_path / "token"
     token.write_text("tok\n")
     from_repository(db, tmp_path)
-    sender = Sender(db, repository=lambda name: spec(recorder, provider, token) if name == "infra"
-                    else None, public_url="https://stackctl.example.com/")
+    sender = Sender(
+        db,
+        repository=lambda name: spec(recorder, provider, token) if name == "infra" else None,
+        public_url="https://stackctl.example.com/",
+    )
     sender.drain()
     requests = recorder.wait_for(path, 3)
     assert len(recorder.received("/")) == 3  # health.degraded is not a commit status

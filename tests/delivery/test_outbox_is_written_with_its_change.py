@@ -72,8 +72,14 @@ def test_a_repeated_fingerprint_on_a_topic_is_said_once_until_it_changes(db: Dat
 def test_notifying_events_get_a_message_in_their_transaction(db: Database):
     db.stacks.create(Stack(stack_id="shop", name="shop"))
     db.events.add(Event(stack_id="shop", reason="ControllerStarted", message="no message"))
-    db.events.add(Event(stack_id="shop", level=LogLevel.WARNING, reason="StackUnhealthy",
-                        message="shop is Degraded: web unhealthy"))
+    db.events.add(
+        Event(
+            stack_id="shop",
+            level=LogLevel.WARNING,
+            reason="StackUnhealthy",
+            message="shop is Degraded: web unhealthy",
+        )
+    )
     db.events.add(Event(stack_id="shop", reason="RolledBack", message="rolled back from v2 to v1"))
     assert kinds(db) == ["health.degraded", "rollback.done"]
 
@@ -85,8 +91,14 @@ def test_notifying_events_get_a_message_in_their_transaction(db: Database):
 
 def test_an_invalid_manifest_is_said_once_until_it_is_fixed(db: Database):
     def invalid() -> None:
-        db.events.add(Event(stack_id="shop", level=LogLevel.WARNING, reason="ManifestInvalid",
-                            message="shop.yaml:3: services.web.image: required"))
+        db.events.add(
+            Event(
+                stack_id="shop",
+                level=LogLevel.WARNING,
+                reason="ManifestInvalid",
+                message="shop.yaml:3: services.web.image: required",
+            )
+        )
 
     invalid()
     invalid()

@@ -29,8 +29,14 @@ def db(tmp_path: Path):
 
 
 def unhealthy(db: Database, stack: str = "shop") -> None:
-    db.events.add(Event(stack_id=stack, level=LogLevel.WARNING, reason="StackUnhealthy",
-                        message=f"{stack} is Degraded: web unhealthy"))
+    db.events.add(
+        Event(
+            stack_id=stack,
+            level=LogLevel.WARNING,
+            reason="StackUnhealthy",
+            message=f"{stack} is Degraded: web unhealthy",
+        )
+    )
 
 
 def test_apprise_json_posts_the_message_with_its_delivery_key(db, recorder: Recorder, tmp_path):
@@ -67,17 +73,22 @@ def test_the_native_webhook_is_signed_with_the_secret_file(db, recorder: Recorde
 def test_each_destination_gets_only_the_events_it_asked_for(db, recorder: Recorder, tmp_path):
     record_version(db, desired_stack(tmp_path, "shop", COMPOSE), root=tmp_path)
     unhealthy(db)
-    sender = Sender(db, destinations=[
-        parse_destination(f"health=json://{recorder.base}/health"),
-        parse_destination(f"version.recorded,apply.failed=json://{recorder.base}/versions"),
-        parse_destination(f"json://{recorder.base}/all"),
-    ])
+    sender = Sender(
+        db,
+        destinations=[
+            parse_destination(f"health=json://{recorder.base}/health"),
+            parse_destination(f"version.recorded,apply.failed=json://{recorder.base}/versions"),
+            parse_destination(f"json://{recorder.base}/all"),
+        ],
+    )
     sender.drain()
     recorder.wait_for("/all", 2)
     assert [r.headers["x-stackctl-event"] for r in recorder.received("/health")] == [
-        "health.degraded"]
+        "health.degraded"
+    ]
     assert [r.headers["x-stackctl-event"] for r in recorder.received("/versions")] == [
-        "version.recorded"]
+        "version.recorded"
+    ]
 
 
 def test_a_stacks_own_destinations_replace_the_controllers(db, recorder: Recorder, tmp_path):
@@ -87,9 +98,11 @@ def test_a_stacks_own_destinations_replace_the_controllers(db, recorder: Recorde
     Sender(db, destinations=[NotifyTarget(url=f"json://{recorder.base}/default")]).drain()
     recorder.wait_for("/default")
     assert [r.headers["x-stackctl-delivery"] for r in recorder.received("/shop")] == [
-        "version:shop:v1"]
+        "version:shop:v1"
+    ]
     assert [r.headers["x-stackctl-delivery"] for r in recorder.received("/default")] == [
-        "version:blog:v1"]
+        "version:blog:v1"
+    ]
 
 
 def test_a_destination_answering_500_is_retried_and_one_answering_404_given_up(
@@ -98,10 +111,13 @@ def test_a_destination_answering_500_is_retried_and_one_answering_404_given_up(
     recorder.answer("/flaky", 500)
     recorder.answer("/gone", 404)
     unhealthy(db)
-    sender = Sender(db, destinations=[
-        parse_destination(f"webhook+http://{recorder.base}/flaky?secret_file=/dev/null"),
-        parse_destination(f"webhook+http://{recorder.base}/gone?secret_file=/dev/null"),
-    ])
+    sender = Sender(
+        db,
+        destinations=[
+            parse_destination(f"webhook+http://{recorder.base}/flaky?secret_file=/dev/null"),
+            parse_destination(f"webhook+http://{recorder.base}/gone?secret_file=/dev/null"),
+        ],
+    )
     sender.drain()
     assert len(recorder.received("/flaky")) == 1 and len(recorder.received("/gone")) == 1
     counts = db.outbox.counts()
@@ -121,10 +137,13 @@ def test_a_destination_answering_500_is_retried_and_one_answering_404_given_up(
 def test_a_hanging_destination_holds_only_its_own_deliveries(db, recorder: Recorder):
     recorder.hold("/slow")
     unhealthy(db)
-    sender = Sender(db, destinations=[
-        NotifyTarget(url=f"json://{recorder.base}/slow"),
-        NotifyTarget(url=f"json://{recorder.base}/fast"),
-    ])
+    sender = Sender(
+        db,
+        destinations=[
+            NotifyTarget(url=f"json://{recorder.base}/slow"),
+            NotifyTarget(url=f"json://{recorder.base}/fast"),
+        ],
+    )
     stop = threading.Event()
     thread = threading.Thread(target=sender.run, args=(stop,), daemon=True)
     thread.start()
