@@ -6,12 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers.stacks import desired_stack
 
 from controller.db import Database
 from controller.db.outbox import Route
 from controller.models import Event, LogLevel, Stack
 from controller.versions import record_version
-from helpers.stacks import desired_stack
 
 COMPOSE = {"services": {"web": {"image": "busybox:1", "pull_policy": "never"}}}
 
