@@ -26,6 +26,8 @@ import docker.auth
 from controller.errors import PermanentError
 from controller.runtime.errors import translate
 
+_AUTH_HINTS = ("no basic auth credentials", "unauthorized", "authentication required", "denied")
+
 
 class RegistryDigests:
     def __init__(
@@ -62,6 +64,14 @@ class RegistryDigests:
         doing = f"asking the registry for {ref}"
         try:
             data = self._docker.images.get_registry_data(ref, auth_config=self._credentials(ref))
+        except docker.errors.APIError as e:
+            # The engine answers 500 for a login the registry refused or never got: asking
+            # again with the same credentials cannot help.
+            if any(hint in str(e.explanation).lower() for hint in _AUTH_HINTS):
+                raise PermanentError(
+                    f"{doing}: the registry refused the login: {e.explanation}"
+                ) from e
+            raise translate(e, doing=doing) from e
         except Exception as e:
             raise translate(e, doing=doing) from e
         digest = data.id

@@ -26,6 +26,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,9 @@ def _free_port() -> int:
 class Registry:
     """``docker-registry serve`` on ``127.0.0.1:port``, storage and config under ``home``."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, *, users: dict[str, str] | None = None) -> None:
+        """``users`` (name -> password): the registry asks for a login (htpasswd, bcrypt)."""
+        self.users = dict(users or {})
         self.home = Path(tempfile.mkdtemp(prefix="registry-", dir=tmp))
         self.port = _free_port()
         self.proc: subprocess.Popen[bytes] | None = None
@@ -74,7 +77,7 @@ class Registry:
             "log:\n  level: warn\n  accesslog:\n    disabled: true\n"
             f"storage:\n  filesystem:\n    rootdirectory: {self.home / 'data'}\n"
             "  delete:\n    enabled: true\n"
-            f"http:\n  addr: {self.host}\n"
+            f"http:\n  addr: {self.host}\n" + self._auth_section()
         )
         with self.log.open("wb") as log:
             self.proc = subprocess.Popen(
@@ -86,6 +89,21 @@ class Registry:
                 start_new_session=True,
             )
         self._wait_ready()
+
+    def _auth_section(self) -> str:
+        if not self.users:
+            return ""
+        with warnings.catch_warnings():  # crypt: deprecated, gone in 3.13; bcrypt is not here
+            warnings.simplefilter("ignore", DeprecationWarning)
+            import crypt
+
+            lines = [
+                f"{user}:{crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH))}\n"
+                for user, password in self.users.items()
+            ]
+        htpasswd = self.home / "htpasswd"
+        htpasswd.write_text("".join(lines))
+        return f"auth:\n  htpasswd:\n    realm: stackctl-test\n    path: {htpasswd}\n"
 
     def _wait_ready(self, timeout_s: float = 15.0) -> None:
         """Until ``GET /v2/`` answers 200 (the registry's API check)."""
@@ -99,7 +117,8 @@ class Registry:
                 socket.create_connection(("127.0.0.1", self.port), 0.5) as sock,
             ):
                 sock.sendall(f"GET /v2/ HTTP/1.0\r\nHost: {self.host}\r\n\r\n".encode())
-                if b" 200 " in sock.recv(64).split(b"\r\n", 1)[0]:
+                status = sock.recv(64).split(b"\r\n", 1)[0]
+                if b" 200 " in status or (self.users and b" 401 " in status):
                     return
             time.sleep(0.05)
         raise RuntimeError(f"docker-registry did not answer on {self.host}: {self._log_tail()}")
@@ -162,13 +181,17 @@ class RegistryImages:
         self.janitor.register(image.id, "image")
         return str(image.id)
 
-    def push(self, image_id: str, name_tag: str) -> str:
-        """Tag ``image_id`` as ``repo(name):tag``, push it; the pushed manifest's digest."""
+    def push(self, image_id: str, name_tag: str, *, auth: dict[str, str] | None = None) -> str:
+        """Tag ``image_id`` as ``repo(name):tag``, push it (logged in with ``auth``, never
+        through ``docker login``: nothing is written to the host's config.json); the pushed
+        manifest's digest."""
         name, _, tag = name_tag.partition(":")
         repository = self.repo(name)
         self.client.api.tag(image_id, repository, tag=tag or "latest")
         digest = None
-        for line in self.client.api.push(repository, tag=tag or "latest", stream=True, decode=True):
+        for line in self.client.api.push(
+            repository, tag=tag or "latest", stream=True, decode=True, auth_config=auth
+        ):
             if "error" in line:
                 raise RuntimeError(f"push {repository}:{tag}: {line['error']}")
             digest = (line.get("aux") or {}).get("Digest") or digest
