@@ -1,16 +1,17 @@
 """``StackVersionRepository``: immutable versions ``v1, v2, ...`` per stack.
 
 Each method is one transaction; errors come out as project errors (``ConflictError``,
-``NotFoundError``) with the database left unchanged. Only a version's status and runtime mapping
-ever change.
+``NotFoundError``) with the database left unchanged. Only a version's status, runtime mapping
+and ``healthy_at`` (when it was last seen applied and Healthy) ever change.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from controller.db.rows import json_from_db, json_to_db, translate, ts_to_db
+from controller.db.rows import json_from_db, json_to_db, translate, ts_from_db, ts_to_db
 from controller.errors import ConflictError, NotFoundError
 from controller.models.enums import VersionStatus
 from controller.models.stack_version import (
@@ -129,6 +130,28 @@ class StackVersionRepository:
                 )
             return self.require(stack_id, version)
 
+    def mark_healthy(self, stack_id: str, version: str, *, at: datetime) -> None:
+        """The version was seen applied and Healthy at ``at``."""
+        with self._db.transaction() as conn:
+            self.require(stack_id, version)
+            conn.execute(
+                "UPDATE stack_versions SET healthy_at = ? WHERE stack_id = ? AND version = ?",
+                (ts_to_db(at), stack_id, version),
+            )
+
+    def last_healthy(self, stack_id: str, *, before: str | None = None) -> StackVersion | None:
+        """The newest version that was ever seen applied and Healthy, older than ``before``
+        when given: what an automatic rollback goes back to."""
+        below = version_number(before) if before is not None else None
+        with self._db.reading() as conn:
+            row = conn.execute(
+                "SELECT * FROM stack_versions WHERE stack_id = ? AND healthy_at IS NOT NULL"
+                " AND (? IS NULL OR version_number < ?)"
+                " ORDER BY version_number DESC LIMIT 1",
+                (stack_id, below, below),
+            ).fetchone()
+        return None if row is None else _version(row)
+
 
 def _labelled(
     conn: sqlite3.Connection, version: StackVersion, *, doing: str
@@ -190,4 +213,5 @@ def _version(row: sqlite3.Row) -> StackVersion:
         compose=ComposeDefinition.model_validate_json(row["compose_spec"]),
         status=row["status"],
         runtime=json_from_db(row["runtime"]),
+        healthy_at=ts_from_db(row["healthy_at"]),
     )

@@ -1,8 +1,8 @@
 """An immutable, numbered stack version: the compose definition it wants, and who made it.
 
 Versions are labelled ``v1``, ``v2``, ... per stack; ``parent_version`` is the version it was
-derived from. Only ``status`` and ``runtime`` (service -> container ids) change after creation;
-the database enforces that with triggers.
+derived from. Only ``status``, ``runtime`` (service -> container ids) and ``healthy_at`` change
+after creation; the database enforces that with triggers.
 """
 
 from __future__ import annotations
@@ -92,6 +92,9 @@ class StackVersion(BaseModel):
     compose: ComposeDefinition
     status: VersionStatus = VersionStatus.PENDING
     runtime: dict[str, list[str]] = Field(default_factory=dict)
+    # When the version was last seen applied and Healthy (None: never): the automatic
+    # rollback goes back to the newest such version. Set by the reconciler, not on creation.
+    healthy_at: UtcDateTime | None = None
 
     @field_validator("version", "parent_version")
     @classmethod
