@@ -8,14 +8,19 @@ surfaces show. This module never imports a surface (cli, api) nor the runtime.
 
 Pinning: a rollback records the old spec as a *new* version (history only grows), makes it
 current and pins the stack. While pinned, versions recorded from the files are kept but not made
-current (``record_version`` respects the pin), so the rollback holds until ``resume``.
+current (``record_version`` respects the pin), so the rollback holds until ``resume``. The
+automatic rollback (``controller.rollbacks``, decided by ``controller.autorollback``) is the
+same act with its own author (``stackctl auto-rollback``) and the reason in the version's
+comment.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from controller.autorollback import AUTO_ROLLBACK_BY, MANUAL_ROLLBACK_BY
 from controller.db import Database
 from controller.errors import ConflictError, NotFoundError
 from controller.models import (
@@ -31,7 +36,8 @@ from controller.models import (
     VersionStatus,
 )
 from controller.models.stack_version import version_number
-from controller.versions import load_desired, record_version, version_root
+from controller.rollbacks import record_rollback
+from controller.versions import version_root
 
 
 def rollback(db: Database, stack_id: str, version: str | None = None) -> Command:
@@ -52,33 +58,30 @@ def rollback(db: Database, stack_id: str, version: str | None = None) -> Command
                 f"stack {stack_id!r} is suspended: `stackctl resume {stack_id}` first"
             )
         target = _rollback_target(db, stack, version)
-        desired = load_desired(db, target)
-        recorded = record_version(
+        recorded, command = record_rollback(
             db,
-            desired,
+            stack,
+            target,
             root=version_root(target, Path.cwd()),
             metadata=StackMetadata(
-                created_by="stackctl rollback", comment=f"rollback to {target.version}"
+                created_by=MANUAL_ROLLBACK_BY, comment=f"rollback to {target.version}"
             ),
-            parent_version=stack.current_version,
-            force=True,
         )
-        assert recorded is not None  # force=True always records
-        db.stacks.update(stack_id, pinned=True)
         _note(
             db,
             stack_id,
             "RolledBack",
             f"rolled back to {target.version} as {recorded.version} (was {stack.current_version});"
             " pinned: file changes are recorded but not applied until `stackctl resume`",
+            data={
+                "from": stack.current_version,
+                "to": target.version,
+                "target": recorded.version,
+                "version": stack.current_version,
+                "automatic": False,
+            },
         )
-        return db.commands.enqueue(
-            Command(
-                stack_id=stack_id,
-                type=CommandType.APPLY_STACK_VERSION,
-                payload={"version": recorded.version, "rollback_to": target.version},
-            )
-        )
+        return command
 
 
 def _rollback_target(db: Database, stack: Stack, version: str | None) -> StackVersion:
@@ -174,8 +177,10 @@ def cancel(db: Database, command_id: int, *, by: str = "stackctl cancel") -> Com
     return command
 
 
-def _note(db: Database, stack_id: str, reason: str, message: str) -> None:
-    db.events.add(Event(stack_id=stack_id, reason=reason, message=message))
+def _note(
+    db: Database, stack_id: str, reason: str, message: str, *, data: dict[str, Any] | None = None
+) -> None:
+    db.events.add(Event(stack_id=stack_id, reason=reason, message=message, data=data))
 
 
 @dataclass(frozen=True)
@@ -188,8 +193,12 @@ class Condition:
     message: str = ""
 
 
-def stack_conditions(stack: Stack, *, latest_version: str | None) -> list[Condition]:
-    """What an operator asks first: is it synced, healthy, suspended, pinned, up to date?"""
+def stack_conditions(
+    stack: Stack, *, latest_version: str | None, current: StackVersion | None = None
+) -> list[Condition]:
+    """What an operator asks first: is it synced, healthy, suspended, pinned, up to date?
+    ``current`` (the desired version, when the caller has it) lets a pin made by the automatic
+    rollback say why: "rolled back from v7 to v6: web-1 is unhealthy after 120 s"."""
     synced = (
         stack.sync_status is SyncStatus.SYNCED
         and stack.applied_version is not None
@@ -203,6 +212,23 @@ def stack_conditions(stack: Stack, *, latest_version: str | None) -> list[Condit
         and stack.current_version is not None
         and version_number(latest_version) > version_number(stack.current_version)
     )
+    automatic = (
+        stack.pinned
+        and current is not None
+        and current.version == stack.current_version
+        and current.metadata.created_by == AUTO_ROLLBACK_BY
+    )
+    held = (
+        f"held at {stack.current_version}; newer versions up to {latest_version} are"
+        " recorded, not applied, until `stackctl resume`"
+        if stack.pinned and newer
+        else "held by a rollback until `stackctl resume`"
+        if stack.pinned
+        else ""
+    )
+    if automatic:
+        assert current is not None
+        held = f"{current.metadata.comment} (automatic, as {current.version}); {held}"
     return [
         Condition("Synced", synced, stack.sync_status.value, sync_message),
         Condition(
@@ -220,15 +246,10 @@ def stack_conditions(stack: Stack, *, latest_version: str | None) -> list[Condit
         Condition(
             "Pinned",
             stack.pinned,
-            "RolledBack" if stack.pinned else "FollowsFiles",
-            (
-                f"held at {stack.current_version}; newer versions up to {latest_version} are"
-                " recorded, not applied, until `stackctl resume`"
-                if stack.pinned and newer
-                else "held by a rollback until `stackctl resume`"
-                if stack.pinned
-                else ""
-            ),
+            ("RolledBackAutomatically" if automatic else "RolledBack")
+            if stack.pinned
+            else "FollowsFiles",
+            held,
         ),
         Condition(
             "LatestIsCurrent",

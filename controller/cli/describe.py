@@ -186,7 +186,7 @@ def _details(database: Database, name: str) -> dict[str, Any]:
     return {
         "stack": stack,
         "latest_version": latest_label,
-        "conditions": stack_conditions(stack, latest_version=latest_label),
+        "conditions": stack_conditions(stack, latest_version=latest_label, current=current),
         "desired_services": sorted(current.compose.services) if current else [],
         # Where the latest version came from: a file (and its commit), or a repository's commit.
         "source": _provenance(latest.metadata) if latest else None,
