@@ -29,7 +29,7 @@ from pathlib import Path
 
 from controller.db import Database
 from controller.desired import DesiredStack
-from controller.errors import PermanentError, TransientError
+from controller.errors import PermanentError, StackctlError, TransientError
 from controller.executor import ExecutionContext, Executor
 from controller.health import assess_health
 from controller.models import (
@@ -54,12 +54,14 @@ from controller.planner import (
     plan,
     teardown,
 )
+from controller.rollback_watch import RollbackWatch, Watch
 from controller.runtime import Engine
 from controller.runtime.container_spec import unsupported
 from controller.versions import load_desired, version_base
 
 MAX_BACKOFF = 300.0
 CANCEL_POLL = 0.5  # seconds between a running command's looks for a cancel request
+_UNHEALTHY = (HealthStatus.DEGRADED, HealthStatus.PROGRESSING, HealthStatus.MISSING)
 _PY_LEVELS = {
     LogLevel.DEBUG: logging.DEBUG,
     LogLevel.INFO: logging.INFO,
@@ -102,6 +104,7 @@ class Reconciler:
         self._options = options
         self._echo = echo or (lambda line: None)  # for people at a terminal
         self._logger = logger  # for the daemon's log, with levels
+        self._watch = RollbackWatch(db, root=options.root, log=self.log)
 
     def reconcile(self, command: Command, *, check: Callable[[], None]) -> Plan | None:
         """Carry ``command`` out on its stack; returns the plan carried out. ``check`` is
@@ -126,13 +129,36 @@ class Reconciler:
             return None
         the_plan = self._plan(command, stack, check=check, desired=desired, version=version)
         self._apply(command, the_plan, check=check, desired=desired, version=version)
+        timeout = self._timeout(desired)
+        changed = not the_plan.in_sync
+        watch = self._watch.begin(
+            command, version=version, desired=desired, changed=changed, timeout=timeout
+        )
+        wait = watch.wait if watch is not None else timeout if changed else 0.0
         final, cut_short = self._await_health(
-            command, desired, check=check, waited=not the_plan.in_sync
+            command, desired, check=check, wait=wait, timeout=timeout
         )
-        self._record_applied(
-            command, stack, desired=desired, version=version, final=final, cut_short=cut_short
+        health, why = self._record_applied(
+            command,
+            stack,
+            desired=desired,
+            version=version,
+            final=final,
+            cut_short=cut_short,
+            watch=watch,
         )
+        if watch is not None and health is not HealthStatus.HEALTHY and cut_short is None:
+            self._watch.judge_health(
+                command, watch=watch, version=version, desired=desired, health=health, why=why
+            )
         return the_plan
+
+    def _timeout(self, desired: DesiredStack | None) -> float:
+        """The stack's timeout (``spec.timeout``), else the controller's ``wait_timeout``: the
+        health wait and the depends_on waits."""
+        if desired is not None and desired.timeout is not None:
+            return desired.timeout
+        return self._options.wait_timeout
 
     def _suspended(
         self, command: Command, stack: Stack, *, desired: DesiredStack, version: StackVersion
@@ -230,9 +256,13 @@ class Reconciler:
         version: StackVersion,
         final: Snapshot,
         cut_short: float | None,
-    ) -> None:
+        watch: Watch | None,
+    ) -> tuple[HealthStatus, str]:
         """The version is applied when nothing is left to change in ``final``: recorded with
-        the containers it runs, and the stack's health with it. Raises (transient) otherwise."""
+        the containers it runs, and the stack's health with it (returned, with its reason).
+        Raises (transient) otherwise. A Healthy version is marked so (the automatic rollback
+        goes back to the newest such version), and a stack that was Degraded, Progressing or
+        Missing and is Healthy now says so (``StackRecovered``)."""
         health, why = assess_health(desired, final)
         left = plan(desired, final)
         runtime = {
@@ -250,9 +280,36 @@ class Reconciler:
             health_status=health,
             last_error=why or None,
         )
-        if health is not HealthStatus.HEALTHY:
+        if health is HealthStatus.HEALTHY:
+            self._healthy(command, stack, version=version)
+        else:
             self._unhealthy(
-                command, before=stack.health_status, health=health, why=why, cut_short=cut_short
+                command,
+                before=stack.health_status,
+                health=health,
+                why=why,
+                cut_short=cut_short,
+                timeout=self._timeout(desired),
+                watch=watch,
+            )
+        return health, why
+
+    def _healthy(self, command: Command, stack: Stack, *, version: StackVersion) -> None:
+        assert version.version is not None
+        if version.healthy_at is None or stack.health_status is not HealthStatus.HEALTHY:
+            self._db.stack_versions.mark_healthy(
+                stack.stack_id, version.version, at=self._db.clock()
+            )
+        if stack.applied_version is not None and stack.health_status in _UNHEALTHY:
+            self._db.events.add(
+                Event(
+                    stack_id=stack.stack_id,
+                    level=LogLevel.INFO,
+                    reason="StackRecovered",
+                    message=f"{stack.stack_id} is Healthy again at {version.version}"
+                    f" (was {stack.health_status})",
+                    data={"version": version.version, "before": str(stack.health_status)},
+                )
             )
 
     def _delete(self, command: Command, check: Callable[[], None]) -> Plan:
@@ -309,7 +366,7 @@ class Reconciler:
             version=version,
             root=root,
             files_dir=self._options.files_dir,
-            wait_timeout=self._options.wait_timeout,
+            wait_timeout=self._timeout(desired),
             parallelism=self._options.parallelism,
         )
         Executor(
@@ -322,15 +379,23 @@ class Reconciler:
         ).run(the_plan)
 
     def _await_health(
-        self, command: Command, desired: DesiredStack, *, check: Callable[[], None], waited: bool
+        self,
+        command: Command,
+        desired: DesiredStack,
+        *,
+        check: Callable[[], None],
+        wait: float,
+        timeout: float,
     ) -> tuple[Snapshot, float | None]:
-        """Observe until the stack is healthy, degraded, or the wait times out, saying every
-        ``progress_every`` seconds what it waits for. An unchanged stack is observed once: a
-        resync never sits waiting on a stack that is not changing. With ``yield_health_wait``
-        the wait also ends when other commands wait for a worker (then the seconds waited are
-        returned, else ``None``): one slow stack never holds the others."""
+        """Observe until the stack is healthy, degraded, or ``wait`` seconds have passed,
+        saying every ``progress_every`` seconds what it waits for. An unchanged stack is
+        observed once (``wait`` 0): a resync never sits waiting on a stack that is not
+        changing, unless the automatic rollback watches it (``rollback_watch``). With
+        ``yield_health_wait`` the wait also ends when other commands wait for a worker (then
+        the seconds waited are returned, else ``None``): one slow stack never holds the
+        others."""
         started = time.monotonic()
-        deadline = started + (self._options.wait_timeout if waited else 0)
+        deadline = started + wait
         said = asked = started
         while True:
             check()
@@ -350,7 +415,7 @@ class Reconciler:
                 self.progress(
                     command,
                     f"waiting for {desired.name} to be healthy: {why}"
-                    f" ({now - started:.0f}s of {self._options.wait_timeout:.0f}s)",
+                    f" ({now - started:.0f}s of {timeout:.0f}s)",
                 )
             time.sleep(0.2)
 
@@ -377,23 +442,26 @@ class Reconciler:
         health: HealthStatus,
         why: str,
         cut_short: float | None,
+        timeout: float,
+        watch: Watch | None,
     ) -> None:
         """The version is applied but the stack is not healthy: said in the command's log and,
         when the stack's health changes to it, as an event (not at every resync). A wait cut
-        short for other work gets a follow-up RECONCILE that looks at the health again."""
+        short for other work gets a follow-up RECONCILE that looks at the health again (and
+        carries the automatic rollback's watch, so that its timeout counts from the apply)."""
         if cut_short is None:
             self.log(
                 command,
                 LogLevel.WARNING,
-                f"{command.stack_id} applied but {health} after"
-                f" {self._options.wait_timeout:.0f}s: {why}",
+                f"{command.stack_id} applied but {health} after {timeout:.0f}s: {why}",
             )
         else:
+            watching = {} if watch is None else {"watch": watch.follow_up()}
             follow_up, _ = self._db.commands.enqueue_unless_pending(
                 Command(
                     stack_id=command.stack_id,
                     type=CommandType.RECONCILE,
-                    payload={"reason": "health follow-up"},
+                    payload={"reason": "health follow-up", **watching},
                     not_before=self._db.clock() + timedelta(seconds=self._options.follow_up_after),
                 )
             )
@@ -459,3 +527,8 @@ class Reconciler:
             self._db.stack_versions.set_status(
                 stack.stack_id, version.version or "", VersionStatus.FAILED
             )
+        if final and command.type is not CommandType.DELETE_STACK:
+            try:
+                self._watch.judge_failure(command, error)
+            except StackctlError as e:  # the worker records the command's failure regardless
+                self.log(command, LogLevel.ERROR, f"automatic rollback not decided: {e}")
