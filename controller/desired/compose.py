@@ -14,7 +14,9 @@ outside the root are kept as written, and a ``~/...`` bind source is kept as wri
 expanded by ``host_path`` on the host that runs it (the loader never reads the environment).
 
 File contents (env files, secrets, configs) appear as SHA-256 hex digests only; the bytes
-travel beside the model (``DesiredStack.files``), never inside it.
+travel beside the model (``DesiredStack.files``), never inside it. A SOPS-encrypted file is
+its ciphertext's hash (``sops`` says so), and its env variables are placeholders
+(``controller.secrets.sealed``): no plaintext of it is ever in the model.
 
 These models validate data; they must never read files or the environment.
 """
@@ -116,6 +118,12 @@ class EnvFile(Canonical):
     required: bool = True
     format: Literal["raw"] | None = None
     sha256: str | None = None  # None: optional and absent
+    # SOPS-encrypted: its values are placeholders in ``environment`` (controller.secrets).
+    sops: bool = False
+
+    @model_serializer(mode="wrap")
+    def _serialize(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return without_unset(self, handler(self), names=frozenset({"sops"}))
 
 
 class ServiceNetwork(Canonical):
@@ -284,6 +292,13 @@ class FileObject(Canonical):
     file: str | None = None  # root-relative, for origin "file"
     environment: str | None = None  # the variable's name, for origin "environment"
     sha256: str | None = None  # None only for external ones
+    # The SOPS format of an encrypted ``file`` (its blob is the ciphertext, decrypted by the
+    # runtime when it creates a container: controller.secrets); None: plaintext.
+    sops: Literal["dotenv", "yaml", "json", "ini", "binary"] | None = None
+
+    @model_serializer(mode="wrap")
+    def _serialize(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return without_unset(self, handler(self), names=frozenset({"sops"}))
 
 
 class ComposeProject(Canonical):

@@ -3,7 +3,10 @@ digest (DESIGN.md section 2).
 
 Pure: it reads files under the watched root and nothing else. It never imports the database,
 the runtime, the CLI, ``sqlite3`` or ``docker``, and never reads the process environment
-(interpolation variables come from the files only). The watcher calls ``load_root`` and
+(interpolation variables come from the files only). The one exception is SOPS: an encrypted
+file is decrypted once through ``controller.secrets`` (the ``sops`` program, with the
+controller's age key) to check it, and only placeholders and ciphertext enter the model
+(``controller.source.sealed``). The watcher calls ``load_root`` and
 compares digests with the stored versions. What it builds is the model in ``controller.desired``
 (``DesiredStack`` and the canonical Compose project), which the planner, runtime and health read
 without importing this package.

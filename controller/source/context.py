@@ -47,6 +47,15 @@ class ComposeContext:
     # left out by them, with their profiles, for people (DesiredStack.disabled_services).
     profiles: frozenset[str] = frozenset()
     disabled: dict[str, list[str]] = field(default_factory=dict)
+    # Hashes of the SOPS-encrypted env files whose variables are placeholders (see
+    # controller.source.sealed); their ciphertext is in ``files``.
+    sealed: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        """The encrypted interpolation variables' files (``Variables.sealed``) are kept."""
+        for digest, data in getattr(self.variables, "sealed", {}).items():
+            self.files[digest] = data
+            self.sealed.add(digest)
 
     def enabled(self, profiles: list[str]) -> bool:
         return not profiles or "*" in self.profiles or not self.profiles.isdisjoint(profiles)

@@ -6,6 +6,8 @@ service, so a changed file changes the service's config hash even where the merg
 do not. A bare name (``- FOO``, or ``FOO:`` without a value) takes its value from the shell in
 Compose; stackctl never reads its own environment, so such a name keeps an env file's value if
 one sets it and is otherwise left out with a warning. Files are read only through the context.
+A SOPS-encrypted env file is kept as ciphertext, its variables as placeholders
+(``controller.source.sealed``): the content hash on the service is then the ciphertext's.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from typing import Any
 from controller.desired.compose import EnvFile
 from controller.source.context import ComposeContext, list_or_dict, type_name, without_extensions
 from controller.source.dotenv import DotenvError, parse_dotenv
+from controller.source.files import RootPath
+from controller.source.sealed import check_environment, encrypted_dotenv, sealed_variables
 from controller.source.service_keys import check_keys
 from controller.source.yamlload import KeyPath
 
@@ -41,6 +45,7 @@ def service_environment(
                     f"`{name}` has no value; Compose would read it from the shell, stackctl "
                     "never reads its own environment, so it is left out",
                 )
+    check_environment(values, sealed=ctx.sealed, issues=ctx.issues, path=(*path, "environment"))
     return dict(sorted(values.items())), files
 
 
@@ -79,6 +84,8 @@ def _read_env_file(
     if found is None:
         return None
     where, text, digest = found
+    if text and encrypted_dotenv(text):
+        return _sealed_env_file(ctx, where, text=text, required=required, fmt=fmt, path=path)
     try:
         parsed = parse_dotenv(text, lookup=ctx.variables, raw=fmt == "raw")
     except DotenvError as e:
@@ -90,3 +97,27 @@ def _read_env_file(
         ctx.issues.warn(path, f"`{where.rel}`: `{name}` has no value; left out")
     env_file = EnvFile(path=ctx.stored(where), required=required, format=fmt, sha256=digest or None)
     return env_file, parsed.values
+
+
+def _sealed_env_file(
+    ctx: ComposeContext,
+    where: RootPath,
+    *,
+    text: str,
+    required: bool,
+    fmt: str | None,
+    path: KeyPath,
+) -> tuple[EnvFile, dict[str, str]] | None:
+    """A SOPS-encrypted env file: its ciphertext kept, its variables placeholders."""
+    if fmt == "raw":
+        ctx.issues.error(
+            (*path, "format"), f"`{where.rel}` is SOPS-encrypted; `format: raw` is not supported"
+        )
+        return None
+    digest = ctx.keep(text.encode())
+    values = sealed_variables(text, digest=digest, rel=where.rel, issues=ctx.issues, path=path)
+    if values is None:
+        return None
+    ctx.sealed.add(digest)
+    env_file = EnvFile(path=ctx.stored(where), required=required, sha256=digest, sops=True)
+    return env_file, values

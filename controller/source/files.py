@@ -4,7 +4,8 @@ Owns the discovery ignore rules (hidden files, editor temp files), the 1 MiB siz
 binary-content check, and the confinement of every referenced path to the root, symlinks
 included. It must never write, never read a file whose resolved location is outside the root,
 never open anything but a regular file (a FIFO would block the load), and never consult the
-process environment.
+process environment (the age key's fingerprint, a probe of a load that decrypted a SOPS file,
+is ``controller.secrets``'s to take).
 
 Every look at the file system made while loading goes through this module (``read_bytes``,
 ``exists``, ``is_file``, ``is_dir``, ``entry_state``, ``realpath``, ``Root.locate``) and is
@@ -32,6 +33,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from controller.secrets.sops import key_fingerprint
 
 MAX_FILE_BYTES = 1024 * 1024
 COMPOSE_FILE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
@@ -357,7 +360,14 @@ def _resolve_last(path: str) -> str:
     return os.path.realpath(path) if link else candidate
 
 
+def note_sops_key() -> None:
+    """A load that decrypted a SOPS file depends on the age key too: noted as a probe, so a
+    new or changed key (or a key file that appears) loads the entry again."""
+    _seen("sops_key", "", value=key_fingerprint())
+
+
 _ASK_AGAIN: dict[str, Callable[[str], object]] = {
+    "sops_key": lambda _: key_fingerprint(),
     "file": _file_state,
     "exists": os.path.exists,
     "is_file": os.path.isfile,

@@ -6,13 +6,15 @@ profiles (a service none of whose ``profiles`` is active, ``ComposeContext.profi
 left out of the model and noted in ``ctx.disabled``), ``depends_on`` targets, cycles and depth
 (at most 100 services in one chain), the implicit ``default`` network, and the engine names
 of networks/volumes/secrets/configs (``<stack>_<key>`` unless named or external). It must
-never read a file except through the context.
+never read a file except through the context. A SOPS-encrypted secret/config ``file`` is kept
+as ciphertext with its format (``FileObject.sops``), and a placeholder of an encrypted
+variable anywhere but an environment value is an error (``controller.source.sealed``).
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
@@ -24,10 +26,13 @@ from controller.desired.compose import (
     Service,
     Volume,
 )
+from controller.secrets import format_of, is_encrypted, placeholders_in
 from controller.source import service_keys as keys
 from controller.source.addresses import check_ipam_pool
 from controller.source.context import ComposeContext, as_mapping, type_name, without_extensions
 from controller.source.engine_strings import report_nul_bytes
+from controller.source.files import RootPath
+from controller.source.sealed import check_placeholders, decrypt_checked
 from controller.source.service import Declared, normalize_service
 from controller.source.yamlload import KeyPath
 
@@ -58,6 +63,7 @@ def normalize_project(ctx: ComposeContext, doc: dict[str, Any]) -> ComposeProjec
         if key == "version":
             ctx.issues.warn((key,), "`version` is obsolete and ignored, as in Compose")
     keys.check_keys(ctx, doc, path=(), allowed=_TOP_KEYS, known={"include", "models"})
+    check_placeholders(doc, sealed=ctx.sealed, issues=ctx.issues)
     networks = _objects(ctx, doc, section="networks", build=_network)
     volumes = _objects(ctx, doc, section="volumes", build=_volume)
     secrets = _objects(ctx, doc, section="secrets", build=_file_object)
@@ -224,9 +230,19 @@ def _file_object(
         if found is None:
             return None
         fields["file"], fields["sha256"] = ctx.stored(found[0]), found[1]
+        fields["sops"] = _sops_format(ctx, found, path=(*path, "file"))
+        if fields["sops"] is False:
+            return None
     elif origin == "environment":
         if not isinstance(value, str) or ctx.variables.get(value) is None:
             ctx.issues.error((*path, "environment"), f"variable `{value}` is not set")
+            return None
+        if placeholders_in(ctx.variables[value]):
+            ctx.issues.error(
+                (*path, "environment"),
+                f"uses SOPS-encrypted variable {value}; encrypted variables may only be used"
+                " in environment values (an encrypted secret is an encrypted `file`)",
+            )
             return None
         fields["environment"], fields["sha256"] = value, ctx.keep(ctx.variables[value].encode())
     elif origin == "content":
@@ -235,6 +251,20 @@ def _file_object(
             return None
         fields["sha256"] = ctx.keep(value.encode())
     return _validate(ctx, FileObject, fields=fields, path=path)
+
+
+def _sops_format(
+    ctx: ComposeContext, found: tuple[RootPath, str], *, path: KeyPath
+) -> str | Literal[False] | None:
+    """The SOPS format of a secret/config file that is encrypted (checked to decrypt, the
+    plaintext dropped), None for a plaintext one, False (reported) for one that cannot be
+    decrypted."""
+    where, digest = found
+    fmt = format_of(where.rel)
+    if not is_encrypted(ctx.files[digest], fmt):
+        return None
+    plain = decrypt_checked(ctx.files[digest], fmt=fmt, rel=where.rel, issues=ctx.issues, path=path)
+    return False if plain is None else fmt
 
 
 def _services(ctx: ComposeContext, raw: Any, *, declared: Declared) -> dict[str, Service]:

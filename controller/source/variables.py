@@ -4,7 +4,9 @@
 the ``.env`` beside it), then nothing: the controller's process environment is never used
 (see ``interpolation.py``). An inline compose document in a manifest gets no implicit
 ``.env``: several manifests may share one folder, and a ``.env`` there would silently apply
-to all of them. This module reads only the env file it is pointed at, through the root.
+to all of them. A SOPS-encrypted env file gives placeholders, never its values
+(``controller.source.sealed``). This module reads only the env file it is pointed at,
+through the root.
 """
 
 from __future__ import annotations
@@ -12,10 +14,24 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from controller.source.context import sha256_hex
 from controller.source.dotenv import DotenvError, parse_dotenv
 from controller.source.files import FileProblem, Root, exists, read_text
 from controller.source.issues import Issues
+from controller.source.sealed import encrypted_dotenv, sealed_variables
 from controller.source.yamlload import KeyPath
+
+
+class Variables(dict[str, str]):
+    """Interpolation variables, and the SOPS-encrypted env file among them (hash -> its
+    ciphertext): its variables are placeholders (``controller.source.sealed``), and the
+    ``ComposeContext`` built on these variables keeps its bytes for the runtime."""
+
+    sealed: dict[str, bytes]
+
+    def __init__(self, values: Mapping[str, str], sealed: dict[str, bytes] | None = None):
+        super().__init__(values)
+        self.sealed = sealed or {}
 
 
 def load_variables(
@@ -40,6 +56,14 @@ def load_variables(
     except FileProblem as e:
         issues.error(env_file_key, f"env file `{ref}`: {e.message}")
         return dict(env)
+    if encrypted_dotenv(text):
+        digest = sha256_hex(text.encode())
+        found = sealed_variables(
+            text, digest=digest, rel=where.rel, issues=issues, path=env_file_key
+        )
+        if found is None:
+            return dict(env)
+        return Variables({**found, **env}, {digest: text.encode()})
     try:
         parsed = parse_dotenv(text, lookup=env)
     except DotenvError as e:
