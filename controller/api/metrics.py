@@ -23,6 +23,7 @@ Metrics (all prefixed ``stackctl_``):
 - ``stacks_by_sync_status{sync_status}``, ``stacks_by_health_status{health_status}``,
   ``stacks_pinned``, ``stacks_suspended``;
 - ``manifest_errors_total{stack}``: ``ManifestInvalid`` events (``stack=""``: no stack);
+- ``notification_deliveries{destination,status}``: the outbox's deliveries (a gauge);
 - ``engine_calls_total{operation}``; ``database_up``: 1 when the last scrape could read;
 - ``git_fetches_total{repository,result}`` (changed, unchanged, failed),
   ``git_last_fetch_timestamp_seconds{repository}``, ``webhook_requests_total{provider,result}``
@@ -137,6 +138,15 @@ class DatabaseCollector(Collector):
         for stack, count in sorted(stats.events_by_stack(MANIFEST_INVALID).items(), key=str):
             errors.add_metric([stack or ""], count)
         yield errors
+        deliveries = GaugeMetricFamily(
+            "stackctl_notification_deliveries",
+            "Notifications in the outbox by destination (scheme and host) and status"
+            " (PENDING, SENT, FAILED, DROPPED); old ones go with the events.",
+            labels=["destination", "status"],
+        )
+        for label, status, count in stats.deliveries():
+            deliveries.add_metric([label, status], count)
+        yield deliveries
 
     def _engine(self) -> Metric:
         calls = CounterMetricFamily(

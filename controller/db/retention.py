@@ -146,6 +146,7 @@ class RetentionRepository:
         try:
             self._compact_commands(policy, now - timedelta(days=policy.keep_days), batch, commands)
             self._compact_events(now - timedelta(days=policy.event_days), batch, events)
+            self._compact_outbox(now - timedelta(days=policy.event_days), batch, events)
         except _Stopped:
             pass
         return CompactionResult(
@@ -257,6 +258,33 @@ class RetentionRepository:
                     (json.dumps(old),),
                 ).rowcount
             after = rows[-1][0]
+
+    def _compact_outbox(self, cutoff: datetime, batch: int, tally: _Tally) -> None:
+        """Notifications older than the events go with their deliveries once none is still to
+        be sent (a message still retrying stays, whatever its age). Not counted in ``events``:
+        they are copies of what the events and commands say."""
+        before = ts_to_db(cutoff)
+        while True:
+            with self._db.reading() as conn:
+                old = [
+                    row[0]
+                    for row in conn.execute(
+                        "SELECT message_id FROM outbox o WHERE created_at < ?"
+                        " AND routed_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM deliveries d"
+                        "  WHERE d.message_id = o.message_id AND d.status = 'PENDING')"
+                        " ORDER BY message_id LIMIT ?",
+                        (before, batch),
+                    )
+                ]
+            if not old:
+                return
+            with self._writing(tally) as conn:
+                conn.execute(
+                    "DELETE FROM outbox WHERE message_id IN (SELECT value FROM json_each(?))",
+                    (json.dumps(old),),
+                )
+            if len(old) < batch:
+                return
 
 
 class _Stopped(Exception):

@@ -114,6 +114,15 @@ class StatsRepository:
     def __init__(self, db: DatabaseAccess) -> None:
         self._db = db
 
+    def deliveries(self) -> list[tuple[str, str, int]]:
+        """``(destination label, status, count)`` of the notifications in the outbox."""
+        with self._db.reading() as conn:
+            rows = conn.execute(
+                "SELECT label, status, COUNT(*) FROM deliveries GROUP BY label, status"
+                " ORDER BY label, status"
+            ).fetchall()
+        return [(row[0], row[1], row[2]) for row in rows]
+
     def finished_commands(self, types: Sequence[str]) -> list[tuple[str, str, str, int]]:
         """``(stack_id, type, status, count)`` of commands that ended DONE or FAILED, the
         deleted ones included."""

@@ -121,3 +121,26 @@ def test_a_message_is_routed_once_and_its_deliveries_retried_until_sent(db: Data
     db.outbox.sent(due[1].delivery_id)
     assert db.outbox.due() == []
     assert db.outbox.counts() == {("json://127.0.0.1:1", "PENDING"): 1, ("ntfy://x", "SENT"): 1}
+
+
+def test_compaction_removes_old_told_messages_and_keeps_those_still_retrying(tmp_path: Path):
+    from datetime import UTC, datetime, timedelta
+
+    from controller.db import RetentionPolicy
+
+    now = [datetime(2026, 1, 1, tzinfo=UTC)]
+    with Database(db_path=tmp_path / "c.db", clock=lambda: now[0]) as db:
+        for key in ("told", "retrying", "new"):
+            if key == "new":
+                now[0] += timedelta(days=40)
+            db.outbox.add("apply.failed", key=key, stack_id=None, payload={})
+            (message,) = db.outbox.unrouted()
+            db.outbox.route(message.message_id, [Route("aaa", "json://127.0.0.1:1")])
+            (delivery,) = db.outbox.due()
+            if key == "told":
+                db.outbox.sent(delivery.delivery_id)
+            if key == "retrying":
+                db.outbox.retry(delivery.delivery_id, error="500", at=now[0] + timedelta(days=99))
+        db.retention.compact(RetentionPolicy(event_days=30))
+        assert sorted(m["key"] for m in db.outbox.messages()) == ["new", "retrying"]
+        assert db.outbox.counts() == {("json://127.0.0.1:1", "PENDING"): 2}

@@ -156,3 +156,32 @@ def test_a_hanging_destination_holds_only_its_own_deliveries(db, recorder: Recor
         recorder.release()
         stop.set()
         thread.join(timeout=30)
+
+
+def test_metrics_show_deliveries_by_destination_and_status(db, recorder: Recorder, tmp_path):
+    from fastapi.testclient import TestClient
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from controller.api.app import create_app
+
+    recorder.answer("/down", 503)
+    unhealthy(db)
+    Sender(
+        db,
+        destinations=[
+            NotifyTarget(url=f"json://{recorder.base}/up"),
+            NotifyTarget(url=f"json://{recorder.base}/down"),
+        ],
+    ).drain()
+    with TestClient(create_app(db_path=tmp_path / "stackctl.db")) as client:
+        text = client.get("/metrics").text
+    found = {
+        (s.labels["destination"], s.labels["status"]): s.value
+        for family in text_string_to_metric_families(text)
+        if family.name == "stackctl_notification_deliveries"
+        for s in family.samples
+    }
+    assert found == {
+        (f"json://{recorder.base}", "SENT"): 1.0,
+        (f"json://{recorder.base}", "PENDING"): 1.0,
+    }
