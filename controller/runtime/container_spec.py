@@ -7,7 +7,9 @@ labels and aliases follow Compose v2, so ``docker compose -p NAME ps`` shows our
 Secrets and configs become read-only bind mounts of content-addressed files under
 ``files_dir`` (``<files_dir>/<sha256>``), written by the engine before the container is
 created; the file's content hash is in the service's config hash, so a changed secret means a
-new container, never a file changed under a running one.
+new container, never a file changed under a running one. SOPS-encrypted ones are not mounted:
+the engine copies their plaintext into the created container (``controller.runtime.sealed``),
+and the environment's placeholders are replaced there too; this translation stays plaintext-free.
 """
 
 from __future__ import annotations
@@ -212,6 +214,11 @@ def unsupported(desired: DesiredStack) -> list[str]:
                 )
         for kind, refs in (("secrets", service.secrets), ("configs", service.configs)):
             for ref in refs:
+                if service.read_only and _encrypted(desired, ref, secret=kind == "secrets"):
+                    problems.append(
+                        f"{where}.{kind} ({ref.source}): an encrypted file is copied into the"
+                        " container, which `read_only: true` forbids"
+                    )
                 if ref.uid is not None or ref.gid is not None or ref.mode is not None:
                     problems.append(
                         f"{where}.{kind} ({ref.source}): uid, gid and mode need"
@@ -280,9 +287,18 @@ def _mounts(
 ) -> list[Mount] | None:
     mounts = [_volume_mount(desired, volume, root=root) for volume in service.volumes]
     mounts += [
-        _file_mount(ref, files_dir=files_dir) for ref in [*service.secrets, *service.configs]
+        _file_mount(ref, files_dir=files_dir)
+        for ref in [*service.secrets, *service.configs]
+        if not _encrypted(desired, ref, secret=ref in service.secrets)
     ]
     return mounts or None
+
+
+def _encrypted(desired: DesiredStack, ref: FileRef, *, secret: bool) -> bool:
+    """A SOPS-encrypted file is copied into the container, never mounted (runtime.sealed)."""
+    objects = desired.compose.secrets if secret else desired.compose.configs
+    definition = objects.get(ref.source)
+    return definition is not None and definition.sops is not None
 
 
 def _volume_mount(desired: DesiredStack, volume: VolumeMount, *, root: Path) -> Mount:

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import docker
 
 from controller.desired import DesiredStack, context_path
-from controller.errors import NotFoundError, PermanentError
+from controller.errors import NotFoundError, PermanentError, StackctlError
 from controller.models.observed import (
     COMPOSE_VERSION,
     COMPOSE_VERSION_LABEL,
@@ -35,6 +35,7 @@ from controller.models.observed import (
 from controller.runtime.container_spec import container_spec
 from controller.runtime.errors import translate
 from controller.runtime.fleet import Fleet
+from controller.runtime.sealed import Unsealed, sealed_refs, unseal
 from controller.runtime.snapshot import (
     compose_slot,
     container_of,
@@ -53,6 +54,7 @@ MUTATING = frozenset(
         "pull",
         "build",
         "create_container",
+        "put_archive",
         "start",
         "stop",
         "remove_container",
@@ -379,22 +381,48 @@ class Engine:
             image_id=self.image_id(image),
         )
         self._write_files(desired, service, files_dir=files_dir)
+        unsealed = unseal(desired, service, spec.create["environment"])
         host_config = self._api.create_host_config(**spec.host)
         # Engines before API 1.44 take one endpoint at create: the first (highest priority)
         # network there, the others connected before the container starts.
         endpoints = [
             (net, {k: v for k, v in ep.items() if v}) for net, ep in spec.endpoints.items()
         ]
-        created = self._call(
-            "create_container",
-            f"creating container {name}",
-            self._api.create_container,
-            host_config=host_config,
-            networking_config=self._networking_config(endpoints[:1]),
-            **spec.create,
-        )
+        try:
+            created = self._call(
+                "create_container",
+                f"creating container {name}",
+                self._api.create_container,
+                host_config=host_config,
+                networking_config=self._networking_config(endpoints[:1]),
+                **{**spec.create, "environment": unsealed.environment},
+            )
+        except StackctlError as e:
+            raise unsealed.mask(e)  # noqa: B904  # the cause may quote a decrypted value
+        try:
+            self._put_unsealed(created["Id"], name=name, unsealed=unsealed)
+        except BaseException:
+            # Never leave a container that would start without its secrets.
+            self.remove_container(created["Id"])
+            raise
         self._connect_networks(created["Id"], name=name, endpoints=endpoints[1:])
         return str(created["Id"])
+
+    def _put_unsealed(self, container: str, *, name: str, unsealed: Unsealed) -> None:
+        """Copy the decrypted secret/config files into a created container (runtime.sealed)."""
+        if unsealed.archive is None:
+            return
+        try:
+            self._call(
+                "put_archive",
+                f"copying the encrypted secrets and configs into {name}",
+                self._api.put_archive,
+                container,
+                "/",
+                unsealed.archive,
+            )
+        except StackctlError as e:
+            raise unsealed.mask(e)  # noqa: B904  # the cause may quote a decrypted value
 
     def _networking_config(self, endpoints: list[tuple[str, dict[str, Any]]]) -> Any:
         """The ``networking_config`` of a create: the endpoints given, or ``None``."""
@@ -450,9 +478,10 @@ class Engine:
     def _write_files(self, desired: DesiredStack, service: str, *, files_dir: Path) -> None:
         """Secrets and configs as read-only, content-addressed files (written once, atomically)."""
         spec = desired.compose.services[service]
+        encrypted = {id(ref) for ref, _ in sealed_refs(desired, service)}
         for ref in [*spec.secrets, *spec.configs]:
-            if ref.sha256 is None:
-                continue
+            if ref.sha256 is None or id(ref) in encrypted:
+                continue  # external; or SOPS-encrypted: copied into the container instead
             path = files_dir / ref.sha256
             if path.exists():
                 continue
