@@ -5,8 +5,8 @@ Every ``interval`` (per stack; the first check at start, the last check time kep
 its tag names in the registry now with the digests of the image its containers run. When they
 differ:
 
-- ``notify``: an ``ImageUpdateAvailable`` event (the lead maps it to a notification), once per
-  new digest and service: what was said is remembered in memory and, across a restart, read
+- ``notify``: an ``ImageUpdateAvailable`` event (also a notification), once per new digest
+  and service: what was said is remembered in memory and, across a restart, read
   back from the stack's latest events (``db.events.list``), so a restart says nothing again
   unless 50 newer events of the stack pushed the old one out of sight.
 - ``apply``: a new version recorded by ``stackctl image-updates`` whose spec pins the digest
@@ -14,7 +14,9 @@ differ:
   transaction (``versions.record_and_enqueue``, as the watcher does), plus an ``ImageUpdated``
   event. A rollback to an earlier version returns to the digest that version ran: the local
   tag is never moved (a pull by digest does not tag), so ``repo:tag`` still names the old
-  image on this engine.
+  image on this engine. A digest is recorded once: one rolled back from is not brought back
+  by ``resume`` (the next digest is); one only notified before (the policy was ``notify``, or
+  the stack pinned) is.
 
 Which services are followed: those whose image has a tag (``:latest`` when none is written)
 and no digest, plus those whose tag *and* digest were written by this checker (the applied
@@ -217,7 +219,7 @@ class ImageUpdateChecker:
         self._on_enqueue = on_enqueue
         self._clock = clock
         self._checked_at: dict[str, float] = {}  # stack -> when it was last checked
-        self._said: dict[tuple[str, str], str] = {}  # (stack, service) -> digest said
+        self._said: dict[tuple[str, str, str], str] = {}  # (stack, service, reason) -> digest
         self._failures: dict[str, str] = {}  # stack -> the last failure said
         self._loaded: dict[str, _Applied] = {}  # stack -> its applied version, read
 
@@ -267,17 +269,21 @@ class ImageUpdateChecker:
         findings = self._compare(stack.stack_id, followed)
         self._failures.pop(stack.stack_id, None)
         report.found += findings
-        new = [f for f in findings if not self._already_said(stack.stack_id, f)]
+        held = _held_because(stack)
+        applying = policy.policy == "apply" and held is None
+        # Applying skips only what was applied (recorded) before: a digest merely said while
+        # notifying, or while pinned, is applied once the stack may follow it.
+        reasons = (UPDATED,) if applying else (AVAILABLE, UPDATED)
+        new = [f for f in findings if not self._already(stack.stack_id, f, reasons)]
         if not new:
             return
-        held = _held_because(stack)
-        if policy.policy == "apply" and held is None:
+        if applying:
             self._apply(stack, loaded, new=new, report=report)
             return
         for finding in new:
             suffix = f"; not applied: {held}" if policy.policy == "apply" and held else ""
             self._say(stack.stack_id, AVAILABLE, finding, finding.message() + suffix)
-            self._said[(stack.stack_id, finding.service)] = finding.available
+            self._said[(stack.stack_id, finding.service, AVAILABLE)] = finding.available
 
     def _applied(self, stack: Stack) -> _Applied | None:
         """The applied version's desired stack, read once per version (not at every look)."""
@@ -342,25 +348,27 @@ class ImageUpdateChecker:
                     outcome = f"; {version.version} pins it"
                 self._say(stack.stack_id, UPDATED, finding, finding.message() + outcome)
         for finding in new:  # remembered once the events are stored
-            self._said[(stack.stack_id, finding.service)] = finding.available
+            self._said[(stack.stack_id, finding.service, UPDATED)] = finding.available
         if version is not None:
             report.recorded.append(f"{stack.stack_id} {version.version}")
             log.info("%s %s recorded: %s", stack.stack_id, version.version, pins)
         if recorded.command is not None:
             self._on_enqueue()
 
-    def _already_said(self, stack_id: str, finding: Finding) -> bool:
-        """Whether this digest was said for this service (in memory, else in recent events)."""
-        key = (stack_id, finding.service)
-        if self._said.get(key) == finding.available:
+    def _already(self, stack_id: str, finding: Finding, reasons: tuple[str, ...]) -> bool:
+        """Whether this digest was said for this service with one of ``reasons``: in memory,
+        else in the stack's recent events (the newest of them about the service decides)."""
+        if any(
+            self._said.get((stack_id, finding.service, r)) == finding.available for r in reasons
+        ):
             return True
         for event in self._db.events.list(stack_id=stack_id, limit=RECENT_EVENTS).items:
             data = event.data or {}
-            if event.reason in (AVAILABLE, UPDATED) and data.get("service") == finding.service:
-                if data.get("available") == finding.available:
-                    self._said[key] = finding.available
-                    return True
-                break  # the newest word on this service was another digest
+            if event.reason in reasons and data.get("service") == finding.service:
+                if data.get("available") != finding.available:
+                    return False  # the newest word on this service was another digest
+                self._said[(stack_id, finding.service, event.reason)] = finding.available
+                return True
         return False
 
     def _say(self, stack_id: str, reason: str, finding: Finding, message: str) -> None:

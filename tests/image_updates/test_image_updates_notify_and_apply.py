@@ -80,6 +80,13 @@ def test_notify_says_a_new_digest_once(h, app, engine_janitor, test_images, dock
     # Not due before its interval (10 minutes) unless forced.
     assert checker.round().checked == []
 
+    # Switched to apply in the files: the digest only said so far is applied now.
+    _run_stack(h, name, app, "apply")
+    switched = checker.round(force=True)
+    assert len(switched.recorded) == 1, switched
+    (updated,) = _events(h, name, UPDATED)
+    assert updated.data["available"] == new_digest
+
 
 def test_apply_pins_the_new_digest_and_a_rollback_returns_to_the_old(
     h, app, engine_janitor, test_images, docker_client
