@@ -1,4 +1,5 @@
-"""The read endpoints under ``/api/v1``: stacks, versions, commands, their logs, events.
+"""The read endpoints under ``/api/v1``: stacks, versions, commands, their logs, events,
+notifications.
 
 Lists share one shape, ``{"items": [...], "next_cursor": ...}``, newest first where they page
 (versions, commands, events: ``limit`` 1..500, pass ``next_cursor`` back as ``cursor``). A
@@ -153,3 +154,11 @@ def list_events(
     """Newest first; ``stack`` filters (events may name stacks that have no version)."""
     found = db.events.list(stack_id=stack, limit=limit, cursor=cursor)
     return page(found.items, found.next_cursor)
+
+
+@router.get("/notifications")
+def list_notifications(db: Db, stack: str | None = None, limit: Limit = 50) -> dict[str, Any]:
+    """The newest notifications (newest first) and, for each, where it went and how that
+    went: ``deliveries`` of ``{label, status, attempts, error}`` (PENDING, SENT, FAILED,
+    DROPPED); empty until the sender routed it. Destinations are shown as scheme and host."""
+    return {"items": db.outbox.messages(stack_id=stack, limit=limit), "next_cursor": None}

@@ -185,3 +185,25 @@ def test_metrics_show_deliveries_by_destination_and_status(db, recorder: Recorde
         (f"json://{recorder.base}", "SENT"): 1.0,
         (f"json://{recorder.base}", "PENDING"): 1.0,
     }
+
+
+def test_the_api_lists_notifications_and_where_they_went(db, recorder: Recorder, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from controller.api.app import create_app
+
+    unhealthy(db, "shop")
+    unhealthy(db, "blog")
+    Sender(db, destinations=[NotifyTarget(url=f"json://{recorder.base}/x?token=abc")]).drain()
+    with TestClient(create_app(db_path=tmp_path / "stackctl.db")) as client:
+        items = client.get("/api/v1/notifications", params={"stack": "shop"}).json()["items"]
+        every = client.get("/api/v1/notifications").json()["items"]
+    assert [i["stack_id"] for i in every] == ["blog", "shop"]
+    (item,) = items
+    assert (
+        item["kind"] == "health.degraded" and item["message"] == "shop is Degraded: web unhealthy"
+    )
+    assert item["deliveries"] == [
+        {"label": f"json://{recorder.base}", "status": "SENT", "attempts": 1, "error": None}
+    ]
+    assert "abc" not in str(every)
