@@ -49,6 +49,8 @@ class Settings:
     # STACKCTL_NOTIFY) and the public address of the controller's pages, for links.
     notify: str | None = None
     public_url: str | None = None
+    # The age key of SOPS-encrypted files (else sops's own SOPS_AGE_KEY_FILE, if set).
+    sops_age_key_file: Path | None = None
 
     @property
     def files_dir(self) -> Path:

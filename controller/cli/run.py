@@ -131,6 +131,12 @@ def run(
         " EVENTS=URL filters, e.g. apply.failed,rollback=json://... Repeatable; a stack's"
         " spec.notify replaces these for that stack.",
     ),
+    sops_age_key_file: Path | None = typer.Option(
+        None,
+        envvar="STACKCTL_SOPS_AGE_KEY_FILE",
+        help="The age key file that decrypts SOPS-encrypted env, secret and config files"
+        " [default: sops's own SOPS_AGE_KEY_FILE].",
+    ),
     public_url: str | None = typer.Option(
         None,
         envvar="STACKCTL_PUBLIC_URL",
@@ -165,12 +171,14 @@ def run(
             "git_webhook_secret_file": git_webhook_secret_file,
             "notify": " ".join(notify) if notify else None,
             "public_url": public_url,
+            "sops_age_key_file": sops_age_key_file,
         }
     )
     try:
         configure_logging(settings.log_format)
     except ValueError as e:
         raise typer.BadParameter(str(e)) from e
+    _use_age_key(settings.sops_age_key_file)
     options = DaemonOptions(
         manifests=_watched(settings),
         db=settings.db,
@@ -234,6 +242,17 @@ def _retention(settings: Settings) -> RetentionPolicy:
         )
     except ValueError as e:
         raise typer.BadParameter(f"retention: {e}") from e
+
+
+def _use_age_key(path: Path | None) -> None:
+    """Every decryption of this process (the loader's check, the runtime's at apply) uses it."""
+    if path is None:
+        return
+    if not path.is_file():
+        raise typer.BadParameter(f"{path}: no such file", param_hint="--sops-age-key-file")
+    from controller.secrets import configure
+
+    configure(age_key_file=path)
 
 
 def _destinations(settings: Settings) -> tuple[NotifyTarget, ...]:
