@@ -21,8 +21,9 @@ from controller.autorollback import AUTO_ROLLBACK_BY
 from controller.cli import app
 from controller.db import Database
 from controller.models import Command, CommandStatus, CommandType, HealthStatus, Stack
+from controller.operations import resume
 from controller.reconciler import ReconcilerOptions
-from controller.versions import record_version
+from controller.versions import record_and_enqueue, record_version
 from controller.worker import Worker
 
 pytestmark = pytest.mark.engine
@@ -149,6 +150,38 @@ def test_missing_image_rolls_back(tmp_path: Path, engine_janitor, test_images, f
     h.db.close()
 
 
+def test_the_version_rolled_back_from_waits_for_resume(
+    tmp_path: Path, engine_janitor, test_images, free_port
+):
+    """The pin holds: v2's spec recorded again from the files (as v4) is not applied; only
+    ``resume`` applies it, and then it fails and rolls back again, to the healthy v3."""
+    h = make_harness(tmp_path, wait_timeout=30)
+    name = engine_janitor.project("web")
+    serve_v1(h, name, test_images.v1, free_port)
+    bad = h.stack(
+        name, web(f"stackctl-test/{engine_janitor.prefix}-missing:never", None), **ROLLBACK
+    )
+    assert h.apply(bad).command.status is CommandStatus.FAILED
+    assert h.worker.run_next().command.status is CommandStatus.DONE  # v3, a copy of v1
+    again = record_and_enqueue(h.db, bad, root=tmp_path)  # the watcher, on a file change
+    assert again.pinned and again.version.version == "v4"
+    assert h.worker.run_next() is None
+    assert h.db.stacks.require(name).current_version == "v3"
+
+    resume(h.db, name)
+    assert h.worker.run_next().command.status is CommandStatus.FAILED  # v4
+    rolled = [e for e in h.db.events.list(stack_id=name).items if e.reason == "RolledBack"]
+    assert [(e.data["from"], e.data["to"], e.data["target"]) for e in rolled] == [
+        ("v4", "v3", "v5"),
+        ("v2", "v1", "v3"),
+    ]
+    assert h.worker.run_next().command.status is CommandStatus.DONE
+    stack = h.db.stacks.require(name)
+    assert (stack.current_version, stack.applied_version, stack.pinned) == ("v5", "v5", True)
+    assert "stackctl test image 1" in page(free_port)
+    h.db.close()
+
+
 def test_with_rollback_off_nothing_rolls_back(
     tmp_path: Path, engine_janitor, test_images, free_port
 ):
@@ -195,6 +228,37 @@ def test_a_rollback_that_fails_is_reported_and_not_retried(
     assert h.reconcile(name).command.status is CommandStatus.DONE  # the port is free again
     assert reasons(h, name).count("RollbackFailed") == 1
     assert "stackctl test image 1" in page(free_port)
+    h.db.close()
+
+
+def test_a_rollback_that_is_not_healthy_either_is_reported_and_not_retried(
+    tmp_path: Path, engine_janitor, test_images, free_port
+):
+    h = make_harness(tmp_path, wait_timeout=30)
+    name = engine_janitor.project("web")
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "ok").write_text("")
+    checks_state = {"test": ["CMD", "test", "-e", "/state/ok"], "interval": "1s", "retries": 1}
+    v1 = web(test_images.v1, free_port, healthcheck=checks_state, volumes=[f"{state}:/state"])
+    assert h.apply(h.stack(name, v1, **ROLLBACK)).command.status is CommandStatus.DONE
+    assert h.db.stacks.require(name).health_status is HealthStatus.HEALTHY
+    bad = web(test_images.v1, free_port, healthcheck=FAILS_AT_ONCE, volumes=[f"{state}:/state"])
+    assert h.apply(h.stack(name, bad, **ROLLBACK)).command.status is CommandStatus.DONE
+    assert h.db.stacks.require(name).current_version == "v3"
+    (state / "ok").unlink()  # what made v1 healthy is gone: its copy v3 is not healthy
+    rollback = h.worker.run_next()
+    assert rollback.command.status is CommandStatus.DONE  # applied, not healthy
+    failed = event(h, name, "RollbackFailed")
+    assert failed.message.startswith("rollback from v2 to v1 (as v3) failed: ")
+    assert f"{name}-web-1 is unhealthy after" in failed.message
+    stack = h.db.stacks.require(name)
+    assert (stack.current_version, stack.pinned) == ("v3", True)
+    assert h.db.stack_versions.require(name, "v3").healthy_at is None
+    assert h.worker.run_next() is None
+    assert h.reconcile(name).command.status is CommandStatus.DONE
+    assert reasons(h, name).count("RollbackFailed") == 1
+    assert [v.version for v in h.db.stack_versions.list(name)] == ["v1", "v2", "v3"]
     h.db.close()
 
 
