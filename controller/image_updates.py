@@ -19,11 +19,11 @@ differ:
   the stack pinned) is.
 
 Which services are followed: those whose image has a tag (``:latest`` when none is written)
-and no digest, plus those whose tag *and* digest were written by this checker (the applied
-version was recorded by it). Skipped: an image pinned in the files (``repo@sha256:`` or
-``repo:tag@sha256:``), a ``build:`` service, a service with no running container, and an image
-that did not come from a registry (its running image carries no digest of that repository:
-built or imported here); for those the registry is never asked.
+and no digest, plus those whose ``repo:tag@digest`` a version recorded by this checker holds
+(``checker_pins``: its own pins, followed by their tag). Skipped: an image pinned in the files
+(``repo@sha256:`` or ``repo:tag@sha256:``), a ``build:`` service, a service with no running
+container, and an image that did not come from a registry (its running image carries no
+digest of that repository: built or imported here); for those the registry is never asked.
 
 A stack that is pinned by a rollback, or suspended, gets the event only (its message says
 why): recording a version for it would either not apply (pinned) or change nothing
@@ -44,14 +44,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from controller.db import Database
 from controller.desired import DesiredStack
 from controller.errors import StackctlError
-from controller.models import Event, LogLevel, Stack, StackMetadata
+from controller.models import Event, LogLevel, Stack, StackMetadata, StackVersion
 from controller.runtime import Engine
 from controller.runtime.registry import RegistryDigests
 from controller.source.references import REFERENCE
@@ -104,7 +104,7 @@ class Finding:
 class _Applied:
     version: str
     desired: DesiredStack
-    own_pins: bool  # recorded by this checker: its ``repo:tag@digest`` images are its pins
+    own_pins: frozenset[str]  # the ``repo:tag@digest`` images this checker ever recorded
     root: Path
 
 
@@ -132,9 +132,27 @@ def familiar(repository: str) -> str:
     return repository
 
 
-def followed_images(desired: DesiredStack, *, own_pins: bool) -> dict[str, Followed]:
-    """The services whose tag is followed (see the module); ``own_pins``: the version was
-    recorded by this checker, so a ``repo:tag@digest`` image is its pin, followed by tag."""
+def checker_pins(versions: Iterable[StackVersion]) -> frozenset[str]:
+    """The ``repo:tag@digest`` images that versions recorded by this checker hold: its pins,
+    recognized wherever they are carried (a rollback's copy, a version the watcher recorded
+    with them), unlike a pin written in the files. Versions are kept for good, so this never
+    forgets one."""
+    return frozenset(
+        image
+        for version in versions
+        if version.metadata.created_by == CREATED_BY
+        for service in version.compose.services.values()
+        if isinstance(service, dict)
+        and isinstance(image := service.get("image"), str)
+        and "@" in image
+    )
+
+
+def followed_images(
+    desired: DesiredStack, *, own_pins: Collection[str] = ()
+) -> dict[str, Followed]:
+    """The services whose tag is followed (see the module); a ``repo:tag@digest`` image is
+    followed by its tag only when it is one of ``own_pins`` (``checker_pins``)."""
     out: dict[str, Followed] = {}
     for name, service in sorted(desired.compose.services.items()):
         if service.build is not None or not service.image:
@@ -142,7 +160,7 @@ def followed_images(desired: DesiredStack, *, own_pins: bool) -> dict[str, Follo
         match = REFERENCE.fullmatch(service.image)
         if match is None:
             continue
-        if match["digest"] and not (own_pins and match["tag"]):
+        if match["digest"] and not (match["tag"] and service.image in own_pins):
             continue  # pinned in the files
         repository = match["name"]
         out[name] = Followed(name, f"{repository}:{match['tag'] or 'latest'}", repository)
@@ -163,12 +181,13 @@ def pin_digests(desired: DesiredStack, pins: Mapping[str, str]) -> DesiredStack:
     return desired.model_copy(update={"compose": compose})
 
 
-def carry_pins(previous: DesiredStack, new: DesiredStack, *, own_pins: bool) -> DesiredStack:
-    """``new`` (read from the files) with the digests this checker pinned in ``previous`` kept
-    for every service whose ``repo:tag`` is unchanged. For the watcher, should it keep the
-    pins across file changes (not wired: see the module)."""
-    if not own_pins:
-        return new
+def carry_pins(
+    previous: DesiredStack, new: DesiredStack, *, own_pins: Collection[str]
+) -> DesiredStack:
+    """``new`` (read from the files) with the pins of this checker (``own_pins``) that
+    ``previous`` holds kept, for every service whose ``repo:tag`` is unchanged and not pinned
+    by the files. For the watcher, should it keep the pins across file changes (not wired:
+    see the module); a pin the files wrote and then removed is never carried."""
     pins: dict[str, str] = {}
     for name, service in new.compose.services.items():
         before = previous.compose.services.get(name)
@@ -177,7 +196,7 @@ def carry_pins(previous: DesiredStack, new: DesiredStack, *, own_pins: bool) -> 
         same_tag = (
             old and now and (old["name"], old["tag"]) == (now["name"], now["tag"] or "latest")
         )
-        if same_tag and old["digest"] and not now["digest"]:
+        if same_tag and old["digest"] and not now["digest"] and before.image in own_pins:
             pins[name] = old["digest"]
     return pin_digests(new, pins) if pins else new
 
@@ -296,7 +315,7 @@ class ImageUpdateChecker:
         loaded = _Applied(
             version=applied.version,
             desired=load_desired(self._db, applied),
-            own_pins=applied.metadata.created_by == CREATED_BY,
+            own_pins=checker_pins(self._db.stack_versions.list(stack.stack_id)),
             root=version_root(applied, self._root),
         )
         self._loaded[stack.stack_id] = loaded

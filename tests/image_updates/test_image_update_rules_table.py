@@ -7,13 +7,17 @@ import pytest
 from helpers.stacks import desired_stack
 
 from controller.image_updates import (
+    CREATED_BY,
     carry_pins,
+    checker_pins,
     familiar,
     followed_images,
     pin_digests,
     running_digests,
     short,
 )
+from controller.models import StackMetadata, StackVersion
+from controller.versions import to_compose_definition
 
 D1 = "sha256:" + "1" * 64
 D2 = "sha256:" + "2" * 64
@@ -42,7 +46,8 @@ def _stack(tmp_path, services, name="s"):
 )
 def test_which_services_follow_their_tag(tmp_path, service, own_pins, followed):
     desired = _stack(tmp_path, {"web": service})
-    found = followed_images(desired, own_pins=own_pins)
+    pins = {service.get("image")} if own_pins else {f"127.0.0.1:5000/app:1@{D2}"}
+    found = followed_images(desired, own_pins=pins)
     assert (found["web"].tag_ref if "web" in found else None) == followed
 
 
@@ -68,7 +73,7 @@ def test_pinning_keeps_the_tag_and_changes_only_the_named_services(tmp_path):
     [
         (f"r/app:1@{D1}", True, "r/app:1", f"r/app:1@{D1}"),  # tag unchanged: pin kept
         (f"r/app:1@{D1}", True, "r/app:2", "r/app:2"),  # the files moved to another tag
-        (f"r/app:1@{D1}", False, "r/app:1", "r/app:1"),  # not our pin
+        (f"r/app:1@{D1}", False, "r/app:1", "r/app:1"),  # the files' pin, removed by the files
         (f"r/app:latest@{D1}", True, "r/app", f"r/app:latest@{D1}"),
         (f"r/app:1@{D1}", True, f"r/app:1@{D2}", f"r/app:1@{D2}"),  # the files pin: they win
     ],
@@ -76,7 +81,7 @@ def test_pinning_keeps_the_tag_and_changes_only_the_named_services(tmp_path):
 def test_carrying_pins_across_a_file_change(tmp_path, before, own_pins, after, expected):
     previous = _stack(tmp_path / "a", {"web": {"image": before}})
     new = _stack(tmp_path / "b", {"web": {"image": after}})
-    carried = carry_pins(previous, new, own_pins=own_pins)
+    carried = carry_pins(previous, new, own_pins={before} if own_pins else set())
     assert carried.compose.services["web"].image == expected
 
 
@@ -87,3 +92,22 @@ def test_running_digests_match_the_repository_in_its_familiar_form():
     assert running_digests(repo_digests, "127.0.0.1:5001/app") == set()
     assert familiar("docker.io/team/app") == "team/app"
     assert short(D1) == "sha256:111111111111…"
+
+
+def test_the_checker_knows_its_pins_from_the_versions_it_recorded(tmp_path):
+    def version(number: int, image: str, created_by: str) -> StackVersion:
+        desired = _stack(tmp_path / str(number), {"web": {"image": image}})
+        return StackVersion(
+            stack_id="s",
+            digest=desired.digest,
+            metadata=StackMetadata(created_by=created_by),
+            compose=to_compose_definition(desired),
+        )
+
+    versions = [
+        version(1, "r/app:1", "stackctl watcher"),
+        version(2, f"r/app:1@{D1}", CREATED_BY),
+        version(3, f"r/app:1@{D2}", "stackctl watcher"),  # written in the files
+        version(4, f"r/app:1@{D1}", "stackctl rollback"),  # a copy: its pin is still ours
+    ]
+    assert checker_pins(versions) == {f"r/app:1@{D1}"}
