@@ -312,10 +312,12 @@ class ImageUpdateChecker:
         applied = self._db.stack_versions.get(stack.stack_id, stack.applied_version or "")
         if applied is None:
             return None
+        desired = load_desired(self._db, applied)
+        versions = self._db.stack_versions.list(stack.stack_id) if desired.image_updates else []
         loaded = _Applied(
             version=applied.version,
-            desired=load_desired(self._db, applied),
-            own_pins=checker_pins(self._db.stack_versions.list(stack.stack_id)),
+            desired=desired,
+            own_pins=checker_pins(versions),  # read only for the stacks that follow images
             root=version_root(applied, self._root),
         )
         self._loaded[stack.stack_id] = loaded
