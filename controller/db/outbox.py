@@ -18,7 +18,9 @@ This module never sends anything and never decides who wants a message.
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -112,15 +114,19 @@ class OutboxRepository:
                 (now, message_id),
             )
 
-    def due(self, *, limit: int = 50) -> list[Delivery]:
-        """Pending deliveries whose time has come, oldest message first."""
+    def due(self, *, limit: int = 50, busy: Collection[str] = ()) -> list[Delivery]:
+        """The oldest due delivery of each destination that is not ``busy`` (being sent to
+        right now): one destination that hangs, with its backlog, never hides the others."""
         with self._db.reading() as conn:
             rows = conn.execute(
                 "SELECT d.delivery_id, d.destination, d.label, d.attempts, o.*"
                 " FROM deliveries d JOIN outbox o USING (message_id)"
-                " WHERE d.status = 'PENDING' AND d.next_at <= ?"
-                " ORDER BY d.message_id, d.delivery_id LIMIT ?",
-                (ts_to_db(self._db.clock()), limit),
+                " WHERE d.delivery_id IN (SELECT MIN(delivery_id) FROM deliveries"
+                "  WHERE status = 'PENDING' AND next_at <= ?"
+                "  AND destination NOT IN (SELECT value FROM json_each(?))"
+                "  GROUP BY destination)"
+                " ORDER BY d.delivery_id LIMIT ?",
+                (ts_to_db(self._db.clock()), json.dumps(sorted(busy)), limit),
             ).fetchall()
         return [
             Delivery(

@@ -2,10 +2,12 @@
 
 A round (``round``) routes the messages not yet routed (once each: who wants a message is
 decided when the sender first sees it, from the destinations configured then) and sends the
-deliveries that are due, several at a time (``parallel``), so a destination that hangs holds
-only its own. A failure is retried with backoff (``RETRY_FIRST`` doubling to ``RETRY_MAX``)
-until ``MAX_ATTEMPTS``; a refusal that cannot get better (a 4xx, a URL Apprise does not know)
-is given up at once. Nothing here can fail or slow a deploy: the worker only wrote a row.
+deliveries that are due, several at a time (``parallel``) and one at a time per destination
+(oldest first), so a destination that hangs holds one sending thread and its own deliveries,
+never the others'. A failure is retried with backoff (``RETRY_FIRST`` doubling to
+``RETRY_MAX``) until ``MAX_ATTEMPTS``; a refusal that cannot get better (a 4xx, a URL Apprise
+does not know) is given up at once. Nothing here can fail or slow a deploy: the worker only
+wrote a row.
 
 Who wants a message: the stack's ``spec.notify`` (its version's, as recorded) when it has one,
 else the controller's ``--notify`` destinations; each filtered by its ``events``. Messages of a
@@ -60,21 +62,24 @@ class Sender:
         self._pool = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="stackctl-send")
         self._parallel = parallel
         self._stacks: dict[tuple[str, str], tuple[NotifyTarget, ...]] = {}
-        self._sending: set[int] = set()
+        self._sending: dict[int, str] = {}  # delivery id -> its destination, while sent
         self._lock = threading.Lock()
+        self._wake = threading.Event()  # a send ended: look again now
 
     # -- the loop ----------------------------------------------------------------------------
 
     def run(self, stop: threading.Event) -> None:
-        """Rounds until ``stop``; a database fault is logged and the next round tries again."""
+        """Rounds until ``stop``; a database fault is logged and the next round tries again.
+        A finished send starts the next round at once (its destination's next delivery)."""
         try:
             while not stop.is_set():
+                self._wake.clear()
                 try:
                     busy = self.round()
                 except StackctlError as e:
                     log.warning("notifications: %s", e)
                     busy = False
-                stop.wait(0.05 if busy else IDLE)
+                self._wake.wait(0.05 if busy else IDLE)
         finally:
             self._pool.shutdown(wait=False, cancel_futures=True)
 
@@ -82,24 +87,28 @@ class Sender:
         """Route what is new and start what is due; ``True`` when there was work. With
         ``wait``, return only when the sends started here are done (tests, ``drain``)."""
         routed = self._route_new()
-        due = [d for d in self._db.outbox.due(limit=self._parallel * 4) if self._take(d)]
+        with self._lock:
+            busy = set(self._sending.values())
+        due = [d for d in self._db.outbox.due(limit=self._parallel * 4, busy=busy) if self._take(d)]
         futures = [self._pool.submit(self._deliver, d) for d in due]
         if wait:
             for future in futures:
                 future.result()
         return bool(routed or due)
 
-    def drain(self, *, rounds: int = 20) -> None:
+    def drain(self, *, rounds: int = 200) -> None:
         """Send everything due now (retries later stay): for tests and one-shot commands."""
         for _ in range(rounds):
             if not self.round(wait=True):
                 return
 
     def _take(self, delivery: Delivery) -> bool:
+        """One delivery at a time per destination, in message order: a destination that
+        hangs holds one sending thread, never the others' deliveries."""
         with self._lock:
-            if delivery.delivery_id in self._sending:
+            if delivery.destination in self._sending.values():
                 return False
-            self._sending.add(delivery.delivery_id)
+            self._sending[delivery.delivery_id] = delivery.destination
             return True
 
     # -- routing -----------------------------------------------------------------------------
@@ -136,6 +145,8 @@ class Sender:
                 return ()
         key = (stack_id, version)
         if key not in self._stacks:
+            if len(self._stacks) > 10_000:  # versions only grow: forget, it is a cache
+                self._stacks.clear()
             stored = self._db.stack_versions.get(stack_id, version)
             desired: DesiredStack | None = None
             if stored is not None:
@@ -175,7 +186,8 @@ class Sender:
             self._db.outbox.sent(delivery.delivery_id)
         finally:
             with self._lock:
-                self._sending.discard(delivery.delivery_id)
+                self._sending.pop(delivery.delivery_id, None)
+            self._wake.set()
 
     def _retry(self, delivery: Delivery, error: str) -> None:
         if delivery.attempts + 1 >= MAX_ATTEMPTS:
