@@ -51,6 +51,8 @@ class Settings:
     public_url: str | None = None
     # The age key of SOPS-encrypted files (else sops's own SOPS_AGE_KEY_FILE, if set).
     sops_age_key_file: Path | None = None
+    # Registry credentials for image updates, in Docker's config.json format (else Docker's own).
+    registry_auth: Path | None = None
 
     @property
     def files_dir(self) -> Path:

@@ -5,7 +5,8 @@ commands whose worker died (expired leases), scan the whole directory, then run,
 own thread: the watcher (files -> versions + commands), N workers (commands -> engine), the
 periodic resync (the engine observed once, a RECONCILE only where a stack drifted:
 ``controller.resync``), the notification sender (the outbox to its destinations:
-``controller.delivery``) and the lease renewal (which also checks that the database file is
+``controller.delivery``), the image-update checker (``controller.image_updates``) and the
+lease renewal (which also checks that the database file is
 still the one it opened: deleted or replaced, the controller stops with an error, exit 1).
 SIGTERM/SIGINT set one stop event: the watcher stops, the workers abandon their command at the
 next step boundary (it goes back to the queue), the lease is released, exit 0.
@@ -36,12 +37,14 @@ from controller.delivery.sender import Sender
 from controller.desired.delivery import NotifyTarget
 from controller.desired.repository import RepositorySpec
 from controller.errors import AlreadyRunning, PermanentError, StackctlError
+from controller.image_updates import ImageUpdateChecker
 from controller.liveness import holder_gone
 from controller.models import Command, CommandType, Event, LogLevel
 from controller.puller import GitStats
 from controller.reconciler import ReconcilerOptions
 from controller.resync import Resync, Round
 from controller.runtime import Engine
+from controller.runtime.registry import RegistryDigests
 from controller.sources import Sources, declarations
 from controller.watcher import Claims, Watcher
 from controller.worker import Worker
@@ -87,6 +90,7 @@ class DaemonOptions:
     retention: RetentionPolicy = field(default_factory=RetentionPolicy)  # what compaction keeps
     notify: tuple[NotifyTarget, ...] = ()  # --notify: the destinations of every stack by default
     public_url: str | None = None  # links in notifications and commit statuses
+    registry_auth: Path | None = None  # --registry-auth: credentials of image-update checks
 
     @property
     def git_dir(self) -> Path:
@@ -140,6 +144,13 @@ class Controller:
             repository=self._repository_spec,
             public_url=options.public_url,
         )
+        self.image_updates = ImageUpdateChecker(
+            self.db,
+            engine=self.engine,
+            digests=RegistryDigests(auth_file=options.registry_auth),
+            root=self.watcher.root,
+            on_enqueue=self.wake_workers,
+        )
         self._threads: list[threading.Thread] = []
         self._api = None
         self._fatal: StackctlError | None = None  # why the controller stopped by itself
@@ -181,6 +192,7 @@ class Controller:
             self._spawn("lease", self._keep_lease)
             self._spawn("retention", self._compact)
             self._spawn("notifications", lambda: self.sender.run(self.stop))
+            self._spawn("image-updates", lambda: self.image_updates.run(self.stop))
             self._spawn("recovery", self._redo_failed_passes)
             log.info(
                 "controller running: manifests %s, database %s, %d worker(s)",

@@ -30,10 +30,9 @@ why): recording a version for it would either not apply (pinned) or change nothi
 (suspended). A stack with an APPLY on its way (current version not the applied one) is left
 for the next interval.
 
-The files win: the next version the watcher records from a changed manifest carries the tag
-without the pin (its digest differs from the pinned version's), so that version runs what the
-tag names *locally* (the old image, until pulled) and this checker pins the new digest again
-at its next interval. Carrying the pins forward needs the watcher (see ``carry_pins``).
+The pins survive file changes and restarts: the watcher records the files' stack with this
+checker's pins carried for every service whose ``repo:tag`` the files did not change
+(``controller.pins``).
 
 It must never store a credential (``RegistryDigests`` reads them at each use) nor send a
 notification itself.
@@ -44,14 +43,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from controller.db import Database
 from controller.desired import DesiredStack
 from controller.errors import StackctlError
-from controller.models import Event, LogLevel, Stack, StackMetadata, StackVersion
+from controller.models import Event, LogLevel, Stack, StackMetadata
+from controller.pins import CREATED_BY, checker_pins, pin_digests
 from controller.runtime import Engine
 from controller.runtime.registry import RegistryDigests
 from controller.source.references import REFERENCE
@@ -59,7 +59,6 @@ from controller.versions import load_desired, record_and_enqueue, version_root
 
 log = logging.getLogger("stackctl.image_updates")
 
-CREATED_BY = "stackctl image-updates"
 AVAILABLE = "ImageUpdateAvailable"
 UPDATED = "ImageUpdated"
 CHECK_FAILED = "ImageUpdateCheckFailed"
@@ -132,22 +131,6 @@ def familiar(repository: str) -> str:
     return repository
 
 
-def checker_pins(versions: Iterable[StackVersion]) -> frozenset[str]:
-    """The ``repo:tag@digest`` images that versions recorded by this checker hold: its pins,
-    recognized wherever they are carried (a rollback's copy, a version the watcher recorded
-    with them), unlike a pin written in the files. Versions are kept for good, so this never
-    forgets one."""
-    return frozenset(
-        image
-        for version in versions
-        if version.metadata.created_by == CREATED_BY
-        for service in version.compose.services.values()
-        if isinstance(service, dict)
-        and isinstance(image := service.get("image"), str)
-        and "@" in image
-    )
-
-
 def followed_images(
     desired: DesiredStack, *, own_pins: Collection[str] = ()
 ) -> dict[str, Followed]:
@@ -165,40 +148,6 @@ def followed_images(
         repository = match["name"]
         out[name] = Followed(name, f"{repository}:{match['tag'] or 'latest'}", repository)
     return out
-
-
-def pin_digests(desired: DesiredStack, pins: Mapping[str, str]) -> DesiredStack:
-    """``desired`` with each named service's image pinned: ``repo:tag@<digest>``."""
-    services = dict(desired.compose.services)
-    for name, digest in pins.items():
-        image = services[name].image or ""
-        match = REFERENCE.fullmatch(image)
-        if match is None:
-            raise ValueError(f"service {name}: {image!r} is not an image reference")
-        ref = f"{match['name']}:{match['tag'] or 'latest'}@{digest}"
-        services[name] = services[name].model_copy(update={"image": ref})
-    compose = desired.compose.model_copy(update={"services": services})
-    return desired.model_copy(update={"compose": compose})
-
-
-def carry_pins(
-    previous: DesiredStack, new: DesiredStack, *, own_pins: Collection[str]
-) -> DesiredStack:
-    """``new`` (read from the files) with the pins of this checker (``own_pins``) that
-    ``previous`` holds kept, for every service whose ``repo:tag`` is unchanged and not pinned
-    by the files. For the watcher, should it keep the pins across file changes (not wired:
-    see the module); a pin the files wrote and then removed is never carried."""
-    pins: dict[str, str] = {}
-    for name, service in new.compose.services.items():
-        before = previous.compose.services.get(name)
-        old = REFERENCE.fullmatch(before.image or "") if before else None
-        now = REFERENCE.fullmatch(service.image or "")
-        same_tag = (
-            old and now and (old["name"], old["tag"]) == (now["name"], now["tag"] or "latest")
-        )
-        if same_tag and old["digest"] and not now["digest"] and before.image in own_pins:
-            pins[name] = old["digest"]
-    return pin_digests(new, pins) if pins else new
 
 
 def running_digests(repo_digests: tuple[str, ...], repository: str) -> set[str]:

@@ -53,6 +53,7 @@ from controller.models import (
     LogLevel,
     StackMetadata,
 )
+from controller.pins import carry_pins, checker_pins
 from controller.source import LoadCache, LoadResult, load_root
 from controller.versions import load_desired, record_and_enqueue
 
@@ -167,6 +168,7 @@ class Watcher:
             self._claims.update(self.source, set(result.stacks) | result.invalid_names)
             elsewhere = self._claims.elsewhere(self.source)
         known, unreadable = self._known(result, elsewhere)
+        result = self._with_image_pins(result, known)
         detected = detect(
             result, known, said=self._said, settings=self._settings, elsewhere=elsewhere
         )
@@ -176,6 +178,25 @@ class Watcher:
         )
         self._carry_out(detected, report, unreadable=unreadable)
         return report
+
+    def _with_image_pins(self, result: LoadResult, known: Known) -> LoadResult:
+        """The files' stacks with the image-update checker's pins carried (``controller.pins``):
+        only for stacks that follow their images and whose latest version differs from the
+        files, so other stacks cost nothing."""
+        carried: dict[str, DesiredStack] = {}
+        for name, desired in result.stacks.items():
+            head = known.heads.get(name)
+            if desired.image_updates is None or head is None or head.digest == desired.digest:
+                continue
+            versions = self._db.stack_versions.list(name)
+            own = checker_pins(versions)
+            latest = self._db.stack_versions.latest(name)
+            if not own or latest is None:
+                continue
+            pinned = carry_pins(load_desired(self._db, latest), desired, own_pins=own)
+            if pinned is not desired:
+                carried[name] = pinned
+        return replace(result, stacks={**result.stacks, **carried}) if carried else result
 
     def _known(
         self, result: LoadResult, elsewhere: dict[str, str]

@@ -137,6 +137,12 @@ def run(
         help="The age key file that decrypts SOPS-encrypted env, secret and config files"
         " [default: sops's own SOPS_AGE_KEY_FILE].",
     ),
+    registry_auth: Path | None = typer.Option(
+        None,
+        envvar="STACKCTL_REGISTRY_AUTH",
+        help="Registry credentials for image updates, a file in Docker's config.json format,"
+        " read at each check [default: Docker's own config.json].",
+    ),
     public_url: str | None = typer.Option(
         None,
         envvar="STACKCTL_PUBLIC_URL",
@@ -172,6 +178,7 @@ def run(
             "notify": " ".join(notify) if notify else None,
             "public_url": public_url,
             "sops_age_key_file": sops_age_key_file,
+            "registry_auth": registry_auth,
         }
     )
     try:
@@ -196,6 +203,7 @@ def run(
         retention=_retention(settings),
         notify=_destinations(settings),
         public_url=settings.public_url,
+        registry_auth=_absolute(settings.registry_auth),
     )
     try:
         controller = Controller(options)  # AlreadyRunning when another controller holds the db

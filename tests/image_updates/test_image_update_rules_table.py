@@ -6,17 +6,9 @@ from __future__ import annotations
 import pytest
 from helpers.stacks import desired_stack
 
-from controller.image_updates import (
-    CREATED_BY,
-    carry_pins,
-    checker_pins,
-    familiar,
-    followed_images,
-    pin_digests,
-    running_digests,
-    short,
-)
+from controller.image_updates import familiar, followed_images, running_digests, short
 from controller.models import StackMetadata, StackVersion
+from controller.pins import CREATED_BY, carry_pins, checker_pins, pin_digests
 from controller.versions import to_compose_definition
 
 D1 = "sha256:" + "1" * 64
