@@ -65,10 +65,11 @@ def get_stack(name: str, db: Db) -> dict[str, Any]:
     latest = db.stack_versions.latest(name)
     latest_label = latest.version if latest else None
     applied = db.stack_versions.get(name, stack.applied_version) if stack.applied_version else None
+    current = db.stack_versions.get(name, stack.current_version) if stack.current_version else None
     return {
         **plain(stack),
         "latest_version": latest_label,
-        "conditions": plain(stack_conditions(stack, latest_version=latest_label)),
+        "conditions": plain(stack_conditions(stack, latest_version=latest_label, current=current)),
         "runtime": applied.runtime if applied else {},
     }
 

@@ -47,6 +47,16 @@ def test_auto_rollback_records_a_copy_pins_and_queues_its_apply(tmp_path: Path):
     assert pinned["Pinned"].message.startswith(f"rolled back from v2 to v1: {WHY} (automatic")
     without = {c.type: c for c in stack_conditions(stack, latest_version="v3")}
     assert without["Pinned"].reason == "RolledBack"  # callers that do not pass the version
+
+    from fastapi.testclient import TestClient
+
+    from controller.api.app import create_app
+
+    with TestClient(create_app(db_path=tmp_path / "s.db")) as client:  # the API says it too
+        conditions = client.get("/api/v1/stacks/shop").json()["conditions"]
+    (api_pinned,) = [c for c in conditions if c["type"] == "Pinned"]
+    assert api_pinned["reason"] == "RolledBackAutomatically"
+    assert api_pinned["message"].startswith(f"rolled back from v2 to v1: {WHY}")
     db.close()
 
 
