@@ -188,13 +188,19 @@ class Reconciler:
         desired: DesiredStack,
         version: StackVersion,
     ) -> Plan:
-        """The plan to carry out. The pulls of ``pull_policy: always`` services are carried out
-        first, then the stack is planned again on what the pulled images changed. Raises when
-        the plan cannot run."""
+        """The plan to carry out. What the pull policies ask for at every apply (the pulls of
+        ``always`` and of due ``daily``/``weekly``/``every_`` services, the builds of ``build``
+        ones) is carried out first, then the stack is planned again on what the pulled or built
+        images changed. Raises when the plan cannot run."""
         previous = self._previous(stack, desired=desired, version=version.version)
         adopt = bool(command.payload.get("adopt"))  # `stackctl apply --adopt`
         the_plan = plan(
-            desired, self._observe(desired), previous=previous, pull_always=True, adopt=adopt
+            desired,
+            self._observe(desired),
+            previous=previous,
+            pull_always=True,
+            adopt=adopt,
+            now=self._db.clock(),
         )
         if the_plan.refresh_steps and not the_plan.problems:
             refresh = Plan(desired.name, the_plan.refresh_steps)

@@ -15,7 +15,9 @@ RECONCILE whose first log line says what the round found:
 - its desired version is not applied (whatever a kill or a database fault lost);
 - its newest command FAILED (it is tried again every round, as before);
 - it has a ``pull_policy: always`` service: whether its image moved is known only by pulling,
-  which the RECONCILE does (README: such services pull at every apply and resync).
+  which the RECONCILE does (README: such services pull at every apply and resync); or a
+  ``daily``/``weekly``/``every_<duration>`` one and that long has passed since the stack was
+  last converged.
 
 A stack with a command pending or running is left alone (that command converges it anyway), as
 is a suspended stack whose recorded status is right. The engine not answering ends the round
@@ -40,7 +42,7 @@ from controller.models import (
     Stack,
     SyncStatus,
 )
-from controller.planner import image_refs, object_names, plan
+from controller.planner import image_refs, object_names, plan, pull_period
 from controller.runtime import Engine
 from controller.runtime.fleet import Fleet
 from controller.versions import load_desired
@@ -110,6 +112,22 @@ class Resync:
             queued=tuple(q for q in queued if q is not None),
         )
 
+    def _pull_due(self, stack: Stack, desired: DesiredStack) -> str | None:
+        """A service with ``daily``, ``weekly`` or ``every_<duration>`` whose period has passed
+        since the stack was last converged (its row last written): the RECONCILE pulls what
+        is older than that (the planner's rule), at most about once a period."""
+        periods = [
+            (period, s.pull_policy)
+            for s in desired.compose.services.values()
+            if (period := pull_period(s.pull_policy)) is not None
+        ]
+        if not periods:
+            return None
+        period, policy = min(periods)
+        if self._db.clock() - stack.updated_at < period:
+            return None
+        return f"pull_policy: {policy}: the images older than that are pulled"
+
     def _compare(self, stack: Stack, fleet: Fleet, *, failed: bool) -> list[str]:
         """Why ``stack`` needs a command now; empty when what runs is what was applied."""
         assert stack.current_version is not None
@@ -130,6 +148,8 @@ class Resync:
         reasons += the_plan.problems
         if any(s.pull_policy == "always" for s in desired.compose.services.values()):
             reasons.append("pull_policy: always: the images are pulled to compare")
+        elif due := self._pull_due(stack, desired):
+            reasons.append(due)
         health, why = assess_health(desired, snapshot)
         if the_plan.in_sync and health is not stack.health_status:
             reasons.append(

@@ -220,7 +220,10 @@ class Service(Canonical):
     stop_signal: str | None = None
     stop_grace_period: int | None = Field(default=None, ge=0)  # ns
     ulimits: dict[str, Ulimit] = Field(default_factory=dict)
-    pull_policy: Literal["always", "never", "missing", "build"] = "missing"
+    # always | never | missing | build | daily | weekly | every_<duration> (checked by the loader)
+    pull_policy: str = Field(
+        default="missing", pattern=r"^(always|never|missing|build|daily|weekly|every_\S+)$"
+    )
     secrets: list[FileRef] = Field(default_factory=list)
     configs: list[FileRef] = Field(default_factory=list)
     sysctls: dict[str, str] = Field(default_factory=dict)

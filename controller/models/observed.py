@@ -9,6 +9,7 @@ the planner compares it with the desired stack. Names and labels follow Compose 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
@@ -81,6 +82,9 @@ class Snapshot:
     networks: tuple[ObservedNetwork, ...] = ()
     volumes: tuple[ObservedVolume, ...] = ()
     images: dict[str, str | None] = field(default_factory=dict)
+    # When a tag last named each image (only from ``Engine.observe``; the fleet view has none):
+    # what the periodic pull policies (``daily``, ``weekly``, ``every_<duration>``) compare.
+    image_tagged: dict[str, datetime | None] = field(default_factory=dict, compare=False)
     # Objects of the same Compose project *without* our label (made by `docker compose`):
     # containers by project label or by a v1/v2 name, networks and volumes by label or name.
     foreign_containers: tuple[ObservedContainer, ...] = ()

@@ -22,7 +22,10 @@ Decisions written down here because DESIGN.md is silent on them:
 - ``pull_policy: always`` is a step, not a difference: with ``pull_always`` the plan holds a
   PULL for such services (``refresh_steps``), which the reconciler carries out *before*
   observing again and planning without them; a pulled image whose id changed then shows as an
-  image change (recreate), an unchanged one as nothing. ``diff`` plans without them.
+  image change (recreate), an unchanged one as nothing. ``diff`` plans without them. So do
+  ``build`` (a BUILD at every apply, as Compose builds at every ``up``) and, given ``now``,
+  ``daily``/``weekly``/``every_<duration>`` (a PULL when a tag last named the image longer ago
+  than that, Compose's rule: ``LastTagTime``).
 """
 
 from controller.planner.names import (
@@ -33,7 +36,7 @@ from controller.planner.names import (
     replica_names,
 )
 from controller.planner.replicas import describe_change
-from controller.planner.stack import dependency_levels, plan, teardown
+from controller.planner.stack import dependency_levels, plan, pull_period, teardown
 from controller.planner.steps import ALWAYS_PULL, NON_MUTATING, Plan, Step, StepKind, explain
 
 __all__ = [
@@ -49,6 +52,7 @@ __all__ = [
     "image_refs",
     "object_names",
     "plan",
+    "pull_period",
     "replacement_name",
     "replica_names",
     "teardown",

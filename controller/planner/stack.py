@@ -8,12 +8,14 @@ orphans a ``prune`` removes. Pure: plain values in, a ``Plan`` out.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 from controller.desired import DesiredStack, Service
 from controller.models.observed import ADOPT_REASON, Snapshot
 from controller.planner.names import image_ref
 from controller.planner.replicas import service_steps
-from controller.planner.steps import ALWAYS_PULL, NON_MUTATING, Plan, Step, StepKind
+from controller.planner.steps import ALWAYS_PULL, NON_MUTATING, REFRESH, Plan, Step, StepKind
+from controller.source.units import parse_duration
 
 
 def plan(
@@ -23,10 +25,14 @@ def plan(
     previous: DesiredStack | None = None,
     pull_always: bool = False,
     adopt: bool = False,
+    now: datetime | None = None,
 ) -> Plan:
     """Steps that take ``observed`` to ``desired``. ``previous`` (the last applied version, when
     known) only makes the reasons precise: "environment LOG_LEVEL changed" instead of a hash.
-    ``pull_always``: include the pulls of ``pull_policy: always`` services (see the module).
+    ``pull_always``: include the refresh steps of the pull policies (see the module): the pulls
+    of ``always`` services, the builds of ``build`` ones, and the pulls of ``daily``,
+    ``weekly`` and ``every_<duration>`` ones whose image a tag last named longer ago than
+    that, as of ``now`` (none without ``now``: the planner reads no clock).
     ``adopt`` (or the stack's ``adopt``): take over what ``docker compose`` made (the module)."""
     project = desired.compose
     levels = dependency_levels(project.services)
@@ -35,7 +41,7 @@ def plan(
     for level, names in enumerate(levels):
         for name in names:
             image_steps, image_problems = _image_steps(
-                desired, name, observed=observed, pull_always=pull_always
+                desired, name, observed=observed, pull_always=pull_always, now=now
             )
             steps += [_at(s, level) for s in image_steps]
             problems += image_problems
@@ -132,22 +138,50 @@ def _volume_steps(desired: DesiredStack, observed: Snapshot) -> Iterable[Step]:
 
 
 def _image_steps(
-    desired: DesiredStack, name: str, *, observed: Snapshot, pull_always: bool
+    desired: DesiredStack,
+    name: str,
+    *,
+    observed: Snapshot,
+    pull_always: bool,
+    now: datetime | None,
 ) -> tuple[list[Step], list[str]]:
     service = desired.compose.services[name]
     ref = image_ref(desired.name, name, service=service)
     present = observed.images.get(ref) is not None
     policy = service.pull_policy
-    if service.build is not None and (policy == "build" or not present):
-        why = "pull_policy build" if policy == "build" else "the image is not built yet"
-        return [Step(StepKind.BUILD, ref, f"build {name}: {why}", service=name)], []
+    if service.build is not None and not present:
+        return [
+            Step(StepKind.BUILD, ref, f"build {name}: the image is not built yet", service=name)
+        ], []
+    if service.build is not None and policy == "build":
+        refresh = [Step(StepKind.BUILD, ref, f"{REFRESH} build ({name})", service=name)]
+        return (refresh if pull_always else []), []
     if policy == "always" and pull_always:
         return [Step(StepKind.PULL, ref, f"{ALWAYS_PULL} ({name})", service=name)], []
-    if present:
-        return [], []
-    if policy == "never":
-        return [], [f"service {name}: image {ref} is not present and pull_policy is never"]
-    return [Step(StepKind.PULL, ref, f"image for {name} is not present", service=name)], []
+    if not present:
+        if policy == "never":
+            return [], [f"service {name}: image {ref} is not present and pull_policy is never"]
+        return [Step(StepKind.PULL, ref, f"image for {name} is not present", service=name)], []
+    period = pull_period(policy)
+    if period is not None and pull_always and now is not None:
+        tagged = observed.image_tagged.get(ref)
+        if tagged is None or now - tagged > period:
+            when = f"last tagged {tagged:%Y-%m-%d %H:%M}" if tagged else "never tagged here"
+            why = f"{REFRESH} {policy} ({name}: {when})"
+            return [Step(StepKind.PULL, ref, why, service=name)], []
+    return [], []
+
+
+def pull_period(policy: str) -> timedelta | None:
+    """How old an image may be under a periodic pull policy (Compose's ``daily``, ``weekly``,
+    ``every_<duration>``); ``None`` for the others."""
+    if policy == "daily":
+        return timedelta(days=1)
+    if policy == "weekly":
+        return timedelta(days=7)
+    if policy.startswith("every_"):
+        return timedelta(microseconds=parse_duration(policy.removeprefix("every_")) // 1000)
+    return None
 
 
 def _with_waits(desired: DesiredStack, steps: list[Step], *, levels: list[list[str]]) -> list[Step]:

@@ -27,7 +27,8 @@ class StepKind(StrEnum):
 
 
 NON_MUTATING = frozenset({StepKind.WAIT})
-ALWAYS_PULL = "pull_policy always"
+REFRESH = "pull_policy"  # the reasons of refresh steps start with it (``Plan.refresh_steps``)
+ALWAYS_PULL = f"{REFRESH} always"
 
 
 @dataclass(frozen=True)
@@ -77,9 +78,13 @@ class Plan:
 
     @property
     def refresh_steps(self) -> tuple[Step, ...]:
-        """The pulls of ``pull_policy: always`` services (asked for with ``pull_always``)."""
+        """What the pull policies ask for at every apply (with ``pull_always``): the pulls of
+        ``always`` and of due ``daily``/``weekly``/``every_`` services, the builds of
+        ``build`` ones. The reconciler carries them out first, then plans again."""
         return tuple(
-            s for s in self.steps if s.kind is StepKind.PULL and s.reason.startswith(ALWAYS_PULL)
+            s
+            for s in self.steps
+            if s.kind in (StepKind.PULL, StepKind.BUILD) and s.reason.startswith(REFRESH + " ")
         )
 
 

@@ -14,6 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -40,6 +41,7 @@ from controller.runtime.snapshot import (
     compose_slot,
     container_of,
     container_of_summary,
+    last_tag_time,
     network_of,
     unique,
     volume_of,
@@ -158,12 +160,14 @@ class Engine:
         )
         all_networks = unique(network_of(n) for n in networks)
         all_volumes = unique(volume_of(v) for v in volumes)
+        found = {ref: self._image_facts(ref) for ref in images}
         return Snapshot(
             stack=stack,
             containers=tuple(sorted(containers, key=lambda c: (c.service, c.number))),
             networks=tuple(n for n, managed in all_networks if managed),
             volumes=tuple(v for v, managed in all_volumes if managed),
-            images={ref: self.image_id(ref) for ref in images},
+            images={ref: facts[0] for ref, facts in found.items()},
+            image_tagged={ref: facts[1] for ref, facts in found.items()},
             foreign_containers=tuple(sorted(foreign, key=lambda c: (c.service, c.number, c.name))),
             foreign_networks=tuple(n for n, managed in all_networks if not managed),
             foreign_volumes=tuple(v for v, managed in all_volumes if not managed),
@@ -237,12 +241,18 @@ class Engine:
         return out
 
     def image_id(self, ref: str) -> str | None:
+        return self._image_facts(ref)[0]
+
+    def _image_facts(self, ref: str) -> tuple[str | None, datetime | None]:
+        """The image ``ref`` names now (``None``: absent) and when a tag last named it
+        (``Metadata.LastTagTime``: what Compose's ``daily``/``weekly``/``every_`` compare)."""
         try:
-            return self._call(
+            info = self._call(
                 "inspect_image", f"inspecting image {ref}", self._api.inspect_image, ref
-            )["Id"]
+            )
         except NotFoundError:
-            return None
+            return None, None
+        return info["Id"], last_tag_time(info)
 
     def container_state(self, name_or_id: str) -> ObservedContainer | None:
         try:

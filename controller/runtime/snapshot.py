@@ -7,6 +7,7 @@ No engine calls here: ``Engine.observe`` lists and inspects, this module reads w
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from controller.models.observed import (
@@ -105,3 +106,19 @@ def container_of_summary(summary: dict[str, Any]) -> ObservedContainer | None:
         networks=frozenset(networks),
         version=labels.get(VERSION_LABEL),
     )
+
+
+_FRACTION = re.compile(r"\.(\d+)")
+
+
+def last_tag_time(info: dict[str, Any]) -> datetime | None:
+    """An inspected image's ``Metadata.LastTagTime`` (UTC), ``None`` when never tagged here
+    (the engine says ``0001-01-01T00:00:00Z``) or unreadable. The engine writes nanoseconds;
+    Python reads microseconds."""
+    text = ((info.get("Metadata") or {}).get("LastTagTime") or "").replace("Z", "+00:00")
+    text = _FRACTION.sub(lambda m: "." + m.group(1)[:6].ljust(6, "0"), text, count=1)
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return None if when.year <= 1 else when.astimezone(UTC)

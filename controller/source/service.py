@@ -40,6 +40,7 @@ from controller.source.environment import service_environment
 from controller.source.files import FileProblem, RootPath, exists, is_dir, is_file
 from controller.source.mounts import normalize_tmpfs, normalize_volumes
 from controller.source.ports import normalize_expose, normalize_ports
+from controller.source.units import parse_duration
 from controller.source.yamlload import KeyPath
 
 # Keys of the Compose Specification's service schema that stackctl does not implement (yet).
@@ -79,6 +80,7 @@ _COMPOSE_BUILD_KEYS = frozenset(
 # fmt: on
 _REMOTE_CONTEXT = re.compile(r"^(?:https?://|git@|git://|ssh://|github\.com/)")
 _PULL_ALIASES = {"if_not_present": "missing"}
+_PULL_POLICIES = frozenset({"always", "never", "missing", "build", "daily", "weekly"})
 
 
 @dataclass(frozen=True)
@@ -264,7 +266,27 @@ def _check_dockerfile(
 
 
 def _pull_policy(ctx: ComposeContext, value: Any, *, path: KeyPath, declared: Declared) -> Any:
-    return _PULL_ALIASES.get(value, value) if isinstance(value, str) else value
+    """Compose's policies; ``every_<duration>`` takes a Compose duration (``every_12h``)."""
+    if not isinstance(value, str):
+        return value  # the model says what type it wants
+    value = _PULL_ALIASES.get(value, value)
+    if value.startswith("every_"):
+        try:
+            period = parse_duration(value.removeprefix("every_"))
+        except ValueError as e:
+            ctx.issues.error(path, f"{value!r}: {e}")
+            return None
+        if period <= 0:
+            ctx.issues.error(path, f"{value!r}: the period must be longer than 0s")
+            return None
+    elif value not in _PULL_POLICIES:
+        ctx.issues.error(
+            path,
+            f"unknown pull_policy {value!r}; expected always, never, missing, build, daily,"
+            " weekly or every_<duration> (e.g. every_12h)",
+        )
+        return None
+    return value
 
 
 Handler = Callable[..., Any]  # (ctx, value, *, path, declared) -> long form, or None

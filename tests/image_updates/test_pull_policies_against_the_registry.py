@@ -2,16 +2,14 @@
 
 ``always`` pulls at every apply and recreates only when the tag moved in the registry;
 ``missing`` pulls only an absent image and otherwise keeps what it has even when the registry
-moved on; ``never`` fails for good, saying so, while the image is absent; ``build`` builds and
-never asks the registry (it does not converge yet: a strict xfail says why). ``daily``,
-``weekly`` and ``every_<duration>`` are not accepted by the loader yet (README, "Image
-updates")."""
+moved on; ``never`` fails for good, saying so, while the image is absent; ``build`` builds at
+every apply and never asks the registry; ``daily``, ``weekly`` and ``every_<duration>`` pull
+when a tag last named the local image longer ago than that (Compose's ``LastTagTime`` rule)."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
-
-import pytest
 
 from controller.models import CommandStatus
 
@@ -83,12 +81,6 @@ def test_never_fails_clearly_while_the_image_is_absent(h, app, engine_janitor):
     assert _pulls(h, done) == [] and _running(h, name) == app.old
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="planner: pull_policy build plans a BUILD at every plan, so the re-plan after the"
-    " build still holds it and the apply never converges (as `always` did before issue 9);"
-    " the BUILD of policy build must be a refresh step like always's PULL",
-)
 def test_build_builds_and_never_asks_the_registry(h, app, engine_janitor, test_images):
     name = engine_janitor.project("build")
     folder = h.tmp / f"manifests-{name}"  # where h.stack writes the manifest
@@ -103,6 +95,42 @@ def test_build_builds_and_never_asks_the_registry(h, app, engine_janitor, test_i
     assert _pulls(h, outcome) == []
     assert any(m.startswith(f"build {app.tag}") for m in h.log_messages(outcome))
     assert built not in (None, app.old) and _running(h, name) == built
+    before = h.containers(name)
+
+    again = h.reconcile(name)  # built again (as Compose builds at every up): the same image
+    assert again.command.status is CommandStatus.DONE, again.error
+    assert any(m.startswith(f"build {app.tag}: pull_policy build") for m in h.log_messages(again))
+    assert _pulls(h, again) == [] and h.containers(name) == before
+
+
+def test_a_period_pulls_once_the_local_image_is_older_than_it(
+    h, app, engine_janitor, test_images
+):
+    name = engine_janitor.project("every")
+    first = h.apply(_web(h, name, app.tag, "every_2s"))
+    assert first.command.status is CommandStatus.DONE, first.error
+    assert _running(h, name) == app.old  # (a pull here only if the fixture took over 2 s)
+
+    new_image, _ = app.publish_new(test_images.v2)
+    time.sleep(2.5)  # the period passes (a functional wait, not a timing assertion)
+    due = h.reconcile(name)
+    assert due.command.status is CommandStatus.DONE, due.error
+    (pull,) = _pulls(h, due)
+    assert "pull_policy every_2s (web: last tagged" in pull
+    assert _running(h, name) == new_image
+    assert any(f"recreate {name}-web-1: image changed" in m for m in h.log_messages(due))
+
+
+def test_weekly_keeps_a_recent_image_even_when_the_registry_moved(
+    h, app, engine_janitor, test_images
+):
+    name = engine_janitor.project("weekly")
+    first = h.apply(_web(h, name, app.tag, "weekly"))
+    assert first.command.status is CommandStatus.DONE, first.error
+    app.publish_new(test_images.v2)
+    again = h.reconcile(name)
+    assert again.command.status is CommandStatus.DONE, again.error
+    assert _pulls(h, again) == [] and _running(h, name) == app.old
 
 
 def _took(h: Any, outcome: Any) -> str:

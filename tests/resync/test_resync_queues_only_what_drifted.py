@@ -5,6 +5,7 @@ work, its log saying why; a round where nothing drifted writes nothing at all (i
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -113,3 +114,20 @@ def test_busy_stacks_are_left_alone_and_failed_ones_tried_again(h, two):
     assert (done.stacks, done.skipped) == (1, 1)
     assert [(f.stack, f.reasons) for f in done.findings] == [
         (b, ("its last command failed: it is tried again",))]
+
+
+def test_a_periodic_pull_policy_is_due_once_its_period_passed(h, engine_janitor, test_images):
+    name = engine_janitor.project("daily")
+    desired = h.stack(name, {"services": {"app": {"image": test_images.v1, **SLEEPER,
+                                                  "pull_policy": "daily"}}})
+    assert h.apply(desired).command.status is CommandStatus.DONE
+    assert Resync(h.db, h.engine).round([name]).queued == ()  # converged just now
+    real = h.db.clock
+    h.db.clock = lambda: real() + timedelta(hours=25)
+    try:
+        done = Resync(h.db, h.engine).round([name])
+    finally:
+        h.db.clock = real
+    (finding,) = done.findings
+    assert finding.reasons == ("pull_policy: daily: the images older than that are pulled",)
+    assert len(done.queued) == 1
