@@ -122,6 +122,12 @@ class Controller:
             )
         self.engine = engine or Engine()
         self.resync = Resync(self.db, self.engine)
+        self.sender = Sender(
+            self.db,
+            destinations=options.notify,
+            repository=self._repository_spec,
+            public_url=options.public_url,
+        )
         self.claims = Claims()  # stack names per source: one name, one source
         self.watcher = Watcher(
             self.db,
@@ -137,12 +143,6 @@ class Controller:
             claims=self.claims,
             on_enqueue=self.wake_workers,
             stats=self.git_stats,
-        )
-        self.sender = Sender(
-            self.db,
-            destinations=options.notify,
-            repository=self._repository_spec,
-            public_url=options.public_url,
         )
         self.image_updates = ImageUpdateChecker(
             self.db,
@@ -302,6 +302,7 @@ class Controller:
     def wake_workers(self) -> None:
         with self._wake:
             self._wake.notify_all()
+        self.sender.wake()  # what queued the work (a version recorded) may have a message
 
     def _work(self, index: int) -> None:
         worker = Worker(
@@ -327,6 +328,8 @@ class Controller:
                 try:
                     outcome = worker.run_next()
                     failures = 0
+                    if outcome is not None:
+                        self.sender.wake()  # its end (and what it caused) may have a message
                 except StackctlError as e:  # e.g. the database is busy or full: back off
                     log.warning("worker %d: %s (retrying in %.1fs)", index, e, _backoff(failures))
                     outcome = None

@@ -83,6 +83,10 @@ class Sender:
         finally:
             self._pool.shutdown(wait=False, cancel_futures=True)
 
+    def wake(self) -> None:
+        """Look at the outbox now (something was just written to it), not at the next tick."""
+        self._wake.set()
+
     def round(self, *, wait: bool = False) -> bool:
         """Route what is new and start what is due; ``True`` when there was work. With
         ``wait``, return only when the sends started here are done (tests, ``drain``)."""
