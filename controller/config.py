@@ -45,6 +45,10 @@ class Settings:
     git_ssh_key_file: Path | None = None
     git_known_hosts_file: Path | None = None
     git_webhook_secret_file: Path | None = None
+    # Commit statuses for --git-url's commits: github | gitea | forgejo | gitlab, and its token.
+    git_commit_status: str | None = None
+    git_commit_status_token_file: Path | None = None
+    git_commit_status_api: str | None = None
     # Delivery: notification destinations (``[EVENTS=]URL``, separated by spaces, as in
     # STACKCTL_NOTIFY) and the public address of the controller's pages, for links.
     notify: str | None = None

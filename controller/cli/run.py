@@ -17,7 +17,7 @@ from controller.logs import configure_logging
 
 if TYPE_CHECKING:
     from controller.db import RetentionPolicy
-    from controller.desired.delivery import NotifyTarget
+    from controller.desired.delivery import CommitStatus, NotifyTarget
     from controller.desired.repository import RepositorySpec
 
 log = logging.getLogger("stackctl.controller")
@@ -122,6 +122,23 @@ def run(
         envvar="STACKCTL_GIT_WEBHOOK_SECRET_FILE",
         help="File holding the push webhook's secret [or env STACKCTL_GIT_WEBHOOK_SECRET].",
     ),
+    git_commit_status: str | None = typer.Option(
+        None,
+        envvar="STACKCTL_GIT_COMMIT_STATUS",
+        help="Set commit statuses on --git-url's commits: github, gitea, forgejo or gitlab"
+        " (needs --git-commit-status-token-file).",
+    ),
+    git_commit_status_token_file: Path | None = typer.Option(
+        None,
+        envvar="STACKCTL_GIT_COMMIT_STATUS_TOKEN_FILE",
+        help="File holding the forge token that may set commit statuses.",
+    ),
+    git_commit_status_api: str | None = typer.Option(
+        None,
+        envvar="STACKCTL_GIT_COMMIT_STATUS_API",
+        help="The forge's API address [default: https://api.github.com, else the repository's"
+        " host].",
+    ),
     notify: list[str] | None = typer.Option(
         None,
         "--notify",
@@ -175,6 +192,9 @@ def run(
             "git_ssh_key_file": git_ssh_key_file,
             "git_known_hosts_file": git_known_hosts_file,
             "git_webhook_secret_file": git_webhook_secret_file,
+            "git_commit_status": git_commit_status,
+            "git_commit_status_token_file": git_commit_status_token_file,
+            "git_commit_status_api": git_commit_status_api,
             "notify": " ".join(notify) if notify else None,
             "public_url": public_url,
             "sops_age_key_file": sops_age_key_file,
@@ -309,10 +329,30 @@ def _repository(settings: Settings) -> RepositorySpec | None:
             ssh_key_file=_absolute(settings.git_ssh_key_file),
             known_hosts_file=_absolute(settings.git_known_hosts_file),
             webhook_secret_file=_absolute(settings.git_webhook_secret_file),
+            commit_status=_commit_status(settings),
         )
     except ValueError as e:  # pydantic's ValidationError is one
         problems = "; ".join(err["msg"] for err in getattr(e, "errors", lambda: [])()) or str(e)
         raise typer.BadParameter(problems, param_hint="--git-*") from e
+
+
+def _commit_status(settings: Settings) -> CommitStatus | None:
+    """``--git-commit-status`` and its token file, or nothing; one without the other is a
+    usage error."""
+    if not settings.git_commit_status and not settings.git_commit_status_token_file:
+        return None
+    if not settings.git_commit_status or not settings.git_commit_status_token_file:
+        raise typer.BadParameter(
+            "give both --git-commit-status PROVIDER and --git-commit-status-token-file FILE",
+            param_hint="--git-commit-status",
+        )
+    from controller.desired.delivery import CommitStatus
+
+    return CommitStatus(
+        provider=settings.git_commit_status,  # type: ignore[arg-type]  # pydantic checks it
+        token_file=settings.git_commit_status_token_file.absolute(),
+        api_url=settings.git_commit_status_api,
+    )
 
 
 def _absolute(path: Path | None) -> Path | None:

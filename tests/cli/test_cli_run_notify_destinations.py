@@ -48,3 +48,23 @@ def test_a_destination_that_cannot_be_sent_to_is_a_usage_error(tmp_path: Path):
     assert bad_event.exit_code == 2
     assert "unknown event 'deploys'" in said(bad_event.output)
     assert not (tmp_path / "s.db").exists()
+
+
+def test_git_url_commits_get_statuses_from_flags(tmp_path: Path):
+    import pytest
+    import typer
+
+    from controller.cli.run import _repository
+
+    token = tmp_path / "token"
+    token.write_text("t")
+    environ = {"HOME": "/h", "STACKCTL_GIT_URL": "https://git.example.com/ops/infra.git"}
+    flags = {"git_commit_status": "gitea", "git_commit_status_token_file": token}
+    spec = _repository(load_settings(flags, environ=environ))
+    assert spec is not None and spec.commit_status is not None
+    assert (spec.commit_status.provider, spec.commit_status.token_file) == ("gitea", token)
+    assert _repository(load_settings({}, environ=environ)).commit_status is None
+    with pytest.raises(typer.BadParameter, match="give both"):
+        _repository(load_settings({"git_commit_status": "github"}, environ=environ))
+    with pytest.raises(typer.BadParameter):
+        _repository(load_settings({**flags, "git_commit_status": "svn"}, environ=environ))
