@@ -21,10 +21,8 @@ cancel``, or a DELETE of its stack) ends CANCELLED at the next step boundary or 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
 from controller.db import Database
@@ -32,11 +30,10 @@ from controller.desired import DesiredStack
 from controller.errors import PermanentError, StackctlError, TransientError
 from controller.executor import ExecutionContext, Executor
 from controller.health import assess_health
+from controller.health_wait import HealthWait
 from controller.models import (
     Command,
-    CommandStatus,
     CommandType,
-    Event,
     HealthStatus,
     LogLevel,
     Stack,
@@ -61,7 +58,6 @@ from controller.versions import load_desired, version_base
 
 MAX_BACKOFF = 300.0
 CANCEL_POLL = 0.5  # seconds between a running command's looks for a cancel request
-_UNHEALTHY = (HealthStatus.DEGRADED, HealthStatus.PROGRESSING, HealthStatus.MISSING)
 _PY_LEVELS = {
     LogLevel.DEBUG: logging.DEBUG,
     LogLevel.INFO: logging.INFO,
@@ -105,6 +101,15 @@ class Reconciler:
         self._echo = echo or (lambda line: None)  # for people at a terminal
         self._logger = logger  # for the daemon's log, with levels
         self._watch = RollbackWatch(db, root=options.root, log=self.log)
+        self._health = HealthWait(
+            db,
+            observe=lambda desired: self._observe(desired, by_name=False),
+            log=self.log,
+            yield_to_others=options.yield_health_wait,
+            worker_limit=options.worker_limit,
+            progress_every=options.progress_every,
+            follow_up_after=options.follow_up_after,
+        )
 
     def reconcile(self, command: Command, *, check: Callable[[], None]) -> Plan | None:
         """Carry ``command`` out on its stack; returns the plan carried out. ``check`` is
@@ -135,7 +140,7 @@ class Reconciler:
             command, version=version, desired=desired, changed=changed, timeout=timeout
         )
         wait = watch.wait if watch is not None else timeout if changed else 0.0
-        final, cut_short = self._await_health(
+        final, cut_short = self._health.wait(
             command, desired, check=check, wait=wait, timeout=timeout
         )
         health, why = self._record_applied(
@@ -287,9 +292,9 @@ class Reconciler:
             last_error=why or None,
         )
         if health is HealthStatus.HEALTHY:
-            self._healthy(command, stack, version=version)
+            self._health.healthy(stack, version=version)
         else:
-            self._unhealthy(
+            self._health.unhealthy(
                 command,
                 before=stack.health_status,
                 health=health,
@@ -299,24 +304,6 @@ class Reconciler:
                 watch=watch,
             )
         return health, why
-
-    def _healthy(self, command: Command, stack: Stack, *, version: StackVersion) -> None:
-        assert version.version is not None
-        if version.healthy_at is None or stack.health_status is not HealthStatus.HEALTHY:
-            self._db.stack_versions.mark_healthy(
-                stack.stack_id, version.version, at=self._db.clock()
-            )
-        if stack.applied_version is not None and stack.health_status in _UNHEALTHY:
-            self._db.events.add(
-                Event(
-                    stack_id=stack.stack_id,
-                    level=LogLevel.INFO,
-                    reason="StackRecovered",
-                    message=f"{stack.stack_id} is Healthy again at {version.version}"
-                    f" (was {stack.health_status})",
-                    data={"version": version.version, "before": str(stack.health_status)},
-                )
-            )
 
     def _delete(self, command: Command, check: Callable[[], None]) -> Plan:
         stack_id = command.stack_id
@@ -384,109 +371,9 @@ class Reconciler:
             progress_every=self._options.progress_every,
         ).run(the_plan)
 
-    def _await_health(
-        self,
-        command: Command,
-        desired: DesiredStack,
-        *,
-        check: Callable[[], None],
-        wait: float,
-        timeout: float,
-    ) -> tuple[Snapshot, float | None]:
-        """Observe until the stack is healthy, degraded, or ``wait`` seconds have passed,
-        saying every ``progress_every`` seconds what it waits for. An unchanged stack is
-        observed once (``wait`` 0): a resync never sits waiting on a stack that is not
-        changing, unless the automatic rollback watches it (``rollback_watch``). With
-        ``yield_health_wait`` the wait also ends when other commands wait for a worker (then
-        the seconds waited are returned, else ``None``): one slow stack never holds the
-        others."""
-        started = time.monotonic()
-        deadline = started + wait
-        said = asked = started
-        while True:
-            check()
-            snapshot = self._observe(desired, by_name=False)  # Compose's were looked at first
-            health, why = assess_health(desired, snapshot)
-            if health in (HealthStatus.HEALTHY, HealthStatus.DEGRADED):
-                return snapshot, None
-            now = time.monotonic()
-            if now >= deadline:
-                return snapshot, None
-            if self._options.yield_health_wait and now - asked >= 1.0:
-                asked = now
-                if self._others_wait(command):
-                    return snapshot, now - started
-            if now - said >= self._options.progress_every:
-                said = now
-                self.progress(
-                    command,
-                    f"waiting for {desired.name} to be healthy: {why}"
-                    f" ({now - started:.0f}s of {timeout:.0f}s)",
-                )
-            time.sleep(0.2)
-
-    def _others_wait(self, command: Command) -> bool:
-        """A command is due and cannot start while this one holds its worker: a newer one of
-        this stack, or any when every worker is busy."""
-        due = self._db.commands.get_next_pending()
-        if due is None:
-            return False
-        if due.stack_id == command.stack_id:
-            return True
-        running = self._db.commands.count_by_status().get(CommandStatus.RUNNING, 0)
-        return running >= self._options.worker_limit
-
     def progress(self, command: Command, message: str) -> None:
         """A "still waiting" line: logged, so people following the command see it move."""
         self.log(command, LogLevel.INFO, message)
-
-    def _unhealthy(
-        self,
-        command: Command,
-        *,
-        before: HealthStatus,
-        health: HealthStatus,
-        why: str,
-        cut_short: float | None,
-        timeout: float,
-        watch: Watch | None,
-    ) -> None:
-        """The version is applied but the stack is not healthy: said in the command's log and,
-        when the stack's health changes to it, as an event (not at every resync). A wait cut
-        short for other work gets a follow-up RECONCILE that looks at the health again (and
-        carries the automatic rollback's watch, so that its timeout counts from the apply)."""
-        if cut_short is None:
-            self.log(
-                command,
-                LogLevel.WARNING,
-                f"{command.stack_id} applied but {health} after {timeout:.0f}s: {why}",
-            )
-        else:
-            watching = {} if watch is None else {"watch": watch.follow_up()}
-            follow_up, _ = self._db.commands.enqueue_unless_pending(
-                Command(
-                    stack_id=command.stack_id,
-                    type=CommandType.RECONCILE,
-                    payload={"reason": "health follow-up", **watching},
-                    not_before=self._db.clock() + timedelta(seconds=self._options.follow_up_after),
-                )
-            )
-            self.log(
-                command,
-                LogLevel.INFO,
-                f"{command.stack_id} applied, still {health} after {cut_short:.0f}s ({why});"
-                " other commands wait for a worker, so the wait ends here; command"
-                f" {follow_up.command_id} looks again",
-            )
-        if before is not health:
-            self._db.events.add(
-                Event(
-                    stack_id=command.stack_id,
-                    level=LogLevel.WARNING,
-                    reason="StackUnhealthy",
-                    message=f"{command.stack_id} is {health}: {why}",
-                )
-            )
 
     def _report(
         self, command: Command, step: Step, *, seconds: float, error: BaseException | None
