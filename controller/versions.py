@@ -16,7 +16,6 @@ from typing import Any
 from controller.db import Database
 from controller.desired import DesiredStack
 from controller.errors import PermanentError
-from controller.secrets import sealed_blobs
 from controller.models import (
     Command,
     CommandType,
@@ -25,6 +24,7 @@ from controller.models import (
     StackMetadata,
     StackVersion,
 )
+from controller.secrets import sealed_blobs
 
 SETTINGS_KEY = "x-stackctl"
 # adopt and the delivery settings are in the canonical data only when set (see DesiredStack)
