@@ -213,14 +213,15 @@ class Worker:
         """FAILED for good: said in the log, on the stack, and as a notification."""
         assert command.command_id is not None
         self.reconciler.log(command, LogLevel.ERROR, f"{command.type} failed: {message}")
+        # Before the command is FAILED, in transactions of its own: a kill in between leaves the
+        # command RUNNING, so it runs again and decides again; and an automatic rollback that
+        # fails halfway rolls back whole (a transaction joined by the one below would not).
+        self.reconciler.note_error(command, error, final=True)
         with self._db.transaction():
             failed = self._db.commands.fail(
                 command.command_id, error=message, worker_id=self._worker_id
             )
             announcements.ended(self._db, command, result, error=message)
-            # After the failure is recorded: what it leads to (an automatic rollback) comes
-            # after it, in the queue and in what people are told.
-            self.reconciler.note_error(command, error, final=True)
         return Outcome(failed, result, message)
 
     def _complete(self, command_id: int) -> Command:
