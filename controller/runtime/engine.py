@@ -33,6 +33,7 @@ from controller.models.observed import (
     ObservedContainer,
     Snapshot,
 )
+from controller.runtime.connection import LazyClient
 from controller.runtime.container_spec import container_spec
 from controller.runtime.errors import translate
 from controller.runtime.fleet import Fleet
@@ -94,21 +95,12 @@ class Engine:
     def __init__(self, client: docker.DockerClient | None = None, *, timeout: int = 120) -> None:
         """Connects on first use, not here: a controller started while the engine is down
         keeps running, and its commands retry until the engine answers."""
-        self._client = client
-        self._timeout = timeout
-        self._connecting = threading.Lock()
+        self._client = LazyClient(client, timeout=timeout)
         self.calls = EngineCalls()
 
     @property
     def _api(self) -> docker.APIClient:
-        if self._client is None:
-            with self._connecting:
-                if self._client is None:
-                    try:
-                        self._client = docker.from_env(timeout=self._timeout)
-                    except docker.errors.DockerException as e:
-                        raise translate(e, doing="connecting to the Docker engine") from e
-        return self._client.api
+        return self._client.get().api
 
     def _call(
         self, operation: str, doing: str, fn: Callable[..., T], *args: Any, **kwargs: Any

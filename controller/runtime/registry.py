@@ -15,7 +15,6 @@ or a refused login permanent.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ import docker
 import docker.auth
 
 from controller.errors import PermanentError
+from controller.runtime.connection import LazyClient
 from controller.runtime.errors import translate
 
 _AUTH_HINTS = ("no basic auth credentials", "unauthorized", "authentication required", "denied")
@@ -40,22 +40,13 @@ class RegistryDigests:
     ) -> None:
         """Connects on first use, like ``Engine``: a controller started while the engine is
         down keeps running and asks again at the next check."""
-        self._client = client
+        self._client = LazyClient(client, timeout=timeout)
         self._auth_file = auth_file
         self._auth_config = dict(auth_config) if auth_config else None
-        self._timeout = timeout
-        self._connecting = threading.Lock()
 
     @property
     def _docker(self) -> docker.DockerClient:
-        if self._client is None:
-            with self._connecting:
-                if self._client is None:
-                    try:
-                        self._client = docker.from_env(timeout=self._timeout)
-                    except docker.errors.DockerException as e:
-                        raise translate(e, doing="connecting to the Docker engine") from e
-        return self._client
+        return self._client.get()
 
     def remote_digest(self, ref: str) -> str:
         """The digest of the manifest ``ref`` (``repo:tag``) names in its registry now

@@ -16,7 +16,6 @@ import contextlib
 import getpass
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -24,6 +23,8 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from helpers.processes import stop_group
 
 INSTALL_HINT = "run `bash scripts/git-servers.sh` as root (apt-get install git openssh-server)"
 SSHD = Path("/usr/sbin/sshd")
@@ -214,12 +215,7 @@ class _Process:
     def stop(self) -> None:
         if self.proc is not None:
             # Our own session (start_new_session): this reaches the server and its children only.
-            for sig in (signal.SIGTERM, signal.SIGKILL):
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(self.proc.pid, sig)
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    self.proc.wait(timeout=5)
-                    break
+            stop_group(self.proc)
             self.proc = None
         shutil.rmtree(self.home, ignore_errors=True)
 

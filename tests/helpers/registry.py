@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -30,6 +28,8 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from helpers.processes import stop_group
 
 REGISTRY = Path("/usr/bin/docker-registry")
 INSTALL_HINT = "run `bash scripts/registry.sh` as root (apt-get install docker-registry)"
@@ -132,12 +132,7 @@ class Registry:
     def stop(self) -> None:
         if self.proc is not None:
             # Its own session (start_new_session): this reaches the registry and nothing else.
-            for sig in (signal.SIGTERM, signal.SIGKILL):
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(self.proc.pid, sig)
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    self.proc.wait(timeout=5)
-                    break
+            stop_group(self.proc)
             self.proc = None
         shutil.rmtree(self.home, ignore_errors=True)
 
