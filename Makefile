@@ -27,6 +27,8 @@ test: $(STAMP)
 		|| echo "make test: docker-registry could not be installed; the image-update tests will skip"
 	@bash scripts/deploy-tools.sh --status >/dev/null 2>&1 || bash scripts/deploy-tools.sh \
 		|| echo "make test: debootstrap/systemd-analyze missing; the deploy tests will skip"
+	@bash scripts/browser.sh --status >/dev/null 2>&1 || bash scripts/browser.sh >/dev/null \
+		|| echo "make test: chromium could not be installed; the browser tests will skip"
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # The engine first (installs and starts dockerd and the example's image when missing; root).

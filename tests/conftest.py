@@ -157,6 +157,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if ENGINE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.engine)
+        if BROWSER_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.browser)
+    # Browser tests last: the session's Playwright makes asyncio see a running loop in the
+    # main thread (asyncio.run() refuses) until the end of the session (helpers/browser.py).
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
 
 
 @pytest.fixture(autouse=True)
@@ -422,4 +427,63 @@ def registry_images(registry: Any, engine_janitor: EngineJanitor) -> Any:
 
 # ======================================================================================
 # End of image registry fixtures.
+# ======================================================================================
+
+
+# ======================================================================================
+# Browser fixtures (Debian's chromium through Playwright).  Owner: web console.
+#
+#   @pytest.mark.browser          a test that drives a real browser; added by itself to every
+#                                 test that uses `browser` or `page`.  Those tests run last
+#                                 (pytest_collection_modifyitems).
+#   browser         (session)     playwright.sync_api.Browser: headless chromium
+#                                 ($STACKCTL_CHROMIUM, else `chromium` on PATH, --no-sandbox),
+#                                 closed with Playwright at the end of the session, whatever
+#                                 happened.  Chromium or playwright missing: the test skips
+#                                 with the reason, and FAILS under STACKCTL_REQUIRE_DOCKER=1
+#                                 or CI (as in CI).  Install with `bash scripts/browser.sh`.
+#   page            (function)    a page in a new context (1280x800), closed afterwards.
+#                                 Other sizes / dark mode: helpers.browser.new_page(browser,
+#                                 viewport=PHONE, color_scheme="dark").
+# ======================================================================================
+
+BROWSER_FIXTURES = frozenset({"browser", "page"})
+
+
+def _browser_unavailable(reason: str) -> None:
+    """Skip, or fail in CI (STACKCTL_REQUIRE_DOCKER=1, or CI set as CI services do)."""
+    ci = os.environ.get("CI", "").strip().lower() not in {"", "0", "false", "no"}
+    if _docker_required() or ci:
+        pytest.fail(
+            f"{reason} (STACKCTL_REQUIRE_DOCKER=1 or CI is set, so this fails instead of skipping)",
+            pytrace=False,
+        )
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from helpers.browser import BrowserUnavailable, launch_chromium
+
+    with contextlib.ExitStack() as stack:
+        try:
+            chromium = stack.enter_context(launch_chromium())
+        except BrowserUnavailable as exc:
+            _browser_unavailable(f"the test browser cannot run: {exc}")
+        yield chromium
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    from helpers.browser import DESKTOP
+
+    context = browser.new_context(viewport=DESKTOP)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+# ======================================================================================
+# End of browser fixtures.
 # ======================================================================================
