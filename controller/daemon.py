@@ -240,6 +240,7 @@ class Controller:
             open_reads=self.options.api_open_reads,
             on_push=self.sources.receive_push,
             git_stats=self.git_stats.snapshot,
+            observe=self.engine.observe,
         )
         self._api = start_server(app, host=host, port=port)
         log.info(

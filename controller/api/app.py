@@ -5,6 +5,8 @@
   a boolean and, when one fails, ``reason`` (``"database: disk full: ..."``). A check answers
   ``True``, or ``False``/a string saying why it fails.
 - ``/metrics``: Prometheus text from ``controller.api.metrics``.
+- ``/``: the web console (``controller.console``): pages for people, over the same
+  repositories, with the same token for its buttons.
 - ``/docs``: Swagger UI, its assets served from the ``swagger-ui-bundle`` package (no CDN:
   it works offline); ``/openapi.json`` is the schema. ReDoc (CDN only) is off.
 - ``/api/v1/hooks/git``: push webhooks (``hooks``), verified by each repository's secret, not
@@ -20,6 +22,7 @@ The app never talks to the engine; the daemon passes what it knows (readiness, e
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -38,6 +41,7 @@ from controller import __version__
 from controller.api import hooks, reads, repositories, writes
 from controller.api.deps import DatabaseHolder
 from controller.api.metrics import build_registry
+from controller.console import mount_console
 from controller.db import InvalidCursorError
 from controller.errors import (
     ConflictError,
@@ -46,6 +50,7 @@ from controller.errors import (
     StackctlError,
     TransientError,
 )
+from controller.models.observed import Snapshot
 
 log = logging.getLogger("stackctl.api")
 
@@ -61,9 +66,11 @@ def create_app(
     open_reads: bool = False,
     on_push: hooks.OnPush | None = None,
     git_stats: Callable[[], object] | None = None,
+    observe: Callable[[str], Snapshot] | None = None,
 ) -> FastAPI:
     """The API over the database at ``db_path``; write endpoints need ``token`` (none: they
-    answer 403), and so do reads unless ``open_reads``."""
+    answer 403), and so do reads unless ``open_reads``. The web console is served at ``/``;
+    ``observe`` (from the daemon) lets its stack pages show the containers."""
     holder = DatabaseHolder(Path(db_path))
 
     @asynccontextmanager
@@ -83,6 +90,8 @@ def create_app(
     app.state.token = token or None
     app.state.open_reads = open_reads
     app.state.on_push = on_push
+    app.state.observe = observe
+    app.state.stopping = threading.Event()  # set by ApiServer.stop: live streams end
     registry = build_registry(holder.get, engine_calls, git_stats)
     _add_error_handlers(app)
 
@@ -112,8 +121,10 @@ def create_app(
     _add_docs(app)
     app.include_router(reads.router)
     app.include_router(writes.router)
+    app.include_router(writes.commands)
     app.include_router(repositories.router)
     app.include_router(hooks.router)
+    mount_console(app)
     return app
 
 

@@ -34,9 +34,7 @@ async def git_push(request: Request, repository: str | None = None) -> JSONRespo
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_BODY:
-            return JSONResponse(
-                {"message": f"the body is over {MAX_BODY} bytes"}, status_code=413
-            )
+            return JSONResponse({"message": f"the body is over {MAX_BODY} bytes"}, status_code=413)
     status, answer = on_push(headers=headers, body=bytes(body), repository=repository)
     detail = answer.pop("detail", "")
     return JSONResponse({"message": detail, **answer}, status_code=status)

@@ -34,7 +34,11 @@ class ApiServer:
         return f"http://{host}:{self.port}"
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Finish the requests in flight, close the socket and end the thread."""
+        """End the live streams, finish the requests in flight, close the socket and end
+        the thread."""
+        stopping = getattr(getattr(self.server.config.app, "state", None), "stopping", None)
+        if stopping is not None:
+            stopping.set()
         self.server.should_exit = True
         self.thread.join(timeout)
 

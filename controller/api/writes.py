@@ -1,4 +1,5 @@
-"""The write endpoints: ``POST /api/v1/stacks/{name}/sync|rollback|suspend|resume``.
+"""The write endpoints: ``POST /api/v1/stacks/{name}/sync|rollback|suspend|resume`` and
+``POST /api/v1/commands/{id}/cancel``.
 
 Each one is a ``controller.operations`` action (flip flags, maybe record a version, enqueue a
 command) and answers ``202 Accepted`` with the command and a ``Location`` to poll; the worker
@@ -10,15 +11,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Response
+from fastapi import APIRouter, Body, Depends, Path, Response
 from pydantic import BaseModel
 
 from controller import operations
 from controller.api.deps import database, plain, require_token
 from controller.db import Database
+from controller.db.rows import MAX_ID
 from controller.models import Command
 
 router = APIRouter(prefix="/api/v1/stacks", dependencies=[Depends(require_token)])
+commands = APIRouter(prefix="/api/v1/commands", dependencies=[Depends(require_token)])
 
 Db = Annotated[Database, Depends(database)]
 
@@ -62,3 +65,12 @@ def suspend_stack(name: str, db: Db, response: Response) -> dict[str, Any]:
 @router.post("/{name}/resume", status_code=202)
 def resume_stack(name: str, db: Db, response: Response) -> dict[str, Any]:
     return _accepted(operations.resume(db, name), response)
+
+
+@commands.post("/{command_id}/cancel", status_code=202)
+def cancel_command(
+    command_id: Annotated[int, Path(ge=1, le=MAX_ID)], db: Db, response: Response
+) -> dict[str, Any]:
+    """A PENDING command is CANCELLED now; a RUNNING one is asked to stop at its next step
+    boundary (poll it). 409 for a command that has already ended."""
+    return _accepted(operations.cancel(db, command_id, by="the HTTP API"), response)

@@ -97,6 +97,18 @@ class StackVersionRepository:
             for row in rows
         }
 
+    def latest_metadata(self) -> dict[str, StackMetadata]:
+        """Every stack's latest version's metadata (where it came from: file, repository,
+        commit), in one query and without the compose definitions (the console's table)."""
+        with self._db.reading() as conn:
+            rows = conn.execute(
+                "SELECT v.stack_id, v.metadata FROM stack_versions v JOIN ("
+                "   SELECT stack_id, MAX(version_number) AS n FROM stack_versions"
+                "   GROUP BY stack_id"
+                " ) latest ON v.stack_id = latest.stack_id AND v.version_number = latest.n"
+            ).fetchall()
+        return {row["stack_id"]: StackMetadata.model_validate_json(row["metadata"]) for row in rows}
+
     def list(self, stack_id: str) -> list[StackVersion]:
         """Oldest first."""
         with self._db.reading() as conn:

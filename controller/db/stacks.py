@@ -67,6 +67,17 @@ class StackRepository:
             rows = conn.execute("SELECT * FROM stacks ORDER BY stack_id").fetchall()
         return [_stack(row) for row in rows]
 
+    def change_marker(self) -> str:
+        """A short text that changes whenever any stack row or any stack's versions change
+        (a stack's update bumps ``updated_at``; a recorded version adds a row): the console's
+        table is re-sent only when it differs. One query over two small aggregates."""
+        with self._db.reading() as conn:
+            row = conn.execute(
+                "SELECT (SELECT count(*) || '/' || ifnull(max(updated_at), '') FROM stacks)"
+                " || '/' || (SELECT count(*) FROM stack_versions) AS marker"
+            ).fetchone()
+        return str(row["marker"])
+
     def update(
         self,
         stack_id: str,

@@ -9,6 +9,9 @@ build args whose names look secret (``PASSWORD``, ``TOKEN``, ``SECRET``, ``KEY``
 ``***``, and content hashes (``sha256`` of secrets, configs, env files) become
 ``<content>``: a hash of a short secret is as good as the secret to whoever can guess it.
 Secret and config file contents never reach the model, so they cannot be printed.
+``document_changes`` does the same for two whole stored compose documents (a version's
+``compose``: services, networks, volumes, secrets, configs and the ``x-stackctl`` settings), for
+the console's diff between any two versions; notification URLs carry tokens and are masked.
 
 Pure functions only: they read no file and no clock.
 """
@@ -66,6 +69,32 @@ def service_changes(old: Service | None, new: Service | None) -> list[FieldChang
     out: list[FieldChange] = []
     _walk(before, after, path="", masked=False, out=out)
     return out
+
+
+def document_changes(old: dict[str, Any], new: dict[str, Any]) -> list[FieldChange]:
+    """Every leaf of two stored compose documents that differs (``services.web.image``,
+    ``x-stackctl.notify[0].url``), in key-path order, secrets masked as in ``service_changes``."""
+    out: list[FieldChange] = []
+    for key in sorted(set(old) | set(new)):
+        _walk(
+            old.get(key, _ABSENT),
+            new.get(key, _ABSENT),
+            path=key,
+            masked=False,
+            out=out,
+        )
+    return [_masked_url(change) for change in out]
+
+
+def _masked_url(change: FieldChange) -> FieldChange:
+    """A destination URL (``notify``) holds its token in the URL itself: only say it changed."""
+    if ".notify" not in change.path:
+        return change
+    return FieldChange(
+        change.path,
+        MASK if change.old is not None else None,
+        MASK if change.new is not None else None,
+    )
 
 
 _ABSENT = object()

@@ -1,0 +1,134 @@
+"""The console's buttons: sync, rollback to a version, suspend, resume, cancel a command, and
+entering or forgetting the API token.
+
+Each action calls the same ``controller.operations`` function as the CLI and the API, and
+answers an HTML fragment for the page's action area: the command it queued, followed live
+(``_follow.html`` opens the command's log stream). A refusal is a fragment too, with the
+status code that says why: 401 without the token, 403 for a forged request or no token
+configured, 409 for a state that forbids it (a suspended stack cannot be rolled back), 404
+for an unknown name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from controller import operations
+from controller.console.auth import COOKIE, access, forged, session_value, token_matches
+from controller.console.templating import render
+from controller.db import Database
+from controller.db.rows import MAX_ID
+from controller.errors import ConflictError, NotFoundError, PermanentError, StackctlError
+from controller.models import Command
+
+router = APIRouter(prefix="/ui", include_in_schema=False)
+
+CommandId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+def _fragment(
+    request: Request, template: str, status_code: int = 200, **context: object
+) -> Response:
+    return render(request, template, status_code, **context)
+
+
+def _refused(request: Request, message: str, status_code: int) -> Response:
+    return _fragment(request, "_refused.html", status_code=status_code, message=message)
+
+
+def _guard(request: Request) -> Response | None:
+    """The refusal for this request, or None when it may act."""
+    allowed = access(request)
+    if not allowed.token_configured:
+        return _refused(request, allowed.why_not, 403)
+    if not allowed.signed_in:
+        return _refused(request, "Refused: " + allowed.why_not, 401)
+    if forged(request):
+        return _refused(request, "Refused: this request did not come from the console.", 403)
+    return None
+
+
+def _act(request: Request, action: str, run: Callable[[Database], Command]) -> Response:
+    refusal = _guard(request)
+    if refusal is not None:
+        return refusal
+    db: Database = request.app.state.database.get()
+    try:
+        command: Command = run(db)
+    except NotFoundError as e:
+        return _refused(request, str(e), 404)
+    except (ConflictError, PermanentError) as e:
+        return _refused(request, f"{action} refused: {e}", 409)
+    except StackctlError as e:
+        return _refused(request, f"{action} failed: {e}", 503)
+    return _fragment(request, "_follow.html", status_code=202, command=command, action=action)
+
+
+@router.post("/stacks/{name}/sync")
+def sync(request: Request, name: str) -> Response:
+    return _act(request, "Sync", lambda db: operations.sync(db, name))
+
+
+async def _field(request: Request, name: str) -> str:
+    """One field of the urlencoded form htmx posts (no multipart parser needed for that)."""
+    values = parse_qs((await request.body()).decode("utf-8", "replace")).get(name, [""])
+    return values[0]
+
+
+@router.post("/stacks/{name}/rollback")
+async def rollback(request: Request, name: str) -> Response:
+    target = (await _field(request, "version")).strip() or None
+    label = f"Rollback to {target}" if target else "Rollback"
+    return await run_in_threadpool(
+        _act, request, label, lambda db: operations.rollback(db, name, target)
+    )
+
+
+@router.post("/stacks/{name}/suspend")
+def suspend(request: Request, name: str) -> Response:
+    return _act(request, "Suspend", lambda db: operations.suspend(db, name))
+
+
+@router.post("/stacks/{name}/resume")
+def resume(request: Request, name: str) -> Response:
+    return _act(request, "Resume", lambda db: operations.resume(db, name))
+
+
+@router.post("/commands/{command_id}/cancel")
+def cancel(request: Request, command_id: CommandId) -> Response:
+    return _act(
+        request, "Cancel", lambda db: operations.cancel(db, command_id, by="the web console")
+    )
+
+
+@router.post("/session")
+async def enter_token(request: Request) -> Response:
+    """Check the token and keep proof of it in a session cookie (the page reloads)."""
+    token = await _field(request, "token")
+    if not request.app.state.token:
+        return _refused(request, access(request).why_not, 403)
+    if not token_matches(request, token):
+        return _refused(request, "That is not this controller's API token.", 401)
+    response = Response(status_code=204, headers={"HX-Refresh": "true"})
+    response.set_cookie(
+        COOKIE,
+        session_value(request.app.state.token),
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
+    )  # no max_age: a session cookie, gone when the browser session ends
+    return response
+
+
+@router.post("/session/forget")
+def forget_token(request: Request) -> Response:
+    response = Response(status_code=204, headers={"HX-Refresh": "true"})
+    response.delete_cookie(COOKIE, path="/")
+    return response
