@@ -59,24 +59,27 @@ def stacks(request: Request, status: str = "", q: str = "") -> HTMLResponse:
     if not access(request).can_read:
         return token_page(request)
     view = stacks_view(database(request), status=_status(status), query=q)
-    return render(request, "stacks.html", title="Stacks", view=view, status=status, q=q, etag=_etag)
+    return render(
+        request, "stacks.html", title="Stacks", view=view, status=status, q=q, etag=table_etag
+    )
 
 
 @router.get("/ui/stacks/table", response_class=HTMLResponse)
 def stacks_table(request: Request, status: str = "", q: str = "", since: str = "") -> Response:
     if not access(request).can_read:
         return Response(status_code=401)
-    view = stacks_view(database(request), status=_status(status), query=q)
-    if since and since == _etag(view.marker, status, q):
-        return Response(status_code=204)
-    return render(request, "_stacks_table.html", view=view, status=status, q=q, etag=_etag)
+    db = database(request)
+    if since and since == table_etag(db.stacks.change_marker(), status, q):
+        return Response(status_code=204)  # one small query: the table is built only on change
+    view = stacks_view(db, status=_status(status), query=q)
+    return render(request, "_stacks_table.html", view=view, status=status, q=q, etag=table_etag)
 
 
 def _status(value: str) -> str:
     return value if value in FILTERS else ""
 
 
-def _etag(marker: str, *parts: str) -> str:
+def table_etag(marker: str, *parts: str) -> str:
     return hashlib.sha256("\0".join((marker, *parts)).encode()).hexdigest()[:16]
 
 

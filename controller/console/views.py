@@ -24,7 +24,7 @@ from controller.models import (
     SyncStatus,
 )
 from controller.models.observed import Snapshot
-from controller.models.stack_version import StackMetadata, version_number
+from controller.models.stack_version import StackMetadata, VersionOrigin, version_number
 from controller.operations import Condition, stack_conditions
 
 Observe = Callable[[str], Snapshot]
@@ -93,13 +93,8 @@ class StacksView:
 def stacks_view(db: Database, *, status: str = "", query: str = "") -> StacksView:
     """The table: one row per stack that is not deleted, filtered; counts over all of them."""
     marker = db.stacks.change_marker()  # first: a change after it shows at the next look
-    origins = db.stack_versions.latest_metadata()
-    heads = db.stack_versions.heads()
-    rows = [
-        stack_row(s, metadata=origins.get(s.stack_id), latest=_label(heads.get(s.stack_id)))
-        for s in db.stacks.list()
-        if not s.deleted
-    ]
+    origins = db.stack_versions.origins()
+    rows = [stack_row(s, origin=origins.get(s.stack_id)) for s in db.stacks.list() if not s.deleted]
     counts = Counts(
         total=len(rows),
         synced=sum(r.synced for r in rows),
@@ -110,11 +105,9 @@ def stacks_view(db: Database, *, status: str = "", query: str = "") -> StacksVie
     return StacksView([r for r in rows if r.matches(status, query)], counts, marker)
 
 
-def _label(head: Any) -> str | None:
-    return head.version if head is not None else None
-
-
-def stack_row(stack: Stack, *, metadata: StackMetadata | None, latest: str | None) -> StackRow:
+def stack_row(stack: Stack, *, origin: VersionOrigin | None) -> StackRow:
+    """``origin``: the stack's latest version (None: it has none)."""
+    latest = origin.version if origin is not None else None
     newer = (
         latest is not None
         and stack.current_version is not None
@@ -132,11 +125,11 @@ def stack_row(stack: Stack, *, metadata: StackMetadata | None, latest: str | Non
         failed=stack.last_error is not None,
         error=stack.last_error,
         updated_at=stack.updated_at,
-        origin=origin_text(metadata) if metadata is not None else "-",
+        origin=origin_text(origin) if origin is not None else "-",
     )
 
 
-def origin_text(metadata: StackMetadata) -> str:
+def origin_text(metadata: StackMetadata | VersionOrigin) -> str:
     """``web.yaml`` or ``stacks/web.yaml @ infra (main) 1a2b3c4``: where a version came from."""
     where = metadata.source or "-"
     if metadata.git_repository is not None:
@@ -195,11 +188,7 @@ def stack_page(db: Database, name: str, *, observe: Observe | None) -> StackPage
     snapshot, engine_error = _observed(observe, name)
     return StackPage(
         stack=stack,
-        row=stack_row(
-            stack,
-            metadata=latest.metadata if latest else None,
-            latest=latest.version if latest else None,
-        ),
+        row=stack_row(stack, origin=_origin(latest)),
         conditions=stack_conditions(
             stack, latest_version=latest.version if latest else None, current=current
         ),
@@ -210,6 +199,13 @@ def stack_page(db: Database, name: str, *, observe: Observe | None) -> StackPage
         events=db.events.list(stack_id=name, limit=30).items,
         active=[c for c in commands if not c.status.terminal],
     )
+
+
+def _origin(version: StackVersion | None) -> VersionOrigin | None:
+    if version is None or version.version is None:
+        return None
+    m = version.metadata
+    return VersionOrigin(version.version, m.source, m.git_repository, m.git_ref, m.git_commit)
 
 
 def _observed(observe: Observe | None, name: str) -> tuple[Snapshot | None, str | None]:

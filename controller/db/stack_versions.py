@@ -19,6 +19,7 @@ from controller.models.stack_version import (
     StackMetadata,
     StackVersion,
     VersionHead,
+    VersionOrigin,
     version_number,
 )
 
@@ -97,17 +98,31 @@ class StackVersionRepository:
             for row in rows
         }
 
-    def latest_metadata(self) -> dict[str, StackMetadata]:
-        """Every stack's latest version's metadata (where it came from: file, repository,
-        commit), in one query and without the compose definitions (the console's table)."""
+    def origins(self) -> dict[str, VersionOrigin]:
+        """Every stack's latest version: its label and where it came from (file, repository,
+        ref, commit), in one query, no JSON parsed in Python (the console's table)."""
         with self._db.reading() as conn:
             rows = conn.execute(
-                "SELECT v.stack_id, v.metadata FROM stack_versions v JOIN ("
+                "SELECT v.stack_id, v.version,"
+                " json_extract(v.metadata, '$.source') AS source,"
+                " json_extract(v.metadata, '$.git_repository') AS git_repository,"
+                " json_extract(v.metadata, '$.git_ref') AS git_ref,"
+                " json_extract(v.metadata, '$.git_commit') AS git_commit"
+                " FROM stack_versions v JOIN ("
                 "   SELECT stack_id, MAX(version_number) AS n FROM stack_versions"
                 "   GROUP BY stack_id"
                 " ) latest ON v.stack_id = latest.stack_id AND v.version_number = latest.n"
             ).fetchall()
-        return {row["stack_id"]: StackMetadata.model_validate_json(row["metadata"]) for row in rows}
+        return {
+            row["stack_id"]: VersionOrigin(
+                row["version"],
+                row["source"],
+                row["git_repository"],
+                row["git_ref"],
+                row["git_commit"],
+            )
+            for row in rows
+        }
 
     def list(self, stack_id: str) -> list[StackVersion]:
         """Oldest first."""

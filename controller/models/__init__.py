@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         StackMetadata,
         StackVersion,
         VersionHead,
+        VersionOrigin,
     )
 
 _HOMES = {
@@ -49,6 +50,7 @@ _HOMES = {
     "StackVersion": "stack_version",
     "SyncStatus": "enums",
     "VersionHead": "stack_version",
+    "VersionOrigin": "stack_version",
     "VersionStatus": "enums",
 }
 
@@ -68,6 +70,7 @@ __all__ = [
     "StackVersion",
     "SyncStatus",
     "VersionHead",
+    "VersionOrigin",
     "VersionStatus",
 ]
 

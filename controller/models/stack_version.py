@@ -41,6 +41,19 @@ class VersionHead:
     root: str | None
 
 
+@dataclass(frozen=True)
+class VersionOrigin:
+    """Where a stack's latest version came from, light (the console's table reads it for every
+    stack at once): its label, the file, and the repository, ref and commit when it has them.
+    The names are ``StackMetadata``'s, so either describes an origin."""
+
+    version: str
+    source: str | None
+    git_repository: str | None
+    git_ref: str | None
+    git_commit: str | None
+
+
 class StackMetadata(BaseModel):
     model_config = ConfigDict(frozen=True)
 
