@@ -110,8 +110,6 @@ def test_a_stack_converges_changes_diffs_and_rolls_back_in_the_page(
     )
     expect(row(page, name).locator('[data-field="applied"]')).to_have_text("v1")
     expect(page.locator('[data-count="synced"]')).to_have_text("1")
-    shot(page, tmp_path, "console-stacks.png")
-
     # An edit shows up without a reload: the page keeps a value a reload would lose.
     page.evaluate("window.__notReloaded = true")
     write(root, name, {"app": sleeper(test_images.v1, environment={"LEVEL": "2"})})
@@ -130,7 +128,6 @@ def test_a_stack_converges_changes_diffs_and_rolls_back_in_the_page(
     expect(page.locator('[data-condition="Synced"]')).to_contain_text("True")
     expect(page.get_by_role("cell", name=f"{name}-app-1")).to_be_visible(timeout=CONVERGE_MS)
     expect(page.locator('tr[data-version="v1"]')).to_be_visible()
-    shot(page, tmp_path, "console-stack.png")
     page.get_by_role("link", name="Diff of v2 against the version before it").click()
     changed = page.locator('tr[data-path="services.app.environment.LEVEL"]')
     expect(changed).to_contain_text('"1"')
@@ -262,3 +259,30 @@ def test_readable_on_a_phone_in_dark_mode(
             assert (button.get_attribute("aria-label") or button.inner_text()).strip()
     finally:
         page.close()
+
+
+def test_screenshots_of_a_small_fleet(
+    page: Page,
+    console: Callable[..., str],
+    root: Path,
+    engine_janitor: Any,
+    test_images: Any,
+    tmp_path: Path,
+) -> None:
+    """The README's pictures: three stacks, one of them failing, and a stack's page after an
+    edit (two versions, the diff link, the rollback button)."""
+    web, worker, broken = (engine_janitor.project(n) for n in ("web", "worker", "broken"))
+    write(root, web, {"app": sleeper(test_images.v1, environment={"LEVEL": "1"})})
+    write(root, worker, {"jobs": sleeper(test_images.v1), "cron": sleeper(test_images.v1)})
+    write(root, broken, {"app": {"image": "stackctl-test/absent:none", "pull_policy": "never"}})
+    base = console(extra=("--api-open-reads",))
+    page.goto(base + "/")
+    expect(page.locator('[data-count="synced"]')).to_have_text("2", timeout=CONVERGE_MS)
+    expect(page.locator('[data-count="failed"]')).to_have_text("1", timeout=CONVERGE_MS)
+    write(root, web, {"app": sleeper(test_images.v2, environment={"LEVEL": "2"})})
+    expect(row(page, web).locator('[data-field="applied"]')).to_have_text("v2", timeout=CONVERGE_MS)
+    expect(page.locator('[data-count="synced"]')).to_have_text("2", timeout=CONVERGE_MS)
+    shot(page, tmp_path, "console-stacks.png")
+    page.goto(f"{base}/stacks/{web}")
+    expect(page.get_by_role("cell", name=f"{web}-app-1")).to_be_visible(timeout=CONVERGE_MS)
+    shot(page, tmp_path, "console-stack.png")
