@@ -129,6 +129,8 @@ async def enter_token(request: Request) -> Response:
 
 @router.post("/session/forget")
 def forget_token(request: Request) -> Response:
+    if request.headers.get("hx-request") != "true":  # another site's form cannot sign one out
+        return _refused(request, "Refused: this request did not come from the console.", 403)
     response = Response(status_code=204, headers={"HX-Refresh": "true"})
     response.delete_cookie(COOKIE, path="/")
     return response

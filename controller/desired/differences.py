@@ -88,7 +88,7 @@ def document_changes(old: dict[str, Any], new: dict[str, Any]) -> list[FieldChan
 
 def _masked_url(change: FieldChange) -> FieldChange:
     """A destination URL (``notify``) holds its token in the URL itself: only say it changed."""
-    if ".notify" not in change.path:
+    if not change.path.startswith(_NOTIFY):
         return change
     return FieldChange(
         change.path,
@@ -97,6 +97,8 @@ def _masked_url(change: FieldChange) -> FieldChange:
     )
 
 
+# Where a stored version keeps the stack's destinations (controller.versions' settings key).
+_NOTIFY = "x-stackctl.notify"
 _ABSENT = object()
 
 

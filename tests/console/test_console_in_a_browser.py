@@ -195,7 +195,8 @@ def test_without_a_configured_token_the_buttons_are_disabled_with_the_reason(
     base = console(token=None)
     page.goto(f"{base}/stacks/{name}")
     expect(page.locator('[data-field="applied"]')).to_have_text("v1", timeout=CONVERGE_MS)
-    for label in ("Sync", "Suspend", "Resume"):
+    expect(page.get_by_role("button", name="Resume")).to_have_count(0)  # neither held nor suspended
+    for label in ("Sync", "Suspend"):
         button = page.get_by_role("button", name=label)
         expect(button).to_be_disabled()
         expect(button).to_have_attribute(
@@ -286,3 +287,11 @@ def test_screenshots_of_a_small_fleet(
     page.goto(f"{base}/stacks/{web}")
     expect(page.get_by_role("cell", name=f"{web}-app-1")).to_be_visible(timeout=CONVERGE_MS)
     shot(page, tmp_path, "console-stack.png")
+    # The status filter keeps the failing stack only; the counts stay those of all stacks.
+    page.goto(base + "/")
+    page.get_by_label("Status").select_option("failed")
+    expect(page.locator("tr[data-stack]")).to_have_count(1)
+    expect(row(page, broken)).to_be_visible()
+    expect(page.locator('[data-count="total"]')).to_have_text("3")
+    page.get_by_label("Name").fill("worker")
+    expect(page.get_by_text("No stack matches.")).to_be_visible()

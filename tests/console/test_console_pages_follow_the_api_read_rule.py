@@ -110,7 +110,9 @@ def test_forget_deletes_the_cookie(make_console, urls, console_token, sign_in) -
     client = make_console(token=console_token)
     sign_in(client, console_token)
     assert client.get("/").status_code == 200
-    answer = client.post("/ui/session/forget")
+    assert client.post("/ui/session/forget").status_code == 403  # not from the console: kept
+    assert client.get("/").status_code == 200
+    answer = client.post("/ui/session/forget", headers={"HX-Request": "true"})
     assert answer.status_code == 204
     header = answer.headers["set-cookie"].lower()
     assert header.startswith(COOKIE + "=")
