@@ -7,8 +7,9 @@
 - ``/metrics``: Prometheus text from ``controller.api.metrics``.
 - ``/``: the web console (``controller.console``): pages for people, over the same
   repositories, with the same token for its buttons.
-- ``/docs``: Swagger UI, its assets served from the ``swagger-ui-bundle`` package (no CDN:
-  it works offline); ``/openapi.json`` is the schema. ReDoc (CDN only) is off.
+- ``/docs``: Swagger UI 5, its assets served from the ``fastapi-offline`` package (no CDN:
+  it works offline; Swagger UI 4, as ``swagger-ui-bundle`` had, cannot read OpenAPI 3.1);
+  ``/openapi.json`` is the schema. ReDoc (CDN only) is off.
 - ``/api/v1/hooks/git``: push webhooks (``hooks``), verified by each repository's secret, not
   by the bearer token.
 - ``/api/v1/...``: ``reads`` and ``writes``. Writes need the bearer token (none configured:
@@ -28,6 +29,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import fastapi_offline
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -35,7 +37,6 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from swagger_ui_bundle import swagger_ui_path
 
 from controller import __version__
 from controller.api import hooks, reads, repositories, writes
@@ -133,8 +134,9 @@ DOCS_ASSETS = "/docs/assets"
 
 def _add_docs(app: FastAPI) -> None:
     """Swagger UI at ``/docs`` with its script, style and icon from the installed
-    ``swagger-ui-bundle`` package, so that the page works without internet access."""
-    app.mount(DOCS_ASSETS, StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
+    ``fastapi-offline`` package, so that the page works without internet access."""
+    assets = Path(fastapi_offline.__file__).parent / "static"
+    app.mount(DOCS_ASSETS, StaticFiles(directory=str(assets)), name="docs-assets")
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
@@ -143,7 +145,7 @@ def _add_docs(app: FastAPI) -> None:
             title=f"{app.title} API",
             swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
             swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
-            swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png",
         )
 
 

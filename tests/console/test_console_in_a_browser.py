@@ -295,3 +295,25 @@ def test_screenshots_of_a_small_fleet(
     expect(page.locator('[data-count="total"]')).to_have_text("3")
     page.get_by_label("Name").fill("worker")
     expect(page.get_by_text("No stack matches.")).to_be_visible()
+
+
+def test_the_api_docs_page_works_offline_and_is_linked(
+    page: Page, console: Callable[..., str], root: Path, engine_janitor: Any
+) -> None:
+    """Every request the docs page makes stays on the controller: any other host is refused
+    by the browser here, and Swagger UI still lists the operations."""
+    base = console(extra=("--api-open-reads",))
+    outside: list[str] = []
+
+    def only_the_controller(route: Any) -> None:
+        if route.request.url.startswith(base):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_the_controller)
+    page.goto(base + "/")
+    page.get_by_role("link", name="API docs").click()
+    expect(page.get_by_text("/api/v1/stacks/{name}/rollback").first).to_be_visible()
+    assert outside == []
