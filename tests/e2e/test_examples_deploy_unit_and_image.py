@@ -135,6 +135,9 @@ services:
     logs = controller.logs().decode(errors="replace")[-3000:]
     assert "stackctl test image 1" in page, f"{controller.status}: {logs}"
     assert '"status"' in get(f"http://127.0.0.1:{api_port}/healthz"), logs
+    # The console's templates and static files were installed with the package.
+    assert "<h1>Stacks</h1>" in get(f"http://127.0.0.1:{api_port}/"), logs
+    assert "htmx" in get(f"http://127.0.0.1:{api_port}/ui/static/htmx.min.js"), logs
 
     controller.stop(timeout=60)
     assert controller.wait(timeout=10)["StatusCode"] == 0, controller.logs().decode()[-3000:]
