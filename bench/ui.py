@@ -15,7 +15,9 @@ requests on one keep-alive ``http.client`` connection after 3 warm-ups:
 Then the live log: a RUNNING command's stream ``/ui/commands/{id}/stream`` is read in a
 thread while M lines are written ~50 ms apart with ``db.command_logs.add``; the delay from
 just before each ``add`` to its ``data:`` line arriving (goal: under 250 ms), and the delay
-from the command's completion to ``event: end``.
+from the command's completion to ``event: end``; and the same in Debian's chromium (when
+``scripts/browser.sh`` installed it): the command's page open, each line timed from just
+before ``add`` to its row entering the page (a MutationObserver; wall clocks, ms).
 
 No engine needed. Run: ``.venv/bin/python bench/ui.py [--stacks N] [--requests R]
 [--lines M]``. Prints figures; asserts nothing about time.
@@ -42,6 +44,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from controller.api.app import create_app
 from controller.api.server import start_server
@@ -285,6 +288,85 @@ def measure_stream(db: Database, host: str, port: int, lines: int, spacing: floa
     }
 
 
+# Installed in the command page: notes when each log row enters the page (wall clock, ms).
+OBSERVE_ROWS = """() => {
+  window.__arrived = {};
+  const body = document.querySelector("table.log tbody");
+  new MutationObserver(() => {
+    const now = Date.now();
+    for (const row of body.querySelectorAll("tr")) {
+      const m = /line (\\d+) (\\d+)/.exec(row.textContent);
+      if (m && !(m[1] in window.__arrived)) window.__arrived[m[1]] = now;
+    }
+  }).observe(body, {childList: true});
+}"""
+
+
+def measure_browser(db: Database, base: str, lines: int, spacing: float) -> dict | None:
+    """The same lines followed by Debian's chromium on the command's page (Playwright):
+    from just before ``add()`` to the row in the page's DOM. None without chromium."""
+    chromium = os.environ.get("STACKCTL_CHROMIUM") or shutil.which("chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return None
+    if chromium is None:
+        return None
+    name = "bench-ui-browser"
+    db.stacks.create(Stack(stack_id=name, name=name))
+    command = db.commands.enqueue(Command(stack_id=name, type=CommandType.RECONCILE))
+    claimed = db.commands.claim(worker_id=WORKER)
+    assert claimed is not None and command.command_id == claimed.command_id
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            loads = [_navigation(page, f"{base}/") for _ in range(LOADS)]
+            page.goto(f"{base}/commands/{command.command_id}")
+            page.wait_for_selector("[data-open]")  # the page's EventSource is open
+            page.evaluate(OBSERVE_ROWS)
+            time.sleep(0.3)
+            written: dict[int, float] = {}
+            for i in range(lines):
+                written[i] = time.time() * 1000
+                db.command_logs.add(command.command_id, LogLevel.INFO, f"line {i} 0", data=None)
+                time.sleep(spacing)
+            deadline = time.monotonic() + 5
+            arrived: dict[str, float] = {}
+            while time.monotonic() < deadline:
+                arrived = page.evaluate("window.__arrived")
+                if len(arrived) >= lines:
+                    break
+                time.sleep(0.05)
+            db.commands.complete(command.command_id, worker_id=WORKER)
+            ended = time.time() * 1000
+            page.wait_for_selector('[data-status="DONE"]', timeout=5000)
+            end_delay = time.time() * 1000 - ended
+        finally:
+            browser.close()
+    delays = [(arrived[str(i)] - written[i]) / 1000 for i in written if str(i) in arrived]
+    return {
+        "delays": delays,
+        "missing": lines - len(delays),
+        "end_delay": end_delay,
+        "first_byte": [n["responseStart"] / 1000 for n in loads],
+        "loaded": [n["loadEventEnd"] / 1000 for n in loads],
+    }
+
+
+LOADS = 10
+
+
+def _navigation(page: Any, url: str) -> dict[str, float]:
+    """One load of ``url`` in chromium and its Navigation Timing (ms from the navigation's
+    start): ``responseStart`` (first byte), ``loadEventEnd`` (page, style and scripts done)."""
+    page.goto(url, wait_until="load")
+    return page.evaluate(
+        "(() => { const n = performance.getEntriesByType('navigation')[0];"
+        " return {responseStart: n.responseStart, loadEventEnd: n.loadEventEnd}; })()"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stacks", type=int, default=1000)
@@ -339,6 +421,7 @@ def main() -> None:
         rss_http = rss_mb()
 
         stream = measure_stream(db, "127.0.0.1", server.port, args.lines, args.spacing_ms / 1000)
+        shown = measure_browser(db, server.url, args.lines, args.spacing_ms / 1000)
         print()
         print(
             f"console with {args.stacks} stacks, {args.requests} requests each after"
@@ -347,6 +430,11 @@ def main() -> None:
         width = max(len(label) for label, _ in rows)
         for label, text in rows:
             print(f"  {label:<{width}}  {text}")
+        if shown is not None:
+            print()
+            print(f"the stacks page in chromium, {LOADS} loads")
+            print(f"  navigation -> first byte      {figures(shown['first_byte'])}")
+            print(f"  navigation -> load event end  {figures(shown['loaded'])}")
         print()
         print(
             f"live log: {args.lines} lines written {args.spacing_ms:.0f} ms apart"
@@ -365,6 +453,13 @@ def main() -> None:
             print(f"  complete() -> event: end     {stream['end_delay'] * 1000:.1f} ms")
         if stream["error"] is not None:
             print(f"  stream reader error: {stream['error']!r}")
+        if shown is None:
+            print("  in chromium: skipped (no chromium or playwright; scripts/browser.sh)")
+        else:
+            print(f"  add() -> row in chromium's page  {figures(shown['delays'])}")
+            if shown["missing"]:
+                print(f"  ROWS NEVER SHOWN: {shown['missing']} of {args.lines}")
+            print(f"  complete() -> DONE shown in chromium  {shown['end_delay']:.0f} ms")
         print()
         print(
             f"peak RSS: {rss_http:.0f} MiB after the HTTP runs, {rss_mb():.0f} MiB at the end"
