@@ -28,6 +28,7 @@ from controller.console.views import (
 )
 from controller.db import Database
 from controller.db.rows import MAX_ID
+from controller.errors import NotFoundError
 
 router = APIRouter(include_in_schema=False)
 
@@ -52,6 +53,11 @@ def database(request: Request) -> Database:
 
 def token_page(request: Request) -> HTMLResponse:
     return render(request, "token.html", status_code=401, title="API token needed")
+
+
+def missing_page(request: Request, error: NotFoundError) -> HTMLResponse:
+    """A page for people, not the API's JSON: the name that is not there (404)."""
+    return render(request, "missing.html", status_code=404, title="Not found", message=str(error))
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -87,7 +93,10 @@ def table_etag(marker: str, *parts: str) -> str:
 def stack(request: Request, name: str) -> HTMLResponse:
     if not access(request).can_read:
         return token_page(request)
-    body, digest = _stack_body(request, name)
+    try:
+        body, digest = _stack_body(request, name)
+    except NotFoundError as e:
+        return missing_page(request, e)
     return render(request, "stack.html", title=name, name=name, body=body, digest=digest)
 
 
@@ -96,7 +105,10 @@ def stack_body(request: Request, name: str, since: str = "") -> Response:
     """The stack page's content; ``204`` when it is what the page already shows."""
     if not access(request).can_read:
         return Response(status_code=401)
-    body, digest = _stack_body(request, name)
+    try:
+        body, digest = _stack_body(request, name)
+    except NotFoundError as e:  # deleted while its page was open: say so, stop polling
+        return render(request, "_missing.html", status_code=404, message=str(e))
     if since == digest:
         return Response(status_code=204)
     return render(request, "_stack_poll.html", name=name, body=body, digest=digest)
@@ -118,7 +130,10 @@ def diff(
 ) -> HTMLResponse:
     if not access(request).can_read:
         return token_page(request)
-    view = diff_view(database(request), name, old=old or None, new=new or None)
+    try:
+        view = diff_view(database(request), name, old=old or None, new=new or None)
+    except NotFoundError as e:
+        return missing_page(request, e)
     return render(request, "diff.html", title=f"{name}: diff", name=name, view=view)
 
 
@@ -126,5 +141,8 @@ def diff(
 def command(request: Request, command_id: CommandId) -> HTMLResponse:
     if not access(request).can_read:
         return token_page(request)
-    page = command_page(database(request), command_id)
+    try:
+        page = command_page(database(request), command_id)
+    except NotFoundError as e:
+        return missing_page(request, e)
     return render(request, "command.html", title=f"command {command_id}", page=page)
