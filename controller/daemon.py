@@ -244,10 +244,10 @@ class Controller:
         )
         self._api = start_server(app, host=host, port=port)
         log.info(
-            "HTTP API on http://%s:%d (write endpoints %s)",
+            "HTTP API and web console on http://%s:%d/ (actions %s)",
             host,
             self._api.port,
-            "need the bearer token" if self.options.api_token else "off: set STACKCTL_API_TOKEN",
+            "need the API token" if self.options.api_token else "off: set STACKCTL_API_TOKEN",
         )
 
     def readiness(self) -> dict[str, bool | str]:

@@ -32,14 +32,8 @@ router = APIRouter(prefix="/ui", include_in_schema=False)
 CommandId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
-def _fragment(
-    request: Request, template: str, status_code: int = 200, **context: object
-) -> Response:
-    return render(request, template, status_code, **context)
-
-
 def _refused(request: Request, message: str, status_code: int) -> Response:
-    return _fragment(request, "_refused.html", status_code=status_code, message=message)
+    return render(request, "_refused.html", status_code=status_code, message=message)
 
 
 def _guard(request: Request) -> Response | None:
@@ -67,7 +61,7 @@ def _act(request: Request, action: str, run: Callable[[Database], Command]) -> R
         return _refused(request, f"{action} refused: {e}", 409)
     except StackctlError as e:
         return _refused(request, f"{action} failed: {e}", 503)
-    return _fragment(request, "_follow.html", status_code=202, command=command, action=action)
+    return render(request, "_follow.html", status_code=202, command=command, action=action)
 
 
 @router.post("/stacks/{name}/sync")
