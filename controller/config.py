@@ -57,6 +57,8 @@ class Settings:
     sops_age_key_file: Path | None = None
     # Registry credentials for image updates, in Docker's config.json format (else Docker's own).
     registry_auth: Path | None = None
+    # The named engines stacks may target (YAML; `local` always exists without it).
+    engines: Path | None = None
 
     @property
     def files_dir(self) -> Path:

@@ -28,13 +28,15 @@ import signal
 import socket
 import threading
 import uuid
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from controller.db import Database, RetentionPolicy
 from controller.delivery.sender import Sender
 from controller.desired.delivery import NotifyTarget
+from controller.desired.engines import LOCAL, EngineSpec
 from controller.desired.repository import RepositorySpec
 from controller.errors import AlreadyRunning, PermanentError, StackctlError
 from controller.image_updates import ImageUpdateChecker
@@ -43,8 +45,9 @@ from controller.models import Command, CommandType, Event, LogLevel
 from controller.puller import GitStats
 from controller.reconciler import ReconcilerOptions
 from controller.resync import Resync, Round
-from controller.runtime import Engine
+from controller.runtime import Engine, Engines
 from controller.runtime.registry import RegistryDigests
+from controller.source.engines import local_only
 from controller.sources import Sources, declarations
 from controller.watcher import Claims, Watcher
 from controller.worker import Worker
@@ -91,6 +94,8 @@ class DaemonOptions:
     notify: tuple[NotifyTarget, ...] = ()  # --notify: the destinations of every stack by default
     public_url: str | None = None  # links in notifications and commit statuses
     registry_auth: Path | None = None  # --registry-auth: credentials of image-update checks
+    # --engines: the named engines stacks may target (`local` always; more from the file).
+    engines: Mapping[str, EngineSpec] = field(default_factory=local_only)
 
     @property
     def git_dir(self) -> Path:
@@ -120,8 +125,9 @@ class Controller:
                 f"another stackctl run holds {options.db} (pid {other.pid if other else '?'} on "
                 f"{other.hostname if other else '?'}); stop it first or use another --db"
             )
-        self.engine = engine or Engine()
-        self.resync = Resync(self.db, self.engine)
+        self.engines = Engines(options.engines, local=engine)
+        self.engine = self.engines.local
+        self.resync = Resync(self.db, self.engines)
         self.sender = Sender(
             self.db,
             destinations=options.notify,
@@ -236,11 +242,11 @@ class Controller:
             db_path=self.options.db,
             token=self.options.api_token,
             readiness=self.readiness,
-            engine_calls=lambda: dict(self.engine.calls.counts),
+            engine_calls=self.engine_calls,
             open_reads=self.options.api_open_reads,
             on_push=self.sources.receive_push,
             git_stats=self.git_stats.snapshot,
-            observe=self.engine.observe,
+            observe=lambda stack, engine: self.engines.get(engine).observe(stack),
         )
         self._api = start_server(app, host=host, port=port)
         log.info(
@@ -268,11 +274,21 @@ class Controller:
                 )
         except StackctlError as e:
             checks["database"] = str(e)
-        try:
-            self.engine.ping()
-        except StackctlError as e:
-            checks["engine"] = str(e)
+        for engine in self.engines:  # `engine` is local's; `engine:NAME` each other's
+            key = "engine" if engine.name == LOCAL else f"engine:{engine.name}"
+            try:
+                engine.ping()
+                checks[key] = True
+            except StackctlError as e:
+                checks[key] = str(e)
         return checks
+
+    def engine_calls(self) -> dict[str, int]:
+        """Engine calls by operation, every engine's together (``stackctl_engine_calls``)."""
+        total: Counter[str] = Counter()
+        for engine in self.engines:
+            total.update(engine.calls.counts)
+        return dict(total)
 
     def install_signal_handlers(self) -> None:
         def handler(signum: int, _frame: object) -> None:
@@ -308,7 +324,7 @@ class Controller:
     def _work(self, index: int) -> None:
         worker = Worker(
             self.db,
-            self.engine,
+            self.engines,
             worker_id=f"{self.holder}-w{index}",
             logger=log,
             stop=self.stop,
@@ -399,6 +415,8 @@ class Controller:
         for puller in self.sources.pullers().values():
             names |= puller.watcher.managed_names()
         done = self.resync.round(names)
+        for engine, why in done.unreachable:
+            log.warning("resync: engine %s did not answer, its stacks wait: %s", engine, why)
         log.debug(
             "resync: %d stack(s) compared, %d busy, %d queued",
             done.stacks,

@@ -52,7 +52,7 @@ from controller.planner import (
     teardown,
 )
 from controller.rollback_watch import RollbackWatch, Watch
-from controller.runtime import Engine
+from controller.runtime import Engine, Engines
 from controller.runtime.container_spec import unsupported
 from controller.versions import load_desired, version_base
 
@@ -89,14 +89,14 @@ class Reconciler:
     def __init__(
         self,
         db: Database,
-        engine: Engine,
+        engine: Engine | Engines,
         *,
         options: ReconcilerOptions,
         echo: Printer | None = None,
         logger: logging.Logger | None = None,
     ) -> None:
         self._db = db
-        self._engine = engine
+        self._engines = Engines.of(engine)  # a stack runs on the one its target names
         self._options = options
         self._echo = echo or (lambda line: None)  # for people at a terminal
         self._logger = logger  # for the daemon's log, with levels
@@ -198,6 +198,14 @@ class Reconciler:
         ones) is carried out first, then the stack is planned again on what the pulled or built
         images changed. Raises when the plan cannot run."""
         previous = self._previous(stack, desired=desired, version=version.version)
+        engine = self._engines.get(desired.engine)
+        if previous is not None and previous.engine != desired.engine:
+            raise PermanentError(
+                f"{desired.name} runs on engine {previous.engine!r} and its manifest now says"
+                f" {desired.engine!r}: moving tears the stack down there and creates it here,"
+                " so it is never done silently; put the target back (moving a stack between"
+                " engines is not supported yet)"
+            )
         adopt = bool(command.payload.get("adopt"))  # `stackctl apply --adopt`
         the_plan = plan(
             desired,
@@ -211,10 +219,16 @@ class Reconciler:
             refresh = Plan(desired.name, the_plan.refresh_steps)
             root = version_base(version, self._options.root)
             self._execute(
-                command, refresh, check=check, desired=desired, version=version.version, root=root
+                command,
+                refresh,
+                check=check,
+                desired=desired,
+                version=version.version,
+                root=root,
+                engine=engine,
             )
             the_plan = plan(desired, self._observe(desired), previous=previous, adopt=adopt)
-        problems = [*the_plan.problems, *unsupported(desired)]
+        problems = [*the_plan.problems, *unsupported(desired, remote=engine.spec.remote)]
         if problems:
             raise PermanentError("; ".join(problems))
         return the_plan
@@ -255,7 +269,13 @@ class Reconciler:
         )
         root = version_base(version, self._options.root)
         self._execute(
-            command, the_plan, check=check, desired=desired, version=version.version, root=root
+            command,
+            the_plan,
+            check=check,
+            desired=desired,
+            version=version.version,
+            root=root,
+            engine=self._engines.get(desired.engine),
         )
 
     def _record_applied(
@@ -307,18 +327,27 @@ class Reconciler:
 
     def _delete(self, command: Command, check: Callable[[], None]) -> Plan:
         stack_id = command.stack_id
-        snapshot = self._engine.observe(stack_id)
         order: list[list[str]] = []
+        engine = self._engines.local  # where a stack that never converged could have things
         stack = self._db.stacks.get(stack_id)
         if stack and stack.applied_version:
             applied = self._db.stack_versions.get(stack_id, stack.applied_version)
             if applied:
-                order = dependency_levels(load_desired(self._db, applied).compose.services)
+                running = load_desired(self._db, applied)
+                order = dependency_levels(running.compose.services)
+                engine = self._engines.get(running.engine)
+        snapshot = engine.observe(stack_id)
         the_plan = teardown(
             snapshot, order=order, remove_volumes=bool(command.payload.get("remove_volumes"))
         )
         self._execute(
-            command, the_plan, check=check, desired=None, version=None, root=self._options.root
+            command,
+            the_plan,
+            check=check,
+            desired=None,
+            version=None,
+            root=self._options.root,
+            engine=engine,
         )
         assert command.command_id is not None
         with self._db.transaction():
@@ -340,7 +369,7 @@ class Reconciler:
     # -- helpers -----------------------------------------------------------------------------
 
     def _observe(self, desired: DesiredStack, *, by_name: bool = True) -> Snapshot:
-        return self._engine.observe(
+        return self._engines.get(desired.engine).observe(
             desired.name, images=image_refs(desired), names=object_names(desired), by_name=by_name
         )
 
@@ -353,6 +382,7 @@ class Reconciler:
         desired: DesiredStack | None,
         version: str | None,
         root: Path,
+        engine: Engine,
     ) -> None:
         ctx = ExecutionContext(
             desired=desired,
@@ -363,7 +393,7 @@ class Reconciler:
             parallelism=self._options.parallelism,
         )
         Executor(
-            self._engine,
+            engine,
             ctx,
             on_step=lambda step, secs, err: self._report(command, step, seconds=secs, error=err),
             still_ours=check,

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 from controller.db import Database
 from controller.desired import DesiredStack
+from controller.errors import StackctlError
 from controller.health import assess_health
 from controller.models import (
     Command,
@@ -43,7 +44,7 @@ from controller.models import (
     SyncStatus,
 )
 from controller.planner import image_refs, object_names, plan, pull_period
-from controller.runtime import Engine
+from controller.runtime import Engine, Engines
 from controller.runtime.fleet import Fleet
 from controller.versions import load_desired
 
@@ -74,14 +75,17 @@ class Round:
     skipped: int  # left alone: a command pending or running
     findings: tuple[Finding, ...]
     queued: tuple[int, ...]  # command ids
+    # Engines that did not answer (name -> why): their stacks were left for the next round,
+    # the other engines' stacks compared as usual.
+    unreachable: tuple[tuple[str, str], ...] = ()
 
 
 class Resync:
     """Compares stacks with one fleet observation; queues a RECONCILE only where work is due."""
 
-    def __init__(self, db: Database, engine: Engine) -> None:
+    def __init__(self, db: Database, engine: Engine | Engines) -> None:
         self._db = db
-        self._engine = engine
+        self._engines = Engines.of(engine)
         self._desired: dict[tuple[str, str], DesiredStack] = {}  # (stack, version) -> model
 
     def round(self, names: Iterable[str]) -> Round:
@@ -95,14 +99,21 @@ class Resync:
             for s in stacks
             if s.current_version is not None and newest.get(s.stack_id, (None, None))[1] not in busy
         ]
-        fleet = self._engine.observe_fleet() if todo else None
-        findings = []
-        for stack in todo:
-            assert fleet is not None
-            failed = newest.get(stack.stack_id, (None, None))[1] is CommandStatus.FAILED
-            reasons = self._compare(stack, fleet, failed=failed)
-            if reasons:
-                findings.append(Finding(stack.stack_id, tuple(reasons)))
+        findings: list[Finding] = []
+        unreachable: list[tuple[str, str]] = []
+        for engine, group in self._by_engine(todo).items():
+            try:
+                fleet = self._engines.get(engine).observe_fleet()
+            except StackctlError as e:
+                if len(self._engines) == 1:
+                    raise  # the only engine: the round ends, as it always did
+                unreachable.append((engine, str(e)))
+                continue
+            for stack in group:
+                failed = newest.get(stack.stack_id, (None, None))[1] is CommandStatus.FAILED
+                reasons = self._compare(stack, fleet, failed=failed)
+                if reasons:
+                    findings.append(Finding(stack.stack_id, tuple(reasons)))
         self._forget(stacks)
         queued = tuple(self._queue(finding) for finding in findings)
         return Round(
@@ -110,7 +121,17 @@ class Resync:
             skipped=len(stacks) - len(todo),
             findings=tuple(findings),
             queued=tuple(q for q in queued if q is not None),
+            unreachable=tuple(unreachable),
         )
+
+    def _by_engine(self, stacks: list[Stack]) -> dict[str, list[Stack]]:
+        """The stacks grouped by the engine their desired version targets: each engine is
+        observed once. A stack on an undeclared engine is compared with nothing: its command
+        says why it cannot run."""
+        groups: dict[str, list[Stack]] = {}
+        for stack in stacks:
+            groups.setdefault(self._model(stack).engine, []).append(stack)
+        return {name: group for name, group in groups.items() if name in self._engines.names()}
 
     def _pull_due(self, stack: Stack, desired: DesiredStack) -> str | None:
         """A service with ``daily``, ``weekly`` or ``every_<duration>`` whose period has passed

@@ -15,6 +15,7 @@ from typing import Any
 
 from controller.db import Database
 from controller.desired import DesiredStack
+from controller.desired.engines import LOCAL
 from controller.errors import PermanentError
 from controller.models import (
     Command,
@@ -38,7 +39,17 @@ _SETTINGS = (
     "rollback",
     "timeout",
     "image_updates",
+    "target",
 )
+
+
+def version_engine(version: StackVersion) -> str:
+    """The name of the engine a stored version targets (``local`` unless it says another),
+    read from its settings without rebuilding the whole model."""
+    settings = (version.compose.model_extra or {}).get(SETTINGS_KEY) or {}
+    target = settings.get("target") if isinstance(settings, dict) else None
+    engine = target.get("engine") if isinstance(target, dict) else None
+    return engine if isinstance(engine, str) and engine else LOCAL
 
 
 def to_compose_definition(desired: DesiredStack) -> ComposeDefinition:

@@ -43,7 +43,7 @@ from controller.errors import (
 from controller.models import Command, LogLevel
 from controller.planner import Plan
 from controller.reconciler import Printer, Reconciler, ReconcilerOptions
-from controller.runtime import Engine
+from controller.runtime import Engine, Engines
 
 MAX_BACKOFF = 300.0
 CANCEL_POLL = 0.5  # seconds between a running command's looks for a cancel request
@@ -66,7 +66,7 @@ class Worker:
     def __init__(
         self,
         db: Database,
-        engine: Engine,
+        engine: Engine | Engines,
         *,
         options: ReconcilerOptions,
         worker_id: str,

@@ -67,11 +67,11 @@ def create_app(
     open_reads: bool = False,
     on_push: hooks.OnPush | None = None,
     git_stats: Callable[[], object] | None = None,
-    observe: Callable[[str], Snapshot] | None = None,
+    observe: Callable[[str, str], Snapshot] | None = None,
 ) -> FastAPI:
     """The API over the database at ``db_path``; write endpoints need ``token`` (none: they
     answer 403), and so do reads unless ``open_reads``. The web console is served at ``/``;
-    ``observe`` (from the daemon) lets its stack pages show the containers."""
+    ``observe(stack, engine)`` (from the daemon) lets its stack pages show the containers."""
     holder = DatabaseHolder(Path(db_path))
 
     @asynccontextmanager

@@ -14,6 +14,7 @@ from typing import Any
 
 from controller.db import Database
 from controller.desired.differences import FieldChange, document_changes
+from controller.desired.engines import LOCAL
 from controller.errors import NotFoundError
 from controller.models import (
     Command,
@@ -26,8 +27,10 @@ from controller.models import (
 from controller.models.observed import Snapshot
 from controller.models.stack_version import StackMetadata, VersionOrigin, version_number
 from controller.operations import Condition, stack_conditions
+from controller.versions import version_engine
 
-Observe = Callable[[str], Snapshot]
+# (stack, engine) -> what the engine runs for the stack; passed by the daemon.
+Observe = Callable[[str, str], Snapshot]
 
 # The table's status filter: its value in the URL -> what it keeps.
 FILTERS: dict[str, str] = {
@@ -185,7 +188,8 @@ def stack_page(db: Database, name: str, *, observe: Observe | None) -> StackPage
     latest = versions[-1] if versions else None
     current = next((v for v in versions if v.version == stack.current_version), None)
     commands = db.commands.list(stack_id=name, limit=20).items
-    snapshot, engine_error = _observed(observe, name)
+    engine = version_engine(current) if current is not None else LOCAL
+    snapshot, engine_error = _observed(observe, name, engine)
     return StackPage(
         stack=stack,
         row=stack_row(stack, origin=_origin(latest)),
@@ -208,11 +212,13 @@ def _origin(version: StackVersion | None) -> VersionOrigin | None:
     return VersionOrigin(version.version, m.source, m.git_repository, m.git_ref, m.git_commit)
 
 
-def _observed(observe: Observe | None, name: str) -> tuple[Snapshot | None, str | None]:
+def _observed(
+    observe: Observe | None, name: str, engine: str
+) -> tuple[Snapshot | None, str | None]:
     if observe is None:
         return None, "this page was not given the engine (the API runs without the controller)"
     try:
-        return observe(name), None
+        return observe(name, engine), None
     except Exception as e:  # the page still shows everything the database knows
         return None, f"the engine did not answer: {e}"
 

@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from controller.desired.compose import ComposeProject
 from controller.desired.delivery import ImageUpdates, NotifyTarget, RollbackPolicy
 from controller.desired.digest import canonical_json, config_hash, sha256_text
+from controller.desired.engines import LOCAL, Target
 from controller.desired.names import name_problem
 
 DIGESTED_FIELDS = frozenset(
@@ -44,6 +45,7 @@ DIGESTED_FIELDS = frozenset(
         "rollback",
         "timeout",
         "image_updates",
+        "target",
     }
 )
 # Digested only when not at their default: digests recorded before they existed stay valid.
@@ -53,6 +55,7 @@ _DIGESTED_WHEN_SET = {
     "rollback": {"on_failure": False},
     "timeout": None,
     "image_updates": None,
+    "target": None,
 }
 _CACHED = ("digest", "service_hashes")
 
@@ -73,6 +76,9 @@ class DesiredStack(BaseModel):
     rollback: RollbackPolicy = RollbackPolicy()
     timeout: float | None = Field(default=None, gt=0)  # health wait, seconds; None: the default
     image_updates: ImageUpdates | None = None
+    # Where it runs (controller.desired.engines): None is the engine named `local`. Digested
+    # when set, so a stack's digest changes when it moves, and old digests stay as they were.
+    target: Target | None = None
     compose: ComposeProject
     files: dict[str, bytes] = Field(default_factory=dict, exclude=True, repr=False)
     # Services left out because none of their profiles is active (name -> its profiles), for
@@ -86,6 +92,11 @@ class DesiredStack(BaseModel):
         if problem:
             raise ValueError(problem)
         return value
+
+    @property
+    def engine(self) -> str:
+        """The name of the engine this stack runs on."""
+        return self.target.engine if self.target is not None else LOCAL
 
     def canonical_data(self) -> dict[str, Any]:
         data = self.model_dump(mode="json", include=set(DIGESTED_FIELDS))

@@ -4,9 +4,13 @@
 labelled as the stack's, and nothing else); ``Engine.execute`` carries out one planner ``Step``.
 docker-py's errors become ``TransientError`` / ``PermanentError`` here, with the original chained.
 Every engine call is counted (``Engine.calls``), mutating ones apart, so tests can assert that an
-unchanged stack costs zero mutating calls.
+unchanged stack costs zero mutating calls. ``Engines`` holds the controller's named engines
+(``local`` always); ``EngineBackend`` (``contract``) is what the rest of the controller may ask
+of one, and the contract suite (tests/runtime/contract) runs against every backend.
 """
 
+from controller.runtime.contract import EngineBackend
 from controller.runtime.engine import Engine, EngineCalls
+from controller.runtime.engines import Engines
 
-__all__ = ["Engine", "EngineCalls"]
+__all__ = ["Engine", "EngineBackend", "EngineCalls", "Engines"]

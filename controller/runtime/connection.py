@@ -2,6 +2,13 @@
 
 A controller started while the engine is down keeps running and asks again at the next use;
 a failure to connect leaves as the project's error (``translate``), never docker-py's.
+
+Without a spec (or for ``local`` without a host) it connects like the docker CLI
+(``DOCKER_HOST`` or the local socket). With one, to its ``host``: ``unix://``, or ``tcp://``
+with the spec's TLS files (the engine's CA verified, the client certificate presented). The
+client ignores ``REQUESTS_CA_BUNDLE`` and proxies from the environment (``trust_env`` off):
+docker-py's TLS breaks when that variable names another CA (docker/docker-py#2433), and an
+engine is never reached through an HTTP proxy.
 """
 
 from __future__ import annotations
@@ -9,14 +16,23 @@ from __future__ import annotations
 import threading
 
 import docker
+from docker.tls import TLSConfig
 
+from controller.desired.engines import EngineSpec
 from controller.runtime.errors import translate
 
 
 class LazyClient:
-    def __init__(self, client: docker.DockerClient | None = None, *, timeout: int) -> None:
+    def __init__(
+        self,
+        client: docker.DockerClient | None = None,
+        *,
+        timeout: int,
+        spec: EngineSpec | None = None,
+    ) -> None:
         self._client = client
         self._timeout = timeout
+        self._spec = spec
         self._connecting = threading.Lock()
 
     def get(self) -> docker.DockerClient:
@@ -24,7 +40,24 @@ class LazyClient:
             with self._connecting:
                 if self._client is None:
                     try:
-                        self._client = docker.from_env(timeout=self._timeout)
+                        self._client = connect(self._spec, timeout=self._timeout)
                     except docker.errors.DockerException as e:
-                        raise translate(e, doing="connecting to the Docker engine") from e
+                        where = f" {self._spec.describe()}" if self._spec else ""
+                        raise translate(e, doing=f"connecting to the Docker engine{where}") from e
         return self._client
+
+
+def connect(spec: EngineSpec | None, *, timeout: int) -> docker.DockerClient:
+    """A client for ``spec``'s engine (``None`` or a host-less ``local``: as the docker CLI)."""
+    if spec is None or spec.host is None:
+        return docker.from_env(timeout=timeout)
+    tls: TLSConfig | bool = False
+    if spec.tls is not None:
+        tls = TLSConfig(
+            client_cert=(str(spec.tls.cert), str(spec.tls.key)),
+            ca_cert=str(spec.tls.ca),
+            verify=True,
+        )
+    client = docker.DockerClient(base_url=spec.host, tls=tls, timeout=timeout)
+    client.api.trust_env = False
+    return client

@@ -63,7 +63,10 @@ def container_spec(
     files_dir: Path,
     version: str | None,
     image_id: str | None = None,
+    copy_files: bool = False,
 ) -> ContainerSpec:
+    """``copy_files``: every secret and config is copied into the container (a remote engine,
+    whose disk is not the controller's), none bind-mounted from ``files_dir``."""
     service = desired.compose.services[service_name]
     labels = {
         **_labels(desired, service_name, number=number, version=version),
@@ -71,7 +74,7 @@ def container_spec(
         IMAGE_LABEL: image_id or "",
     }
     create = _create_args(service, name=name, image=image, labels=labels)
-    host = _host_args(desired, service, root=root, files_dir=files_dir)
+    host = _host_args(desired, service, root=root, files_dir=files_dir, copy_files=copy_files)
     network_mode, endpoints = _networking(desired, service_name, name=name)
     if network_mode is not None:
         host["network_mode"] = network_mode
@@ -143,13 +146,13 @@ def _create_args(
 
 
 def _host_args(
-    desired: DesiredStack, service: Service, *, root: Path, files_dir: Path
+    desired: DesiredStack, service: Service, *, root: Path, files_dir: Path, copy_files: bool
 ) -> dict[str, Any]:
     """The keyword arguments of ``create_host_config``, but the network mode (``_networking``).
     Empty lists and false flags become ``None``: the engine's defaults, as Compose leaves them."""
     return {
         "port_bindings": _port_bindings(service),
-        "mounts": _mounts(desired, service, root=root, files_dir=files_dir),
+        "mounts": _mounts(desired, service, root=root, files_dir=files_dir, copy_files=copy_files),
         "restart_policy": _restart_policy(service.restart),
         "cap_add": service.cap_add or None,
         "cap_drop": service.cap_drop or None,
@@ -198,13 +201,17 @@ def _networking(
     return (next(iter(endpoints)) if ordered else None), endpoints
 
 
-def unsupported(desired: DesiredStack) -> list[str]:
+def unsupported(desired: DesiredStack, *, remote: bool = False) -> list[str]:
     """What the canonical model can say but this adapter cannot carry out (docker-py drops it,
     or a plain engine has no such thing). The reconciler refuses the stack before it changes
-    anything rather than drop these silently."""
+    anything rather than drop these silently. ``remote``: the engine is not on this machine,
+    so a bind of a path relative to the manifest (a file here) cannot be carried out, and
+    secrets and configs are copied into containers, which ``read_only: true`` forbids."""
     problems = []
     for name, service in sorted(desired.compose.services.items()):
         where = f"services.{name}"
+        if remote:
+            problems += _remote_problems(desired, where, service)
         if service.healthcheck is not None and service.healthcheck.start_interval is not None:
             problems.append(f"{where}.healthcheck.start_interval is not supported yet")
         for volume in service.volumes:
@@ -224,6 +231,22 @@ def unsupported(desired: DesiredStack) -> list[str]:
                         f"{where}.{kind} ({ref.source}): uid, gid and mode need"
                         " Swarm; they cannot be set on a mounted file"
                     )
+    return problems
+
+
+def _remote_problems(desired: DesiredStack, where: str, service: Service) -> list[str]:
+    problems = [
+        f"{where}.volumes ({volume.target}): a bind of {volume.source!r}, relative to the"
+        " manifest, needs the engine on this machine; this stack's engine is remote (bind an"
+        " absolute path of the engine's host, or use a volume)"
+        for volume in service.volumes
+        if volume.type == "bind" and volume.root_relative
+    ]
+    if service.read_only and (service.secrets or service.configs):
+        problems.append(
+            f"{where}: secrets and configs are copied into the container on a remote engine,"
+            " which `read_only: true` forbids"
+        )
     return problems
 
 
@@ -283,14 +306,18 @@ def _nano_cpus(service: Service) -> int | None:
 
 
 def _mounts(
-    desired: DesiredStack, service: Service, *, root: Path, files_dir: Path
+    desired: DesiredStack, service: Service, *, root: Path, files_dir: Path, copy_files: bool
 ) -> list[Mount] | None:
-    mounts = [_volume_mount(desired, volume, root=root) for volume in service.volumes]
-    mounts += [
-        _file_mount(ref, files_dir=files_dir)
-        for ref in [*service.secrets, *service.configs]
-        if not _encrypted(desired, ref, secret=ref in service.secrets)
+    mounts = [
+        _volume_mount(desired, volume, root=root, local=not copy_files)
+        for volume in service.volumes
     ]
+    if not copy_files:
+        mounts += [
+            _file_mount(ref, files_dir=files_dir)
+            for ref in [*service.secrets, *service.configs]
+            if not _encrypted(desired, ref, secret=ref in service.secrets)
+        ]
     return mounts or None
 
 
@@ -301,13 +328,15 @@ def _encrypted(desired: DesiredStack, ref: FileRef, *, secret: bool) -> bool:
     return definition is not None and definition.sops is not None
 
 
-def _volume_mount(desired: DesiredStack, volume: VolumeMount, *, root: Path) -> Mount:
-    """One entry of ``volumes``: a bind (its host folder created when asked), a named volume
-    of this stack, or a tmpfs."""
+def _volume_mount(
+    desired: DesiredStack, volume: VolumeMount, *, root: Path, local: bool = True
+) -> Mount:
+    """One entry of ``volumes``: a bind (its host folder created when asked, on this machine:
+    a remote engine's folders are its own), a named volume of this stack, or a tmpfs."""
     if volume.type == "bind":
         bind = volume.bind
         source = host_path(root, volume)
-        if bind is not None and bind.create_host_path:
+        if local and bind is not None and bind.create_host_path:
             source.mkdir(parents=True, exist_ok=True)
         return Mount(
             target=volume.target,

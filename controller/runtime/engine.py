@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import docker
 
 from controller.desired import DesiredStack, context_path
+from controller.desired.engines import LOCAL, EngineSpec
 from controller.errors import NotFoundError, PermanentError, StackctlError
 from controller.models.observed import (
     COMPOSE_VERSION,
@@ -90,13 +91,25 @@ class EngineCalls:
 
 
 class Engine:
-    """``Engine()`` connects like the docker CLI does (``DOCKER_HOST`` or the local socket)."""
+    """``Engine()`` connects like the docker CLI does (``DOCKER_HOST`` or the local socket);
+    ``Engine(spec=...)`` to a named engine (``controller.desired.engines``)."""
 
-    def __init__(self, client: docker.DockerClient | None = None, *, timeout: int = 120) -> None:
+    def __init__(
+        self,
+        client: docker.DockerClient | None = None,
+        *,
+        timeout: int = 120,
+        spec: EngineSpec | None = None,
+    ) -> None:
         """Connects on first use, not here: a controller started while the engine is down
         keeps running, and its commands retry until the engine answers."""
-        self._client = LazyClient(client, timeout=timeout)
+        self.spec = spec or EngineSpec(name=LOCAL)
+        self._client = LazyClient(client, timeout=timeout, spec=spec)
         self.calls = EngineCalls()
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
 
     @property
     def _api(self) -> docker.APIClient:
@@ -381,9 +394,12 @@ class Engine:
             files_dir=files_dir,
             version=version,
             image_id=self.image_id(image),
+            copy_files=self.spec.remote,
         )
-        self._write_files(desired, service, files_dir=files_dir)
-        unsealed = unseal(desired, service, spec.create["environment"])
+        remote = self.spec.remote  # its disk is not ours: every file is copied in
+        if not remote:
+            self._write_files(desired, service, files_dir=files_dir)
+        unsealed = unseal(desired, service, spec.create["environment"], copy_files=remote)
         host_config = self._api.create_host_config(**spec.host)
         # Engines before API 1.44 take one endpoint at create: the first (highest priority)
         # network there, the others connected before the container starts.
@@ -417,7 +433,7 @@ class Engine:
         try:
             self._call(
                 "put_archive",
-                f"copying the encrypted secrets and configs into {name}",
+                f"copying the secrets and configs into {name}",
                 self._api.put_archive,
                 container,
                 "/",

@@ -70,8 +70,15 @@ def sealed_refs(desired: DesiredStack, service: str) -> list[tuple[FileRef, File
     return out
 
 
-def unseal(desired: DesiredStack, service: str, environment: Mapping[str, str]) -> Unsealed:
-    """The container's environment with its placeholders replaced, and its encrypted files."""
+def unseal(
+    desired: DesiredStack,
+    service: str,
+    environment: Mapping[str, str],
+    *,
+    copy_files: bool = False,
+) -> Unsealed:
+    """The container's environment with its placeholders replaced, and its encrypted files
+    (with ``copy_files``, a remote engine's: its plain secret and config files too)."""
     variables: dict[str, dict[str, str]] = {}  # blob -> its variables
     secrets: list[str] = []
 
@@ -93,7 +100,7 @@ def unseal(desired: DesiredStack, service: str, environment: Mapping[str, str]) 
     for key, text in resolved.items():
         if "\x00" in text:
             raise PermanentError(f"services.{service}.environment.{key}: a NUL byte in its value")
-    archive, plain = _archive(desired, service)
+    archive, plain = _archive(desired, service, copy_files=copy_files)
     return Unsealed(environment=resolved, archive=archive, secrets=[*secrets, *plain])
 
 
@@ -108,9 +115,12 @@ def _env_file(files: Mapping[str, bytes], sha: str) -> dict[str, str]:
         raise PermanentError(f"the encrypted env file {sha[:12]} is not a valid env file") from None
 
 
-def _archive(desired: DesiredStack, service: str) -> tuple[bytes | None, list[str]]:
+def _archive(
+    desired: DesiredStack, service: str, *, copy_files: bool
+) -> tuple[bytes | None, list[str]]:
     refs = sealed_refs(desired, service)
-    if not refs:
+    plain_refs = _plain_refs(desired, service, sealed=refs) if copy_files else []
+    if not refs and not plain_refs:
         return None, []
     buffer = io.BytesIO()
     texts: list[str] = []
@@ -126,7 +136,28 @@ def _archive(desired: DesiredStack, service: str) -> tuple[bytes | None, list[st
             text = plain.decode("utf-8", "replace").strip()
             if text:
                 texts.append(text)
+        for ref in plain_refs:
+            data = desired.files.get(ref.sha256 or "")
+            if data is None:
+                raise PermanentError(f"the content of {ref.source} is missing from the version")
+            info = tarfile.TarInfo(ref.target.lstrip("/"))
+            info.size, info.mode, info.uid, info.gid = len(data), 0o444, 0, 0
+            tar.addfile(info, io.BytesIO(data))
     return buffer.getvalue(), texts
+
+
+def _plain_refs(
+    desired: DesiredStack, service: str, *, sealed: list[tuple[FileRef, FileObject]]
+) -> list[FileRef]:
+    """The service's secrets and configs with a file that is not encrypted (external ones have
+    no file: Swarm's)."""
+    spec = desired.compose.services[service]
+    encrypted = {id(ref) for ref, _ in sealed}
+    return [
+        ref
+        for ref in [*spec.secrets, *spec.configs]
+        if ref.sha256 is not None and id(ref) not in encrypted
+    ]
 
 
 def _decrypt(data: bytes, *, fmt: str | None, what: str) -> bytes:

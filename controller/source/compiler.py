@@ -18,6 +18,7 @@ from typing import Any
 
 from controller.desired.compose import ComposeProject
 from controller.desired.delivery import ImageUpdates, NotifyTarget, RollbackPolicy
+from controller.desired.engines import Target
 from controller.desired.names import name_problem
 from controller.desired.stack import DesiredStack
 from controller.source.context import ComposeContext, type_name
@@ -39,6 +40,7 @@ class StackSettings:
     rollback: RollbackPolicy = field(default_factory=RollbackPolicy)
     timeout: float | None = None
     image_updates: ImageUpdates | None = None
+    target: Target | None = None  # None: `local`
 
 
 @dataclass
@@ -169,6 +171,7 @@ def _build(
         rollback=settings.rollback,
         timeout=settings.timeout,
         image_updates=settings.image_updates,
+        target=settings.target,
         compose=project,
         files=files,
     )

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from controller.desired.engines import LOCAL, Target, engine_name_problem
 from controller.desired.names import name_problem
 from controller.errors import ManifestError
 from controller.source.compiler import Candidate, StackSettings, compile_stack
@@ -56,6 +57,10 @@ class ImageUpdatesSpec(_Strict):
     interval: str = "10m"  # a Compose duration
 
 
+class TargetSpec(_Strict):
+    engine: str = LOCAL
+
+
 class ManifestSpec(_Strict):
     compose: dict[str, Any] | None = None
     composeFile: str | None = None
@@ -70,6 +75,7 @@ class ManifestSpec(_Strict):
     rollback: RollbackSpec | None = None
     timeout: str | None = None  # a Compose duration: the health wait of this stack
     imageUpdates: ImageUpdatesSpec | None = None
+    target: TargetSpec | None = None  # the engine it runs on (default `local`)
 
 
 class StackManifest(_Strict):
@@ -138,7 +144,12 @@ def _read_spec(data: Any, issues: Issues) -> tuple[ManifestSpec | None, StackSet
     delivery = read_delivery(manifest.spec, issues)
     if delivery is None:
         return _lenient_spec(data), StackSettings()
+    target = manifest.spec.target.engine if manifest.spec.target else LOCAL
+    if problem := engine_name_problem(target):
+        issues.error(("spec", "target", "engine"), problem)
+        return _lenient_spec(data), StackSettings()
     settings = StackSettings(
+        target=None if target == LOCAL else Target(engine=target),
         labels=manifest.metadata.labels,
         suspend=manifest.spec.suspend,
         prune=manifest.spec.prune,

@@ -28,7 +28,8 @@ def test_with_observe_the_row_shows_the_container(make_console, record_stack) ->
     record_stack("shop")
     asked: list[str] = []
 
-    def observe(name: str) -> Snapshot:
+    def observe(name: str, engine: str) -> Snapshot:
+        assert engine == "local"
         asked.append(name)
         container = ObservedContainer(
             id="c0ffee",
@@ -59,7 +60,8 @@ def test_with_observe_the_row_shows_the_container(make_console, record_stack) ->
 def test_an_engine_error_still_shows_the_page(make_console, record_stack) -> None:
     record_stack("shop")
 
-    def observe(name: str) -> Snapshot:
+    def observe(name: str, engine: str) -> Snapshot:
+        assert engine == "local"
         raise RuntimeError("engine is away")
 
     answer = make_console(observe=observe).get("/stacks/shop")

@@ -1,0 +1,86 @@
+"""The engines file (``--engines FILE``, ``STACKCTL_ENGINES``): named engines, read once at
+start.
+
+    engines:
+      lab:    {host: "unix:///var/run/lab.sock"}
+      edge-1: {host: "tcp://10.0.0.5:2376", tls: {ca: ca.pem, cert: cert.pem, key: key.pem}}
+
+``local`` always exists (the engine ``DOCKER_HOST`` or the local socket names); the file may
+redefine it. Relative TLS paths start at the file's folder. Every problem is a
+``ManifestError`` naming the file, the key (``engines.edge-1.tls.key``) and what is wrong.
+The TLS files are checked to exist here, so that a typo stops the start, not the first apply.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from controller.desired.engines import LOCAL, EngineSpec, engine_name_problem
+from controller.errors import ManifestError
+from controller.source.yamlload import load_documents
+
+
+def local_only() -> dict[str, EngineSpec]:
+    return {LOCAL: EngineSpec(name=LOCAL)}
+
+
+def load_engines(path: Path) -> dict[str, EngineSpec]:
+    """The engines ``path`` declares, and ``local``; a ``ManifestError`` for the first problem."""
+    file = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ManifestError(file=file, message=f"cannot read the engines file: {e}") from e
+    documents = load_documents(text, file=file)  # YAML problems: a ManifestError with a line
+    if len(documents) != 1 or not isinstance(documents[0].data, dict):
+        raise ManifestError(file=file, message="expected one mapping with an `engines` key")
+    data = documents[0].data
+    unknown = sorted(set(map(str, data)) - {"engines"})
+    if unknown:
+        raise ManifestError(file=file, path=unknown[0], message="unknown key (only `engines`)")
+    declared = data.get("engines")
+    if not isinstance(declared, dict) or not declared:
+        raise ManifestError(file=file, path="engines", message="a mapping of named engines")
+    engines = local_only()
+    for name, body in declared.items():
+        engines[str(name)] = _engine(str(name), body, file=file, base=path.parent)
+    return engines
+
+
+def _engine(name: str, body: Any, *, file: str, base: Path) -> EngineSpec:
+    where = f"engines.{name}"
+    problem = engine_name_problem(name)
+    if problem:
+        raise ManifestError(file=file, path=where, message=problem)
+    if not isinstance(body, dict):
+        raise ManifestError(file=file, path=where, message="a mapping (host, tls, kind)")
+    values = dict(body)
+    if isinstance(values.get("tls"), dict):
+        values["tls"] = {k: _path(v, base) for k, v in values["tls"].items()}
+    try:
+        spec = EngineSpec.model_validate({**values, "name": name})
+    except ValidationError as e:
+        error = e.errors(include_url=False, include_context=False, include_input=False)[0]
+        key = ".".join(str(part) for part in error["loc"])
+        message = error["msg"].removeprefix("Value error, ")
+        raise ManifestError(
+            file=file, path=f"{where}.{key}" if key else where, message=message
+        ) from None
+    if spec.tls is not None:
+        for key in ("ca", "cert", "key"):
+            found: Path = getattr(spec.tls, key)
+            if not found.is_file():
+                raise ManifestError(
+                    file=file, path=f"{where}.tls.{key}", message=f"no such file: {found}"
+                )
+    return spec
+
+
+def _path(value: Any, base: Path) -> Any:
+    if not isinstance(value, str):
+        return value
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else base / path
