@@ -50,6 +50,12 @@ from controller.db import Database
 #                   (function)    cleans up itself (.cleanup() -> list of problems, [] = ok);
 #                                 .leftovers() lists what exists with a given prefix.
 #   free_port       (function)    a TCP port free on 127.0.0.1 right now (int).
+#   tls_engine      (session)     helpers.dockerd.ExtraDockerd: a second dockerd of its own
+#                                 (data root, bridge stkbrXXXX on a free /24 of 172.31.240/20) on
+#                                 .host "tcp://127.0.0.1:PORT" with --tlsverify (.ca, .cert,
+#                                 .key from openssl) and on .socket (unix, for inspection);
+#                                 holds the test images; .client() over TLS, .kill()/.start().
+#                                 Removed whatever happened at the end of the session.
 #
 # Don't `from conftest import ...` in tests: tests/db/ has a conftest too, so the name is
 # ambiguous; everything is reachable through the fixtures.
@@ -61,7 +67,7 @@ from controller.db import Database
 ENGINE_SETUP_HINT = "run scripts/engine.sh (or `make engine`) as root"
 COMPOSE_PROJECT_LABEL = "com.docker.compose.project"
 ENGINE_FIXTURES = frozenset(
-    {"docker_client", "test_images", "engine_janitor", "engine_janitor_factory"}
+    {"docker_client", "test_images", "engine_janitor", "engine_janitor_factory", "tls_engine"}
 )
 #: DOCKER_HOST of the tests not marked `engine`: the path says why nothing answers there.
 NO_ENGINE = "unix:///nonexistent/test-not-marked-engine/docker.sock"
@@ -342,6 +348,24 @@ def engine_janitor_factory(docker_client: Any) -> Callable[..., EngineJanitor]:
         return EngineJanitor(docker_client, prefix=prefix)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def tls_engine(test_images: EngineTestImages) -> Iterator[Any]:
+    """A second engine over TLS on 127.0.0.1, with the test images (helpers/dockerd.py)."""
+    from helpers.dockerd import ExtraDockerd, ExtraDockerdUnavailable
+
+    engine = ExtraDockerd(images=test_images.all)
+    try:
+        try:
+            engine.setup()
+        except ExtraDockerdUnavailable as exc:
+            _engine_unavailable(f"the TLS test engine cannot run: {exc}")
+        yield engine
+    finally:
+        problems = engine.close()
+        if problems:
+            pytest.fail("tls_engine teardown: " + "; ".join(problems), pytrace=False)
 
 
 # ======================================================================================
