@@ -180,6 +180,7 @@ class StackPage:
     commands: list[Command]
     events: list[Event]
     active: list[Command] = field(default_factory=list)  # pending or running
+    engine: str = LOCAL  # the engine the desired version targets
 
 
 def stack_page(db: Database, name: str, *, observe: Observe | None) -> StackPage:
@@ -202,6 +203,7 @@ def stack_page(db: Database, name: str, *, observe: Observe | None) -> StackPage
         commands=commands,
         events=db.events.list(stack_id=name, limit=30).items,
         active=[c for c in commands if not c.status.terminal],
+        engine=engine,
     )
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import threading
 
 import docker
+import requests
 from docker.tls import TLSConfig
 
 from controller.desired.engines import EngineSpec
@@ -41,7 +42,7 @@ class LazyClient:
                 if self._client is None:
                     try:
                         self._client = connect(self._spec, timeout=self._timeout)
-                    except docker.errors.DockerException as e:
+                    except (docker.errors.DockerException, requests.RequestException) as e:
                         where = f" {self._spec.describe()}" if self._spec else ""
                         raise translate(e, doing=f"connecting to the Docker engine{where}") from e
         return self._client
@@ -58,6 +59,19 @@ def connect(spec: EngineSpec | None, *, timeout: int) -> docker.DockerClient:
             ca_cert=str(spec.tls.ca),
             verify=True,
         )
-    client = docker.DockerClient(base_url=spec.host, tls=tls, timeout=timeout)
+    # docker-py asks the engine for its API version inside the constructor, before trust_env
+    # can be turned off: ask first with a client that ignores the environment.
+    probe = docker.APIClient(
+        base_url=spec.host,
+        tls=tls,
+        timeout=timeout,
+        version=docker.constants.MINIMUM_DOCKER_API_VERSION,
+    )
+    probe.trust_env = False
+    try:
+        version = probe.version(api_version=False)["ApiVersion"]
+    finally:
+        probe.close()
+    client = docker.DockerClient(base_url=spec.host, tls=tls, timeout=timeout, version=version)
     client.api.trust_env = False
     return client
