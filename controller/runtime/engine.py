@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import docker
+import requests
 
 from controller.desired import DesiredStack, context_path
 from controller.desired.engines import LOCAL, EngineSpec
-from controller.errors import NotFoundError, PermanentError, StackctlError
+from controller.errors import NotFoundError, PermanentError, StackctlError, TransientError
 from controller.models.observed import (
     COMPOSE_VERSION,
     COMPOSE_VERSION_LABEL,
@@ -34,6 +35,7 @@ from controller.models.observed import (
     ObservedContainer,
     Snapshot,
 )
+from controller.runtime.circuit import Circuit
 from controller.runtime.connection import LazyClient
 from controller.runtime.container_spec import container_spec
 from controller.runtime.errors import translate
@@ -106,6 +108,8 @@ class Engine:
         self.spec = spec or EngineSpec(name=LOCAL)
         self._client = LazyClient(client, timeout=timeout, spec=spec)
         self.calls = EngineCalls()
+        # A remote engine found unreachable is not asked again for a while (runtime.circuit).
+        self._circuit = Circuit(self.spec.name) if self.spec.remote else None
 
     @property
     def name(self) -> str:
@@ -113,16 +117,29 @@ class Engine:
 
     @property
     def _api(self) -> docker.APIClient:
-        return self._client.get().api
+        if self._circuit is None:
+            return self._client.get().api
+        self._circuit.check()
+        try:
+            return self._client.get().api
+        except TransientError as e:  # could not connect
+            self._circuit.trip(str(e))
+            raise
 
     def _call(
         self, operation: str, doing: str, fn: Callable[..., T], *args: Any, **kwargs: Any
     ) -> T:
         self.calls.add(operation)
         try:
-            return fn(*args, **kwargs)
+            result = fn(*args, **kwargs)
         except Exception as e:
-            raise translate(e, doing=doing) from e
+            error = translate(e, doing=doing)
+            if self._circuit is not None and _unreachable(e):
+                self._circuit.trip(str(error))
+            raise error from e
+        if self._circuit is not None:
+            self._circuit.close()
+        return result
 
     def ping(self) -> None:
         self._call("ping", "asking the engine", self._api.ping)
@@ -516,6 +533,11 @@ class Engine:
         deadline = time.monotonic() + timeout
         while self.container_state(container) is not None and time.monotonic() < deadline:
             time.sleep(0.05)
+
+
+def _unreachable(error: BaseException) -> bool:
+    """No answer at all (no connection, a timeout), not an engine answering with an error."""
+    return isinstance(error, requests.exceptions.ConnectionError | requests.exceptions.Timeout)
 
 
 def _owner(stack: str) -> dict[str, str]:
