@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 from controller.db import Database
 from controller.desired import DesiredStack
+from controller.desired.engines import LOCAL
 from controller.errors import StackctlError
 from controller.health import assess_health
 from controller.models import (
@@ -130,7 +131,11 @@ class Resync:
         says why it cannot run."""
         groups: dict[str, list[Stack]] = {}
         for stack in stacks:
-            groups.setdefault(self._model(stack).engine, []).append(stack)
+            try:
+                engine = self._model(stack).engine
+            except StackctlError:  # unreadable: compared on `local`, where it says why
+                engine = LOCAL
+            groups.setdefault(engine, []).append(stack)
         return {name: group for name, group in groups.items() if name in self._engines.names()}
 
     def _pull_due(self, stack: Stack, desired: DesiredStack) -> str | None:
