@@ -37,7 +37,7 @@ from controller.models import (
 )
 from controller.models.stack_version import version_number
 from controller.rollbacks import record_rollback
-from controller.versions import version_root
+from controller.versions import version_engine, version_root
 
 
 def rollback(db: Database, stack_id: str, version: str | None = None) -> Command:
@@ -160,6 +160,49 @@ def request_sync(db: Database, stack_id: str) -> tuple[Command, bool]:
         db.stacks.require(stack_id)
         return db.commands.enqueue_unless_pending(
             Command(stack_id=stack_id, type=CommandType.RECONCILE, payload={"reason": "sync"})
+        )
+
+
+def move(db: Database, stack_id: str) -> Command:
+    """Approve moving the stack to the engine its desired version targets: enqueue the APPLY
+    that tears it down on the engine it runs on and creates it on the new one (volumes and
+    their data stay where they were). ``ConflictError`` when there is nothing to move: no
+    version applied yet, or the desired version targets the engine it already runs on.
+
+    The command's payload says ``{"version": <desired>, "move": {"from": A, "to": B}}``; the
+    reconciler refuses any other change of engine.
+    """
+    with db.transaction():
+        stack = db.stacks.require(stack_id)
+        if stack.current_version is None or stack.applied_version is None:
+            raise ConflictError(
+                f"stack {stack_id!r} has no applied version: it is created where its manifest"
+                " points, nothing to move"
+            )
+        desired = version_engine(db.stack_versions.require(stack_id, stack.current_version))
+        running = version_engine(db.stack_versions.require(stack_id, stack.applied_version))
+        if desired == running:
+            raise ConflictError(
+                f"stack {stack_id!r} runs on engine {running!r}, where its desired version"
+                f" {stack.current_version} targets: nothing to move (set spec.target.engine"
+                " in its manifest first)"
+            )
+        _note(
+            db,
+            stack_id,
+            "MoveApproved",
+            f"moving from engine {running!r} to {desired!r}: torn down there (volumes kept),"
+            f" created here as {stack.current_version}",
+        )
+        return db.commands.enqueue(
+            Command(
+                stack_id=stack_id,
+                type=CommandType.APPLY_STACK_VERSION,
+                payload={
+                    "version": stack.current_version,
+                    "move": {"from": running, "to": desired},
+                },
+            )
         )
 
 

@@ -199,13 +199,10 @@ class Reconciler:
         images changed. Raises when the plan cannot run."""
         previous = self._previous(stack, desired=desired, version=version.version)
         engine = self._engines.get(desired.engine)
+        moving_from = None
         if previous is not None and previous.engine != desired.engine:
-            raise PermanentError(
-                f"{desired.name} runs on engine {previous.engine!r} and its manifest now says"
-                f" {desired.engine!r}: moving tears the stack down there and creates it here,"
-                " so it is never done silently; put the target back (moving a stack between"
-                " engines is not supported yet)"
-            )
+            self._approved_move(command, previous, to=desired.engine)  # or refused, first
+            moving_from, previous = previous, None  # nothing of it on the new engine yet
         adopt = bool(command.payload.get("adopt"))  # `stackctl apply --adopt`
         the_plan = plan(
             desired,
@@ -231,7 +228,48 @@ class Reconciler:
         problems = [*the_plan.problems, *unsupported(desired, remote=engine.spec.remote)]
         if problems:
             raise PermanentError("; ".join(problems))
+        if moving_from is not None:  # the new engine can run it: leave the old one
+            self._move_away(command, moving_from, to=desired.engine, check=check)
         return the_plan
+
+    def _approved_move(self, command: Command, previous: DesiredStack, *, to: str) -> None:
+        """A change of engine is never done silently: only the one ``stackctl move``
+        approved (this command's payload) goes on."""
+        approved = command.payload.get("move") or {}
+        if approved.get("from") != previous.engine or approved.get("to") != to:
+            raise PermanentError(
+                f"{previous.name} runs on engine {previous.engine!r} and its manifest now says"
+                f" {to!r}: moving tears the stack down there and creates it here (its volumes'"
+                f" data stays there), so it is never done silently; put the target back, or"
+                f" approve the move with `stackctl move {previous.name}`"
+            )
+
+    def _move_away(
+        self, command: Command, previous: DesiredStack, *, to: str, check: Callable[[], None]
+    ) -> None:
+        """Tear the stack down on the engine it ran on (its volumes kept). Run again after a
+        kill, it finds nothing left there and goes on."""
+        old = self._engines.get(previous.engine)
+        the_plan = teardown(
+            old.observe(previous.name),
+            order=dependency_levels(previous.compose.services),
+            remove_volumes=False,
+        )
+        self.log(
+            command,
+            LogLevel.INFO,
+            f"{previous.name}: moving from engine {previous.engine!r} to {to!r}:"
+            f" {len(the_plan.changes)} change(s) there first",
+        )
+        self._execute(
+            command,
+            the_plan,
+            check=check,
+            desired=None,
+            version=None,
+            root=self._options.root,
+            engine=old,
+        )
 
     def _previous(
         self, stack: Stack, *, desired: DesiredStack, version: str

@@ -1,4 +1,5 @@
-"""``stackctl rollback``, ``suspend``, ``resume``, ``sync`` and ``cancel``: steer a stack.
+"""``stackctl rollback``, ``suspend``, ``resume``, ``sync``, ``move`` and ``cancel``: steer a
+stack.
 
 Each one is a ``controller.operations`` action: it flips the stack's flags and/or records a
 version, enqueues a command and prints its id; nothing here touches the engine, so they work
@@ -98,6 +99,30 @@ def resume(
         command = operations.resume(database, stack)
         return command, (
             f"{stack}: resumed; applying {command.payload['version']}\n{_queued(command)}"
+        )
+
+    _act(act, db=db, wait=wait, timeout=timeout, output=output)
+
+
+@app.command()
+def move(
+    stack: str = STACK_ARGUMENT,
+    wait: bool = WAIT_OPTION,
+    timeout: float = TIMEOUT_OPTION,
+    db: Path | None = DB_OPTION,
+    output: Output = OUTPUT_OPTION,
+) -> None:
+    """Move the stack to the engine its manifest now targets (spec.target.engine).
+
+    It is torn down on the engine it runs on (its volumes and their data stay there) and
+    created on the new one. A change of engine is never carried out without this.
+    """
+
+    def act(operations: ModuleType, database: Database) -> tuple[Command, str]:
+        command = operations.move(database, stack)
+        moving = command.payload["move"]
+        return command, (
+            f"{stack}: moving from engine {moving['from']} to {moving['to']}\n" + _queued(command)
         )
 
     _act(act, db=db, wait=wait, timeout=timeout, output=output)

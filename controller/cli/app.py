@@ -42,6 +42,9 @@ COMMANDS = {
         "Reconcile the stack now: observe the engine and correct drift; or, with\n"
         "``--repository NAME``, have the running controller fetch that repository now.",
     ),
+    "move": Lazy(
+        _ACTIONS, "Move the stack to the engine its manifest now targets (spec.target.engine)."
+    ),
     "cancel": Lazy(
         _ACTIONS,
         "Stop a command: a pending or backing-off one now, a running one at its next step.",

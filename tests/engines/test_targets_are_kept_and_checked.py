@@ -37,6 +37,7 @@ def test_moving_a_stack_is_refused_and_changes_nothing(
         moved = h.apply(h.stack(name, services, target={"engine": "edge"}))
         assert moved.command.status is CommandStatus.FAILED
         assert "runs on engine 'local' and its manifest now says 'edge'" in (moved.error or "")
+        assert "`stackctl move " in (moved.error or "")
         assert moved.command.attempts == 1  # permanent: not retried
         assert local.calls.mutating == 0
         assert {c.name: c.id for c in local.observe(name).containers} == before
