@@ -68,7 +68,12 @@ def describe(
     if output is not Output.TABLE:
         print_data({**details, "services": services, "engine_error": engine_error}, output)
         return
-    _print_fields(details["stack"], latest=details["latest_version"], source=details["source"])
+    _print_fields(
+        details["stack"],
+        latest=details["latest_version"],
+        source=details["source"],
+        engine=details["engine"],
+    )
     _print_conditions(details["conditions"])
     _print_services(services, engine_error=engine_error)
     _print_commands(details["commands"])
@@ -110,11 +115,12 @@ def _describe_command(command_id: str, *, db: Path | None, output: Output) -> No
     )
 
 
-def _print_fields(s: Stack, *, latest: str | None, source: str | None) -> None:
+def _print_fields(s: Stack, *, latest: str | None, source: str | None, engine: str | None) -> None:
     fields = [
         ("Name", s.name),
         ("Desired", f"{s.current_version or '-'} (latest recorded: {latest or '-'})"),
         ("Applied", s.applied_version or "-"),
+        ("Engine", engine or "-"),
         ("Sync", s.sync_status),
         ("Health", s.health_status),
         ("Suspended", "yes" if s.suspended else "no"),
@@ -176,6 +182,7 @@ def _print_events(events: list[Event]) -> None:
 
 def _details(database: Database, name: str) -> dict[str, Any]:
     from controller.operations import stack_conditions
+    from controller.versions import version_engine
 
     stack = database.stacks.require(name)
     latest = database.stack_versions.latest(name)
@@ -186,6 +193,8 @@ def _details(database: Database, name: str) -> dict[str, Any]:
     return {
         "stack": stack,
         "latest_version": latest_label,
+        # The engine the desired version targets (None: no desired version).
+        "engine": version_engine(current) if current else None,
         "conditions": stack_conditions(stack, latest_version=latest_label, current=current),
         "desired_services": sorted(current.compose.services) if current else [],
         # Where the latest version came from: a file (and its commit), or a repository's commit.

@@ -51,6 +51,7 @@ from controller.models.enums import CommandStatus, CommandType
 if TYPE_CHECKING:  # loaded when a command needs them: the CLI starts quickly
     from controller.db import Database
     from controller.models import Command, CommandLog, Stack, StackMetadata
+    from controller.models.stack import ListedStack
 
 
 MAX_LIMIT = 500
@@ -82,10 +83,16 @@ def get_stacks(
         if name is not None:
             database.stacks.require(name)
 
-        def fetch() -> list[Stack]:
-            if name is not None:
-                return [database.stacks.require(name)]
-            return [s for s in database.stacks.list() if every or not deleted(s)]
+        def fetch() -> list[ListedStack]:
+            from controller.models.stack import ListedStack
+
+            found = (
+                [database.stacks.require(name)]
+                if name is not None
+                else [s for s in database.stacks.list() if every or not deleted(s)]
+            )
+            engines = database.stack_versions.engines()
+            return [ListedStack(**dict(s), engine=engines.get(s.stack_id)) for s in found]
 
         print_listing(STACKS, fetch, output, watch=watch)
 

@@ -41,8 +41,9 @@ STACKS = Listing(
         age(s.created_at),
     ],
     name=lambda s: s.name,
-    wide_columns=["UPDATED", "LAST ERROR"],
-    wide_row=lambda s: [timestamp(s.updated_at), s.last_error],
+    # ENGINE: the engine its desired version targets (`-` with no version).
+    wide_columns=["ENGINE", "UPDATED", "LAST ERROR"],
+    wide_row=lambda s: [s.engine, timestamp(s.updated_at), s.last_error],
 )
 
 
@@ -51,7 +52,8 @@ def deleted(stack: Stack | StackView) -> bool:
     return stack.deleted
 
 
-# The outputs `get stacks` prints from plain rows; json and yaml print the models' own form.
+# The outputs `get stacks` prints from plain rows; json and yaml print the models' own form
+# (``ListedStack``: a stack's fields and its engine).
 PLAIN_OUTPUTS = {o.value: o for o in (GetOutput.TABLE, GetOutput.WIDE, GetOutput.NAME)}
 _VALUED = {"--db": "db", "-o": "output", "--output": "output"}
 

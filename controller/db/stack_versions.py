@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from controller.db.rows import json_from_db, json_to_db, translate, ts_from_db, ts_to_db
+from controller.db.views import engine_sql
 from controller.errors import ConflictError, NotFoundError
 from controller.models.enums import VersionStatus
 from controller.models.stack_version import (
@@ -123,6 +124,18 @@ class StackVersionRepository:
             )
             for row in rows
         }
+
+    def engines(self) -> dict[str, str]:
+        """The engine each stack's desired version targets (``local`` unless its settings name
+        another; ``controller.versions.version_engine``), by stack id, in one query, no compose
+        definition parsed; a stack with no desired version is not in it."""
+        with self._db.reading() as conn:
+            rows = conn.execute(
+                f"SELECT s.stack_id, {engine_sql('v')} AS engine"
+                " FROM stacks s JOIN stack_versions v"
+                " ON v.stack_id = s.stack_id AND v.version = s.current_version"
+            ).fetchall()
+        return {row["stack_id"]: row["engine"] for row in rows}
 
     def list(self, stack_id: str) -> list[StackVersion]:
         """Oldest first."""

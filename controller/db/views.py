@@ -38,6 +38,7 @@ class StackView:
     last_error: str | None
     created_at: datetime
     updated_at: datetime
+    engine: str | None = None  # the engine its desired version targets; None: no version
 
     @property
     def deleted(self) -> bool:
@@ -45,9 +46,30 @@ class StackView:
         return self.current_version is None and self.applied_version is None
 
 
+_ENGINE_PATH = "'$.\"x-stackctl\".target.engine'"
+
+
+def engine_sql(version: str) -> str:
+    """The engine a ``stack_versions`` row (aliased ``version``) targets, as
+    ``controller.versions.version_engine`` reads it: its settings' ``target.engine`` when that
+    is a non-empty text, else ``local``; NULL when there is no row (a LEFT JOIN's miss)."""
+    engine = f"json_extract({version}.compose_spec, {_ENGINE_PATH})"
+    return (
+        f"CASE WHEN {version}.stack_id IS NULL THEN NULL"
+        f" WHEN json_type({version}.compose_spec, {_ENGINE_PATH}) = 'text' AND {engine} <> ''"
+        f" THEN {engine} ELSE 'local' END"
+    )
+
+
 _STACK_COLUMNS = (
-    "stack_id, name, current_version, applied_version, sync_status, health_status,"
-    " suspended, pinned, last_error, created_at, updated_at"
+    "s.stack_id, s.name, s.current_version, s.applied_version, s.sync_status,"
+    " s.health_status, s.suspended, s.pinned, s.last_error, s.created_at, s.updated_at,"
+    f" {engine_sql('v')}"
+)
+# The desired version's row, for its engine.
+_STACK_FROM = (
+    "stacks s LEFT JOIN stack_versions v"
+    " ON v.stack_id = s.stack_id AND v.version = s.current_version"
 )
 
 
@@ -56,7 +78,7 @@ def list_stacks(path: Path, *, stack_id: str | None = None) -> list[StackView] |
     ``None`` when ``Database`` must open the file instead."""
     if not os.access(path, os.R_OK | os.W_OK):
         return None
-    where, args = ("WHERE stack_id = ?", (stack_id,)) if stack_id is not None else ("", ())
+    where, args = ("WHERE s.stack_id = ?", (stack_id,)) if stack_id is not None else ("", ())
     try:
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS)
     except sqlite3.Error:
@@ -65,7 +87,7 @@ def list_stacks(path: Path, *, stack_id: str | None = None) -> list[StackView] |
         if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
             return None
         rows = conn.execute(
-            f"SELECT {_STACK_COLUMNS} FROM stacks {where} ORDER BY stack_id", args
+            f"SELECT {_STACK_COLUMNS} FROM {_STACK_FROM} {where} ORDER BY s.stack_id", args
         ).fetchall()
     except sqlite3.Error:
         return None
@@ -75,7 +97,20 @@ def list_stacks(path: Path, *, stack_id: str | None = None) -> list[StackView] |
 
 
 def _stack(row: tuple) -> StackView:
-    stack_id, name, current, applied, sync, health, suspended, pinned, error, created, updated = row
+    (
+        stack_id,
+        name,
+        current,
+        applied,
+        sync,
+        health,
+        suspended,
+        pinned,
+        error,
+        created,
+        updated,
+        engine,
+    ) = row
     return StackView(
         stack_id=stack_id,
         name=name,
@@ -89,4 +124,5 @@ def _stack(row: tuple) -> StackView:
         # Stored as fixed-width UTC text ending in Z (rows.ts_to_db), which fromisoformat reads.
         created_at=datetime.fromisoformat(created),
         updated_at=datetime.fromisoformat(updated),
+        engine=engine,
     )

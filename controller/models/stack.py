@@ -31,3 +31,10 @@ class Stack(BaseModel):
         """A deleted stack keeps its row (and its events) with no desired and no applied
         version; listings leave it out unless asked for all."""
         return self.current_version is None and self.applied_version is None
+
+
+class ListedStack(Stack):
+    """A stack as ``stackctl get stacks`` lists it: its fields and the engine its desired version
+    targets (``None`` when it has none)."""
+
+    engine: str | None = None
