@@ -49,7 +49,7 @@ class Backend:
 
     def running(self, name: str) -> dict[str, str]:
         found = self.client.containers.list(
-            all=True, filters={"label": f"com.docker.compose.project={name}"}
+            all=True, filters={"label": f"com.docker.compose.project={name}"}, ignore_removed=True
         )
         return {c.name: c.status for c in found}
 

@@ -25,7 +25,7 @@ SLEEPER = {"command": ["sleep", "3600"], "init": True}
 
 def project(client: Any, name: str) -> dict[str, str]:
     found = client.containers.list(
-        all=True, filters={"label": f"com.docker.compose.project={name}"}
+        all=True, filters={"label": f"com.docker.compose.project={name}"}, ignore_removed=True
     )
     return {c.name: c.status for c in found}
 

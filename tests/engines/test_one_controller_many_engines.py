@@ -34,7 +34,7 @@ def write(root: Path, name: str, services: dict[str, Any], **spec: Any) -> None:
 def running(client: Any, name: str) -> dict[str, tuple[str, str]]:
     """container name -> (status, LEVEL) of the stack's containers on that engine."""
     found = client.containers.list(
-        all=True, filters={"label": f"com.docker.compose.project={name}"}
+        all=True, filters={"label": f"com.docker.compose.project={name}"}, ignore_removed=True
     )
     out = {}
     for c in found:
