@@ -249,26 +249,19 @@ class Reconciler:
     ) -> None:
         """Tear the stack down on the engine it ran on (its volumes kept). Run again after a
         kill, it finds nothing left there and goes on."""
-        old = self._engines.get(previous.engine)
-        the_plan = teardown(
-            old.observe(previous.name),
-            order=dependency_levels(previous.compose.services),
-            remove_volumes=False,
-        )
         self.log(
             command,
             LogLevel.INFO,
-            f"{previous.name}: moving from engine {previous.engine!r} to {to!r}:"
-            f" {len(the_plan.changes)} change(s) there first",
+            f"{previous.name}: moving from engine {previous.engine!r} to {to!r}: torn down there"
+            " first (volumes kept)",
         )
-        self._execute(
+        self._tear_down(
             command,
-            the_plan,
+            previous.name,
+            engine=self._engines.get(previous.engine),
+            order=dependency_levels(previous.compose.services),
+            remove_volumes=False,
             check=check,
-            desired=None,
-            version=None,
-            root=self._options.root,
-            engine=old,
         )
 
     def _previous(
@@ -374,18 +367,13 @@ class Reconciler:
                 running = load_desired(self._db, applied)
                 order = dependency_levels(running.compose.services)
                 engine = self._engines.get(running.engine)
-        snapshot = engine.observe(stack_id)
-        the_plan = teardown(
-            snapshot, order=order, remove_volumes=bool(command.payload.get("remove_volumes"))
-        )
-        self._execute(
+        the_plan = self._tear_down(
             command,
-            the_plan,
-            check=check,
-            desired=None,
-            version=None,
-            root=self._options.root,
+            stack_id,
             engine=engine,
+            order=order,
+            remove_volumes=bool(command.payload.get("remove_volumes")),
+            check=check,
         )
         assert command.command_id is not None
         with self._db.transaction():
@@ -405,6 +393,30 @@ class Reconciler:
         return the_plan
 
     # -- helpers -----------------------------------------------------------------------------
+
+    def _tear_down(
+        self,
+        command: Command,
+        stack_id: str,
+        *,
+        engine: Engine,
+        order: list[list[str]],
+        remove_volumes: bool,
+        check: Callable[[], None],
+    ) -> Plan:
+        """Remove what ``engine`` runs for the stack, dependents first (a delete, or the old
+        engine's side of a move); returns the plan carried out."""
+        the_plan = teardown(engine.observe(stack_id), order=order, remove_volumes=remove_volumes)
+        self._execute(
+            command,
+            the_plan,
+            check=check,
+            desired=None,
+            version=None,
+            root=self._options.root,
+            engine=engine,
+        )
+        return the_plan
 
     def _observe(self, desired: DesiredStack, *, by_name: bool = True) -> Snapshot:
         return self._engines.get(desired.engine).observe(
