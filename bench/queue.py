@@ -13,10 +13,13 @@ marks it finished, durably:
   two-column table, the least any durable SQLite queue can do.
 Every contender runs in WAL mode at the same ``synchronous`` level. Rounds rotate the order;
 the summary gives medians and our ratio to huey per round (the machine's noise is shared
-within a round). ``--workers 2`` adds ours drained by two processes.
+within a round). ``--workers 2`` adds ours drained by two processes. ``--engine-limit N`` gives
+our claims a per-engine limit of N on ``local`` (every bench stack's engine; issue 16), to
+measure what the per-engine counting costs; N at least the claim's limit never binds.
 
 Run: ``.venv/bin/pip install -e '.[bench]'`` once, then
-``.venv/bin/python bench/queue.py [--commands N] [--rounds R] [--batch K] [--synchronous ...]``.
+``.venv/bin/python bench/queue.py [--commands N] [--rounds R] [--batch K] [--synchronous ...]
+[--engine-limit N]``.
 Prints figures; asserts nothing about time.
 """
 
@@ -66,9 +69,12 @@ def fill_ours(path: Path, *, commands: int, synchronous: str) -> float:
         return commands / (time.perf_counter() - start)
 
 
-def drain_ours(path: str, worker_id: str, limit: int, synchronous: str, batch: int) -> int:
+def drain_ours(
+    path: str, worker_id: str, limit: int, synchronous: str, batch: int, engine_limit: int = 0
+) -> int:
     """Claim and complete until nothing is PENDING or RUNNING; ``batch`` 0: one at a time."""
     done = 0
+    engines = {"local": engine_limit} if engine_limit else None
     with Database(db_path=path, synchronous=synchronous) as db:
         queue = db.commands
         claimed: list[Command] = []
@@ -76,11 +82,11 @@ def drain_ours(path: str, worker_id: str, limit: int, synchronous: str, batch: i
             if batch:
                 finished = [c.command_id for c in claimed if c.command_id is not None]
                 claimed = queue.complete_and_claim(
-                    finished, worker_id=worker_id, limit=limit, batch=batch
+                    finished, worker_id=worker_id, limit=limit, batch=batch, engine_limits=engines
                 ).claimed
                 done += len(finished)
             else:
-                one = queue.claim(worker_id=worker_id, limit=limit)
+                one = queue.claim(worker_id=worker_id, limit=limit, engine_limits=engines)
                 if one is not None and one.command_id is not None:
                     queue.complete(one.command_id, worker_id=worker_id)
                     done += 1
@@ -91,12 +97,14 @@ def drain_ours(path: str, worker_id: str, limit: int, synchronous: str, batch: i
                     return done
 
 
-def ours(*, batch: int, workers: int = 1) -> Contender:
+def ours(*, batch: int, workers: int = 1, engine_limit: int = 0) -> Contender:
     def run(folder: Path, commands: int, synchronous: str, _k: int) -> Figures:
         path = folder / "ours.db"
         fill = fill_ours(path, commands=commands, synchronous=synchronous)
         limit = workers * max(batch, 1)
-        jobs = [(str(path), f"w{n}", limit, synchronous, batch) for n in range(workers)]
+        jobs = [
+            (str(path), f"w{n}", limit, synchronous, batch, engine_limit) for n in range(workers)
+        ]
         start = time.perf_counter()
         if workers == 1:
             done = [drain_ours(*jobs[0])]
@@ -183,19 +191,24 @@ def bare_sqlite(folder: Path, commands: int, synchronous: str, batch: int) -> Fi
 # -- the run ---------------------------------------------------------------------------------
 
 
-def contenders(*, batch: int, workers: list[int]) -> dict[str, tuple[Contender, int]]:
+def contenders(
+    *, batch: int, workers: list[int], engine_limit: int = 0
+) -> dict[str, tuple[Contender, int]]:
     """Name -> (contender, the K it is given)."""
     table: dict[str, tuple[Contender, int]] = {
-        "ours single": (ours(batch=0), 1),
-        f"ours batched K={batch}": (ours(batch=batch), batch),
+        "ours single": (ours(batch=0, engine_limit=engine_limit), 1),
+        f"ours batched K={batch}": (ours(batch=batch, engine_limit=engine_limit), batch),
         "huey SqliteStorage": (huey_storage, 1),
         "persist-queue AckQueue": (persist_ack_queue, 1),
         "bare SQLite, 1 a txn": (bare_sqlite, 1),
         f"bare SQLite, {batch} a txn": (bare_sqlite, batch),
     }
     for n in (w for w in workers if w > 1):
-        table[f"ours single, {n} procs"] = (ours(batch=0, workers=n), 1)
-        table[f"ours batched K={batch}, {n} procs"] = (ours(batch=batch, workers=n), batch)
+        table[f"ours single, {n} procs"] = (ours(batch=0, workers=n, engine_limit=engine_limit), 1)
+        table[f"ours batched K={batch}, {n} procs"] = (
+            ours(batch=batch, workers=n, engine_limit=engine_limit),
+            batch,
+        )
     return table
 
 
@@ -215,8 +228,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=10)
     parser.add_argument("--workers", type=int, nargs="+", default=[1])
     parser.add_argument("--synchronous", nargs="+", default=["FULL", "NORMAL"])
+    parser.add_argument("--engine-limit", type=int, default=0, help="0: no per-engine limit")
     args = parser.parse_args()
-    table = contenders(batch=args.batch, workers=args.workers)
+    table = contenders(batch=args.batch, workers=args.workers, engine_limit=args.engine_limit)
     if not available("huey"):
         table.pop("huey SqliteStorage")
     if not available("persistqueue"):

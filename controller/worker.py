@@ -20,6 +20,10 @@ command is completed and the worker's next command claimed in one transaction
 (``complete_and_claim``): one commit instead of two. The command so claimed is the one the next
 ``run_next()`` runs; the loop calls ``release_claimed()`` when it stops, so that a command claimed
 ahead is never left RUNNING.
+
+Every claim carries each engine's ``concurrency`` (``engine_limits``): a slow or unreachable
+engine holds at most that many workers, and the queue hands the others commands of the other
+engines meanwhile (issue 16).
 """
 
 from __future__ import annotations
@@ -47,6 +51,12 @@ from controller.runtime import Engine, Engines
 
 MAX_BACKOFF = 300.0
 CANCEL_POLL = 0.5  # seconds between a running command's looks for a cancel request
+
+
+def engine_limits(engine: Engine | Engines) -> dict[str, int]:
+    """The most commands the claim lets run at once on each engine: its ``concurrency``, as
+    the engines file (or ``local``'s default) says; ``local`` included."""
+    return {each.name: each.spec.concurrency for each in Engines.of(engine)}
 
 
 def backoff_delay(attempts: int, *, rng: random.Random | None = None) -> float:
@@ -85,6 +95,7 @@ class Worker:
         self._stop = stop or threading.Event()
         self._chain = chain
         self._claimed: Command | None = None  # claimed with the last completion, not started
+        self._engine_limits = engine_limits(engine)
         self.reconciler = Reconciler(db, engine, options=options, echo=echo, logger=logger)
 
     def run_next(self) -> Outcome | None:
@@ -98,6 +109,7 @@ class Worker:
                 worker_id=self._worker_id,
                 lease_seconds=self._options.lease_seconds,
                 limit=self._options.worker_limit,
+                engine_limits=self._engine_limits,
             )
         return None if command is None else self.handle(command)
 
@@ -234,6 +246,7 @@ class Worker:
             worker_id=self._worker_id,
             lease_seconds=self._options.lease_seconds,
             limit=self._options.worker_limit,
+            engine_limits=self._engine_limits,
         )
         self._claimed = batch.claimed[0] if batch.claimed else None
         return batch.finished[0]

@@ -20,7 +20,7 @@ policy. The reads are ``command_reads.py``.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -30,6 +30,7 @@ from controller.db.rows import (
     translate,
     ts_to_db,
 )
+from controller.db.views import engine_sql
 from controller.errors import ConflictError, NotFoundError
 from controller.models.command import Command
 from controller.models.enums import ALLOWED_TRANSITIONS, CommandStatus, CommandType, LogLevel
@@ -41,27 +42,63 @@ if TYPE_CHECKING:
 
 DEFAULT_LEASE_SECONDS = 30.0
 
+# The engine a command runs on, for the per-engine limits: its stack's desired version's target
+# (``views.engine_sql``, as ``get stacks`` reads it); a stack with no desired version (a DELETE
+# after its manifest went) counts for the engine of its applied version, the one its containers
+# are on, read by the same second indexed lookup; neither: ``local``. Needs ``s`` (stacks), ``cv``
+# and ``av`` (stack_versions) joined as ``_ENGINE_JOINS`` joins them.
+_ENGINE = f"COALESCE({engine_sql('cv')}, {engine_sql('av')}, 'local')"
+_ENGINE_JOINS = """
+  JOIN stacks AS s ON s.stack_id = c.stack_id
+  LEFT JOIN stack_versions AS cv ON cv.stack_id = s.stack_id AND cv.version = s.current_version
+  LEFT JOIN stack_versions AS av ON av.stack_id = s.stack_id AND av.version = s.applied_version"""
+
 # The claim: the oldest due PENDING commands whose stack has nothing RUNNING and no older
-# PENDING command, up to :batch and while fewer than :limit commands run (max(0, ...): a
-# negative LIMIT means none in SQLite). A stack's oldest PENDING command is its only candidate,
-# so a batch holds distinct stacks. One statement, atomic by itself; its IN subquery is
-# evaluated before any row changes, so the batch is chosen from one consistent view.
-_CLAIM = """
+# PENDING command, whose engine is below its limit, up to :batch and while fewer than :limit
+# commands run (max(0, ...): a negative LIMIT means none in SQLite). A stack's oldest PENDING
+# command is its only candidate, so a batch holds distinct stacks.
+# Per engine (:limits, JSON {engine: most RUNNING}; one not named has no limit of its own):
+# `room` is what each limited engine may still start. An engine with no room is filtered out
+# *before* the FIFO LIMIT, so its commands are skipped, never in the way of another engine's.
+# Within the batch, ROW_NUMBER per engine keeps an engine with room for 1 to 1 even when two of
+# its commands are among the first :batch candidates. The window runs over those :batch rows
+# only, not over the whole queue (which would scan every PENDING command at each claim): the
+# claim stays a walk of the FIFO index that stops after :batch rows. The price: a batch may
+# take fewer than :batch commands when one engine's commands crowd its first rows (the next
+# claim takes the others); a single claim (the workers' case) is exact.
+# One statement, atomic by itself; its subqueries are evaluated before any row changes, so the
+# batch is chosen from one consistent view.
+_CLAIM = f"""
+WITH limits AS (SELECT key AS engine, value AS most FROM json_each(:limits)),
+     running AS (SELECT {_ENGINE} AS engine, COUNT(*) AS n
+                   FROM commands AS c {_ENGINE_JOINS}
+                  WHERE c.status = 'RUNNING'
+                  GROUP BY 1),
+     room AS (SELECT l.engine, l.most - COALESCE(r.n, 0) AS free
+                FROM limits AS l LEFT JOIN running AS r ON r.engine = l.engine),
+     pending AS (SELECT c.command_id, c.stack_id, c.created_at, c.not_before, c.status,
+                        {_ENGINE} AS engine
+                   FROM commands AS c {_ENGINE_JOINS}),
+     head AS (SELECT p.command_id, p.created_at, p.engine FROM pending AS p
+               WHERE p.status = 'PENDING'
+                 AND (p.not_before IS NULL OR p.not_before <= :now)
+                 AND NOT EXISTS (SELECT 1 FROM commands AS r
+                                  WHERE r.stack_id = p.stack_id AND r.status = 'RUNNING')
+                 AND NOT EXISTS (SELECT 1 FROM commands AS o
+                                  WHERE o.stack_id = p.stack_id AND o.status = 'PENDING'
+                                    AND (o.created_at, o.command_id) < (p.created_at, p.command_id))
+                 AND NOT EXISTS (SELECT 1 FROM room WHERE room.engine = p.engine AND room.free <= 0)
+               ORDER BY p.created_at, p.command_id
+               LIMIT max(0, min(:batch, :limit - (SELECT COUNT(*) FROM commands
+                                                   WHERE status = 'RUNNING')))),
+     ranked AS (SELECT h.command_id, room.free,
+                       ROW_NUMBER() OVER (PARTITION BY h.engine
+                                          ORDER BY h.created_at, h.command_id) AS nth
+                  FROM head AS h LEFT JOIN room ON room.engine = h.engine)
 UPDATE commands
    SET status = 'RUNNING', worker_id = :worker, started_at = :now, lease_expires_at = :lease,
        attempts = attempts + 1
- WHERE command_id IN (
-        SELECT c.command_id FROM commands AS c
-         WHERE c.status = 'PENDING'
-           AND (c.not_before IS NULL OR c.not_before <= :now)
-           AND NOT EXISTS (SELECT 1 FROM commands AS r
-                            WHERE r.stack_id = c.stack_id AND r.status = 'RUNNING')
-           AND NOT EXISTS (SELECT 1 FROM commands AS o
-                            WHERE o.stack_id = c.stack_id AND o.status = 'PENDING'
-                              AND (o.created_at, o.command_id) < (c.created_at, c.command_id))
-         ORDER BY c.created_at, c.command_id
-         LIMIT max(0, min(:batch,
-                          :limit - (SELECT COUNT(*) FROM commands WHERE status = 'RUNNING'))))
+ WHERE command_id IN (SELECT command_id FROM ranked WHERE free IS NULL OR nth <= free)
 RETURNING *
 """
 
@@ -212,14 +249,30 @@ class CommandRepository(CommandReads):
     # -- consuming -------------------------------------------------------------------------
 
     def claim(
-        self, *, worker_id: str, lease_seconds: float = DEFAULT_LEASE_SECONDS, limit: int = 1
+        self,
+        *,
+        worker_id: str,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+        limit: int = 1,
+        engine_limits: Mapping[str, int] | None = None,
     ) -> Command | None:
         """Atomically take the next runnable command and mark it RUNNING for ``worker_id``.
 
         ``limit`` is the number of commands allowed to run at once across all workers (the
-        ``--workers`` setting). Returns ``None`` when nothing is runnable now.
+        ``--workers`` setting). ``engine_limits`` ({engine: at most RUNNING}, each engine's
+        ``concurrency``) caps each named engine as well, so that one slow or unreachable engine
+        never takes every worker: a command whose engine is full is skipped and the next one of
+        another engine taken. Its engine is the one its stack's desired version targets (the
+        applied version's for a stack without one, such as a DELETE after its manifest went;
+        ``local`` without either). An engine not named has only ``limit``. Returns ``None``
+        when nothing is runnable now.
         """
-        claimed = self.claim_batch(worker_id=worker_id, lease_seconds=lease_seconds, limit=limit)
+        claimed = self.claim_batch(
+            worker_id=worker_id,
+            lease_seconds=lease_seconds,
+            limit=limit,
+            engine_limits=engine_limits,
+        )
         return claimed[0] if claimed else None
 
     def claim_batch(
@@ -229,16 +282,24 @@ class CommandRepository(CommandReads):
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
         limit: int = 1,
         batch: int = 1,
+        engine_limits: Mapping[str, int] | None = None,
     ) -> list[Command]:
         """Up to ``batch`` runnable commands, of distinct stacks, marked RUNNING for
         ``worker_id`` in one transaction, oldest first; ``[]`` when nothing is runnable now.
 
         The rules of ``claim`` hold for the whole batch: each stack's oldest PENDING command
         only, and only when it is due and its stack runs nothing; at most ``limit`` RUNNING
-        in all. Every command gets its own lease, so one left by a dead worker is recovered
-        by ``recover_expired`` like any other."""
+        in all and at most ``engine_limits[e]`` on engine ``e``. Every command gets its own
+        lease, so one left by a dead worker is recovered by ``recover_expired`` like any other.
+        A batch may hold fewer than it could when one engine with little room has several of
+        the oldest candidates (see ``_CLAIM``): never more than a limit allows."""
         return self.complete_and_claim(
-            (), worker_id=worker_id, lease_seconds=lease_seconds, limit=limit, batch=batch
+            (),
+            worker_id=worker_id,
+            lease_seconds=lease_seconds,
+            limit=limit,
+            batch=batch,
+            engine_limits=engine_limits,
         ).claimed
 
     def complete_and_claim(
@@ -249,6 +310,7 @@ class CommandRepository(CommandReads):
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
         limit: int = 1,
         batch: int = 1,
+        engine_limits: Mapping[str, int] | None = None,
     ) -> Batch:
         """Mark the ``done`` commands DONE and claim the next batch (as ``claim_batch``), in one
         transaction: one commit per batch.
@@ -263,6 +325,7 @@ class CommandRepository(CommandReads):
             "lease": ts_to_db(now + timedelta(seconds=lease_seconds)),
             "limit": limit,
             "batch": batch,
+            "limits": json_to_db(dict(engine_limits or {})),
         }
         with self._db.transaction() as conn:
             finished = [
