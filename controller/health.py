@@ -11,6 +11,7 @@ from __future__ import annotations
 from controller.desired import DesiredStack
 from controller.models.enums import HealthStatus
 from controller.models.observed import Snapshot
+from controller.models.swarm import FAILED_UPDATE_STATES, SwarmSnapshot
 from controller.planner import replica_names
 
 
@@ -32,6 +33,49 @@ def assess_health(desired: DesiredStack, observed: Snapshot) -> tuple[HealthStat
                 progressing.append(f"{name} is {container.health or container.state}")
             elif container.state not in ("running", "paused"):
                 degraded.append(f"{name} is {container.state}")
+    if degraded:
+        return HealthStatus.DEGRADED, "; ".join(degraded)
+    if missing:
+        return HealthStatus.MISSING, "missing: " + ", ".join(missing)
+    if progressing:
+        return HealthStatus.PROGRESSING, "; ".join(progressing)
+    return HealthStatus.HEALTHY, ""
+
+
+# Task states on the way to running (Swarm's order); any other non-running state is an end.
+_SWARM_STARTING = frozenset(
+    {"new", "pending", "assigned", "accepted", "preparing", "ready", "starting"}
+)
+
+
+def assess_swarm_health(desired: DesiredStack, observed: SwarmSnapshot) -> tuple[HealthStatus, str]:
+    """A Swarm stack's health: ``Healthy`` when every service runs all its wanted tasks on its
+    current spec (a task with a healthcheck is ``running`` only once healthy); ``Progressing``
+    while tasks are on their way or an update is under way; ``Degraded`` when an update was
+    paused or rolled back, or tasks fail; ``Missing`` when a service does not exist."""
+    missing, degraded, progressing = [], [], []
+    for name in sorted(desired.compose.services):
+        service = observed.service(name)
+        if service is None:
+            missing.append(name)
+            continue
+        if service.update_state in FAILED_UPDATE_STATES:
+            degraded.append(
+                f"{name}: update {service.update_state}"
+                + (f": {service.update_message}" if service.update_message else "")
+            )
+        elif service.running < service.wanted or (service.replicas is None and not service.wanted):
+            count = f"{name}: {service.running}/{service.wanted} tasks running"
+            starting = any(
+                t.desired_state == "running" and t.state in _SWARM_STARTING for t in service.tasks
+            )
+            if starting or service.update_state == "updating":
+                progressing.append(count)
+            else:
+                error = service.last_error
+                degraded.append(count + (f" ({error})" if error else ""))
+        elif service.outdated or service.update_state == "updating":
+            progressing.append(f"{name}: update under way")
     if degraded:
         return HealthStatus.DEGRADED, "; ".join(degraded)
     if missing:

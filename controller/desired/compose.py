@@ -184,6 +184,37 @@ class FileRef(Canonical):
     sha256: str | None = None
 
 
+class UpdateConfig(Canonical):
+    """``deploy.update_config`` / ``deploy.rollback_config`` (Swarm only); None: Swarm's default."""
+
+    parallelism: int | None = Field(default=None, ge=0)
+    delay: int | None = Field(default=None, ge=0)  # ns
+    failure_action: Literal["continue", "rollback", "pause"] | None = None
+    monitor: int | None = Field(default=None, ge=0)  # ns
+    max_failure_ratio: float | None = Field(default=None, ge=0, le=1)
+    order: Literal["stop-first", "start-first"] | None = None
+
+
+class Placement(Canonical):
+    constraints: list[str] = Field(default_factory=list)  # "node.role == manager", sorted
+    preferences: list[str] = Field(default_factory=list)  # spread descriptors, in order
+    max_replicas_per_node: int | None = Field(default=None, ge=0)
+
+
+class SwarmDeploy(Canonical):
+    """The parts of ``deploy`` only a Swarm carries out (``mode``, ``endpoint_mode``,
+    ``placement``, ``update_config``, ``rollback_config``, ``labels``: the service's own
+    labels). A service of a stack on a Docker engine with any of them set is refused by name
+    (``planner.swarm_spec.docker_only_problems``)."""
+
+    mode: Literal["replicated", "global"] = "replicated"
+    endpoint_mode: Literal["vip", "dnsrr"] | None = None
+    placement: Placement | None = None
+    update_config: UpdateConfig | None = None
+    rollback_config: UpdateConfig | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
 class Service(Canonical):
     image: str | None = None
     build: Build | None = None
@@ -240,6 +271,7 @@ class Service(Canonical):
     oom_score_adj: int | None = Field(default=None, ge=-1000, le=1000)
     cpu_shares: int | None = Field(default=None, ge=0)
     mem_reservation: int | None = Field(default=None, ge=0)  # bytes
+    deploy: SwarmDeploy | None = None  # the Swarm-only parts of ``deploy``
 
     @model_serializer(mode="wrap")
     def _serialize(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
@@ -249,7 +281,7 @@ class Service(Canonical):
 SERVICE_ADDITIONS = frozenset(
     {
         "security_opt", "dns_search", "dns_opt", "group_add", "ipc", "pid", "domainname",
-        "oom_score_adj", "cpu_shares", "mem_reservation",
+        "oom_score_adj", "cpu_shares", "mem_reservation", "deploy",
     }
 )  # fmt: skip
 

@@ -24,6 +24,14 @@ class StepKind(StrEnum):
     REMOVE_NETWORK = "remove_network"
     REMOVE_VOLUME = "remove_volume"
     WAIT = "wait"
+    # Swarm (planner.swarm): services, and immutable secrets and configs
+    CREATE_SECRET = "create_secret"
+    CREATE_CONFIG = "create_config"
+    CREATE_SERVICE = "create_service"
+    UPDATE_SERVICE = "update_service"
+    REMOVE_SERVICE = "remove_service"
+    REMOVE_SECRET = "remove_secret"
+    REMOVE_CONFIG = "remove_config"
 
 
 NON_MUTATING = frozenset({StepKind.WAIT})
@@ -46,6 +54,9 @@ class Step:
     container_id: str | None = None
     level: int = 0
     condition: str | None = None  # for WAIT: service_started | service_healthy | ...
+    # Swarm steps: the object acted on, and (UPDATE_SERVICE) the version Swarm must still be at
+    object_id: str | None = None
+    object_version: int | None = None
 
     def describe(self) -> str:
         return f"{self.kind.value} {self.target}: {self.reason}"

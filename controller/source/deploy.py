@@ -3,8 +3,10 @@
 ``deploy.replicas``/``scale`` -> ``replicas``; ``deploy.resources.limits``, ``cpus``,
 ``mem_limit`` and ``pids_limit`` -> ``limits`` (two spellings of one setting must agree, as in
 Compose); ``deploy.restart_policy`` -> the engine's restart policy. The Swarm-only parts
-(placement, update_config, ...) are refused as not supported. Only this service's mapping is
-read; problems go to the context.
+(``mode``, ``endpoint_mode``, ``placement``, ``update_config``, ``rollback_config``,
+``labels``) -> ``Service.deploy`` (``swarm_deploy``): the model keeps them whatever the target,
+and the planner refuses them by name for a stack on a Docker engine, where nothing would carry
+them out. Only this service's mapping is read; problems go to the context.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ from controller.source import service_keys as keys
 from controller.source.context import ComposeContext, as_mapping, type_name
 from controller.source.yamlload import KeyPath
 
-_DEPLOY_KNOWN = {
-    "endpoint_mode", "labels", "mode", "placement", "rollback_config", "update_config",
-}  # fmt: skip
+SWARM_KEYS = frozenset(
+    {"endpoint_mode", "labels", "mode", "placement", "rollback_config", "update_config"}
+)
+_UPDATE_KEYS = {"parallelism", "delay", "failure_action", "monitor", "max_failure_ratio", "order"}
 
 
 def deploy_settings(
@@ -41,8 +44,7 @@ def deploy_settings(
         ctx,
         deploy,
         path=where,
-        allowed={"replicas", "resources", "restart_policy"},
-        known=_DEPLOY_KNOWN,
+        allowed={"replicas", "resources", "restart_policy", *SWARM_KEYS},
     )
     if deploy.get("replicas") is not None:
         value = _number(ctx, deploy["replicas"], path=(*where, "replicas"), kind=int)
@@ -94,6 +96,96 @@ def deploy_restart(ctx: ComposeContext, mapping: dict[str, Any], *, path: KeyPat
         return "no" if condition == "none" else "always"
     ctx.issues.error((*where, "condition"), "expected none, on-failure or any")
     return None
+
+
+def swarm_deploy(
+    ctx: ComposeContext, mapping: dict[str, Any], *, path: KeyPath
+) -> dict[str, Any] | None:
+    """The Swarm-only keys of ``deploy`` as ``SwarmDeploy`` data; None when none is set."""
+    deploy = mapping.get("deploy")
+    if not isinstance(deploy, dict) or not any(deploy.get(k) is not None for k in SWARM_KEYS):
+        return None
+    where = (*path, "deploy")
+    out: dict[str, Any] = {}
+    mode = deploy.get("mode")
+    if mode is not None:
+        if mode in ("replicated-job", "global-job"):
+            ctx.issues.error((*where, "mode"), f"not supported yet: {mode}")
+        elif mode not in ("replicated", "global"):
+            ctx.issues.error((*where, "mode"), "expected replicated or global")
+        else:
+            out["mode"] = mode
+    endpoint = deploy.get("endpoint_mode")
+    if endpoint is not None:
+        if endpoint not in ("vip", "dnsrr"):
+            ctx.issues.error((*where, "endpoint_mode"), "expected vip or dnsrr")
+        else:
+            out["endpoint_mode"] = endpoint
+    if deploy.get("labels") is not None:
+        out["labels"] = keys.labels(ctx, deploy["labels"], path=(*where, "labels")) or {}
+    if deploy.get("placement") is not None:
+        out["placement"] = _placement(ctx, deploy["placement"], path=(*where, "placement"))
+    for key in ("update_config", "rollback_config"):
+        if deploy.get(key) is not None:
+            out[key] = _update_config(ctx, deploy[key], path=(*where, key))
+    return out
+
+
+def _placement(ctx: ComposeContext, value: Any, *, path: KeyPath) -> dict[str, Any]:
+    placement = as_mapping(ctx, value, path=path) or {}
+    allowed = {"constraints", "preferences", "max_replicas_per_node"}
+    keys.check_keys(ctx, placement, path=path, allowed=allowed)
+    out: dict[str, Any] = {}
+    if placement.get("constraints") is not None:
+        where = (*path, "constraints")
+        out["constraints"] = keys.sorted_unique(ctx, placement["constraints"], path=where) or []
+    preferences = placement.get("preferences")
+    if preferences is not None:
+        spread: list[str] = []
+        if not isinstance(preferences, list):
+            ctx.issues.error(
+                (*path, "preferences"), f"expected a list, got {type_name(preferences)}"
+            )
+            preferences = []
+        for i, item in enumerate(preferences):
+            where = (*path, "preferences", i)
+            if not isinstance(item, dict) or set(item) != {"spread"} or not item["spread"]:
+                ctx.issues.error(where, "expected {spread: DESCRIPTOR}")
+            else:
+                spread.append(str(item["spread"]))
+        out["preferences"] = spread
+    if placement.get("max_replicas_per_node") is not None:
+        where = (*path, "max_replicas_per_node")
+        out["max_replicas_per_node"] = _number(
+            ctx, placement["max_replicas_per_node"], path=where, kind=int
+        )
+    return out
+
+
+def _update_config(ctx: ComposeContext, value: Any, *, path: KeyPath) -> dict[str, Any]:
+    config = as_mapping(ctx, value, path=path) or {}
+    keys.check_keys(ctx, config, path=path, allowed=_UPDATE_KEYS)
+    out: dict[str, Any] = {}
+    for key in ("delay", "monitor"):
+        if config.get(key) is not None:
+            out[key] = keys.duration(ctx, config[key], path=(*path, key))
+    if config.get("parallelism") is not None:
+        where = (*path, "parallelism")
+        out["parallelism"] = _number(ctx, config["parallelism"], path=where, kind=int)
+    if config.get("max_failure_ratio") is not None:
+        where = (*path, "max_failure_ratio")
+        out["max_failure_ratio"] = _number(ctx, config["max_failure_ratio"], path=where, kind=float)
+    choices = {
+        "failure_action": ("continue", "rollback", "pause"),
+        "order": ("stop-first", "start-first"),
+    }
+    for key, allowed in choices.items():
+        if config.get(key) is not None:
+            if config[key] not in allowed:
+                ctx.issues.error((*path, key), "expected " + " or ".join(allowed))
+            else:
+                out[key] = config[key]
+    return out
 
 
 def _number(ctx: ComposeContext, value: Any, *, path: KeyPath, kind: type) -> Any:

@@ -35,7 +35,7 @@ from controller.source.context import (
     type_name,
     without_extensions,
 )
-from controller.source.deploy import deploy_restart, deploy_settings
+from controller.source.deploy import deploy_restart, deploy_settings, swarm_deploy
 from controller.source.environment import service_environment
 from controller.source.files import FileProblem, RootPath, exists, is_dir, is_file
 from controller.source.mounts import normalize_tmpfs, normalize_volumes
@@ -131,6 +131,9 @@ def normalize_service(
     replicas, limits = deploy_settings(ctx, mapping, path=path)
     if replicas is not None:
         out["replicas"], out["limits"] = replicas, limits
+    swarm = swarm_deploy(ctx, mapping, path=path)
+    if swarm is not None:
+        out["deploy"] = swarm
     restart = deploy_restart(ctx, mapping, path=path)
     if restart is not None:
         if "restart" in mapping and out.get("restart") not in (None, restart):
