@@ -3,8 +3,9 @@
 The Kubernetes workqueue's guarantees, kept on disk (DESIGN.md section 3):
 - FIFO by ``(created_at, command_id)``, and per stack: a stack's oldest PENDING command goes first.
 - ``claim`` picks and marks RUNNING in one statement inside ``BEGIN IMMEDIATE``: two processes
-  never claim the same command. At most one RUNNING command per stack (also a unique index) and
-  at most ``limit`` RUNNING in all.
+  never claim the same command. At most one RUNNING command per stack (also a unique index),
+  at most ``limit`` RUNNING in all, and at most an engine's ``concurrency`` RUNNING on it, a
+  full engine's commands skipped so that they never hold up another engine's (issue 16).
 - An APPLY enqueued while the stack has a PENDING APPLY supersedes the older one.
 - A worker that dies leaves its lease to expire; ``recover_expired`` puts the command back.
 - Every change to a held command is one ``UPDATE ... RETURNING`` whose WHERE says RUNNING and
