@@ -56,6 +56,14 @@ from controller.db import Database
 #                                 .key from openssl) and on .socket (unix, for inspection);
 #                                 holds the test images; .client() over TLS, .kill()/.start().
 #                                 Removed whatever happened at the end of the session.
+#   swarm_engine    (session)     helpers.swarm.SwarmDockerd: the same kind of second dockerd
+#                                 (its own bridge and /24, TLS .host, .socket, .client(),
+#                                 the test images), manager of a single-node swarm of its own
+#                                 (`swarm init` on its socket, never the main engine's).  No
+#                                 IPVS here: services use EndpointSpec(mode="dnsrr"); reach
+#                                 tasks with helpers.swarm.exec_in_task (host-mode ports bind
+#                                 0.0.0.0).  Services, secrets, configs, networks and the swarm
+#                                 are removed whatever happened at the end of the session.
 #
 # Don't `from conftest import ...` in tests: tests/db/ has a conftest too, so the name is
 # ambiguous; everything is reachable through the fixtures.
@@ -67,7 +75,14 @@ from controller.db import Database
 ENGINE_SETUP_HINT = "run scripts/engine.sh (or `make engine`) as root"
 COMPOSE_PROJECT_LABEL = "com.docker.compose.project"
 ENGINE_FIXTURES = frozenset(
-    {"docker_client", "test_images", "engine_janitor", "engine_janitor_factory", "tls_engine"}
+    {
+        "docker_client",
+        "test_images",
+        "engine_janitor",
+        "engine_janitor_factory",
+        "tls_engine",
+        "swarm_engine",
+    }
 )
 #: DOCKER_HOST of the tests not marked `engine`: the path says why nothing answers there.
 NO_ENGINE = "unix:///nonexistent/test-not-marked-engine/docker.sock"
@@ -366,6 +381,25 @@ def tls_engine(test_images: EngineTestImages) -> Iterator[Any]:
         problems = engine.close()
         if problems:
             pytest.fail("tls_engine teardown: " + "; ".join(problems), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def swarm_engine(test_images: EngineTestImages) -> Iterator[Any]:
+    """A second engine, manager of a single-node swarm, with the test images (helpers/swarm.py)."""
+    from helpers.dockerd import ExtraDockerdUnavailable
+    from helpers.swarm import SwarmDockerd
+
+    engine = SwarmDockerd(images=test_images.all)
+    try:
+        try:
+            engine.setup()
+        except ExtraDockerdUnavailable as exc:
+            _engine_unavailable(f"the Swarm test engine cannot run: {exc}")
+        yield engine
+    finally:
+        problems = engine.close()
+        if problems:
+            pytest.fail("swarm_engine teardown: " + "; ".join(problems), pytrace=False)
 
 
 # ======================================================================================

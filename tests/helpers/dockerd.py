@@ -56,6 +56,8 @@ from typing import Any
 TMP = Path("/tmp")
 ROOT_PREFIX = "sd-"
 BRIDGE_PREFIX = "stkbr"
+#: other bridges an engine may own (``extra_bridges``: a Swarm's docker_gwbridge, helpers/swarm.py)
+EXTRA_BRIDGE_PREFIX = "stkgw"
 #: /24 networks tried in order for the bridge: the first one no route or address overlaps.
 #: Never in the main engine's pool (10.213.0.0/16): it would allocate one of them later.
 SUBNET_CANDIDATES = tuple(f"172.31.{n}.0/24" for n in (*range(250, 255), *range(240, 250)))
@@ -150,6 +152,8 @@ class ExtraDockerd:
         #: docker0's interface index before this engine started (None: no docker0 then)
         self.docker0_ifindex_before = self._docker0_ifindex()
         self._bridge_created = False
+        #: bridges its dockerd creates (a subclass's): deleted at close and by sweep_stale()
+        self.extra_bridges: list[str] = []
 
     # -- where ------------------------------------------------------------------------------
     @property
@@ -260,7 +264,12 @@ class ExtraDockerd:
         self.load_images()
 
     def _write_state(self) -> None:
-        state = {"owner": os.getpid(), "bridge": self.bridge, "port": self.port}
+        state = {
+            "owner": os.getpid(),
+            "bridge": self.bridge,
+            "port": self.port,
+            "extra_bridges": self.extra_bridges,
+        }
         (self.root / "state.json").write_text(json.dumps(state))
 
     def make_certificates(self) -> None:
@@ -526,7 +535,9 @@ class ExtraDockerd:
             self.stop()
             if self.running:
                 problems.append(f"dockerd {self.pid} still runs after SIGKILL")
-        problems += cleanup_host(self.root, self.bridge, created=self._bridge_created)
+        problems += cleanup_host(
+            self.root, self.bridge, created=self._bridge_created, extra=self.extra_bridges
+        )
         docker0 = self._docker0_ifindex()
         if self.docker0_ifindex_before is not None and docker0 != self.docker0_ifindex_before:
             problems.append(f"docker0 changed (ifindex {self.docker0_ifindex_before} -> {docker0})")
@@ -611,8 +622,11 @@ def _kill_leftovers(root: Path) -> list[int]:
     return sorted(killed)
 
 
-def cleanup_host(root: Path, bridge: str, *, created: bool = True) -> list[str]:
-    """Kill what still runs from ``root``, unmount under it, delete ``bridge``, remove it."""
+def cleanup_host(
+    root: Path, bridge: str, *, created: bool = True, extra: Iterable[str] = ()
+) -> list[str]:
+    """Kill what still runs from ``root``, unmount under it, delete ``bridge`` (if ``created``)
+    and the ``extra`` bridges with their ports, remove it."""
     problems: list[str] = []
     killed = _kill_leftovers(root)
     if killed:
@@ -625,18 +639,20 @@ def cleanup_host(root: Path, bridge: str, *, created: bool = True) -> list[str]:
     left = mounts_under(root)
     if left:
         problems.append(f"still mounted under {root}: {left[:5]}")
-    if created and bridge.startswith(BRIDGE_PREFIX) and bridge_exists(bridge):
+    owned = [bridge] if created and bridge.startswith(BRIDGE_PREFIX) else []
+    owned += [name for name in extra if name.startswith(EXTRA_BRIDGE_PREFIX)]
+    for name in (bridge for bridge in owned if bridge_exists(bridge)):
         ports = subprocess.run(
-            ["ip", "-o", "link", "show", "master", bridge], capture_output=True, text=True
+            ["ip", "-o", "link", "show", "master", name], capture_output=True, text=True
         ).stdout
         for line in ports.splitlines():  # "12: veth1a2b@if11: <...> ..."
-            name = line.split(":", 2)[1].strip().split("@")[0]
-            subprocess.run(["ip", "link", "delete", name], capture_output=True, timeout=30)
+            port = line.split(":", 2)[1].strip().split("@")[0]
+            subprocess.run(["ip", "link", "delete", port], capture_output=True, timeout=30)
         proc = subprocess.run(
-            ["ip", "link", "delete", bridge], capture_output=True, text=True, timeout=30
+            ["ip", "link", "delete", name], capture_output=True, text=True, timeout=30
         )
         if proc.returncode:
-            problems.append(f"ip link delete {bridge}: {proc.stderr.strip()}")
+            problems.append(f"ip link delete {name}: {proc.stderr.strip()}")
     if not left:
         shutil.rmtree(root, ignore_errors=True)
         if root.exists():
@@ -652,9 +668,10 @@ def sweep_stale() -> list[str]:
         try:
             state = json.loads((folder / "state.json").read_text())
             owner, bridge = int(state["owner"]), str(state["bridge"])
+            extra = [str(name) for name in state.get("extra_bridges", [])]
         except (OSError, ValueError, KeyError, TypeError):
             continue
         if owner == os.getpid() or _alive(owner):
             continue
-        problems += cleanup_host(folder, bridge)
+        problems += cleanup_host(folder, bridge, extra=extra)
     return problems

@@ -1,0 +1,311 @@
+"""A throwaway single-node Docker Swarm for the tests: an ``ExtraDockerd`` that is a manager.
+
+``SwarmDockerd`` is what the ``swarm_engine`` session fixture yields: the extra dockerd of
+helpers/dockerd.py (own data root, exec root, bridge, TLS on 127.0.0.1, the test images) on
+which ``swarm init`` runs through ITS OWN socket; never on the main engine.
+
+What a swarm needs and leaves behind on these machines (Debian's docker.io 20.10.24, kernel
+6.18, found by running it):
+
+* No extra Debian package: dockerd's own swarmkit, ``ip`` and the kernel's vxlan module.
+* No IPVS in the kernel (no /proc/net/ip_vs; dockerd logs "error reading the kernel parameter
+  net.ipv4.vs.*" at init and goes on): a service's virtual IP routes nowhere.  Services use
+  ``EndpointSpec(mode="dnsrr")``: ``NAME`` and ``tasks.NAME`` then both resolve (Docker's DNS
+  at 127.0.0.11) to every task's overlay address, and ``wget http://NAME:8080/`` from one task
+  reaches a task.
+* Published ports need ``mode: host`` (``ports={P: (8080, "tcp", "host")}``).  With
+  ``--iptables=false`` dockerd's ``docker-proxy`` listens on ``0.0.0.0:P`` and ``[::]:P`` (a
+  Swarm port has no host address, so never 127.0.0.1 alone) and ``http://127.0.0.1:P/``
+  answers.  One such port per node: a second replica stays ``pending`` with "no suitable node
+  (host-mode port already in use on 1 node)".  The tests therefore reach tasks with ``docker
+  exec`` on this engine (``exec_in_task``) and publish nothing.
+* ``swarm init`` makes a ``docker_gwbridge`` network, a bridge in the host's network namespace
+  named ``docker_gwbridge`` on a free local-pool subnet (172.17.0.0/16 here), plus a veth per
+  task container and one for the ``ingress`` sandbox.  Two swarms (or a swarm on the main
+  engine) would clash on that name, so ``docker_gwbridge`` is created before ``swarm init``
+  with bridge name ``stkgwXXXX`` (the same 4 hex as ``stkbrXXXX``) on the next free /24 of
+  SUBNET_CANDIDATES; it is one of the engine's ``extra_bridges``, deleted with its ports at
+  close and by ``sweep_stale()``.
+* Network namespaces (``ingress_sbox``, ``1-<net id>`` per overlay network, ``lb_<net id>``,
+  one per container) are nsfs mounts under the EXEC ROOT (``/tmp/sd-X/exec/netns``), not
+  /var/run/docker/netns; the vxlan interfaces and br0 of an overlay live inside them, not in
+  the host's namespace.  ``cleanup_host`` unmounts them.  dockerd logs "enabling default vlan
+  on bridge br0 failed ... permission denied" for each overlay; harmless.
+* Overlay subnets: by default from 10.0.0.0/8 (ingress 10.0.0.0/24, then 10.0.1.0/24...),
+  which holds the main engine's pool 10.213.0.0/16; they only exist inside those namespaces,
+  but ``swarm init`` gets ``default_addr_pool=[OVERLAY_POOL]`` (172.31.224.0/20, /24 each:
+  outside SUBNET_CANDIDATES and the host's routes) so no address of it can ever look like one
+  of the main engine's.
+* The data path (vxlan) port is a free UDP port of its own, not 4789: the kernel keeps vxlan
+  devices by (VNI, port) in the namespace they are created in (the host's), and every swarm
+  starts its VNIs at 4097.  No iptables rule is written (``--iptables=false``).
+
+``close()`` removes the services (and waits for their containers), secrets, configs and
+overlay networks, runs ``swarm leave --force``, then ExtraDockerd's close (containers, the
+``docker_gwbridge`` network, dockerd, mounts under the folder, both bridges and their ports).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import ipaddress
+import random
+import socket
+import time
+from collections.abc import Collection, Iterable
+from pathlib import Path
+from typing import Any
+
+from helpers.dockerd import (
+    EXTRA_BRIDGE_PREFIX,
+    LOCK_FILE,
+    SUBNET_CANDIDATES,
+    ExtraDockerd,
+    ExtraDockerdUnavailable,
+    _free_port,
+    _kill_leftovers,
+    _used_networks,
+    bridge_exists,
+)
+
+#: where swarm allocates overlay subnets (ingress and the tests' networks), /24 each
+OVERLAY_POOL = "172.31.224.0/20"
+GATEWAY_NETWORK = "docker_gwbridge"
+SERVICE_LABEL = "com.docker.swarm.service.id"
+#: how long close() waits for the removed services' containers to go
+TASKS_GONE_TIMEOUT_S = 20.0
+
+
+def _free_udp_port() -> int:
+    """A UDP port free now in 40000-49151 (swarm takes a data path port only in 1024-49151,
+    below the kernel's ephemeral range, so the OS cannot pick it)."""
+    for port in random.sample(range(40000, 49152), 200):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        with contextlib.closing(sock), contextlib.suppress(OSError):
+            sock.bind(("0.0.0.0", port))
+            return port
+    raise ExtraDockerdUnavailable("no free UDP port in 40000-49151 for the vxlan data path")
+
+
+class SwarmDockerd(ExtraDockerd):
+    """An ExtraDockerd that is the manager (and only node) of a swarm of its own."""
+
+    def __init__(self, images: Iterable[str] = (), *, root: Path | None = None) -> None:
+        super().__init__(images, root=root)
+        self.gateway_bridge = EXTRA_BRIDGE_PREFIX + self.bridge.removeprefix("stkbr")
+        self.extra_bridges.append(self.gateway_bridge)
+        self.gateway_subnet: str | None = None
+        #: swarm's control plane (``--listen-addr``) and data path (vxlan) ports
+        self.swarm_port = _free_port()
+        self.data_path_port = _free_udp_port()
+        self.node_id: str | None = None
+
+    def __repr__(self) -> str:
+        return f"SwarmDockerd(host={self.host!r}, root={str(self.root)!r}, bridge={self.bridge!r})"
+
+    # -- set up -----------------------------------------------------------------------------
+    def setup(self) -> None:
+        """ExtraDockerd's setup, then docker_gwbridge and ``swarm init``; call close() in
+        every case."""
+        super().setup()
+        self.create_gateway_network()
+        self.init_swarm()
+
+    def create_gateway_network(self) -> None:
+        """``docker_gwbridge`` on a bridge named ``stkgwXXXX`` and a free /24, made before
+        ``swarm init`` (which then uses it); under the lock until its route exists."""
+        import docker.types
+
+        with LOCK_FILE.open("a") as lock, contextlib.closing(self.local_client()) as local:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            used = _used_networks()
+            free = [
+                net
+                for net in map(ipaddress.ip_network, SUBNET_CANDIDATES)
+                if not any(net.overlaps(other) for other in used)
+            ]
+            if not free:
+                raise ExtraDockerdUnavailable(f"no free /24 for {GATEWAY_NETWORK}")
+            self.gateway_subnet = str(free[0])
+            local.networks.create(
+                GATEWAY_NETWORK,
+                driver="bridge",
+                options={
+                    "com.docker.network.bridge.name": self.gateway_bridge,
+                    "com.docker.network.bridge.enable_icc": "false",
+                    "com.docker.network.bridge.enable_ip_masquerade": "false",
+                },
+                ipam=docker.types.IPAMConfig(
+                    pool_configs=[docker.types.IPAMPool(subnet=self.gateway_subnet)]
+                ),
+            )
+        if not bridge_exists(self.gateway_bridge):
+            raise ExtraDockerdUnavailable(f"{GATEWAY_NETWORK} did not create {self.gateway_bridge}")
+
+    def init_swarm(self) -> None:
+        with contextlib.closing(self.local_client()) as local:
+            try:
+                self.node_id = local.swarm.init(
+                    advertise_addr="127.0.0.1",
+                    listen_addr=f"127.0.0.1:{self.swarm_port}",
+                    default_addr_pool=[OVERLAY_POOL],
+                    subnet_size=24,
+                    data_path_port=self.data_path_port,
+                )
+            except Exception as exc:
+                raise ExtraDockerdUnavailable(
+                    f"swarm init failed: {exc}; log {self.log}:\n{self.log_tail()}"
+                ) from exc
+
+    def swarm_state(self) -> str:
+        """``LocalNodeState`` of this engine ("active", "inactive"...)."""
+        with contextlib.closing(self.local_client(timeout=10)) as local:
+            return str(local.info()["Swarm"]["LocalNodeState"])
+
+    # -- closing ----------------------------------------------------------------------------
+    def leave_swarm(self) -> list[str]:
+        """Remove services (and wait for their containers), secrets, configs and swarm
+        networks, then ``swarm leave --force``; the problems (empty: all gone)."""
+        problems: list[str] = []
+        with contextlib.closing(self.local_client(timeout=30)) as local:
+            if local.info()["Swarm"]["LocalNodeState"] == "inactive":
+                return problems
+            api = local.api
+            for kind, listed, remove in (
+                ("service", lambda: api.services(), api.remove_service),
+                ("secret", lambda: api.secrets(), api.remove_secret),
+                ("config", lambda: api.configs(), api.remove_config),
+            ):
+                try:
+                    for item in listed():
+                        try:
+                            remove(item["ID"])
+                        except Exception as exc:
+                            problems.append(f"{kind} {item['ID'][:12]}: {exc}")
+                except Exception as exc:
+                    problems.append(f"listing {kind}s: {exc}")
+            problems += wait_tasks_gone(api)
+            for network in api.networks(filters={"scope": "swarm"}):
+                if network["Name"] != "ingress":
+                    try:
+                        api.remove_network(network["Id"])
+                    except Exception as exc:  # removed meanwhile: 500 "network X not found"
+                        if "not found" not in str(exc):
+                            problems.append(f"network {network['Name']}: {exc}")
+            try:
+                local.swarm.leave(force=True)
+            except Exception as exc:
+                problems.append(f"swarm leave --force: {exc}")
+            else:
+                problems += _wait_ingress_gone(api)
+        return problems
+
+    def close(self) -> list[str]:
+        """Swarm's part, then ExtraDockerd's close; the problems (empty: all clean)."""
+        problems: list[str] = []
+        if self.pid is not None and not self.running and self.data_root.exists():
+            # Killed by a test: started again, it leaves the swarm itself (else, restarted by
+            # ExtraDockerd.close, it would run the services' tasks again as they are removed).
+            _kill_leftovers(self.root)
+            with contextlib.suppress(Exception):  # ExtraDockerd.close reports it
+                self.start(timeout_s=30)
+        if self.running:
+            try:
+                problems += self.leave_swarm()
+            except Exception as exc:
+                problems.append(f"leaving the swarm: {exc}")
+        return problems + super().close()
+
+
+def wait_tasks_gone(api: Any, timeout_s: float = TASKS_GONE_TIMEOUT_S) -> list[str]:
+    """Wait for the containers of removed services to go; force-remove them after
+    ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        left = api.containers(all=True, filters={"label": SERVICE_LABEL})
+        if not left:
+            return []
+        time.sleep(0.2)
+    problems = []
+    for container in api.containers(all=True, filters={"label": SERVICE_LABEL}):
+        try:
+            api.remove_container(container["Id"], force=True)
+        except Exception as exc:
+            problems.append(f"task container {container['Id'][:12]}: {exc}")
+    return problems
+
+
+def _wait_ingress_gone(api: Any, timeout_s: float = 15.0) -> list[str]:
+    """``swarm leave`` answers before the ingress network and its sandbox's endpoint on
+    docker_gwbridge are gone (then removing either fails: "not a swarm manager", "has active
+    endpoints"): wait for both."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        names = {n["Name"] for n in api.networks()}
+        gateway = api.inspect_network(GATEWAY_NETWORK) if GATEWAY_NETWORK in names else {}
+        if "ingress" not in names and not gateway.get("Containers"):
+            return []
+        time.sleep(0.2)
+    return [f"after swarm leave, ingress or its endpoint on {GATEWAY_NETWORK} still there"]
+
+
+# -- for the tests: waiting on services and reaching their tasks ----------------------------
+
+
+def running_tasks(service: Any) -> list[dict[str, Any]]:
+    """The service's tasks that should run and do."""
+    return [
+        t
+        for t in service.tasks(filters={"desired-state": "running"})
+        if t["Status"]["State"] == "running"
+    ]
+
+
+def wait_running(service: Any, replicas: int, timeout_s: float = 60.0) -> list[dict[str, Any]]:
+    """Wait until ``replicas`` tasks run; their task dicts."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        tasks = running_tasks(service)
+        if len(tasks) == replicas:
+            return tasks
+        if time.monotonic() > deadline:
+            states = [(t["Status"]["State"], t["Status"].get("Err")) for t in service.tasks()]
+            raise TimeoutError(f"{service.name}: {len(tasks)}/{replicas} running: {states}")
+        time.sleep(0.2)
+
+
+def wait_update(
+    service: Any, states: Collection[str], timeout_s: float = 90.0
+) -> list[dict[str, Any]]:
+    """Wait until the service's ``UpdateStatus.State`` is one of ``states``; every distinct
+    UpdateStatus seen on the way (the last one is in ``states``)."""
+    seen: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout_s
+    while True:
+        service.reload()
+        status = service.attrs.get("UpdateStatus") or {}
+        view = {k: status.get(k) for k in ("State", "Message")}
+        if status and (not seen or seen[-1] != view):
+            seen.append(view)
+        if status.get("State") in states:
+            return seen
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{service.name}: update status {seen}, wanted one of {states}")
+        time.sleep(0.2)
+
+
+def task_containers(client: Any, service: Any) -> list[Any]:
+    """The containers of the service's running tasks (on this single node); not those of
+    tasks being shut down (an update's old ones)."""
+    ids = [t["Status"]["ContainerStatus"]["ContainerID"] for t in running_tasks(service)]
+    return [client.containers.get(cid) for cid in ids]
+
+
+def exec_in_task(client: Any, service: Any, command: str) -> tuple[int, str]:
+    """``sh -c command`` in one running task container: (exit code, output)."""
+    containers = task_containers(client, service)
+    if not containers:
+        raise LookupError(f"{service.name} has no running task container")
+    result = containers[0].exec_run(["sh", "-c", command])
+    return result.exit_code, result.output.decode(errors="replace")
