@@ -46,8 +46,10 @@ DEFAULT_LEASE_SECONDS = 30.0
 # The engine a command runs on, for the per-engine limits: its stack's desired version's target
 # (``views.engine_sql``, as ``get stacks`` reads it); a stack with no desired version (a DELETE
 # after its manifest went) counts for the engine of its applied version, the one its containers
-# are on, read by the same second indexed lookup; neither: ``local``. Needs ``s`` (stacks), ``cv``
-# and ``av`` (stack_versions) joined as ``_ENGINE_JOINS`` joins them.
+# are on (one more lookup in stack_versions' unique (stack_id, version) index, so cheap);
+# neither: ``local``. A RUNNING command counts for the engine its stack targets now (a version
+# recorded meanwhile may name another). Needs ``s`` (stacks), ``cv`` and ``av`` (stack_versions)
+# joined as ``_ENGINE_JOINS`` joins them.
 _ENGINE = f"COALESCE({engine_sql('cv')}, {engine_sql('av')}, 'local')"
 _ENGINE_JOINS = """
   JOIN stacks AS s ON s.stack_id = c.stack_id
