@@ -54,9 +54,14 @@ CANCEL_POLL = 0.5  # seconds between a running command's looks for a cancel requ
 
 
 def engine_limits(engine: Engine | Engines) -> dict[str, int]:
-    """The most commands the claim lets run at once on each engine: its ``concurrency``, as
-    the engines file (or ``local``'s default) says; ``local`` included."""
-    return {each.name: each.spec.concurrency for each in Engines.of(engine)}
+    """The most commands the claim lets run at once on each engine whose ``concurrency`` the
+    engines file sets (``local`` included when redefined with one); the others are bounded by
+    the workers only, so ``--workers 8`` without an engines file still runs 8 at once."""
+    return {
+        each.name: each.spec.concurrency
+        for each in Engines.of(engine)
+        if each.spec.concurrency is not None
+    }
 
 
 def backoff_delay(attempts: int, *, rng: random.Random | None = None) -> float:

@@ -50,7 +50,8 @@ class EngineSpec(BaseModel):
     host: str | None = None  # None: DOCKER_HOST, else the local socket (only `local`)
     tls: TlsFiles | None = None
     # Parallel commands on this engine at most (a slow engine never takes every worker).
-    concurrency: int = Field(default=4, ge=1, le=64)
+    # Most commands running on it at once (the queue's claim); None: only --workers bounds it
+    concurrency: int | None = Field(default=None, ge=1, le=64)
 
     @field_validator("name")
     @classmethod
