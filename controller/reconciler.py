@@ -51,9 +51,14 @@ from controller.planner import (
     plan,
     teardown,
 )
+from controller.planner.swarm import swarm_plan, swarm_teardown
+from controller.planner.swarm_spec import swarm_only_problems, swarm_problems
 from controller.rollback_watch import RollbackWatch, Watch
 from controller.runtime import Engine, Engines
 from controller.runtime.container_spec import unsupported
+from controller.runtime.engines import AnyEngine
+from controller.runtime.swarm import SwarmEngine
+from controller.swarm_apply import SwarmApply
 from controller.versions import load_desired, version_base
 
 MAX_BACKOFF = 300.0
@@ -132,6 +137,10 @@ class Reconciler:
         if stack.suspended or desired.suspend:
             self._suspended(command, stack, desired=desired, version=version)
             return None
+        if isinstance(self._engines.get(desired.engine), SwarmEngine):
+            return self._converge_swarm(
+                command, stack, check=check, desired=desired, version=version
+            )
         the_plan = self._plan(command, stack, check=check, desired=desired, version=version)
         self._apply(command, the_plan, check=check, desired=desired, version=version)
         timeout = self._timeout(desired)
@@ -143,12 +152,20 @@ class Reconciler:
         final, cut_short = self._health.wait(
             command, desired, check=check, wait=wait, timeout=timeout
         )
-        health, why = self._record_applied(
+        left = plan(desired, final)
+        if left.changes:
+            raise TransientError("not converged: " + "; ".join(s.describe() for s in left.changes))
+        health, why = assess_health(desired, final)
+        runtime = {
+            name: [c.id for c in final.containers_of(name)] for name in desired.compose.services
+        }
+        self._record_applied(
             command,
             stack,
             desired=desired,
             version=version,
-            final=final,
+            health=(health, why),
+            runtime=runtime,
             cut_short=cut_short,
             watch=watch,
         )
@@ -157,6 +174,64 @@ class Reconciler:
                 command, watch=watch, version=version, desired=desired, health=health, why=why
             )
         return the_plan
+
+    def _converge_swarm(
+        self,
+        command: Command,
+        stack: Stack,
+        *,
+        check: Callable[[], None],
+        desired: DesiredStack,
+        version: StackVersion,
+    ) -> Plan:
+        """The same command on a Swarm (``swarm_apply``): services, not containers. Swarm
+        waits for each changed service itself (and rolls back by its ``update_config``), so
+        there is no separate health wait; the automatic rollback (``spec.rollback``) is not
+        carried out for Swarm stacks."""
+        engine = self._engines.get(desired.engine)
+        assert isinstance(engine, SwarmEngine)
+        previous = self._previous(stack, desired=desired, version=version.version)
+        if previous is not None and previous.engine != desired.engine:
+            self._approved_move(command, previous, to=desired.engine)  # or refused, first
+            if problems := swarm_problems(desired):
+                raise PermanentError("; ".join(problems))
+            self._move_away(command, previous, to=desired.engine, check=check)
+            previous = None
+
+        def planned(the_plan: Plan) -> None:
+            self._announce(command, the_plan, desired=desired, version=version)
+
+        applied = self._swarm_apply(command, engine, desired, check=check).converge(
+            desired, previous=previous, on_plan=planned
+        )
+        self._record_applied(
+            command,
+            stack,
+            desired=desired,
+            version=version,
+            health=applied.health,
+            runtime=applied.runtime,
+            cut_short=None,
+            watch=None,
+        )
+        return applied.plan
+
+    def _swarm_apply(
+        self,
+        command: Command,
+        engine: SwarmEngine,
+        desired: DesiredStack | None,
+        *,
+        check: Callable[[], None],
+    ) -> SwarmApply:
+        return SwarmApply(
+            engine,
+            on_step=lambda step, secs, err: self._report(command, step, seconds=secs, error=err),
+            still_ours=check,
+            on_progress=lambda message: self.progress(command, message),
+            progress_every=self._options.progress_every,
+            wait_timeout=self._timeout(desired),
+        )
 
     def _timeout(self, desired: DesiredStack | None) -> float:
         """The stack's timeout (``spec.timeout``), else the controller's ``wait_timeout``: the
@@ -173,7 +248,11 @@ class Reconciler:
         Synced; an engine that does not answer leaves it Unknown."""
         try:
             previous = self._previous(stack, desired=desired, version=version.version)
-            the_plan = plan(desired, self._observe(desired), previous=previous)
+            engine = self._engines.get(desired.engine)
+            if isinstance(engine, SwarmEngine):
+                the_plan = swarm_plan(desired, engine.observe(desired.name), previous=previous)
+            else:
+                the_plan = plan(desired, self._observe(desired), previous=previous)
             sync = SyncStatus.SYNCED if the_plan.in_sync else SyncStatus.OUT_OF_SYNC
             held = len(the_plan.changes)
             differences = "" if the_plan.in_sync else f" ({held} changes held back)"
@@ -225,7 +304,11 @@ class Reconciler:
                 engine=engine,
             )
             the_plan = plan(desired, self._observe(desired), previous=previous, adopt=adopt)
-        problems = [*the_plan.problems, *unsupported(desired, remote=engine.spec.remote)]
+        problems = [
+            *the_plan.problems,
+            *unsupported(desired, remote=engine.spec.remote),
+            *swarm_only_problems(desired),
+        ]
         if problems:
             raise PermanentError("; ".join(problems))
         if moving_from is not None:  # the new engine can run it: leave the old one
@@ -285,6 +368,24 @@ class Reconciler:
         version: StackVersion,
     ) -> None:
         """Carry the plan out (the version is APPLYING meanwhile), or say there is nothing to do."""
+        self._announce(command, the_plan, desired=desired, version=version)
+        if the_plan.in_sync:
+            return
+        root = version_base(version, self._options.root)
+        self._execute(
+            command,
+            the_plan,
+            check=check,
+            desired=desired,
+            version=version.version,
+            root=root,
+            engine=self._engines.get(desired.engine),
+        )
+
+    def _announce(
+        self, command: Command, the_plan: Plan, *, desired: DesiredStack, version: StackVersion
+    ) -> None:
+        """Say what the plan changes; a version about to change something is APPLYING."""
         if the_plan.in_sync:
             self.log(
                 command, LogLevel.INFO, f"{desired.name} {version.version}: in sync, nothing to do"
@@ -298,16 +399,6 @@ class Reconciler:
         self._db.stack_versions.set_status(
             version.stack_id, version.version, VersionStatus.APPLYING
         )
-        root = version_base(version, self._options.root)
-        self._execute(
-            command,
-            the_plan,
-            check=check,
-            desired=desired,
-            version=version.version,
-            root=root,
-            engine=self._engines.get(desired.engine),
-        )
 
     def _record_applied(
         self,
@@ -316,22 +407,17 @@ class Reconciler:
         *,
         desired: DesiredStack,
         version: StackVersion,
-        final: Snapshot,
+        health: tuple[HealthStatus, str],
+        runtime: dict[str, list[str]],
         cut_short: float | None,
         watch: Watch | None,
-    ) -> tuple[HealthStatus, str]:
-        """The version is applied when nothing is left to change in ``final``: recorded with
-        the containers it runs, and the stack's health with it (returned, with its reason).
-        Raises (transient) otherwise. A Healthy version is marked so (the automatic rollback
+    ) -> None:
+        """The version is applied (the caller found nothing left to change): recorded with what
+        runs it (``runtime``: container or task container ids by service), and the stack's
+        health with it (and its reason). A Healthy version is marked so (the automatic rollback
         goes back to the newest such version), and a stack that was Degraded, Progressing or
         Missing and is Healthy now says so (``StackRecovered``)."""
-        health, why = assess_health(desired, final)
-        left = plan(desired, final)
-        runtime = {
-            name: [c.id for c in final.containers_of(name)] for name in desired.compose.services
-        }
-        if left.changes:
-            raise TransientError("not converged: " + "; ".join(s.describe() for s in left.changes))
+        health, why = health
         self._db.stack_versions.set_status(
             stack.stack_id, version.version, VersionStatus.APPLIED, runtime=runtime
         )
@@ -354,7 +440,6 @@ class Reconciler:
                 timeout=self._timeout(desired),
                 watch=watch,
             )
-        return health, why
 
     def _delete(self, command: Command, check: Callable[[], None]) -> Plan:
         stack_id = command.stack_id
@@ -399,13 +484,18 @@ class Reconciler:
         command: Command,
         stack_id: str,
         *,
-        engine: Engine,
+        engine: AnyEngine,
         order: list[list[str]],
         remove_volumes: bool,
         check: Callable[[], None],
     ) -> Plan:
         """Remove what ``engine`` runs for the stack, dependents first (a delete, or the old
-        engine's side of a move); returns the plan carried out."""
+        engine's side of a move); returns the plan carried out. On a Swarm: its services,
+        secrets, configs and networks (``planner.swarm.swarm_teardown``: volumes stay)."""
+        if isinstance(engine, SwarmEngine):
+            the_plan = swarm_teardown(engine.observe(stack_id))
+            self._swarm_apply(command, engine, None, check=check).run(the_plan, None)
+            return the_plan
         the_plan = teardown(engine.observe(stack_id), order=order, remove_volumes=remove_volumes)
         self._execute(
             command,

@@ -3,7 +3,8 @@
 A Kubernetes controller resyncs by running its reconcile on every object again. Done that way
 here (a RECONCILE per stack and round) it cost, at the default 60 s, ~1,440 commands, ~4,000 log
 rows and ~0.9 MiB per stack and day, and each worker observed its stack on its own. A round
-now looks at each engine once (``Engine.observe_fleet``: four list calls), reads the stacks and
+now looks at each engine once (``Engine.observe_fleet``: four list calls; a Swarm's
+``SwarmEngine.observe_fleet``: five, its stacks compared by the Swarm planner), reads the stacks and
 their newest commands in two queries, and compares every stack with what it runs in memory: the
 pure planner and health assessment on the stack's slice of the fleet, with the desired model of
 its version cached (versions are immutable). Only a stack that needs work gets a command, a
@@ -34,7 +35,7 @@ from controller.db import Database
 from controller.desired import DesiredStack
 from controller.desired.engines import LOCAL
 from controller.errors import StackctlError
-from controller.health import assess_health
+from controller.health import assess_health, assess_swarm_health
 from controller.models import (
     Command,
     CommandStatus,
@@ -45,8 +46,10 @@ from controller.models import (
     SyncStatus,
 )
 from controller.planner import image_refs, object_names, plan, pull_period
+from controller.planner.swarm import swarm_plan
 from controller.runtime import Engine, Engines
 from controller.runtime.fleet import Fleet
+from controller.runtime.swarm import SwarmFleet
 from controller.versions import load_desired
 
 log = logging.getLogger("stackctl.resync")
@@ -138,6 +141,12 @@ class Resync:
             groups.setdefault(engine, []).append(stack)
         return {name: group for name, group in groups.items() if name in self._engines.names()}
 
+    def _pull_reasons(self, stack: Stack, desired: DesiredStack) -> list[str]:
+        if any(s.pull_policy == "always" for s in desired.compose.services.values()):
+            return ["pull_policy: always: the images are pulled to compare"]
+        due = self._pull_due(stack, desired)
+        return [due] if due else []
+
     def _pull_due(self, stack: Stack, desired: DesiredStack) -> str | None:
         """A service with ``daily``, ``weekly`` or ``every_<duration>`` whose period has passed
         since the stack was last converged (its row last written): the RECONCILE pulls what
@@ -154,17 +163,23 @@ class Resync:
             return None
         return f"pull_policy: {policy}: the images older than that are pulled"
 
-    def _compare(self, stack: Stack, fleet: Fleet, *, failed: bool) -> list[str]:
+    def _compare(self, stack: Stack, fleet: Fleet | SwarmFleet, *, failed: bool) -> list[str]:
         """Why ``stack`` needs a command now; empty when what runs is what was applied."""
         assert stack.current_version is not None
         if stack.applied_version != stack.current_version:
             return [f"{stack.current_version} is not applied (applied: {stack.applied_version})"]
         reasons = ["its last command failed: it is tried again"] if failed else []
         desired = self._model(stack)
-        snapshot = fleet.snapshot(
-            stack.stack_id, images=image_refs(desired), names=object_names(desired)
-        )
-        the_plan = plan(desired, snapshot, previous=desired)
+        if isinstance(fleet, SwarmFleet):
+            swarm = fleet.snapshot(stack.stack_id)
+            the_plan = swarm_plan(desired, swarm, previous=desired)
+            health, why = assess_swarm_health(desired, swarm)
+        else:
+            snapshot = fleet.snapshot(
+                stack.stack_id, images=image_refs(desired), names=object_names(desired)
+            )
+            the_plan = plan(desired, snapshot, previous=desired)
+            health, why = assess_health(desired, snapshot)
         if stack.suspended or desired.suspend:
             sync = SyncStatus.SYNCED if the_plan.in_sync else SyncStatus.OUT_OF_SYNC
             if (stack.sync_status, stack.health_status) != (sync, HealthStatus.SUSPENDED):
@@ -172,11 +187,8 @@ class Resync:
             return reasons
         reasons += [f"drift: {step.describe()}" for step in the_plan.changes]
         reasons += the_plan.problems
-        if any(s.pull_policy == "always" for s in desired.compose.services.values()):
-            reasons.append("pull_policy: always: the images are pulled to compare")
-        elif due := self._pull_due(stack, desired):
-            reasons.append(due)
-        health, why = assess_health(desired, snapshot)
+        if not isinstance(fleet, SwarmFleet):  # a Swarm's nodes pull when they start tasks
+            reasons += self._pull_reasons(stack, desired)
         if the_plan.in_sync and health is not stack.health_status:
             reasons.append(
                 f"health: recorded {stack.health_status}, observed {health}"

@@ -8,6 +8,7 @@ compares it with the desired stack by spec hash.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 STACK_LABEL = "com.docker.stack.namespace"  # docker stack deploy's: `docker stack ps` works
 STACK_IMAGE_LABEL = "com.docker.stack.image"
@@ -19,6 +20,21 @@ FILE_KEY_LABEL = "io.stackctl.file"  # a secret's or config's key in the compose
 FAILED_UPDATE_STATES = frozenset(
     {"paused", "rollback_started", "rollback_paused", "rollback_completed"}
 )
+
+
+def spec_view(spec: dict[str, Any]) -> dict[str, Any]:
+    """The parts of a service spec people change by hand (``docker service scale``/``update
+    --image``/``--env-add``...), in a form Swarm's normalised copy and the planner's spec agree
+    on. Such an edit keeps the spec hash label, so the planner compares these too."""
+    container = spec.get("TaskTemplate", {}).get("ContainerSpec", {})
+    mode = spec.get("Mode", {})
+    return {
+        "image": str(container.get("Image", "")).partition("@sha256:")[0],
+        "environment": sorted(container.get("Env") or []),
+        "command": container.get("Command") or [],
+        "args": container.get("Args") or [],
+        "replicas": mode["Replicated"].get("Replicas", 1) if "Replicated" in mode else "global",
+    }
 
 
 @dataclass(frozen=True)
@@ -48,6 +64,7 @@ class ObservedService:
     update_started: str = ""  # UpdateStatus.StartedAt: tells a new update from an old one
     template: str = ""  # digest of the current task template (its tasks carry theirs)
     tasks: tuple[ObservedTask, ...] = ()
+    view: dict[str, Any] = field(default_factory=dict)  # spec_view of its spec
 
     @property
     def running(self) -> int:

@@ -25,7 +25,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from controller.desired import DesiredStack
-from controller.models.swarm import FAILED_UPDATE_STATES, ObservedService, SwarmSnapshot
+from controller.models.swarm import (
+    FAILED_UPDATE_STATES,
+    ObservedService,
+    SwarmSnapshot,
+    spec_view,
+)
 from controller.planner.stack import dependency_levels
 from controller.planner.steps import Plan, Step, StepKind
 from controller.planner.swarm_spec import (
@@ -118,6 +123,8 @@ def _service_step(
     if running is None:
         return Step(StepKind.CREATE_SERVICE, target, "not running", service=name, level=level)
     if running.spec_hash == wanted:
+        if edited := _edited(running, spec):
+            return _update(running, name, level, f"changed outside stackctl: {edited}")
         if running.update_state in FAILED_UPDATE_STATES:
             why = f"its last update ended {running.update_state}: {running.update_message}"
             return _update(running, name, level, f"{why}; updated again")
@@ -134,6 +141,18 @@ def _update(running: ObservedService, name: str, level: int, why: str) -> Step:
         level=level,
         object_id=running.id,
         object_version=running.version,
+    )
+
+
+def _edited(running: ObservedService, spec: dict[str, Any]) -> str:
+    """What an edit by hand changed (``spec_view``) while leaving the hash label as it was."""
+    if not running.view:
+        return ""
+    wanted = spec_view(spec)
+    return ", ".join(
+        f"{key} {running.view.get(key)!r} (declared {value!r})"
+        for key, value in wanted.items()
+        if running.view.get(key) != value
     )
 
 

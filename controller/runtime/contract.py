@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from controller.desired import DesiredStack
     from controller.desired.engines import EngineSpec
     from controller.models.observed import ObservedContainer, Snapshot
-    from controller.runtime.observing import EngineCalls
     from controller.runtime.fleet import Fleet
+    from controller.runtime.observing import EngineCalls
 
 
 @runtime_checkable

@@ -12,6 +12,9 @@ from collections.abc import Iterator, Mapping
 from controller.desired.engines import LOCAL, EngineSpec
 from controller.errors import PermanentError
 from controller.runtime.engine import Engine
+from controller.runtime.swarm import SwarmEngine
+
+AnyEngine = Engine | SwarmEngine
 
 
 class Engines:
@@ -25,11 +28,12 @@ class Engines:
         """``local``: the engine named ``local`` when the caller has one already (tests,
         the CLI); the others are made from ``specs``."""
         specs = dict(specs or {})
-        self._engines: dict[str, Engine] = {}
+        self._engines: dict[str, AnyEngine] = {}
         for name, spec in specs.items():
             if name == LOCAL and local is not None:
                 continue
-            self._engines[name] = Engine(spec=spec, timeout=timeout)
+            kind = SwarmEngine if spec.kind == "swarm" else Engine
+            self._engines[name] = kind(spec=spec, timeout=timeout)
         if LOCAL not in self._engines:
             self._engines[LOCAL] = local or Engine(timeout=timeout)
         self._engines = dict(sorted(self._engines.items(), key=lambda kv: kv[0] != LOCAL))
@@ -40,10 +44,10 @@ class Engines:
         return engine if isinstance(engine, Engines) else cls(local=engine)
 
     @property
-    def local(self) -> Engine:
+    def local(self) -> AnyEngine:
         return self._engines[LOCAL]
 
-    def get(self, name: str) -> Engine:
+    def get(self, name: str) -> AnyEngine:
         found = self._engines.get(name)
         if found is None:
             declared = ", ".join(self._engines)
@@ -56,7 +60,7 @@ class Engines:
     def names(self) -> list[str]:
         return list(self._engines)
 
-    def __iter__(self) -> Iterator[Engine]:
+    def __iter__(self) -> Iterator[AnyEngine]:
         return iter(self._engines.values())
 
     def __len__(self) -> int:

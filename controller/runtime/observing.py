@@ -60,6 +60,14 @@ MUTATING = frozenset(
         "remove_network",
         "remove_volume",
         "connect_network",
+        # Swarm (runtime.swarm)
+        "create_secret",
+        "create_config",
+        "create_service",
+        "update_service",
+        "remove_service",
+        "remove_secret",
+        "remove_config",
     }
 )
 

@@ -1,0 +1,233 @@
+"""The Swarm backend on a real single-node swarm (``swarm_engine``, a dockerd of its own).
+
+The contract's scenarios where they apply to services: create and serve, re-apply with zero
+mutating calls, one service changed (only it updated, with Swarm's rolling update), drift (a
+service changed by hand is put back), secrets and configs (content-hashed, rotated, the old
+ones removed), delete; and what is Swarm's own: an update that fails rolls back and fails the
+command with Swarm's message, ``depends_on`` converged one level at a time, keys a Swarm cannot
+carry out refused by name before anything runs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers.harness import Harness, make_harness
+from helpers.swarm import exec_in_task
+
+from controller.desired.engines import EngineSpec, TlsFiles
+from controller.models import CommandStatus, HealthStatus
+from controller.runtime import Engine, Engines
+from controller.runtime.swarm import SwarmEngine
+
+pytestmark = [pytest.mark.engine, pytest.mark.slow]
+
+TARGET = {"target": {"engine": "prod"}}
+WEB = {
+    "command": ["httpd", "-f", "-p", "8080", "-h", "/www"],
+    "init": True,
+    "deploy": {"endpoint_mode": "dnsrr"},  # no IPVS in this kernel: no virtual IPs
+}
+SLEEPER = {"command": ["sleep", "3600"], "init": True, "deploy": {"endpoint_mode": "dnsrr"}}
+
+
+@pytest.fixture
+def swarm(swarm_engine: Any, tmp_path: Path) -> Iterator[tuple[Harness, SwarmEngine, Any]]:
+    spec = EngineSpec(
+        name="prod",
+        kind="swarm",
+        host=swarm_engine.host,
+        tls=TlsFiles(ca=swarm_engine.ca, cert=swarm_engine.cert, key=swarm_engine.key),
+    )
+    engines = Engines({"prod": spec}, local=Engine())
+    h = make_harness(tmp_path, engine=engines, wait_timeout=60)
+    engine = engines.get("prod")
+    assert isinstance(engine, SwarmEngine)
+    client = swarm_engine.client()
+    yield h, engine, client
+    for name in {s.stack_id for s in h.db.stacks.list()}:
+        outcome = h.delete(name)
+        assert outcome.command.status is CommandStatus.DONE, (outcome.error, h.log_messages(outcome))
+    h.db.close()
+    leftovers = [s.name for s in client.services.list() if s.name.startswith("sw")]
+    leftovers += [n.name for n in client.networks.list() if n.name.startswith("sw")]
+    leftovers += [s.name for s in client.secrets.list() if s.name.startswith("sw")]
+    assert not leftovers, leftovers
+
+
+def services(client: Any, stack: str) -> dict[str, Any]:
+    found = client.services.list(filters={"label": f"com.docker.stack.namespace={stack}"})
+    return {s.name: s for s in found}
+
+
+def task_addresses(client: Any, service: Any, network: str) -> list[str]:
+    """The overlay addresses of the service's running tasks on ``network``."""
+    tasks = client.api.tasks(filters={"service": service.id, "desired-state": "running"})
+    return [
+        address.split("/")[0]
+        for task in tasks
+        if task["Status"]["State"] == "running"
+        for attachment in task.get("NetworksAttachments") or []
+        if attachment["Network"]["Spec"]["Name"] == network
+        for address in attachment["Addresses"]
+    ]
+
+
+def test_create_serve_then_reapply_changes_nothing(swarm, test_images) -> None:
+    h, engine, client = swarm
+    compose = {"services": {
+        "web": {"image": test_images.v1, **WEB, "deploy": {**WEB["deploy"], "replicas": 2}},
+        "probe": {"image": test_images.v1, **SLEEPER},
+    }}  # fmt: skip
+    first = h.apply(h.stack("swa", compose, **TARGET))
+    assert first.command.status is CommandStatus.DONE, first.error
+    found = services(client, "swa")
+    assert set(found) == {"swa_web", "swa_probe"}
+    assert len(task_addresses(client, found["swa_web"], "swa_default")) == 2
+    # By address: Docker's embedded DNS needs the iptables rules a test engine never writes
+    # (--iptables=false), so names do not resolve there; they do on a real swarm.
+    for address in task_addresses(client, found["swa_web"], "swa_default"):
+        fetch = f"timeout 5 wget -qO- http://{address}:8080/"
+        code, out = exec_in_task(client, found["swa_probe"], fetch)
+        assert code == 0 and "stackctl test image 1" in out, out
+    stack = h.db.stacks.require("swa")
+    assert stack.health_status is HealthStatus.HEALTHY, stack.last_error
+    engine.calls.reset()
+    again = h.apply(h.stack("swa", compose, **TARGET))
+    assert again.command.status is CommandStatus.DONE, again.error
+    assert engine.calls.mutating == 0, engine.calls.counts
+    assert any("in sync, nothing to do" in m for m in h.log_messages(again))
+
+
+def test_changing_one_service_updates_only_it(swarm, test_images) -> None:
+    h, engine, client = swarm
+    compose = {"services": {
+        "web": {"image": test_images.v1, **WEB},
+        "db": {"image": test_images.v1, **SLEEPER},
+    }}  # fmt: skip
+    assert h.apply(h.stack("swb", compose, **TARGET)).error is None
+    before = {n: s.attrs["Version"]["Index"] for n, s in services(client, "swb").items()}
+    compose["services"]["web"]["image"] = test_images.v2
+    outcome = h.apply(h.stack("swb", compose, **TARGET))
+    assert outcome.command.status is CommandStatus.DONE, outcome.error
+    after = {n: s.attrs["Version"]["Index"] for n, s in services(client, "swb").items()}
+    assert after["swb_db"] == before["swb_db"]
+    assert after["swb_web"] > before["swb_web"]
+    assert any("update_service swb_web: image changed" in m for m in h.log_messages(outcome))
+    web = services(client, "swb")["swb_web"]
+    assert web.attrs["UpdateStatus"]["State"] == "completed"
+    code, out = exec_in_task(client, web, f"cat {test_images.version_file}")
+    assert out.strip() == "2"
+
+
+def test_a_service_changed_by_hand_is_put_back(swarm, test_images) -> None:
+    h, engine, client = swarm
+    compose = {"services": {"web": {"image": test_images.v1, **SLEEPER}}}
+    assert h.apply(h.stack("swc", compose, **TARGET)).error is None
+    services(client, "swc")["swc_web"].scale(3)
+    outcome = h.reconcile("swc")
+    assert outcome.command.status is CommandStatus.DONE, outcome.error
+    assert any("changed outside stackctl" in m for m in h.log_messages(outcome))
+    web = services(client, "swc")["swc_web"]
+    assert web.attrs["Spec"]["Mode"]["Replicated"]["Replicas"] == 1
+
+
+def test_secrets_and_configs_are_rotated_under_new_names(swarm, test_images, tmp_path) -> None:
+    h, engine, client = swarm
+    folder = tmp_path / "manifests-swd"
+    folder.mkdir()
+    (folder / "token.txt").write_text("one")
+    compose = {
+        "services": {"web": {
+            "image": test_images.v1, **SLEEPER,
+            "secrets": ["token"],
+            "configs": [{"source": "conf", "target": "/etc/app.conf"}],
+        }},
+        "secrets": {"token": {"file": "./token.txt"}},
+        "configs": {"conf": {"content": "level=1"}},
+    }  # fmt: skip
+    assert h.apply(h.stack("swd", compose, **TARGET)).error is None
+    web = services(client, "swd")["swd_web"]
+    assert exec_in_task(client, web, "cat /run/secrets/token")[1] == "one"
+    assert exec_in_task(client, web, "cat /etc/app.conf")[1] == "level=1"
+    first = {s.name for s in client.secrets.list()}
+    (folder / "token.txt").write_text("two")
+    outcome = h.apply(h.stack("swd", compose, **TARGET))
+    assert outcome.command.status is CommandStatus.DONE, outcome.error
+    web = services(client, "swd")["swd_web"]
+    assert exec_in_task(client, web, "cat /run/secrets/token")[1] == "two"
+    now = {s.name for s in client.secrets.list() if s.name.startswith("swd_")}
+    assert len(now) == 1 and not now & first  # a new name; the old one removed
+    assert any("remove_secret" in m for m in h.log_messages(outcome))
+
+
+def test_an_update_swarm_rolls_back_fails_with_swarms_message(swarm, test_images) -> None:
+    h, engine, client = swarm
+    good = {"image": test_images.v1, **SLEEPER, "deploy": {
+        "endpoint_mode": "dnsrr",
+        "update_config": {"failure_action": "rollback", "monitor": "2s"},
+    }}  # fmt: skip
+    assert h.apply(h.stack("swe", {"services": {"web": good}}, **TARGET)).error is None
+    bad = {**good, "command": ["sh", "-c", "exit 3"]}
+    outcome = h.apply(h.stack("swe", {"services": {"web": bad}}, **TARGET))
+    assert outcome.command.status is CommandStatus.FAILED
+    assert "Swarm's update ended rollback_completed" in (outcome.error or "")
+    web = services(client, "swe")["swe_web"]
+    assert web.attrs["Spec"]["TaskTemplate"]["ContainerSpec"]["Args"] == ["sleep", "3600"]
+
+
+def test_depends_on_is_converged_one_level_at_a_time(swarm, test_images) -> None:
+    h, engine, client = swarm
+    compose = {"services": {
+        "db": {"image": test_images.v1, **SLEEPER, "healthcheck": {
+            "test": ["CMD", "true"], "interval": "1s", "start_period": "0s"}},
+        "web": {"image": test_images.v1, **SLEEPER,
+                "depends_on": {"db": {"condition": "service_healthy"}}},
+    }}  # fmt: skip
+    outcome = h.apply(h.stack("swf", compose, **TARGET))
+    assert outcome.command.status is CommandStatus.DONE, outcome.error
+    steps = [
+        re.sub(r" \(\d+\.\d+s\)$", "", m)
+        for m in h.log_messages(outcome)
+        if m.startswith(("create_", "wait"))
+    ]
+    assert steps == [
+        "create_network swf_default: missing (overlay)",
+        "create_service swf_db: not running",
+        "wait db: every task running, healthy",
+        "create_service swf_web: not running",
+        "wait web: every task running",
+    ]
+
+
+def test_what_a_swarm_cannot_carry_out_is_refused_before_anything_runs(
+    swarm, test_images
+) -> None:
+    h, engine, client = swarm
+    compose = {"services": {"web": {"image": test_images.v1, **SLEEPER, "container_name": "web1"}}}
+    engine.calls.reset()
+    outcome = h.apply(h.stack("swg", compose, **TARGET))
+    assert outcome.command.status is CommandStatus.FAILED
+    assert "services.web.container_name: not carried out on a Swarm engine" in (outcome.error or "")
+    assert engine.calls.mutating == 0
+    assert services(client, "swg") == {}
+
+
+def test_delete_removes_services_secrets_and_networks(swarm, test_images, tmp_path) -> None:
+    h, engine, client = swarm
+    (tmp_path / "manifests-swh").mkdir()
+    (tmp_path / "manifests-swh" / "s.txt").write_text("x")
+    compose = {
+        "services": {"web": {"image": test_images.v1, **SLEEPER, "secrets": ["s"]}},
+        "secrets": {"s": {"file": "./s.txt"}},
+    }
+    assert h.apply(h.stack("swh", compose, **TARGET)).error is None
+    outcome = h.delete("swh")
+    assert outcome.command.status is CommandStatus.DONE, outcome.error
+    assert services(client, "swh") == {}
+    assert [s.name for s in client.secrets.list() if s.name.startswith("swh_")] == []
+    assert [n.name for n in client.networks.list() if n.name.startswith("swh_")] == []
