@@ -64,6 +64,11 @@ from controller.db import Database
 #                                 tasks with helpers.swarm.exec_in_task (host-mode ports bind
 #                                 0.0.0.0).  Services, secrets, configs, networks and the swarm
 #                                 are removed whatever happened at the end of the session.
+#   ssh_engine_server (function)  helpers.git_servers.SshServer: sshd on 127.0.0.1:.port, as
+#                                 .user, its own host key (.known_hosts lists it), .client_key
+#                                 authorized; ssh://.user@127.0.0.1:.port reaches the machine's
+#                                 engine through `docker system dial-stdio`.  Stopped by pid
+#                                 and its folder removed whatever happened.
 #
 # Don't `from conftest import ...` in tests: tests/db/ has a conftest too, so the name is
 # ambiguous; everything is reachable through the fixtures.
@@ -82,6 +87,7 @@ ENGINE_FIXTURES = frozenset(
         "engine_janitor_factory",
         "tls_engine",
         "swarm_engine",
+        "ssh_engine_server",
     }
 )
 #: DOCKER_HOST of the tests not marked `engine`: the path says why nothing answers there.
@@ -400,6 +406,28 @@ def swarm_engine(test_images: EngineTestImages) -> Iterator[Any]:
         problems = engine.close()
         if problems:
             pytest.fail("swarm_engine teardown: " + "; ".join(problems), pytrace=False)
+
+
+@pytest.fixture
+def ssh_engine_server(tmp_path: Path) -> Iterator[Any]:
+    """OpenSSH's sshd on 127.0.0.1 (helpers/git_servers.py's ``SshServer``: its own host key,
+    an authorized key made for the test), through which ``docker system dial-stdio`` reaches
+    the machine's engine: an ``ssh://`` engine. Stopped by pid and removed whatever happened."""
+    import shutil
+
+    from helpers.git_servers import SshServer
+
+    if shutil.which("docker") is None:
+        _engine_unavailable("the docker CLI is missing (ssh:// runs `docker system dial-stdio`)")
+    server = SshServer(tmp_path)
+    try:
+        server.__enter__()
+    except RuntimeError as exc:
+        _engine_unavailable(f"the test sshd cannot run: {exc}")
+    try:
+        yield server
+    finally:
+        server.__exit__(None, None, None)
 
 
 # ======================================================================================

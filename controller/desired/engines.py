@@ -2,11 +2,12 @@
 stack asks for (``Target``).
 
 An engine is a Docker engine reached at ``host`` (``unix://``, ``tcp://`` with TLS, or
-``ssh://user@host``) or, with ``kind: swarm``, a Swarm reached through one of its managers.
+``ssh://user@host[:port]``, its host key checked against a known_hosts file) or, with
+``kind: swarm``, a Swarm reached through one of its managers.
 The engine named ``local`` always exists: the one ``DOCKER_HOST`` (or the local socket) names,
 as before engines existed. Plain values, validated here once: the runtime builds clients from
 them and never wonders whether a TLS engine lacks its key. No file is read here (TLS files are
-named by path and read by the runtime when it connects).
+named by path and read by the runtime when it connects, and so are the SSH files).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -42,6 +44,18 @@ class TlsFiles(BaseModel):
     key: Path
 
 
+class SshFiles(BaseModel):
+    """The client's files for an ``ssh://`` engine: ``known_hosts``, which must list the host's
+    key (unset: ``~/.ssh/known_hosts``, resolved when connecting; a host it does not list is
+    refused, never added), and ``identity``, the private key to log in with (unset: the keys
+    in ``~/.ssh`` and the SSH agent, as ``ssh`` would try them)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    known_hosts: Path | None = None
+    identity: Path | None = None
+
+
 class EngineSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -49,6 +63,7 @@ class EngineSpec(BaseModel):
     kind: Literal["docker", "swarm"] = "docker"
     host: str | None = None  # None: DOCKER_HOST, else the local socket (only `local`)
     tls: TlsFiles | None = None
+    ssh: SshFiles | None = None
     # Parallel commands on this engine at most (a slow engine never takes every worker).
     # Most commands running on it at once (the queue's claim); None: only --workers bounds it
     concurrency: int | None = Field(default=None, ge=1, le=64)
@@ -68,6 +83,14 @@ class EngineSpec(BaseModel):
             raise ValueError(
                 f"host {value!r} must start with unix://, tcp:// or ssh:// (ssh://user@host)"
             )
+        if value is not None and value.startswith("ssh://"):
+            try:
+                parts = urlsplit(value)
+                parts.port  # noqa: B018 (raises ValueError for a port that is not a number)
+            except ValueError as e:
+                raise ValueError(f"host {value!r}: {e}") from None
+            if not parts.hostname or parts.path not in ("", "/") or parts.query:
+                raise ValueError(f"host {value!r} must be ssh://user@host or ssh://user@host:port")
         return value
 
     @model_validator(mode="after")
@@ -76,6 +99,8 @@ class EngineSpec(BaseModel):
             raise ValueError(f"engine {self.name!r} needs a host (only `local` may omit it)")
         if self.tls is not None and not (self.host or "").startswith("tcp://"):
             raise ValueError("tls is for tcp:// hosts only")
+        if self.ssh is not None and not (self.host or "").startswith("ssh://"):
+            raise ValueError("ssh is for ssh:// hosts only")
         return self
 
     @property

@@ -7,6 +7,8 @@ Every engine call is counted (``Engine.calls``), mutating ones apart, so tests c
 unchanged stack costs zero mutating calls. ``Engines`` holds the controller's named engines
 (``local`` always); ``EngineBackend`` (``contract``) is what the rest of the controller may ask
 of one, and the contract suite (tests/runtime/contract) runs against every backend.
+Remote engines are reached in ``connection`` (``tcp://`` with TLS; ``ssh://`` through
+``ssh_transport``, the host key checked against known_hosts).
 """
 
 from controller.runtime.contract import EngineBackend

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+import paramiko
 import requests
 from docker import errors as docker_errors
 
@@ -44,6 +45,10 @@ def translate(error: Exception, *, doing: str) -> StackctlError:
     text = str(error)
     if isinstance(error, requests.exceptions.ConnectionError | requests.exceptions.Timeout):
         return TransientError(f"{doing}: engine unreachable ({text})")
+    if isinstance(error, paramiko.SSHException):  # an ssh:// engine's channel or connection
+        return TransientError(
+            f"{doing}: engine unreachable over SSH ({type(error).__name__}: {text})"
+        )
     if isinstance(error, docker_errors.ImageNotFound):
         return NotFoundError(f"{doing}: image not found ({_explanation(error)})")
     if isinstance(error, docker_errors.NotFound):  # the object asked for does not exist

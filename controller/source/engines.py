@@ -4,11 +4,14 @@ start.
     engines:
       lab:    {host: "unix:///var/run/lab.sock"}
       edge-1: {host: "tcp://10.0.0.5:2376", tls: {ca: ca.pem, cert: cert.pem, key: key.pem}}
+      edge-2: {host: "ssh://deploy@10.0.0.6", ssh: {known_hosts: known_hosts, identity: id_ed25519}}
 
 ``local`` always exists (the engine ``DOCKER_HOST`` or the local socket names); the file may
-redefine it. Relative TLS paths start at the file's folder. Every problem is a
+redefine it. Relative TLS and SSH paths start at the file's folder. Every problem is a
 ``ManifestError`` naming the file, the key (``engines.edge-1.tls.key``) and what is wrong.
-The TLS files are checked to exist here, so that a typo stops the start, not the first apply.
+The TLS and SSH files named are checked to exist here, so that a typo stops the start, not the
+first apply (the default ``~/.ssh/known_hosts`` is the runtime's: a host it lacks is refused
+when connecting).
 """
 
 from __future__ import annotations
@@ -56,10 +59,11 @@ def _engine(name: str, body: Any, *, file: str, base: Path) -> EngineSpec:
     if problem:
         raise ManifestError(file=file, path=where, message=problem)
     if not isinstance(body, dict):
-        raise ManifestError(file=file, path=where, message="a mapping (host, tls, kind)")
+        raise ManifestError(file=file, path=where, message="a mapping (host, tls, ssh, kind)")
     values = dict(body)
-    if isinstance(values.get("tls"), dict):
-        values["tls"] = {k: _path(v, base) for k, v in values["tls"].items()}
+    for files in ("tls", "ssh"):
+        if isinstance(values.get(files), dict):
+            values[files] = {k: _path(v, base) for k, v in values[files].items()}
     try:
         spec = EngineSpec.model_validate({**values, "name": name})
     except ValidationError as e:
@@ -69,14 +73,18 @@ def _engine(name: str, body: Any, *, file: str, base: Path) -> EngineSpec:
         raise ManifestError(
             file=file, path=f"{where}.{key}" if key else where, message=message
         ) from None
-    if spec.tls is not None:
-        for key in ("ca", "cert", "key"):
-            found: Path = getattr(spec.tls, key)
-            if not found.is_file():
-                raise ManifestError(
-                    file=file, path=f"{where}.tls.{key}", message=f"no such file: {found}"
-                )
+    named = _files(spec.tls, ("ca", "cert", "key"), "tls") | _files(
+        spec.ssh, ("known_hosts", "identity"), "ssh"
+    )
+    for key, found in named.items():
+        if found is not None and not found.is_file():
+            raise ManifestError(file=file, path=f"{where}.{key}", message=f"no such file: {found}")
     return spec
+
+
+def _files(group: Any, keys: tuple[str, ...], prefix: str) -> dict[str, Path | None]:
+    """``{"tls.ca": path, ...}``: the files a TLS or SSH group names (none when unset)."""
+    return {f"{prefix}.{key}": getattr(group, key) for key in keys} if group else {}
 
 
 def _path(value: Any, base: Path) -> Any:
