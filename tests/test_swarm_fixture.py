@@ -9,8 +9,10 @@ import ipaddress
 import os
 import secrets
 import subprocess
+import time
 from pathlib import Path
 
+import docker.errors
 import pytest
 from docker.types import (
     ConfigReference,
@@ -52,6 +54,16 @@ def fetch(host: str) -> str:
     )
 
 
+def _subnet(network, timeout_s: float = 10.0) -> str:
+    """The subnet of an overlay network: swarm allocates it a moment after the network is
+    created (until then its IPAM Config is None)."""
+    deadline = time.monotonic() + timeout_s
+    while not network.attrs["IPAM"]["Config"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+        network.reload()
+    return network.attrs["IPAM"]["Config"][0]["Subnet"]
+
+
 def _name(what: str) -> str:
     return f"swfix-{what}-{secrets.token_hex(3)}"
 
@@ -79,19 +91,31 @@ def swarm(swarm_engine):
         client.close()
 
 
-def test_swarm_is_active_on_the_swarm_engine_only(swarm_engine, swarm, docker_client):
+def test_swarm_is_active_on_the_swarm_engine_only(swarm_engine, swarm, docker_client, test_images):
     assert swarm_engine.host.startswith("tcp://127.0.0.1:")
     assert swarm.info()["Swarm"]["LocalNodeState"] == "active"
     assert swarm.info()["Swarm"]["ControlAvailable"] is True
     assert [n.attrs["Spec"]["Role"] for n in swarm.nodes.list()] == ["manager"]
+    # advertised on a loopback address of its own (swarm's gossip port 7946 is fixed)
+    assert swarm.info()["Swarm"]["NodeAddr"] == swarm_engine.swarm_address != "127.0.0.1"
     assert docker_client.info()["Swarm"]["LocalNodeState"] == "inactive"
     # its docker_gwbridge is its own bridge on its own /24, the overlays in OVERLAY_POOL
     gateway = swarm.networks.get(GATEWAY_NETWORK).attrs
     assert gateway["Options"]["com.docker.network.bridge.name"] == swarm_engine.gateway_bridge
     assert gateway["IPAM"]["Config"][0]["Subnet"] == swarm_engine.gateway_subnet
     assert bridge_exists(swarm_engine.gateway_bridge) and not bridge_exists(GATEWAY_NETWORK)
-    ingress = swarm.networks.get("ingress").attrs["IPAM"]["Config"][0]["Subnet"]
-    assert ipaddress.ip_network(ingress).subnet_of(ipaddress.ip_network(OVERLAY_POOL))
+    # no ingress network (it cannot route without IPVS): an ingress-mode port is refused
+    assert "ingress" not in {n.name for n in swarm.networks.list()}
+    assert not gateway["Containers"]  # no ingress_sbox endpoint
+    with pytest.raises(docker.errors.APIError, match="service needs ingress network, but no"):
+        swarm.services.create(
+            test_images.v1,
+            HTTPD,
+            name=_name("ingress"),
+            endpoint_spec=EndpointSpec(ports={80: 8080}),
+        )
+    subnet = _subnet(swarm.networks.create(_name("net"), driver="overlay"))
+    assert ipaddress.ip_network(subnet).subnet_of(ipaddress.ip_network(OVERLAY_POOL))
 
 
 def test_dnsrr_service_serves_on_an_overlay_network_and_rolls_to_v2(
@@ -117,7 +141,7 @@ def test_dnsrr_service_serves_on_an_overlay_network_and_rolls_to_v2(
     wait_running(service, 2)
 
     # task to task: NAME and tasks.NAME both resolve to the two tasks (dnsrr: no VIP)
-    subnet = ipaddress.ip_network(network.attrs["IPAM"]["Config"][0]["Subnet"])
+    subnet = ipaddress.ip_network(_subnet(network))
     for host in (name, f"tasks.{name}"):
         code, out = exec_in_task(swarm, service, f"nslookup {host}")
         addresses = {ipaddress.ip_address(line.split()[-1]) for line in out.splitlines()[2:]
@@ -209,57 +233,57 @@ def _run_a_service(engine: SwarmDockerd, image: str) -> None:
                                      "swfix-s")],
         )  # fmt: skip
         wait_running(service, 1)
+        # a second swarm next to the session's: its gossip on its own address, so its DNS works
+        code, out = exec_in_task(client, service, "nslookup tasks.swfix-sleep")
+        assert code == 0 and "Name:" in out, out
 
 
-def _assert_nothing_left(engine: SwarmDockerd, ours: set[str], docker0: int | None) -> None:
+def _assert_nothing_left(
+    engine: SwarmDockerd, *, ours: set[str], before: set[str], docker0: int | None
+) -> None:
     assert not engine.root.exists()
     assert mounts_under(engine.root) == []
     assert _processes_naming(engine.root) == []
     links = _links()
     assert not ours & set(links), ours & set(links)
     assert GATEWAY_NETWORK not in links
-    assert engine._docker0_ifindex() == docker0
+    assert SwarmDockerd._docker0_ifindex() == docker0
     # Meanwhile other tests create veths and br-* on the main engine, and other sessions
     # their own extra engines: only those may be new.
-    new = set(links) - BEFORE
+    new = set(links) - before
     assert all(n.startswith(("veth", "br-", "stkbr", "stkgw")) for n in new), new
 
 
-BEFORE: set[str] = set()
+def _end_a_session(engine: SwarmDockerd) -> list[str]:
+    """What a session killed with SIGKILL leaves (dockerd killed, its owner gone), then what
+    the next session does: sweep_stale(); its problems."""
+    engine.kill()
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    state = (engine.root / "state.json").read_text()
+    (engine.root / "state.json").write_text(
+        state.replace(f'"owner": {os.getpid()}', f'"owner": {dead.pid}')
+    )
+    problems = sweep_stale()  # kills its containerd, shims and the task's processes
+    return [p for p in problems if not p.startswith("killed leftover processes of")]
 
 
-def test_close_and_the_sweep_of_a_killed_session_leave_nothing(test_images):
-    BEFORE.update(_links())
+@pytest.mark.parametrize("end", ["close", "kill then close", "killed session swept"])
+def test_nothing_is_left_after_the_swarm_engine(test_images, end):
+    before = set(_links())
     docker0 = SwarmDockerd._docker0_ifindex()
-
     engine = SwarmDockerd(images=[test_images.v1])
     try:
         engine.setup()
         _run_a_service(engine, test_images.v1)
         ours = {n for n, m in _links().items() if m in {engine.bridge, engine.gateway_bridge}}
         ours |= {engine.bridge, engine.gateway_bridge}
-        assert len(ours) >= 3  # both bridges, the veth of the task (and of ingress_sbox)
-        assert mounts_under(engine.exec_root / "netns")  # ingress_sbox, 1-<id>, lb_<id>...
+        assert len(ours) >= 3  # both bridges and the task's veth on docker_gwbridge
+        assert mounts_under(engine.exec_root / "netns")  # 1-<net id>, lb_<net id>, the task's
+        if end == "kill then close":
+            engine.kill()  # close() starts it again to leave the swarm
+        problems = _end_a_session(engine) if end == "killed session swept" else engine.close()
     finally:
-        assert engine.close() == []
-    _assert_nothing_left(engine, ours, docker0)
-
-    # A session killed with its swarm running: the next session's sweep cleans it up.
-    engine = SwarmDockerd(images=[test_images.v1])
-    try:
-        engine.setup()
-        _run_a_service(engine, test_images.v1)
-        ours = {n for n, m in _links().items() if m in {engine.bridge, engine.gateway_bridge}}
-        ours |= {engine.bridge, engine.gateway_bridge}
-        engine.kill()
-        dead = subprocess.Popen(["true"])
-        dead.wait()
-        state = (engine.root / "state.json").read_text()
-        (engine.root / "state.json").write_text(
-            state.replace(f'"owner": {os.getpid()}', f'"owner": {dead.pid}')
-        )
-        problems = sweep_stale()  # kills its containerd, shims and the task's processes
-        assert all(p.startswith("killed leftover processes of") for p in problems), problems
-        _assert_nothing_left(engine, ours, docker0)
-    finally:
-        engine.close()
+        leftovers = engine.close()  # nothing left to do after either
+    assert (problems, leftovers) == ([], [])
+    _assert_nothing_left(engine, ours=ours, before=before, docker0=docker0)

@@ -8,41 +8,60 @@ What a swarm needs and leaves behind on these machines (Debian's docker.io 20.10
 6.18, found by running it):
 
 * No extra Debian package: dockerd's own swarmkit, ``ip`` and the kernel's vxlan module.
+* Swarm's gossip (networkdb) binds port 7946 on the advertise address, whatever else is
+  given (not configurable: moby/moby#39280).  Two swarm engines advertising 127.0.0.1 (two
+  test sessions at once) break service DNS on the second: in its tasks ``nslookup NAME``
+  times out.  Each SwarmDockerd therefore advertises and listens on an address of its own in
+  127.0.0.0/8 (``swarm_address``, e.g. 127.83.4.19; all of it is ``lo``, nothing to add), with
+  7946 free there; the API (``host``) stays on 127.0.0.1.
 * No IPVS in the kernel (no /proc/net/ip_vs; dockerd logs "error reading the kernel parameter
-  net.ipv4.vs.*" at init and goes on): a service's virtual IP routes nowhere.  Services use
-  ``EndpointSpec(mode="dnsrr")``: ``NAME`` and ``tasks.NAME`` then both resolve (Docker's DNS
-  at 127.0.0.11) to every task's overlay address, and ``wget http://NAME:8080/`` from one task
-  reaches a task.
-* Published ports need ``mode: host`` (``ports={P: (8080, "tcp", "host")}``).  With
-  ``--iptables=false`` dockerd's ``docker-proxy`` listens on ``0.0.0.0:P`` and ``[::]:P`` (a
-  Swarm port has no host address, so never 127.0.0.1 alone) and ``http://127.0.0.1:P/``
-  answers.  One such port per node: a second replica stays ``pending`` with "no suitable node
-  (host-mode port already in use on 1 node)".  The tests therefore reach tasks with ``docker
-  exec`` on this engine (``exec_in_task``) and publish nothing.
-* ``swarm init`` makes a ``docker_gwbridge`` network, a bridge in the host's network namespace
-  named ``docker_gwbridge`` on a free local-pool subnet (172.17.0.0/16 here), plus a veth per
-  task container and one for the ``ingress`` sandbox.  Two swarms (or a swarm on the main
-  engine) would clash on that name, so ``docker_gwbridge`` is created before ``swarm init``
-  with bridge name ``stkgwXXXX`` (the same 4 hex as ``stkbrXXXX``) on the next free /24 of
-  SUBNET_CANDIDATES; it is one of the engine's ``extra_bridges``, deleted with its ports at
-  close and by ``sweep_stale()``.
-* Network namespaces (``ingress_sbox``, ``1-<net id>`` per overlay network, ``lb_<net id>``,
-  one per container) are nsfs mounts under the EXEC ROOT (``/tmp/sd-X/exec/netns``), not
-  /var/run/docker/netns; the vxlan interfaces and br0 of an overlay live inside them, not in
-  the host's namespace.  ``cleanup_host`` unmounts them.  dockerd logs "enabling default vlan
-  on bridge br0 failed ... permission denied" for each overlay; harmless.
-* Overlay subnets: by default from 10.0.0.0/8 (ingress 10.0.0.0/24, then 10.0.1.0/24...),
-  which holds the main engine's pool 10.213.0.0/16; they only exist inside those namespaces,
-  but ``swarm init`` gets ``default_addr_pool=[OVERLAY_POOL]`` (172.31.224.0/20, /24 each:
-  outside SUBNET_CANDIDATES and the host's routes) so no address of it can ever look like one
-  of the main engine's.
-* The data path (vxlan) port is a free UDP port of its own, not 4789: the kernel keeps vxlan
-  devices by (VNI, port) in the namespace they are created in (the host's), and every swarm
-  starts its VNIs at 4097.  No iptables rule is written (``--iptables=false``).
+  net.ipv4.vs.*" at init and goes on).  A service in the default ``vip`` mode runs, but in its
+  task ``nslookup NAME`` times out and ``wget http://NAME:8080/`` (or ``tasks.NAME``) hangs.
+  Services use ``EndpointSpec(mode="dnsrr")``: ``NAME`` and ``tasks.NAME`` then both resolve
+  (Docker's DNS at 127.0.0.11) to every task's overlay address and ``wget`` reaches them.
+* Ingress-mode published ports do not work either (the service runs, ``127.0.0.1:P`` refuses
+  the connection), and a task attached to ``ingress`` that is force-removed leaves ingress's
+  endpoint on docker_gwbridge behind after ``swarm leave``.  So the ``ingress`` network is
+  removed right after init: a service with an ingress-mode port is then refused at once with
+  400 "service needs ingress network, but no ingress network is present".
+* ``mode: host`` ports (``ports={P: (8080, "tcp", "host")}``) work: with ``--iptables=false``
+  ``docker-proxy`` listens on ``0.0.0.0:P`` and ``[::]:P`` (a swarm port has no host address,
+  so never on 127.0.0.1 alone) and ``http://127.0.0.1:P/`` answers.  One such port per node:
+  a second replica stays ``pending``, "no suitable node (host-mode port already in use on 1
+  node)".  The tests therefore publish nothing and reach tasks with ``docker exec`` on this
+  engine (``exec_in_task``).
+* ``swarm init`` makes a ``docker_gwbridge`` network: a bridge in the host's namespace named
+  ``docker_gwbridge`` on a local-pool subnet (172.17.0.0/16 here), with a veth per task
+  container.  Two swarms (or one on the main engine) would clash on that name, so
+  ``docker_gwbridge`` is created before ``swarm init`` on a bridge ``stkgwXXXX`` (the 4 hex of
+  ``stkbrXXXX``) and the next free /24 of SUBNET_CANDIDATES; it is one of the engine's
+  ``extra_bridges``, deleted with its ports at close and by ``sweep_stale()``.
+* Network namespaces (``1-<net id>`` and ``lb_<net id>`` per overlay network, one per
+  container; ``ingress_sbox`` while ingress exists) are nsfs mounts under the EXEC ROOT
+  (``/tmp/sd-X/exec/netns``), not /var/run/docker/netns; an overlay's vxlan device and br0
+  live in them, not in the host's namespace.  ``cleanup_host`` unmounts them.  dockerd logs
+  "enabling default vlan on bridge br0 failed ... permission denied" per overlay; harmless.
+* Overlay subnets come by default from 10.0.0.0/8 (10.0.0.0/24 for ingress, 10.0.1.0/24...),
+  which holds the main engine's pool 10.213.0.0/16; they exist only inside those namespaces,
+  but ``swarm init`` gets ``default_addr_pool=[OVERLAY_POOL]`` (172.31.224.0/20, a /24 each:
+  outside SUBNET_CANDIDATES and the host's routes) so none can ever look like the main's.
+* The vxlan data path port is a free UDP port in 40000-49151 (swarm takes 1024-49151 only),
+  not 4789: the kernel keys vxlan devices by (VNI, port) in the namespace they are made in
+  (the host's) and every swarm starts its VNIs at 4097; two SwarmDockerds ran at once.
+* No iptables rule is written (``--iptables=false``).  The agent tries to pull a service's
+  image from Docker Hub first ("pulling image failed": no DNS here) and runs the local one.
+* Swarm removes a removed service's task containers slowly (one on an overlay network: its
+  SIGTERM after 3.5 s, removed after 6 s; without a network: gone after 1.9 s);
+  ``wait_tasks_gone`` force-removes them at once instead.
+* A failed update with ``failure_action="rollback"`` goes ``updating`` "update in progress",
+  ``rollback_started`` "update rolled back due to failure or early termination of task
+  <task id>", ``rollback_completed`` "rollback completed"; the failed task's error (failing
+  healthcheck) is "task: non-zero exit (143): dockerexec: unhealthy container".
 
-``close()`` removes the services (and waits for their containers), secrets, configs and
-overlay networks, runs ``swarm leave --force``, then ExtraDockerd's close (containers, the
+``close()`` removes the services (and their containers), secrets, configs and overlay
+networks, runs ``swarm leave --force``, then ExtraDockerd's close (containers, the
 ``docker_gwbridge`` network, dockerd, mounts under the folder, both bridges and their ports).
+A killed swarm dockerd is started again first, so that it leaves the swarm itself.
 """
 
 from __future__ import annotations
@@ -73,6 +92,8 @@ from helpers.dockerd import (
 OVERLAY_POOL = "172.31.224.0/20"
 GATEWAY_NETWORK = "docker_gwbridge"
 SERVICE_LABEL = "com.docker.swarm.service.id"
+#: swarm's gossip port (networkdb, memberlist): not configurable (moby/moby#39280)
+GOSSIP_PORT = 7946
 #: how long close() waits for the removed services' containers to go
 TASKS_GONE_TIMEOUT_S = 20.0
 
@@ -88,6 +109,22 @@ def _free_udp_port() -> int:
     raise ExtraDockerdUnavailable("no free UDP port in 40000-49151 for the vxlan data path")
 
 
+def _free_loopback_address() -> str:
+    """An address of 127.0.0.0/8 (all of it is the host's ``lo``) whose port GOSSIP_PORT is
+    free for TCP and UDP: swarm's gossip (networkdb) always binds it on the advertise address,
+    so two swarms on one address break each other's service DNS."""
+    for _ in range(50):
+        address = f"127.{random.randint(1, 254)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
+        try:
+            for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+                with contextlib.closing(socket.socket(socket.AF_INET, kind)) as sock:
+                    sock.bind((address, GOSSIP_PORT))
+        except OSError:
+            continue
+        return address
+    raise ExtraDockerdUnavailable(f"no 127.x.y.z with port {GOSSIP_PORT} free")
+
+
 class SwarmDockerd(ExtraDockerd):
     """An ExtraDockerd that is the manager (and only node) of a swarm of its own."""
 
@@ -96,7 +133,9 @@ class SwarmDockerd(ExtraDockerd):
         self.gateway_bridge = EXTRA_BRIDGE_PREFIX + self.bridge.removeprefix("stkbr")
         self.extra_bridges.append(self.gateway_bridge)
         self.gateway_subnet: str | None = None
-        #: swarm's control plane (``--listen-addr``) and data path (vxlan) ports
+        #: swarm's own loopback address (``--advertise-addr``), control plane
+        #: (``--listen-addr``) and data path (vxlan) ports
+        self.swarm_address = _free_loopback_address()
         self.swarm_port = _free_port()
         self.data_path_port = _free_udp_port()
         self.node_id: str | None = None
@@ -147,8 +186,8 @@ class SwarmDockerd(ExtraDockerd):
         with contextlib.closing(self.local_client()) as local:
             try:
                 self.node_id = local.swarm.init(
-                    advertise_addr="127.0.0.1",
-                    listen_addr=f"127.0.0.1:{self.swarm_port}",
+                    advertise_addr=self.swarm_address,
+                    listen_addr=f"{self.swarm_address}:{self.swarm_port}",
                     default_addr_pool=[OVERLAY_POOL],
                     subnet_size=24,
                     data_path_port=self.data_path_port,
@@ -157,6 +196,33 @@ class SwarmDockerd(ExtraDockerd):
                 raise ExtraDockerdUnavailable(
                     f"swarm init failed: {exc}; log {self.log}:\n{self.log_tail()}"
                 ) from exc
+            self._remove_ingress(local.api)
+
+    @staticmethod
+    def _remove_ingress(api: Any, timeout_s: float = 15.0, settle_s: float = 1.5) -> None:
+        """Remove the ``ingress`` network swarm makes at init (see the module's docstring: it
+        cannot route here), again while it shows up, until it and its sandbox's endpoint on
+        docker_gwbridge have stayed away ``settle_s``: this node sets up its own copy and that
+        sandbox a moment after init, and a removal racing with it is undone or fails (seen
+        once in four runs)."""
+        deadline = time.monotonic() + timeout_s
+        seen = False
+        gone_since: float | None = None
+        while time.monotonic() < deadline:
+            found = [n for n in api.networks(names=["ingress"]) if n["Name"] == "ingress"]
+            endpoints = api.inspect_network(GATEWAY_NETWORK)["Containers"] or {}
+            seen = seen or bool(found)
+            if found or endpoints:
+                gone_since = None
+                for network in found:
+                    with contextlib.suppress(Exception):  # retried
+                        api.remove_network(network["Id"])
+            elif seen:
+                gone_since = gone_since or time.monotonic()
+                if time.monotonic() - gone_since >= settle_s:
+                    return
+            time.sleep(0.1)
+        raise ExtraDockerdUnavailable(f"could not remove the ingress network in {timeout_s:.0f} s")
 
     def swarm_state(self) -> str:
         """``LocalNodeState`` of this engine ("active", "inactive"...)."""
@@ -219,21 +285,33 @@ class SwarmDockerd(ExtraDockerd):
 
 
 def wait_tasks_gone(api: Any, timeout_s: float = TASKS_GONE_TIMEOUT_S) -> list[str]:
-    """Wait for the containers of removed services to go; force-remove them after
-    ``timeout_s``."""
+    """Force-remove the containers of removed services until none is left; the problems.
+
+    Swarm takes 3 to 6 s to stop (SIGTERM) and then remove a removed service's task
+    containers (longer on an overlay network); removing them at once is what it would do."""
+    import docker.errors
+
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        left = api.containers(all=True, filters={"label": SERVICE_LABEL})
+    while True:
+        services = {service["ID"] for service in api.services()}
+        left = [
+            c
+            for c in api.containers(all=True, filters={"label": SERVICE_LABEL})
+            if c["Labels"].get(SERVICE_LABEL) not in services
+        ]
         if not left:
             return []
-        time.sleep(0.2)
-    problems = []
-    for container in api.containers(all=True, filters={"label": SERVICE_LABEL}):
-        try:
-            api.remove_container(container["Id"], force=True)
-        except Exception as exc:
-            problems.append(f"task container {container['Id'][:12]}: {exc}")
-    return problems
+        problems = []
+        for container in left:
+            try:
+                api.remove_container(container["Id"], force=True)
+            except docker.errors.NotFound:
+                pass
+            except docker.errors.APIError as exc:  # "removal ... is already in progress"
+                problems.append(f"task container {container['Id'][:12]}: {exc}")
+        if time.monotonic() > deadline:
+            return problems
+        time.sleep(0.1)
 
 
 def _wait_ingress_gone(api: Any, timeout_s: float = 15.0) -> list[str]:
