@@ -23,6 +23,7 @@ from controller.desired.engines import EngineSpec, TlsFiles
 from controller.models import CommandStatus, HealthStatus
 from controller.runtime import Engine, Engines
 from controller.runtime.swarm import SwarmEngine
+from controller.swarm_apply import SwarmApply
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 
@@ -51,7 +52,8 @@ def swarm(swarm_engine: Any, tmp_path: Path) -> Iterator[tuple[Harness, SwarmEng
     yield h, engine, client
     for name in {s.stack_id for s in h.db.stacks.list()}:
         outcome = h.delete(name)
-        assert outcome.command.status is CommandStatus.DONE, (outcome.error, h.log_messages(outcome))
+        status = outcome.command.status
+        assert status is CommandStatus.DONE, (outcome.error, h.log_messages(outcome))
     h.db.close()
     leftovers = [s.name for s in client.services.list() if s.name.startswith("sw")]
     leftovers += [n.name for n in client.networks.list() if n.name.startswith("sw")]
@@ -104,7 +106,7 @@ def test_create_serve_then_reapply_changes_nothing(swarm, test_images) -> None:
 
 
 def test_changing_one_service_updates_only_it(swarm, test_images) -> None:
-    h, engine, client = swarm
+    h, _engine, client = swarm
     compose = {"services": {
         "web": {"image": test_images.v1, **WEB},
         "db": {"image": test_images.v1, **SLEEPER},
@@ -120,12 +122,12 @@ def test_changing_one_service_updates_only_it(swarm, test_images) -> None:
     assert any("update_service swb_web: image changed" in m for m in h.log_messages(outcome))
     web = services(client, "swb")["swb_web"]
     assert web.attrs["UpdateStatus"]["State"] == "completed"
-    code, out = exec_in_task(client, web, f"cat {test_images.version_file}")
+    _code, out = exec_in_task(client, web, f"cat {test_images.version_file}")
     assert out.strip() == "2"
 
 
 def test_a_service_changed_by_hand_is_put_back(swarm, test_images) -> None:
-    h, engine, client = swarm
+    h, _engine, client = swarm
     compose = {"services": {"web": {"image": test_images.v1, **SLEEPER}}}
     assert h.apply(h.stack("swc", compose, **TARGET)).error is None
     services(client, "swc")["swc_web"].scale(3)
@@ -137,7 +139,7 @@ def test_a_service_changed_by_hand_is_put_back(swarm, test_images) -> None:
 
 
 def test_secrets_and_configs_are_rotated_under_new_names(swarm, test_images, tmp_path) -> None:
-    h, engine, client = swarm
+    h, _engine, client = swarm
     folder = tmp_path / "manifests-swd"
     folder.mkdir()
     (folder / "token.txt").write_text("one")
@@ -166,7 +168,7 @@ def test_secrets_and_configs_are_rotated_under_new_names(swarm, test_images, tmp
 
 
 def test_an_update_swarm_rolls_back_fails_with_swarms_message(swarm, test_images) -> None:
-    h, engine, client = swarm
+    h, _engine, client = swarm
     good = {"image": test_images.v1, **SLEEPER, "deploy": {
         "endpoint_mode": "dnsrr",
         "update_config": {"failure_action": "rollback", "monitor": "2s"},
@@ -181,7 +183,7 @@ def test_an_update_swarm_rolls_back_fails_with_swarms_message(swarm, test_images
 
 
 def test_depends_on_is_converged_one_level_at_a_time(swarm, test_images) -> None:
-    h, engine, client = swarm
+    h, _engine, _client = swarm
     compose = {"services": {
         "db": {"image": test_images.v1, **SLEEPER, "healthcheck": {
             "test": ["CMD", "true"], "interval": "1s", "start_period": "0s"}},
@@ -218,7 +220,7 @@ def test_what_a_swarm_cannot_carry_out_is_refused_before_anything_runs(
 
 
 def test_delete_removes_services_secrets_and_networks(swarm, test_images, tmp_path) -> None:
-    h, engine, client = swarm
+    h, _engine, client = swarm
     (tmp_path / "manifests-swh").mkdir()
     (tmp_path / "manifests-swh" / "s.txt").write_text("x")
     compose = {
@@ -231,3 +233,25 @@ def test_delete_removes_services_secrets_and_networks(swarm, test_images, tmp_pa
     assert services(client, "swh") == {}
     assert [s.name for s in client.secrets.list() if s.name.startswith("swh_")] == []
     assert [n.name for n in client.networks.list() if n.name.startswith("swh_")] == []
+
+
+def test_an_update_out_of_sequence_is_planned_again(swarm, test_images) -> None:
+    """Someone updates the service between our look and our update: Swarm refuses ours as out of
+    sequence, and the apply looks again and plans again instead of failing."""
+    h, engine, client = swarm
+    compose = {"services": {"web": {"image": test_images.v1, **SLEEPER}}}
+    assert h.apply(h.stack("swi", compose, **TARGET)).error is None
+    compose["services"]["web"]["environment"] = {"LEVEL": "2"}
+    desired = h.stack("swi", compose, **TARGET)
+    said: list[str] = []
+
+    def meanwhile(the_plan: Any) -> None:  # after our look: the service moves on
+        web = services(client, "swi")["swi_web"]
+        web.update(labels={**web.attrs["Spec"]["Labels"], "edited": "by hand"})
+
+    apply = SwarmApply(engine, on_step=lambda *a: None, on_progress=said.append, wait_timeout=60)
+    applied = apply.converge(desired, previous=None, on_plan=meanwhile)
+    assert any("planning again: a service changed meanwhile" in line for line in said), said
+    assert applied.health[0] is HealthStatus.HEALTHY, applied.health
+    env = services(client, "swi")["swi_web"].attrs["Spec"]["TaskTemplate"]["ContainerSpec"]["Env"]
+    assert env == ["LEVEL=2"]
