@@ -88,13 +88,13 @@ from helpers.dockerd import (
     bridge_exists,
 )
 
-#: where swarm allocates overlay subnets (ingress and the tests' networks), /24 each
+#: where swarm allocates overlay subnets, /24 each
 OVERLAY_POOL = "172.31.224.0/20"
 GATEWAY_NETWORK = "docker_gwbridge"
 SERVICE_LABEL = "com.docker.swarm.service.id"
 #: swarm's gossip port (networkdb, memberlist): not configurable (moby/moby#39280)
 GOSSIP_PORT = 7946
-#: how long close() waits for the removed services' containers to go
+#: how long wait_tasks_gone() keeps removing the removed services' containers
 TASKS_GONE_TIMEOUT_S = 20.0
 
 
