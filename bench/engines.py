@@ -1,18 +1,23 @@
-"""What observing and resyncing cost per engine: the machine's engine (``local``) and a second
-dockerd reached over TLS on 127.0.0.1 (``edge``), both in one controller (``Engines``).
+"""What observing and resyncing cost per engine: the machine's engine (``local``), a second
+dockerd reached over TLS on 127.0.0.1 (``edge``) and a third one, manager of a single-node
+Swarm (``prod``, ``kind: swarm``), all in one controller (``Engines``).
 
-The bench starts the second engine itself (``tests/helpers/dockerd.py``: ``ExtraDockerd``, its
-own data root and bridge, ``--tlsverify``, the test images copied in) and measures:
+The bench starts the extra engines itself (``tests/helpers/dockerd.py``: ``ExtraDockerd``, its
+own data root and bridge, ``--tlsverify``, the test images copied in; ``tests/helpers/swarm.py``:
+``SwarmDockerd``, the same plus ``swarm init``) and measures:
 
 1. convergence (a side figure): N one-container stacks per engine (``stackctl-test/busybox:1``,
    ``sleep 3600``, ``init: true``, ``network_mode: none``: a default network per stack would
-   need N networks, more than the second engine's default address pools hold), recorded as
+   need N networks, more than the second engine's default address pools hold; on the swarm,
+   where a service cannot do without a network, every stack joins one external overlay
+   network the bench creates), recorded as
    versions and converged by ``--workers`` ``controller.worker.Worker`` threads sharing one
    database; wall time per engine, the stacks of the other engine not queued meanwhile;
 2. observe cost per engine, p50/p95 over ``--runs`` calls: ``Engine.observe(stack)`` of one
    two-container stack (with its images and network names, as the reconciler asks) and
-   ``Engine.observe_fleet()`` with the N stacks (and that one) present;
-3. a no-op resync: ``Resync(db, engines).round(names)`` over the 2N in-sync stacks, ``--rounds``
+   ``Engine.observe_fleet()`` with the N stacks (and that one) present (on the swarm:
+   ``SwarmEngine.observe``, services with their tasks);
+3. a no-op resync: ``Resync(db, engines).round(names)`` over the 3N in-sync stacks, ``--rounds``
    times (the first one reads the desired models from the database, the others use its cache):
    wall and CPU time (``time.process_time``) per round, the commands queued (0: all in sync)
    and the engine calls of each engine per round (``engine.calls.counts``, reset before).
@@ -20,7 +25,7 @@ own data root and bridge, ``--tlsverify``, the test images copied in) and measur
 Needs the engine, the test images (``scripts/engine.sh``), root and ``dockerd``/``openssl``/``ip``
 for the second engine. Everything it creates is removed at the end, even on failure: the
 containers and networks of its stacks (named ``engb<hex>-...``) on the machine's engine, and
-the second engine with everything on it (``ExtraDockerd.close()``).
+the extra engines with everything on them (``ExtraDockerd.close()``, ``SwarmDockerd.close()``).
 Run: ``.venv/bin/python bench/engines.py [--stacks N] [--rounds R] [--runs K] [--workers W]``.
 Prints figures; asserts nothing about time.
 """
@@ -53,6 +58,7 @@ from typing import Any
 import docker
 from helpers.dockerd import ExtraDockerd
 from helpers.stacks import desired_stack
+from helpers.swarm import SwarmDockerd
 
 from controller.db import Database
 from controller.desired import DesiredStack
@@ -62,12 +68,15 @@ from controller.planner import image_refs, object_names
 from controller.reconciler import ReconcilerOptions
 from controller.resync import Resync
 from controller.runtime import Engine, Engines
+from controller.runtime.swarm import SwarmEngine
 from controller.versions import record_version
 from controller.worker import Worker
 
 print = functools.partial(print, flush=True)  # figures must survive a kill
 IMAGE = "stackctl-test/busybox:1"
 EDGE = "edge"
+PROD = "prod"  # the swarm
+SHARED = "engb-shared"  # the external overlay network of the swarm's stacks
 PROJECT_LABEL = "com.docker.compose.project"
 
 
@@ -81,9 +90,28 @@ def sleeper() -> dict[str, Any]:
     }
 
 
-def pair() -> dict[str, Any]:
+def on_swarm() -> dict[str, Any]:
+    """A one-service stack on the swarm, on the shared overlay network (no IPVS here: dnsrr)."""
+    service = {
+        "image": IMAGE,
+        "command": ["sleep", "3600"],
+        "init": True,
+        "deploy": {"endpoint_mode": "dnsrr"},
+    }
+    return {
+        "services": {"app": service},
+        "networks": {"default": {"external": True, "name": SHARED}},
+    }
+
+
+def pair(*, swarm: bool = False) -> dict[str, Any]:
     """Two services on the stack's default network: what ``observe`` of one stack is timed on."""
     service = {"image": IMAGE, "command": ["sleep", "3600"], "init": True, "pull_policy": "never"}
+    if swarm:
+        return {
+            **on_swarm(),
+            "services": {"a": on_swarm()["services"]["app"], "b": on_swarm()["services"]["app"]},
+        }
     return {"services": {"a": dict(service), "b": dict(service)}}
 
 
@@ -144,7 +172,7 @@ def converge(
 
 
 def report_observe(
-    name: str, engine: Engine, pair_desired: DesiredStack, *, stacks: int, runs: int
+    name: str, engine: Engine | SwarmEngine, pair_desired: DesiredStack, *, stacks: int, runs: int
 ) -> None:
     images, names = image_refs(pair_desired), object_names(pair_desired)
     engine.calls.reset()
@@ -157,7 +185,8 @@ def report_observe(
     print(
         f"observe    {name:5}  one 2-container stack: p50 {p50:6.1f} ms, p95 {p95:6.1f} ms"
         f" ({per_observe:.0f} calls);  observe_fleet ({stacks + 1} stacks,"
-        f" {stacks + 2} containers of ours): p50 {f50:6.1f} ms, p95 {f95:6.1f} ms"
+        f" {stacks + 2} {'services' if isinstance(engine, SwarmEngine) else 'containers'}"
+        f" of ours): p50 {f50:6.1f} ms, p95 {f95:6.1f} ms"
         f" ({per_fleet:.0f} calls)  [{runs} runs]"
     )
 
@@ -238,6 +267,7 @@ def main() -> None:
     prefix = "engb" + secrets.token_hex(3)
     main_api = docker.from_env(timeout=300).api
     extra = ExtraDockerd(images=[IMAGE])
+    swarm = SwarmDockerd(images=[IMAGE])
     problems: list[str] = []
     try:
         began = time.perf_counter()
@@ -246,10 +276,27 @@ def main() -> None:
             f"edge engine: {extra.host} (TLS, ExtraDockerd, {extra.bridge} on {extra.subnet})"
             f" up with the test image in {time.perf_counter() - began:.1f} s"
         )
-        spec = EngineSpec(
-            name=EDGE, host=extra.host, tls=TlsFiles(ca=extra.ca, cert=extra.cert, key=extra.key)
+        began = time.perf_counter()
+        swarm.setup()
+        swarm.client().networks.create(SHARED, driver="overlay", attachable=True)
+        print(
+            f"prod engine: {swarm.host} (TLS, SwarmDockerd: single-node swarm)"
+            f" up with the test image in {time.perf_counter() - began:.1f} s"
         )
-        engines = Engines({EDGE: spec}, local=Engine())
+        specs = {
+            EDGE: EngineSpec(
+                name=EDGE,
+                host=extra.host,
+                tls=TlsFiles(ca=extra.ca, cert=extra.cert, key=extra.key),
+            ),
+            PROD: EngineSpec(
+                name=PROD,
+                kind="swarm",
+                host=swarm.host,
+                tls=TlsFiles(ca=swarm.ca, cert=swarm.cert, key=swarm.key),
+            ),
+        }
+        engines = Engines(specs, local=Engine())
         for engine in engines:
             version = engine._client.get().version()
             print(f"engine {engine.name:5}: {engine.spec.describe()}, Docker {version['Version']}")
@@ -262,22 +309,28 @@ def main() -> None:
             db = Database(db_path=tmp / "stackctl.db")
             by_engine: dict[str, list[DesiredStack]] = {}
             pairs: dict[str, DesiredStack] = {}
-            for name, target in (("local", {}), (EDGE, {"target": {"engine": EDGE}})):
-                short = "l" if name == "local" else "e"
+            for name, target in (
+                ("local", {}),
+                (EDGE, {"target": {"engine": EDGE}}),
+                (PROD, {"target": {"engine": PROD}}),
+            ):
+                short = name[0]
+                compose = on_swarm() if name == PROD else {"services": {"app": sleeper()}}
                 by_engine[name] = [
-                    desired_stack(
-                        tmp, f"{prefix}-{short}{n}", {"services": {"app": sleeper()}}, **target
-                    )
+                    desired_stack(tmp, f"{prefix}-{short}{n}", compose, **target)
                     for n in range(args.stacks)
                 ]
-                pairs[name] = desired_stack(tmp, f"{prefix}-{short}pair", pair(), **target)
+                pairs[name] = desired_stack(
+                    tmp, f"{prefix}-{short}pair", pair(swarm=name == PROD), **target
+                )
             for name, stacks in by_engine.items():
                 seconds, statuses = converge(
                     db, engines, tmp, [*stacks, pairs[name]], workers=args.workers
                 )
                 count = len(stacks) + 1
                 print(
-                    f"converge   {name:5}  {count} stacks ({count + 1} containers) in"
+                    f"converge   {name:5}  {count} stacks ({count + 1}"
+                    f" {'services' if name == PROD else 'containers'}) in"
                     f" {seconds:6.2f} s ({count / seconds:5.1f} stacks/s);"
                     f" commands {dict(statuses)}"
                 )
@@ -296,9 +349,10 @@ def main() -> None:
         cleanup_main(main_api, prefix)
         left = leftovers(main_api, prefix)
         problems += extra.close()
+        problems += swarm.close()
         print(
             f"clean-up: {left} container(s)/network(s) of {prefix} left on the machine's"
-            f" engine; edge engine closed"
+            f" engine; edge and prod engines closed"
             + (f" with problems: {'; '.join(problems)}" if problems else ", no problems")
         )
 
