@@ -15,10 +15,10 @@ What a swarm needs and leaves behind on these machines (Debian's docker.io 20.10
   127.0.0.0/8 (``swarm_address``, e.g. 127.83.4.19; all of it is ``lo``, nothing to add), with
   7946 free there; the API (``host``) stays on 127.0.0.1.
 * No IPVS in the kernel (no /proc/net/ip_vs; dockerd logs "error reading the kernel parameter
-  net.ipv4.vs.*" at init and goes on).  A service in the default ``vip`` mode runs, but in its
-  task ``nslookup NAME`` times out and ``wget http://NAME:8080/`` (or ``tasks.NAME``) hangs.
-  Services use ``EndpointSpec(mode="dnsrr")``: ``NAME`` and ``tasks.NAME`` then both resolve
-  (Docker's DNS at 127.0.0.11) to every task's overlay address and ``wget`` reaches them.
+  net.ipv4.vs.*" at init and goes on).  A service in the default ``vip`` mode runs and
+  ``NAME`` resolves to its virtual IP, but ``wget http://NAME:8080/`` hangs (``tasks.NAME``
+  answers).  Services use ``EndpointSpec(mode="dnsrr")``: ``NAME`` and ``tasks.NAME`` then
+  both resolve (Docker's DNS at 127.0.0.11) to every task's overlay address and answer.
 * Ingress-mode published ports do not work either (the service runs, ``127.0.0.1:P`` refuses
   the connection), and a task attached to ``ingress`` that is force-removed leaves ingress's
   endpoint on docker_gwbridge behind after ``swarm leave``.  So the ``ingress`` network is
