@@ -90,12 +90,11 @@ def test_create_serve_then_reapply_changes_nothing(swarm, test_images) -> None:
     found = services(client, "swa")
     assert set(found) == {"swa_web", "swa_probe"}
     assert len(task_addresses(client, found["swa_web"], "swa_default")) == 2
-    # By address: Docker's embedded DNS needs the iptables rules a test engine never writes
-    # (--iptables=false), so names do not resolve there; they do on a real swarm.
-    for address in task_addresses(client, found["swa_web"], "swa_default"):
-        fetch = f"timeout 5 wget -qO- http://{address}:8080/"
+    # By the compose name (each service's alias, as under Compose) and by each task's address.
+    for host in ["web", *task_addresses(client, found["swa_web"], "swa_default")]:
+        fetch = f"timeout 5 wget -qO- http://{host}:8080/"
         code, out = exec_in_task(client, found["swa_probe"], fetch)
-        assert code == 0 and "stackctl test image 1" in out, out
+        assert code == 0 and "stackctl test image 1" in out, (host, out)
     stack = h.db.stacks.require("swa")
     assert stack.health_status is HealthStatus.HEALTHY, stack.last_error
     engine.calls.reset()
