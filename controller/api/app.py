@@ -52,6 +52,7 @@ from controller.errors import (
     TransientError,
 )
 from controller.models.observed import Snapshot
+from controller.models.swarm import SwarmSnapshot
 
 log = logging.getLogger("stackctl.api")
 
@@ -67,11 +68,12 @@ def create_app(
     open_reads: bool = False,
     on_push: hooks.OnPush | None = None,
     git_stats: Callable[[], object] | None = None,
-    observe: Callable[[str, str], Snapshot] | None = None,
+    observe: Callable[[str, str], Snapshot | SwarmSnapshot] | None = None,
 ) -> FastAPI:
     """The API over the database at ``db_path``; write endpoints need ``token`` (none: they
     answer 403), and so do reads unless ``open_reads``. The web console is served at ``/``;
-    ``observe(stack, engine)`` (from the daemon) lets its stack pages show the containers."""
+    ``observe(stack, engine)`` (from the daemon) lets its stack pages show the containers (a
+    Swarm stack's services and tasks)."""
     holder = DatabaseHolder(Path(db_path))
 
     @asynccontextmanager

@@ -69,6 +69,7 @@ COMMANDS = {
     "describe": Lazy(
         "controller.cli.describe",
         "Status, conditions, services with their containers, last commands, recent events.\n"
+        "A Swarm stack: its services and their tasks instead of containers.\n"
         "``describe repository NAME``: a followed git repository and how its last fetch went.\n"
         "``describe command ID``: a command's fields and its log lines.",
     ),

@@ -3,10 +3,15 @@ with their containers, last commands, recent events) and ``describe repository N
 
 Read-only, like the other queries: it reads the database and, when the engine answers, observes
 what runs for the stack; an engine that does not answer is said in place of the containers.
+The engine is the one the stack's desired version targets (else its applied one's), found in
+the engines file as ``stackctl run`` reads it (``--engines``, ``STACKCTL_ENGINES``); a name
+the file does not declare is said in the same place. A Swarm stack shows its services and
+their tasks instead of containers (``controller.models.swarm_rows``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,13 +28,16 @@ from controller.cli.output import (
     short,
     timestamp,
 )
-from controller.cli.running import DB_OPTION, fail, open_database
+from controller.cli.running import DB_OPTION, ENGINES_OPTION, engine_specs, fail, open_database
 from controller.errors import StackctlError
 
 if TYPE_CHECKING:  # loaded when the command runs: the CLI starts quickly
     from controller.db import Database
+    from controller.desired.engines import EngineSpec
     from controller.models import Command, Event, Stack, StackMetadata
     from controller.models.observed import Snapshot
+    from controller.models.swarm import SwarmSnapshot
+    from controller.models.swarm_rows import ServiceRow, TaskRow
     from controller.operations import Condition
 
 
@@ -43,8 +51,10 @@ def describe(
     ),
     db: Path | None = DB_OPTION,
     output: Output = OUTPUT_OPTION,
+    engines: Path | None = ENGINES_OPTION,
 ) -> None:
     """Status, conditions, services with their containers, last commands, recent events.
+    A Swarm stack: its services and their tasks instead of containers.
     ``describe repository NAME``: a followed git repository and how its last fetch went.
     ``describe command ID``: a command's fields and its log lines."""
     if name is not None:
@@ -63,11 +73,54 @@ def describe(
         stack = name
     with open_database(db) as database:
         details = _details(database, stack)
-    snapshot, engine_error = _observe(stack)
+        where = details["engine"] or _applied_engine(database, details["stack"])
+    specs = engine_specs(engines)
+    spec = specs.get(where)
+    if spec is None:
+        snapshot, engine_error = None, _undeclared(where, specs)
+        heading = engine_error
+    else:
+        snapshot, engine_error = _observe(ObserveTarget(stack=stack, spec=spec))
+        heading = f"engine unreachable: {engine_error}" if engine_error else None
+    if _is_swarm(snapshot, spec):
+        _describe_swarm(
+            details, snapshot=snapshot, engine_error=engine_error, heading=heading, output=output
+        )
+        return
     services = _services(details["desired_services"], snapshot)
     if output is not Output.TABLE:
         print_data({**details, "services": services, "engine_error": engine_error}, output)
         return
+    _print_head(details)
+    _print_services(services, heading=heading)
+    _print_commands(details["commands"])
+    _print_events(details["events"])
+
+
+def _describe_swarm(
+    details: dict[str, Any],
+    *,
+    snapshot: SwarmSnapshot | None,
+    engine_error: str | None,
+    heading: str | None,
+    output: Output,
+) -> None:
+    from controller.models.swarm_rows import service_rows, task_rows
+
+    services = service_rows(details["desired_services"], snapshot)
+    tasks = task_rows(details["desired_services"], snapshot)
+    if output is not Output.TABLE:
+        data = {**details, "services": services, "tasks": tasks, "engine_error": engine_error}
+        print_data(data, output)
+        return
+    _print_head(details)
+    _print_swarm_services(services, heading=heading)
+    _print_tasks(tasks)
+    _print_commands(details["commands"])
+    _print_events(details["events"])
+
+
+def _print_head(details: dict[str, Any]) -> None:
     _print_fields(
         details["stack"],
         latest=details["latest_version"],
@@ -75,9 +128,6 @@ def describe(
         engine=details["engine"],
     )
     _print_conditions(details["conditions"])
-    _print_services(services, engine_error=engine_error)
-    _print_commands(details["commands"])
-    _print_events(details["events"])
 
 
 def _describe_command(command_id: str, *, db: Path | None, output: Output) -> None:
@@ -143,11 +193,49 @@ def _print_conditions(conditions: list[Condition]) -> None:
     )
 
 
-def _print_services(services: list[dict[str, Any]], *, engine_error: str | None) -> None:
-    typer.echo(f"Services: engine unreachable: {engine_error}" if engine_error else "Services:")
+def _print_services(services: list[dict[str, Any]], *, heading: str | None) -> None:
+    typer.echo(f"Services: {heading}" if heading else "Services:")
     print_table(
         ["SERVICE", "CONTAINER", "STATE", "HEALTH", "VERSION"],
         [[r["service"], r["container"], r["state"], r["health"], r["version"]] for r in services],
+        indent=2,
+    )
+
+
+def _print_swarm_services(services: list[ServiceRow], *, heading: str | None) -> None:
+    typer.echo(f"Services: {heading}" if heading else "Services:")
+    print_table(
+        ["SERVICE", "MODE", "RUNNING", "IMAGE", "UPDATE"],
+        [
+            [
+                r.service,
+                r.mode or "-",
+                r.tasks,
+                (r.image or "-").partition("@sha256:")[0],  # the digest: in -o json
+                short(r.update, 80),
+            ]
+            for r in services
+        ],
+        indent=2,
+    )
+
+
+def _print_tasks(tasks: list[TaskRow]) -> None:
+    typer.echo("Tasks:")
+    print_table(
+        ["TASK", "SERVICE", "SLOT", "NODE", "STATE", "DESIRED", "ERROR"],
+        [
+            [
+                t.id[:12],
+                t.service,
+                "-" if t.slot is None else t.slot,
+                t.node[:12] or "-",
+                t.state,
+                t.desired_state,
+                short(t.error, 80),
+            ]
+            for t in tasks
+        ],
         indent=2,
     )
 
@@ -204,14 +292,57 @@ def _details(database: Database, name: str) -> dict[str, Any]:
     }
 
 
-def _observe(stack: str) -> tuple[Snapshot | None, str | None]:
-    """What the engine runs for the stack, or why it could not be asked."""
-    from controller.runtime import Engine
+def _applied_engine(database: Database, stack: Stack) -> str:
+    """The engine of the applied version (a stack whose manifest went with ``deletionPolicy:
+    Orphan`` has no desired version but still runs there), else ``local``."""
+    from controller.desired.engines import LOCAL
+    from controller.versions import version_engine
 
+    applied = (
+        database.stack_versions.get(stack.stack_id, stack.applied_version)
+        if stack.applied_version
+        else None
+    )
+    return version_engine(applied) if applied else LOCAL
+
+
+def _undeclared(name: str, specs: dict[str, EngineSpec]) -> str:
+    return (
+        f"engine {name!r} is not declared (declared: {', '.join(specs)}; give describe the"
+        " engines file the controller runs with: --engines FILE or STACKCTL_ENGINES)"
+    )
+
+
+@dataclass(frozen=True)
+class ObserveTarget:
+    stack: str
+    spec: EngineSpec  # the engine the stack is looked for on
+
+
+def _observe(target: ObserveTarget) -> tuple[Snapshot | SwarmSnapshot | None, str | None]:
+    """What the engine runs for the stack, or why it could not be asked. One argument: tests
+    replace it with ``lambda target: (snapshot, error)``."""
+    from controller.desired.engines import LOCAL, EngineSpec
+    from controller.runtime import Engine, Engines
+
+    spec = target.spec
     try:
-        return Engine(timeout=10).observe(stack), None
+        if spec == EngineSpec(name=LOCAL):
+            engine = Engine(timeout=10)  # as the docker CLI finds it, and its own error text
+        else:
+            engine = Engines({spec.name: spec}, timeout=10).get(spec.name)
+        return engine.observe(target.stack), None
     except StackctlError as e:
         return None, str(e)
+
+
+def _is_swarm(snapshot: Snapshot | SwarmSnapshot | None, spec: EngineSpec | None) -> bool:
+    """By what was observed; when nothing was, by the engine's kind (its rows say unknown)."""
+    from controller.models.swarm import SwarmSnapshot
+
+    if snapshot is not None:
+        return isinstance(snapshot, SwarmSnapshot)
+    return spec is not None and spec.kind == "swarm"
 
 
 def _services(desired: list[str], snapshot: Snapshot | None) -> list[dict[str, Any]]:

@@ -10,15 +10,14 @@ from typing import TYPE_CHECKING
 import typer
 
 from controller.cli.app import app
-from controller.cli.running import DB_OPTION, TIMEOUT_OPTION
+from controller.cli.running import DB_OPTION, ENGINES_OPTION, TIMEOUT_OPTION, engine_specs
 from controller.config import Settings, load_settings
-from controller.errors import ManifestError, StackctlError
+from controller.errors import StackctlError
 from controller.logs import configure_logging
 
 if TYPE_CHECKING:
     from controller.db import RetentionPolicy
     from controller.desired.delivery import CommitStatus, NotifyTarget
-    from controller.desired.engines import EngineSpec
     from controller.desired.repository import RepositorySpec
 
 log = logging.getLogger("stackctl.controller")
@@ -155,13 +154,7 @@ def run(
         help="The age key file that decrypts SOPS-encrypted env, secret and config files"
         " [default: sops's own SOPS_AGE_KEY_FILE].",
     ),
-    engines: Path | None = typer.Option(
-        None,
-        "--engines",
-        envvar="STACKCTL_ENGINES",
-        help="YAML file naming the engines stacks may target with spec.target.engine (unix://,"
-        " tcp:// with TLS files); `local` always exists [default: local only].",
-    ),
+    engines: Path | None = ENGINES_OPTION,
     registry_auth: Path | None = typer.Option(
         None,
         envvar="STACKCTL_REGISTRY_AUTH",
@@ -233,7 +226,7 @@ def run(
         notify=_destinations(settings),
         public_url=settings.public_url,
         registry_auth=_absolute(settings.registry_auth),
-        engines=_engines(settings.engines),
+        engines=engine_specs(settings.engines),
     )
     try:
         controller = Controller(options)  # AlreadyRunning when another controller holds the db
@@ -363,19 +356,6 @@ def _commit_status(settings: Settings) -> CommitStatus | None:
         token_file=settings.git_commit_status_token_file.absolute(),
         api_url=settings.git_commit_status_api,
     )
-
-
-def _engines(path: Path | None) -> dict[str, EngineSpec]:
-    """The engines of ``--engines`` (``local`` only without it); a bad file stops the start
-    with the file, the key and the problem (exit 2)."""
-    from controller.source.engines import load_engines, local_only
-
-    if path is None:
-        return local_only()
-    try:
-        return load_engines(path.absolute())
-    except ManifestError as e:
-        raise typer.BadParameter(str(e), param_hint="--engines") from e
 
 
 def _absolute(path: Path | None) -> Path | None:

@@ -28,6 +28,7 @@ from controller.models.enums import CommandStatus, CommandType
 
 if TYPE_CHECKING:  # the heavy layers load when a command needs them: the CLI starts quickly
     from controller.db import Database
+    from controller.desired.engines import EngineSpec
     from controller.models import Command
     from controller.runtime import Engine
 
@@ -66,6 +67,15 @@ def wait_option(default: bool) -> Any:
 
 WAIT_OPTION = wait_option(False)
 
+# The engines file, read the same way by `run` (its engines) and `describe` (where to look).
+ENGINES_OPTION = typer.Option(
+    None,
+    "--engines",
+    envvar="STACKCTL_ENGINES",
+    help="YAML file naming the engines stacks may target with spec.target.engine (unix://,"
+    " tcp:// with TLS files); `local` always exists [default: local only].",
+)
+
 POLL_SECONDS = 0.25
 Printer = Callable[[str], None]
 
@@ -90,6 +100,20 @@ def connect_engine() -> Engine:
         return engine
     except StackctlError as e:
         raise fail(f"{e} (is dockerd running? DOCKER_HOST={docker_host()})") from e
+
+
+def engine_specs(path: Path | None) -> dict[str, EngineSpec]:
+    """The engines of ``--engines`` (``local`` only without it); a bad file stops the command
+    with the file, the key and the problem (exit 2)."""
+    from controller.errors import ManifestError
+    from controller.source.engines import load_engines, local_only
+
+    if path is None:
+        return local_only()
+    try:
+        return load_engines(path.absolute())
+    except ManifestError as e:
+        raise typer.BadParameter(str(e), param_hint="--engines") from e
 
 
 def docker_host() -> str:

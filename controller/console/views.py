@@ -2,7 +2,9 @@
 
 The templates only lay these out; every rule (what counts as out of sync, which stacks a
 filter keeps, where a version came from, what a container's ports are) lives here, so that it
-is tested without a browser.
+is tested without a browser. A stack on a Swarm engine shows services and tasks
+(``controller.models.swarm_rows``, as ``stackctl describe`` does) where the others show
+containers.
 """
 
 from __future__ import annotations
@@ -26,11 +28,14 @@ from controller.models import (
 )
 from controller.models.observed import Snapshot
 from controller.models.stack_version import StackMetadata, VersionOrigin, version_number
+from controller.models.swarm import SwarmSnapshot
+from controller.models.swarm_rows import ServiceRow, TaskRow, service_rows, task_rows
 from controller.operations import Condition, stack_conditions
 from controller.versions import version_engine
 
-# (stack, engine) -> what the engine runs for the stack; passed by the daemon.
-Observe = Callable[[str, str], Snapshot]
+# (stack, engine) -> what the engine runs for the stack (a Swarm engine: its services); passed
+# by the daemon.
+Observe = Callable[[str, str], Snapshot | SwarmSnapshot]
 
 # The table's status filter: its value in the URL -> what it keeps.
 FILTERS: dict[str, str] = {
@@ -181,6 +186,10 @@ class StackPage:
     events: list[Event]
     active: list[Command] = field(default_factory=list)  # pending or running
     engine: str = LOCAL  # the engine the desired version targets
+    # Observed on a Swarm engine: its services and tasks (then ``containers`` is empty).
+    swarm: bool = False
+    services: list[ServiceRow] = field(default_factory=list)
+    tasks: list[TaskRow] = field(default_factory=list)
 
 
 def stack_page(db: Database, name: str, *, observe: Observe | None) -> StackPage:
@@ -189,21 +198,30 @@ def stack_page(db: Database, name: str, *, observe: Observe | None) -> StackPage
     latest = versions[-1] if versions else None
     current = next((v for v in versions if v.version == stack.current_version), None)
     commands = db.commands.list(stack_id=name, limit=20).items
-    engine = version_engine(current) if current is not None else LOCAL
+    # A stack left running by `deletionPolicy: Orphan` has no desired version: where it ran.
+    applied = next((v for v in versions if v.version == stack.applied_version), None)
+    targeted = current or applied
+    engine = version_engine(targeted) if targeted is not None else LOCAL
     snapshot, engine_error = _observed(observe, name, engine)
+    swarm = snapshot if isinstance(snapshot, SwarmSnapshot) else None
+    docker = snapshot if swarm is None else None
+    desired = list(_services(current))
     return StackPage(
         stack=stack,
         row=stack_row(stack, origin=_origin(latest)),
         conditions=stack_conditions(
             stack, latest_version=latest.version if latest else None, current=current
         ),
-        containers=container_rows(current, snapshot, versions=versions),
+        containers=container_rows(current, docker, versions=versions) if swarm is None else [],
         engine_error=engine_error,
         versions=[version_row(v, stack) for v in reversed(versions)],
         commands=commands,
         events=db.events.list(stack_id=name, limit=30).items,
         active=[c for c in commands if not c.status.terminal],
         engine=engine,
+        swarm=swarm is not None,
+        services=service_rows(desired, swarm) if swarm is not None else [],
+        tasks=task_rows(desired, swarm) if swarm is not None else [],
     )
 
 
@@ -216,7 +234,7 @@ def _origin(version: StackVersion | None) -> VersionOrigin | None:
 
 def _observed(
     observe: Observe | None, name: str, engine: str
-) -> tuple[Snapshot | None, str | None]:
+) -> tuple[Snapshot | SwarmSnapshot | None, str | None]:
     if observe is None:
         return None, "this page was not given the engine (the API runs without the controller)"
     try:
