@@ -1,5 +1,5 @@
-"""The console's buttons: sync, rollback to a version, suspend, resume, cancel a command, and
-entering or forgetting the API token.
+"""The console's buttons: sync, rollback to a version, suspend, resume, move to the targeted
+engine, cancel a command, and entering or forgetting the API token.
 
 Each action calls the same ``controller.operations`` function as the CLI and the API, and
 answers an HTML fragment for the page's action area: the command it queued, followed live
@@ -92,6 +92,11 @@ def suspend(request: Request, name: str) -> Response:
 @router.post("/stacks/{name}/resume")
 def resume(request: Request, name: str) -> Response:
     return _act(request, "Resume", lambda db: operations.resume(db, name))
+
+
+@router.post("/stacks/{name}/move")
+def move(request: Request, name: str) -> Response:
+    return _act(request, "Move", lambda db: operations.move(db, name))
 
 
 @router.post("/commands/{command_id}/cancel")

@@ -190,6 +190,9 @@ class StackPage:
     swarm: bool = False
     services: list[ServiceRow] = field(default_factory=list)
     tasks: list[TaskRow] = field(default_factory=list)
+    # The engine the applied version ran on, when the desired version targets another one:
+    # the move waits for approval (``stackctl move``, or the page's Move button).
+    moving_from: str | None = None
 
 
 def stack_page(db: Database, name: str, *, observe: Observe | None) -> StackPage:
@@ -222,7 +225,15 @@ def stack_page(db: Database, name: str, *, observe: Observe | None) -> StackPage
         swarm=swarm is not None,
         services=service_rows(desired, swarm) if swarm is not None else [],
         tasks=task_rows(desired, swarm) if swarm is not None else [],
+        moving_from=_moving_from(current, applied),
     )
+
+
+def _moving_from(current: StackVersion | None, applied: StackVersion | None) -> str | None:
+    if current is None or applied is None:
+        return None
+    running = version_engine(applied)
+    return running if running != version_engine(current) else None
 
 
 def _origin(version: StackVersion | None) -> VersionOrigin | None:
