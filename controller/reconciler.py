@@ -27,8 +27,8 @@ from pathlib import Path
 
 from controller.db import Database
 from controller.desired import DesiredStack
+from controller.engine_steps import EngineSteps
 from controller.errors import PermanentError, StackctlError, TransientError
-from controller.executor import ExecutionContext, Executor
 from controller.health import assess_health
 from controller.health_wait import HealthWait
 from controller.models import (
@@ -44,31 +44,21 @@ from controller.models import (
 from controller.models.observed import Snapshot
 from controller.planner import (
     Plan,
-    Step,
-    dependency_levels,
     image_refs,
     object_names,
     plan,
-    teardown,
 )
-from controller.planner.swarm import swarm_plan, swarm_teardown
+from controller.planner.swarm import swarm_plan
 from controller.planner.swarm_spec import swarm_only_problems, swarm_problems
+from controller.removals import Removals, approve_move
 from controller.rollback_watch import RollbackWatch, Watch
 from controller.runtime import Engine, Engines
 from controller.runtime.container_spec import unsupported
-from controller.runtime.engines import AnyEngine
 from controller.runtime.swarm import SwarmEngine
-from controller.swarm_apply import SwarmApply
 from controller.versions import load_desired, version_base
 
 MAX_BACKOFF = 300.0
 CANCEL_POLL = 0.5  # seconds between a running command's looks for a cancel request
-_PY_LEVELS = {
-    LogLevel.DEBUG: logging.DEBUG,
-    LogLevel.INFO: logging.INFO,
-    LogLevel.WARNING: logging.WARNING,
-    LogLevel.ERROR: logging.ERROR,
-}
 
 
 @dataclass(frozen=True)
@@ -103,8 +93,16 @@ class Reconciler:
         self._db = db
         self._engines = Engines.of(engine)  # a stack runs on the one its target names
         self._options = options
-        self._echo = echo or (lambda line: None)  # for people at a terminal
-        self._logger = logger  # for the daemon's log, with levels
+        self._steps = EngineSteps(
+            db,
+            files_dir=options.files_dir,
+            parallelism=options.parallelism,
+            progress_every=options.progress_every,
+            timeout=self._timeout,
+            echo=echo,
+            logger=logger,
+        )
+        self._removals = Removals(db, self._engines, self._steps, root=options.root)
         self._watch = RollbackWatch(db, root=options.root, log=self.log)
         self._health = HealthWait(
             db,
@@ -122,7 +120,7 @@ class Reconciler:
         lost, controller stopping, cancel requested)."""
         match command.type:
             case CommandType.DELETE_STACK:
-                return self._delete(command, check)
+                return self._removals.delete(command, check)
             case _:
                 return self._converge(command, check)
 
@@ -192,16 +190,16 @@ class Reconciler:
         assert isinstance(engine, SwarmEngine)
         previous = self._previous(stack, desired=desired, version=version.version)
         if previous is not None and previous.engine != desired.engine:
-            self._approved_move(command, previous, to=desired.engine)  # or refused, first
+            approve_move(command, previous, to=desired.engine)  # or refused, first
             if problems := swarm_problems(desired):
                 raise PermanentError("; ".join(problems))
-            self._move_away(command, previous, to=desired.engine, check=check)
+            self._removals.move_away(command, previous, to=desired.engine, check=check)
             previous = None
 
         def planned(the_plan: Plan) -> None:
             self._announce(command, the_plan, desired=desired, version=version)
 
-        applied = self._swarm_apply(command, engine, desired, check=check).converge(
+        applied = self._steps.swarm(command, engine, desired, check=check).converge(
             desired, previous=previous, on_plan=planned
         )
         self._record_applied(
@@ -215,23 +213,6 @@ class Reconciler:
             watch=None,
         )
         return applied.plan
-
-    def _swarm_apply(
-        self,
-        command: Command,
-        engine: SwarmEngine,
-        desired: DesiredStack | None,
-        *,
-        check: Callable[[], None],
-    ) -> SwarmApply:
-        return SwarmApply(
-            engine,
-            on_step=lambda step, secs, err: self._report(command, step, seconds=secs, error=err),
-            still_ours=check,
-            on_progress=lambda message: self.progress(command, message),
-            progress_every=self._options.progress_every,
-            wait_timeout=self._timeout(desired),
-        )
 
     def _timeout(self, desired: DesiredStack | None) -> float:
         """The stack's timeout (``spec.timeout``), else the controller's ``wait_timeout``: the
@@ -280,7 +261,7 @@ class Reconciler:
         engine = self._engines.get(desired.engine)
         moving_from = None
         if previous is not None and previous.engine != desired.engine:
-            self._approved_move(command, previous, to=desired.engine)  # or refused, first
+            approve_move(command, previous, to=desired.engine)  # or refused, first
             moving_from, previous = previous, None  # nothing of it on the new engine yet
         adopt = bool(command.payload.get("adopt"))  # `stackctl apply --adopt`
         the_plan = plan(
@@ -294,7 +275,7 @@ class Reconciler:
         if the_plan.refresh_steps and not the_plan.problems:
             refresh = Plan(desired.name, the_plan.refresh_steps)
             root = version_base(version, self._options.root)
-            self._execute(
+            self._steps.execute(
                 command,
                 refresh,
                 check=check,
@@ -312,40 +293,8 @@ class Reconciler:
         if problems:
             raise PermanentError("; ".join(problems))
         if moving_from is not None:  # the new engine can run it: leave the old one
-            self._move_away(command, moving_from, to=desired.engine, check=check)
+            self._removals.move_away(command, moving_from, to=desired.engine, check=check)
         return the_plan
-
-    def _approved_move(self, command: Command, previous: DesiredStack, *, to: str) -> None:
-        """A change of engine is never done silently: only the one ``stackctl move``
-        approved (this command's payload) goes on."""
-        approved = command.payload.get("move") or {}
-        if approved.get("from") != previous.engine or approved.get("to") != to:
-            raise PermanentError(
-                f"{previous.name} runs on engine {previous.engine!r} and its manifest now says"
-                f" {to!r}: moving tears the stack down there and creates it here (its volumes'"
-                f" data stays there), so it is never done silently; put the target back, or"
-                f" approve the move with `stackctl move {previous.name}`"
-            )
-
-    def _move_away(
-        self, command: Command, previous: DesiredStack, *, to: str, check: Callable[[], None]
-    ) -> None:
-        """Tear the stack down on the engine it ran on (its volumes kept). Run again after a
-        kill, it finds nothing left there and goes on."""
-        self.log(
-            command,
-            LogLevel.INFO,
-            f"{previous.name}: moving from engine {previous.engine!r} to {to!r}: torn down there"
-            " first (volumes kept)",
-        )
-        self._tear_down(
-            command,
-            previous.name,
-            engine=self._engines.get(previous.engine),
-            order=dependency_levels(previous.compose.services),
-            remove_volumes=False,
-            check=check,
-        )
 
     def _previous(
         self, stack: Stack, *, desired: DesiredStack, version: str
@@ -372,7 +321,7 @@ class Reconciler:
         if the_plan.in_sync:
             return
         root = version_base(version, self._options.root)
-        self._execute(
+        self._steps.execute(
             command,
             the_plan,
             check=check,
@@ -441,134 +390,19 @@ class Reconciler:
                 watch=watch,
             )
 
-    def _delete(self, command: Command, check: Callable[[], None]) -> Plan:
-        stack_id = command.stack_id
-        order: list[list[str]] = []
-        engine = self._engines.local  # where a stack that never converged could have things
-        stack = self._db.stacks.get(stack_id)
-        if stack and stack.applied_version:
-            applied = self._db.stack_versions.get(stack_id, stack.applied_version)
-            if applied:
-                running = load_desired(self._db, applied)
-                order = dependency_levels(running.compose.services)
-                engine = self._engines.get(running.engine)
-        the_plan = self._tear_down(
-            command,
-            stack_id,
-            engine=engine,
-            order=order,
-            remove_volumes=bool(command.payload.get("remove_volumes")),
-            check=check,
-        )
-        assert command.command_id is not None
-        with self._db.transaction():
-            # Deleted is what is wanted now, unless the stack was asked back meanwhile (its
-            # manifest restored: an APPLY queued after this DELETE, which must find a version).
-            back = self._db.commands.pending_after(
-                stack_id, command.command_id, type=CommandType.APPLY_STACK_VERSION
-            )
-            self._db.stacks.update(
-                stack_id,
-                applied_version=None,
-                sync_status=SyncStatus.OUT_OF_SYNC if back else SyncStatus.SYNCED,
-                health_status=HealthStatus.MISSING,
-                last_error=None,
-                **({} if back else {"current_version": None}),
-            )
-        return the_plan
-
-    # -- helpers -----------------------------------------------------------------------------
-
-    def _tear_down(
-        self,
-        command: Command,
-        stack_id: str,
-        *,
-        engine: AnyEngine,
-        order: list[list[str]],
-        remove_volumes: bool,
-        check: Callable[[], None],
-    ) -> Plan:
-        """Remove what ``engine`` runs for the stack, dependents first (a delete, or the old
-        engine's side of a move); returns the plan carried out. On a Swarm: its services,
-        secrets, configs and networks (``planner.swarm.swarm_teardown``: volumes stay)."""
-        if isinstance(engine, SwarmEngine):
-            the_plan = swarm_teardown(engine.observe(stack_id))
-            self._swarm_apply(command, engine, None, check=check).run(the_plan, None)
-            return the_plan
-        the_plan = teardown(engine.observe(stack_id), order=order, remove_volumes=remove_volumes)
-        self._execute(
-            command,
-            the_plan,
-            check=check,
-            desired=None,
-            version=None,
-            root=self._options.root,
-            engine=engine,
-        )
-        return the_plan
-
     def _observe(self, desired: DesiredStack, *, by_name: bool = True) -> Snapshot:
         return self._engines.get(desired.engine).observe(
             desired.name, images=image_refs(desired), names=object_names(desired), by_name=by_name
         )
 
-    def _execute(
-        self,
-        command: Command,
-        the_plan: Plan,
-        *,
-        check: Callable[[], None],
-        desired: DesiredStack | None,
-        version: str | None,
-        root: Path,
-        engine: Engine,
-    ) -> None:
-        ctx = ExecutionContext(
-            desired=desired,
-            version=version,
-            root=root,
-            files_dir=self._options.files_dir,
-            wait_timeout=self._timeout(desired),
-            parallelism=self._options.parallelism,
-        )
-        Executor(
-            engine,
-            ctx,
-            on_step=lambda step, secs, err: self._report(command, step, seconds=secs, error=err),
-            still_ours=check,
-            on_progress=lambda message: self.progress(command, message),
-            progress_every=self._options.progress_every,
-        ).run(the_plan)
-
-    def progress(self, command: Command, message: str) -> None:
-        """A "still waiting" line: logged, so people following the command see it move."""
-        self.log(command, LogLevel.INFO, message)
-
-    def _report(
-        self, command: Command, step: Step, *, seconds: float, error: BaseException | None
-    ) -> None:
-        assert command.command_id is not None
-        data = {**step.to_dict(), "duration_ms": round(seconds * 1000)}
-        if error is None:
-            self.log(command, LogLevel.INFO, f"{step.describe()} ({seconds:.2f}s)", data)
-        else:
-            self.log(
-                command,
-                LogLevel.ERROR,
-                f"{step.describe()} failed after {seconds:.2f}s: {error}",
-                {**data, "error": str(error)},
-            )
-
     def log(
         self, command: Command, level: LogLevel, message: str, data: dict | None = None
     ) -> None:
         """A command log line, also echoed to the terminal and the daemon's log."""
-        assert command.command_id is not None
-        self._db.command_logs.add(command.command_id, level, message, data=data)
-        self._echo(f"[{command.stack_id}] {message}")
-        if self._logger is not None:
-            self._logger.log(_PY_LEVELS[level], "[%s] %s", command.stack_id, message)
+        self._steps.log(command, level, message, data)
+
+    def progress(self, command: Command, message: str) -> None:
+        self._steps.progress(command, message)
 
     def note_error(self, command: Command, error: BaseException, *, final: bool) -> None:
         """The stack says what went wrong; a version whose apply ended in failure says so."""
