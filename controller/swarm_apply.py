@@ -153,6 +153,10 @@ class SwarmApply:
                 before = engine.service(step.object_id)
                 started[step.service] = before.update_started if before else ""
                 spec = service_spec(desired, step.service)
+                if before is not None and before.update_state in FAILED_UPDATE_STATES:
+                    # The same spec again: Swarm redoes an update only when ForceUpdate moves.
+                    task = {**spec["TaskTemplate"], "ForceUpdate": before.force_update + 1}
+                    spec = {**spec, "TaskTemplate": task}
                 engine.update_service(step.object_id, step.object_version, spec)
                 created[step.service] = step.object_id
             case StepKind.WAIT:

@@ -62,6 +62,7 @@ class ObservedService:
     update_state: str | None = None  # UpdateStatus.State
     update_message: str = ""
     update_started: str = ""  # UpdateStatus.StartedAt: tells a new update from an old one
+    force_update: int = 0  # TaskTemplate.ForceUpdate: raised to redo the same spec
     template: str = ""  # digest of the current task template (its tasks carry theirs)
     tasks: tuple[ObservedTask, ...] = ()
     view: dict[str, Any] = field(default_factory=dict)  # spec_view of its spec

@@ -186,9 +186,11 @@ def service_spec(desired: DesiredStack, name: str) -> dict[str, Any]:
 
 
 def spec_hash(spec: dict[str, Any]) -> str:
-    """SHA-256 hex of ``spec`` without its own hash label."""
+    """SHA-256 hex of ``spec`` without its own hash label, nor ``TaskTemplate.ForceUpdate``
+    (raised to make Swarm redo an update it paused or rolled back: the same spec)."""
     labels = {k: v for k, v in spec.get("Labels", {}).items() if k != SPEC_HASH_LABEL}
-    return sha256_text(canonical_json({**spec, "Labels": labels}))
+    task = {k: v for k, v in spec.get("TaskTemplate", {}).items() if k != "ForceUpdate"}
+    return sha256_text(canonical_json({**spec, "Labels": labels, "TaskTemplate": task}))
 
 
 def _mounts(desired: DesiredStack, service: Service) -> list[dict[str, Any]]:

@@ -325,6 +325,7 @@ def service_of(info: dict[str, Any], tasks: list[dict[str, Any]]) -> ObservedSer
         update_state=update.get("State"),
         update_message=update.get("Message", ""),
         update_started=update.get("StartedAt", ""),
+        force_update=int(spec["TaskTemplate"].get("ForceUpdate") or 0),
         template=_digest(spec["TaskTemplate"]),
         tasks=tuple(_task_of(t) for t in newest_first),
         view=spec_view(spec),

@@ -254,3 +254,26 @@ def test_an_update_out_of_sequence_is_planned_again(swarm, test_images) -> None:
     assert applied.health[0] is HealthStatus.HEALTHY, applied.health
     env = services(client, "swi")["swi_web"].attrs["Spec"]["TaskTemplate"]["ContainerSpec"]["Env"]
     assert env == ["LEVEL=2"]
+
+
+def test_an_update_swarm_paused_is_redone_when_applied_again(swarm, test_images) -> None:
+    """``failure_action: pause`` (Swarm's default): the command fails with Swarm's message; the
+    next apply of the same spec raises ForceUpdate so that Swarm redoes the update (the same
+    spec alone would be a no-op for Swarm) and fails the same way, saying so."""
+    h, _engine, client = swarm
+    good = {"image": test_images.v1, **SLEEPER, "deploy": {
+        "endpoint_mode": "dnsrr",
+        "update_config": {"failure_action": "pause", "monitor": "2s"},
+    }}  # fmt: skip
+    assert h.apply(h.stack("swj", {"services": {"web": good}}, **TARGET)).error is None
+    bad = {**good, "command": ["sh", "-c", "exit 3"]}
+    first = h.apply(h.stack("swj", {"services": {"web": bad}}, **TARGET))
+    assert first.command.status is CommandStatus.FAILED
+    assert "Swarm's update ended paused" in (first.error or ""), first.error
+    force = services(client, "swj")["swj_web"].attrs["Spec"]["TaskTemplate"].get("ForceUpdate", 0)
+    again = h.reconcile("swj")
+    assert again.command.status is CommandStatus.FAILED
+    assert any("updated again" in m for m in h.log_messages(again)), h.log_messages(again)
+    assert "Swarm's update ended paused" in (again.error or ""), again.error
+    spec = services(client, "swj")["swj_web"].attrs["Spec"]
+    assert spec["TaskTemplate"]["ForceUpdate"] == force + 1
