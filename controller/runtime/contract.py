@@ -2,10 +2,15 @@
 
 The planner decides with plain values; the executor, the reconciler, the resync and the health
 wait carry decisions out through these calls only, so a backend that provides them (the
-Docker engine of ``engine.Engine``, local or over TLS; a Swarm backend next) converges stacks
-the same way. One contract suite (``tests/runtime/contract/``) runs the same scenarios against
-every backend on real engines, as huey runs one storage suite against every storage: a
-backend cannot drift from what the others do.
+Docker engine of ``engine.Engine``: local, over TLS or over SSH) converges stacks the same way.
+One contract suite (``tests/engines/test_engine_contract_on_every_backend.py``) runs the same
+scenarios against every backend on real engines, as huey runs one storage suite against every
+storage: a backend cannot drift from what the others do.
+
+A Swarm is not a container backend: ``swarm.SwarmEngine`` shares the connection, the counted
+calls and the circuit (``observing.EngineConnection``) and is driven through services by its
+own planner (``planner.swarm``) and ``swarm_apply``; the same scenarios, where they apply to
+services, run against a real swarm (``tests/engines/test_swarm_backend_converges_services.py``).
 
 Rules every backend keeps: only objects labelled as the stack's are seen or touched; every
 call is counted in ``calls`` (``calls.mutating``: the ones that change something, so an
