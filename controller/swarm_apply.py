@@ -9,13 +9,14 @@ task running on the current task template (for a service with a healthcheck Swar
 ``running`` only once healthy) and no task of an older template still meant to run. An update
 Swarm ends ``paused`` or ``rollback_completed`` (``update_config.failure_action``) fails the
 command with Swarm's own message (``PermanentError``: retrying the same spec would fail the
-same way until the manifest changes); so does an update state older than this wait (the
-``UpdateStatus.StartedAt`` observed before the update) not count. Not converged within the
+same way until the manifest changes); an update state older than this wait (the
+``UpdateStatus.StartedAt`` observed before the update) does not count. Applied again, the same
+spec is sent with ``ForceUpdate`` raised, or Swarm would not redo it. Not converged within the
 timeout is a ``TransientError`` naming the tasks' last error.
 
-``converge`` plans on a fresh observation and carries the plan out; an update Swarm refuses as
-out of sequence (the service changed since it was observed) is planned again on what it is
-now, at most ``REPLANS`` times.
+``converge`` plans on a fresh observation, carries the plan out and looks again (what runs,
+its health); an update Swarm refuses as out of sequence (the service changed since it was
+observed) is planned again on what it is now, at most ``REPLANS`` times.
 """
 
 from __future__ import annotations
