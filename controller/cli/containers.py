@@ -1,7 +1,11 @@
 """``stackctl ps [STACK]`` and ``stackctl logs STACK [SERVICE]``: what the containers do, read
 from the engine, as ``docker compose ps`` / ``logs`` and ``kubectl get pods`` / ``logs`` show it.
 
-Read-only and engine-only: neither needs the database (a stack is its Compose project label).
+Read-only, on the engine the stack targets (``cli/targets.py``: the database says which, the
+engines file where it is, ``--engines``); neither needs the database (without it, or without the
+stack in it, ``local``; a stack is its Compose project label). A Swarm stack: ``ps`` shows its
+services and tasks (``models.swarm_rows``, as ``describe`` does); ``logs`` says to use
+``docker service logs`` (the runtime has no service-logs read yet).
 The logs of stackctl's own *commands* are ``stackctl command-logs`` (``queries.py``); the old
 ``stackctl logs ID`` and ``logs --stack S`` still print them, with a note on stderr saying so.
 """
@@ -21,12 +25,15 @@ import typer
 
 from controller.cli.app import app
 from controller.cli.output import OUTPUT_OPTION, Output, print_data, print_table
-from controller.cli.running import DB_OPTION, docker_host, fail
+from controller.cli.running import DB_OPTION, ENGINES_OPTION, docker_host, engine_specs, fail
 from controller.errors import StackctlError
 
 if TYPE_CHECKING:  # loaded when a command runs: the CLI starts quickly
+    from controller.cli.targets import Recorded
+    from controller.desired.engines import EngineSpec
     from controller.runtime import Engine
     from controller.runtime.containers import ContainerSummary
+    from controller.runtime.engines import AnyEngine
 
 ENGINE_TIMEOUT = 10
 _DURATION = re.compile(r"^(\d+)([smhd])$")
@@ -37,20 +44,50 @@ _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 def ps(
     stack: str | None = typer.Argument(None, help="Only this stack's containers."),
     output: Output = OUTPUT_OPTION,
+    db: Path | None = DB_OPTION,
+    engines: Path | None = ENGINES_OPTION,
 ) -> None:
-    """The stacks' containers: state, health, published ports, the version that made them."""
+    """The stacks' containers: state, health, published ports, the version that made them.
+
+    STACK: on the engine it targets (--engines FILE); a Swarm stack's services and tasks.
+    Without STACK: the local engine's."""
+    from controller.cli.targets import is_swarm, recorded_target
     from controller.runtime.containers import list_containers
 
-    found = list_containers(_engine(), stack=stack)
+    if stack is None:
+        engine: AnyEngine = _engine()
+    else:
+        recorded = recorded_target(db, stack)
+        engine = _target(recorded, engine_specs(engines))
+        if is_swarm(engine):
+            _ps_swarm(engine, stack, recorded=recorded, output=output)
+            return
+    found = list_containers(engine, stack=stack)  # type: ignore[arg-type]
     if output is not Output.TABLE:
         print_data(found, output)
         return
     print_table(
-        [*([] if stack else ["STACK"]), "NAME", "SERVICE", "STATE", "HEALTH", "STATUS", "PORTS",
-         "VERSION"],
         [
-            [*([] if stack else [c.stack]), c.name, c.service, c.state, c.health, c.status,
-             ", ".join(c.ports), c.version]
+            *([] if stack else ["STACK"]),
+            "NAME",
+            "SERVICE",
+            "STATE",
+            "HEALTH",
+            "STATUS",
+            "PORTS",
+            "VERSION",
+        ],
+        [
+            [
+                *([] if stack else [c.stack]),
+                c.name,
+                c.service,
+                c.state,
+                c.health,
+                c.status,
+                ", ".join(c.ports),
+                c.version,
+            ]
             for c in found
         ],
     )
@@ -70,10 +107,12 @@ def logs(
         None, "--stack", hidden=True, help="Deprecated: stackctl command-logs --stack STACK."
     ),
     db: Path | None = DB_OPTION,
+    engines: Path | None = ENGINES_OPTION,
 ) -> None:
     """The containers' output (stdout and stderr), each line prefixed with its container.
 
-    --follow keeps printing until the containers stop or ^C.
+    From the engine the stack targets (--engines FILE). --follow keeps printing until the
+    containers stop or ^C.
 
     stackctl's own command logs are `stackctl command-logs ID` or `command-logs --stack STACK`.
     """
@@ -82,12 +121,19 @@ def logs(
         return
     if stack is None:
         raise fail("give a STACK (stackctl's command logs: stackctl command-logs ID)", 2)
+    from controller.cli.targets import recorded_target
     from controller.runtime.containers import list_containers
 
-    engine = _engine()
-    containers = [
-        c for c in list_containers(engine, stack=stack) if service in (None, c.service)
-    ]
+    recorded, specs = recorded_target(db, stack), engine_specs(engines)
+    if _swarm_kind(recorded, specs):
+        names = [f"{stack}_{s}" for s in ([service] if service else recorded.services)]
+        raise fail(
+            f"logs are not supported for Swarm stacks yet: use `docker service logs NAME`"
+            f" on the engine {recorded.engine!r} ({', '.join(names) or stack + '_SERVICE'})"
+        )
+    engine = _target(recorded, specs)
+    found = list_containers(engine, stack=stack)  # type: ignore[arg-type]  # not Swarm: said
+    containers = [c for c in found if service in (None, c.service)]
     if not containers:
         what = f"service {service!r} of stack {stack!r}" if service else f"stack {stack!r}"
         raise fail(f"no container of {what} on the engine (stackctl ps {stack})")
@@ -101,7 +147,10 @@ def logs(
 
 
 def _sorted_lines(
-    engine: Engine, containers: list[ContainerSummary], *, tail: int | None,
+    engine: Engine,
+    containers: list[ContainerSummary],
+    *,
+    tail: int | None,
     since: datetime | None,
 ) -> Iterator[tuple[str, str]]:
     """Every container's lines, merged in time order (the engine's timestamps sort as text)."""
@@ -117,7 +166,10 @@ def _sorted_lines(
 
 
 def _follow_lines(
-    engine: Engine, containers: list[ContainerSummary], *, tail: int | None,
+    engine: Engine,
+    containers: list[ContainerSummary],
+    *,
+    tail: int | None,
     since: datetime | None,
 ) -> Iterator[tuple[str, str]]:
     """Lines as they come, from one reader thread per container, until every stream ends."""
@@ -166,6 +218,38 @@ def _engine() -> Engine:
     except StackctlError as e:
         raise fail(f"{e} (is dockerd running? DOCKER_HOST={docker_host()})") from e
     return engine
+
+
+def _target(recorded: Recorded, specs: dict[str, EngineSpec]) -> AnyEngine:
+    from controller.cli.targets import target_engine
+
+    return target_engine(recorded.engine, specs, timeout=ENGINE_TIMEOUT)
+
+
+def _swarm_kind(recorded: Recorded, specs: dict[str, EngineSpec]) -> bool:
+    """By the file (no need to ask the engine to say it cannot do this)."""
+    spec = specs.get(recorded.engine)
+    return spec is not None and spec.kind == "swarm"
+
+
+def _ps_swarm(engine: AnyEngine, stack: str, *, recorded: Recorded, output: Output) -> None:
+    """The services and their tasks, as ``describe`` shows them; the services of the recorded
+    version first (all of the snapshot's when the database does not know the stack)."""
+    from controller.cli.describe import print_swarm_services, print_tasks
+    from controller.models.swarm_rows import service_rows, task_rows
+
+    try:
+        snapshot = engine.observe(stack)
+    except StackctlError as e:
+        raise fail(str(e)) from e
+    desired = recorded.services or sorted({s.service for s in snapshot.services})
+    services = service_rows(desired, snapshot)  # type: ignore[arg-type]
+    tasks = task_rows(desired, snapshot)  # type: ignore[arg-type]
+    if output is not Output.TABLE:
+        print_data({"stack": stack, "services": services, "tasks": tasks}, output)
+        return
+    print_swarm_services(services, heading=None)
+    print_tasks(tasks)
 
 
 def _is_command(stack: str, db: Path | None) -> bool:

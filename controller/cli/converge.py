@@ -2,7 +2,9 @@
 
 They go through the same path as the controller: record a version (when the digest changed),
 enqueue a command, and let a ``Reconciler`` claim and run it, so the history and the logs are
-the same whether a person or the daemon did it.
+the same whether a person or the daemon did it. ``apply`` and ``diff`` act on the engine each
+stack targets, declared in the engines file (``--engines``, ``STACKCTL_ENGINES``: ``targets``);
+``diff`` plans a Swarm stack with the Swarm planner, as the reconciler does.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from controller.cli.app import app
 from controller.cli.differences import applied_stack, echo_disabled_services, echo_field_changes
 from controller.cli.running import (
     DB_OPTION,
+    ENGINES_OPTION,
     TIMEOUT_OPTION,
-    connect_engine,
+    engine_specs,
     fail,
     run_commands,
     wait_for,
@@ -30,8 +33,9 @@ from controller.models.enums import CommandStatus, CommandType, HealthStatus
 if TYPE_CHECKING:  # the layers below load when a command runs: the CLI starts quickly
     from controller.db import Database
     from controller.desired import DesiredStack
+    from controller.desired.engines import EngineSpec
     from controller.models import Command, Stack
-    from controller.runtime import Engine
+    from controller.runtime.engines import AnyEngine
 
 
 def _root(path: Path) -> Path:
@@ -60,13 +64,22 @@ def apply(
     adopt: bool = typer.Option(
         False, "--adopt", help="Take over what `docker compose` made in these projects."
     ),
+    engines: Path | None = ENGINES_OPTION,
 ) -> None:
-    """Record new versions of the stacks at PATH and converge them now."""
+    """Record new versions of the stacks at PATH and converge them now.
+
+    Each on the engine it targets (declared in --engines FILE)."""
+    from controller.cli.targets import connect_engines, require_declared
     from controller.db import Database
 
     settings = load_settings({"db": db})
     stacks, errors = _load(path)
-    engine = connect_engine() if wait else None  # before recording: nothing queued for no one
+    engine = None
+    if wait:  # before recording: nothing queued for no one
+        specs = engine_specs(engines)
+        targets = {d.name: d.engine for d in stacks.values()}
+        require_declared(targets, specs)
+        engine = connect_engines(specs, targets=targets.values())
     with Database(db_path=settings.db) as database:
         commands = [
             _record(database, d, root=_root(path).absolute(), adopt=adopt) for d in stacks.values()
@@ -138,8 +151,14 @@ def diff(
     adopt: bool = typer.Option(
         False, "--adopt", help="Plan as `apply --adopt` would (take over Compose's objects)."
     ),
+    engines: Path | None = ENGINES_OPTION,
 ) -> None:
-    """Show the plan without executing it: exit 0 no differences, 1 differences, 2 error."""
+    """Show the plan without executing it: exit 0 no differences, 1 differences, 2 error.
+
+    Planned on the engine the stack targets (declared in --engines FILE), a Swarm stack with
+    the Swarm planner."""
+    from controller.cli.targets import connect_engines, require_declared
+
     settings = load_settings({"db": db})
     path = Path(target)
     if path.exists():
@@ -148,17 +167,32 @@ def diff(
             raise typer.Exit(2)
     else:
         stacks = {target: _recorded(target, db_path=settings.db)}
-    engine = connect_engine()
+    specs = engine_specs(engines)
+    targets = {d.name: d.engine for d in stacks.values()}
+    require_declared(targets, specs, code=2)
+    on = connect_engines(specs, targets=targets.values(), code=2)
     differences = sum(
         _print_differences(
             desired,
-            engine=engine,
+            engine=on.get(desired.engine),
             adopt=adopt,
             previous=applied_stack(settings.db, desired.name),
         )
         for desired in stacks.values()
     )
     raise typer.Exit(1 if differences else 0)
+
+
+def _engines_of(database: Database, stack: str, specs: dict[str, EngineSpec]) -> list[str]:
+    """The declared engines the stack's versions (desired, applied) target: those a delete run
+    here must reach (an undeclared one fails the command with the reconciler's reason)."""
+    from controller.versions import version_engine
+
+    found = database.stacks.require(stack)
+    numbers = {found.current_version, found.applied_version} - {None}
+    versions = [database.stack_versions.get(stack, n) for n in numbers if n]
+    names = {version_engine(v) for v in versions if v is not None}
+    return sorted(names & specs.keys())
 
 
 def _recorded(target: str, *, db_path: Path) -> DesiredStack:
@@ -187,22 +221,30 @@ def _recorded(target: str, *, db_path: Path) -> DesiredStack:
 def _print_differences(
     desired: DesiredStack,
     *,
-    engine: Engine,
+    engine: AnyEngine,
     adopt: bool,
     previous: DesiredStack | None = None,
 ) -> int:
     """Print the plan's changes and the reasons it cannot run, and under them the changed
     fields of each service against ``previous`` (the applied version); returns how many."""
+    from controller.cli.targets import is_swarm
     from controller.planner import image_refs, object_names, plan
+    from controller.planner.swarm import swarm_plan
     from controller.runtime.container_spec import unsupported
 
-    refs = image_refs(desired)
+    if previous is not None and previous.engine != desired.engine:
+        previous = None  # a move: nothing of the applied version runs on the new engine
     try:
-        observed = engine.observe(desired.name, images=refs, names=object_names(desired))
-        the_plan = plan(desired, observed, previous=previous, adopt=adopt)
+        if is_swarm(engine):
+            the_plan = swarm_plan(desired, engine.observe(desired.name), previous=previous)
+            problems = list(the_plan.problems)
+        else:
+            refs = image_refs(desired)
+            observed = engine.observe(desired.name, images=refs, names=object_names(desired))
+            the_plan = plan(desired, observed, previous=previous, adopt=adopt)
+            problems = [*the_plan.problems, *unsupported(desired, remote=engine.spec.remote)]
     except StackctlError as e:
         raise fail(str(e), 2) from e
-    problems = [*the_plan.problems, *unsupported(desired)]
     for problem in problems:
         typer.echo(f"{desired.name}: cannot apply: {problem}")
     for step in the_plan.changes:
@@ -221,8 +263,13 @@ def delete(
     volumes: bool = typer.Option(False, "--volumes", help="Also remove its named volumes."),
     wait: bool = wait_option(True),
     timeout: float = TIMEOUT_OPTION,
+    engines: Path | None = ENGINES_OPTION,
 ) -> None:
-    """Tear a stack down (containers, networks; volumes with --volumes), recording it."""
+    """Tear a stack down (containers, networks; volumes with --volumes), recording it.
+
+    Run here (no controller running): on the engine the stack ran on (declared in --engines
+    FILE)."""
+    from controller.cli.targets import connect_engines
     from controller.db import Database
     from controller.models import Command
 
@@ -242,8 +289,14 @@ def delete(
             return
         # The running controller deletes it when there is one (its command for the stack is
         # stopped and its pending ones superseded by the DELETE); otherwise it runs here.
+        specs = engine_specs(engines)
         finished = wait_for(
-            database, command, files_dir=settings.files_dir, timeout=timeout, echo=typer.echo
+            database,
+            command,
+            files_dir=settings.files_dir,
+            timeout=timeout,
+            echo=typer.echo,
+            engines=lambda: connect_engines(specs, targets=_engines_of(database, stack, specs)),
         )
     if finished.status is not CommandStatus.DONE:
         still = "" if finished.status.terminal else f" after {timeout:g}s"

@@ -114,8 +114,8 @@ def _describe_swarm(
         print_data(data, output)
         return
     _print_head(details)
-    _print_swarm_services(services, heading=heading)
-    _print_tasks(tasks)
+    print_swarm_services(services, heading=heading)
+    print_tasks(tasks)
     _print_commands(details["commands"])
     _print_events(details["events"])
 
@@ -202,7 +202,7 @@ def _print_services(services: list[dict[str, Any]], *, heading: str | None) -> N
     )
 
 
-def _print_swarm_services(services: list[ServiceRow], *, heading: str | None) -> None:
+def print_swarm_services(services: list[ServiceRow], *, heading: str | None) -> None:
     typer.echo(f"Services: {heading}" if heading else "Services:")
     print_table(
         ["SERVICE", "MODE", "RUNNING", "IMAGE", "UPDATE"],
@@ -220,7 +220,7 @@ def _print_swarm_services(services: list[ServiceRow], *, heading: str | None) ->
     )
 
 
-def _print_tasks(tasks: list[TaskRow]) -> None:
+def print_tasks(tasks: list[TaskRow]) -> None:
     typer.echo("Tasks:")
     print_table(
         ["TASK", "SERVICE", "SLOT", "NODE", "STATE", "DESIRED", "ERROR"],

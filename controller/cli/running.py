@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # the heavy layers load when a command needs them: the CLI st
     from controller.db import Database
     from controller.desired.engines import EngineSpec
     from controller.models import Command
-    from controller.runtime import Engine
+    from controller.runtime import Engine, Engines
 
 # The help shows this user's default: $XDG_STATE_HOME/stackctl/ (~/.local/state/stackctl/), or
 # /var/lib/stackctl/ for root (controller.config.default_db).
@@ -67,7 +67,8 @@ def wait_option(default: bool) -> Any:
 
 WAIT_OPTION = wait_option(False)
 
-# The engines file, read the same way by `run` (its engines) and `describe` (where to look).
+# The engines file, read the same way by `run` (its engines) and `describe`, `apply`, `diff`,
+# `ps`, `logs` (where the stack runs: cli/targets.py).
 ENGINES_OPTION = typer.Option(
     None,
     "--engines",
@@ -152,12 +153,13 @@ def run_commands(
     database: Database,
     commands: list[Command],
     *,
-    engine: Engine,
+    engine: Engine | Engines,
     files_dir: Path,
     timeout: float,
     echo: Printer = typer.echo,
 ) -> list[Command]:
-    """Run the queue until our commands have each had their attempt.
+    """Run the queue until our commands have each had their attempt, on ``engine`` (the
+    engines of the file: each stack on the one it targets).
 
     Claims left by a worker that died are taken back first: without a controller, nobody else
     would, and our command could be waiting behind one."""
@@ -194,12 +196,19 @@ def run_commands(
 
 
 def wait_for(
-    database: Database, command: Command, *, files_dir: Path, timeout: float, echo: Printer
+    database: Database,
+    command: Command,
+    *,
+    files_dir: Path,
+    timeout: float,
+    echo: Printer,
+    engines: Callable[[], Engine | Engines] | None = None,
 ) -> Command:
     """``--wait``: the command's final state (or its state when ``timeout`` ran out).
 
     A controller that holds the lease runs the command; we follow its log lines. Without one we
-    run it here. A command superseded by a newer APPLY is followed into its successor.
+    run it here, on what ``engines`` connects (``local``, unless the command was given the
+    engines file). A command superseded by a newer APPLY is followed into its successor.
     """
     while True:
         if not controller_running(database):
@@ -207,7 +216,7 @@ def wait_for(
             [final] = run_commands(
                 database,
                 [command],
-                engine=connect_engine(),
+                engine=(engines or connect_engine)(),
                 files_dir=files_dir,
                 timeout=timeout,
                 echo=echo,
