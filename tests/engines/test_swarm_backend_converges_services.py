@@ -277,3 +277,28 @@ def test_an_update_swarm_paused_is_redone_when_applied_again(swarm, test_images)
     assert "Swarm's update ended paused" in (again.error or ""), again.error
     spec = services(client, "swj")["swj_web"].attrs["Spec"]
     assert spec["TaskTemplate"]["ForceUpdate"] == force + 1
+
+
+def test_a_failed_apply_rolls_back_automatically_with_spec_rollback(swarm, test_images) -> None:
+    """``spec.rollback.onFailure`` on a Swarm stack: v2's update fails (Swarm paused it), the
+    controller records v3, a pinned copy of the healthy v1, and its APPLY converges the swarm
+    back to v1's spec."""
+    h, _engine, client = swarm
+    spec = {**TARGET, "rollback": {"onFailure": True}}
+    good = {"image": test_images.v1, **SLEEPER, "deploy": {
+        "endpoint_mode": "dnsrr", "update_config": {"failure_action": "pause", "monitor": "2s"}}}
+    first = h.apply(h.stack("swk", {"services": {"web": good}}, **spec))
+    assert first.command.status is CommandStatus.DONE, first.error
+    assert h.db.stack_versions.require("swk", "v1").healthy_at is not None
+    bad = {**good, "command": ["sh", "-c", "exit 3"]}
+    failed = h.apply(h.stack("swk", {"services": {"web": bad}}, **spec))
+    assert failed.command.status is CommandStatus.FAILED
+    stack = h.db.stacks.require("swk")
+    assert (stack.current_version, stack.pinned) == ("v3", True)
+    back = h.worker.run_next()
+    assert back is not None and back.command.payload["version"] == "v3"
+    assert back.command.status is CommandStatus.DONE, back.error
+    stack = h.db.stacks.require("swk")
+    assert (stack.applied_version, stack.health_status) == ("v3", HealthStatus.HEALTHY)
+    web = services(client, "swk")["swk_web"]
+    assert web.attrs["Spec"]["TaskTemplate"]["ContainerSpec"]["Args"] == ["sleep", "3600"]
