@@ -4,8 +4,8 @@ from the engine, as ``docker compose ps`` / ``logs`` and ``kubectl get pods`` / 
 Read-only, on the engine the stack targets (``cli/targets.py``: the database says which, the
 engines file where it is, ``--engines``); neither needs the database (without it, or without the
 stack in it, ``local``; a stack is its Compose project label). A Swarm stack: ``ps`` shows its
-services and tasks (``models.swarm_rows``, as ``describe`` does); ``logs`` says to use
-``docker service logs`` (the runtime has no service-logs read yet).
+services and tasks (``models.swarm_rows``, as ``describe`` does); ``logs`` its services'
+output (every task's, as ``docker service logs`` gives it), each line prefixed with the service.
 The logs of stackctl's own *commands* are ``stackctl command-logs`` (``queries.py``); the old
 ``stackctl logs ID`` and ``logs --stack S`` still print them, with a note on stderr saying so.
 """
@@ -13,13 +13,14 @@ The logs of stackctl's own *commands* are ``stackctl command-logs`` (``queries.p
 from __future__ import annotations
 
 import contextlib
+import functools
 import queue
 import re
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 import typer
 
@@ -32,7 +33,6 @@ if TYPE_CHECKING:  # loaded when a command runs: the CLI starts quickly
     from controller.cli.targets import Recorded
     from controller.desired.engines import EngineSpec
     from controller.runtime import Engine
-    from controller.runtime.containers import ContainerSummary
     from controller.runtime.engines import AnyEngine
 
 ENGINE_TIMEOUT = 10
@@ -122,73 +122,86 @@ def logs(
     if stack is None:
         raise fail("give a STACK (stackctl's command logs: stackctl command-logs ID)", 2)
     from controller.cli.targets import recorded_target
-    from controller.runtime.containers import list_containers
+    from controller.runtime.containers import container_logs, list_containers
+    from controller.runtime.swarm import SwarmEngine
 
     recorded, specs = recorded_target(db, stack), engine_specs(engines)
-    if _swarm_kind(recorded, specs):
-        names = [f"{stack}_{s}" for s in ([service] if service else recorded.services)]
-        raise fail(
-            f"logs are not supported for Swarm stacks yet: use `docker service logs NAME`"
-            f" on the engine {recorded.engine!r} ({', '.join(names) or stack + '_SERVICE'})"
-        )
     engine = _target(recorded, specs)
-    found = list_containers(engine, stack=stack)  # type: ignore[arg-type]  # not Swarm: said
-    containers = [c for c in found if service in (None, c.service)]
-    if not containers:
-        what = f"service {service!r} of stack {stack!r}" if service else f"stack {stack!r}"
-        raise fail(f"no container of {what} on the engine (stackctl ps {stack})")
+    what = f"service {service!r} of stack {stack!r}" if service else f"stack {stack!r}"
+    sources: list[LogSource]
+    if isinstance(engine, SwarmEngine):  # a Swarm stack: its services' logs (every task's)
+        observed = engine.observe(stack).services
+        sources = [LogSource(s.id, s.name) for s in observed if service in (None, s.service)]
+        read: LogReader = engine.service_logs
+    else:
+        found = list_containers(engine, stack=stack)
+        sources = [LogSource(c.id, c.name) for c in found if service in (None, c.service)]
+        read = functools.partial(container_logs, engine)
+    if not sources:
+        kind = "service" if isinstance(engine, SwarmEngine) else "container"
+        raise fail(f"no {kind} of {what} on the engine (stackctl ps {stack})")
     start = _since(since) if since else None
-    width = max(len(c.name) for c in containers)
+    width = max(len(source.name) for source in sources)
     lines = _follow_lines if follow else _sorted_lines
     with contextlib.suppress(KeyboardInterrupt):  # ^C is how one stops --follow
-        for name, line in lines(engine, containers, tail=tail, since=start):
+        for name, line in lines(read, sources, tail=tail, since=start):
             stamp, _, text = line.partition(" ")
             typer.echo(f"{name:<{width}} | " + (f"{stamp} {text}" if timestamps else text))
 
 
+class LogSource(NamedTuple):
+    """A container, or a Swarm service (its tasks' output together)."""
+
+    id: str
+    name: str
+
+
+class LogReader(Protocol):
+    def __call__(
+        self,
+        source: str,
+        *,
+        follow: bool = ...,
+        tail: int | None = ...,
+        since: datetime | None = ...,
+    ) -> Iterator[str]: ...
+
+
 def _sorted_lines(
-    engine: Engine,
-    containers: list[ContainerSummary],
+    read: LogReader,
+    sources: list[LogSource],
     *,
     tail: int | None,
     since: datetime | None,
 ) -> Iterator[tuple[str, str]]:
-    """Every container's lines, merged in time order (the engine's timestamps sort as text)."""
-    from controller.runtime.containers import container_logs
-
-    lines = [
-        (line, c.name)
-        for c in containers
-        for line in container_logs(engine, c.id, tail=tail, since=since)
-    ]
+    """Every source's lines, merged in time order (the engine's timestamps sort as text)."""
+    lines = [(line, s.name) for s in sources for line in read(s.id, tail=tail, since=since)]
     for line, name in sorted(lines):
         yield name, line
 
 
 def _follow_lines(
-    engine: Engine,
-    containers: list[ContainerSummary],
+    read: LogReader,
+    sources: list[LogSource],
     *,
     tail: int | None,
     since: datetime | None,
 ) -> Iterator[tuple[str, str]]:
-    """Lines as they come, from one reader thread per container, until every stream ends."""
-    from controller.runtime.containers import container_logs
-
+    """Lines as they come, from one reader thread per source, until every stream ends."""
     lines: queue.Queue[tuple[str, str] | None] = queue.Queue()
 
-    def read(container: ContainerSummary) -> None:
+    def follow(source: LogSource) -> None:
         try:
-            for line in container_logs(engine, container.id, follow=True, tail=tail, since=since):
-                lines.put((container.name, line))
+            for line in read(source.id, follow=True, tail=tail, since=since):
+                lines.put((source.name, line))
         except StackctlError as e:
-            lines.put((container.name, f"- (stackctl: the log stream ended: {e})"))
+            lines.put((source.name, f"- (stackctl: the log stream ended: {e})"))
         finally:
             lines.put(None)
 
-    for container in containers:
-        threading.Thread(target=read, args=(container,), daemon=True).start()
-    open_streams = len(containers)
+    for source in sources:
+        threading.Thread(target=follow, args=(source,), daemon=True).start()
+    open_streams = len(sources)
     while open_streams:
         item = lines.get()
         if item is None:
@@ -224,12 +237,6 @@ def _target(recorded: Recorded, specs: dict[str, EngineSpec]) -> AnyEngine:
     from controller.cli.targets import target_engine
 
     return target_engine(recorded.engine, specs, timeout=ENGINE_TIMEOUT)
-
-
-def _swarm_kind(recorded: Recorded, specs: dict[str, EngineSpec]) -> bool:
-    """By the file (no need to ask the engine to say it cannot do this)."""
-    spec = specs.get(recorded.engine)
-    return spec is not None and spec.kind == "swarm"
 
 
 def _ps_swarm(engine: AnyEngine, stack: str, *, recorded: Recorded, output: Output) -> None:

@@ -18,8 +18,11 @@ from __future__ import annotations
 
 import contextlib
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
+
+import docker
 
 from controller.desired import DesiredStack
 from controller.desired.digest import canonical_json, sha256_text
@@ -36,6 +39,7 @@ from controller.models.swarm import (
     SwarmSnapshot,
     spec_view,
 )
+from controller.runtime.errors import translate
 from controller.runtime.observing import EngineConnection
 from controller.runtime.sealed import _decrypt
 
@@ -100,6 +104,42 @@ class SwarmEngine(EngineConnection):
             filters={"service": service_id},
         )
         return service_of(info, tasks)
+
+    def service_logs(
+        self,
+        service_id: str,
+        *,
+        follow: bool = False,
+        tail: int | None = None,
+        since: datetime | None = None,
+    ) -> Iterator[str]:
+        """The output of the service's tasks (stdout and stderr), line by line, each starting
+        with the engine's RFC 3339 timestamp, as ``containers.container_logs`` gives a
+        container's. With ``follow`` the lines keep coming until the caller stops."""
+        options: dict[str, Any] = {"timestamps": True, "tail": "all" if tail is None else tail}
+        if since is not None:
+            options["since"] = since
+        chunks = self._call(
+            "service_logs",
+            f"reading the logs of service {service_id[:12]}",
+            self._api.service_logs,
+            service_id,
+            stdout=True,
+            stderr=True,
+            follow=follow,
+            **options,
+        )
+        pending = b""
+        try:
+            for chunk in chunks:
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    yield line.decode("utf-8", "replace").rstrip("\r")
+        except docker.errors.DockerException as e:  # the stream broke: say so
+            raise translate(e, doing=f"reading the logs of service {service_id[:12]}") from e
+        if pending:
+            yield pending.decode("utf-8", "replace")
 
     # -- acting ------------------------------------------------------------------------------
 

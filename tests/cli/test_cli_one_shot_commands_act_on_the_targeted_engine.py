@@ -166,14 +166,6 @@ def test_ps_of_a_swarm_stack_shows_its_services_and_tasks(
     assert [t["service"] for t in data["tasks"]] == ["web"]
 
 
-def test_logs_of_a_swarm_stack_says_to_use_docker_service_logs(
-    swarm: list[str], engines_file: Path, db_path: Path
-) -> None:
-    out = invoke("logs", "shop", "--engines", str(engines_file), db_path=db_path, code=1)
-    assert "logs are not supported for Swarm stacks yet: use `docker service logs NAME`" in out
-    assert "shop_web" in out
-
-
 def test_ps_and_logs_of_a_stack_on_an_undeclared_engine_are_an_error(
     applied: Any, db_path: Path
 ) -> None:
