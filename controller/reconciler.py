@@ -49,7 +49,7 @@ from controller.planner import (
     plan,
 )
 from controller.planner.swarm import swarm_plan
-from controller.planner.swarm_spec import swarm_only_problems, swarm_problems
+from controller.planner.swarm_spec import in_file, swarm_only_problems, swarm_problems
 from controller.removals import Removals, approve_move
 from controller.rollback_watch import RollbackWatch, Watch
 from controller.runtime import Engine, Engines
@@ -191,7 +191,7 @@ class Reconciler:
         previous = self._previous(stack, desired=desired, version=version.version)
         if previous is not None and previous.engine != desired.engine:
             approve_move(command, previous, to=desired.engine)  # or refused, first
-            if problems := swarm_problems(desired):
+            if problems := in_file(desired, swarm_problems(desired)):
                 raise PermanentError("; ".join(problems))
             self._removals.move_away(command, previous, to=desired.engine, check=check)
             previous = None
@@ -287,8 +287,8 @@ class Reconciler:
             the_plan = plan(desired, self._observe(desired), previous=previous, adopt=adopt)
         problems = [
             *the_plan.problems,
-            *unsupported(desired, remote=engine.spec.remote),
-            *swarm_only_problems(desired),
+            *in_file(desired, unsupported(desired, remote=engine.spec.remote)),
+            *in_file(desired, swarm_only_problems(desired)),
         ]
         if problems:
             raise PermanentError("; ".join(problems))

@@ -230,6 +230,7 @@ def _print_differences(
     from controller.cli.targets import is_swarm
     from controller.planner import image_refs, object_names, plan
     from controller.planner.swarm import swarm_plan
+    from controller.planner.swarm_spec import in_file, swarm_only_problems
     from controller.runtime.container_spec import unsupported
 
     if previous is not None and previous.engine != desired.engine:
@@ -242,7 +243,11 @@ def _print_differences(
             refs = image_refs(desired)
             observed = engine.observe(desired.name, images=refs, names=object_names(desired))
             the_plan = plan(desired, observed, previous=previous, adopt=adopt)
-            problems = [*the_plan.problems, *unsupported(desired, remote=engine.spec.remote)]
+            problems = [
+                *the_plan.problems,
+                *in_file(desired, unsupported(desired, remote=engine.spec.remote)),
+                *in_file(desired, swarm_only_problems(desired)),
+            ]
     except StackctlError as e:
         raise fail(str(e), 2) from e
     for problem in problems:

@@ -35,6 +35,7 @@ from controller.planner.stack import dependency_levels
 from controller.planner.steps import Plan, Step, StepKind
 from controller.planner.swarm_spec import (
     SPEC_HASH_LABEL,
+    in_file,
     service_spec,
     swarm_problems,
     wanted_files,
@@ -45,7 +46,7 @@ def swarm_plan(
     desired: DesiredStack, observed: SwarmSnapshot, *, previous: DesiredStack | None = None
 ) -> Plan:
     levels = dependency_levels(desired.compose.services)
-    problems = tuple(swarm_problems(desired)) + tuple(_missing_externals(desired, observed))
+    problems = (*in_file(desired, swarm_problems(desired)), *_missing_externals(desired, observed))
     steps: list[Step] = [*_network_steps(desired, observed), *_file_steps(desired, observed)]
     for level, names in enumerate(levels):
         changed = []

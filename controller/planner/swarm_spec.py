@@ -279,9 +279,14 @@ def _update_config(config: UpdateConfig) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if v is not None}
 
 
+def in_file(desired: DesiredStack, problems: list[str]) -> list[str]:
+    """``problems`` about keys of the stack's manifest, each saying which file it is in."""
+    return [f"{desired.source}: {p}" for p in problems] if desired.source else problems
+
+
 def swarm_problems(desired: DesiredStack) -> list[str]:
-    """What this stack says that a Swarm cannot carry out, each by its key: checked before
-    anything runs, so nothing is half-applied and nothing is silently dropped."""
+    """What this stack says that a Swarm cannot carry out, each by its key (``in_file`` says
+    where): checked before anything runs, so nothing is half-applied or silently dropped."""
     problems = []
     defaults = Service.model_fields
     for name, service in sorted(desired.compose.services.items()):

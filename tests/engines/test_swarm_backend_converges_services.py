@@ -213,7 +213,9 @@ def test_what_a_swarm_cannot_carry_out_is_refused_before_anything_runs(
     engine.calls.reset()
     outcome = h.apply(h.stack("swg", compose, **TARGET))
     assert outcome.command.status is CommandStatus.FAILED
-    assert "services.web.container_name: not carried out on a Swarm engine" in (outcome.error or "")
+    assert "swg.yaml: services.web.container_name: not carried out on a Swarm engine" in (
+        outcome.error or ""
+    )
     assert engine.calls.mutating == 0
     assert services(client, "swg") == {}
 

@@ -256,6 +256,6 @@ def test_what_the_adapter_cannot_carry_out_is_refused_before_anything_changes(
         "healthcheck": {"test": ["CMD", "true"], "start_interval": "1s"}}}}))
     assert outcome.command.status is CommandStatus.FAILED
     assert outcome.command.error == (
-        "services.web.healthcheck.start_interval is not supported yet")
+        f"{name}.yaml: services.web.healthcheck.start_interval is not supported yet")
     after = h.engine.observe(name)
     assert (after.containers, after.networks) == ((), ())
