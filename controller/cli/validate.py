@@ -6,9 +6,15 @@ out because none of its profiles is active) and ``file:line: key.path: message``
 warnings go to stderr. ``-o json`` prints a list of ``{"stack", "source", "valid", "digest",
 "disabled_services", "errors"}``, one entry per stack a source produced or tried to, and one
 with ``"stack": null`` for a source whose errors belong to no stack.
-Exit codes: 0 all valid, 1 something invalid (a PATH that cannot be loaded at all too: one
-error line, never a traceback), 2 usage error (e.g. a PATH that does not exist). It never
-touches the database or the engine: validating is loading, and nothing else.
+Each valid stack is also checked against the engine it targets, as the reconciler checks it
+before anything runs (``target_problems``): keys a Swarm cannot carry out, Swarm-only keys on a
+Docker engine, what a remote engine cannot do; printed ``source: problem`` (``"target_errors"``
+in JSON) and the stack counted invalid. The engines come from ``--engines FILE`` (as ``run``
+reads it); without it, only stacks on ``local`` are checked, and a stack on another engine gets
+a warning saying so. Exit codes: 0 all valid, 1 something invalid (a PATH that cannot be loaded
+at all too: one error line, never a traceback), 2 usage error (e.g. a PATH that does not
+exist, a bad engines file). It never touches the database or an engine: validating is loading
+and checking, nothing else.
 """
 
 from __future__ import annotations
@@ -23,10 +29,35 @@ import typer
 
 from controller.cli.app import app
 from controller.cli.differences import disabled_text
+from controller.cli.running import ENGINES_OPTION, engine_specs
 
 if TYPE_CHECKING:  # the source layer loads when something is validated: the CLI starts quickly
+    from controller.desired import DesiredStack
+    from controller.desired.engines import EngineSpec
     from controller.errors import ManifestError
     from controller.source import LoadResult
+
+Checked = dict[str, list[str]]  # stack -> what its target engine cannot carry out
+
+
+def target_problems(desired: DesiredStack, specs: dict[str, EngineSpec] | None) -> list[str]:
+    """What the stack's target engine cannot carry out (the reconciler's checks, pure); a
+    target the engines file does not declare is one. ``specs`` None: no engines file given, so
+    only a stack on ``local`` is checked."""
+    from controller.desired.engines import LOCAL
+    from controller.planner.swarm_spec import swarm_only_problems, swarm_problems
+    from controller.runtime.container_spec import unsupported
+
+    if specs is None and desired.engine != LOCAL:
+        return []
+    spec = (specs or {}).get(desired.engine)
+    if specs is not None and spec is None:
+        declared = ", ".join(sorted(specs))
+        return [f"spec.target.engine: {desired.engine!r} is not declared (declared: {declared})"]
+    if spec is not None and spec.kind == "swarm":
+        return swarm_problems(desired)
+    remote = spec.remote if spec is not None else False
+    return [*unsupported(desired, remote=remote), *swarm_only_problems(desired)]
 
 
 class Output(StrEnum):
@@ -43,7 +74,7 @@ def _error_dict(base: Path, error: ManifestError) -> dict[str, object]:
     return {**error.to_dict(), "file": _shown(base, error.file)}
 
 
-def _entries(base: Path, result: LoadResult) -> list[dict[str, object]]:
+def _entries(base: Path, result: LoadResult, checked: Checked) -> list[dict[str, object]]:
     entries: list[dict[str, object]] = []
     for report in result.sources.values():
         source = _shown(base, report.source) if report.source != "." else str(base)
@@ -54,10 +85,11 @@ def _entries(base: Path, result: LoadResult) -> list[dict[str, object]]:
                 {
                     "stack": name,
                     "source": source,
-                    "valid": stack is not None,
+                    "valid": stack is not None and not checked.get(name),
                     "digest": stack.digest if stack is not None else None,
                     "disabled_services": stack.disabled_services if stack is not None else {},
                     "errors": [_error_dict(base, e) for e in report.stack_errors.get(name, [])],
+                    "target_errors": checked.get(name, []),
                 }
             )
         for name in report.repositories:
@@ -77,12 +109,14 @@ def _entries(base: Path, result: LoadResult) -> list[dict[str, object]]:
     return entries
 
 
-def _print_text(base: Path, result: LoadResult) -> None:
+def _print_text(base: Path, result: LoadResult, checked: Checked) -> None:
     for report in result.sources.values():
         for name in report.names:
             stack = result.stacks.get(name)
-            if stack is not None:
-                source = _shown(base, report.source) if report.source != "." else str(base)
+            source = _shown(base, report.source) if report.source != "." else str(base)
+            for problem in checked.get(name, []):
+                typer.echo(f"{source}: {problem}")
+            if stack is not None and not checked.get(name):
                 typer.echo(f"OK {name} {stack.digest[:12]} {source}")
                 for service, profiles in sorted(stack.disabled_services.items()):
                     typer.echo(f"  {disabled_text(service, profiles)}")
@@ -135,21 +169,37 @@ def validate(
         None, help="Manifest files or directories (default: ./manifests)."
     ),
     output: Output = typer.Option(Output.TEXT, "--output", "-o", help="text or json."),
+    engines: Path | None = ENGINES_OPTION,
 ) -> None:
     """Validate manifests: one line per stack (OK name digest source), per repository
-    (OK repository name source) or per error."""
+    (OK repository name source) or per error.
+
+    Each stack is also checked against the engine it targets (--engines FILE; without it,
+    only stacks on local)."""
     targets = paths or [Path("manifests")]
     missing = [p for p in targets if _missing(p)]
     if missing:
         for path in missing:
             typer.echo(f"stackctl validate: {path}: no such file or directory", err=True)
         raise typer.Exit(code=2)
+    specs = engine_specs(engines) if engines is not None else None
     results = [_load(path) for path in targets]
+    checked: Checked = {}
+    for _, result in results:
+        for name, desired in result.stacks.items():
+            if problems := target_problems(desired, specs):
+                checked[name] = problems
+            elif specs is None and desired.engine != "local":
+                typer.echo(
+                    f"{desired.source}: warning: targets engine {desired.engine!r}: give"
+                    " --engines FILE to check it against that engine",
+                    err=True,
+                )
     if output is Output.JSON:
-        entries = [entry for base, result in results for entry in _entries(base, result)]
+        entries = [e for base, result in results for e in _entries(base, result, checked)]
         typer.echo(json.dumps(entries, indent=2))
     else:
         for base, result in results:
-            _print_text(base, result)
-    if any(not result.ok for _, result in results):
+            _print_text(base, result, checked)
+    if checked or any(not result.ok for _, result in results):
         raise typer.Exit(code=1)
