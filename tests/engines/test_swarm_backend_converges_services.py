@@ -304,3 +304,38 @@ def test_a_failed_apply_rolls_back_automatically_with_spec_rollback(swarm, test_
     assert (stack.applied_version, stack.health_status) == ("v3", HealthStatus.HEALTHY)
     web = services(client, "swk")["swk_web"]
     assert web.attrs["Spec"]["TaskTemplate"]["ContainerSpec"]["Args"] == ["sleep", "3600"]
+
+
+def test_global_mode_placement_and_update_config_are_carried_out(swarm, test_images) -> None:
+    """deploy.mode global, placement (a constraint, a spread preference, max replicas per node),
+    update_config and rollback_config reach Swarm's spec; the one node runs one task."""
+    h, _engine, client = swarm
+    deploy = {
+        "mode": "global",
+        "endpoint_mode": "dnsrr",
+        "placement": {
+            "constraints": ["node.role == manager"],
+            "preferences": [{"spread": "node.id"}],
+        },
+        "update_config": {"parallelism": 2, "order": "start-first", "failure_action": "rollback"},
+        "rollback_config": {"parallelism": 0, "order": "stop-first"},
+        "labels": {"team": "ops"},
+    }
+    compose = {"services": {"agent": {"image": test_images.v1, **SLEEPER, "deploy": deploy}}}
+    outcome = h.apply(h.stack("swl", compose, **TARGET))
+    assert outcome.command.status is CommandStatus.DONE, outcome.error
+    agent = services(client, "swl")["swl_agent"]
+    spec = agent.attrs["Spec"]
+    assert spec["Mode"] == {"Global": {}}
+    assert spec["TaskTemplate"]["Placement"]["Constraints"] == ["node.role == manager"]
+    assert spec["TaskTemplate"]["Placement"]["Preferences"] == [
+        {"Spread": {"SpreadDescriptor": "node.id"}}
+    ]
+    assert spec["UpdateConfig"]["Parallelism"] == 2
+    assert spec["UpdateConfig"]["Order"] == "start-first"
+    assert spec["UpdateConfig"]["FailureAction"] == "rollback"
+    assert spec["RollbackConfig"]["Order"] == "stop-first"
+    assert spec["Labels"]["team"] == "ops"
+    running = [t for t in agent.tasks() if t["Status"]["State"] == "running"]
+    assert len(running) == 1 and running[0].get("Slot") is None  # global: one per node
+    assert h.db.stacks.require("swl").health_status is HealthStatus.HEALTHY
