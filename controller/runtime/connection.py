@@ -3,6 +3,13 @@
 A controller started while the engine is down keeps running and asks again at the next use;
 a failure to connect leaves as the project's error (``translate``), never docker-py's.
 
+A swarm with several managers (``EngineSpec.hosts``) is reached through any of them: connecting
+tries the addresses in order and keeps the first that answers. When a call through it finds it
+unreachable, ``unreachable()`` forgets that client and the next use connects again starting at
+the address after it, so a manager going down costs the one call that found it down (its
+command retries) rather than every call until the circuit gives up on the whole swarm; only
+when no address answers does the connection fail (and the engine's circuit open).
+
 Without a spec (or for ``local`` without a host) it connects like the docker CLI
 (``DOCKER_HOST`` or the local socket). With one, to its ``host``: ``unix://``, or ``tcp://``
 with the spec's TLS files (the engine's CA verified, the client certificate presented). The
@@ -41,6 +48,7 @@ environment's proxies must not be either).
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 import docker
@@ -48,6 +56,7 @@ import requests
 from docker.tls import TLSConfig
 
 from controller.desired.engines import EngineSpec
+from controller.errors import PermanentError, StackctlError, TransientError
 from controller.runtime.errors import translate
 from controller.runtime.ssh_transport import VerifiedSshAdapter
 
@@ -64,17 +73,71 @@ class LazyClient:
         self._timeout = timeout
         self._spec = spec
         self._connecting = threading.Lock()
+        self._addresses = spec.hosts if spec is not None else ()
+        self._first = 0  # the address the next connection tries first
+        self._using: int | None = None  # the address the client talks to
+
+    @property
+    def address(self) -> str | None:
+        """The address the client talks to (``None`` before it connected, or for one it was
+        given)."""
+        return None if self._using is None else self._addresses[self._using]
 
     def get(self) -> docker.DockerClient:
         if self._client is None:
             with self._connecting:
                 if self._client is None:
-                    try:
-                        self._client = connect(self._spec, timeout=self._timeout)
-                    except (docker.errors.DockerException, requests.RequestException) as e:
-                        where = f" {self._spec.describe()}" if self._spec else ""
-                        raise translate(e, doing=f"connecting to the Docker engine{where}") from e
+                    self._client = self._connect()
         return self._client
+
+    def unreachable(self, api: object) -> bool:
+        """A call made through ``api`` found its engine unreachable. With several addresses,
+        forget that client (if it is still the one in use: another thread may have moved on
+        already) so that the next use connects again starting at the next address, and say so
+        (True): the caller leaves the circuit to that connection, which fails only when no
+        address answers. With one address, nothing to do here (False)."""
+        if len(self._addresses) < 2:
+            return False
+        with self._connecting:
+            current = self._client
+            if current is not None and (api is None or api is current.api):
+                self._client = None
+                self._first = ((self._using or 0) + 1) % len(self._addresses)
+                self._using = None
+                # Idle connections only: a request under way on another thread keeps its own.
+                with contextlib.suppress(Exception):
+                    current.close()
+        return True
+
+    def _connect(self) -> docker.DockerClient:
+        if len(self._addresses) < 2:
+            try:
+                client = connect(self._spec, timeout=self._timeout)
+            except (docker.errors.DockerException, requests.RequestException) as e:
+                where = f" {self._spec.describe()}" if self._spec else ""
+                raise translate(e, doing=f"connecting to the Docker engine{where}") from e
+            self._using = 0 if self._addresses else None
+            return client
+        assert self._spec is not None
+        count = len(self._addresses)
+        failures: list[tuple[StackctlError, Exception]] = []
+        for step in range(count):
+            index = (self._first + step) % count
+            address = self._addresses[index]
+            at = self._spec.model_copy(update={"host": address, "hosts": (address,)})
+            try:
+                client = connect(at, timeout=self._timeout)
+            except (docker.errors.DockerException, requests.RequestException, StackctlError) as e:
+                failures.append((translate(e, doing=address), e))
+                continue
+            self._using = index
+            return client
+        transient = any(isinstance(error, TransientError) for error, _ in failures)
+        kind = TransientError if transient else PermanentError
+        said = "; ".join(str(error) for error, _ in failures)
+        raise kind(
+            f"connecting to the Docker engine {self._spec.describe()}: no address answers ({said})"
+        ) from failures[-1][1]
 
 
 def connect(spec: EngineSpec | None, *, timeout: int) -> docker.DockerClient:

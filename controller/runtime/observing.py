@@ -5,7 +5,8 @@ the calls that change something.
 Only objects labelled ``io.stackctl.managed=true`` *and* with the stack's Compose project label
 are ever seen. Every call goes through ``_call``, which counts it (mutating calls apart:
 ``MUTATING``), translates docker-py's errors, and keeps a remote engine's circuit
-(``runtime.circuit``).
+(``runtime.circuit``); for a swarm with several managers, a call that finds the one in use
+unreachable makes the next call connect through another (``LazyClient.unreachable``).
 """
 
 from __future__ import annotations
@@ -134,7 +135,10 @@ class EngineConnection:
             result = fn(*args, **kwargs)
         except Exception as e:
             error = translate(e, doing=doing)
-            if self._circuit is not None and _unreachable(e):
+            # A swarm with other managers goes on through the next one (runtime.connection):
+            # its circuit opens only once connecting finds that none answers.
+            moved = _unreachable(e) and self._client.unreachable(getattr(fn, "__self__", None))
+            if self._circuit is not None and _unreachable(e) and not moved:
                 self._circuit.trip(str(error))
             raise error from e
         if self._circuit is not None:

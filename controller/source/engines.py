@@ -5,6 +5,10 @@ start.
       lab:    {host: "unix:///var/run/lab.sock"}
       edge-1: {host: "tcp://10.0.0.5:2376", tls: {ca: ca.pem, cert: cert.pem, key: key.pem}}
       edge-2: {host: "ssh://deploy@10.0.0.6", ssh: {known_hosts: known_hosts, identity: id_ed25519}}
+      prod:   {kind: swarm, host: ["tcp://mgr1:2376", "tcp://mgr2:2376"], tls: {...}}
+
+A ``kind: swarm`` engine may list several managers' addresses in ``host`` (tried in order, one
+``tls``/``ssh`` for all); a Docker engine has one.
 
 ``local`` always exists (the engine ``DOCKER_HOST`` or the local socket names); the file may
 redefine it. Relative TLS and SSH paths start at the file's folder. Every problem is a
@@ -61,6 +65,19 @@ def _engine(name: str, body: Any, *, file: str, base: Path) -> EngineSpec:
     if not isinstance(body, dict):
         raise ManifestError(file=file, path=where, message="a mapping (host, tls, ssh, kind)")
     values = dict(body)
+    if "hosts" in values:  # the model's name for the list, not a key of the file
+        raise ManifestError(
+            file=file,
+            path=f"{where}.hosts",
+            message="unknown key (several addresses: a list in host)",
+        )
+    if isinstance(values.get("host"), list) and values.get("kind") != "swarm":
+        raise ManifestError(
+            file=file,
+            path=f"{where}.host",
+            message="a list of addresses is for kind: swarm only (its managers); a Docker engine"
+            " has one host",
+        )
     for files in ("tls", "ssh"):
         if isinstance(values.get(files), dict):
             values[files] = {k: _path(v, base) for k, v in values[files].items()}
@@ -68,7 +85,9 @@ def _engine(name: str, body: Any, *, file: str, base: Path) -> EngineSpec:
         spec = EngineSpec.model_validate({**values, "name": name})
     except ValidationError as e:
         error = e.errors(include_url=False, include_context=False, include_input=False)[0]
-        key = ".".join(str(part) for part in error["loc"])
+        # The model keeps the addresses in `hosts`; the file wrote them in `host`.
+        loc = ["host" if part == "hosts" else str(part) for part in error["loc"]]
+        key = ".".join(loc)
         message = error["msg"].removeprefix("Value error, ")
         raise ManifestError(
             file=file, path=f"{where}.{key}" if key else where, message=message
