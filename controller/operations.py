@@ -163,11 +163,13 @@ def request_sync(db: Database, stack_id: str) -> tuple[Command, bool]:
         )
 
 
-def move(db: Database, stack_id: str) -> Command:
+def move(db: Database, stack_id: str, to: str | None = None) -> Command:
     """Approve moving the stack to the engine its desired version targets: enqueue the APPLY
     that tears it down on the engine it runs on and creates it on the new one (volumes and
     their data stay where they were). ``ConflictError`` when there is nothing to move: no
-    version applied yet, or the desired version targets the engine it already runs on.
+    version applied yet, or the desired version targets the engine it already runs on; and
+    when ``to`` (the engine the person approving means, ``stackctl move STACK ENGINE``) is not
+    the one the desired version targets: nothing is approved that was not read.
 
     The command's payload says ``{"version": <desired>, "move": {"from": A, "to": B}}``; the
     reconciler refuses any other change of engine.
@@ -181,6 +183,12 @@ def move(db: Database, stack_id: str) -> Command:
             )
         desired = version_engine(db.stack_versions.require(stack_id, stack.current_version))
         running = version_engine(db.stack_versions.require(stack_id, stack.applied_version))
+        if to is not None and to != desired:
+            raise ConflictError(
+                f"stack {stack_id!r}'s desired version {stack.current_version} targets engine"
+                f" {desired!r}, not {to!r}: nothing approved (set spec.target.engine in its"
+                f" manifest, or approve the move to {desired!r})"
+            )
         if desired == running:
             raise ConflictError(
                 f"stack {stack_id!r} runs on engine {running!r}, where its desired version"

@@ -107,6 +107,9 @@ def resume(
 @app.command()
 def move(
     stack: str = STACK_ARGUMENT,
+    engine: str | None = typer.Argument(
+        None, help="The engine it moves to, as a check: refused unless the manifest targets it."
+    ),
     wait: bool = WAIT_OPTION,
     timeout: float = TIMEOUT_OPTION,
     db: Path | None = DB_OPTION,
@@ -115,11 +118,12 @@ def move(
     """Move the stack to the engine its manifest now targets (spec.target.engine).
 
     It is torn down on the engine it runs on (its volumes and their data stay there) and
-    created on the new one. A change of engine is never carried out without this.
+    created on the new one. A change of engine is never carried out without this. ENGINE,
+    when given, must be the engine the manifest targets.
     """
 
     def act(operations: ModuleType, database: Database) -> tuple[Command, str]:
-        command = operations.move(database, stack)
+        command = operations.move(database, stack, engine)
         moving = command.payload["move"]
         return command, (
             f"{stack}: moving from engine {moving['from']} to {moving['to']}\n" + _queued(command)
