@@ -319,6 +319,18 @@ def _service_problems(desired: DesiredStack, where: str, service: Service) -> li
                 " the manifest, cannot be carried out on a Swarm: its tasks run on the nodes"
                 " (bind an absolute path the nodes have, or use a volume)"
             )
+        if volume.bind is not None and volume.bind.selinux is not None:
+            problems.append(f"{where}.volumes ({volume.target}): a Swarm has no bind.selinux")
+        if volume.volume is not None and volume.volume.subpath is not None:
+            problems.append(f"{where}.volumes ({volume.target}): a Swarm has no volume.subpath")
+    problems += [
+        f"{where}.tmpfs ({entry}): options are not carried out on a Swarm (use a tmpfs volume"
+        " with tmpfs.size)"
+        for entry in service.tmpfs
+        if ":" in entry
+    ]
+    if service.healthcheck is not None and service.healthcheck.start_interval is not None:
+        problems.append(f"{where}.healthcheck.start_interval: this Swarm has no start interval")
     for port in service.ports:
         if port.host_ip:
             problems.append(
@@ -339,6 +351,8 @@ def _service_problems(desired: DesiredStack, where: str, service: Service) -> li
     for key, network in sorted(service.networks.items()):
         if network.ipv4_address or network.ipv6_address:
             problems.append(f"{where}.networks.{key}: a Swarm assigns its tasks' addresses")
+        if network.priority:
+            problems.append(f"{where}.networks.{key}.priority: a Swarm has no network priority")
     if any(f.sops for f in service.env_file):
         problems.append(
             f"{where}.env_file: an encrypted env file would put its plaintext in the service's"

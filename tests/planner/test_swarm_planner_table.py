@@ -1,4 +1,5 @@
-"""The Swarm planner and its specs, as a table: desired stack + SwarmSnapshot -> steps. No engine."""
+"""The Swarm planner and its specs, as a table: desired stack + SwarmSnapshot -> steps.
+No engine."""
 
 from __future__ import annotations
 
@@ -39,7 +40,9 @@ def running(desired, key: str, *, spec_of=None, version: int = 7, **extra) -> Ob
 
 
 def converged(desired, *services: ObservedService, secrets=(), configs=()) -> SwarmSnapshot:
-    networks = tuple(ObservedObject(f"n-{n.name}", n.name) for n in desired.compose.networks.values())
+    networks = tuple(
+        ObservedObject(f"n-{n.name}", n.name) for n in desired.compose.networks.values()
+    )
     return SwarmSnapshot(
         stack=desired.name,
         services=services,
@@ -224,11 +227,29 @@ def test_what_a_swarm_cannot_carry_out_is_refused_by_key(tmp_path):
 
 
 def test_swarm_only_keys_are_refused_on_a_docker_engine(tmp_path):
-    d = desired_stack(tmp_path, "shop", {"services": {"web": {
-        "image": "w", "deploy": {"placement": {"constraints": ["node.role == manager"]}}}}})  # fmt: skip
+    placement = {"placement": {"constraints": ["node.role == manager"]}}
+    d = desired_stack(tmp_path, "shop", {"services": {"web": {"image": "w", "deploy": placement}}})
     assert swarm_only_problems(d) == [
         "services.web.deploy.placement: only a Swarm engine carries it out"
         " (this stack runs on engine 'local', a Docker engine)"
     ]
     plain = desired_stack(tmp_path, "plain", {"services": {"web": {"image": "w"}}})
     assert swarm_only_problems(plain) == []
+
+
+def test_settings_a_swarm_would_drop_are_refused_not_dropped(tmp_path):
+    d = stack(tmp_path, {"services": {"web": {
+        "image": "w",
+        "tmpfs": ["/run:size=64m"],
+        "healthcheck": {"test": ["CMD", "true"], "start_interval": "1s"},
+        "volumes": [{"type": "volume", "source": "data", "target": "/data",
+                     "volume": {"subpath": "x"}}],
+        "networks": {"default": {"priority": 5}},
+    }}, "volumes": {"data": {}}})  # fmt: skip
+    problems = swarm_problems(d)
+    assert "services.web.tmpfs (/run:size=64m): options are not carried out on a Swarm" in (
+        " ".join(problems)
+    )
+    assert any(p.startswith("services.web.healthcheck.start_interval:") for p in problems)
+    assert any("volume.subpath" in p for p in problems)
+    assert any(p.startswith("services.web.networks.default.priority:") for p in problems)
