@@ -11,8 +11,14 @@ from __future__ import annotations
 from controller.desired import DesiredStack
 from controller.models.enums import HealthStatus
 from controller.models.observed import Snapshot
-from controller.models.swarm import FAILED_UPDATE_STATES, SwarmSnapshot
+from controller.models.swarm import (
+    FAILED_UPDATE_STATES,
+    PAUSED_UPDATE_STATES,
+    SPEC_HASH_LABEL,
+    SwarmSnapshot,
+)
 from controller.planner import replica_names
+from controller.planner.swarm_spec import service_spec
 
 
 def assess_health(desired: DesiredStack, observed: Snapshot) -> tuple[HealthStatus, str]:
@@ -59,7 +65,13 @@ def assess_swarm_health(desired: DesiredStack, observed: SwarmSnapshot) -> tuple
         if service is None:
             missing.append(name)
             continue
-        if service.update_state in FAILED_UPDATE_STATES:
+        # A rollback that brought back what is declared now (the manifest was reverted) is no
+        # failure any more: the spec hash says whether the running spec is the declared one.
+        rolled_back_to_declared = (
+            service.update_state in FAILED_UPDATE_STATES - PAUSED_UPDATE_STATES
+            and service.spec_hash == service_spec(desired, name)["Labels"][SPEC_HASH_LABEL]
+        )
+        if service.update_state in FAILED_UPDATE_STATES and not rolled_back_to_declared:
             degraded.append(
                 f"{name}: update {service.update_state}"
                 + (f": {service.update_message}" if service.update_message else "")

@@ -29,7 +29,11 @@ from controller.desired import DesiredStack
 from controller.errors import PermanentError, StackctlError, TransientError
 from controller.health import assess_swarm_health
 from controller.models import HealthStatus
-from controller.models.swarm import FAILED_UPDATE_STATES, ObservedService
+from controller.models.swarm import (
+    FAILED_UPDATE_STATES,
+    PAUSED_UPDATE_STATES,
+    ObservedService,
+)
 from controller.planner import Plan, Step, StepKind
 from controller.planner.swarm import swarm_plan
 from controller.planner.swarm_spec import service_spec
@@ -154,7 +158,7 @@ class SwarmApply:
                 before = engine.service(step.object_id)
                 started[step.service] = before.update_started if before else ""
                 spec = service_spec(desired, step.service)
-                if before is not None and before.update_state in FAILED_UPDATE_STATES:
+                if before is not None and before.update_state in PAUSED_UPDATE_STATES:
                     # The same spec again: Swarm redoes an update only when ForceUpdate moves.
                     task = {**spec["TaskTemplate"], "ForceUpdate": before.force_update + 1}
                     spec = {**spec, "TaskTemplate": task}

@@ -20,6 +20,9 @@ FILE_KEY_LABEL = "io.stackctl.file"  # a secret's or config's key in the compose
 FAILED_UPDATE_STATES = frozenset(
     {"paused", "rollback_started", "rollback_paused", "rollback_completed"}
 )
+# Of those, the ones that leave the service half on the new spec: applying the same spec again
+# must make Swarm redo the update. After a rollback the service runs its previous spec.
+PAUSED_UPDATE_STATES = frozenset({"paused", "rollback_paused"})
 
 
 def spec_view(spec: dict[str, Any]) -> dict[str, Any]:

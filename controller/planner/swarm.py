@@ -26,7 +26,7 @@ from typing import Any
 
 from controller.desired import DesiredStack
 from controller.models.swarm import (
-    FAILED_UPDATE_STATES,
+    PAUSED_UPDATE_STATES,
     ObservedService,
     SwarmSnapshot,
     spec_view,
@@ -126,7 +126,7 @@ def _service_step(
     if running.spec_hash == wanted:
         if edited := _edited(running, spec):
             return _update(running, name, level, f"changed outside stackctl: {edited}")
-        if running.update_state in FAILED_UPDATE_STATES:
+        if running.update_state in PAUSED_UPDATE_STATES:
             why = f"its last update ended {running.update_state}: {running.update_message}"
             return _update(running, name, level, f"{why}; updated again")
         return None

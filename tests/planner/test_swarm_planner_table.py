@@ -253,3 +253,24 @@ def test_settings_a_swarm_would_drop_are_refused_not_dropped(tmp_path):
     assert any(p.startswith("services.web.healthcheck.start_interval:") for p in problems)
     assert any("volume.subpath" in p for p in problems)
     assert any(p.startswith("services.web.networks.default.priority:") for p in problems)
+
+
+def test_a_rollback_to_what_is_declared_now_is_in_sync_and_healthy(tmp_path):
+    """The manifest was reverted to the spec Swarm rolled back to: nothing to update, and the
+    old rollback is no failure any more (it is while the running spec is not the declared)."""
+    from controller.health import assess_swarm_health
+    from controller.models.swarm import ObservedTask
+
+    d = stack(tmp_path, {"services": {"web": {"image": "web:1"}}})
+    spec = service_spec(d, "web")
+    task = ObservedTask("t1", 1, "n1", "running", "running", template="tpl")
+    rolled = running(
+        d, "web", update_state="rollback_completed", update_message="done", template="tpl",
+        tasks=(task,),
+    )  # fmt: skip
+    assert swarm_plan(d, converged(d, rolled)).in_sync
+    assert assess_swarm_health(d, converged(d, rolled))[0].value == "Healthy"
+    other = ObservedService(**{**rolled.__dict__, "spec_hash": "0" * 64})
+    health, why = assess_swarm_health(d, converged(d, other))
+    assert health.value == "Degraded" and "rollback_completed" in why
+    assert spec["Labels"][SPEC_HASH_LABEL] == rolled.spec_hash
