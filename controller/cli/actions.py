@@ -4,7 +4,8 @@ stack.
 Each one is a ``controller.operations`` action: it flips the stack's flags and/or records a
 version, enqueues a command and prints its id; nothing here touches the engine, so they work
 while ``stackctl run`` is running. ``--wait`` follows the command to its end (exit 0 when DONE,
-1 otherwise), printing its log lines; with no controller running it runs the command here.
+1 otherwise), printing its log lines; with no controller running it runs the command here, on
+the engines the stack's versions target (declared in ``--engines FILE``, as ``run`` reads it).
 ``-o json|yaml`` prints the command (its final state with ``--wait``); the rest goes to stderr.
 """
 
@@ -21,8 +22,10 @@ from controller.cli.app import app
 from controller.cli.output import OUTPUT_OPTION, Output, print_data
 from controller.cli.running import (
     DB_OPTION,
+    ENGINES_OPTION,
     TIMEOUT_OPTION,
     WAIT_OPTION,
+    engine_specs,
     fail,
     open_database,
     outcome_line,
@@ -50,6 +53,7 @@ def rollback(
     timeout: float = TIMEOUT_OPTION,
     db: Path | None = DB_OPTION,
     output: Output = OUTPUT_OPTION,
+    engines: Path | None = ENGINES_OPTION,
 ) -> None:
     """Apply an older version again, recorded as a new one, and pin the stack.
 
@@ -65,7 +69,7 @@ def rollback(
             + _queued(command)
         )
 
-    _act(act, db=db, wait=wait, timeout=timeout, output=output)
+    _act(act, db=db, wait=wait, timeout=timeout, output=output, engines=engines)
 
 
 @app.command()
@@ -75,6 +79,7 @@ def suspend(
     timeout: float = TIMEOUT_OPTION,
     db: Path | None = DB_OPTION,
     output: Output = OUTPUT_OPTION,
+    engines: Path | None = ENGINES_OPTION,
 ) -> None:
     """Stop converging the stack: nothing changes at runtime (drift included) until resumed."""
 
@@ -82,7 +87,7 @@ def suspend(
         command = operations.suspend(database, stack)
         return command, f"{stack}: suspended\n{_queued(command)}"
 
-    _act(act, db=db, wait=wait, timeout=timeout, output=output)
+    _act(act, db=db, wait=wait, timeout=timeout, output=output, engines=engines)
 
 
 @app.command()
@@ -92,6 +97,7 @@ def resume(
     timeout: float = TIMEOUT_OPTION,
     db: Path | None = DB_OPTION,
     output: Output = OUTPUT_OPTION,
+    engines: Path | None = ENGINES_OPTION,
 ) -> None:
     """Unpin and unsuspend the stack and apply its latest recorded version."""
 
@@ -101,7 +107,7 @@ def resume(
             f"{stack}: resumed; applying {command.payload['version']}\n{_queued(command)}"
         )
 
-    _act(act, db=db, wait=wait, timeout=timeout, output=output)
+    _act(act, db=db, wait=wait, timeout=timeout, output=output, engines=engines)
 
 
 @app.command()
@@ -114,6 +120,7 @@ def move(
     timeout: float = TIMEOUT_OPTION,
     db: Path | None = DB_OPTION,
     output: Output = OUTPUT_OPTION,
+    engines: Path | None = ENGINES_OPTION,
 ) -> None:
     """Move the stack to the engine its manifest now targets (spec.target.engine).
 
@@ -129,7 +136,7 @@ def move(
             f"{stack}: moving from engine {moving['from']} to {moving['to']}\n" + _queued(command)
         )
 
-    _act(act, db=db, wait=wait, timeout=timeout, output=output)
+    _act(act, db=db, wait=wait, timeout=timeout, output=output, engines=engines)
 
 
 @app.command()
@@ -142,6 +149,7 @@ def sync(
     timeout: float = TIMEOUT_OPTION,
     db: Path | None = DB_OPTION,
     output: Output = OUTPUT_OPTION,
+    engines: Path | None = ENGINES_OPTION,
 ) -> None:
     """Reconcile the stack now: observe the engine and correct drift; or, with
     ``--repository NAME``, have the running controller fetch that repository now.
@@ -165,7 +173,7 @@ def sync(
             " it reconciles the stack"
         )
 
-    _act(act, db=db, wait=wait, timeout=timeout, output=output)
+    _act(act, db=db, wait=wait, timeout=timeout, output=output, engines=engines)
 
 
 @app.command()
@@ -224,22 +232,29 @@ def _act(
     wait: bool,
     timeout: float,
     output: Output,
+    engines: Path | None = None,
 ) -> None:
     """Run ``act`` with ``controller.operations`` (loaded here, not at start-up), say what it
-    did and which command it queued, and follow it if asked."""
+    did and which command it queued, and follow it if asked. Run here (no controller), the
+    command reaches the engines its stack's versions target, declared in ``engines``."""
     from controller import operations
+    from controller.cli.targets import connect_engines, stack_engines
 
     table = output is Output.TABLE
     with open_database(db) as database:
         command, said = act(operations, database)
         typer.echo(said, err=not table)
         if wait:
+            specs, stack = engine_specs(engines), command.stack_id
             command = wait_for(
                 database,
                 command,
                 files_dir=load_settings({"db": db}).files_dir,
                 timeout=timeout,
                 echo=lambda line: typer.echo(line, err=not table),
+                engines=lambda: connect_engines(
+                    specs, targets=stack_engines(database, stack, specs)
+                ),
             )
             typer.echo(outcome_line(command), err=not table)
             if not command.status.terminal:

@@ -33,7 +33,6 @@ from controller.models.enums import CommandStatus, CommandType, HealthStatus
 if TYPE_CHECKING:  # the layers below load when a command runs: the CLI starts quickly
     from controller.db import Database
     from controller.desired import DesiredStack
-    from controller.desired.engines import EngineSpec
     from controller.models import Command, Stack
     from controller.runtime.engines import AnyEngine
 
@@ -183,18 +182,6 @@ def diff(
     raise typer.Exit(1 if differences else 0)
 
 
-def _engines_of(database: Database, stack: str, specs: dict[str, EngineSpec]) -> list[str]:
-    """The declared engines the stack's versions (desired, applied) target: those a delete run
-    here must reach (an undeclared one fails the command with the reconciler's reason)."""
-    from controller.versions import version_engine
-
-    found = database.stacks.require(stack)
-    numbers = {found.current_version, found.applied_version} - {None}
-    versions = [database.stack_versions.get(stack, n) for n in numbers if n]
-    names = {version_engine(v) for v in versions if v is not None}
-    return sorted(names & specs.keys())
-
-
 def _recorded(target: str, *, db_path: Path) -> DesiredStack:
     """The desired version of a recorded stack; a deleted stack's latest version."""
     from controller.db import Database
@@ -274,7 +261,7 @@ def delete(
 
     Run here (no controller running): on the engine the stack ran on (declared in --engines
     FILE)."""
-    from controller.cli.targets import connect_engines
+    from controller.cli.targets import connect_engines, stack_engines
     from controller.db import Database
     from controller.models import Command
 
@@ -301,7 +288,7 @@ def delete(
             files_dir=settings.files_dir,
             timeout=timeout,
             echo=typer.echo,
-            engines=lambda: connect_engines(specs, targets=_engines_of(database, stack, specs)),
+            engines=lambda: connect_engines(specs, targets=stack_engines(database, stack, specs)),
         )
     if finished.status is not CommandStatus.DONE:
         still = "" if finished.status.terminal else f" after {timeout:g}s"

@@ -21,6 +21,7 @@ from controller.cli.running import connect_engine, docker_host, fail
 from controller.errors import StackctlError
 
 if TYPE_CHECKING:  # loaded when a command runs: the CLI starts quickly
+    from controller.db import Database
     from controller.desired.engines import EngineSpec
     from controller.runtime import Engines
     from controller.runtime.engines import AnyEngine
@@ -128,3 +129,16 @@ def _plain_local(specs: Mapping[str, EngineSpec]) -> bool:
     from controller.desired.engines import LOCAL, EngineSpec
 
     return specs.get(LOCAL, EngineSpec(name=LOCAL)) == EngineSpec(name=LOCAL)
+
+
+def stack_engines(database: Database, stack: str, specs: dict[str, EngineSpec]) -> list[str]:
+    """The declared engines the stack's versions (desired, applied) target: those a command run
+    here (a delete, a rollback, a move: both ends) must reach; an undeclared one fails the
+    command with the reconciler's reason."""
+    from controller.versions import version_engine
+
+    found = database.stacks.require(stack)
+    numbers = {found.current_version, found.applied_version} - {None}
+    versions = [database.stack_versions.get(stack, n) for n in numbers if n]
+    names = {version_engine(v) for v in versions if v is not None}
+    return sorted(names & specs.keys())

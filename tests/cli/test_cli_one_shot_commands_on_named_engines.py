@@ -121,6 +121,12 @@ def test_on_a_swarm_apply_converges_diff_names_the_update_and_ps_shows_services(
         out = stackctl("logs", name, "--engines", engines, db=db, code=0)
         said = [line for line in out.splitlines() if line.endswith("swarm says hello")]
         assert said and all(line.startswith(f"{name}_web | ") for line in said), out
+
+        # No controller running: rollback --wait runs here, on the swarm the stack targets.
+        out = stackctl("rollback", name, "--wait", "--engines", engines, db=db, code=0)
+        assert "no controller is running; running it here" in out
+        [web] = swarm.services.list(filters=stack)
+        assert web.attrs["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"] == test_images.v1
     finally:
         out = stackctl("delete", name, "--engines", engines, db=db, code=0)
         assert f"{name}: deleted" in out
