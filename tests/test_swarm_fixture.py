@@ -82,7 +82,7 @@ def swarm(swarm_engine):
                     with contextlib.suppress(Exception):
                         item.remove()
         wait_tasks_gone(client.api)
-        for container in client.containers.list(all=True):
+        for container in client.containers.list(all=True, ignore_removed=True):
             if container.name.startswith("swfix-"):
                 container.remove(force=True)
         for network in client.networks.list():

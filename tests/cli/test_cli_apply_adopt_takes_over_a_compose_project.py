@@ -37,7 +37,7 @@ def stackctl(*args: str):
 
 
 def of_project(client, name):
-    containers = sorted(c.name for c in client.containers.list(all=True)
+    containers = sorted(c.name for c in client.containers.list(all=True, ignore_removed=True)
                         if c.name.startswith(name))
     networks = [n.name for n in client.networks.list() if n.name == f"{name}_default"]
     volumes = [v.name for v in client.volumes.list() if v.name == f"{name}_data"]

@@ -54,8 +54,8 @@ def test_compose_project_is_refused_then_adopted_then_deleted(
     folder = write_project(root, name, test_images.v1)
     up = compose(folder, name, "up", "-d")
     assert up.returncode == 0, up.stderr
-    compose_ids = {c.name: c.id for c in docker_client.containers.list(all=True)
-                   if c.name.startswith(name)}
+    listed = docker_client.containers.list(all=True, ignore_removed=True)
+    compose_ids = {c.name: c.id for c in listed if c.name.startswith(name)}
     assert sorted(compose_ids) == [f"{name}_db_1", f"{name}_web_1"]
     desired = load_path(root).stacks[name]
 
@@ -64,7 +64,7 @@ def test_compose_project_is_refused_then_adopted_then_deleted(
     for obj in (*compose_ids, f"{name}_default", f"{name}_data"):
         assert obj in (refused.command.error or "")
     assert "stackctl apply --adopt" in refused.command.error
-    assert {c.name: c.id for c in docker_client.containers.list(all=True)
+    assert {c.name: c.id for c in docker_client.containers.list(all=True, ignore_removed=True)
             if c.name.startswith(name)} == compose_ids  # nothing changed
     assert names_of_networks(docker_client, f"{name}_default") == [f"{name}_default"]
 
@@ -113,7 +113,7 @@ def test_docker_compose_up_on_our_stack_is_put_back_one_step_per_container(
     steps = [m for m in h.log_messages(back) if ADOPT_REASON in m]
     assert len(steps) == 2, h.log_messages(back)
     assert sorted(h.containers(name)) == [f"{name}-db-1", f"{name}-web-1"]
-    assert sorted(c.name for c in docker_client.containers.list(all=True)
+    assert sorted(c.name for c in docker_client.containers.list(all=True, ignore_removed=True)
                   if c.name.startswith(name)) == [f"{name}-db-1", f"{name}-web-1"]
 
     h.engine.calls.reset()
