@@ -182,10 +182,10 @@ class Reconciler:
         desired: DesiredStack,
         version: StackVersion,
     ) -> Plan:
-        """The same command on a Swarm (``swarm_apply``): services, not containers. Swarm
-        waits for each changed service itself (and rolls back by its ``update_config``), so
-        there is no separate health wait; the automatic rollback (``spec.rollback``) is not
-        carried out for Swarm stacks."""
+        """The same command on a Swarm (``swarm_apply``): services, not containers. The apply
+        waits for each changed service (Swarm rolls back by its ``update_config``), so there is
+        no separate health wait; a failed apply is judged by ``note_error`` as any stack's
+        (``spec.rollback.onFailure``)."""
         engine = self._engines.get(desired.engine)
         assert isinstance(engine, SwarmEngine)
         previous = self._previous(stack, desired=desired, version=version.version)

@@ -94,6 +94,12 @@ def container_logs(
         follow=follow,
         **options,
     )
+    return log_lines(chunks, doing=f"reading the logs of {container}")
+
+
+def log_lines(chunks: Iterator[bytes], *, doing: str) -> Iterator[str]:
+    """An engine's log stream (a container's or a Swarm service's) as text lines; a stream
+    that breaks is the project's error, as every call's is."""
     pending = b""
     try:
         for chunk in chunks:
@@ -101,8 +107,8 @@ def container_logs(
             *lines, pending = pending.split(b"\n")
             for line in lines:
                 yield line.decode("utf-8", "replace").rstrip("\r")
-    except docker.errors.DockerException as e:  # the stream broke: say so, as every call does
-        raise translate(e, doing=f"reading the logs of {container}") from e
+    except docker.errors.DockerException as e:
+        raise translate(e, doing=doing) from e
     if pending:
         yield pending.decode("utf-8", "replace")
 
@@ -145,8 +151,12 @@ def _unique_ports(ports: list[dict[str, Any]]) -> list[dict[str, Any]]:
     seen, unique = set(), []
     for port in ports:
         ip = port.get("IP")
-        key = ("" if ip in ("0.0.0.0", "::") else ip, port.get("PublicPort"),
-               port.get("PrivatePort"), port.get("Type"))
+        key = (
+            "" if ip in ("0.0.0.0", "::") else ip,
+            port.get("PublicPort"),
+            port.get("PrivatePort"),
+            port.get("Type"),
+        )
         if key not in seen:
             seen.add(key)
             unique.append(port)

@@ -22,8 +22,6 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-import docker
-
 from controller.desired import DesiredStack
 from controller.desired.digest import canonical_json, sha256_text
 from controller.errors import NotFoundError, PermanentError, TransientError
@@ -39,7 +37,7 @@ from controller.models.swarm import (
     SwarmSnapshot,
     spec_view,
 )
-from controller.runtime.errors import translate
+from controller.runtime.containers import log_lines
 from controller.runtime.observing import EngineConnection
 from controller.runtime.sealed import _decrypt
 
@@ -129,17 +127,7 @@ class SwarmEngine(EngineConnection):
             follow=follow,
             **options,
         )
-        pending = b""
-        try:
-            for chunk in chunks:
-                pending += chunk
-                *lines, pending = pending.split(b"\n")
-                for line in lines:
-                    yield line.decode("utf-8", "replace").rstrip("\r")
-        except docker.errors.DockerException as e:  # the stream broke: say so
-            raise translate(e, doing=f"reading the logs of service {service_id[:12]}") from e
-        if pending:
-            yield pending.decode("utf-8", "replace")
+        return log_lines(chunks, doing=f"reading the logs of service {service_id[:12]}")
 
     # -- acting ------------------------------------------------------------------------------
 
