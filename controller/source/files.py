@@ -34,11 +34,17 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from controller.errors import TransientError
 from controller.secrets.sops import key_fingerprint
 
 MAX_FILE_BYTES = 1024 * 1024
 COMPOSE_FILE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 YAML_SUFFIXES = (".yaml", ".yml")
+# The process or the machine is out of something (file descriptors, memory): no fault of the
+# file, and gone later. Reported as the file's problem, the manifest would be "invalid" and its
+# change unrecorded until the next write; raised as ``TransientError``, the whole pass fails and
+# the watcher runs it again (issue 24).
+_EXHAUSTED = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS})
 
 
 class FileProblem(Exception):
@@ -166,7 +172,7 @@ def _read_bytes(path: Path) -> bytes:
     except FileNotFoundError as e:
         raise FileProblem("file not found") from e
     except OSError as e:
-        raise FileProblem(f"cannot read: {e.strerror or e}") from e
+        raise _cannot_read(e, path) from e
     with os.fdopen(fd, "rb") as opened:
         opened_stat = os.fstat(fd)
         kind = _kind(opened_stat)
@@ -177,7 +183,7 @@ def _read_bytes(path: Path) -> bytes:
         try:
             data = opened.read(MAX_FILE_BYTES + 1)
         except OSError as e:
-            raise FileProblem(f"cannot read: {e.strerror or e}") from e
+            raise _cannot_read(e, path) from e
     if len(data) > MAX_FILE_BYTES:  # grew between fstat and read
         raise FileProblem("file is more than the 1 MiB limit")
     return data
@@ -190,7 +196,16 @@ def _stat(path: Path | str) -> os.stat_result | None:
     except (FileNotFoundError, NotADirectoryError):
         return None
     except OSError as e:
-        raise FileProblem(f"cannot read: {e.strerror or e}") from e
+        raise _cannot_read(e, path) from e
+
+
+def _cannot_read(error: OSError, path: Path | str) -> Exception:
+    """The file's problem (``FileProblem``), or the pass's when the process ran out of
+    something (``TransientError``: see ``_EXHAUSTED``)."""
+    reason = error.strerror or str(error)
+    if error.errno in _EXHAUSTED:
+        return TransientError(f"{path}: cannot read now: {reason}")
+    return FileProblem(f"cannot read: {reason}")
 
 
 def _kind(st: os.stat_result | None) -> str | None:
@@ -257,6 +272,8 @@ def _entry_state(path: str) -> str:
     except (FileNotFoundError, NotADirectoryError):
         return "missing"
     except OSError as e:
+        if e.errno in _EXHAUSTED:
+            raise _cannot_read(e, path) from e
         return f"unreadable ({e.strerror or e})"
     try:
         kind = _kind(os.stat(path))

@@ -36,7 +36,7 @@ from pathlib import Path
 
 from controller.desired.names import normalize_name
 from controller.desired.repository import RepositorySpec
-from controller.errors import ManifestError
+from controller.errors import ManifestError, TransientError
 from controller.source.cache import LoadCache, move_path
 from controller.source.compiler import Candidate, compile_stack
 from controller.source.files import (
@@ -149,10 +149,13 @@ def _load_path(path: Path, *, root: Path | None) -> LoadResult:
 
 def _load_guarded(where: Root, entry: Path, *, folder: bool) -> _Outcome | None:
     """One top-level entry's load; whatever escapes it (a bug of this layer, a file system
-    that misbehaves) makes this one source invalid instead of stopping the load of the others.
+    that misbehaves) makes this one source invalid instead of stopping the load of the others,
+    except a ``TransientError`` (out of file descriptors: no fault of the source).
     The traceback is logged here, once per load: a cached outcome is not loaded again."""
     try:
         return _load_folder(where, entry) if folder else _load_file(where, entry)
+    except TransientError:
+        raise  # the process ran out of something: the whole load fails, to be run again
     except Exception as e:
         source = where.rel(entry)
         log.exception("internal error while loading %s", source)
