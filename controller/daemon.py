@@ -13,14 +13,13 @@ next step boundary (it goes back to the queue), the lease is released, exit 0.
 A SIGKILL loses nothing: the queue is on disk and an expired claim is run again on restart.
 
 Database faults (a full disk, an I/O error) stop nothing: every loop meets them as a
-``StackctlError`` and tries again with backoff, ``/readyz`` answers 503 with the reason, and a
-watcher pass that failed halfway is run again until one passes, so the files' state is recorded
-once the database takes writes again, without waiting for another file change.
+``StackctlError`` and tries again with backoff, ``/readyz`` answers 503 with the reason, and the
+watcher runs a pass that failed halfway again itself until one passes, so the files' state is
+recorded once the database takes writes again, without waiting for another file change.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import random
@@ -160,7 +159,6 @@ class Controller:
         self._threads: list[threading.Thread] = []
         self._api = None
         self._fatal: StackctlError | None = None  # why the controller stopped by itself
-        self._unrecorded: str | None = None  # a watcher pass failed on this fault: redo it
         for warning in self.db.permission_warnings():
             log.warning("%s", warning)
 
@@ -199,7 +197,7 @@ class Controller:
             self._spawn("retention", self._compact)
             self._spawn("notifications", lambda: self.sender.run(self.stop))
             self._spawn("image-updates", lambda: self.image_updates.run(self.stop))
-            self._spawn("recovery", self._redo_failed_passes)
+            self._spawn("recovery", self._queue_after_faults)
             log.info(
                 "controller running: manifests %s, database %s, %d worker(s)",
                 self.watcher.root,
@@ -258,20 +256,16 @@ class Controller:
 
     def readiness(self) -> dict[str, bool | str]:
         """What /readyz reports: the database takes a small write (a full disk shows; a read
-        would not) and no watcher pass waits to be redone, the engine answers, the watcher
-        runs. A failing check is the reason, as text."""
+        would not), the engine answers, the watcher runs and its last pass passed (one that
+        failed is being retried). A failing check is the reason, as text."""
         checks: dict[str, bool | str] = {
             "database": True,
             "engine": True,
-            "watcher": self.watcher.alive.is_set(),
+            "watcher": self.watcher.readiness(),
             "repositories": self.sources.readiness(),
         }
         try:
             self.db.probe_write()
-            if self._unrecorded is not None:
-                checks["database"] = (
-                    f"recovering: a watcher pass failed ({self._unrecorded}); it runs again"
-                )
         except StackctlError as e:
             checks["database"] = str(e)
         for engine in self.engines:  # `engine` is local's; `engine:NAME` each other's
@@ -502,25 +496,23 @@ class Controller:
             except StackctlError as e:
                 log.warning("putting interrupted commands back: %s", e)
 
-    def _redo_failed_passes(self) -> None:
-        """Run the watcher's pass again, with backoff, while database faults are met during it
-        (``Database.faults`` moved): a pass that failed halfway is otherwise redone only at the
-        next file change, and the files' state must be recorded once the database recovers."""
+    def _queue_after_faults(self) -> None:
+        """Queue the stacks not applied again, with backoff, after database faults were met
+        (``Database.faults`` moved): what the start could not queue is queued once the database
+        takes writes again. (The watcher runs its own failed passes again.)"""
         seen, failures = 0, 0
         while not self.stop.wait(_backoff(failures) if failures else 1.0):
             faults = self.db.faults
             if faults == seen:
                 continue
-            self._unrecorded = self.db.last_fault
-            self.watcher.sync_safely()
-            with contextlib.suppress(StackctlError):  # a fault here moves db.faults: again
-                self.queue_unapplied()  # what a start could not queue, or a failed pass lost
-            if self.db.faults == faults:
-                if failures:
-                    log.info("the database takes writes again: the watched files are recorded")
-                seen, failures, self._unrecorded = faults, 0, None
-            else:
+            try:
+                self.queue_unapplied()
+            except StackctlError:  # still failing: again after the backoff
                 failures += 1
+                continue
+            if failures:
+                log.info("the database takes writes again: the stacks not applied are queued")
+            seen, failures = faults, 0
 
     def _event(self, level: LogLevel, reason: str, message: str) -> None:
         self.db.events.add(Event(level=level, reason=reason, message=message))

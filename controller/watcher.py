@@ -7,7 +7,10 @@ deletions) and carries each change out: a new digest records a new version (pare
 previous one, metadata naming the source file and, in a git work tree, the last commit
 touching it) and queues one APPLY in the same transaction. ``Watcher.watch()`` calls ``sync()``
 after every burst of file changes (watchfiles groups them), so a burst gives one version, not
-one per write.
+one per write. A pass that fails (no file descriptor left, a database fault) is run again by
+the watcher itself, 0.5 s doubling to 30 s apart, until one passes: the change that triggered
+it is recorded then, with no other file changing; meanwhile ``readiness()`` says why
+(``/readyz``: 503).
 
 It must never decide here what ``detect`` decides: this module does the I/O (files, database,
 git, events, logs) and nothing else. The safety rules (a misread deletes nothing) live in
@@ -43,8 +46,10 @@ from controller.changes import (
     detect,
     to_delete,
 )
+from controller.claims import Claims  # also imported from here by sources and the daemon
 from controller.db import Database
 from controller.desired import DesiredStack
+from controller.errors import StackctlError
 from controller.git.worktree import git_metadata
 from controller.models import (
     Command,
@@ -65,6 +70,12 @@ QUIET_MS_DEFAULT = 50
 # 10 ms is ~0.7 % of a core on this project's machine, every 50 ms (--debounce 250) ~0.15 %.
 MAX_TICK_MS = 50
 MAX_BURST_MS = 1600  # a burst that never goes quiet is synced this often
+RETRY_FIRST, RETRY_MAX = 0.5, 30.0  # seconds before a failed pass runs again, doubling
+
+
+def retry_delay(failures: int) -> float:
+    """How long a pass waits after ``failures`` (>= 1) failed in a row."""
+    return min(RETRY_MAX, RETRY_FIRST * 2 ** min(failures - 1, 16))
 
 
 @dataclass
@@ -73,48 +84,6 @@ class SyncReport:
     deleted: list[str] = field(default_factory=list)
     invalid: list[str] = field(default_factory=list)  # sources with errors
     kept: list[str] = field(default_factory=list)  # stacks kept because their source is broken
-
-
-class Claims:
-    """Which stack names each source (the watched directory, each repository) declared at its
-    last pass, shared by their watchers: a name two sources declare is invalid in both, and a
-    source whose claims changed nudges the others to look again."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._names: dict[str, frozenset[str]] = {}
-        self._nudges: dict[str, Callable[[], None]] = {}
-
-    def join(self, source: str, nudge: Callable[[], None]) -> None:
-        with self._lock:
-            self._nudges[source] = nudge
-
-    def leave(self, source: str) -> None:
-        with self._lock:
-            self._nudges.pop(source, None)
-            gone = self._names.pop(source, None)
-            others = list(self._nudges.values()) if gone else []
-        for nudge in others:
-            nudge()
-
-    def elsewhere(self, source: str) -> dict[str, str]:
-        """Every name another source declares -> that source."""
-        with self._lock:
-            return {
-                name: other
-                for other, names in sorted(self._names.items())
-                if other != source
-                for name in names
-            }
-
-    def update(self, source: str, names: set[str]) -> None:
-        with self._lock:
-            frozen = frozenset(names)
-            changed = self._names.get(source) != frozen
-            self._names[source] = frozen
-            others = [n for s, n in self._nudges.items() if s != source] if changed else []
-        for nudge in others:
-            nudge()
 
 
 class Watcher:
@@ -149,6 +118,9 @@ class Watcher:
         self.cache: LoadCache = LoadCache()  # entries whose files did not change load once
         self.kept: set[str] = set()  # stacks whose source is broken: kept at their last version
         self.alive = threading.Event()
+        self.failing: str | None = None  # why the passes fail now; None once one passed
+        self._failures = 0  # passes failed in a row
+        self._retry_at: float | None = None  # monotonic time of the next try of a failed pass
 
     # -- one pass ----------------------------------------------------------------------------
 
@@ -382,6 +354,12 @@ class Watcher:
         self._nudged.clear()
         return nudged
 
+    def readiness(self) -> bool | str:
+        """True, or why the watcher is not doing its job: not running, or failing passes."""
+        if not self.alive.is_set():
+            return "not running"
+        return self.failing or True
+
     def managed_names(self) -> set[str]:
         """Every stack the files declare, valid or kept at its last good version."""
         if self.last is None:
@@ -407,10 +385,14 @@ class Watcher:
             while not stop.is_set():
                 target = os.path.realpath(self.root)
                 if not os.path.isdir(target):
-                    stop.wait(1.0)
+                    stop.wait(max(1.0, self._retry_in()))
                     self.sync_safely()
                     continue
-                self._watch(target, stop, quiet=quiet_ms / 1000, tick=tick)
+                try:
+                    self._watch(target, stop, quiet=quiet_ms / 1000, tick=tick)
+                except Exception as e:  # no watch could be set (no descriptor left): again
+                    self._failed(e, what=f"watching {target}")
+                    stop.wait(self._retry_in())
         finally:
             self.alive.clear()
 
@@ -442,13 +424,37 @@ class Watcher:
                 stop.wait(quiet_at - now)  # at most a tick: the timeout ends just before
                 now = time.monotonic()
             due = quiet_at is not None and (now >= quiet_at or now >= burst_ends)
-            if due or first or self.take_nudge():
+            retry = self._retry_at is not None and now >= self._retry_at
+            if due or first or retry or self.take_nudge():
                 quiet_at = None
                 self.sync_safely()
             first = False
 
-    def sync_safely(self) -> None:
+    def sync_safely(self) -> bool:
+        """One pass; False when it failed: then it is logged, ``failing`` says why, and
+        ``watch`` runs it again after ``retry_delay`` whether or not a file changes."""
         try:
             self.sync()
-        except Exception:  # the watcher outlives any one bad pass; the next change retries
-            log.exception("sync of %s failed", self.root)
+        except Exception as e:  # the watcher outlives any one bad pass, and retries it
+            self._failed(e, what=f"sync of {self.root}")
+            return False
+        if self.failing is not None:
+            log.info("sync of %s passed again", self.root)
+        self.failing, self._failures, self._retry_at = None, 0, None
+        return True
+
+    def _failed(self, error: Exception, *, what: str) -> None:
+        self._failures += 1
+        delay = retry_delay(self._failures)
+        self._retry_at = time.monotonic() + delay
+        self.failing = f"{what} failed: {error} (retrying in {delay:.1f}s)"
+        # A fault of the machine or the database says all in one line; anything else is a bug,
+        # whose traceback is worth one look, not one per retry.
+        if isinstance(error, StackctlError | OSError) or self._failures > 1:
+            log.warning("%s", self.failing)
+        else:
+            log.exception("%s", self.failing)
+
+    def _retry_in(self) -> float:
+        """Seconds until a failed pass is due again (0 when none is waiting)."""
+        return 0.0 if self._retry_at is None else max(0.0, self._retry_at - time.monotonic())
