@@ -12,10 +12,13 @@ SIGTERM/SIGINT set one stop event: the watcher stops, the workers abandon their 
 next step boundary (it goes back to the queue), the lease is released, exit 0.
 A SIGKILL loses nothing: the queue is on disk and an expired claim is run again on restart.
 
-Database faults (a full disk, an I/O error) stop nothing: every loop meets them as a
-``StackctlError`` and tries again with backoff, ``/readyz`` answers 503 with the reason, and the
+Transient database faults (a full disk, an I/O error, a lock held too long) stop nothing:
+every loop meets them as a ``TransientError`` and tries again with backoff (a worker's wait is
+not cut short by the dispatcher's wake-ups), ``/readyz`` answers 503 with the reason, and the
 watcher runs a pass that failed halfway again itself until one passes, so the files' state is
-recorded once the database takes writes again, without waiting for another file change.
+recorded once the database takes writes again, without waiting for another file change. A
+database found corrupt (``DatabaseUnusable``), by whichever thread, stops the controller:
+``run`` raises it after shutdown, and ``stackctl run`` prints it as one ``error:`` line, exit 1.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from controller.delivery.sender import Sender
 from controller.desired.delivery import NotifyTarget
 from controller.desired.engines import LOCAL, EngineSpec
 from controller.desired.repository import RepositorySpec
-from controller.errors import AlreadyRunning, PermanentError, StackctlError
+from controller.errors import AlreadyRunning, DatabaseUnusable, PermanentError, StackctlError
 from controller.image_updates import ImageUpdateChecker
 from controller.liveness import holder_gone
 from controller.models import Command, CommandType, Event, LogLevel
@@ -107,7 +110,8 @@ class Controller:
         self.options = options
         self.stop = threading.Event()
         self._wake = threading.Condition()
-        self.db = Database(db_path=options.db)
+        self._fatal: StackctlError | None = None  # why the controller stopped by itself
+        self.db = Database(db_path=options.db, on_unusable=self._give_up)
         self.holder = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self._dead_holder = _dead_holder(self.db)
         lease = self.db.leases.acquire(
@@ -158,7 +162,6 @@ class Controller:
         )
         self._threads: list[threading.Thread] = []
         self._api = None
-        self._fatal: StackctlError | None = None  # why the controller stopped by itself
         for warning in self.db.permission_warnings():
             log.warning("%s", warning)
 
@@ -302,11 +305,22 @@ class Controller:
         def run() -> None:
             try:
                 target()
+            except StackctlError as e:  # says what is wrong: the exit's error line, no traceback
+                self._give_up(e)
             except Exception:
                 log.exception("%s thread died; stopping the controller", name)
                 self.stop.set()
 
         return run
+
+    def _give_up(self, error: StackctlError) -> None:
+        """Stop the controller because of ``error`` (the database is unusable, or was replaced):
+        ``run`` raises the first such error once everything has stopped."""
+        if self._fatal is None:
+            self._fatal = error
+        self.stop.set()
+        with self._wake:
+            self._wake.notify_all()
 
     # -- the loops ---------------------------------------------------------------------------
 
@@ -341,13 +355,17 @@ class Controller:
                     failures = 0
                     if outcome is not None:
                         self.sender.wake()  # its end (and what it caused) may have a message
+                except DatabaseUnusable:
+                    return  # the controller stops (_give_up); retrying would read it again
                 except StackctlError as e:  # e.g. the database is busy or full: back off
                     log.warning("worker %d: %s (retrying in %.1fs)", index, e, _backoff(failures))
                     outcome = None
                     failures += 1
-                if outcome is None:
+                if failures:  # the whole back-off it announced: wake-ups do not cut it short
+                    self.stop.wait(_backoff(failures - 1))
+                elif outcome is None:
                     with self._wake:
-                        self._wake.wait(timeout=_backoff(failures - 1) if failures else IDLE_WAIT)
+                        self._wake.wait(timeout=IDLE_WAIT)
         finally:
             worker.release_claimed()  # a command claimed ahead and never started goes back
 
@@ -477,9 +495,7 @@ class Controller:
             try:
                 self.db.check_identity()  # renewing a lease on a deleted file proves nothing
             except PermanentError as e:
-                self._fatal = e
-                self.stop.set()
-                self.wake_workers()
+                self._give_up(e)
                 return
             try:
                 if not self.db.leases.renew(holder=self.holder, ttl=LEASE_TTL):

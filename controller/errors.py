@@ -41,6 +41,11 @@ class ConflictError(PermanentError):
     """The request contradicts what is stored (duplicate, out of order, bad transition)."""
 
 
+class DatabaseUnusable(PermanentError):
+    """The database file cannot be used any more (corrupt, not a database): nothing done with it
+    will work, so the controller stops; the message names the file and what to do."""
+
+
 class SchemaVersionError(PermanentError):
     """The database file was written by a newer stackctl than this one."""
 

@@ -197,6 +197,8 @@ class ImageUpdateChecker:
         while not stop.is_set():
             try:
                 self.round()
+            except StackctlError as e:  # a database fault says all in one line
+                log.warning("image update round failed: %s", e)
             except Exception:  # the checker outlives any one bad round
                 log.exception("image update round failed")
             stop.wait(IDLE_WAIT)

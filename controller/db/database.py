@@ -11,9 +11,11 @@ Faults never leave as ``sqlite3`` errors (``controller.db.faults`` classifies th
 that fails anywhere (a statement, the ``COMMIT``: disk full, I/O error, busy, read-only) is
 rolled back, leaves the connection usable and raises ``TransientError``; a file that is not a
 stackctl database (garbage, a directory, another program's SQLite file, no permission) or a
-corrupt one raises ``PermanentError`` naming the path. ``probe_write()`` is the readiness check
-(a small committed write, so a full disk shows) and ``check_identity()`` tells whether the file
-at the path is still the one this connection holds open (deleted or replaced: stop).
+corrupt one raises ``PermanentError`` naming the path (``DatabaseUnusable`` for a corrupt one,
+which is also handed to ``on_unusable``: whichever thread meets it, its owner stops).
+``probe_write()`` is the readiness check (a small committed write, so a full disk shows) and
+``check_identity()`` tells whether the file at the path is still the one this connection holds
+open (deleted or replaced: stop).
 
 Files are private: a state folder stackctl creates is 0700 and a database file it creates is
 0600 (SQLite gives its ``-wal``/``-shm`` the database's mode). Folders and files that already
@@ -44,7 +46,12 @@ from controller.db.retention import RetentionRepository
 from controller.db.schema import MIGRATIONS, SCHEMA_VERSION
 from controller.db.stack_versions import StackVersionRepository
 from controller.db.stacks import StackRepository
-from controller.errors import PermanentError, SchemaVersionError, StackctlError
+from controller.errors import (
+    DatabaseUnusable,
+    PermanentError,
+    SchemaVersionError,
+    StackctlError,
+)
 from controller.models.timestamps import utc_now
 
 BUSY_TIMEOUT_MS = 10_000
@@ -63,8 +70,13 @@ class Database:
         *,
         clock: Callable[[], datetime] = utc_now,
         synchronous: str = "FULL",
+        on_unusable: Callable[[DatabaseUnusable], None] | None = None,
     ) -> None:
+        """``on_unusable`` is called (in the thread that met it) with the first fault that
+        makes the file unusable (corrupt) met after opening; the caller's loops retry every
+        other fault, so this is how a controller knows to stop."""
         self.path = str(db_path)
+        self._on_unusable = on_unusable
         self.clock = clock
         self._lock = threading.RLock()
         self._identity: tuple[int, int] | None = None
@@ -186,6 +198,8 @@ class Database:
     def _noted(self, error: StackctlError) -> StackctlError:
         self.faults += 1
         self.last_fault = str(error)
+        if isinstance(error, DatabaseUnusable) and self._on_unusable is not None:
+            self._on_unusable(error)
         return error
 
     def _roll_back(self) -> None:

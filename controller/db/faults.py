@@ -2,15 +2,23 @@
 
 ``Database`` passes every ``sqlite3`` error it meets through one of these; nothing above the
 ``db`` layer sees a ``sqlite3`` exception. The classification follows SQLite's primary result
-codes (``sqlite_errorcode``), with the message as a fallback for errors raised without one:
+codes (``sqlite_errorcode``), with the message as a fallback for errors raised without one.
+What a running controller may meet, and what it does (issue 24):
 
 - the file is unusable (``SQLITE_CORRUPT`` "database disk image is malformed", ``SQLITE_NOTADB``
-  "file is not a database"): ``PermanentError`` naming the path, whatever was being done;
+  "file is not a database"): ``DatabaseUnusable`` (a ``PermanentError``), whatever was being
+  done. Permanent: retrying reads the same bad page forever. The controller stops at once with
+  one ``error:`` line naming the file and what to do (restore a backup, or ``.recover``);
 - opening fails (``SQLITE_CANTOPEN``: a directory at the path, no permission to the folder):
-  ``PermanentError``;
-- the machine says not now (``SQLITE_FULL`` disk full, ``SQLITE_IOERR``, ``SQLITE_BUSY`` /
-  ``SQLITE_LOCKED``, ``SQLITE_READONLY``, ``SQLITE_NOMEM``...): ``TransientError``, so the
-  controller retries with backoff and ``/readyz`` shows the reason;
+  ``PermanentError``, at start;
+- the machine says not now: ``TransientError``, so the loops retry with backoff and ``/readyz``
+  shows the reason. ``SQLITE_BUSY``/``SQLITE_LOCKED`` (another process holds the write lock
+  past the busy timeout), ``SQLITE_FULL`` (disk full), ``SQLITE_NOMEM``. Also, though they may
+  last: ``SQLITE_IOERR`` (an NFS or disk hiccup often passes; a dying disk shows in /readyz and
+  the kernel log, and the controller resumes by itself if it is replaced underneath) and
+  ``SQLITE_READONLY`` (a file system remounted read-only, a chmod: an operator fixes it
+  without restarting us). Neither is proof the file is bad, and stopping would also stop the
+  work that does not write;
 - anything else (a statement this code got wrong): ``TransientError`` for a write (the brief of
   the queue: a write is retried, never lost to a crash) and ``PermanentError`` for a read.
 """
@@ -19,7 +27,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from controller.errors import PermanentError, StackctlError, TransientError
+from controller.errors import DatabaseUnusable, PermanentError, StackctlError, TransientError
 
 # SQLite's primary result codes (the low byte of an extended code).
 _PERM, _BUSY, _LOCKED, _NOMEM, _READONLY, _INTERRUPT, _IOERR = 3, 5, 6, 7, 8, 9, 10
@@ -48,10 +56,11 @@ def _what(error: sqlite3.Error) -> str:
     return "error"
 
 
-def _corrupt(error: sqlite3.Error, path: str) -> PermanentError:
-    return PermanentError(
+def _corrupt(error: sqlite3.Error, path: str) -> DatabaseUnusable:
+    return DatabaseUnusable(
         f"the database {path} is corrupt or not a stackctl database ({error}): restore it from a"
-        " backup or pass another --db"
+        f" backup, or salvage what it holds with `sqlite3 {path} .recover | sqlite3 NEW.db` and"
+        " run with --db NEW.db"
     )
 
 
