@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from controller.db import Database
+from controller.desired.reach import Reach
 from controller.desired.repository import RepositorySpec, redact_url
 from controller.errors import StackctlError
 from controller.git.errors import FetchCancelled, FetchError
@@ -97,6 +98,7 @@ class Puller:
         on_enqueue: Callable[[], None] = lambda: None,
         stats: GitStats | None = None,
         timeout_s: float = FETCH_TIMEOUT,
+        reach: Reach = Reach(),
     ) -> None:
         self.spec = spec
         self.declared_by = declared_by
@@ -113,6 +115,7 @@ class Puller:
             source=f"repository {spec.name}",
             claims=claims,
             metadata=self._provenance,
+            reach=reach,  # the checkout is the root of its manifests
         )
         self._wake = threading.Event()
         self._triggered_at: float | None = None  # the oldest trigger not fetched yet

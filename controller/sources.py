@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from controller.db import Database
+from controller.desired.reach import Reach
 from controller.desired.repository import RepositorySpec
 from controller.git import matching, webhooks
 from controller.models import Event, LogLevel
@@ -84,8 +85,10 @@ class Sources:
         claims: Claims,
         on_enqueue: Callable[[], None],
         stats: GitStats,
+        reach: Reach = Reach(),
     ) -> None:
         self._db = db
+        self._reach = reach
         self._state_dir = state_dir
         self._claims = claims
         self._on_enqueue = on_enqueue
@@ -147,6 +150,7 @@ class Sources:
             claims=self._claims,
             on_enqueue=self._on_enqueue,
             stats=self.stats,
+            reach=self._reach,
         )
         puller.declare()
         stop = threading.Event()
