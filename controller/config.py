@@ -53,6 +53,9 @@ class Settings:
     # STACKCTL_NOTIFY) and the public address of the controller's pages, for links.
     notify: str | None = None
     public_url: str | None = None
+    # What manifests may reach: the destinations they may name (allow patterns, separated by
+    # spaces, as in STACKCTL_NOTIFY_ALLOW; none: no destination).
+    notify_allow: str | None = None
     # The age key of SOPS-encrypted files (else sops's own SOPS_AGE_KEY_FILE, if set).
     sops_age_key_file: Path | None = None
     # Registry credentials for image updates, in Docker's config.json format (else Docker's own).

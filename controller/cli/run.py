@@ -148,6 +148,15 @@ def run(
         " EVENTS=URL filters, e.g. apply.failed,rollback=json://... Repeatable; a stack's"
         " spec.notify replaces these for that stack.",
     ),
+    notify_allow: list[str] | None = typer.Option(
+        None,
+        "--notify-allow",
+        envvar="STACKCTL_NOTIFY_ALLOW",
+        help="A destination manifests may name (spec.notify, a Repository's"
+        " commitStatus.apiUrl): *, HOST, *.DOMAIN, HOST:PORT, SCHEME:// or"
+        " SCHEME://HOST[:PORT]/PATH. Repeatable; link-local and metadata addresses only when"
+        " named [default: none; --notify is not checked].",
+    ),
     sops_age_key_file: Path | None = typer.Option(
         None,
         envvar="STACKCTL_SOPS_AGE_KEY_FILE",
@@ -198,6 +207,7 @@ def run(
             "git_commit_status_api": git_commit_status_api,
             "notify": " ".join(notify) if notify else None,
             "public_url": public_url,
+            "notify_allow": " ".join(notify_allow) if notify_allow else None,
             "sops_age_key_file": sops_age_key_file,
             "registry_auth": registry_auth,
             "engines": engines,
@@ -225,6 +235,7 @@ def run(
         retention=_retention(settings),
         notify=_destinations(settings),
         public_url=settings.public_url,
+        notify_allow=_allow_patterns(settings),
         registry_auth=_absolute(settings.registry_auth),
         engines=engine_specs(settings.engines),
     )
@@ -303,6 +314,17 @@ def _destinations(settings: Settings) -> tuple[NotifyTarget, ...]:
             raise typer.BadParameter(str(e), param_hint="--notify") from e
         targets.append(target)
     return tuple(targets)
+
+
+def _allow_patterns(settings: Settings) -> tuple[str, ...]:
+    """``--notify-allow``/``STACKCTL_NOTIFY_ALLOW``, each checked now (a usage error names it)."""
+    from controller.desired.reach import pattern_problem
+
+    patterns = tuple((settings.notify_allow or "").split())
+    for pattern in patterns:
+        if problem := pattern_problem(pattern):
+            raise typer.BadParameter(problem, param_hint="--notify-allow")
+    return patterns
 
 
 def _address(text: str) -> tuple[str, int]:
