@@ -54,8 +54,10 @@ class Settings:
     notify: str | None = None
     public_url: str | None = None
     # What manifests may reach: the destinations they may name (allow patterns, separated by
-    # spaces, as in STACKCTL_NOTIFY_ALLOW; none: no destination).
+    # spaces, as in STACKCTL_NOTIFY_ALLOW; none: no destination) and a folder of files they may
+    # name besides their own root's.
     notify_allow: str | None = None
+    secrets_dir: Path | None = None
     # The age key of SOPS-encrypted files (else sops's own SOPS_AGE_KEY_FILE, if set).
     sops_age_key_file: Path | None = None
     # Registry credentials for image updates, in Docker's config.json format (else Docker's own).

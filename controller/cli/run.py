@@ -157,6 +157,12 @@ def run(
         " SCHEME://HOST[:PORT]/PATH. Repeatable; link-local and metadata addresses only when"
         " named [default: none; --notify is not checked].",
     ),
+    secrets_dir: Path | None = typer.Option(
+        None,
+        envvar="STACKCTL_SECRETS_DIR",
+        help="A folder whose files manifests may name (webhook secret_file, a Repository's"
+        " tokenFile...) besides those inside their own root [default: none].",
+    ),
     sops_age_key_file: Path | None = typer.Option(
         None,
         envvar="STACKCTL_SOPS_AGE_KEY_FILE",
@@ -208,6 +214,7 @@ def run(
             "notify": " ".join(notify) if notify else None,
             "public_url": public_url,
             "notify_allow": " ".join(notify_allow) if notify_allow else None,
+            "secrets_dir": secrets_dir,
             "sops_age_key_file": sops_age_key_file,
             "registry_auth": registry_auth,
             "engines": engines,
@@ -236,6 +243,7 @@ def run(
         notify=_destinations(settings),
         public_url=settings.public_url,
         notify_allow=_allow_patterns(settings),
+        secrets_dir=_absolute(settings.secrets_dir),
         registry_auth=_absolute(settings.registry_auth),
         engines=engine_specs(settings.engines),
     )
