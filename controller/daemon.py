@@ -40,6 +40,7 @@ from controller.desired.engines import LOCAL, EngineSpec
 from controller.desired.reach import Reach
 from controller.desired.repository import RepositorySpec
 from controller.errors import AlreadyRunning, PermanentError, StackctlError
+from controller.git.sizing import DEFAULT_MAX_BYTES, DEFAULT_MAX_FILES, CheckoutLimits
 from controller.image_updates import ImageUpdateChecker
 from controller.liveness import holder_gone
 from controller.models import Command, CommandType, Event, LogLevel
@@ -98,6 +99,9 @@ class DaemonOptions:
     notify_allow: tuple[str, ...] = ()
     # --secrets-dir: a folder whose files any manifest may name (besides its own root's)
     secrets_dir: Path | None = None
+    # --git-max-checkout-bytes/-files: the most one checkout of a repository may hold
+    git_max_checkout_bytes: int = DEFAULT_MAX_BYTES
+    git_max_checkout_files: int = DEFAULT_MAX_FILES
     registry_auth: Path | None = None  # --registry-auth: credentials of image-update checks
     # --engines: the named engines stacks may target (`local` always; more from the file).
     engines: Mapping[str, EngineSpec] = field(default_factory=local_only)
@@ -164,6 +168,9 @@ class Controller:
             on_enqueue=self.wake_workers,
             stats=self.git_stats,
             reach=options.reach,
+            limits=CheckoutLimits(
+                max_bytes=options.git_max_checkout_bytes, max_files=options.git_max_checkout_files
+            ),
         )
         self.image_updates = ImageUpdateChecker(
             self.db,

@@ -25,6 +25,7 @@ from controller.db import Database
 from controller.desired.reach import Reach
 from controller.desired.repository import RepositorySpec
 from controller.git import matching, webhooks
+from controller.git.sizing import CheckoutLimits
 from controller.models import Event, LogLevel
 from controller.puller import GitStats, Puller
 from controller.source import LoadResult
@@ -86,9 +87,11 @@ class Sources:
         on_enqueue: Callable[[], None],
         stats: GitStats,
         reach: Reach = Reach(),
+        limits: CheckoutLimits = CheckoutLimits(),
     ) -> None:
         self._db = db
         self._reach = reach
+        self._limits = limits
         self._state_dir = state_dir
         self._claims = claims
         self._on_enqueue = on_enqueue
@@ -151,6 +154,7 @@ class Sources:
             on_enqueue=self._on_enqueue,
             stats=self.stats,
             reach=self._reach,
+            limits=self._limits,
         )
         puller.declare()
         stop = threading.Event()
