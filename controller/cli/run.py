@@ -139,6 +139,13 @@ def run(
         help="The forge's API address [default: https://api.github.com, else the repository's"
         " host].",
     ),
+    git_max_checkout_bytes: int | None = typer.Option(
+        None,
+        min=1,
+        envvar="STACKCTL_GIT_MAX_CHECKOUT_BYTES",
+        help="The most bytes one checkout of a repository may hold (its commit's files);"
+        " a commit over it is a failed fetch [default: 536870912, 512 MiB].",
+    ),
     notify: list[str] | None = typer.Option(
         None,
         "--notify",
@@ -211,6 +218,7 @@ def run(
             "git_commit_status": git_commit_status,
             "git_commit_status_token_file": git_commit_status_token_file,
             "git_commit_status_api": git_commit_status_api,
+            "git_max_checkout_bytes": git_max_checkout_bytes,
             "notify": " ".join(notify) if notify else None,
             "public_url": public_url,
             "notify_allow": " ".join(notify_allow) if notify_allow else None,
@@ -242,6 +250,7 @@ def run(
         retention=_retention(settings),
         notify=_destinations(settings),
         public_url=settings.public_url,
+        git_max_checkout_bytes=settings.git_max_checkout_bytes,
         notify_allow=_allow_patterns(settings),
         secrets_dir=_absolute(settings.secrets_dir),
         registry_auth=_absolute(settings.registry_auth),
