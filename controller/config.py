@@ -51,6 +51,7 @@ class Settings:
     git_commit_status_api: str | None = None
     # The most one checkout of a repository may hold: bytes (512 MiB), then files.
     git_max_checkout_bytes: int = 512 * 1024 * 1024
+    git_max_checkout_files: int = 50_000
     # Delivery: notification destinations (``[EVENTS=]URL``, separated by spaces, as in
     # STACKCTL_NOTIFY) and the public address of the controller's pages, for links.
     notify: str | None = None

@@ -146,6 +146,13 @@ def run(
         help="The most bytes one checkout of a repository may hold (its commit's files);"
         " a commit over it is a failed fetch [default: 536870912, 512 MiB].",
     ),
+    git_max_checkout_files: int | None = typer.Option(
+        None,
+        min=1,
+        envvar="STACKCTL_GIT_MAX_CHECKOUT_FILES",
+        help="The most files one checkout of a repository may hold; a commit over it is a"
+        " failed fetch [default: 50000].",
+    ),
     notify: list[str] | None = typer.Option(
         None,
         "--notify",
@@ -219,6 +226,7 @@ def run(
             "git_commit_status_token_file": git_commit_status_token_file,
             "git_commit_status_api": git_commit_status_api,
             "git_max_checkout_bytes": git_max_checkout_bytes,
+            "git_max_checkout_files": git_max_checkout_files,
             "notify": " ".join(notify) if notify else None,
             "public_url": public_url,
             "notify_allow": " ".join(notify_allow) if notify_allow else None,
@@ -251,6 +259,7 @@ def run(
         notify=_destinations(settings),
         public_url=settings.public_url,
         git_max_checkout_bytes=settings.git_max_checkout_bytes,
+        git_max_checkout_files=settings.git_max_checkout_files,
         notify_allow=_allow_patterns(settings),
         secrets_dir=_absolute(settings.secrets_dir),
         registry_auth=_absolute(settings.registry_auth),
