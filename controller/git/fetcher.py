@@ -149,7 +149,13 @@ class Fetcher:
         it was.
         """
         deadline = time.monotonic() + self.timeout_s
-        self._checkouts.mkdir(parents=True, exist_ok=True)
+        # The mirror and checkouts may hold what only the controller should read (a private
+        # repository's files): 0700, whatever the umask and the parent folder's mode.
+        for folder in (self.home.parent, self.home):
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if folder.stat().st_mode & 0o777 != 0o700:
+                folder.chmod(0o700)
+        self._checkouts.mkdir(exist_ok=True)
         with self._locked(deadline):
             header = authorization_header(self.spec)  # reads the token file: once per fetch
             env = git_env(self.spec, timeout_s=self.timeout_s, header=header)
