@@ -364,9 +364,19 @@ def _repository(settings: Settings) -> RepositorySpec | None:
     """The repository of ``--git-url``, named ``default``; a relative path is from the cwd."""
     if not settings.git_url:
         return None
-    from controller.desired.repository import RepositorySpec
+    from controller.desired.repository import RepositorySpec, redact_url, url_credentials
 
     url = settings.git_url
+    user, password = url_credentials(url)
+    if password is not None or (user is not None and settings.git_token_file is None):
+        # A process's arguments are readable by every user of the machine (`ps`).
+        raise typer.BadParameter(
+            f"{redact_url(url)}: a URL given to stackctl run must not carry a password or"
+            " token (every user sees a process's arguments in `ps`); put the token in a file"
+            " and give --git-token-file FILE (a user name may stay in the URL, e.g."
+            " https://oauth2@host/..., with --git-token-file)",
+            param_hint="--git-url",
+        )
     if url.startswith((".", "..")) or ("://" not in url and Path(url).exists()):
         url = str(Path(url).absolute())
     try:
