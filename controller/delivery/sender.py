@@ -222,9 +222,7 @@ class Sender:
                     delivery.delivery_id, reason="commit status no longer configured"
                 )
                 raise _Dropped
-            if self._reach is not None and (
-                self._repository(message.payload["git_repository"]) != self._trusted_repository
-            ):
+            if self._reach is not None and self._named_by_manifest(forge, message):
                 destinations.check_reach(forge.api_url, self._reach)
             forge.post(
                 sha=message.payload["git_commit"],
@@ -241,6 +239,13 @@ class Sender:
         if self._reach is not None and target not in self._defaults:
             destinations.check_reach(target.url, self._reach)
         destinations.send(target.url, self.outgoing(message))
+
+    def _named_by_manifest(self, forge: forges.Forge, message: Message) -> bool:
+        """Whether a manifest chose where this status goes: its own ``apiUrl`` (the defaults,
+        GitHub's API or the repository's own host, are not a destination it picked), from a
+        repository other than ``--git-url``'s."""
+        spec = self._repository(message.payload["git_repository"])
+        return forge.status.api_url is not None and spec != self._trusted_repository
 
     def _find(self, delivery: Delivery) -> NotifyTarget | None:
         message = delivery.message
