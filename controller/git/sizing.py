@@ -99,9 +99,13 @@ def check_limits(size: TreeSize, limits: CheckoutLimits, *, what: str) -> None:
         )
     if size.bytes > limits.max_bytes:
         raise CheckoutTooBig(
-            f"{what} holds {_shown(size.bytes)} in {size.files:,} files, over the cap of"
+            f"{what} holds {_shown(size.bytes)} in {_count(size.files)}, over the cap of"
             f" {_shown(limits.max_bytes)} (--git-max-checkout-bytes); nothing was checked out"
         )
+
+
+def _count(files: int) -> str:
+    return "1 file" if files == 1 else f"{files:,} files"
 
 
 def _shown(count: int) -> str:
