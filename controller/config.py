@@ -49,10 +49,18 @@ class Settings:
     git_commit_status: str | None = None
     git_commit_status_token_file: Path | None = None
     git_commit_status_api: str | None = None
+    # The most one checkout of a repository may hold: bytes (512 MiB), then files.
+    git_max_checkout_bytes: int = 512 * 1024 * 1024
+    git_max_checkout_files: int = 50_000
     # Delivery: notification destinations (``[EVENTS=]URL``, separated by spaces, as in
     # STACKCTL_NOTIFY) and the public address of the controller's pages, for links.
     notify: str | None = None
     public_url: str | None = None
+    # What manifests may reach: the destinations they may name (allow patterns, separated by
+    # spaces, as in STACKCTL_NOTIFY_ALLOW; none: no destination) and a folder of files they may
+    # name besides their own root's.
+    notify_allow: str | None = None
+    secrets_dir: Path | None = None
     # The age key of SOPS-encrypted files (else sops's own SOPS_AGE_KEY_FILE, if set).
     sops_age_key_file: Path | None = None
     # Registry credentials for image updates, in Docker's config.json format (else Docker's own).

@@ -39,8 +39,10 @@ from controller.db import Database, RetentionPolicy
 from controller.delivery.sender import Sender
 from controller.desired.delivery import NotifyTarget
 from controller.desired.engines import LOCAL, EngineSpec
+from controller.desired.reach import Reach
 from controller.desired.repository import RepositorySpec
 from controller.errors import AlreadyRunning, DatabaseUnusable, PermanentError, StackctlError
+from controller.git.sizing import DEFAULT_MAX_BYTES, DEFAULT_MAX_FILES, CheckoutLimits
 from controller.image_updates import ImageUpdateChecker
 from controller.liveness import holder_gone
 from controller.models import Command, CommandType, Event, LogLevel
@@ -95,9 +97,22 @@ class DaemonOptions:
     retention: RetentionPolicy = field(default_factory=RetentionPolicy)  # what compaction keeps
     notify: tuple[NotifyTarget, ...] = ()  # --notify: the destinations of every stack by default
     public_url: str | None = None  # links in notifications and commit statuses
+    # --notify-allow: the destinations manifests may name (none: no destination at all)
+    notify_allow: tuple[str, ...] = ()
+    # --secrets-dir: a folder whose files any manifest may name (besides its own root's)
+    secrets_dir: Path | None = None
+    # --git-max-checkout-bytes/-files: the most one checkout of a repository may hold
+    git_max_checkout_bytes: int = DEFAULT_MAX_BYTES
+    git_max_checkout_files: int = DEFAULT_MAX_FILES
     registry_auth: Path | None = None  # --registry-auth: credentials of image-update checks
     # --engines: the named engines stacks may target (`local` always; more from the file).
     engines: Mapping[str, EngineSpec] = field(default_factory=local_only)
+
+    @property
+    def reach(self) -> Reach:
+        """What manifests may name outside their compose part (``--notify-allow``,
+        ``--secrets-dir``)."""
+        return Reach(notify_allow=self.notify_allow, secrets_dir=self.secrets_dir)
 
     @property
     def git_dir(self) -> Path:
@@ -136,6 +151,8 @@ class Controller:
             destinations=options.notify,
             repository=self._repository_spec,
             public_url=options.public_url,
+            reach=options.reach,
+            trusted_repository=options.repository,
         )
         self.claims = Claims()  # stack names per source: one name, one source
         self.watcher = Watcher(
@@ -144,6 +161,7 @@ class Controller:
             allow_empty=options.allow_empty,
             on_enqueue=self.wake_workers,
             claims=self.claims,
+            reach=options.reach,
         )
         self.git_stats = GitStats()
         self.sources = Sources(
@@ -152,6 +170,10 @@ class Controller:
             claims=self.claims,
             on_enqueue=self.wake_workers,
             stats=self.git_stats,
+            reach=options.reach,
+            limits=CheckoutLimits(
+                max_bytes=options.git_max_checkout_bytes, max_files=options.git_max_checkout_files
+            ),
         )
         self.image_updates = ImageUpdateChecker(
             self.db,

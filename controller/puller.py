@@ -27,10 +27,12 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from controller.db import Database
+from controller.desired.reach import Reach
 from controller.desired.repository import RepositorySpec, redact_url
 from controller.errors import StackctlError
 from controller.git.errors import FetchCancelled, FetchError
 from controller.git.fetcher import Fetcher, FetchResult
+from controller.git.sizing import CheckoutLimits
 from controller.models import Event, FetchStatus, LogLevel, Repository
 from controller.watcher import Claims, Watcher
 
@@ -97,12 +99,14 @@ class Puller:
         on_enqueue: Callable[[], None] = lambda: None,
         stats: GitStats | None = None,
         timeout_s: float = FETCH_TIMEOUT,
+        reach: Reach = Reach(),
+        limits: CheckoutLimits = CheckoutLimits(),
     ) -> None:
         self.spec = spec
         self.declared_by = declared_by
         self._db = db
         self._stats = stats or GitStats()
-        self._fetcher = Fetcher(spec, state_dir=state_dir, timeout_s=timeout_s)
+        self._fetcher = Fetcher(spec, state_dir=state_dir, timeout_s=timeout_s, limits=limits)
         # The stable name of the current checkout's folder: versions record it as their root,
         # which is how this repository knows its stacks (and only those) across commits.
         root = state_dir / spec.name / "current" / PurePosixPath(spec.path)
@@ -113,6 +117,7 @@ class Puller:
             source=f"repository {spec.name}",
             claims=claims,
             metadata=self._provenance,
+            reach=reach,  # the checkout is the root of its manifests
         )
         self._wake = threading.Event()
         self._triggered_at: float | None = None  # the oldest trigger not fetched yet

@@ -22,8 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from controller.db import Database
+from controller.desired.reach import Reach
 from controller.desired.repository import RepositorySpec
 from controller.git import matching, webhooks
+from controller.git.sizing import CheckoutLimits
 from controller.models import Event, LogLevel
 from controller.puller import GitStats, Puller
 from controller.source import LoadResult
@@ -84,8 +86,12 @@ class Sources:
         claims: Claims,
         on_enqueue: Callable[[], None],
         stats: GitStats,
+        reach: Reach = Reach(),
+        limits: CheckoutLimits = CheckoutLimits(),
     ) -> None:
         self._db = db
+        self._reach = reach
+        self._limits = limits
         self._state_dir = state_dir
         self._claims = claims
         self._on_enqueue = on_enqueue
@@ -147,6 +153,8 @@ class Sources:
             claims=self._claims,
             on_enqueue=self._on_enqueue,
             stats=self.stats,
+            reach=self._reach,
+            limits=self._limits,
         )
         puller.declare()
         stop = threading.Event()

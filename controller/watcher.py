@@ -49,6 +49,7 @@ from controller.changes import (
 from controller.claims import Claims  # also imported from here by sources and the daemon
 from controller.db import Database
 from controller.desired import DesiredStack
+from controller.desired.reach import Reach
 from controller.errors import StackctlError
 from controller.git.worktree import git_metadata
 from controller.models import (
@@ -97,16 +98,20 @@ class Watcher:
         source: str = "the watched directory",
         claims: Claims | None = None,
         metadata: Callable[[str], dict[str, str]] | None = None,
+        reach: Reach = Reach(),
     ) -> None:
         """``source`` names this watcher's source in messages and in ``claims`` (shared with the
         watchers of the other sources); ``metadata`` gives the git provenance of a version from
-        its source file (default: the last commit touching it, when the root is a work tree)."""
+        its source file (default: the last commit touching it, when the root is a work tree);
+        ``reach`` is what the manifests may name outside their compose part (the operator's
+        ``--notify-allow`` and ``--secrets-dir``)."""
         self._db = db
         # Absolute but not resolved: a root that is a symlink to a release folder keeps its
         # name, so stacks keep their root and bind sources across releases.
         self.root = root.absolute()
         self._settings = Settings(root=self.root, allow_empty=allow_empty)
         self._on_enqueue = on_enqueue
+        self._reach = reach
         self.source = source
         self._claims = claims
         self._provenance = metadata or (lambda file: git_metadata(self.root, file))
@@ -133,7 +138,7 @@ class Watcher:
                 detect(None, NOTHING_KNOWN, said=self._said, settings=self._settings), report
             )
             return report
-        result = load_root(self.root, cache=self.cache)
+        result = load_root(self.root, cache=self.cache, reach=self._reach)
         self.last = result
         elsewhere: dict[str, str] = {}
         if self._claims is not None:

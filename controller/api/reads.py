@@ -20,6 +20,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from controller.api.deps import database, page, plain, require_reader
 from controller.db import Database
 from controller.db.rows import MAX_ID, decode_cursor, encode_cursor
+from controller.desired.shown import shown_compose
 from controller.models import CommandStatus, CommandType, HealthStatus, StackVersion, SyncStatus
 from controller.models.stack_version import version_number
 from controller.operations import stack_conditions
@@ -102,7 +103,7 @@ def get_version(name: str, version: str, db: Db) -> dict[str, Any]:
     found = db.stack_versions.require(name, version)
     return {
         **_summary(found, current=stack.current_version, applied=stack.applied_version),
-        "compose": plain(found.compose),
+        "compose": shown_compose(plain(found.compose)),  # notification URLs masked
     }
 
 

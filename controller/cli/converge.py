@@ -42,11 +42,12 @@ def _root(path: Path) -> Path:
 
 
 def _load(path: Path) -> tuple[dict[str, DesiredStack], int]:
+    from controller.cli.running import manifest_reach
     from controller.source import load_path
 
     if not path.exists():
         raise fail(f"{path}: no such file or directory", 2)
-    result = load_path(path)
+    result = load_path(path, reach=manifest_reach())
     for warning in result.warnings:
         typer.echo(f"warning: {warning.render()}", err=True)
     for error in result.errors:

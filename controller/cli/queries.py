@@ -126,9 +126,16 @@ def get_versions(
     output: GetOutput = GET_OUTPUT_OPTION,
 ) -> None:
     """A stack's versions, oldest first (with -o json, each with its compose document)."""
+    from controller.desired.shown import shown_version
+
     with open_database(db) as database:
         database.stacks.require(stack)
-        print_listing(VERSIONS, lambda: database.stack_versions.list(stack), output, watch=watch)
+        print_listing(
+            VERSIONS,
+            lambda: [shown_version(v) for v in database.stack_versions.list(stack)],
+            output,
+            watch=watch,
+        )
 
 
 COMMANDS = Listing(
@@ -194,6 +201,8 @@ def history(
     output: Output = OUTPUT_OPTION,
 ) -> None:
     """A stack's versions with their lineage: parent, digest, who and why, which is applied."""
+    from controller.desired.shown import shown_version
+
     with open_database(db) as database:
         current = database.stacks.require(stack)
         versions = database.stack_versions.list(stack)
@@ -201,7 +210,7 @@ def history(
         print_data(
             [
                 {
-                    **to_plain(v),
+                    **to_plain(shown_version(v)),  # notification URLs masked
                     "applied": v.version == current.applied_version,
                     "current": v.version == current.current_version,
                 }

@@ -139,6 +139,20 @@ def run(
         help="The forge's API address [default: https://api.github.com, else the repository's"
         " host].",
     ),
+    git_max_checkout_bytes: int | None = typer.Option(
+        None,
+        min=1,
+        envvar="STACKCTL_GIT_MAX_CHECKOUT_BYTES",
+        help="The most bytes one checkout of a repository may hold (its commit's files);"
+        " a commit over it is a failed fetch [default: 536870912, 512 MiB].",
+    ),
+    git_max_checkout_files: int | None = typer.Option(
+        None,
+        min=1,
+        envvar="STACKCTL_GIT_MAX_CHECKOUT_FILES",
+        help="The most files one checkout of a repository may hold; a commit over it is a"
+        " failed fetch [default: 50000].",
+    ),
     notify: list[str] | None = typer.Option(
         None,
         "--notify",
@@ -147,6 +161,21 @@ def run(
         " mailto://...) or webhook+https://host/path?secret_file=FILE (HMAC-signed JSON);"
         " EVENTS=URL filters, e.g. apply.failed,rollback=json://... Repeatable; a stack's"
         " spec.notify replaces these for that stack.",
+    ),
+    notify_allow: list[str] | None = typer.Option(
+        None,
+        "--notify-allow",
+        envvar="STACKCTL_NOTIFY_ALLOW",
+        help="A destination manifests may name (spec.notify, a Repository's"
+        " commitStatus.apiUrl): *, HOST, *.DOMAIN, HOST:PORT, SCHEME:// or"
+        " SCHEME://HOST[:PORT]/PATH. Repeatable; link-local and metadata addresses only when"
+        " named [default: none; --notify is not checked].",
+    ),
+    secrets_dir: Path | None = typer.Option(
+        None,
+        envvar="STACKCTL_SECRETS_DIR",
+        help="A folder whose files manifests may name (webhook secret_file, a Repository's"
+        " tokenFile...) besides those inside their own root [default: none].",
     ),
     sops_age_key_file: Path | None = typer.Option(
         None,
@@ -196,8 +225,12 @@ def run(
             "git_commit_status": git_commit_status,
             "git_commit_status_token_file": git_commit_status_token_file,
             "git_commit_status_api": git_commit_status_api,
+            "git_max_checkout_bytes": git_max_checkout_bytes,
+            "git_max_checkout_files": git_max_checkout_files,
             "notify": " ".join(notify) if notify else None,
             "public_url": public_url,
+            "notify_allow": " ".join(notify_allow) if notify_allow else None,
+            "secrets_dir": secrets_dir,
             "sops_age_key_file": sops_age_key_file,
             "registry_auth": registry_auth,
             "engines": engines,
@@ -225,6 +258,10 @@ def run(
         retention=_retention(settings),
         notify=_destinations(settings),
         public_url=settings.public_url,
+        git_max_checkout_bytes=settings.git_max_checkout_bytes,
+        git_max_checkout_files=settings.git_max_checkout_files,
+        notify_allow=_allow_patterns(settings),
+        secrets_dir=_absolute(settings.secrets_dir),
         registry_auth=_absolute(settings.registry_auth),
         engines=engine_specs(settings.engines),
     )
@@ -305,6 +342,17 @@ def _destinations(settings: Settings) -> tuple[NotifyTarget, ...]:
     return tuple(targets)
 
 
+def _allow_patterns(settings: Settings) -> tuple[str, ...]:
+    """``--notify-allow``/``STACKCTL_NOTIFY_ALLOW``, each checked now (a usage error names it)."""
+    from controller.desired.reach import pattern_problem
+
+    patterns = tuple((settings.notify_allow or "").split())
+    for pattern in patterns:
+        if problem := pattern_problem(pattern):
+            raise typer.BadParameter(problem, param_hint="--notify-allow")
+    return patterns
+
+
 def _address(text: str) -> tuple[str, int]:
     host, _, port = text.rpartition(":")
     if not host or not port.isdigit():
@@ -316,9 +364,19 @@ def _repository(settings: Settings) -> RepositorySpec | None:
     """The repository of ``--git-url``, named ``default``; a relative path is from the cwd."""
     if not settings.git_url:
         return None
-    from controller.desired.repository import RepositorySpec
+    from controller.desired.repository import RepositorySpec, redact_url, url_credentials
 
     url = settings.git_url
+    user, password = url_credentials(url)
+    if password is not None or (user is not None and settings.git_token_file is None):
+        # A process's arguments are readable by every user of the machine (`ps`).
+        raise typer.BadParameter(
+            f"{redact_url(url)}: a URL given to stackctl run must not carry a password or"
+            " token (every user sees a process's arguments in `ps`); put the token in a file"
+            " and give --git-token-file FILE (a user name may stay in the URL, e.g."
+            " https://oauth2@host/..., with --git-token-file)",
+            param_hint="--git-url",
+        )
     if url.startswith((".", "..")) or ("://" not in url and Path(url).exists()):
         url = str(Path(url).absolute())
     try:

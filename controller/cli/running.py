@@ -311,3 +311,17 @@ def outcome_line(command: Command) -> str:
     if command.status is CommandStatus.PENDING and command.not_before is not None:
         line += " (will retry)"
     return f"{line}: {command.error}" if command.error else line
+
+
+def manifest_reach() -> Any:
+    """What manifests may reach when a one-shot command (``apply``, ``validate``) loads them:
+    the same policy as ``stackctl run``'s, from ``STACKCTL_NOTIFY_ALLOW`` and
+    ``STACKCTL_SECRETS_DIR``, so a manifest valid here is valid for the controller."""
+    from controller.desired.reach import Reach
+
+    settings = load_settings({})
+    secrets = settings.secrets_dir
+    return Reach(
+        notify_allow=tuple((settings.notify_allow or "").split()),
+        secrets_dir=secrets.absolute() if secrets is not None else None,
+    )

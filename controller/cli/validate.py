@@ -150,13 +150,14 @@ def _load(path: Path) -> tuple[Path, LoadResult]:
     """The base the PATH's files are shown from, and its load. The loader makes each source
     that fails an error of its own; a failure of the walk itself (a folder that cannot be
     listed) is one error of the PATH here, never a traceback."""
+    from controller.cli.running import manifest_reach
     from controller.errors import ManifestError
     from controller.source import LoadResult, SourceReport, load_path
 
     try:
         # Shown paths start at the PATH given: a file's root is its folder.
         base = path if path.is_dir() else path.parent
-        return base, load_path(path)
+        return base, load_path(path, reach=manifest_reach())
     except Exception as e:
         error = ManifestError(file=str(path), message=f"cannot be loaded: {type(e).__name__}: {e}")
         report = SourceReport(source=str(path), kind="folder", errors=[error])

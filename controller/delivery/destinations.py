@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import re
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 
+from controller.desired.reach import Reach, destination_host, is_guarded_address
 from controller.errors import PermanentError, TransientError
 
 CONNECT_TIMEOUT = 3.0
@@ -81,6 +84,30 @@ def check_url(url: str) -> None:
 
     if apprise.Apprise.instantiate(url) is None:
         raise ValueError(f"{label(url)}: not a URL Apprise can send to")
+
+
+def check_reach(url: str, reach: Reach) -> None:
+    """Raise ``PermanentError`` when a destination a manifest named may not be sent to: the
+    literal check of ``reach`` again (a version recorded before the policy, or under another
+    one), then the host resolved: a name that resolves to a link-local or metadata address is
+    refused unless the operator named that host. (The send resolves it again: a name that
+    changes its answer in between is not caught; allow-list names you control.)"""
+    if problem := reach.destination_problem(url):
+        raise PermanentError(f"refused: {problem}")
+    host, port = destination_host(url)
+    if not host or reach.names(host):
+        return
+    try:
+        answers = socket.getaddrinfo(host, port or 0, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError, ValueError):
+        return  # no address (an Apprise token in the host's place) or unknown: the send says
+    for answer in answers:
+        address = ipaddress.ip_address(str(answer[4][0]).split("%")[0])
+        if is_guarded_address(address):
+            raise PermanentError(
+                f"refused: {label(url)} resolves to {address}, a link-local or cloud metadata"
+                f" address; the operator may allow it by name (--notify-allow {host})"
+            )
 
 
 def send(url: str, message: Outgoing) -> None:

@@ -32,6 +32,7 @@ from controller.delivery import destinations, forges
 from controller.delivery.destinations import Outgoing
 from controller.desired import DesiredStack
 from controller.desired.delivery import NotifyTarget
+from controller.desired.reach import Reach
 from controller.desired.repository import RepositorySpec
 from controller.errors import PermanentError, StackctlError
 from controller.versions import load_desired
@@ -54,8 +55,16 @@ class Sender:
         repository: Callable[[str], RepositorySpec | None] = lambda name: None,
         public_url: str | None = None,
         parallel: int = 4,
+        reach: Reach | None = None,
+        trusted_repository: RepositorySpec | None = None,
     ) -> None:
+        """``reach``: the operator's policy, checked again when a stack's own destination or a
+        declared repository's forge is sent to (``None``: everything is trusted, as in tests
+        of sending); ``destinations`` and ``trusted_repository`` (``--git-url``'s) are the
+        operator's own and never checked."""
         self._db = db
+        self._reach = reach
+        self._trusted_repository = trusted_repository
         self._defaults = tuple(destinations)
         self._repository = repository
         self._public_url = public_url.rstrip("/") if public_url else None
@@ -213,6 +222,8 @@ class Sender:
                     delivery.delivery_id, reason="commit status no longer configured"
                 )
                 raise _Dropped
+            if self._reach is not None and self._named_by_manifest(forge, message):
+                destinations.check_reach(forge.api_url, self._reach)
             forge.post(
                 sha=message.payload["git_commit"],
                 state=forges.STATES[message.kind],
@@ -225,7 +236,16 @@ class Sender:
         if target is None:
             self._db.outbox.drop(delivery.delivery_id, reason="destination no longer configured")
             raise _Dropped
+        if self._reach is not None and target not in self._defaults:
+            destinations.check_reach(target.url, self._reach)
         destinations.send(target.url, self.outgoing(message))
+
+    def _named_by_manifest(self, forge: forges.Forge, message: Message) -> bool:
+        """Whether a manifest chose where this status goes: its own ``apiUrl`` (the defaults,
+        GitHub's API or the repository's own host, are not a destination it picked), from a
+        repository other than ``--git-url``'s."""
+        spec = self._repository(message.payload["git_repository"])
+        return forge.status.api_url is not None and spec != self._trusted_repository
 
     def _find(self, delivery: Delivery) -> NotifyTarget | None:
         message = delivery.message

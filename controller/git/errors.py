@@ -14,7 +14,7 @@ from typing import ClassVar, Literal
 from controller.errors import TransientError
 
 FetchErrorKind = Literal[
-    "unreachable", "timeout", "auth", "ref_not_found", "path_not_found", "cancelled"
+    "unreachable", "timeout", "auth", "ref_not_found", "path_not_found", "cancelled", "too_big"
 ]
 
 

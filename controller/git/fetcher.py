@@ -47,6 +47,7 @@ from controller.git.runner import (
     run_git,
     secrets_in,
 )
+from controller.git.sizing import CheckoutLimits, check_limits, measure_tree
 
 # Higher precedence than any .gitattributes in the tree: no eol conversion, no `ident`
 # expansion, no filter driver (e.g. LFS smudge), no re-encoding. The checkout holds the
@@ -97,9 +98,17 @@ class _Commit:
 class Fetcher:
     """Fetches ``spec`` into ``state_dir/<spec.name>`` and keeps its ref's commit current."""
 
-    def __init__(self, spec: RepositorySpec, *, state_dir: Path, timeout_s: float = 60.0) -> None:
+    def __init__(
+        self,
+        spec: RepositorySpec,
+        *,
+        state_dir: Path,
+        timeout_s: float = 60.0,
+        limits: CheckoutLimits = CheckoutLimits(),
+    ) -> None:
         self.spec = spec
         self.timeout_s = timeout_s
+        self.limits = limits
         # Absolute: git runs with the state dir as its working folder, not the caller's.
         self.home = Path(state_dir).absolute() / spec.name
         self._mirror = self.home / "mirror.git"
@@ -136,10 +145,17 @@ class Fetcher:
         """Fetch, resolve ``spec.ref`` and make its commit current (cheap if it already is).
 
         Raises a ``FetchError`` (``FetchTimeout``, ``FetchAuthError``, ``RefNotFound``,
-        ``PathNotFound``) and then leaves the current checkout exactly as it was.
+        ``PathNotFound``, ``CheckoutTooBig``) and then leaves the current checkout exactly as
+        it was.
         """
         deadline = time.monotonic() + self.timeout_s
-        self._checkouts.mkdir(parents=True, exist_ok=True)
+        # The mirror and checkouts may hold what only the controller should read (a private
+        # repository's files): 0700, whatever the umask and the parent folder's mode.
+        for folder in (self.home.parent, self.home):
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if folder.stat().st_mode & 0o777 != 0o700:
+                folder.chmod(0o700)
+        self._checkouts.mkdir(exist_ok=True)
         with self._locked(deadline):
             header = authorization_header(self.spec)  # reads the token file: once per fetch
             env = git_env(self.spec, timeout_s=self.timeout_s, header=header)
@@ -152,6 +168,7 @@ class Fetcher:
                 root = self._root_in(self._checkouts / commit.sha, commit=commit.sha)
                 self._remove_all_but(commit.sha)
                 return _result(commit, root=root, changed=False, previous=previous)
+            self._check_size(commit.sha, call=call)
             folder = self._check_out(commit.sha, call=call)
             self._switch_to(folder)
             self._remove_all_but(commit.sha)
@@ -206,6 +223,14 @@ class Fetcher:
             shown = redact_url(self.spec.url)
             raise RefNotFound(f"{shown} has no branch, tag or commit named {ref!r}")
         return commit
+
+    def _check_size(self, sha: str, *, call: _Call) -> None:
+        """Measured in the mirror, before a byte is written: a checkout over the caps is a
+        failed fetch (``CheckoutTooBig``), the current checkout untouched."""
+        size = measure_tree(
+            sha, mirror=self._mirror, env=call.env, cwd=self.home, deadline=call.deadline
+        )
+        check_limits(size, self.limits, what=f"commit {sha[:12]} of {redact_url(self.spec.url)}")
 
     def _check_out(self, sha: str, *, call: _Call) -> Path:
         """Write the commit's tree into a new folder, renamed to checkouts/<sha> once complete."""

@@ -223,16 +223,16 @@ def run_git(
                 break
             except subprocess.TimeoutExpired:
                 if cancel is not None and cancel.is_set():
-                    _kill_group(proc)
+                    kill_group(proc)
                     raise FetchCancelled(f"{action}: stopped: the controller stops") from None
                 if time.monotonic() >= deadline:
-                    _kill_group(proc)
+                    kill_group(proc)
                     raise FetchTimeout(
                         f"{action}: timed out; git and its children were stopped"
                     ) from None
     finally:
         # Whatever happened (timeout, interrupt, success), nothing of this call survives it.
-        _kill_group(proc)
+        kill_group(proc)
     return GitOutput(proc.returncode, out, redactor(err.decode("utf-8", "replace")))
 
 
@@ -253,7 +253,7 @@ def failure(*, action: str, output: GitOutput) -> FetchError:
     return kind(f"{action}: {detail}")
 
 
-def _kill_group(proc: subprocess.Popen) -> None:
+def kill_group(proc: subprocess.Popen) -> None:
     # The group id is git's pid; the kernel does not hand it out again while a member of the
     # group (a lingering ssh) lives, so this reaches only what git started.
     with contextlib.suppress(ProcessLookupError, PermissionError):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -28,8 +27,9 @@ from controller.models.observed import (
     VOLUME_LABEL,
 )
 from controller.runtime.container_spec import container_spec
+from controller.runtime.files import write_files
 from controller.runtime.observing import MUTATING, EngineCalls, EngineConnection
-from controller.runtime.sealed import Unsealed, sealed_refs, unseal
+from controller.runtime.sealed import Unsealed, unseal
 
 __all__ = ["MUTATING", "Engine", "EngineCalls"]
 
@@ -150,7 +150,7 @@ class Engine(EngineConnection):
         )
         remote = self.spec.remote  # its disk is not ours: every file is copied in
         if not remote:
-            self._write_files(desired, service, files_dir=files_dir)
+            write_files(desired, service, files_dir=files_dir)
         unsealed = unseal(desired, service, spec.create["environment"], copy_files=remote)
         host_config = self._api.create_host_config(**spec.host)
         # Engines before API 1.44 take one endpoint at create: the first (highest priority)
@@ -244,25 +244,6 @@ class Engine(EngineConnection):
 
     def remove_volume(self, name: str) -> None:
         self._call("remove_volume", f"removing volume {name}", self._api.remove_volume, name)
-
-    def _write_files(self, desired: DesiredStack, service: str, *, files_dir: Path) -> None:
-        """Secrets and configs as read-only, content-addressed files (written once, atomically)."""
-        spec = desired.compose.services[service]
-        encrypted = {id(ref) for ref, _ in sealed_refs(desired, service)}
-        for ref in [*spec.secrets, *spec.configs]:
-            if ref.sha256 is None or id(ref) in encrypted:
-                continue  # external; or SOPS-encrypted: copied into the container instead
-            path = files_dir / ref.sha256
-            if path.exists():
-                continue
-            content = desired.files.get(ref.sha256)
-            if content is None:
-                raise PermanentError(f"the content of {ref.source} ({ref.sha256[:12]}) is missing")
-            files_dir.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".tmp{os.getpid()}-{threading.get_ident()}")
-            tmp.write_bytes(content)
-            tmp.chmod(0o444)
-            tmp.replace(path)
 
     def wait_gone(self, container: str, *, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout

@@ -13,9 +13,12 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from controller.desired.delivery import EVENT_KINDS, ImageUpdates, NotifyTarget, RollbackPolicy
+from controller.source.reach import webhook_secret_problem
 from controller.source.units import parse_duration
 
 if TYPE_CHECKING:
+    from controller.desired.reach import Reach
+    from controller.source.files import Root
     from controller.source.issues import Issues
 
 _FAMILIES = frozenset(kind.split(".")[0] for kind in EVENT_KINDS)
@@ -52,14 +55,20 @@ def parse_destination(text: str) -> NotifyTarget:
     return NotifyTarget(url=text, events=events)
 
 
-def read_delivery(spec: Any, issues: Issues) -> dict[str, Any] | None:
+def read_delivery(spec: Any, issues: Issues, *, root: Root, reach: Reach) -> dict[str, Any] | None:
     """The ``StackSettings`` fields of the delivery keys of a validated ``ManifestSpec``;
-    ``None`` when one is wrong (its error is in ``issues``)."""
+    ``None`` when one is wrong (its error is in ``issues``). A destination the operator does
+    not allow (``reach``), or a ``secret_file`` outside the root and ``--secrets-dir``, is an
+    error at its ``spec.notify`` entry."""
     before = len(issues.errors)
     targets = []
     for index, entry in enumerate(spec.notify):
         url, events = (entry, []) if isinstance(entry, str) else (entry.url, entry.events)
-        if problem := url_problem(url):
+        if problem := (
+            url_problem(url)
+            or reach.destination_problem(url)
+            or webhook_secret_problem(url, root=root, reach=reach)
+        ):
             issues.error(("spec", "notify", index), problem)
         for at, event in enumerate(events):
             if problem := event_problem(event):

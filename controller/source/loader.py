@@ -35,6 +35,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from controller.desired.names import normalize_name
+from controller.desired.reach import Reach
 from controller.desired.repository import RepositorySpec
 from controller.errors import ManifestError, TransientError
 from controller.source.cache import LoadCache, move_path
@@ -73,15 +74,19 @@ class _Outcome:
     repositories: list[RepositorySpec] = field(default_factory=list)  # `kind: Repository`
 
 
-def load_root(root: Path, *, cache: LoadCache[_Outcome | None] | None = None) -> LoadResult:
+def load_root(
+    root: Path, *, cache: LoadCache[_Outcome | None] | None = None, reach: Reach = Reach()
+) -> LoadResult:
     """Load every source at the top level of the watched directory ``root``; with a
-    ``cache`` (kept by the caller between calls), only the entries that changed."""
+    ``cache`` (kept by the caller between calls, for one ``reach``), only the entries that
+    changed. ``reach`` is what its manifests may name outside their compose part (by default
+    no destination, no file outside ``root``)."""
     where = Root(root)
     with one_pass(), _collector_paused():
         if cache is None:
-            return _assemble(where, _walk(where, where.given))
+            return _assemble(where, _walk(where, where.given, reach=reach))
         with cache.walk(where, rebase=_rebase):
-            return _assemble(where, _walk(where, where.given, cache))
+            return _assemble(where, _walk(where, where.given, cache, reach=reach))
 
 
 def _rebase(outcome: _Outcome | None, old: str, new: str) -> _Outcome | None:
@@ -103,7 +108,7 @@ def _rebase(outcome: _Outcome | None, old: str, new: str) -> _Outcome | None:
     )
 
 
-def load_path(path: Path, *, root: Path | None = None) -> LoadResult:
+def load_path(path: Path, *, root: Path | None = None, reach: Reach = Reach()) -> LoadResult:
     """Load one file or one directory.
 
     A directory is walked like a watched root, unless it holds a compose file: then it is one
@@ -112,7 +117,7 @@ def load_path(path: Path, *, root: Path | None = None) -> LoadResult:
     stay inside) defaults to the directory itself, or the file's folder.
     """
     with one_pass(), _collector_paused():
-        return _load_path(Path(path), root=root)
+        return _load_path(Path(path), root=root, reach=reach)
 
 
 @contextlib.contextmanager
@@ -133,27 +138,27 @@ def _collector_paused() -> Iterator[None]:
         gc.enable()
 
 
-def _load_path(path: Path, *, root: Path | None) -> LoadResult:
+def _load_path(path: Path, *, root: Path | None, reach: Reach) -> LoadResult:
     if path.name in COMPOSE_FILE_NAMES and os.path.lexists(path):
         path = path.parent
     if path.is_dir():
         where = Root(root if root is not None else path)
         if not _has_compose_candidate(path):
-            return _assemble(where, _walk(where, Path(os.path.abspath(path))))
-        outcome = _load_guarded(where, Path(os.path.abspath(path)), folder=True)
+            return _assemble(where, _walk(where, Path(os.path.abspath(path)), reach=reach))
+        outcome = _load_guarded(where, Path(os.path.abspath(path)), folder=True, reach=reach)
         return _assemble(where, [outcome] if outcome is not None else [])
     where = Root(root if root is not None else path.parent)
-    outcome = _load_guarded(where, Path(os.path.abspath(path)), folder=False)
+    outcome = _load_guarded(where, Path(os.path.abspath(path)), folder=False, reach=reach)
     return _assemble(where, [outcome] if outcome is not None else [])
 
 
-def _load_guarded(where: Root, entry: Path, *, folder: bool) -> _Outcome | None:
+def _load_guarded(where: Root, entry: Path, *, folder: bool, reach: Reach) -> _Outcome | None:
     """One top-level entry's load; whatever escapes it (a bug of this layer, a file system
     that misbehaves) makes this one source invalid instead of stopping the load of the others,
     except a ``TransientError`` (out of file descriptors: no fault of the source).
     The traceback is logged here, once per load: a cached outcome is not loaded again."""
     try:
-        return _load_folder(where, entry) if folder else _load_file(where, entry)
+        return _load_folder(where, entry) if folder else _load_file(where, entry, reach=reach)
     except TransientError:
         raise  # the process ran out of something: the whole load fails, to be run again
     except Exception as e:
@@ -169,7 +174,11 @@ def _load_guarded(where: Root, entry: Path, *, folder: bool) -> _Outcome | None:
 
 
 def _walk(
-    where: Root, directory: Path, cache: LoadCache[_Outcome | None] | None = None
+    where: Root,
+    directory: Path,
+    cache: LoadCache[_Outcome | None] | None = None,
+    *,
+    reach: Reach,
 ) -> list[_Outcome]:
     outcomes: list[_Outcome] = []
     for entry in sorted(directory.iterdir(), key=lambda p: p.name):
@@ -178,7 +187,7 @@ def _walk(
         folder = entry.is_dir()
         if not folder and entry.suffix not in YAML_SUFFIXES:
             continue
-        load = functools.partial(_load_guarded, where, entry, folder=folder)
+        load = functools.partial(_load_guarded, where, entry, folder=folder, reach=reach)
         outcome = load() if cache is None else cache.load((entry.name, folder), load)
         if outcome is not None:
             outcomes.append(outcome)
@@ -199,7 +208,7 @@ def _read(where: Root, path: Path, *, issues: Issues) -> list[Document] | None:
     return None
 
 
-def _load_file(where: Root, path: Path) -> _Outcome:
+def _load_file(where: Root, path: Path, *, reach: Reach) -> _Outcome:
     rel = where.rel(path)
     issues = Issues(file=rel)
     documents = _read(where, path, issues=issues)
@@ -219,12 +228,16 @@ def _load_file(where: Root, path: Path) -> _Outcome:
                 continue
             if declared_kind(doc.data) == REPOSITORY:
                 doc_issues = Issues(file=rel, marks=doc.marks, errors=outcome.errors)
-                repository = load_repository(doc, file_path=path, issues=doc_issues)
+                repository = load_repository(
+                    doc, file_path=path, issues=doc_issues, root=where, reach=reach
+                )
                 if repository is not None:
                     outcome.repositories.append(repository)
                 continue
             outcome.candidates.append(
-                load_manifest(doc, root=where, file_path=path, rel=rel, claims=outcome.claims)
+                load_manifest(
+                    doc, root=where, file_path=path, rel=rel, claims=outcome.claims, reach=reach
+                )
             )
     elif (
         len(documents) == 1

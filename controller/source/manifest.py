@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from controller.desired.engines import LOCAL, Target, engine_name_problem
 from controller.desired.names import name_problem
+from controller.desired.reach import Reach
 from controller.errors import ManifestError
 from controller.source.compiler import Candidate, StackSettings, compile_stack
 from controller.source.context import type_name
@@ -86,7 +87,7 @@ class StackManifest(_Strict):
 
 
 def load_manifest(
-    doc: Document, *, root: Root, file_path: Path, rel: str, claims: set[Path]
+    doc: Document, *, root: Root, file_path: Path, rel: str, claims: set[Path], reach: Reach
 ) -> Candidate:
     """One ``kind: Stack`` document; compose files it references are added to ``claims``."""
     issues = Issues(file=rel, marks=doc.marks)
@@ -95,7 +96,7 @@ def load_manifest(
     candidate = Candidate(
         name, None, issues.errors, issues.warnings, rel, doc.marks.line(("metadata", "name"))
     )
-    spec, settings = _read_spec(data, issues)
+    spec, settings = _read_spec(data, issues, root=root, reach=reach)
     if spec is None or name is None:
         return candidate
     if (spec.compose is None) == (spec.composeFile is None):
@@ -132,7 +133,9 @@ def load_manifest(
     return candidate
 
 
-def _read_spec(data: Any, issues: Issues) -> tuple[ManifestSpec | None, StackSettings]:
+def _read_spec(
+    data: Any, issues: Issues, *, root: Root, reach: Reach
+) -> tuple[ManifestSpec | None, StackSettings]:
     """The manifest's spec and the stack settings it gives; when the manifest is invalid (its
     errors go to ``issues``), what can still be read of the spec and the default settings."""
     try:
@@ -141,7 +144,7 @@ def _read_spec(data: Any, issues: Issues) -> tuple[ManifestSpec | None, StackSet
         issues.validation_errors(e)
         # Keep going with what can be read, so the compose part's errors are reported too.
         return _lenient_spec(data), StackSettings()
-    delivery = read_delivery(manifest.spec, issues)
+    delivery = read_delivery(manifest.spec, issues, root=root, reach=reach)
     if delivery is None:
         return _lenient_spec(data), StackSettings()
     target = manifest.spec.target.engine if manifest.spec.target else LOCAL

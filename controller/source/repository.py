@@ -28,8 +28,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from controller.desired.delivery import CommitStatus
+from controller.desired.reach import Reach
 from controller.desired.repository import RepositorySpec
+from controller.source.files import Root
 from controller.source.issues import Issues
+from controller.source.reach import file_problem
 from controller.source.units import parse_duration
 from controller.source.yamlload import Document
 
@@ -79,9 +82,12 @@ class _RepositoryManifest(_Strict):
     spec: _Spec
 
 
-def load_repository(doc: Document, *, file_path: Path, issues: Issues) -> RepositorySpec | None:
+def load_repository(
+    doc: Document, *, file_path: Path, issues: Issues, root: Root, reach: Reach
+) -> RepositorySpec | None:
     """The repository one ``kind: Repository`` document declares, or ``None`` with its errors
-    added to ``issues`` (file, line and key of each)."""
+    added to ``issues`` (file, line and key of each). Its files must be inside ``root`` or
+    ``--secrets-dir`` and its ``commitStatus.apiUrl`` allowed by the operator (``reach``)."""
     try:
         manifest = _RepositoryManifest.model_validate(doc.data)
     except ValidationError as e:
@@ -97,6 +103,8 @@ def load_repository(doc: Document, *, file_path: Path, issues: Issues) -> Reposi
         issues.error(("spec", "interval"), "must be at least 1s")
         return None
     base = file_path.parent
+    if _refused(spec, base=base, root=root, reach=reach, issues=issues):
+        return None
     try:
         return RepositorySpec(
             name=manifest.metadata.name,
@@ -122,6 +130,28 @@ def load_repository(doc: Document, *, file_path: Path, issues: Issues) -> Reposi
                 field = "ssh_key_file"
             issues.error(_KEYS.get(field, ("spec", field) if field else ("spec",)), message)
         return None
+
+
+def _refused(spec: _Spec, *, base: Path, root: Root, reach: Reach, issues: Issues) -> bool:
+    """Report each file outside the root and ``--secrets-dir`` and a forge API address the
+    operator does not allow; ``True`` when there was one."""
+    status = spec.commitStatus
+    files = {
+        ("spec", "auth", "tokenFile"): spec.auth.tokenFile,
+        ("spec", "auth", "sshKeyFile"): spec.auth.sshKeyFile,
+        ("spec", "auth", "knownHostsFile"): spec.auth.knownHostsFile,
+        ("spec", "webhook", "secretFile"): spec.webhook.secretFile,
+        ("spec", "commitStatus", "tokenFile"): status.tokenFile if status else None,
+    }
+    before = len(issues.errors)
+    for key, value in files.items():
+        path = _file(value, base=base)
+        if path is not None and (problem := file_problem(path, root=root, reach=reach)):
+            issues.error(key, problem)
+    api = status.apiUrl if status is not None else None
+    if api is not None and (problem := reach.destination_problem(api)):
+        issues.error(("spec", "commitStatus", "apiUrl"), problem)
+    return len(issues.errors) > before
 
 
 def _commit_status(value: _CommitStatus | None, *, base: Path) -> CommitStatus | None:

@@ -346,7 +346,10 @@ def test_a_repository_over_ssh_with_strict_host_keys(
             "  interval: 1s\n"
             f"  auth: {{sshKeyFile: '{sshd.client_key}', knownHostsFile: '{sshd.known_hosts}'}}\n"
         )
-        controller = _start(running, tmp_path, manifests, "--no-api")
+        # The key files are the operator's, outside the watched directory.
+        controller = _start(
+            running, tmp_path, manifests, "--no-api", "--secrets-dir", str(tmp_path)
+        )
         wait_for(lambda: _synced(controller, a, "v1"), what="a applied over ssh", timeout=60)
         assert _latest(controller, a).metadata.git_commit == sha
         controller.stop()
@@ -434,7 +437,15 @@ def test_gitea_and_gitlab_pushes_find_their_repository_by_url(
             f"spec: {{url: '{url}', path: stacks, interval: 1h,"
             f" webhook: {{secretFile: '{tmp_path / 'secret'}'}}}}\n"
         )
-        controller = _start(running, tmp_path, manifests, "--api", f"127.0.0.1:{port}")
+        controller = _start(
+            running,
+            tmp_path,
+            manifests,
+            "--api",
+            f"127.0.0.1:{port}",
+            "--secrets-dir",
+            str(tmp_path),
+        )
         wait_for(lambda: _synced(controller, a, "v1"), what="a applied", timeout=60)
         hook = f"http://127.0.0.1:{port}/api/v1/hooks/git"  # no ?repository=: by URL
 

@@ -7,7 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from controller.desired.reach import Reach
 from controller.source import load_root
+
+# The files this operator keeps outside the watched directory (--secrets-dir).
+OPERATOR = Reach(secrets_dir=Path("/etc/stackctl"))
 
 VALID = """\
 apiVersion: stackctl/v1
@@ -25,7 +29,7 @@ spec:
 
 def test_a_valid_manifest_declares_the_repository(tmp_path: Path) -> None:
     (tmp_path / "infra.yaml").write_text(VALID)
-    result = load_root(tmp_path)
+    result = load_root(tmp_path, reach=OPERATOR)
     assert result.errors == []
     spec = result.repositories["infra"]
     assert spec.url == "https://git.example.com/ops/infra.git"
@@ -51,7 +55,7 @@ def test_a_repository_and_a_stack_in_one_file(tmp_path: Path) -> None:
         VALID + "---\napiVersion: stackctl/v1\nkind: Stack\nmetadata: {name: web}\n"
         "spec: {compose: {services: {web: {image: busybox}}}}\n"
     )
-    result = load_root(tmp_path)
+    result = load_root(tmp_path, reach=OPERATOR)
     assert result.errors == []
     assert set(result.repositories) == {"infra"} and set(result.stacks) == {"web"}
 
@@ -110,7 +114,7 @@ def test_a_password_in_a_refused_url_is_never_echoed(tmp_path: Path) -> None:
 def test_one_name_declared_twice_is_invalid_in_both(tmp_path: Path) -> None:
     (tmp_path / "a.yaml").write_text(VALID)
     (tmp_path / "b.yaml").write_text(VALID)
-    result = load_root(tmp_path)
+    result = load_root(tmp_path, reach=OPERATOR)
     assert result.repositories == {}
     for source in ("a.yaml", "b.yaml"):
         (error,) = result.sources[source].errors
