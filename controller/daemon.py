@@ -418,9 +418,10 @@ class Controller:
         for engine, why in done.unreachable:
             log.warning("resync: engine %s did not answer, its stacks wait: %s", engine, why)
         log.debug(
-            "resync: %d stack(s) compared, %d busy, %d queued",
+            "resync: %d stack(s) compared, %d busy, %d suspended, %d queued",
             done.stacks,
             done.skipped,
+            done.suspended,
             len(done.queued),
         )
         if done.queued:

@@ -224,9 +224,10 @@ class Reconciler:
     def _suspended(
         self, command: Command, stack: Stack, *, desired: DesiredStack, version: StackVersion
     ) -> None:
-        """Nothing changes at runtime, but the sync status says the truth: the plan is made
-        (never carried out), so a suspended stack missing a container is OutOfSync, not
-        Synced; an engine that does not answer leaves it Unknown."""
+        """Nothing changes at runtime. The plan is made (never carried out) to say in the log
+        what is held back, and the row keeps what was observed (a stack missing a container
+        OutOfSync; an engine that does not answer, Unknown), though the stack reads Suspended
+        while it is suspended (``controller.db.suspension``): the resync leaves it alone."""
         try:
             previous = self._previous(stack, desired=desired, version=version.version)
             engine = self._engines.get(desired.engine)
@@ -409,12 +410,12 @@ class Reconciler:
         stack = self._db.stacks.get(command.stack_id)
         if stack is None:
             return
-        sync = (
-            SyncStatus.OUT_OF_SYNC
-            if stack.applied_version != stack.current_version
-            else stack.sync_status
-        )
-        self._db.stacks.update(command.stack_id, last_error=str(error), sync_status=sync)
+        if stack.applied_version != stack.current_version:
+            self._db.stacks.update(
+                command.stack_id, last_error=str(error), sync_status=SyncStatus.OUT_OF_SYNC
+            )
+        else:  # the sync status as it was (a suspended stack's reads Suspended: never stored)
+            self._db.stacks.update(command.stack_id, last_error=str(error))
         version = (
             self._db.stack_versions.get(stack.stack_id, stack.current_version)
             if final and stack.current_version
