@@ -14,7 +14,8 @@ within ``wait_timeout``, the command is DONE (the version *is* applied) and the 
 or edit looks again. Retrying the apply would only hold a worker (and every stack queued behind
 it) for another health wait. In the controller the wait also ends as soon as another command
 waits for a worker (a follow-up RECONCILE looks at the health again ``follow_up_after`` seconds
-later), so one slow stack never holds the others. A command asked to stop (``stackctl
+later), and a ``depends_on`` wait puts its command back in the queue (``controller.turns``), so
+one slow stack never holds the others. A command asked to stop (``stackctl
 cancel``, or a DELETE of its stack) ends CANCELLED at the next step boundary or wait tick.
 """
 
@@ -55,6 +56,7 @@ from controller.rollback_watch import RollbackWatch, Watch
 from controller.runtime import Engine, Engines
 from controller.runtime.container_spec import unsupported
 from controller.runtime.swarm import SwarmEngine
+from controller.turns import Turn
 from controller.versions import load_desired, version_base
 
 MAX_BACKOFF = 300.0
@@ -72,7 +74,8 @@ class ReconcilerOptions:
     max_failures: int = 5  # failed attempts (transient errors) before a command FAILS
     progress_every: float = 10.0  # seconds between "still waiting" log lines
     # The controller's workers end a health wait early when other work waits for a worker
-    # (a follow-up RECONCILE looks again); the CLI, converging its own stacks, waits it out.
+    # (a follow-up RECONCILE looks again), and put a command whose depends_on wait lasts back
+    # in the queue (``controller.turns``); the CLI, converging its own stacks, waits them out.
     yield_health_wait: bool = False
     follow_up_after: float = 10.0  # seconds before that follow-up RECONCILE
 
@@ -330,6 +333,12 @@ class Reconciler:
             version=version.version,
             root=root,
             engine=self._engines.get(desired.engine),
+            turn=Turn(
+                self._db,
+                command,
+                give_way=self._options.yield_health_wait,
+                worker_limit=self._options.worker_limit,
+            ),
         )
 
     def _announce(
