@@ -120,15 +120,22 @@ def resume(db: Database, stack_id: str) -> Command:
         latest = db.stack_versions.latest(stack_id)
         if latest is None:
             raise ConflictError(f"stack {stack_id!r} has no version to resume to")
-        db.stacks.update(stack_id, pinned=False, suspended=False, current_version=latest.version)
+        now = db.stacks.update(
+            stack_id, pinned=False, suspended=False, current_version=latest.version
+        )
         flags = (("pinned", stack.pinned), ("suspended", Suspension.OPERATOR in stack.suspended_by))
         was = [flag for flag, on in flags if on]
+        held = (
+            f"; still suspended: {latest.version} says `suspend: true` (its manifest lifts it)"
+            if Suspension.MANIFEST in now.suspended_by
+            else ""
+        )
         _note(
             db,
             stack_id,
             "Resumed",
             f"resumed ({' and '.join(was) or 'neither pinned nor suspended'} before);"
-            f" applying the latest version {latest.version}",
+            f" applying the latest version {latest.version}{held}",
         )
         return db.commands.enqueue(
             Command(

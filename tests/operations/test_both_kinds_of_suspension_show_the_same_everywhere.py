@@ -146,3 +146,14 @@ def test_the_console_stack_page_says_who_suspended_it(stacks, db_path):
     assert "SuspendedByManifest" in declared
     # Resume lifts the operator's suspension; the manifest's is lifted in the manifest.
     assert "/resume" in flagged and "/resume" not in declared
+
+
+def test_resume_lifts_the_operators_suspension_and_says_when_the_manifest_holds_it(stacks):
+    operations.resume(stacks, "flagged")
+    assert not stacks.stacks.require("flagged").suspended
+    operations.resume(stacks, "declared")
+    declared = stacks.stacks.require("declared")
+    assert (declared.suspended, declared.suspended_by) == (True, ("manifest",))
+    [event] = [e for e in stacks.events.list(stack_id="declared").items if e.reason == "Resumed"]
+    assert event.message.endswith(
+        "still suspended: v1 says `suspend: true` (its manifest lifts it)")
