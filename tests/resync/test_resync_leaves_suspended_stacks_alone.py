@@ -9,6 +9,8 @@ writes nothing to the database.
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 from test_resync_queues_only_what_drifted import SLEEPER, dump, files
 
@@ -20,13 +22,10 @@ from controller.versions import record_version
 pytestmark = pytest.mark.engine
 
 
-def data_version(h) -> int:
-    """SQLite's count of the commits made by other connections to the file (a second
-    connection of our own reads it, so every write of the resync's moves it)."""
-    import sqlite3
-
-    with sqlite3.connect(h.db.path) as probe:
-        return int(probe.execute("PRAGMA data_version").fetchone()[0])
+def data_version(probe: sqlite3.Connection) -> int:
+    """SQLite's mark of the commits other connections made to the file since ``probe``
+    opened: it moves with any commit of the resync's (which writes through its own)."""
+    return int(probe.execute("PRAGMA data_version").fetchone()[0])
 
 
 def quiet(h, names: list[str]) -> None:
@@ -80,7 +79,7 @@ def test_a_stack_suspended_by_the_operator_is_left_alone_even_when_it_drifted(
 
 def test_a_round_over_suspended_and_converged_stacks_writes_nothing_and_commits_nothing(
         h, engine_janitor, test_images):
-    """Ordinary converged stacks next to a suspended one recorded but never applied (a kill
+    """An ordinary converged stack next to a suspended one recorded but never applied (a kill
     lost its APPLY): nothing queued, no commit at all (SQLite's data_version)."""
     compose = {"services": {"app": {"image": test_images.v1, **SLEEPER}}}
     ordinary = engine_janitor.project("ok")
@@ -88,10 +87,17 @@ def test_a_round_over_suspended_and_converged_stacks_writes_nothing_and_commits_
     lost = engine_janitor.project("lost")
     record_version(h.db, h.stack(lost, compose, suspend=True), root=h.tmp)
     names = [ordinary, lost]
-    before = data_version(h)
-    quiet(h, names)
-    assert data_version(h) == before
-    # An ordinary stack that drifts is still found next to it.
-    h.db.commands.enqueue(Command(stack_id=ordinary, type=CommandType.RECONCILE))
-    assert h.worker.run_next().command.status is CommandStatus.DONE
-    quiet(h, names)
+    probe = sqlite3.connect(h.db.path)
+    try:
+        before = data_version(probe)
+        quiet(h, names)
+        assert data_version(probe) == before
+        # The probe sees a commit: a RECONCILE of the ordinary stack, run; then quiet again.
+        h.db.commands.enqueue(Command(stack_id=ordinary, type=CommandType.RECONCILE))
+        assert h.worker.run_next().command.status is CommandStatus.DONE
+        assert data_version(probe) != before
+        before = data_version(probe)
+        quiet(h, names)
+        assert data_version(probe) == before
+    finally:
+        probe.close()
