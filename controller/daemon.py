@@ -452,9 +452,10 @@ class Controller:
         for engine, why in done.unreachable:
             log.warning("resync: engine %s did not answer, its stacks wait: %s", engine, why)
         log.debug(
-            "resync: %d stack(s) compared, %d busy, %d queued",
+            "resync: %d stack(s) compared, %d busy, %d suspended, %d queued",
             done.stacks,
             done.skipped,
+            done.suspended,
             len(done.queued),
         )
         if done.queued:
@@ -465,9 +466,10 @@ class Controller:
         """An APPLY for every stack whose desired version is not applied and that has no
         pending command: whatever was lost to a kill (a command, a failed attempt's retry) is
         queued again at every start. Runs after the first scan, so a stack whose manifest is
-        gone has its DELETE queued first and gets no APPLY."""
+        gone has its DELETE queued first and gets no APPLY. A suspended stack gets none: it
+        would change nothing, and it reads Suspended whatever is applied."""
         for stack in self.db.stacks.list():
-            if stack.current_version is None or stack.current_version == stack.applied_version:
+            if stack.current_version in (None, stack.applied_version) or stack.suspended:
                 continue
             command, created = self.db.commands.enqueue_unless_pending(
                 Command(

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from controller.db import Database
 from controller.desired import DesiredStack
-from controller.executor import ExecutionContext, Executor
+from controller.executor import ExecutionContext, Executor, Turn
 from controller.models import Command, LogLevel
 from controller.planner import Plan, Step
 from controller.runtime import Engine
@@ -60,8 +60,10 @@ class EngineSteps:
         version: str | None,
         root: Path,
         engine: Engine,
+        turn: Turn | None = None,
     ) -> None:
-        """Carry a container plan out on a Docker engine."""
+        """Carry a container plan out on a Docker engine; its waits give way as ``turn`` says
+        (``controller.turns``; none: they hold the worker)."""
         ctx = ExecutionContext(
             desired=desired,
             version=version,
@@ -77,6 +79,7 @@ class EngineSteps:
             still_ours=check,
             on_progress=lambda message: self.progress(command, message),
             progress_every=self._progress_every,
+            turn=turn,
         ).run(the_plan)
 
     def swarm(

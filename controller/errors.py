@@ -81,6 +81,16 @@ class Interrupted(StackctlError):
     """The controller is stopping: abandon the command at a step boundary (it is requeued)."""
 
 
+class Yielded(StackctlError):
+    """A wait gave its worker to waiting work (``controller.turns``): the command goes back to
+    the queue, not a failure, and goes on from where it was; ``waits`` says when each of its
+    waits began, so that their timeouts still count from their first look."""
+
+    def __init__(self, message: str, *, waits: dict[str, str]) -> None:
+        super().__init__(message)
+        self.waits = waits  # wait (a service) -> when it began, ISO-8601 UTC
+
+
 class Cancelled(StackctlError):
     """Someone asked the command to stop (``stackctl cancel``, a DELETE of its stack)."""
 

@@ -5,6 +5,10 @@ Order (DESIGN.md section 4): networks and volumes; then services level by level 
 in sequence, then the level's waits; then removals of orphans and networks. Each step reports
 to ``on_step`` (the reconciler writes the command log line and prints) with its duration.
 
+A ``depends_on`` wait counts from its first look, across the command's turns, and may give its
+worker to waiting work at each tick (``turn``: ``controller.turns``); the command then goes
+back to the queue and, re-planned, waits on from where it was.
+
 A recreate is Compose's: create the replacement under a temporary name, stop and remove the old
 container, rename the new one, start it. If creating fails, the old container keeps running.
 The temporary name carries a fresh token: a replacement left by a controller killed mid-recreate
@@ -21,9 +25,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from controller.desired import DesiredStack
-from controller.errors import NameInUseError, PermanentError, TransientError
+from controller.errors import NameInUseError, PermanentError, TransientError, Yielded
 from controller.models.observed import ObservedContainer
 from controller.planner import (
     Plan,
@@ -50,6 +55,28 @@ class ExecutionContext:
     parallelism: int = 4
 
 
+class Turn(Protocol):
+    """The command's turn at its worker (``controller.turns.Turn``)."""
+
+    def waited(self, wait: str) -> float:
+        """Seconds ``wait`` already lasted in earlier turns (0 at its first look)."""
+        ...
+
+    def give_way(self, doing: str) -> None:
+        """Raise ``Yielded`` when waiting work should have the worker now."""
+        ...
+
+
+class HoldTheWorker:
+    """Waits that never give way (a teardown, the command line converging its own stacks)."""
+
+    def waited(self, wait: str) -> float:
+        return 0.0
+
+    def give_way(self, doing: str) -> None:
+        return None
+
+
 class Executor:
     def __init__(
         self,
@@ -60,6 +87,7 @@ class Executor:
         still_ours: Callable[[], None] = lambda: None,
         on_progress: Callable[[str], None] = lambda message: None,
         progress_every: float = 10.0,
+        turn: Turn | None = None,
     ) -> None:
         self._engine = engine
         self._ctx = ctx
@@ -67,6 +95,7 @@ class Executor:
         self._still_ours = still_ours  # raises when the command's lease was lost or cancelled
         self._on_progress = on_progress  # "still waiting for ..." during long waits
         self._progress_every = progress_every
+        self._turn = turn or HoldTheWorker()
 
     def run(self, plan: Plan) -> None:
         levels = [set(names) for names in plan.levels]
@@ -113,6 +142,8 @@ class Executor:
         started = time.monotonic()
         try:
             self._do(step)
+        except Yielded:
+            raise  # not a failure: the step goes on in the command's next turn
         except BaseException as e:
             self._on_step(step, time.monotonic() - started, e)
             raise
@@ -200,13 +231,14 @@ class Executor:
         self._engine.start(new)
 
     def _wait(self, step: Step) -> None:
-        """Until every replica of ``step.target`` meets ``step.condition``."""
+        """Until every replica of ``step.target`` meets ``step.condition``, within the wait
+        timeout counted from the wait's first look (an earlier turn's, when it gave way)."""
         desired = self._desired
         service = desired.compose.services[step.target]
         names = [name for _, name in replica_names(desired.name, step.target, service=service)]
-        started = time.monotonic()
+        started = time.monotonic() - self._turn.waited(step.target)
         deadline = started + self._ctx.wait_timeout
-        said = started
+        said = time.monotonic()
         while True:
             self._still_ours()
             states = [self._engine.container_state(name) for name in names]
@@ -231,6 +263,10 @@ class Executor:
                     f"{step.target} did not become {step.condition} within"
                     f" {self._ctx.wait_timeout:.0f}s"
                 )
+            self._turn.give_way(
+                f"waiting for {step.target} to be {step.condition}"
+                f" ({now - started:.0f}s of {self._ctx.wait_timeout:.0f}s)"
+            )
             time.sleep(0.1)
 
 

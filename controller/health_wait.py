@@ -22,7 +22,6 @@ from controller.desired import DesiredStack
 from controller.health import assess_health
 from controller.models import (
     Command,
-    CommandStatus,
     CommandType,
     Event,
     HealthStatus,
@@ -32,6 +31,7 @@ from controller.models import (
 )
 from controller.models.observed import Snapshot
 from controller.rollback_watch import Watch
+from controller.turns import others_wait
 
 _UNHEALTHY = (HealthStatus.DEGRADED, HealthStatus.PROGRESSING, HealthStatus.MISSING)
 
@@ -102,14 +102,8 @@ class HealthWait:
 
     def _others_wait(self, command: Command) -> bool:
         """A command is due and cannot start while this one holds its worker: a newer one of
-        this stack, or any when every worker is busy."""
-        due = self._db.commands.get_next_pending()
-        if due is None:
-            return False
-        if due.stack_id == command.stack_id:
-            return True
-        running = self._db.commands.count_by_status().get(CommandStatus.RUNNING, 0)
-        return running >= self._worker_limit
+        this stack (this one ends DONE, so it runs next), or any when every worker is busy."""
+        return others_wait(self._db, command, worker_limit=self._worker_limit, same_stack=True)
 
     def healthy(self, stack: Stack, *, version: StackVersion) -> None:
         """Applied and Healthy: the version is marked so (the automatic rollback goes back to

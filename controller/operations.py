@@ -32,6 +32,7 @@ from controller.models import (
     Stack,
     StackMetadata,
     StackVersion,
+    Suspension,
     SyncStatus,
     VersionStatus,
 )
@@ -51,7 +52,7 @@ def rollback(db: Database, stack_id: str, version: str | None = None) -> Command
         stack = db.stacks.require(stack_id)
         if stack.current_version is None:
             raise ConflictError(f"stack {stack_id!r} has no version yet: nothing to roll back")
-        if stack.suspended:
+        if Suspension.OPERATOR in stack.suspended_by:
             # Nothing would change at runtime, and resume applies the latest version: refuse
             # rather than record a rollback that can never take effect as such.
             raise ConflictError(
@@ -119,15 +120,22 @@ def resume(db: Database, stack_id: str) -> Command:
         latest = db.stack_versions.latest(stack_id)
         if latest is None:
             raise ConflictError(f"stack {stack_id!r} has no version to resume to")
-        db.stacks.update(stack_id, pinned=False, suspended=False, current_version=latest.version)
-        flags = (("pinned", stack.pinned), ("suspended", stack.suspended))
+        now = db.stacks.update(
+            stack_id, pinned=False, suspended=False, current_version=latest.version
+        )
+        flags = (("pinned", stack.pinned), ("suspended", Suspension.OPERATOR in stack.suspended_by))
         was = [flag for flag, on in flags if on]
+        held = (
+            f"; still suspended: {latest.version} says `suspend: true` (its manifest lifts it)"
+            if Suspension.MANIFEST in now.suspended_by
+            else ""
+        )
         _note(
             db,
             stack_id,
             "Resumed",
             f"resumed ({' and '.join(was) or 'neither pinned nor suspended'} before);"
-            f" applying the latest version {latest.version}",
+            f" applying the latest version {latest.version}{held}",
         )
         return db.commands.enqueue(
             Command(
@@ -288,12 +296,7 @@ def stack_conditions(
             stack.health_status.value,
             stack.last_error or "",
         ),
-        Condition(
-            "Suspended",
-            stack.suspended,
-            "SuspendedByOperator" if stack.suspended else "Active",
-            "nothing changes at runtime until `stackctl resume`" if stack.suspended else "",
-        ),
+        _suspended(stack),
         Condition(
             "Pinned",
             stack.pinned,
@@ -309,6 +312,26 @@ def stack_conditions(
             f"latest recorded version is {latest_version}" if newer else "",
         ),
     ]
+
+
+# Who suspended a stack -> (the condition's reason, what lifts it).
+_SUSPENSIONS = {
+    Suspension.OPERATOR: ("SuspendedByOperator", "`stackctl resume`"),
+    Suspension.MANIFEST: ("SuspendedByManifest", "its manifest says `suspend: false`"),
+}
+
+
+def _suspended(stack: Stack) -> Condition:
+    """Suspended by the operator, by its manifest, or both (then both must lift it)."""
+    if not stack.suspended:
+        return Condition("Suspended", False, "Active", "")
+    reasons, lifts = zip(*(_SUSPENSIONS[who] for who in stack.suspended_by), strict=True)
+    return Condition(
+        "Suspended",
+        True,
+        "And".join(reasons),
+        f"nothing changes at runtime until {' and '.join(lifts)}",
+    )
 
 
 def request_fetch(db: Database, repository: str) -> Repository:

@@ -14,7 +14,8 @@ within ``wait_timeout``, the command is DONE (the version *is* applied) and the 
 or edit looks again. Retrying the apply would only hold a worker (and every stack queued behind
 it) for another health wait. In the controller the wait also ends as soon as another command
 waits for a worker (a follow-up RECONCILE looks at the health again ``follow_up_after`` seconds
-later), so one slow stack never holds the others. A command asked to stop (``stackctl
+later), and a ``depends_on`` wait puts its command back in the queue (``controller.turns``), so
+one slow stack never holds the others. A command asked to stop (``stackctl
 cancel``, or a DELETE of its stack) ends CANCELLED at the next step boundary or wait tick.
 """
 
@@ -55,6 +56,7 @@ from controller.rollback_watch import RollbackWatch, Watch
 from controller.runtime import Engine, Engines
 from controller.runtime.container_spec import unsupported
 from controller.runtime.swarm import SwarmEngine
+from controller.turns import Turn
 from controller.versions import load_desired, version_base
 
 MAX_BACKOFF = 300.0
@@ -72,7 +74,8 @@ class ReconcilerOptions:
     max_failures: int = 5  # failed attempts (transient errors) before a command FAILS
     progress_every: float = 10.0  # seconds between "still waiting" log lines
     # The controller's workers end a health wait early when other work waits for a worker
-    # (a follow-up RECONCILE looks again); the CLI, converging its own stacks, waits it out.
+    # (a follow-up RECONCILE looks again), and put a command whose depends_on wait lasts back
+    # in the queue (``controller.turns``); the CLI, converging its own stacks, waits them out.
     yield_health_wait: bool = False
     follow_up_after: float = 10.0  # seconds before that follow-up RECONCILE
 
@@ -224,9 +227,10 @@ class Reconciler:
     def _suspended(
         self, command: Command, stack: Stack, *, desired: DesiredStack, version: StackVersion
     ) -> None:
-        """Nothing changes at runtime, but the sync status says the truth: the plan is made
-        (never carried out), so a suspended stack missing a container is OutOfSync, not
-        Synced; an engine that does not answer leaves it Unknown."""
+        """Nothing changes at runtime. The plan is made (never carried out) to say in the log
+        what is held back, and the row keeps what was observed (a stack missing a container
+        OutOfSync; an engine that does not answer, Unknown), though the stack reads Suspended
+        while it is suspended (``controller.db.suspension``): the resync leaves it alone."""
         try:
             previous = self._previous(stack, desired=desired, version=version.version)
             engine = self._engines.get(desired.engine)
@@ -329,6 +333,12 @@ class Reconciler:
             version=version.version,
             root=root,
             engine=self._engines.get(desired.engine),
+            turn=Turn(
+                self._db,
+                command,
+                give_way=self._options.yield_health_wait,
+                worker_limit=self._options.worker_limit,
+            ),
         )
 
     def _announce(
@@ -409,12 +419,12 @@ class Reconciler:
         stack = self._db.stacks.get(command.stack_id)
         if stack is None:
             return
-        sync = (
-            SyncStatus.OUT_OF_SYNC
-            if stack.applied_version != stack.current_version
-            else stack.sync_status
-        )
-        self._db.stacks.update(command.stack_id, last_error=str(error), sync_status=sync)
+        if stack.applied_version != stack.current_version:
+            self._db.stacks.update(
+                command.stack_id, last_error=str(error), sync_status=SyncStatus.OUT_OF_SYNC
+            )
+        else:  # the sync status as it was (a suspended stack's reads Suspended: never stored)
+            self._db.stacks.update(command.stack_id, last_error=str(error))
         version = (
             self._db.stack_versions.get(stack.stack_id, stack.current_version)
             if final and stack.current_version

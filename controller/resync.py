@@ -20,9 +20,13 @@ RECONCILE whose first log line says what the round found:
   ``daily``/``weekly``/``every_<duration>`` one and that long has passed since the stack was
   last converged.
 
-A stack with a command pending or running is left alone (that command converges it anyway), as
-is a suspended stack whose recorded status is right. The engine not answering ends the round
-with nothing written (``/readyz`` says the engine is down; the next round looks again).
+A stack with a command pending or running is left alone (that command converges it anyway), and
+so is a suspended one, whoever suspended it (``stackctl suspend``, or ``spec.suspend`` in its
+desired version, applied or not): nothing changes at runtime until it is resumed, and it reads
+Suspended whatever runs (``controller.db.suspension``), so a round has nothing to record for it.
+(A suspended stack re-queued at every round, "v1 is not applied", kept 10,000 of them from
+ever draining the queue.) The engine not answering ends the round with nothing written
+(``/readyz`` says the engine is down; the next round looks again).
 """
 
 from __future__ import annotations
@@ -40,7 +44,6 @@ from controller.models import (
     Command,
     CommandStatus,
     CommandType,
-    HealthStatus,
     LogLevel,
     Stack,
     SyncStatus,
@@ -82,6 +85,7 @@ class Round:
     # Engines that did not answer (name -> why): their stacks were left for the next round,
     # the other engines' stacks compared as usual.
     unreachable: tuple[tuple[str, str], ...] = ()
+    suspended: int = 0  # left alone: suspended
 
 
 class Resync:
@@ -98,11 +102,8 @@ class Resync:
         stacks = [s for s in self._db.stacks.list() if s.stack_id in wanted]
         newest = self._db.commands.newest_by_stack()
         busy = {CommandStatus.PENDING, CommandStatus.RUNNING}
-        todo = [
-            s
-            for s in stacks
-            if s.current_version is not None and newest.get(s.stack_id, (None, None))[1] not in busy
-        ]
+        active = [s for s in stacks if s.current_version is not None and not s.suspended]
+        todo = [s for s in active if newest.get(s.stack_id, (None, None))[1] not in busy]
         findings: list[Finding] = []
         unreachable: list[tuple[str, str]] = []
         for engine, group in self._by_engine(todo).items():
@@ -118,14 +119,15 @@ class Resync:
                 reasons = self._compare(stack, fleet, failed=failed)
                 if reasons:
                     findings.append(Finding(stack.stack_id, tuple(reasons)))
-        self._forget(stacks)
+        self._forget(active)
         queued = tuple(self._queue(finding) for finding in findings)
         return Round(
             stacks=len(todo),
-            skipped=len(stacks) - len(todo),
+            skipped=len(active) - len(todo),
             findings=tuple(findings),
             queued=tuple(q for q in queued if q is not None),
             unreachable=tuple(unreachable),
+            suspended=sum(s.suspended for s in stacks),
         )
 
     def _by_engine(self, stacks: list[Stack]) -> dict[str, list[Stack]]:
@@ -180,11 +182,6 @@ class Resync:
             )
             the_plan = plan(desired, snapshot, previous=desired)
             health, why = assess_health(desired, snapshot)
-        if stack.suspended or desired.suspend:
-            sync = SyncStatus.SYNCED if the_plan.in_sync else SyncStatus.OUT_OF_SYNC
-            if (stack.sync_status, stack.health_status) != (sync, HealthStatus.SUSPENDED):
-                reasons.append(f"suspended: recorded {stack.sync_status}, observed {sync}")
-            return reasons
         reasons += [f"drift: {step.describe()}" for step in the_plan.changes]
         reasons += the_plan.problems
         if not isinstance(fleet, SwarmFleet):  # a Swarm's nodes pull when they start tasks

@@ -12,6 +12,8 @@ The queue transitions, decided in ``_finish``:
   jittered), until ``max_failures`` attempts have failed, then FAILED with the last reason;
 - anything else: FAILED with its reason (an unexpected exception as "internal error: ...");
 - the controller stopping (``Interrupted``): back to PENDING at once, not counted as a failure;
+- a wait giving its worker to waiting work (``Yielded``, ``controller.turns``): back to PENDING
+  for ``follow_up_after`` seconds, not a failure, when its waits began kept in its payload;
 - a cancel request (``Cancelled``): CANCELLED;
 - the lease lost (``LeaseLost``): nothing more is recorded (another worker has the command).
 
@@ -43,11 +45,13 @@ from controller.errors import (
     LeaseLost,
     StackctlError,
     TransientError,
+    Yielded,
 )
 from controller.models import Command, LogLevel
 from controller.planner import Plan
 from controller.reconciler import Printer, Reconciler, ReconcilerOptions
 from controller.runtime import Engine, Engines
+from controller.turns import payload_with
 
 MAX_BACKOFF = 300.0
 CANCEL_POLL = 0.5  # seconds between a running command's looks for a cancel request
@@ -169,6 +173,8 @@ class Worker:
                     failed=False,
                 )
                 return Outcome(requeued, None, str(e))
+            except Yielded as e:
+                return self._give_way(command, e)
             except Cancelled as e:
                 self.reconciler.log(command, LogLevel.WARNING, f"{command.type} cancelled: {e}")
                 try:
@@ -181,6 +187,26 @@ class Worker:
             except Exception as e:  # every failure is recorded; none escapes the worker
                 error = e
         return self._finish(command, result, error=error, seconds=time.monotonic() - started)
+
+    def _give_way(self, command: Command, why: Yielded) -> Outcome:
+        """Back to the queue for a while: other commands have the worker meanwhile."""
+        assert command.command_id is not None
+        delay = self._options.follow_up_after
+        note = f"{why}: back in the queue, going on in {delay:.0f}s"
+        self._echo(f"[{command.stack_id}] {note}")
+        if self._logger is not None:
+            self._logger.info("[%s] %s", command.stack_id, note)
+        try:
+            requeued = self._db.commands.give_way(
+                command.command_id,
+                delay=delay,
+                payload=payload_with(command, why.waits),
+                note=note,
+                worker_id=self._worker_id,
+            )
+        except ConflictError:
+            return Outcome(command, None, "lease lost")
+        return Outcome(requeued, None, str(why))
 
     def _finish(
         self, command: Command, result: Plan | None, *, error: BaseException | None, seconds: float

@@ -173,7 +173,7 @@ def _print_fields(s: Stack, *, latest: str | None, source: str | None, engine: s
         ("Engine", engine or "-"),
         ("Sync", s.sync_status),
         ("Health", s.health_status),
-        ("Suspended", "yes" if s.suspended else "no"),
+        ("Suspended", _suspension(s)),
         ("Pinned", f"yes: resume with `stackctl resume {s.name}`" if s.pinned else "no"),
         ("Source", source or "-"),
         ("Last error", s.last_error or "-"),
@@ -182,6 +182,12 @@ def _print_fields(s: Stack, *, latest: str | None, source: str | None, engine: s
     ]
     for label, value in fields:
         typer.echo(f"{label + ':':<12}{value}")
+
+
+def _suspension(s: Stack) -> str:
+    """``yes (stackctl suspend)``, ``yes (spec.suspend in its manifest)``, both, or ``no``."""
+    ways = {"operator": "stackctl suspend", "manifest": "spec.suspend in its manifest"}
+    return f"yes ({'; '.join(ways[who] for who in s.suspended_by)})" if s.suspended else "no"
 
 
 def _print_conditions(conditions: list[Condition]) -> None:

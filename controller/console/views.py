@@ -63,10 +63,22 @@ class StackRow:
     error: str | None
     updated_at: datetime
     origin: str
+    suspended_by: tuple[str, ...] = ()  # "operator", "manifest"
 
     @property
     def synced(self) -> bool:
         return self.sync == SyncStatus.SYNCED.value and self.applied == self.desired
+
+    @property
+    def suspension(self) -> str:
+        """Who suspended it, as the badge's title says it."""
+        ways = {"operator": "by stackctl suspend", "manifest": "by spec.suspend in its manifest"}
+        return "; ".join(ways[who] for who in self.suspended_by)
+
+    @property
+    def out_of_sync(self) -> bool:
+        """Neither synced nor suspended (a suspended stack is compared with nothing)."""
+        return not self.synced and not self.suspended
 
     def matches(self, status: str, query: str) -> bool:
         if query and query.lower() not in self.name.lower():
@@ -74,7 +86,7 @@ class StackRow:
         return {
             "": True,
             "synced": self.synced,
-            "out-of-sync": not self.synced,
+            "out-of-sync": self.out_of_sync,
             "degraded": self.health == HealthStatus.DEGRADED.value,
             "failed": self.failed,
             "suspended": self.suspended,
@@ -87,6 +99,7 @@ class Counts:
     total: int
     synced: int
     out_of_sync: int
+    suspended: int
     degraded: int
     failed: int
 
@@ -106,7 +119,8 @@ def stacks_view(db: Database, *, status: str = "", query: str = "") -> StacksVie
     counts = Counts(
         total=len(rows),
         synced=sum(r.synced for r in rows),
-        out_of_sync=sum(not r.synced for r in rows),
+        out_of_sync=sum(r.out_of_sync for r in rows),
+        suspended=sum(r.suspended for r in rows),
         degraded=sum(r.health == HealthStatus.DEGRADED.value for r in rows),
         failed=sum(r.failed for r in rows),
     )
@@ -134,6 +148,7 @@ def stack_row(stack: Stack, *, origin: VersionOrigin | None) -> StackRow:
         error=stack.last_error,
         updated_at=stack.updated_at,
         origin=origin_text(origin) if origin is not None else "-",
+        suspended_by=tuple(str(who) for who in stack.suspended_by),
     )
 
 

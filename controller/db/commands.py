@@ -414,6 +414,30 @@ class CommandRepository(CommandReads):
             self._logs.add(command_id, LogLevel.WARNING, f"will retry in {delay:.1f}s: {error}")
             return retried
 
+    def give_way(
+        self,
+        command_id: int,
+        *,
+        delay: float,
+        payload: Mapping[str, Any],
+        note: str,
+        worker_id: str | None = None,
+    ) -> Command:
+        """Back to PENDING for ``delay`` seconds, not a failure, with ``payload`` (what its
+        next turn needs) and ``note`` in its log: a wait gave its worker to waiting work."""
+        not_before = self._db.clock() + timedelta(seconds=delay)
+        with self._db.transaction() as conn:
+            requeued = self._update_held(
+                conn,
+                "UPDATE commands SET status = 'PENDING', not_before = ?, payload = ?,"
+                " worker_id = NULL, lease_expires_at = NULL" + _HELD,
+                (ts_to_db(not_before), json_to_db(dict(payload))),
+                command_id=command_id,
+                worker_id=worker_id,
+            )
+            self._logs.add(command_id, LogLevel.INFO, note)
+            return requeued
+
     def recover_expired(self, *, dead_worker_prefix: str | None = None) -> list[Command]:
         """RUNNING commands whose lease has expired (their worker died) go back to PENDING.
 

@@ -1,5 +1,8 @@
 """``StackRepository``: the ``stacks`` table, one row per stack and its status fields.
 
+A stack reads with its desired version's suspension joined (``controller.db.suspension``):
+suspended by the operator or by its manifest, its sync and health read ``Suspended``.
+
 Each method is one transaction; errors come out as project errors (``ConflictError``,
 ``NotFoundError``) with the database left unchanged.
 """
@@ -10,8 +13,9 @@ import sqlite3
 from typing import TYPE_CHECKING, Any
 
 from controller.db.rows import translate, ts_from_db, ts_to_db
+from controller.db.suspension import STACK_COLUMNS, STACK_FROM
 from controller.errors import ConflictError, NotFoundError
-from controller.models.enums import HealthStatus, SyncStatus
+from controller.models.enums import HealthStatus, Suspension, SyncStatus
 from controller.models.stack import Stack
 
 if TYPE_CHECKING:
@@ -38,7 +42,7 @@ class StackRepository:
                         stack.applied_version,
                         stack.sync_status.value,
                         stack.health_status.value,
-                        int(stack.suspended),
+                        int(Suspension.OPERATOR in stack.suspended_by),
                         int(stack.pinned),
                         stack.last_error,
                         ts_to_db(stack.created_at),
@@ -53,7 +57,9 @@ class StackRepository:
 
     def get(self, stack_id: str) -> Stack | None:
         with self._db.reading() as conn:
-            row = conn.execute("SELECT * FROM stacks WHERE stack_id = ?", (stack_id,)).fetchone()
+            row = conn.execute(
+                f"SELECT {STACK_COLUMNS} FROM {STACK_FROM} WHERE s.stack_id = ?", (stack_id,)
+            ).fetchone()
         return None if row is None else _stack(row)
 
     def require(self, stack_id: str) -> Stack:
@@ -64,7 +70,9 @@ class StackRepository:
 
     def list(self) -> list[Stack]:
         with self._db.reading() as conn:
-            rows = conn.execute("SELECT * FROM stacks ORDER BY stack_id").fetchall()
+            rows = conn.execute(
+                f"SELECT {STACK_COLUMNS} FROM {STACK_FROM} ORDER BY s.stack_id"
+            ).fetchall()
         return [_stack(row) for row in rows]
 
     def change_marker(self) -> str:
@@ -90,7 +98,9 @@ class StackRepository:
         pinned: bool = _UNSET,
         last_error: str | None = _UNSET,
     ) -> Stack:
-        """Change the given status fields (the others stay as they are)."""
+        """Change the given status fields (the others stay as they are). ``suspended`` is the
+        operator's flag (``stackctl suspend``/``resume``); a ``Suspended`` sync status is only
+        ever read, and refused here by the schema."""
         given = {
             "current_version": current_version,
             "applied_version": applied_version,
@@ -135,7 +145,14 @@ def _stack(row: sqlite3.Row) -> Stack:
         applied_version=row["applied_version"],
         sync_status=row["sync_status"],
         health_status=row["health_status"],
-        suspended=bool(row["suspended"]),
+        suspended_by=tuple(
+            who
+            for who, on in (
+                (Suspension.OPERATOR, row["suspended"]),
+                (Suspension.MANIFEST, row["suspend_declared"]),
+            )
+            if on
+        ),
         pinned=bool(row["pinned"]),
         last_error=row["last_error"],
         created_at=ts_from_db(row["created_at"]),

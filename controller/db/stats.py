@@ -37,6 +37,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from controller.db.suspension import SHOWN, STACK_FROM
 from controller.models.enums import TERMINAL_STATUSES
 
 if TYPE_CHECKING:
@@ -200,13 +201,13 @@ class StatsRepository:
         """Stacks counted by ``sync_status``, ``health_status``, ``suspended`` or ``pinned``;
         deleted stacks (their row kept, with no desired and no applied version) are not
         counted: they are neither Synced nor Missing. A gauge: nothing retired."""
-        if column not in ("sync_status", "health_status", "suspended", "pinned"):
+        if column not in SHOWN:
             raise ValueError(f"cannot count stacks by {column!r}")
-        with self._db.reading() as conn:
+        with self._db.reading() as conn:  # as the stacks read (suspended ones: Suspended)
             rows = conn.execute(
-                f"SELECT {column}, COUNT(*) FROM stacks"
-                " WHERE current_version IS NOT NULL OR applied_version IS NOT NULL"
-                f" GROUP BY {column}"
+                f"SELECT {SHOWN[column]}, COUNT(*) FROM {STACK_FROM}"
+                " WHERE s.current_version IS NOT NULL OR s.applied_version IS NOT NULL"
+                " GROUP BY 1"
             )
             return {str(row[0]): int(row[1]) for row in rows.fetchall()}
 

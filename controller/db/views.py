@@ -18,14 +18,16 @@ from datetime import datetime
 from pathlib import Path
 
 from controller.db.schema import SCHEMA_VERSION
+from controller.db.suspension import STACK_COLUMNS, STACK_FROM
 
 BUSY_TIMEOUT_SECONDS = 10.0  # as Database's
 
 
 @dataclass(frozen=True)
 class StackView:
-    """A ``stacks`` row with the fields (and ``deleted``) of ``controller.models.Stack``; the
-    statuses are their plain values (``Synced``), not the enums."""
+    """A ``stacks`` row with the fields (and ``deleted``, ``suspended``) of
+    ``controller.models.Stack``; the statuses are their plain values (``Synced``), not the
+    enums, read as the repository reads them (``controller.db.suspension``)."""
 
     stack_id: str
     name: str
@@ -33,12 +35,16 @@ class StackView:
     applied_version: str | None
     sync_status: str
     health_status: str
-    suspended: bool
+    suspended_by: tuple[str, ...]  # "operator", "manifest" (``models.Suspension``'s values)
     pinned: bool
     last_error: str | None
     created_at: datetime
     updated_at: datetime
     engine: str | None = None  # the engine its desired version targets; None: no version
+
+    @property
+    def suspended(self) -> bool:
+        return bool(self.suspended_by)
 
     @property
     def deleted(self) -> bool:
@@ -61,16 +67,8 @@ def engine_sql(version: str) -> str:
     )
 
 
-_STACK_COLUMNS = (
-    "s.stack_id, s.name, s.current_version, s.applied_version, s.sync_status,"
-    " s.health_status, s.suspended, s.pinned, s.last_error, s.created_at, s.updated_at,"
-    f" {engine_sql('v')}"
-)
-# The desired version's row, for its engine.
-_STACK_FROM = (
-    "stacks s LEFT JOIN stack_versions v"
-    " ON v.stack_id = s.stack_id AND v.version = s.current_version"
-)
+# The desired version's row (STACK_FROM) gives its engine too.
+_STACK_COLUMNS = f"{STACK_COLUMNS}, {engine_sql('v')}"
 
 
 def list_stacks(path: Path, *, stack_id: str | None = None) -> list[StackView] | None:
@@ -87,7 +85,7 @@ def list_stacks(path: Path, *, stack_id: str | None = None) -> list[StackView] |
         if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
             return None
         rows = conn.execute(
-            f"SELECT {_STACK_COLUMNS} FROM {_STACK_FROM} {where} ORDER BY s.stack_id", args
+            f"SELECT {_STACK_COLUMNS} FROM {STACK_FROM} {where} ORDER BY s.stack_id", args
         ).fetchall()
     except sqlite3.Error:
         return None
@@ -105,6 +103,7 @@ def _stack(row: tuple) -> StackView:
         sync,
         health,
         suspended,
+        declared,
         pinned,
         error,
         created,
@@ -118,7 +117,9 @@ def _stack(row: tuple) -> StackView:
         applied_version=applied,
         sync_status=sync,
         health_status=health,
-        suspended=bool(suspended),
+        suspended_by=tuple(
+            who for who, on in (("operator", suspended), ("manifest", declared)) if on
+        ),
         pinned=bool(pinned),
         last_error=error,
         # Stored as fixed-width UTC text ending in Z (rows.ts_to_db), which fromisoformat reads.

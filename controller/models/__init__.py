@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         CommandType,
         HealthStatus,
         LogLevel,
+        Suspension,
         SyncStatus,
         VersionStatus,
     )
@@ -48,6 +49,7 @@ _HOMES = {
     "Stack": "stack",
     "StackMetadata": "stack_version",
     "StackVersion": "stack_version",
+    "Suspension": "enums",
     "SyncStatus": "enums",
     "VersionHead": "stack_version",
     "VersionOrigin": "stack_version",
@@ -68,6 +70,7 @@ __all__ = [
     "Stack",
     "StackMetadata",
     "StackVersion",
+    "Suspension",
     "SyncStatus",
     "VersionHead",
     "VersionOrigin",

@@ -52,6 +52,9 @@ class SyncStatus(StrEnum):
     SYNCED = "Synced"
     OUT_OF_SYNC = "OutOfSync"
     UNKNOWN = "Unknown"
+    # What a suspended stack reads as (``controller.db.suspension``): nobody compares it with
+    # the engine while it is suspended. Never stored: the row keeps what was last observed.
+    SUSPENDED = "Suspended"
 
 
 class HealthStatus(StrEnum):
@@ -61,6 +64,13 @@ class HealthStatus(StrEnum):
     MISSING = "Missing"
     SUSPENDED = "Suspended"
     UNKNOWN = "Unknown"
+
+
+class Suspension(StrEnum):
+    """Who holds a stack suspended; both read alike (suspended, sync and health Suspended)."""
+
+    OPERATOR = "operator"  # `stackctl suspend` (the stack's flag): `stackctl resume` lifts it
+    MANIFEST = "manifest"  # `spec.suspend: true` in its desired version: its manifest lifts it
 
 
 class VersionStatus(StrEnum):

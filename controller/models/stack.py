@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
-from controller.models.enums import HealthStatus, SyncStatus
+from controller.models.enums import HealthStatus, Suspension, SyncStatus
 from controller.models.timestamps import UtcDateTime, utc_now
 
 
@@ -20,11 +20,20 @@ class Stack(BaseModel):
     applied_version: str | None = None
     sync_status: SyncStatus = SyncStatus.UNKNOWN
     health_status: HealthStatus = HealthStatus.UNKNOWN
-    suspended: bool = False
+    # Who holds it suspended (``stackctl suspend``, its desired version's ``spec.suspend``):
+    # read from the row and its desired version (``controller.db.suspension``), and then its
+    # sync and health read Suspended too. Only the operator's flag is stored.
+    suspended_by: tuple[Suspension, ...] = ()
     pinned: bool = False  # by a rollback: file changes are recorded, not applied, until resume
     last_error: str | None = None
     created_at: UtcDateTime = Field(default_factory=utc_now)
     updated_at: UtcDateTime = Field(default_factory=utc_now)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def suspended(self) -> bool:
+        """Nothing changes at runtime, whoever suspended it."""
+        return bool(self.suspended_by)
 
     @property
     def deleted(self) -> bool:

@@ -99,12 +99,13 @@ def test_suspend_wait_marks_the_stack_suspended_without_touching_it(
     [shown] = json.loads(runner.invoke(app, ["get", "stacks", "-o", "json", "--db", db]).stdout)
     assert (shown["suspended"], shown["health_status"]) == (True, "Suspended")
     assert docker_client.containers.get(f"{name}-web-1").id == before
-    assert shown["sync_status"] == "Synced"
+    assert shown["sync_status"] == "Suspended"  # compared with nothing while suspended
 
     docker_client.containers.get(f"{name}-web-1").remove(force=True)
     synced = runner.invoke(app, ["sync", name, "--wait", "--db", db])
     assert synced.exit_code == 0, synced.output
     assert "suspended: nothing changes at runtime (1 changes held back)" in synced.stdout
     [shown] = json.loads(runner.invoke(app, ["get", "stacks", "-o", "json", "--db", db]).stdout)
-    assert (shown["sync_status"], shown["health_status"]) == ("OutOfSync", "Suspended")
+    # What drifted is said by the sync's log (above); the stack reads Suspended (issue 24).
+    assert (shown["sync_status"], shown["health_status"]) == ("Suspended", "Suspended")
     assert not docker_client.containers.list(all=True, filters={"name": f"{name}-web-1"})

@@ -1,4 +1,4 @@
-"""The stacks table: counts over every stack that is not deleted (synced, out of sync,
+"""The stacks table: counts over every stack that is not deleted (synced, out of sync, suspended,
 degraded, failed), rows filtered by ``?status=`` and ``?q=`` (the counts are not), and its
 2-second poll answers 204 while nothing changed (``since=`` is the marker the fragment carries in
 its ``hx-get``), 200 once a stack or a version changed."""
@@ -39,7 +39,7 @@ def poll_url(page: str) -> str:
     return html.unescape(found.group(1))
 
 
-ALL = {"total": 4, "synced": 2, "out-of-sync": 2, "degraded": 1, "failed": 1}
+ALL = {"total": 4, "synced": 2, "out-of-sync": 2, "suspended": 0, "degraded": 1, "failed": 1}
 
 
 def test_counts_over_a_mix(make_console, mix) -> None:

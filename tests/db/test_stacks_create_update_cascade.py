@@ -34,9 +34,20 @@ def test_update_changes_only_what_is_given(db: Database, make_stack):
         "shop", sync_status=SyncStatus.SYNCED, health_status=HealthStatus.HEALTHY
     )
     assert (updated.sync_status, updated.health_status) == ("Synced", "Healthy")
-    again = db.stacks.update("shop", applied_version="v1", suspended=True)
-    assert (again.sync_status, again.applied_version, again.suspended) == ("Synced", "v1", True)
+    again = db.stacks.update("shop", applied_version="v1", pinned=True)
+    assert (again.sync_status, again.applied_version, again.pinned) == ("Synced", "v1", True)
     assert again.updated_at > updated.updated_at
+    # Suspended, it reads Suspended (issue 24); the row keeps what was observed for its resume.
+    held = db.stacks.update("shop", suspended=True)
+    assert (held.suspended, held.suspended_by, held.sync_status, held.health_status) == (
+        True, ("operator",), "Suspended", "Suspended")
+    with db.reading() as conn:
+        row = conn.execute("SELECT sync_status, health_status FROM stacks").fetchone()
+    assert tuple(row) == ("Synced", "Healthy")
+    resumed = db.stacks.update("shop", suspended=False)
+    assert (resumed.suspended, resumed.sync_status) == (False, "Synced")
+    with pytest.raises(ConflictError):  # read, never stored
+        db.stacks.update("shop", sync_status=SyncStatus.SUSPENDED)
 
 
 def test_update_of_unknown_stack_or_bad_status_is_refused(db: Database, make_stack):

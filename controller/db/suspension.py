@@ -1,0 +1,41 @@
+"""How a stack's row reads: its status as shown, whoever suspended it. SQL text only.
+
+A stack is suspended by the operator (``stackctl suspend``: the row's ``suspended`` flag) or by
+its desired version (``spec.suspend: true``, kept in the version's ``x-stackctl`` settings).
+Both read alike everywhere (the repository's models, the command line's plain rows, the
+metrics' counts): suspended, and sync and health ``Suspended``, since nobody compares a
+suspended stack with the engine (the resync leaves it alone). The row keeps what was last
+observed, so nothing is written when a stack is suspended or resumed by its manifest, and
+``Suspended`` is never stored as a sync status (the schema's CHECK refuses it).
+"""
+
+from __future__ import annotations
+
+_DECLARED_PATH = "'$.\"x-stackctl\".suspend'"
+
+# The stack's desired version, joined (a LEFT JOIN: a stack may have none).
+STACK_FROM = (
+    "stacks s LEFT JOIN stack_versions v"
+    " ON v.stack_id = s.stack_id AND v.version = s.current_version"
+)
+# 1 when the desired version says ``spec.suspend: true`` (JSON true reads as 1), else 0.
+DECLARED = f"(coalesce(json_extract(v.compose_spec, {_DECLARED_PATH}), 0) = 1)"
+SUSPENDED = f"(s.suspended = 1 OR {DECLARED})"
+SYNC = f"CASE WHEN {SUSPENDED} THEN 'Suspended' ELSE s.sync_status END"
+HEALTH = f"CASE WHEN {SUSPENDED} THEN 'Suspended' ELSE s.health_status END"
+
+# A stack's columns as read, by the names of the ``stacks`` table (``suspended``: the
+# operator's flag) and ``suspend_declared`` (the manifest's).
+STACK_COLUMNS = (
+    "s.stack_id, s.name, s.current_version, s.applied_version,"
+    f" {SYNC} AS sync_status, {HEALTH} AS health_status, s.suspended,"
+    f" {DECLARED} AS suspend_declared, s.pinned, s.last_error, s.created_at, s.updated_at"
+)
+
+# What the metrics count stacks by (``StatsRepository.stacks_by``), as read.
+SHOWN = {
+    "sync_status": SYNC,
+    "health_status": HEALTH,
+    "suspended": f"CAST({SUSPENDED} AS INTEGER)",
+    "pinned": "s.pinned",
+}
