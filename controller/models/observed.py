@@ -90,6 +90,10 @@ class Snapshot:
     foreign_containers: tuple[ObservedContainer, ...] = ()
     foreign_networks: tuple[ObservedNetwork, ...] = ()
     foreign_volumes: tuple[ObservedVolume, ...] = ()
+    # Every container that carries the stack's Compose project label without ours, `docker
+    # compose run` one-offs included (only from ``Engine.observe``; the fleet view has none):
+    # what a delete removes with the stack. One placed only by its name is not among them.
+    project_containers: tuple[ObservedContainer, ...] = field(default=(), compare=False)
 
     @property
     def foreign(self) -> bool:

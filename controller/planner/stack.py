@@ -60,16 +60,27 @@ def teardown(
     observed: Snapshot, *, order: list[list[str]] | None = None, remove_volumes: bool = False
 ) -> Plan:
     """DELETE_STACK: containers in reverse dependency order (``order`` = the last known
-    levels; unknown services first), then networks, then volumes only when asked."""
+    levels; unknown services first), then networks, then volumes only when asked.
+
+    The containers are ours and, when the stack is stackctl's there (``observed.owned``),
+    every other one that carries its Compose project label (``docker compose up`` recreated a
+    replica without our label, ``docker compose run`` left a one-off): they are that stack's
+    project, and would hold its network. Nothing else is touched: a project Compose started
+    that stackctl never held (an apply refused it), a container placed in the project only by
+    its name, or one of no project at all stays, and a network it holds fails to go (the
+    runtime names the container)."""
     rank = {name: i for i, names in enumerate(order or []) for name in names}
+    ours = {c.id for c in observed.containers}
+    labelled = [c for c in observed.project_containers if observed.owned and c.id not in ours]
     containers = sorted(
-        observed.containers, key=lambda c: (-rank.get(c.service, len(rank) + 1), -c.number)
+        [*observed.containers, *labelled],
+        key=lambda c: (-rank.get(c.service, len(rank) + 1), -c.number, c.name),
     )
     steps = [
         Step(
             StepKind.REMOVE,
             c.name,
-            "stack deleted",
+            "stack deleted" if c.id in ours else "stack deleted (of its Compose project)",
             service=c.service,
             number=c.number,
             container_id=c.id,
@@ -77,8 +88,9 @@ def teardown(
         for c in containers
     ]
     # Networks and volumes taken over from Compose go with the stack, unless Compose still
-    # has containers in it (they were never adopted, and would hold the network anyway).
-    taken = not observed.foreign_containers
+    # has containers in it that are not removed here (placed by name only: never adopted).
+    removed = {c.id for c in containers}
+    taken = not [c for c in observed.foreign_containers if c.id not in removed]
     networks = [*observed.networks, *(observed.foreign_networks if taken else ())]
     volumes = [*observed.volumes, *(observed.foreign_volumes if taken else ())]
     steps += [Step(StepKind.REMOVE_NETWORK, n.name, "stack deleted") for n in networks]

@@ -17,7 +17,7 @@ from typing import Any
 import docker
 
 from controller.desired import DesiredStack, context_path
-from controller.errors import PermanentError, StackctlError
+from controller.errors import NotFoundError, PermanentError, StackctlError
 from controller.models.observed import (
     COMPOSE_VERSION,
     COMPOSE_VERSION_LABEL,
@@ -240,7 +240,32 @@ class Engine(EngineConnection):
         self._call("rename", f"renaming {container} to {name}", self._api.rename, container, name)
 
     def remove_network(self, name: str) -> None:
-        self._call("remove_network", f"removing network {name}", self._api.remove_network, name)
+        """Remove the network; one that a container still holds is refused with that
+        container's name (the engine's answer names only the network)."""
+        doing = f"removing network {name}"
+        try:
+            self._call("remove_network", doing, self._api.remove_network, name)
+        except PermanentError as e:
+            if "active endpoints" not in str(e):
+                raise
+            holders = self._network_holders(name)
+            if not holders:
+                raise
+            raise PermanentError(
+                f"{doing}: it is still used by container {', '.join(holders)}, which is not of"
+                " this stack's Compose project and is left alone: disconnect or remove it,"
+                " then delete again"
+            ) from e
+
+    def _network_holders(self, name: str) -> list[str]:
+        try:
+            info = self._call(
+                "inspect_network", f"inspecting network {name}", self._api.inspect_network, name
+            )
+        except NotFoundError:
+            return []
+        attached = (info.get("Containers") or {}).values()
+        return sorted(c.get("Name") or "?" for c in attached)
 
     def remove_volume(self, name: str) -> None:
         self._call("remove_volume", f"removing volume {name}", self._api.remove_volume, name)

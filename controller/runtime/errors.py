@@ -1,7 +1,9 @@
 """docker-py's errors translated into the project's: what to do next, with the cause chained.
 
 A 404 (no such container, image, network) is ``NotFoundError``, a ``PermanentError``: callers
-that expect an object may be gone catch it by type instead of inspecting the cause."""
+that expect an object may be gone catch it by type instead of inspecting the cause. An engine
+5xx is transient (a busy daemon) unless its message says the request itself can never succeed
+(a value out of range, one that does not decode): those are permanent, whatever the status."""
 
 from __future__ import annotations
 
@@ -29,6 +31,15 @@ _PERMANENT_HINTS = (
     "invalid mount config",
     "invalid volume specification",
     "conflicting options",
+)
+# A value the engine can never take, whatever its status code (it answers some of these with
+# 500, e.g. a memory limit past int64: "json: cannot unmarshal number 3.5e+20 into Go struct
+# field HostConfig.Memory of type int64"). Retrying them would go on forever.
+_OUT_OF_RANGE = re.compile(
+    r"cannot unmarshal (number|string|bool|array|object)"
+    r"|value out of range|out of range|invalid argument|invalid value"
+    r"|minimum memory limit|range of cpus|cpus? (value|limit)",
+    re.IGNORECASE,
 )
 
 
@@ -62,6 +73,8 @@ def translate(error: Exception, *, doing: str) -> StackctlError:
             )
         if any(hint in explanation.lower() for hint in _PERMANENT_HINTS):
             return PermanentError(f"{doing}: {explanation}")
+        if _OUT_OF_RANGE.search(explanation):
+            return PermanentError(f"{doing}: the engine refuses the value: {explanation}")
         if error.status_code is not None and error.status_code >= 500:
             return TransientError(f"{doing}: engine error {error.status_code}: {explanation}")
         return PermanentError(f"{doing}: {explanation}")

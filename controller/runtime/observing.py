@@ -171,9 +171,14 @@ class EngineConnection:
         )
         ours = [c for c in listed if (c.get("Labels") or {}).get(MANAGED_LABEL) == "true"]
         containers = self._inspect_all(ours)
-        foreign = self._inspect_all(
-            self._foreign_summaries(stack, labelled=listed, by_name=by_name)
-        )
+        foreign_summaries = self._foreign_summaries(stack, labelled=listed, by_name=by_name)
+        foreign_ids = {c["Id"] for c in foreign_summaries}
+        # The project's containers without our label, `docker compose run` one-offs included
+        # (a delete removes them all); each is inspected once.
+        others = {c["Id"] for c in listed} - {c["Id"] for c in ours}
+        oneoffs = [c for c in listed if c["Id"] in others - foreign_ids]
+        inspected = self._inspect_all([*foreign_summaries, *oneoffs])
+        foreign = [c for c in inspected if c.id in foreign_ids]
         networks = self._call(
             "list_networks", f"listing networks of {stack}", self._api.networks, filters=project
         )
@@ -197,6 +202,9 @@ class EngineConnection:
             foreign_containers=tuple(sorted(foreign, key=lambda c: (c.service, c.number, c.name))),
             foreign_networks=tuple(n for n, managed in all_networks if not managed),
             foreign_volumes=tuple(v for v, managed in all_volumes if not managed),
+            project_containers=tuple(
+                sorted((c for c in inspected if c.id in others), key=lambda c: c.name)
+            ),
         )
 
     def observe_fleet(self) -> Fleet:

@@ -1,10 +1,11 @@
 """One compose document plus stack settings in, one ``DesiredStack`` (or errors) out.
 
-Shared by the three source forms. Owns the order of the steps (interpolate, settle the stack
-name, normalize, build the digested value) and the naming rule between a compose file's
-``name:`` and the name the source gives: a Stack manifest's ``metadata.name`` is the name (a
-differing ``name:`` in its compose document is an error); for a project folder or a plain
-compose file the ``name:`` wins over the folder or file name, as in Compose. It must never
+Shared by the three source forms. Owns the order of the steps (interpolate, check against the
+Compose Specification's schema, settle the stack name, normalize, build the digested value)
+and the naming rule between a compose file's ``name:`` and the name the source gives: a Stack
+manifest's ``metadata.name`` is the name (a differing ``name:`` in its compose document is an
+error); for a project folder or a plain compose file the ``name:`` wins over the folder or
+file name, as in Compose. It must never
 decide which files are sources; ``loader.py`` does.
 """
 
@@ -26,6 +27,7 @@ from controller.source.files import Root
 from controller.source.interpolation import interpolate_tree
 from controller.source.issues import Issues
 from controller.source.project import normalize_project
+from controller.source.specification import check_specification
 from controller.source.yamlload import KeyPath
 
 
@@ -83,6 +85,8 @@ def compile_stack(
         return fixed_name, None
     nul: list[tuple[KeyPath, str]] = []
     doc = interpolate_tree(data, variables=variables, issues=issues, nul=nul)
+    refused = check_specification(doc, issues=issues)  # the Compose schema first, as compose-go
+    checked = len(issues.errors)
     name = _settle_name(
         doc.get("name"), issues=issues, fixed=fixed_name, derived=derived_name, source=source
     )
@@ -97,6 +101,7 @@ def compile_stack(
         profiles=active_profiles(profiles, variables),
     )
     project = normalize_project(ctx, doc)
+    issues.drop_repeats(since=checked, refused=refused)
     if name is None or project is None or len(issues.errors) > before:
         return name, None
     stack = _build(

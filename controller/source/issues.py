@@ -105,6 +105,22 @@ class Issues:
         self.error(path, message)
         self.unread.add((self.file, (*self.prefix, *path)))
 
+    def drop_repeats(self, *, since: int, refused: set[str]) -> None:
+        """Drop the errors of this file added after the first ``since`` ones that sit at or
+        under a key of ``refused`` (rendered key paths): the Compose schema said what is wrong
+        there first. Our rules still saw their own errors meanwhile (they stop building what
+        failed), so only the wording is dropped, never the fact."""
+        if not refused:
+            return
+
+        def said(error: ManifestError) -> bool:
+            return error.file == self.file and any(
+                error.path == key or error.path.startswith((f"{key}.", f"{key}["))
+                for key in refused
+            )
+
+        self.errors[since:] = [e for e in self.errors[since:] if not said(e)]
+
     def warn(self, path: KeyPath, message: str) -> None:
         line, rendered = self._where(path)
         self.warnings.append(LoadWarning(file=self.file, line=line, path=rendered, message=message))

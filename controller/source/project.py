@@ -97,7 +97,7 @@ def normalize_project(ctx: ComposeContext, doc: dict[str, Any]) -> ComposeProjec
 
 def _keys(doc: dict[str, Any], section: str) -> set[str]:
     raw = doc.get(section)
-    return {k for k in raw if not k.startswith("x-")} if isinstance(raw, dict) else set()
+    return set(raw) if isinstance(raw, dict) else set()
 
 
 def _objects(
@@ -108,7 +108,9 @@ def _objects(
         return {}
     mapping = as_mapping(ctx, raw, path=(section,))
     out: dict[str, Any] = {}
-    for key, value in without_extensions(mapping or {}).items():
+    # An `x-` key here is a name like any other, as in Compose (and its schema): extensions
+    # are keys of an object's definition, not names of objects.
+    for key, value in (mapping or {}).items():
         path = (section, key)
         if not _OBJECT_NAME.fullmatch(key):
             ctx.issues.error(path, f"invalid name {key!r}; use letters, digits, `.`, `_` and `-`")
@@ -302,7 +304,7 @@ def _check_container_names(ctx: ComposeContext, services: dict[str, Service]) ->
     owners: dict[str, str] = {}
     for name, service in services.items():
         fixed = service.container_name
-        if not fixed:  # empty (an unset variable) is no fixed name, as in Compose
+        if not fixed:  # none; an empty one (an unset variable) the Compose schema refused
             continue
         if not _CONTAINER_NAME.fullmatch(fixed):
             ctx.issues.error(

@@ -51,6 +51,8 @@ def parse_duration(value: object) -> int:
         pos = match.end()
     if not text:
         raise ValueError("empty duration")
+    if total > MAX_INT64:
+        raise ValueError(f"{text} is beyond the engine's limit (about 292 years)")
     return int(total)
 
 
@@ -61,13 +63,13 @@ def parse_bytes(value: object) -> int:
     if isinstance(value, int):
         if value < 0:
             raise ValueError("a size cannot be negative")
-        return value
+        return _in_range(value)
     if isinstance(value, float):
         if not math.isfinite(value):
             raise ValueError(f"a size must be a finite number, got {value!r}")
         if value < 0:
             raise ValueError("a size cannot be negative")
-        return int(value)
+        return _in_range(int(value))
     if not isinstance(value, str):
         raise ValueError(f"expected a size such as `512m`, got {value!r}")
     match = _SIZE.fullmatch(value.strip())
@@ -75,4 +77,15 @@ def parse_bytes(value: object) -> int:
         raise ValueError(f"invalid size {value!r}; expected e.g. `512m`, `1.5G`, `1gb`")
     number, unit, _, _ = match.groups()
     scale = 1024 ** _POWERS[unit.lower() if unit else None]
-    return int(number) * scale if number.isdigit() else int(Fraction(number) * scale)
+    return _in_range(int(number) * scale if number.isdigit() else int(Fraction(number) * scale))
+
+
+# The engine's sizes and durations are Go int64s: a larger one can never be applied (the
+# engine answers 500, "cannot unmarshal number ... of type int64"), so it is refused here.
+MAX_INT64 = 2**63 - 1
+
+
+def _in_range(size: int) -> int:
+    if size > MAX_INT64:
+        raise ValueError(f"{size} bytes is beyond the engine's limit (2^63-1 bytes)")
+    return size

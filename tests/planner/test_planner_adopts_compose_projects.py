@@ -155,3 +155,35 @@ def test_adopt_is_digested_only_when_on(tmp_path: Path):
     assert "adopt" not in plain.canonical_data()
     assert adopting.canonical_data()["adopt"] is True
     assert plain.digest != adopting.digest
+
+
+def test_teardown_removes_every_container_of_the_project_and_nothing_placed_by_name():
+    """A delete removes the containers carrying the project's label without ours (what
+    `docker compose up`/`run` made); one placed only by its name (no project label) stays, so
+    the networks and volumes Compose may still use stay too."""
+    recreated = compose_made("eco-web-1", "web")
+    oneoff = compose_made("eco-web-run-1a2b", "web")
+    by_name = compose_made("eco_db_1", "db")
+    ours = ObservedContainer(
+        id="ours-db", name="eco-db-1", service="db", number=1, config_hash="h",
+        image_id=IMG_ID, state="running",
+    )
+    labelled = Snapshot(
+        stack="eco", containers=(ours,), networks=(ObservedNetwork("n", "eco_default", "default"),),
+        foreign_containers=(recreated,), project_containers=(oneoff, recreated),
+    )
+    p = teardown(labelled, order=[["db"], ["web"]])
+    assert [(s.kind.value, s.target) for s in p.steps] == [
+        ("remove", "eco-web-1"), ("remove", "eco-web-run-1a2b"), ("remove", "eco-db-1"),
+        ("remove_network", "eco_default"),
+    ]
+    placed = Snapshot(
+        stack="eco", containers=(ours,), foreign_containers=(by_name,),
+        foreign_networks=(ObservedNetwork("n", "eco_default", "default"),),
+    )
+    assert [s.target for s in teardown(placed).steps] == ["eco-db-1"]
+    never_ours = Snapshot(
+        stack="eco", foreign_containers=(recreated,), project_containers=(recreated,),
+        foreign_networks=(ObservedNetwork("n", "eco_default", "default"),),
+    )
+    assert teardown(never_ours).steps == ()  # Compose's project, never given to stackctl

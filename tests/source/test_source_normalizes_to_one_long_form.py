@@ -173,7 +173,8 @@ def test_env_files_merge_under_environment_and_record_their_hash(tmp_path: Path)
     "depends_on",
     [
         ["db"],
-        {"db": None},
+        # `{"db": None}` is refused since the Compose schema is checked, as Compose refuses it
+        # ("services.web.depends_on.db must be a mapping").
         {"db": {"condition": "service_started"}},
         {"db": {"condition": "service_started", "required": True, "restart": False}},
     ],
@@ -384,7 +385,7 @@ def test_many_more_service_keys(tmp_path: Path) -> None:
         {
             "container_name": "fixed",
             "hostname": "h",
-            "user": 1000,
+            "user": "1000",  # a number is refused, as Compose refuses it
             "working_dir": "/w",
             "cap_add": ["NET_ADMIN", "SYS_TIME", "NET_ADMIN"],
             "cap_drop": ["ALL"],

@@ -226,11 +226,12 @@ ADDRESSES: dict[str, tuple[str, int, str, str]] = {
         web("    extra_hosts:\n      db: 1.2.3\n"), 5, "services.web.extra_hosts.db", "IP address",
     ),
     "extra_host_mapping_number": (
-        web("    extra_hosts:\n      db: 5\n"), 5, "services.web.extra_hosts.db", "IP address",
+        web("    extra_hosts:\n      db: 5\n"), 5, "services.web.extra_hosts.db",
+        "expected a string or a list",  # the Compose schema's words: it is checked first
     ),
     "extra_host_mapping_list": (
         web("    extra_hosts:\n      db:\n        - 10.0.0.1\n        - .nan\n"), 7,
-        "services.web.extra_hosts.db[1]", "IP address",
+        "services.web.extra_hosts.db[1]", "expected a string",
     ),
     "extra_host_name_with_a_colon": (
         web('    extra_hosts:\n      "a:b": 10.0.0.1\n'), 5, 'services.web.extra_hosts["a:b"]',
@@ -238,7 +239,7 @@ ADDRESSES: dict[str, tuple[str, int, str, str]] = {
     ),
     "ipam_subnet_nan": (
         net("    ipam:\n      config:\n        - subnet: .nan\n"), 10,
-        "networks.n.ipam.config[0].subnet", "CIDR",
+        "networks.n.ipam.config[0].subnet", "expected a string",
     ),
     "ipam_subnet_not_cidr": (
         net("    ipam:\n      config:\n        - subnet: 172.28.0.300/16\n"), 10,
@@ -246,11 +247,11 @@ ADDRESSES: dict[str, tuple[str, int, str, str]] = {
     ),
     "ipam_ip_range_number": (
         net("    ipam:\n      config:\n        - subnet: 172.28.0.0/16\n          ip_range: 5\n"),
-        11, "networks.n.ipam.config[0].ip_range", "CIDR",
+        11, "networks.n.ipam.config[0].ip_range", "expected a string",
     ),
     "ipam_gateway_inf": (
         net("    ipam:\n      config:\n        - subnet: 172.28.0.0/16\n          gateway: .inf\n"),
-        11, "networks.n.ipam.config[0].gateway", "IP address",
+        11, "networks.n.ipam.config[0].gateway", "expected a string",
     ),
     "ipam_gateway_with_a_prefix": (
         net(
@@ -271,11 +272,11 @@ ADDRESSES: dict[str, tuple[str, int, str, str]] = {
             "    ipam:\n      config:\n        - subnet: 172.28.0.0/16\n"
             "          aux_addresses:\n            host1: .nan\n"
         ),
-        12, "networks.n.ipam.config[0].aux_addresses.host1", "IP address",
+        12, "networks.n.ipam.config[0].aux_addresses.host1", "expected a string",
     ),
     "service_ipv4_address_nan": (
         net("", "      n:\n        ipv4_address: .nan\n"), 6,
-        "services.web.networks.n.ipv4_address", "IPv4",
+        "services.web.networks.n.ipv4_address", "expected a string",
     ),
     "service_ipv4_address_out_of_range": (
         net("", "      n:\n        ipv4_address: 172.28.0.300\n"), 6,
@@ -287,7 +288,7 @@ ADDRESSES: dict[str, tuple[str, int, str, str]] = {
     ),
     "service_ipv6_address_inf": (
         net("", "      n:\n        ipv6_address: .inf\n"), 6,
-        "services.web.networks.n.ipv6_address", "IPv6",
+        "services.web.networks.n.ipv6_address", "expected a string",
     ),
     "service_ipv6_address_of_ipv4": (
         net("", "      n:\n        ipv6_address: 10.0.0.1\n"), 6,

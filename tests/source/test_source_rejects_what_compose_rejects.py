@@ -69,7 +69,7 @@ REFUSED: dict[str, tuple[str, int, str, str]] = {
         web("    container_name: a/b\n"), 4, "services.web.container_name", "invalid",
     ),
     "container_name_of_one_character": (
-        web("    container_name: a\n"), 4, "services.web.container_name", "two characters",
+        web("    container_name: a\n"), 4, "services.web.container_name", "invalid",
     ),
     "host_ip_out_of_range": (
         web('    ports: ["300.1.1.1:80:80"]\n'), 4, "services.web.ports[0]", "300.1.1.1",

@@ -400,7 +400,7 @@ def test_manifest_and_compose_errors_are_reported_together(tmp_path: Path) -> No
     [
         ('{context: ., dockerfile: D, dockerfile_inline: "FROM x"}', "exclude each other"),
         ('{context: "https://example.com/r.git", dockerfile_inline: "FROM x"}', "local build"),
-        ("{context: ., dockerfile_inline: 12}", "expected the Dockerfile's text"),
+        ("{context: ., dockerfile_inline: 12}", "expected a string, got int 12"),
     ],
 )
 def test_inline_dockerfile_problems(tmp_path: Path, build: str, message: str) -> None:

@@ -49,11 +49,12 @@ HOSTILE: dict[str, tuple[dict[str, str], str, str, int, str, str]] = {
     ),
     "replicas_inf": (
         {"inf/compose.yaml": web("    deploy: {replicas: .inf}\n")},
-        "inf", "inf/compose.yaml", 4, "services.web.deploy.replicas", "whole number",
+        "inf", "inf/compose.yaml", 4, "services.web.deploy.replicas",
+        "expected an integer or a string",
     ),
     "scale_negative_inf": (
         {"sca/compose.yaml": web("    scale: -.inf\n")},
-        "sca", "sca/compose.yaml", 4, "services.web.scale", "whole number",
+        "sca", "sca/compose.yaml", 4, "services.web.scale", "expected an integer or a string",
     ),
     "mem_limit_inf": (
         {"mem/compose.yaml": web("    mem_limit: .inf\n")},

@@ -43,7 +43,7 @@ NESTED = "${A:-" * 1000 + "x" + "}" * 1000
 HOSTILE: dict[str, tuple[dict[str, str], str, str]] = {
     "cpus-nan": ({"cpus-nan/compose.yaml": web("    cpus: .nan\n")}, "compose.yaml", "number"),
     "replicas-inf.yaml": (
-        {"replicas-inf.yaml": web("    deploy: {replicas: .inf}\n")}, "", "whole number",
+        {"replicas-inf.yaml": web("    deploy: {replicas: .inf}\n")}, "", "expected an integer",
     ),
     "bad-int": ({"bad-int/compose.yaml": web("    labels: {a: !!int 0x1g}\n")}, "compose.yaml",
                 "0x1g"),
