@@ -9,6 +9,7 @@ is ever stored, so none can be served.
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Response
 
@@ -36,5 +37,7 @@ def get_repository(name: str, db: Db) -> dict[str, Any]:
 def sync_repository(name: str, db: Db, response: Response) -> dict[str, Any]:
     """Fetch now: the running controller takes the request within half a second; follow
     ``last_fetch_at`` and ``last_result`` on the repository."""
-    response.headers["Location"] = f"/api/v1/repositories/{name}"
-    return plain(operations.request_fetch(db, name))
+    requested = operations.request_fetch(db, name)  # an unknown name is 404 before any header
+    # A header carries Latin-1 only: the name (any Unicode a manifest allows) goes percent-encoded.
+    response.headers["Location"] = f"/api/v1/repositories/{quote(name, safe='')}"
+    return plain(requested)
