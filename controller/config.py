@@ -53,6 +53,9 @@ class Settings:
     # STACKCTL_NOTIFY) and the public address of the controller's pages, for links.
     notify: str | None = None
     public_url: str | None = None
+    # More Host names the API and console answer (separated by spaces, as in
+    # STACKCTL_ALLOWED_HOSTS), beyond the bound address, localhost and --public-url's host.
+    allowed_hosts: str | None = None
     # The age key of SOPS-encrypted files (else sops's own SOPS_AGE_KEY_FILE, if set).
     sops_age_key_file: Path | None = None
     # Registry credentials for image updates, in Docker's config.json format (else Docker's own).

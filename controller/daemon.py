@@ -93,6 +93,7 @@ class DaemonOptions:
     retention: RetentionPolicy = field(default_factory=RetentionPolicy)  # what compaction keeps
     notify: tuple[NotifyTarget, ...] = ()  # --notify: the destinations of every stack by default
     public_url: str | None = None  # links in notifications and commit statuses
+    allowed_hosts: tuple[str, ...] = ()  # --allowed-host: more Host names the API answers
     registry_auth: Path | None = None  # --registry-auth: credentials of image-update checks
     # --engines: the named engines stacks may target (`local` always; more from the file).
     engines: Mapping[str, EngineSpec] = field(default_factory=local_only)

@@ -167,6 +167,14 @@ def run(
         help="The address people reach this controller's pages at (links in notifications"
         " and commit statuses).",
     ),
+    allowed_host: list[str] | None = typer.Option(
+        None,
+        "--allowed-host",
+        envvar="STACKCTL_ALLOWED_HOSTS",
+        help="A Host name the API and console answer besides the bound address, localhost and"
+        " --public-url's host (others get 400: DNS rebinding); `*.example.com` for its"
+        " subdomains, `*` for any. Repeatable.",
+    ),
 ) -> None:
     """Watch a directory of manifests and converge the engine to it, until SIGTERM/SIGINT."""
     from controller.daemon import Controller, DaemonOptions
@@ -198,6 +206,7 @@ def run(
             "git_commit_status_api": git_commit_status_api,
             "notify": " ".join(notify) if notify else None,
             "public_url": public_url,
+            "allowed_hosts": " ".join(allowed_host) if allowed_host else None,
             "sops_age_key_file": sops_age_key_file,
             "registry_auth": registry_auth,
             "engines": engines,
@@ -225,6 +234,7 @@ def run(
         retention=_retention(settings),
         notify=_destinations(settings),
         public_url=settings.public_url,
+        allowed_hosts=tuple((settings.allowed_hosts or "").split()),
         registry_auth=_absolute(settings.registry_auth),
         engines=engine_specs(settings.engines),
     )
