@@ -236,6 +236,7 @@ class Controller:
             return
         # FastAPI and uvicorn are loaded only when the API is served.
         from controller.api.app import create_app
+        from controller.api.hosts import HostPolicy
         from controller.api.server import start_server
 
         host, port = self.options.api
@@ -248,6 +249,9 @@ class Controller:
             on_push=self.sources.receive_push,
             git_stats=self.git_stats.snapshot,
             observe=lambda stack, engine: self.engines.get(engine).observe(stack),
+            hosts=HostPolicy.served_as(
+                bind=host, public_url=self.options.public_url, allowed=self.options.allowed_hosts
+            ),
         )
         self._api = start_server(app, host=host, port=port)
         log.info(

@@ -12,6 +12,8 @@
   ``/openapi.json`` is the schema. ReDoc (CDN only) is off.
 - ``/api/v1/hooks/git``: push webhooks (``hooks``), verified by each repository's secret, not
   by the bearer token.
+- Every request whose ``Host`` is not a name the controller is served as: 400 (``hosts``:
+  DNS rebinding).
 - ``/api/v1/...``: ``reads`` and ``writes``. Writes need the bearer token (none configured:
   403). Reads need it too when one is configured, unless ``open_reads``; without a token they
   are open. The probes and ``/metrics`` are always open.
@@ -41,6 +43,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from controller import __version__
 from controller.api import hooks, reads, repositories, writes
 from controller.api.deps import DatabaseHolder
+from controller.api.hosts import HostCheck, HostPolicy
 from controller.api.metrics import build_registry
 from controller.console import mount_console
 from controller.db import InvalidCursorError
@@ -69,11 +72,13 @@ def create_app(
     on_push: hooks.OnPush | None = None,
     git_stats: Callable[[], object] | None = None,
     observe: Callable[[str, str], Snapshot | SwarmSnapshot] | None = None,
+    hosts: HostPolicy | None = None,
 ) -> FastAPI:
     """The API over the database at ``db_path``; write endpoints need ``token`` (none: they
     answer 403), and so do reads unless ``open_reads``. The web console is served at ``/``;
     ``observe(stack, engine)`` (from the daemon) lets its stack pages show the containers (a
-    Swarm stack's services and tasks)."""
+    Swarm stack's services and tasks). ``hosts``: the ``Host`` names answered, others 400
+    (the daemon always gives it; ``None``, for tests and embedding, answers any)."""
     holder = DatabaseHolder(Path(db_path))
 
     @asynccontextmanager
@@ -128,6 +133,8 @@ def create_app(
     app.include_router(repositories.router)
     app.include_router(hooks.router)
     mount_console(app)
+    if hosts is not None:
+        app.add_middleware(HostCheck, policy=hosts)
     return app
 
 

@@ -234,7 +234,7 @@ def run(
         retention=_retention(settings),
         notify=_destinations(settings),
         public_url=settings.public_url,
-        allowed_hosts=tuple((settings.allowed_hosts or "").split()),
+        allowed_hosts=_allowed_hosts(settings),
         registry_auth=_absolute(settings.registry_auth),
         engines=engine_specs(settings.engines),
     )
@@ -313,6 +313,19 @@ def _destinations(settings: Settings) -> tuple[NotifyTarget, ...]:
             raise typer.BadParameter(str(e), param_hint="--notify") from e
         targets.append(target)
     return tuple(targets)
+
+
+def _allowed_hosts(settings: Settings) -> tuple[str, ...]:
+    """``--allowed-host``/``STACKCTL_ALLOWED_HOSTS``, each checked now: a name that can never
+    match (a URL, a port) is a usage error at start, not a 400 nobody understands later."""
+    if not settings.allowed_hosts:
+        return ()
+    from controller.api.hosts import check_pattern
+
+    try:
+        return tuple(check_pattern(name) for name in settings.allowed_hosts.split())
+    except ValueError as e:
+        raise typer.BadParameter(str(e), param_hint="--allowed-host") from e
 
 
 def _address(text: str) -> tuple[str, int]:
