@@ -35,7 +35,7 @@ import fastapi_offline
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -43,6 +43,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from controller import __version__
 from controller.api import hooks, reads, repositories, writes
 from controller.api.deps import DatabaseHolder
+from controller.api.documented import HOOK_RESPONSES, errors
 from controller.api.hosts import HostCheck, HostPolicy
 from controller.api.metrics import build_registry
 from controller.console import mount_console
@@ -93,6 +94,7 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,  # FastAPI's own pages load their scripts from a CDN: served below
         redoc_url=None,
+        responses=errors(400) if hosts is not None else None,
     )
     app.state.database = holder
     app.state.token = token or None
@@ -108,7 +110,7 @@ def create_app(
         """The process is alive and serving."""
         return {"status": "ok"}
 
-    @app.get("/readyz")
+    @app.get("/readyz", responses={503: {"description": "Not ready: `reason` says why."}})
     def readyz() -> JSONResponse:
         """Ready when every check passes: 200, else 503 with the reason."""
         checks = _checks(holder, readiness)
@@ -122,8 +124,9 @@ def create_app(
             body["reason"] = "; ".join(failing)
         return JSONResponse(body, status_code=503 if failing else 200)
 
-    @app.get("/metrics")
+    @app.get("/metrics", response_class=PlainTextResponse)
     def metrics() -> Response:
+        """Prometheus' text format."""
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     _add_docs(app)
@@ -131,7 +134,7 @@ def create_app(
     app.include_router(writes.router)
     app.include_router(writes.commands)
     app.include_router(repositories.router)
-    app.include_router(hooks.router)
+    app.include_router(hooks.router, responses=HOOK_RESPONSES)
     mount_console(app)
     if hosts is not None:
         app.add_middleware(HostCheck, policy=hosts)

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Response
 
 from controller import operations
 from controller.api.deps import database, page, plain, require_reader, require_token
+from controller.api.documented import errors
 from controller.db import Database
 
 router = APIRouter(prefix="/api/v1/repositories")
@@ -22,18 +23,23 @@ router = APIRouter(prefix="/api/v1/repositories")
 Db = Annotated[Database, Depends(database)]
 
 
-@router.get("", dependencies=[Depends(require_reader)])
+@router.get("", dependencies=[Depends(require_reader)], responses=errors(401, 503))
 def list_repositories(db: Db) -> dict[str, Any]:
     """Every followed repository, with its last fetch (one page)."""
     return page(db.repositories.list(), None)
 
 
-@router.get("/{name}", dependencies=[Depends(require_reader)])
+@router.get("/{name}", dependencies=[Depends(require_reader)], responses=errors(401, 404, 503))
 def get_repository(name: str, db: Db) -> dict[str, Any]:
     return plain(db.repositories.require(name))
 
 
-@router.post("/{name}/sync", status_code=202, dependencies=[Depends(require_token)])
+@router.post(
+    "/{name}/sync",
+    status_code=202,
+    dependencies=[Depends(require_token)],
+    responses=errors(401, 403, 404, 503),
+)
 def sync_repository(name: str, db: Db, response: Response) -> dict[str, Any]:
     """Fetch now: the running controller takes the request within half a second; follow
     ``last_fetch_at`` and ``last_result`` on the repository."""
