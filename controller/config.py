@@ -29,6 +29,8 @@ class Settings:
     api: str = "127.0.0.1:8420"  # HOST:PORT of the HTTP API of `stackctl run`
     # With STACKCTL_API_TOKEN set, reads need the token too unless this opens them deliberately.
     api_open_reads: bool = False
+    # Hours a console session lasts after the token is entered (then it is asked again).
+    console_session_hours: float = 12.0
     max_failures: int = 5  # failed attempts of a command (transient errors) before it FAILS
     # Retention (``RetentionPolicy``'s defaults; a test keeps them equal): finished commands
     # of a stack beyond its newest keep_commands and older than keep_days go, events older

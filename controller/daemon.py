@@ -88,6 +88,7 @@ class DaemonOptions:
     api: tuple[str, int] | None = None  # (host, port) of the HTTP API; None: no API
     api_token: str | None = None
     api_open_reads: bool = False  # with a token: the read endpoints need none
+    console_session_hours: float = 12.0  # a console session's life once the token is entered
     repository: RepositorySpec | None = None  # --git-url: the repository named `default`
     webhook_secret: bytes | None = None  # STACKCTL_GIT_WEBHOOK_SECRET, for `default`
     retention: RetentionPolicy = field(default_factory=RetentionPolicy)  # what compaction keeps

@@ -86,6 +86,13 @@ def run(
         help="With STACKCTL_API_TOKEN set, serve the read endpoints without the token too"
         " (they show resolved environment values) [default: no].",
     ),
+    console_session_hours: float | None = typer.Option(
+        None,
+        min=0.1,
+        envvar="STACKCTL_CONSOLE_SESSION_HOURS",
+        help="Hours a web console session lasts once the token is entered; \"Forget token\""
+        " ends it at once [default: 12].",
+    ),
     git_url: str | None = typer.Option(
         None,
         envvar="STACKCTL_GIT_URL",
@@ -189,6 +196,7 @@ def run(
             "log_format": log_format,
             "api": api,
             "api_open_reads": api_open_reads,
+            "console_session_hours": console_session_hours,
             "max_failures": max_failures,
             "keep_commands": keep_commands,
             "keep_days": keep_days,
@@ -229,6 +237,7 @@ def run(
         api=None if no_api else _address(settings.api),
         api_token=os.environ.get("STACKCTL_API_TOKEN") or None,
         api_open_reads=settings.api_open_reads,
+        console_session_hours=settings.console_session_hours,
         repository=_repository(settings),
         webhook_secret=(os.environ.get("STACKCTL_GIT_WEBHOOK_SECRET") or "").encode() or None,
         retention=_retention(settings),
