@@ -253,6 +253,8 @@ class Controller:
             hosts=HostPolicy.served_as(
                 bind=host, public_url=self.options.public_url, allowed=self.options.allowed_hosts
             ),
+            session_hours=self.options.console_session_hours,
+            public_url=self.options.public_url,
         )
         self._api = start_server(app, host=host, port=port)
         log.info(
