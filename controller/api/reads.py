@@ -38,7 +38,9 @@ router = APIRouter(
 
 Db = Annotated[Database, Depends(database)]
 Limit = Annotated[int, Query(ge=1, le=500, description="Items per page (at most 500).")]
-Cursor = Annotated[str | None, Query(description="The next_cursor of the previous page.")]
+Cursor = Annotated[
+    str | None, Query(min_length=1, description="The next_cursor of the previous page.")
+]
 CommandId = Annotated[int, Path(ge=1, le=MAX_ID, description="A command's id.")]
 
 
