@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from helpers.controller_process import ControllerProcess
 
 from controller.api import create_app, start_server
 from controller.db import Database
@@ -154,3 +155,35 @@ def test_a_new_token_ends_every_session(serve: Callable[..., str], shop: str) ->
 def test_over_https_the_cookie_is_secure(serve: Callable[..., str], shop: str) -> None:
     _, header = sign_in(serve(public_url="https://stackctl.example.com/"))
     assert "secure" in header.lower()
+
+
+def test_stackctl_run_gives_sessions_the_hours_and_the_secure_cookie_it_is_told(
+    root: Path,
+    tmp_path: Path,
+    free_port: int,
+    engine_janitor: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("STACKCTL_API_TOKEN", TOKEN)
+    db_file = tmp_path / "stackctl.db"
+    process = ControllerProcess(
+        root,
+        db_file,
+        extra=(
+            "--api",
+            f"127.0.0.1:{free_port}",
+            "--console-session-hours",
+            "3",
+            "--public-url",
+            "https://stackctl.example.com/",
+        ),
+    ).start()
+    try:
+        _, header = sign_in(f"http://127.0.0.1:{free_port}")
+        assert "secure" in header.lower()  # reached through https, as --public-url says
+        ((_, created, expires),) = session_rows(db_file)
+        assert datetime.fromisoformat(expires) - datetime.fromisoformat(created) == timedelta(
+            hours=3
+        )
+    finally:
+        process.stop()
