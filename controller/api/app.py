@@ -148,7 +148,6 @@ def create_app(
     mount_console(app)
     app.add_middleware(SecurityHeaders)
     if hosts is not None:  # outermost: a refused Host reaches nothing
-
         app.add_middleware(HostCheck, policy=hosts)
     return app
 
@@ -171,7 +170,7 @@ def _add_docs(app: FastAPI) -> None:
     ).body
     # The page starts Swagger UI from an inline script: that one script is allowed, by its hash.
     inline = tuple(_sha256_source(script) for script in _INLINE_SCRIPT.findall(page.decode()))
-    policy = page_policy(inline_scripts=inline, inline_styles=True)
+    policy = page_policy(inline_scripts=inline)
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:

@@ -25,14 +25,13 @@ ALWAYS = {
 }
 
 
-def page_policy(*, inline_scripts: tuple[str, ...] = (), inline_styles: bool = False) -> str:
-    """The policy of an HTML page; ``inline_scripts`` (``'sha256-...'`` sources) are allowed,
-    and inline styles for a page whose library writes style attributes (Swagger UI)."""
+def page_policy(*, inline_scripts: tuple[str, ...] = ()) -> str:
+    """The policy of an HTML page, allowing ``inline_scripts`` (``'sha256-...'`` sources)."""
     return "; ".join(
         (
             "default-src 'self'",
             " ".join(("script-src 'self'", *inline_scripts)),
-            "style-src 'self' 'unsafe-inline'" if inline_styles else "style-src 'self'",
+            "style-src 'self'",
             "img-src 'self' data:",
             "connect-src 'self'",
             "form-action 'self'",

@@ -95,4 +95,13 @@ def test_swagger_ui_renders_with_its_authorize_button_and_no_violation(
     page.goto(base + "/docs")
     expect(page.get_by_role("button", name="Authorize")).to_be_visible(timeout=15_000)
     expect(page.get_by_text("/api/v1/stacks/{name}/sync").first).to_be_visible()
+    # The token goes in through Authorize, and an operation is tried with it.
+    page.get_by_role("button", name="Authorize").click()
+    page.locator(".modal-ux input").fill(TOKEN)
+    page.locator(".modal-ux button.authorize").click()
+    page.locator(".modal-ux button.btn-done").click()
+    page.locator("#operations-default-list_stacks_api_v1_stacks_get .opblock-summary").click()
+    page.get_by_role("button", name="Try it out").click()
+    page.get_by_role("button", name="Execute").click()
+    expect(page.locator(".live-responses-table .response .response-col_status")).to_have_text("200")
     assert violations == []
