@@ -28,10 +28,11 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 LOOPBACK = ("localhost", "127.0.0.1", "[::1]")
-WILDCARD_BINDS = ("", "0.0.0.0", "::", "[::]")
+WILDCARD_BINDS = ("", "0.0.0.0", "::")  # every interface
 
-# host[:port], host a name/IPv4 (no userinfo, no path) or a bracketed IPv6 literal.
+# An --allowed-host name (lower case, no port).
 _NAME = re.compile(r"[a-z0-9]([a-z0-9._-]*[a-z0-9])?")
+# A Host header: host[:port], host a name/IPv4 (no userinfo, no path) or a bracketed IPv6.
 _HOST = re.compile(r"(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]+)(?::\d{1,5})?")
 
 
@@ -49,13 +50,14 @@ class HostPolicy:
     ) -> HostPolicy:
         """The policy of a controller bound to ``bind`` and reached at ``public_url``."""
         names = {*LOOPBACK, *(check_pattern(name) for name in allowed)}
-        if bind.strip("[]") not in ("", "0.0.0.0", "::"):
+        wildcard = bind.strip("[]") in WILDCARD_BINDS
+        if not wildcard:
             names.add(_normal(bind))
         if public_url:
             host = urlsplit(public_url).hostname
             if host:
                 names.add(_normal(host))
-        return cls(frozenset(names), any_address=bind in WILDCARD_BINDS)
+        return cls(frozenset(names), any_address=wildcard)
 
     def answers(self, host_header: str | None) -> bool:
         if "*" in self.names:
