@@ -29,6 +29,8 @@ class Settings:
     api: str = "127.0.0.1:8420"  # HOST:PORT of the HTTP API of `stackctl run`
     # With STACKCTL_API_TOKEN set, reads need the token too unless this opens them deliberately.
     api_open_reads: bool = False
+    # Hours a console session lasts after the token is entered (then it is asked again).
+    console_session_hours: float = 12.0
     max_failures: int = 5  # failed attempts of a command (transient errors) before it FAILS
     # Retention (``RetentionPolicy``'s defaults; a test keeps them equal): finished commands
     # of a stack beyond its newest keep_commands and older than keep_days go, events older
@@ -61,6 +63,9 @@ class Settings:
     # name besides their own root's.
     notify_allow: str | None = None
     secrets_dir: Path | None = None
+    # More Host names the API and console answer (separated by spaces, as in
+    # STACKCTL_ALLOWED_HOSTS), beyond the bound address, localhost and --public-url's host.
+    allowed_hosts: str | None = None
     # The age key of SOPS-encrypted files (else sops's own SOPS_AGE_KEY_FILE, if set).
     sops_age_key_file: Path | None = None
     # Registry credentials for image updates, in Docker's config.json format (else Docker's own).

@@ -92,6 +92,7 @@ class DaemonOptions:
     api: tuple[str, int] | None = None  # (host, port) of the HTTP API; None: no API
     api_token: str | None = None
     api_open_reads: bool = False  # with a token: the read endpoints need none
+    console_session_hours: float = 12.0  # a console session's life once the token is entered
     repository: RepositorySpec | None = None  # --git-url: the repository named `default`
     webhook_secret: bytes | None = None  # STACKCTL_GIT_WEBHOOK_SECRET, for `default`
     retention: RetentionPolicy = field(default_factory=RetentionPolicy)  # what compaction keeps
@@ -104,6 +105,7 @@ class DaemonOptions:
     # --git-max-checkout-bytes/-files: the most one checkout of a repository may hold
     git_max_checkout_bytes: int = DEFAULT_MAX_BYTES
     git_max_checkout_files: int = DEFAULT_MAX_FILES
+    allowed_hosts: tuple[str, ...] = ()  # --allowed-host: more Host names the API answers
     registry_auth: Path | None = None  # --registry-auth: credentials of image-update checks
     # --engines: the named engines stacks may target (`local` always; more from the file).
     engines: Mapping[str, EngineSpec] = field(default_factory=local_only)
@@ -258,6 +260,7 @@ class Controller:
             return
         # FastAPI and uvicorn are loaded only when the API is served.
         from controller.api.app import create_app
+        from controller.api.hosts import HostPolicy
         from controller.api.server import start_server
 
         host, port = self.options.api
@@ -270,6 +273,11 @@ class Controller:
             on_push=self.sources.receive_push,
             git_stats=self.git_stats.snapshot,
             observe=lambda stack, engine: self.engines.get(engine).observe(stack),
+            hosts=HostPolicy.served_as(
+                bind=host, public_url=self.options.public_url, allowed=self.options.allowed_hosts
+            ),
+            session_hours=self.options.console_session_hours,
+            public_url=self.options.public_url,
         )
         self._api = start_server(app, host=host, port=port)
         log.info(

@@ -12,6 +12,8 @@
   ``/openapi.json`` is the schema. ReDoc (CDN only) is off.
 - ``/api/v1/hooks/git``: push webhooks (``hooks``), verified by each repository's secret, not
   by the bearer token.
+- Every request whose ``Host`` is not a name the controller is served as: 400 (``hosts``:
+  DNS rebinding).
 - ``/api/v1/...``: ``reads`` and ``writes``. Writes need the bearer token (none configured:
   403). Reads need it too when one is configured, unless ``open_reads``; without a token they
   are open. The probes and ``/metrics`` are always open.
@@ -22,7 +24,10 @@ The app never talks to the engine; the daemon passes what it knows (readiness, e
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
+import re
 import threading
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -33,7 +38,7 @@ import fastapi_offline
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -41,6 +46,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from controller import __version__
 from controller.api import hooks, reads, repositories, writes
 from controller.api.deps import DatabaseHolder
+from controller.api.documented import HOOK_RESPONSES, errors
+from controller.api.headers import SecurityHeaders, page_policy
+from controller.api.hosts import HostCheck, HostPolicy
 from controller.api.metrics import build_registry
 from controller.console import mount_console
 from controller.db import InvalidCursorError
@@ -69,11 +77,17 @@ def create_app(
     on_push: hooks.OnPush | None = None,
     git_stats: Callable[[], object] | None = None,
     observe: Callable[[str, str], Snapshot | SwarmSnapshot] | None = None,
+    hosts: HostPolicy | None = None,
+    session_hours: float = 12.0,
+    public_url: str | None = None,
 ) -> FastAPI:
     """The API over the database at ``db_path``; write endpoints need ``token`` (none: they
     answer 403), and so do reads unless ``open_reads``. The web console is served at ``/``;
     ``observe(stack, engine)`` (from the daemon) lets its stack pages show the containers (a
-    Swarm stack's services and tasks)."""
+    Swarm stack's services and tasks). ``hosts``: the ``Host`` names answered, others 400
+    (the daemon always gives it; ``None``, for tests and embedding, answers any). A console
+    session lasts ``session_hours``; its cookie is ``Secure`` over https, and always with an
+    https ``public_url`` (a TLS proxy in front)."""
     holder = DatabaseHolder(Path(db_path))
 
     @asynccontextmanager
@@ -88,10 +102,13 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,  # FastAPI's own pages load their scripts from a CDN: served below
         redoc_url=None,
+        responses=errors(400) if hosts is not None else None,
     )
     app.state.database = holder
     app.state.token = token or None
     app.state.open_reads = open_reads
+    app.state.session_hours = session_hours
+    app.state.secure_cookies = (public_url or "").startswith("https://")
     app.state.on_push = on_push
     app.state.observe = observe
     app.state.stopping = threading.Event()  # set by ApiServer.stop: live streams end
@@ -103,7 +120,7 @@ def create_app(
         """The process is alive and serving."""
         return {"status": "ok"}
 
-    @app.get("/readyz")
+    @app.get("/readyz", responses={503: {"description": "Not ready: `reason` says why."}})
     def readyz() -> JSONResponse:
         """Ready when every check passes: 200, else 503 with the reason."""
         checks = _checks(holder, readiness)
@@ -117,8 +134,9 @@ def create_app(
             body["reason"] = "; ".join(failing)
         return JSONResponse(body, status_code=503 if failing else 200)
 
-    @app.get("/metrics")
+    @app.get("/metrics", response_class=PlainTextResponse)
     def metrics() -> Response:
+        """Prometheus' text format."""
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     _add_docs(app)
@@ -126,8 +144,11 @@ def create_app(
     app.include_router(writes.router)
     app.include_router(writes.commands)
     app.include_router(repositories.router)
-    app.include_router(hooks.router)
+    app.include_router(hooks.router, responses=HOOK_RESPONSES)
     mount_console(app)
+    app.add_middleware(SecurityHeaders)
+    if hosts is not None:  # outermost: a refused Host reaches nothing
+        app.add_middleware(HostCheck, policy=hosts)
     return app
 
 
@@ -140,15 +161,27 @@ def _add_docs(app: FastAPI) -> None:
     assets = Path(fastapi_offline.__file__).parent / "static"
     app.mount(DOCS_ASSETS, StaticFiles(directory=str(assets)), name="docs-assets")
 
+    page = get_swagger_ui_html(
+        openapi_url=app.openapi_url or "/openapi.json",
+        title=f"{app.title} API",
+        swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+        swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+        swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+    ).body
+    # The page starts Swagger UI from an inline script: that one script is allowed, by its hash.
+    inline = tuple(_sha256_source(script) for script in _INLINE_SCRIPT.findall(page.decode()))
+    policy = page_policy(inline_scripts=inline)
+
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url=app.openapi_url or "/openapi.json",
-            title=f"{app.title} API",
-            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
-            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
-            swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png",
-        )
+        return HTMLResponse(page, headers={"Content-Security-Policy": policy})
+
+
+_INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
+
+
+def _sha256_source(script: str) -> str:
+    return f"'sha256-{base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()}'"
 
 
 def _checks(holder: DatabaseHolder, readiness: Readiness | None) -> dict[str, bool | str]:

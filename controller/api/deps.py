@@ -10,14 +10,17 @@ import dataclasses
 import hmac
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import HTTPException, Request
+from fastapi import HTTPException, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel
 
+from controller.api.documented import BEARER, TOKEN_ENV
 from controller.db import Database
 
-TOKEN_ENV = "STACKCTL_API_TOKEN"
+# The bearer credentials as the document declares them (``None``: absent or not "Bearer").
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)]
 
 
 class DatabaseHolder:
@@ -44,7 +47,7 @@ def database(request: Request) -> Database:
     return holder.get()
 
 
-def require_token(request: Request) -> None:
+def require_token(request: Request, credentials: Credentials) -> None:
     """Write endpoints: 403 when no token is configured, 401 when it is missing or wrong."""
     expected: str | None = request.app.state.token
     if not expected:
@@ -53,26 +56,26 @@ def require_token(request: Request) -> None:
             detail=f"write endpoints are disabled: set {TOKEN_ENV} for the controller to enable"
             " them, then send `Authorization: Bearer <token>`",
         )
-    _check_bearer(request, expected)
+    _check_bearer(credentials, expected)
 
 
-def require_reader(request: Request) -> None:
+def require_reader(request: Request, credentials: Credentials) -> None:
     """Read endpoints: open without a token or with ``open_reads``; else the token, as writes
     (versions hold resolved environment values: whoever may not write may not read them)."""
     expected: str | None = request.app.state.token
     if expected and not request.app.state.open_reads:
-        _check_bearer(request, expected)
+        _check_bearer(credentials, expected)
 
 
-def _check_bearer(request: Request, expected: str) -> None:
-    scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not given.strip():
+def _check_bearer(credentials: HTTPAuthorizationCredentials | None, expected: str) -> None:
+    given = credentials.credentials.strip() if credentials is not None else ""
+    if not given:
         raise HTTPException(
             status_code=401,
             detail="missing bearer token: send `Authorization: Bearer <token>`",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    if not hmac.compare_digest(given.strip().encode(), expected.encode()):
+    if not hmac.compare_digest(given.encode(), expected.encode()):
         raise HTTPException(
             status_code=401,
             detail="invalid bearer token",

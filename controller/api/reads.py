@@ -2,7 +2,8 @@
 notifications.
 
 Lists share one shape, ``{"items": [...], "next_cursor": ...}``, newest first where they page
-(versions, commands, events: ``limit`` 1..500, pass ``next_cursor`` back as ``cursor``). A
+(versions, commands, events: ``limit`` 1..500, pass ``next_cursor`` back as ``cursor``; stacks
+page by name). A
 filter that matches nothing is an empty list; a name in the path that does not exist is 404.
 They only read through the repositories.
 
@@ -18,22 +19,33 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
 
 from controller.api.deps import database, page, plain, require_reader
+from controller.api.documented import errors
 from controller.db import Database
-from controller.db.rows import MAX_ID, decode_cursor, encode_cursor
+from controller.db.rows import (
+    MAX_ID,
+    decode_cursor,
+    decode_name_cursor,
+    encode_cursor,
+    encode_name_cursor,
+)
 from controller.desired.shown import shown_compose
 from controller.models import CommandStatus, CommandType, HealthStatus, StackVersion, SyncStatus
 from controller.models.stack_version import version_number
 from controller.operations import stack_conditions
 
-router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_reader)])
+router = APIRouter(
+    prefix="/api/v1", dependencies=[Depends(require_reader)], responses=errors(401, 503)
+)
 
 Db = Annotated[Database, Depends(database)]
 Limit = Annotated[int, Query(ge=1, le=500, description="Items per page (at most 500).")]
-Cursor = Annotated[str | None, Query(description="The next_cursor of the previous page.")]
+Cursor = Annotated[
+    str | None, Query(min_length=1, description="The next_cursor of the previous page.")
+]
 CommandId = Annotated[int, Path(ge=1, le=MAX_ID, description="A command's id.")]
 
 
-@router.get("/stacks")
+@router.get("/stacks", responses=errors(422))
 def list_stacks(
     db: Db,
     sync: SyncStatus | None = None,
@@ -43,22 +55,28 @@ def list_stacks(
     include_deleted: bool = Query(
         False, alias="all", description="Deleted stacks too (left out by default)."
     ),
+    limit: Limit = 500,
+    cursor: Cursor = None,
 ) -> dict[str, Any]:
-    """Every stack (one page: there are as many as manifests), filtered; a deleted stack only
-    with ``all=true``, as ``stackctl get stacks --all``."""
+    """The stacks by name, filtered; a deleted stack only with ``all=true``, as ``stackctl get
+    stacks --all``. 500 a page unless ``limit`` says fewer."""
+    after = decode_name_cursor(cursor) if cursor is not None else None
     stacks = [
         s
         for s in db.stacks.list()
         if (include_deleted or not s.deleted)
+        and (after is None or s.stack_id > after)
         and (sync is None or s.sync_status is sync)
         and (health is None or s.health_status is health)
         and (pinned is None or s.pinned is pinned)
         and (suspended is None or s.suspended is suspended)
     ]
-    return page(stacks, None)
+    shown = stacks[:limit]
+    more = len(stacks) > limit
+    return page(shown, encode_name_cursor(shown[-1].stack_id) if more and shown else None)
 
 
-@router.get("/stacks/{name}")
+@router.get("/stacks/{name}", responses=errors(404))
 def get_stack(name: str, db: Db) -> dict[str, Any]:
     """The stack, its conditions, its latest recorded version and what runs for its applied
     version (service -> container ids, as recorded when it converged)."""
@@ -75,7 +93,7 @@ def get_stack(name: str, db: Db) -> dict[str, Any]:
     }
 
 
-@router.get("/stacks/{name}/versions")
+@router.get("/stacks/{name}/versions", responses=errors(404, 422))
 def list_versions(name: str, db: Db, limit: Limit = 50, cursor: Cursor = None) -> dict[str, Any]:
     """Newest first, without their compose documents (ask for one version to get it)."""
     stack = db.stacks.require(name)
@@ -91,7 +109,7 @@ def list_versions(name: str, db: Db, limit: Limit = 50, cursor: Cursor = None) -
     )
 
 
-@router.get("/stacks/{name}/versions/{version}")
+@router.get("/stacks/{name}/versions/{version}", responses=errors(404, 422))
 def get_version(name: str, version: str, db: Db) -> dict[str, Any]:
     stack = db.stacks.require(name)
     version = f"v{version}" if version.isdigit() else version  # `3` as the CLI takes it
@@ -113,7 +131,7 @@ def _summary(version: StackVersion, *, current: str | None, applied: str | None)
     return {**data, "current": version.version == current, "applied": version.version == applied}
 
 
-@router.get("/commands")
+@router.get("/commands", responses=errors(422))
 def list_commands(
     db: Db,
     stack: str | None = None,
@@ -127,12 +145,12 @@ def list_commands(
     return page(found.items, found.next_cursor)
 
 
-@router.get("/commands/{command_id}")
+@router.get("/commands/{command_id}", responses=errors(404, 422))
 def get_command(command_id: CommandId, db: Db) -> dict[str, Any]:
     return plain(db.commands.require(command_id))
 
 
-@router.get("/commands/{command_id}/logs")
+@router.get("/commands/{command_id}/logs", responses=errors(404, 422))
 def get_command_logs(
     command_id: CommandId,
     db: Db,
@@ -149,7 +167,7 @@ def get_command_logs(
     }
 
 
-@router.get("/events")
+@router.get("/events", responses=errors(422))
 def list_events(
     db: Db, stack: str | None = None, limit: Limit = 50, cursor: Cursor = None
 ) -> dict[str, Any]:
@@ -158,7 +176,7 @@ def list_events(
     return page(found.items, found.next_cursor)
 
 
-@router.get("/notifications")
+@router.get("/notifications", responses=errors(422))
 def list_notifications(db: Db, stack: str | None = None, limit: Limit = 50) -> dict[str, Any]:
     """The newest notifications (newest first) and, for each, where it went and how that
     went: ``deliveries`` of ``{label, status, attempts, error}`` (PENDING, SENT, FAILED,

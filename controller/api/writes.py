@@ -16,12 +16,21 @@ from pydantic import BaseModel
 
 from controller import operations
 from controller.api.deps import database, plain, require_token
+from controller.api.documented import ACCEPTED, errors
 from controller.db import Database
 from controller.db.rows import MAX_ID
 from controller.models import Command
 
-router = APIRouter(prefix="/api/v1/stacks", dependencies=[Depends(require_token)])
-commands = APIRouter(prefix="/api/v1/commands", dependencies=[Depends(require_token)])
+# What every write may answer: the command (202), no token (401), writes off (403), an unknown
+# name (404), a state that forbids it (409), a bad parameter (422), a busy database (503).
+WRITE_RESPONSES = {**ACCEPTED, **errors(401, 403, 404, 409, 422, 503)}
+
+router = APIRouter(
+    prefix="/api/v1/stacks", dependencies=[Depends(require_token)], responses=WRITE_RESPONSES
+)
+commands = APIRouter(
+    prefix="/api/v1/commands", dependencies=[Depends(require_token)], responses=WRITE_RESPONSES
+)
 
 Db = Annotated[Database, Depends(database)]
 
@@ -45,7 +54,11 @@ def sync_stack(name: str, db: Db, response: Response) -> dict[str, Any]:
     return _accepted(operations.sync(db, name), response)
 
 
-@router.post("/{name}/rollback", status_code=202)
+@router.post(
+    "/{name}/rollback",
+    status_code=202,
+    responses=errors(400, e400="The body is not JSON (or the Host is not served here)."),
+)
 def rollback_stack(
     name: str,
     db: Db,

@@ -86,6 +86,13 @@ def run(
         help="With STACKCTL_API_TOKEN set, serve the read endpoints without the token too"
         " (they show resolved environment values) [default: no].",
     ),
+    console_session_hours: float | None = typer.Option(
+        None,
+        min=0.1,
+        envvar="STACKCTL_CONSOLE_SESSION_HOURS",
+        help="Hours a web console session lasts once the token is entered; \"Forget token\""
+        " ends it at once [default: 12].",
+    ),
     git_url: str | None = typer.Option(
         None,
         envvar="STACKCTL_GIT_URL",
@@ -196,6 +203,14 @@ def run(
         help="The address people reach this controller's pages at (links in notifications"
         " and commit statuses).",
     ),
+    allowed_host: list[str] | None = typer.Option(
+        None,
+        "--allowed-host",
+        envvar="STACKCTL_ALLOWED_HOSTS",
+        help="A Host name the API and console answer besides the bound address, localhost and"
+        " --public-url's host (others get 400: DNS rebinding); `*.example.com` for its"
+        " subdomains, `*` for any. Repeatable.",
+    ),
 ) -> None:
     """Watch a directory of manifests and converge the engine to it, until SIGTERM/SIGINT."""
     from controller.daemon import Controller, DaemonOptions
@@ -210,6 +225,7 @@ def run(
             "log_format": log_format,
             "api": api,
             "api_open_reads": api_open_reads,
+            "console_session_hours": console_session_hours,
             "max_failures": max_failures,
             "keep_commands": keep_commands,
             "keep_days": keep_days,
@@ -231,6 +247,7 @@ def run(
             "public_url": public_url,
             "notify_allow": " ".join(notify_allow) if notify_allow else None,
             "secrets_dir": secrets_dir,
+            "allowed_hosts": " ".join(allowed_host) if allowed_host else None,
             "sops_age_key_file": sops_age_key_file,
             "registry_auth": registry_auth,
             "engines": engines,
@@ -253,6 +270,7 @@ def run(
         api=None if no_api else _address(settings.api),
         api_token=os.environ.get("STACKCTL_API_TOKEN") or None,
         api_open_reads=settings.api_open_reads,
+        console_session_hours=settings.console_session_hours,
         repository=_repository(settings),
         webhook_secret=(os.environ.get("STACKCTL_GIT_WEBHOOK_SECRET") or "").encode() or None,
         retention=_retention(settings),
@@ -262,6 +280,7 @@ def run(
         git_max_checkout_files=settings.git_max_checkout_files,
         notify_allow=_allow_patterns(settings),
         secrets_dir=_absolute(settings.secrets_dir),
+        allowed_hosts=_allowed_hosts(settings),
         registry_auth=_absolute(settings.registry_auth),
         engines=engine_specs(settings.engines),
     )
@@ -351,6 +370,19 @@ def _allow_patterns(settings: Settings) -> tuple[str, ...]:
         if problem := pattern_problem(pattern):
             raise typer.BadParameter(problem, param_hint="--notify-allow")
     return patterns
+
+
+def _allowed_hosts(settings: Settings) -> tuple[str, ...]:
+    """``--allowed-host``/``STACKCTL_ALLOWED_HOSTS``, each checked now: a name that can never
+    match (a URL, a port) is a usage error at start, not a 400 nobody understands later."""
+    if not settings.allowed_hosts:
+        return ()
+    from controller.api.hosts import check_pattern
+
+    try:
+        return tuple(check_pattern(name) for name in settings.allowed_hosts.split())
+    except ValueError as e:
+        raise typer.BadParameter(str(e), param_hint="--allowed-host") from e
 
 
 def _address(text: str) -> tuple[str, int]:

@@ -20,7 +20,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from controller import operations
-from controller.console.auth import COOKIE, access, forged, session_value, token_matches
+from controller.console.auth import access, close_session, forged, open_session, token_matches
 from controller.console.templating import render
 from controller.db import Database
 from controller.db.rows import MAX_ID
@@ -108,21 +108,15 @@ def cancel(request: Request, command_id: CommandId) -> Response:
 
 @router.post("/session")
 async def enter_token(request: Request) -> Response:
-    """Check the token and keep proof of it in a session cookie (the page reloads)."""
+    """Check the token and open a session: its cookie holds a random id (the page reloads)."""
     token = await _field(request, "token")
+    await run_in_threadpool(access, request)  # looked up once, off the event loop
     if not request.app.state.token:
         return _refused(request, access(request).why_not, 403)
     if not token_matches(request, token):
         return _refused(request, "That is not this controller's API token.", 401)
     response = Response(status_code=204, headers={"HX-Refresh": "true"})
-    response.set_cookie(
-        COOKIE,
-        session_value(request.app.state.token),
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-        path="/",
-    )  # no max_age: a session cookie, gone when the browser session ends
+    await run_in_threadpool(open_session, request, response)  # a database write
     return response
 
 
@@ -131,5 +125,5 @@ def forget_token(request: Request) -> Response:
     if request.headers.get("hx-request") != "true":  # another site's form cannot sign one out
         return _refused(request, "Refused: this request did not come from the console.", 403)
     response = Response(status_code=204, headers={"HX-Refresh": "true"})
-    response.delete_cookie(COOKIE, path="/")
+    close_session(request, response)  # ended on the server: a copied cookie works no more
     return response

@@ -1,11 +1,19 @@
-"""Who may read and act in the console: the API's token, entered once per browser session.
+"""Who may read and act in the console: the API's token, entered once, then a session.
 
 The console has no users of its own: whoever holds the controller's API token
 (``STACKCTL_API_TOKEN``) may act, as with the API. The token is typed once into the page and
-posted to ``/ui/session``; the answer is a session cookie (no expiry: it ends with the browser
-session) holding ``HMAC(token, "stackctl console session")``, never the token itself, and
-``HttpOnly`` (no script reads it) and ``SameSite=Strict`` (no other site's page sends it).
-Changing the token ends every console session.
+posted to ``/ui/session``; the answer is a cookie holding a random session id, never the token
+nor anything computed from it: ``HttpOnly`` (no script reads it), ``SameSite=Strict`` (no
+other site's page sends it), ``Secure`` when the console is reached over https (the request's
+scheme, or an https ``--public-url`` in front of it), and no expiry of its own (the browser
+drops it when it closes). The database keeps the session (``db.console_sessions``: the id's
+SHA-256, a digest of the token, the expiry ``session_hours`` after entry), so it ends for good
+when it expires, when "Forget token" deletes it (the cookie then works nowhere, even copied),
+or when the token changes.
+
+A request whose cookie names an ended session is signed out and told so
+(``Access.session_ended``): ``EndedSessions`` has an htmx request's 401 reload the page
+(``HX-Refresh``), and the page shows the token form saying why and drops the cookie.
 
 Reads follow the API's rule: open without a token or with ``--api-open-reads``; otherwise the
 pages ask for the token first. Actions need the session (or a bearer header, as the API) and,
@@ -17,13 +25,20 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
-from fastapi import Request
+from fastapi import Request, Response
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from controller.db import Database
 
 COOKIE = "stackctl_console"
-_CONTEXT = b"stackctl console session v1"
+_CONTEXT = b"stackctl console session v2"
 TOKEN_ENV = "STACKCTL_API_TOKEN"
+_ACCESS = "console_access"  # where a request's Access is kept (scope["state"]) once computed
 
 
 @dataclass(frozen=True)
@@ -33,6 +48,7 @@ class Access:
     token_configured: bool
     reads_open: bool
     signed_in: bool
+    session_ended: bool = False  # its cookie names a session that expired or was closed
 
     @property
     def can_read(self) -> bool:
@@ -55,24 +71,59 @@ class Access:
         return ""
 
 
-def session_value(token: str) -> str:
-    """The cookie's value for ``token``: proves the token was entered without being it."""
-    return hmac.new(token.encode(), _CONTEXT, hashlib.sha256).hexdigest()
-
-
 def token_matches(request: Request, given: str) -> bool:
     expected: str | None = request.app.state.token
     return bool(expected) and hmac.compare_digest(given.strip().encode(), expected.encode())
 
 
+def open_session(request: Request, response: Response) -> None:
+    """Record a new session for the configured token and give ``response`` its cookie."""
+    session_id = secrets.token_urlsafe(32)
+    _database(request).console_sessions.open(
+        session_hash=_hash(session_id),
+        token_digest=_token_digest(request.app.state.token),
+        lifetime=timedelta(hours=request.app.state.session_hours),
+    )
+    response.set_cookie(
+        COOKIE,
+        session_id,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https" or request.app.state.secure_cookies,
+        path="/",
+    )  # no max_age: a session cookie, gone when the browser closes; the server ends it before
+
+
+def close_session(request: Request, response: Response) -> None:
+    """End this request's session on the server and drop its cookie."""
+    given = request.cookies.get(COOKIE, "")
+    if given:
+        _database(request).console_sessions.close(_hash(given))
+    response.delete_cookie(COOKIE, path="/")
+
+
 def access(request: Request) -> Access:
+    """This request's access (looked up once per request)."""
+    known: Access | None = getattr(request.state, _ACCESS, None)
+    if known is None:
+        known = _access(request)
+        setattr(request.state, _ACCESS, known)
+    return known
+
+
+def _access(request: Request) -> Access:
     expected: str | None = request.app.state.token
     if not expected:
         return Access(token_configured=False, reads_open=True, signed_in=False)
+    given = request.cookies.get(COOKIE, "")
+    session = bool(given) and _database(request).console_sessions.valid(
+        session_hash=_hash(given), token_digest=_token_digest(expected)
+    )
     return Access(
         token_configured=True,
         reads_open=bool(request.app.state.open_reads),
-        signed_in=_has_session(request, expected) or _has_bearer(request, expected),
+        signed_in=session or _has_bearer(request, expected),
+        session_ended=bool(given) and not session,
     )
 
 
@@ -84,9 +135,46 @@ def forged(request: Request) -> bool:
     return request.headers.get("hx-request") != "true"
 
 
-def _has_session(request: Request, expected: str) -> bool:
-    given = request.cookies.get(COOKIE, "")
-    return bool(given) and hmac.compare_digest(given.encode(), session_value(expected).encode())
+class EndedSessions:
+    """ASGI middleware for a request whose cookie names an ended session: an htmx request's
+    401 (a poll, a button) reloads the page, and a page (which says the session ended, then
+    shows the token form) drops the cookie."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})  # shared with the routes' request.state
+
+        async def answer(message: Message) -> None:
+            known = state.get(_ACCESS)
+            if message["type"] == "http.response.start" and known and known.session_ended:
+                headers = MutableHeaders(scope=message)
+                if Headers(scope=scope).get("hx-request") != "true":  # a page: it says why
+                    headers.append("set-cookie", f"{COOKIE}=; Max-Age=0; Path=/; HttpOnly")
+                elif message["status"] == 401:  # kept for the reloaded page to say why
+                    headers["HX-Refresh"] = "true"
+            await send(message)
+
+        await self.app(scope, receive, answer)
+
+
+def _database(request: Request) -> Database:
+    db: Database = request.app.state.database.get()
+    return db
+
+
+def _hash(session_id: str) -> str:
+    """What the database keeps of a session id: a copy of the database gives no live cookie."""
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+def _token_digest(token: str) -> str:
+    """Which token a session was opened with, without keeping it: a new token ends them all."""
+    return hmac.new(token.encode(), _CONTEXT, hashlib.sha256).hexdigest()
 
 
 def _has_bearer(request: Request, expected: str) -> bool:

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from controller.console import actions, streams
-from controller.console.auth import access
+from controller.console.auth import EndedSessions, access
 from controller.console.templating import HERE, render, render_text
 from controller.console.views import (
     FILTERS,
@@ -37,9 +37,10 @@ CommandId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 def mount_console(app: FastAPI) -> None:
     """The console at ``/`` of ``app`` (whose ``state`` has ``database``, ``token``,
-    ``open_reads`` and, from the daemon, ``observe``)."""
+    ``open_reads``, ``session_hours``, ``secure_cookies`` and, from the daemon, ``observe``)."""
     if not hasattr(app.state, "observe"):
         app.state.observe = None
+    app.add_middleware(EndedSessions)
     app.mount("/ui/static", StaticFiles(directory=str(HERE / "static")), name="console-static")
     app.include_router(router)
     app.include_router(actions.router)

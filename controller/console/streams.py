@@ -52,7 +52,7 @@ async def command_stream(
     command_id: CommandId,
     after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> Response:
-    if not access(request).can_read:
+    if not (await asyncio.to_thread(access, request)).can_read:  # a session: a database read
         return Response(status_code=401)
     db: Database = request.app.state.database.get()
     await asyncio.to_thread(db.commands.require, command_id)  # 404 before the stream starts

@@ -2,7 +2,8 @@
 
 ``Database`` (``database.py``) opens the file, applies migrations (``schema.py``) and exposes one
 repository per table, each in its own module: ``stacks``, ``stack_versions``, ``commands`` (the
-durable queue), ``command_logs``, ``events``, ``blobs``, ``leases``, ``git_repositories``
+durable queue), ``command_logs``, ``events``, ``blobs``, ``leases``, ``git_repositories``,
+``console_sessions`` (the web console's sign-ins)
 (``stats`` reads the metrics' aggregates, and keeps, in ``retired_totals``, those of the rows
 ``retention`` deletes when its policy no longer keeps them, so that counters never go down).
 Repositories see the database only through ``access.DatabaseAccess``, so the imports run one

@@ -37,6 +37,7 @@ from types import TracebackType
 from controller.db.blobs import BlobRepository
 from controller.db.command_logs import CommandLogRepository
 from controller.db.commands import CommandRepository
+from controller.db.console_sessions import ConsoleSessionRepository
 from controller.db.events import EventRepository
 from controller.db.faults import open_fault, read_fault, write_fault
 from controller.db.git_repositories import GitRepositoryRepository
@@ -117,6 +118,7 @@ class Database:
         self.leases = LeaseRepository(self)
         self.repositories = GitRepositoryRepository(self)
         self.retention = RetentionRepository(self)
+        self.console_sessions = ConsoleSessionRepository(self)
 
     def _configure(self, synchronous: str) -> None:
         if synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):

@@ -87,6 +87,22 @@ def decode_cursor(cursor: str) -> int:
         raise InvalidCursorError(f"invalid cursor {cursor!r}") from e
 
 
+def encode_name_cursor(last_name: str) -> str:
+    """The cursor of a listing by name (stacks): the last name handed out."""
+    return base64.urlsafe_b64encode(f"name:{last_name}".encode()).decode().rstrip("=")
+
+
+def decode_name_cursor(cursor: str) -> str:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (ValueError, UnicodeDecodeError) as e:
+        raise InvalidCursorError(f"invalid cursor {cursor!r}") from e
+    prefix, _, name = raw.partition(":")
+    if prefix != "name" or not name:
+        raise InvalidCursorError(f"invalid cursor {cursor!r}")
+    return name
+
+
 def keyset_page(
     conn: sqlite3.Connection,
     *,

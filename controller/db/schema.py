@@ -256,6 +256,19 @@ CREATE TABLE notify_state (
 ALTER TABLE stack_versions ADD COLUMN healthy_at TEXT;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9)
+# Web console sessions: one row per token entry, until it expires or "Forget token" deletes
+# it. The cookie holds a random id; the row holds its SHA-256 (a copy of the database gives no
+# live cookie) and a keyed digest of the token it was opened with (a new token ends them all).
+_V10 = """
+CREATE TABLE console_sessions (
+    session_hash TEXT PRIMARY KEY CHECK (length(session_hash) = 64),
+    token_digest TEXT NOT NULL,
+    created_at   TEXT NOT NULL,
+    expires_at   TEXT NOT NULL CHECK (expires_at > created_at)
+) WITHOUT ROWID;
+CREATE INDEX idx_console_sessions_expires ON console_sessions(expires_at);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10)
 
 SCHEMA_VERSION = len(MIGRATIONS)

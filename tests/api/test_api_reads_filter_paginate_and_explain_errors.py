@@ -30,6 +30,18 @@ def test_stacks_list_and_filters(client, seeded):
     assert len(client.get("/api/v1/stacks?suspended=false").json()["items"]) == 2
 
 
+def test_stacks_page_by_name_with_limit_and_cursor(client, seeded):
+    first = client.get("/api/v1/stacks?limit=1").json()
+    assert [s["name"] for s in first["items"]] == ["blog"] and first["next_cursor"]
+    second = client.get("/api/v1/stacks", params={"limit": 1, "cursor": first["next_cursor"]})
+    assert [s["name"] for s in second.json()["items"]] == ["shop"]
+    assert second.json()["next_cursor"] is None
+    for odd in ("!!!!", "bmFtZTo", "aWQ6MQ", "%ff"):  # not base64, "name:", "id:1"
+        answer = client.get("/api/v1/stacks", params={"cursor": odd})
+        assert answer.status_code == 422 and "invalid cursor" in answer.json()["message"], odd
+    assert client.get("/api/v1/stacks?limit=501").status_code == 422
+
+
 def test_stacks_list_of_an_empty_database(client):
     assert client.get("/api/v1/stacks").json() == {"items": [], "next_cursor": None}
 
