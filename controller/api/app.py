@@ -43,6 +43,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from controller import __version__
 from controller.api import hooks, reads, repositories, writes
 from controller.api.deps import DatabaseHolder, told_everything
+from controller.api.limits import HookLimits
 from controller.api.metrics import build_registry
 from controller.console import mount_console
 from controller.db import InvalidCursorError
@@ -71,6 +72,7 @@ def create_app(
     on_push: hooks.OnPush | None = None,
     git_stats: Callable[[], object] | None = None,
     observe: Callable[[str, str], Snapshot | SwarmSnapshot] | None = None,
+    hook_limits: HookLimits | None = None,
 ) -> FastAPI:
     """The API over the database at ``db_path``; write endpoints need ``token`` (none: they
     answer 403), and so do reads unless ``open_reads``. The web console is served at ``/``;
@@ -95,6 +97,7 @@ def create_app(
     app.state.token = token or None
     app.state.open_reads = open_reads
     app.state.on_push = on_push
+    hooks.configure(app, hook_limits)  # the webhook bodies' budget, deadline and threads
     app.state.observe = observe
     app.state.stopping = threading.Event()  # set by ApiServer.stop: live streams end
     registry = build_registry(holder.get, engine_calls, git_stats)
@@ -102,8 +105,8 @@ def create_app(
     _add_error_handlers(app)
 
     @app.get("/healthz")
-    def healthz() -> dict[str, str]:
-        """The process is alive and serving."""
+    async def healthz() -> dict[str, str]:
+        """The process is alive and serving (on the event loop itself: no thread to wait for)."""
         return {"status": "ok"}
 
     @app.get("/readyz")

@@ -38,9 +38,11 @@ def serving_followed(
     db_path: Path,
     repositories: Mapping[str, tuple[str, bytes]],
     token: str | None = None,
+    server_options: Mapping[str, Any] | None = None,
     **app_options: Any,
 ) -> Iterator[Followed]:
-    """Follow ``repositories`` (name -> (URL, webhook secret)) and serve the API over them."""
+    """Follow ``repositories`` (name -> (URL, webhook secret)) and serve the API over them
+    (``server_options`` go to ``start_server``, the rest to ``create_app``)."""
     stats = GitStats()
     sources = Sources(
         db, state_dir=tmp_path / "git", claims=Claims(), on_enqueue=lambda: None, stats=stats
@@ -61,7 +63,7 @@ def serving_followed(
         git_stats=stats.snapshot,
         **app_options,
     )
-    server = start_server(app, host="127.0.0.1", port=0)
+    server = start_server(app, host="127.0.0.1", port=0, **(server_options or {}))
     try:
         yield Followed(url=server.url, sources=sources, stats=stats)
     finally:
