@@ -88,6 +88,7 @@ class DaemonOptions:
     api: tuple[str, int] | None = None  # (host, port) of the HTTP API; None: no API
     api_token: str | None = None
     api_open_reads: bool = False  # with a token: the read endpoints need none
+    api_body_budget: int = 32  # --api-body-budget, MiB
     repository: RepositorySpec | None = None  # --git-url: the repository named `default`
     webhook_secret: bytes | None = None  # STACKCTL_GIT_WEBHOOK_SECRET, for `default`
     retention: RetentionPolicy = field(default_factory=RetentionPolicy)  # what compaction keeps
@@ -235,6 +236,7 @@ class Controller:
             return
         # FastAPI and uvicorn are loaded only when the API is served.
         from controller.api.app import create_app
+        from controller.api.limits import MIB, HookLimits
         from controller.api.server import start_server
 
         host, port = self.options.api
@@ -247,6 +249,7 @@ class Controller:
             on_push=self.sources.receive_push,
             git_stats=self.git_stats.snapshot,
             observe=lambda stack, engine: self.engines.get(engine).observe(stack),
+            hook_limits=HookLimits(body_budget=self.options.api_body_budget * MIB),
         )
         self._api = start_server(app, host=host, port=port)
         log.info(

@@ -86,6 +86,13 @@ def run(
         help="With STACKCTL_API_TOKEN set, serve the read endpoints without the token too"
         " (they show resolved environment values) [default: no].",
     ),
+    api_body_budget: int | None = typer.Option(
+        None,
+        min=1,
+        envvar="STACKCTL_API_BODY_BUDGET",
+        help="MiB of push webhook bodies the API holds at once, all senders together; a body"
+        " beyond answers 503 [default: 32].",
+    ),
     git_url: str | None = typer.Option(
         None,
         envvar="STACKCTL_GIT_URL",
@@ -181,6 +188,7 @@ def run(
             "log_format": log_format,
             "api": api,
             "api_open_reads": api_open_reads,
+            "api_body_budget": api_body_budget,
             "max_failures": max_failures,
             "keep_commands": keep_commands,
             "keep_days": keep_days,
@@ -220,6 +228,7 @@ def run(
         api=None if no_api else _address(settings.api),
         api_token=os.environ.get("STACKCTL_API_TOKEN") or None,
         api_open_reads=settings.api_open_reads,
+        api_body_budget=settings.api_body_budget,
         repository=_repository(settings),
         webhook_secret=(os.environ.get("STACKCTL_GIT_WEBHOOK_SECRET") or "").encode() or None,
         retention=_retention(settings),

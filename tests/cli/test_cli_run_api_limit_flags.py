@@ -1,0 +1,83 @@
+"""``stackctl run``'s limits of the HTTP API (issue 24, item 5): flags beat STACKCTL_API_* which
+beat the defaults, the defaults are the API's own, a value it cannot use is a usage error, and a
+real controller started with them holds to them over HTTP."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import fields
+
+import pytest
+from helpers.controller_process import ControllerProcess, wait_for
+from typer.testing import CliRunner
+
+from controller.api.limits import MIB, HookLimits
+from controller.cli import app
+from controller.config import Settings, load_settings
+from controller.daemon import DaemonOptions
+
+runner = CliRunner()
+FLAGS = {"api_body_budget": ("--api-body-budget", "7", 7)}
+
+
+def _default(kind: type, name: str) -> object:
+    return next(f.default for f in fields(kind) if f.name == name)
+
+
+def test_the_defaults_are_the_apis():
+    assert _default(Settings, "api_body_budget") * MIB == HookLimits().body_budget
+    for name in FLAGS:
+        assert _default(Settings, name) == _default(DaemonOptions, name), name
+
+
+@pytest.mark.parametrize("name", sorted(FLAGS))
+def test_flags_beat_the_environment(name):
+    _, raw, value = FLAGS[name]
+    environ = {"HOME": "/h", f"STACKCTL_{name.upper()}": raw}
+    assert getattr(load_settings({}, environ=environ), name) == value
+    assert getattr(load_settings({name: 1}, environ=environ), name) == 1
+
+
+@pytest.mark.parametrize("name", sorted(FLAGS))
+def test_zero_is_a_usage_error(name, tmp_path):
+    args = ["run", "--no-api", "--db", str(tmp_path / "s.db"), "--manifests", str(tmp_path)]
+    done = runner.invoke(app, [*args, FLAGS[name][0], "0"])
+    assert done.exit_code == 2 and not (tmp_path / "s.db").exists()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _exchange(port: int, request: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.settimeout(30)
+        sock.sendall(request)
+        got = b""
+        while chunk := sock.recv(65536):
+            got += chunk
+    return got
+
+
+@pytest.mark.engine
+def test_a_controller_started_with_the_flags_holds_to_them(tmp_path):
+    port = _free_port()
+    manifests = tmp_path / "manifests"
+    manifests.mkdir()
+    controller = ControllerProcess(
+        manifests, tmp_path / "stackctl.db",
+        extra=("--api", f"127.0.0.1:{port}", "--api-body-budget", "1"),
+    ).start()  # fmt: skip
+    try:
+        wait_for(lambda: b"200 OK" in _exchange(port, b"GET /healthz HTTP/1.1\r\nHost: t\r\n"
+                                                      b"Connection: close\r\n\r\n"),
+                 what="the API")  # fmt: skip
+        signed = (
+            "POST /api/v1/hooks/git HTTP/1.1\r\nHost: t\r\nX-GitHub-Event: push\r\n"
+            f"X-Hub-Signature-256: sha256={'0' * 64}\r\nContent-Length: {2 * MIB}\r\n\r\n"
+        ).encode()
+        assert _exchange(port, signed).startswith(b"HTTP/1.1 503")  # 2 MiB > a 1 MiB budget
+    finally:
+        assert controller.stop() == 0
