@@ -30,6 +30,7 @@ class Settings:
     # With STACKCTL_API_TOKEN set, reads need the token too unless this opens them deliberately.
     api_open_reads: bool = False
     api_body_budget: int = 32  # MiB of webhook bodies held at once (then 503)
+    api_body_timeout: float = 30.0  # seconds for a webhook body to arrive (then 408)
     max_failures: int = 5  # failed attempts of a command (transient errors) before it FAILS
     # Retention (``RetentionPolicy``'s defaults; a test keeps them equal): finished commands
     # of a stack beyond its newest keep_commands and older than keep_days go, events older

@@ -88,6 +88,7 @@ class DaemonOptions:
     api: tuple[str, int] | None = None  # (host, port) of the HTTP API; None: no API
     api_token: str | None = None
     api_open_reads: bool = False  # with a token: the read endpoints need none
+    api_body_timeout: float = 30.0  # --api-body-timeout, seconds
     api_body_budget: int = 32  # --api-body-budget, MiB
     repository: RepositorySpec | None = None  # --git-url: the repository named `default`
     webhook_secret: bytes | None = None  # STACKCTL_GIT_WEBHOOK_SECRET, for `default`
@@ -249,7 +250,10 @@ class Controller:
             on_push=self.sources.receive_push,
             git_stats=self.git_stats.snapshot,
             observe=lambda stack, engine: self.engines.get(engine).observe(stack),
-            hook_limits=HookLimits(body_budget=self.options.api_body_budget * MIB),
+            hook_limits=HookLimits(
+                body_budget=self.options.api_body_budget * MIB,
+                body_timeout=self.options.api_body_timeout,
+            ),
         )
         self._api = start_server(app, host=host, port=port)
         log.info(

@@ -93,6 +93,13 @@ def run(
         help="MiB of push webhook bodies the API holds at once, all senders together; a body"
         " beyond answers 503 [default: 32].",
     ),
+    api_body_timeout: float | None = typer.Option(
+        None,
+        min=0.1,
+        envvar="STACKCTL_API_BODY_TIMEOUT",
+        help="Seconds a push webhook body has to arrive, from its headers to its last byte;"
+        " then 408 [default: 30].",
+    ),
     git_url: str | None = typer.Option(
         None,
         envvar="STACKCTL_GIT_URL",
@@ -189,6 +196,7 @@ def run(
             "api": api,
             "api_open_reads": api_open_reads,
             "api_body_budget": api_body_budget,
+            "api_body_timeout": api_body_timeout,
             "max_failures": max_failures,
             "keep_commands": keep_commands,
             "keep_days": keep_days,
@@ -228,6 +236,7 @@ def run(
         api=None if no_api else _address(settings.api),
         api_token=os.environ.get("STACKCTL_API_TOKEN") or None,
         api_open_reads=settings.api_open_reads,
+        api_body_timeout=settings.api_body_timeout,
         api_body_budget=settings.api_body_budget,
         repository=_repository(settings),
         webhook_secret=(os.environ.get("STACKCTL_GIT_WEBHOOK_SECRET") or "").encode() or None,

@@ -17,7 +17,10 @@ from controller.config import Settings, load_settings
 from controller.daemon import DaemonOptions
 
 runner = CliRunner()
-FLAGS = {"api_body_budget": ("--api-body-budget", "7", 7)}
+FLAGS = {
+    "api_body_budget": ("--api-body-budget", "7", 7),
+    "api_body_timeout": ("--api-body-timeout", "2.5", 2.5),
+}
 
 
 def _default(kind: type, name: str) -> object:
@@ -26,6 +29,7 @@ def _default(kind: type, name: str) -> object:
 
 def test_the_defaults_are_the_apis():
     assert _default(Settings, "api_body_budget") * MIB == HookLimits().body_budget
+    assert _default(Settings, "api_body_timeout") == HookLimits().body_timeout
     for name in FLAGS:
         assert _default(Settings, name) == _default(DaemonOptions, name), name
 
@@ -68,7 +72,8 @@ def test_a_controller_started_with_the_flags_holds_to_them(tmp_path):
     manifests.mkdir()
     controller = ControllerProcess(
         manifests, tmp_path / "stackctl.db",
-        extra=("--api", f"127.0.0.1:{port}", "--api-body-budget", "1"),
+        extra=("--api", f"127.0.0.1:{port}", "--api-body-budget", "1",
+               "--api-body-timeout", "0.5"),
     ).start()  # fmt: skip
     try:
         wait_for(lambda: b"200 OK" in _exchange(port, b"GET /healthz HTTP/1.1\r\nHost: t\r\n"
@@ -79,5 +84,7 @@ def test_a_controller_started_with_the_flags_holds_to_them(tmp_path):
             f"X-Hub-Signature-256: sha256={'0' * 64}\r\nContent-Length: {2 * MIB}\r\n\r\n"
         ).encode()
         assert _exchange(port, signed).startswith(b"HTTP/1.1 503")  # 2 MiB > a 1 MiB budget
+        late = signed.replace(str(2 * MIB).encode(), b"100") + b"{"
+        assert _exchange(port, late).startswith(b"HTTP/1.1 408")  # 99 bytes never come
     finally:
         assert controller.stop() == 0
