@@ -100,6 +100,13 @@ def run(
         help="Seconds a push webhook body has to arrive, from its headers to its last byte;"
         " then 408 [default: 30].",
     ),
+    api_header_timeout: float | None = typer.Option(
+        None,
+        min=0.1,
+        envvar="STACKCTL_API_HEADER_TIMEOUT",
+        help="Seconds a connection has to send a request's headers; then 408 and closed"
+        " [default: 10].",
+    ),
     git_url: str | None = typer.Option(
         None,
         envvar="STACKCTL_GIT_URL",
@@ -197,6 +204,7 @@ def run(
             "api_open_reads": api_open_reads,
             "api_body_budget": api_body_budget,
             "api_body_timeout": api_body_timeout,
+            "api_header_timeout": api_header_timeout,
             "max_failures": max_failures,
             "keep_commands": keep_commands,
             "keep_days": keep_days,
@@ -236,6 +244,7 @@ def run(
         api=None if no_api else _address(settings.api),
         api_token=os.environ.get("STACKCTL_API_TOKEN") or None,
         api_open_reads=settings.api_open_reads,
+        api_header_timeout=settings.api_header_timeout,
         api_body_timeout=settings.api_body_timeout,
         api_body_budget=settings.api_body_budget,
         repository=_repository(settings),

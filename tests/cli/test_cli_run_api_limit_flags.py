@@ -12,6 +12,7 @@ from helpers.controller_process import ControllerProcess, wait_for
 from typer.testing import CliRunner
 
 from controller.api.limits import MIB, HookLimits
+from controller.api.server import HEADER_TIMEOUT
 from controller.cli import app
 from controller.config import Settings, load_settings
 from controller.daemon import DaemonOptions
@@ -20,6 +21,7 @@ runner = CliRunner()
 FLAGS = {
     "api_body_budget": ("--api-body-budget", "7", 7),
     "api_body_timeout": ("--api-body-timeout", "2.5", 2.5),
+    "api_header_timeout": ("--api-header-timeout", "4", 4.0),
 }
 
 
@@ -30,6 +32,7 @@ def _default(kind: type, name: str) -> object:
 def test_the_defaults_are_the_apis():
     assert _default(Settings, "api_body_budget") * MIB == HookLimits().body_budget
     assert _default(Settings, "api_body_timeout") == HookLimits().body_timeout
+    assert _default(Settings, "api_header_timeout") == HEADER_TIMEOUT
     for name in FLAGS:
         assert _default(Settings, name) == _default(DaemonOptions, name), name
 
@@ -73,7 +76,7 @@ def test_a_controller_started_with_the_flags_holds_to_them(tmp_path):
     controller = ControllerProcess(
         manifests, tmp_path / "stackctl.db",
         extra=("--api", f"127.0.0.1:{port}", "--api-body-budget", "1",
-               "--api-body-timeout", "0.5"),
+               "--api-body-timeout", "0.5", "--api-header-timeout", "0.5"),
     ).start()  # fmt: skip
     try:
         wait_for(lambda: b"200 OK" in _exchange(port, b"GET /healthz HTTP/1.1\r\nHost: t\r\n"
@@ -86,5 +89,7 @@ def test_a_controller_started_with_the_flags_holds_to_them(tmp_path):
         assert _exchange(port, signed).startswith(b"HTTP/1.1 503")  # 2 MiB > a 1 MiB budget
         late = signed.replace(str(2 * MIB).encode(), b"100") + b"{"
         assert _exchange(port, late).startswith(b"HTTP/1.1 408")  # 99 bytes never come
+        unended = _exchange(port, b"GET /healthz HTTP/1.1\r\nHost: t\r\n")  # no blank line
+        assert unended.startswith(b"HTTP/1.1 408") and b"headers came too slowly" in unended
     finally:
         assert controller.stop() == 0
