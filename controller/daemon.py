@@ -88,6 +88,7 @@ class DaemonOptions:
     api: tuple[str, int] | None = None  # (host, port) of the HTTP API; None: no API
     api_token: str | None = None
     api_open_reads: bool = False  # with a token: the read endpoints need none
+    api_max_connections: int = 1000  # --api-max-connections
     api_header_timeout: float = 10.0  # --api-header-timeout, seconds
     api_body_timeout: float = 30.0  # --api-body-timeout, seconds
     api_body_budget: int = 32  # --api-body-budget, MiB
@@ -257,7 +258,11 @@ class Controller:
             ),
         )
         self._api = start_server(
-            app, host=host, port=port, header_timeout=self.options.api_header_timeout
+            app,
+            host=host,
+            port=port,
+            header_timeout=self.options.api_header_timeout,
+            max_connections=self.options.api_max_connections,
         )
         log.info(
             "HTTP API and web console on http://%s:%d/ (actions %s)",

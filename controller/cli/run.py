@@ -107,6 +107,13 @@ def run(
         help="Seconds a connection has to send a request's headers; then 408 and closed"
         " [default: 10].",
     ),
+    api_max_connections: int | None = typer.Option(
+        None,
+        min=1,
+        envvar="STACKCTL_API_MAX_CONNECTIONS",
+        help="Open HTTP connections at most (kept below the descriptor limit); beyond, the one"
+        " waiting longest without a request is closed [default: 1000].",
+    ),
     git_url: str | None = typer.Option(
         None,
         envvar="STACKCTL_GIT_URL",
@@ -205,6 +212,7 @@ def run(
             "api_body_budget": api_body_budget,
             "api_body_timeout": api_body_timeout,
             "api_header_timeout": api_header_timeout,
+            "api_max_connections": api_max_connections,
             "max_failures": max_failures,
             "keep_commands": keep_commands,
             "keep_days": keep_days,
@@ -244,6 +252,7 @@ def run(
         api=None if no_api else _address(settings.api),
         api_token=os.environ.get("STACKCTL_API_TOKEN") or None,
         api_open_reads=settings.api_open_reads,
+        api_max_connections=settings.api_max_connections,
         api_header_timeout=settings.api_header_timeout,
         api_body_timeout=settings.api_body_timeout,
         api_body_budget=settings.api_body_budget,

@@ -12,7 +12,7 @@ from helpers.controller_process import ControllerProcess, wait_for
 from typer.testing import CliRunner
 
 from controller.api.limits import MIB, HookLimits
-from controller.api.server import HEADER_TIMEOUT
+from controller.api.server import HEADER_TIMEOUT, MAX_CONNECTIONS
 from controller.cli import app
 from controller.config import Settings, load_settings
 from controller.daemon import DaemonOptions
@@ -22,6 +22,7 @@ FLAGS = {
     "api_body_budget": ("--api-body-budget", "7", 7),
     "api_body_timeout": ("--api-body-timeout", "2.5", 2.5),
     "api_header_timeout": ("--api-header-timeout", "4", 4.0),
+    "api_max_connections": ("--api-max-connections", "64", 64),
 }
 
 
@@ -33,6 +34,7 @@ def test_the_defaults_are_the_apis():
     assert _default(Settings, "api_body_budget") * MIB == HookLimits().body_budget
     assert _default(Settings, "api_body_timeout") == HookLimits().body_timeout
     assert _default(Settings, "api_header_timeout") == HEADER_TIMEOUT
+    assert _default(Settings, "api_max_connections") == MAX_CONNECTIONS
     for name in FLAGS:
         assert _default(Settings, name) == _default(DaemonOptions, name), name
 
@@ -76,7 +78,8 @@ def test_a_controller_started_with_the_flags_holds_to_them(tmp_path):
     controller = ControllerProcess(
         manifests, tmp_path / "stackctl.db",
         extra=("--api", f"127.0.0.1:{port}", "--api-body-budget", "1",
-               "--api-body-timeout", "0.5", "--api-header-timeout", "0.5"),
+               "--api-body-timeout", "0.5", "--api-header-timeout", "3",
+               "--api-max-connections", "2"),
     ).start()  # fmt: skip
     try:
         wait_for(lambda: b"200 OK" in _exchange(port, b"GET /healthz HTTP/1.1\r\nHost: t\r\n"
@@ -91,5 +94,14 @@ def test_a_controller_started_with_the_flags_holds_to_them(tmp_path):
         assert _exchange(port, late).startswith(b"HTTP/1.1 408")  # 99 bytes never come
         unended = _exchange(port, b"GET /healthz HTTP/1.1\r\nHost: t\r\n")  # no blank line
         assert unended.startswith(b"HTTP/1.1 408") and b"headers came too slowly" in unended
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as first:
+            first.settimeout(30)
+            with socket.create_connection(("127.0.0.1", port), timeout=30) as second:
+                assert b"200 OK" in _exchange(port, b"GET /healthz HTTP/1.1\r\nHost: t\r\n"
+                                                    b"Connection: close\r\n\r\n")  # fmt: skip
+                assert first.recv(100).startswith(b"HTTP/1.1 408")  # made room (cap 2)
+                # (the header deadline, 3 s, would have closed both: the second is open)
+                assert second.send(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n") > 0
+                assert second.recv(100).startswith(b"HTTP/1.1 200")
     finally:
         assert controller.stop() == 0
