@@ -22,6 +22,8 @@ import anyio
 import anyio.to_thread
 from starlette.requests import ClientDisconnect, Request
 
+from controller.errors import StackctlError
+
 MIB = 1024 * 1024
 T = TypeVar("T")
 
@@ -35,8 +37,9 @@ class HookLimits:
     threads: int = 4  # signature checks and parsing at once (hashlib frees the GIL)
 
 
-class BodyRefused(Exception):
-    """A body not read (further): the answer's status and message."""
+class BodyRefused(StackctlError):
+    """A body not read (further): the answer's status and message (the route answers it; an
+    ordinary refusal of a request, not a fault of the controller)."""
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
