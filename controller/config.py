@@ -31,6 +31,10 @@ class Settings:
     api_open_reads: bool = False
     # Hours a console session lasts after the token is entered (then it is asked again).
     console_session_hours: float = 12.0
+    api_body_budget: int = 32  # MiB of webhook bodies held at once (then 503)
+    api_body_timeout: float = 30.0  # seconds for a webhook body to arrive (then 408)
+    api_header_timeout: float = 10.0  # seconds for a request's headers (then 408, closed)
+    api_max_connections: int = 1000  # open connections at most (kept below the fd limit)
     max_failures: int = 5  # failed attempts of a command (transient errors) before it FAILS
     # Retention (``RetentionPolicy``'s defaults; a test keeps them equal): finished commands
     # of a stack beyond its newest keep_commands and older than keep_days go, events older

@@ -93,6 +93,10 @@ class DaemonOptions:
     api_token: str | None = None
     api_open_reads: bool = False  # with a token: the read endpoints need none
     console_session_hours: float = 12.0  # a console session's life once the token is entered
+    api_max_connections: int = 1000  # --api-max-connections
+    api_header_timeout: float = 10.0  # --api-header-timeout, seconds
+    api_body_timeout: float = 30.0  # --api-body-timeout, seconds
+    api_body_budget: int = 32  # --api-body-budget, MiB
     repository: RepositorySpec | None = None  # --git-url: the repository named `default`
     webhook_secret: bytes | None = None  # STACKCTL_GIT_WEBHOOK_SECRET, for `default`
     retention: RetentionPolicy = field(default_factory=RetentionPolicy)  # what compaction keeps
@@ -261,6 +265,7 @@ class Controller:
         # FastAPI and uvicorn are loaded only when the API is served.
         from controller.api.app import create_app
         from controller.api.hosts import HostPolicy
+        from controller.api.limits import MIB, HookLimits
         from controller.api.server import start_server
 
         host, port = self.options.api
@@ -278,8 +283,18 @@ class Controller:
             ),
             session_hours=self.options.console_session_hours,
             public_url=self.options.public_url,
+            hook_limits=HookLimits(
+                body_budget=self.options.api_body_budget * MIB,
+                body_timeout=self.options.api_body_timeout,
+            ),
         )
-        self._api = start_server(app, host=host, port=port)
+        self._api = start_server(
+            app,
+            host=host,
+            port=port,
+            header_timeout=self.options.api_header_timeout,
+            max_connections=self.options.api_max_connections,
+        )
         log.info(
             "HTTP API and web console on http://%s:%d/ (actions %s)",
             host,

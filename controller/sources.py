@@ -8,9 +8,10 @@ is stopped. Removing a repository deletes nothing: its stacks keep running, unow
 says so (delete them with ``stackctl delete``); a ``Repository`` manifest that is invalid keeps
 its repository followed with the last valid declaration, as an invalid stack keeps its version.
 
-``Sources.receive_push`` answers ``POST /api/v1/hooks/git``: the payload only chooses which
-repositories' secrets to try (``controller.git.webhooks.identify``); a verified push for a
-followed ref triggers a fetch (coalesced with one running) and answers 202 with what will happen.
+``Sources.receive_push`` answers ``POST /api/v1/hooks/git``: the raw body is checked against the
+repositories' secrets before anything in it is read (``controller.git.webhooks``); a verified push
+for a followed ref triggers a fetch (coalesced with one running) and answers 202 with what will
+happen. A delivery no secret signs gets one answer, whether its repository is followed or not.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from controller.db import Database
 from controller.desired.reach import Reach
 from controller.desired.repository import RepositorySpec
 from controller.git import matching, webhooks
+from controller.git.deliveries import Deliveries
 from controller.git.sizing import CheckoutLimits
 from controller.models import Event, LogLevel
 from controller.puller import GitStats, Puller
@@ -98,7 +100,7 @@ class Sources:
         self.stats = stats
         self._lock = threading.Lock()
         self._running: dict[str, _Running] = {}
-        self._deliveries = webhooks.Deliveries()
+        self._deliveries = Deliveries()
 
     # -- following ---------------------------------------------------------------------------
 
@@ -199,41 +201,52 @@ class Sources:
     def receive_push(
         self, *, headers: Mapping[str, str], body: bytes, repository: str | None = None
     ) -> tuple[int, dict[str, object]]:
-        """(HTTP status, JSON body) for one webhook delivery."""
+        """(HTTP status, JSON body) for one webhook delivery. The raw body is checked against
+        the secrets first (the named repository's, else every followed one's) and parsed only
+        once one signs it; a delivery none signs gets one answer (``NOT_SIGNED``), followed
+        repository or not. Blocking (HMACs, JSON): the route runs it in a thread."""
         too_large = webhooks.check_content_length(headers)
         if too_large is not None:
             return self._answer("unknown", too_large)
-        unverified = webhooks.identify(headers=headers, body=body)
-        if isinstance(unverified, webhooks.Refusal):
-            return self._answer("unknown", unverified)
-        provider = unverified.provider.value
-        candidates = self._candidates(unverified, repository)
-        if not candidates:
-            self.stats.webhook(provider, "unknown_repository")
-            return 404, {"detail": "no followed repository matches this webhook"}
-        outcome: webhooks.Outcome | None = None
-        for name, (puller, secret) in candidates.items():
-            outcome = webhooks.verify(unverified, secret=secret)
-            if isinstance(outcome, webhooks.Refusal):
+        delivery = webhooks.read_delivery(headers)
+        if isinstance(delivery, webhooks.Refusal):
+            return self._answer("unknown", delivery)
+        provider = delivery.provider.value
+        signers = self._signers(delivery, body, repository)
+        if not signers:
+            return self._answer(provider, webhooks.NOT_SIGNED)
+        outcome = webhooks.read_signed(delivery, body=body)
+        if isinstance(outcome, webhooks.Refusal):
+            return self._answer(provider, outcome)
+        for name, puller in signers.items():
+            about = isinstance(outcome, webhooks.Push | webhooks.Ping)  # it names its repository
+            if repository is None and about and not matching.repository_matches(
+                puller.spec.url, outcome
+            ):
                 continue
             return self._act(name, puller, outcome, provider)
-        assert outcome is not None
-        return self._answer(provider, outcome)
+        self.stats.webhook(provider, "unknown_repository")
+        return 202, {"detail": "ignored: the repositories whose secret signs it have other URLs"}
 
-    def _candidates(
-        self, unverified: webhooks.Unverified, repository: str | None
-    ) -> dict[str, tuple[Puller, bytes | None]]:
+    def _signers(
+        self, delivery: webhooks.Delivery, body: bytes, repository: str | None
+    ) -> dict[str, Puller]:
+        """The followed repositories (only ``repository`` when named) whose secret signs the
+        raw body, in name order; each distinct secret is tried once."""
         with self._lock:
             running = dict(self._running)
-        found: dict[str, tuple[Puller, bytes | None]] = {}
+        verdicts: dict[bytes, bool] = {}
+        found: dict[str, Puller] = {}
         for name, item in sorted(running.items()):
             if repository is not None and name != repository:
                 continue
-            if repository is None and not matching.repository_matches(
-                item.declared.spec.url, unverified
-            ):
+            secret = _secret(item.declared)
+            if not secret:
                 continue
-            found[name] = (item.puller, _secret(item.declared))
+            if secret not in verdicts:
+                verdicts[secret] = webhooks.is_signed(delivery, body=body, secret=secret)
+            if verdicts[secret]:
+                found[name] = item.puller
         return found
 
     def _act(

@@ -14,9 +14,11 @@
   by the bearer token.
 - Every request whose ``Host`` is not a name the controller is served as: 400 (``hosts``:
   DNS rebinding).
+- With a token set, ``/readyz`` and ``/metrics`` stay open but tell counts and states only
+  unless the token is given: no failure texts, no stack, repository or destination labels.
 - ``/api/v1/...``: ``reads`` and ``writes``. Writes need the bearer token (none configured:
   403). Reads need it too when one is configured, unless ``open_reads``; without a token they
-  are open. The probes and ``/metrics`` are always open.
+  are open. The probes and ``/metrics`` are always open (see above for what they tell).
 Every error is JSON ``{"message": ...}``: 404 unknown name, 422 bad parameter (``errors`` lists
 them), 401/403 auth, 409 a state that forbids the action, 503 a busy database.
 The app never talks to the engine; the daemon passes what it knows (readiness, engine calls).
@@ -45,10 +47,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from controller import __version__
 from controller.api import hooks, reads, repositories, writes
-from controller.api.deps import DatabaseHolder
+from controller.api.deps import DatabaseHolder, told_everything
 from controller.api.documented import HOOK_RESPONSES, errors
 from controller.api.headers import SecurityHeaders, page_policy
 from controller.api.hosts import HostCheck, HostPolicy
+from controller.api.limits import HookLimits
 from controller.api.metrics import build_registry
 from controller.console import mount_console
 from controller.db import InvalidCursorError
@@ -80,6 +83,7 @@ def create_app(
     hosts: HostPolicy | None = None,
     session_hours: float = 12.0,
     public_url: str | None = None,
+    hook_limits: HookLimits | None = None,
 ) -> FastAPI:
     """The API over the database at ``db_path``; write endpoints need ``token`` (none: they
     answer 403), and so do reads unless ``open_reads``. The web console is served at ``/``;
@@ -110,19 +114,22 @@ def create_app(
     app.state.session_hours = session_hours
     app.state.secure_cookies = (public_url or "").startswith("https://")
     app.state.on_push = on_push
+    hooks.configure(app, hook_limits)  # the webhook bodies' budget, deadline and threads
     app.state.observe = observe
     app.state.stopping = threading.Event()  # set by ApiServer.stop: live streams end
     registry = build_registry(holder.get, engine_calls, git_stats)
+    counts_only = build_registry(holder.get, engine_calls, git_stats, redact=True)
     _add_error_handlers(app)
 
     @app.get("/healthz")
-    def healthz() -> dict[str, str]:
-        """The process is alive and serving."""
+    async def healthz() -> dict[str, str]:
+        """The process is alive and serving (on the event loop itself: no thread to wait for)."""
         return {"status": "ok"}
 
     @app.get("/readyz", responses={503: {"description": "Not ready: `reason` says why."}})
-    def readyz() -> JSONResponse:
-        """Ready when every check passes: 200, else 503 with the reason."""
+    def readyz(request: Request) -> JSONResponse:
+        """Ready when every check passes: 200, else 503 with the reason (with a token set,
+        only its bearer gets the reasons' texts; others the names of the failing checks)."""
         checks = _checks(holder, readiness)
         body: dict[str, bool | str] = {name: value is True for name, value in checks.items()}
         failing = [
@@ -130,14 +137,18 @@ def create_app(
             for name, value in checks.items()
             if value is not True
         ]
-        if failing:
+        if failing and told_everything(request):
             body["reason"] = "; ".join(failing)
+        elif failing:
+            names = [name for name, value in checks.items() if value is not True]
+            body["reason"] = "not ready: " + ", ".join(names)
         return JSONResponse(body, status_code=503 if failing else 200)
 
     @app.get("/metrics", response_class=PlainTextResponse)
-    def metrics() -> Response:
-        """Prometheus' text format."""
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    def metrics(request: Request) -> Response:
+        """Prometheus text; with a token set, labels naming things are blank without it."""
+        chosen = registry if told_everything(request) else counts_only
+        return Response(generate_latest(chosen), media_type=CONTENT_TYPE_LATEST)
 
     _add_docs(app)
     app.include_router(reads.router)

@@ -67,6 +67,19 @@ def require_reader(request: Request, credentials: Credentials) -> None:
         _check_bearer(credentials, expected)
 
 
+def told_everything(request: Request) -> bool:
+    """Whether the probes and ``/metrics`` may name things (repositories, stacks, destinations,
+    error texts): without a token configured they always do; with one, only to its bearer
+    (otherwise they give counts and states)."""
+    expected: str | None = request.app.state.token
+    if not expected:
+        return True
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        given.strip().encode(), expected.encode()
+    )
+
+
 def _check_bearer(credentials: HTTPAuthorizationCredentials | None, expected: str) -> None:
     given = credentials.credentials.strip() if credentials is not None else ""
     if not given:

@@ -29,6 +29,9 @@ Metrics (all prefixed ``stackctl_``):
   ``git_last_fetch_timestamp_seconds{repository}``, ``webhook_requests_total{provider,result}``
   and ``git_push_to_apply_seconds`` (a trigger, e.g. a push webhook, to its APPLY recorded):
   this process's own, from the ``git_stats`` callable (a ``controller.puller.GitStats``).
+With ``redact`` (``/metrics`` without the token when one is set) the labels that name things
+(``REDACTED``: stacks, repositories, destinations) are blank and their series summed (the latest
+of timestamps): counts and states stay, names go.
 Besides, the client library's standard ``process_*`` (CPU, memory, open files, start time),
 ``python_info`` and ``python_gc_*`` metrics of this process.
 """
@@ -65,6 +68,7 @@ WAIT_BUCKETS = bounds("wait")
 MANIFEST_INVALID = "ManifestInvalid"
 
 EngineCalls = Callable[[], Mapping[str, int]]
+REDACTED = frozenset({"stack", "repository", "destination"})
 
 
 class DatabaseCollector(Collector):
@@ -75,12 +79,19 @@ class DatabaseCollector(Collector):
         db: Callable[[], Database],
         engine_calls: EngineCalls | None,
         git_stats: Callable[[], Any] | None = None,
+        *,
+        redact: bool = False,
     ) -> None:
         self._db = db
         self._engine_calls = engine_calls
         self._git_stats = git_stats
+        self._redact = redact
 
     def collect(self) -> Iterator[Metric]:
+        for family in self._collect():
+            yield _redacted(family) if self._redact else family
+
+    def _collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily("stackctl_database_up", "1 when the database could be read.")
         try:
             families = list(self._from_database(StatsRepository(self._db())))
@@ -199,15 +210,36 @@ def _bound(value: float) -> str:
     return repr(float(value))
 
 
+def _redacted(family: Metric) -> Metric:
+    """``family`` with the ``REDACTED`` labels blank and the series that then coincide merged."""
+    if not any(REDACTED & sample.labels.keys() for sample in family.samples):
+        return family
+    merged: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+    for sample in family.samples:
+        labels = tuple((k, "" if k in REDACTED else v) for k, v in sample.labels.items())
+        key = (sample.name, labels)
+        if key in merged and sample.name.endswith("_timestamp_seconds"):
+            merged[key] = max(merged[key], sample.value)
+        else:
+            merged[key] = merged.get(key, 0.0) + sample.value
+    out = Metric(family.name, family.documentation, family.type, family.unit)
+    for (name, labels), value in merged.items():
+        out.add_sample(name, dict(labels), value)
+    return out
+
+
 def build_registry(
     db: Callable[[], Database],
     engine_calls: EngineCalls | None,
     git_stats: Callable[[], Any] | None = None,
+    *,
+    redact: bool = False,
 ) -> CollectorRegistry:
     """A registry of its own: the database collector and the standard process, platform and
-    garbage-collector metrics (registered here, not on the process-global registry)."""
+    garbage-collector metrics (registered here, not on the process-global registry);
+    ``redact``: names blanked (``_redacted``)."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(DatabaseCollector(db, engine_calls, git_stats))
+    registry.register(DatabaseCollector(db, engine_calls, git_stats, redact=redact))
     ProcessCollector(registry=registry)
     PlatformCollector(registry=registry)
     GCCollector(registry=registry)

@@ -3,7 +3,9 @@
 The socket is bound here, before the thread starts, so that an address in use is an error the
 caller sees at once (and port 0 means "any free port": ``ApiServer.port`` is the real one).
 uvicorn installs signal handlers only in the main thread, so running ``Server.run`` in a thread
-leaves SIGTERM/SIGINT to the daemon, which calls ``stop()``.
+leaves SIGTERM/SIGINT to the daemon, which calls ``stop()``. Connections are served by
+``controller.api.connections``' protocol (a header deadline, a connection cap) and a flood's
+log lines are said once per interval.
 """
 
 from __future__ import annotations
@@ -16,9 +18,13 @@ from dataclasses import dataclass
 import uvicorn
 from fastapi import FastAPI
 
+from controller.api.connections import guarded_protocol, quiet_server_noise
 from controller.errors import PermanentError
 
 START_TIMEOUT = 10.0
+HEADER_TIMEOUT = 10.0  # seconds for a request's headers (--api-header-timeout)
+MAX_CONNECTIONS = 1000  # open connections at once (--api-max-connections)
+BACKLOG = 128
 
 
 @dataclass
@@ -43,11 +49,29 @@ class ApiServer:
         self.thread.join(timeout)
 
 
-def start_server(app: FastAPI, *, host: str, port: int) -> ApiServer:
-    """Serve ``app`` on ``host:port`` until ``stop()``; returns once it accepts connections."""
+def start_server(
+    app: FastAPI,
+    *,
+    host: str,
+    port: int,
+    header_timeout: float = HEADER_TIMEOUT,
+    max_connections: int = MAX_CONNECTIONS,
+) -> ApiServer:
+    """Serve ``app`` on ``host:port`` until ``stop()``; returns once it accepts connections.
+    A connection has ``header_timeout`` seconds for each request's headers; at most
+    ``max_connections`` are open at once."""
     sock = _bind(host, port)
     bound = int(sock.getsockname()[1])
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        http=guarded_protocol(header_timeout=header_timeout, max_connections=max_connections),
+        backlog=BACKLOG,
+    )
+    quiet_server_noise()  # after Config: uvicorn configures its loggers there
     server = uvicorn.Server(config)
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="stackctl-api", daemon=True
@@ -74,7 +98,7 @@ def _bind(host: str, port: int) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
-        sock.listen(128)
+        sock.listen(BACKLOG)
     except OSError as e:
         sock.close()
         raise PermanentError(f"cannot serve the HTTP API on {host}:{port}: {e}") from e

@@ -93,6 +93,34 @@ def run(
         help="Hours a web console session lasts once the token is entered; \"Forget token\""
         " ends it at once [default: 12].",
     ),
+    api_body_budget: int | None = typer.Option(
+        None,
+        min=1,
+        envvar="STACKCTL_API_BODY_BUDGET",
+        help="MiB of push webhook bodies the API holds at once, all senders together; a body"
+        " beyond answers 503 [default: 32].",
+    ),
+    api_body_timeout: float | None = typer.Option(
+        None,
+        min=0.1,
+        envvar="STACKCTL_API_BODY_TIMEOUT",
+        help="Seconds a push webhook body has to arrive, from its headers to its last byte;"
+        " then 408 [default: 30].",
+    ),
+    api_header_timeout: float | None = typer.Option(
+        None,
+        min=0.1,
+        envvar="STACKCTL_API_HEADER_TIMEOUT",
+        help="Seconds a connection has to send a request's headers; then 408 and closed"
+        " [default: 10].",
+    ),
+    api_max_connections: int | None = typer.Option(
+        None,
+        min=1,
+        envvar="STACKCTL_API_MAX_CONNECTIONS",
+        help="Open HTTP connections at most (kept below the descriptor limit); beyond, the one"
+        " waiting longest without a request is closed [default: 1000].",
+    ),
     git_url: str | None = typer.Option(
         None,
         envvar="STACKCTL_GIT_URL",
@@ -226,6 +254,10 @@ def run(
             "api": api,
             "api_open_reads": api_open_reads,
             "console_session_hours": console_session_hours,
+            "api_body_budget": api_body_budget,
+            "api_body_timeout": api_body_timeout,
+            "api_header_timeout": api_header_timeout,
+            "api_max_connections": api_max_connections,
             "max_failures": max_failures,
             "keep_commands": keep_commands,
             "keep_days": keep_days,
@@ -271,6 +303,10 @@ def run(
         api_token=os.environ.get("STACKCTL_API_TOKEN") or None,
         api_open_reads=settings.api_open_reads,
         console_session_hours=settings.console_session_hours,
+        api_max_connections=settings.api_max_connections,
+        api_header_timeout=settings.api_header_timeout,
+        api_body_timeout=settings.api_body_timeout,
+        api_body_budget=settings.api_body_budget,
         repository=_repository(settings),
         webhook_secret=(os.environ.get("STACKCTL_GIT_WEBHOOK_SECRET") or "").encode() or None,
         retention=_retention(settings),

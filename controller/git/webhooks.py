@@ -2,23 +2,26 @@
 what it asks for (issue 11).
 
 This module owns the pure decision behind ``POST /api/v1/hooks/git``: headers and body in, one
-outcome value out, plus the URL and ref matching and the memory of seen deliveries. The endpoint
-reads the body, chooses the secret, maps outcomes to HTTP and queues fetches. This module must
-never do I/O, import anything beyond the standard library, or put a secret or token into an
-outcome, a repr or a message.
+outcome value out (the URL and ref matching are ``matching``'s, the memory of seen deliveries
+``deliveries``'). The endpoint reads the body, tries the secrets, maps outcomes to HTTP and
+queues fetches. This module must never do I/O, import anything beyond the standard library,
+or put a secret or token into an outcome, a repr or a message.
 
 The endpoint, in order:
 
 1. ``check_content_length(headers)`` before reading, then read at most ``MAX_BODY + 1`` bytes.
-2. With ``?repository=NAME`` the secret is known: ``read_push(headers=, body=, secret=)``.
-   Otherwise ``identify(headers=, body=)`` names the repository *only to choose a secret*, and
-   ``verify(unverified, secret=)`` for each configured repository that
-   ``matching.repository_matches`` it (several may share a URL; the first that verifies wins).
-   ``verify`` starts again from the raw request, so nothing read before the check reaches an
-   outcome.
-3. ``Push``: queue a fetch for each source where ``matching.repository_matches`` and
-   ``matching.ref_matches``; ``Deliveries.seen_before(push.delivery)`` first, so a redelivery
-   fetches nothing twice.
+2. ``read_delivery(headers)``: who sent it and its credential, from the headers alone.
+3. ``is_signed(delivery, body=, secret=)`` over the raw bytes, for the named repository's secret
+   (``?repository=NAME``) or for each followed repository's: nothing of the body is parsed
+   before a secret signs it, so an unsigned body costs one HMAC per secret and no parsing. A
+   delivery no secret signs gets ``NOT_SIGNED`` whether its repository is followed or not, so
+   nobody learns which repositories are followed by asking.
+4. ``read_signed(delivery, body=)`` parses the body (JSON, or the forms' default
+   ``application/x-www-form-urlencoded`` with the JSON in ``payload``) and says what it asks.
+5. ``Push``: queue a fetch for each source (among those whose secret signed it) where
+   ``matching.repository_matches`` and ``matching.ref_matches``; ``Deliveries.seen_before``
+   (``controller.git.deliveries``) first, so a redelivery fetches nothing twice.
+``read_push(headers=, body=, secret=)`` is steps 2 to 4 for one known secret.
 
 Refusals are values, not exceptions: a bad signature is an ordinary answer to an ordinary request
 from the internet, not a fault here, so the endpoint maps every outcome in one ``match`` (each
@@ -27,9 +30,10 @@ carries ``http_status``, except ``Push``, whose answer depends on what it queues
 What is trusted, and why that is enough:
 
 - Without a secret nothing is accepted (401): an unsigned webhook would let anyone trigger fetches.
-- Signatures cover the body only, so the event and delivery headers, and a replay of a genuine
-  request, are taken on the sender's word. That is harmless because the most any outcome does is
-  trigger a fetch, and a fetch of an unchanged repository changes nothing.
+- Signatures cover the raw body only (a form-encoded body as sent, before decoding), so the
+  event and delivery headers, and a replay of a genuine request, are taken on the sender's
+  word. That is harmless because the most any outcome does is trigger a fetch, and a fetch of
+  an unchanged repository changes nothing.
 - For the same reason ``Push.after`` is information (logs, events): the fetch resolves the ref
   itself. Checking out ``after`` would let a replayed old push roll a stack back.
 - GitLab sends the secret itself (``X-Gitlab-Token``), not a signature: use HTTPS with GitLab.
@@ -41,12 +45,11 @@ import hashlib
 import hmac
 import json
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar, TypeAlias
+from urllib.parse import parse_qsl
 
 MAX_BODY = 5 * 1024 * 1024
 """The largest body read. A bigger push is refused (413); the next poll still sees it."""
@@ -66,6 +69,8 @@ class Ping:
 
     provider: Provider
     delivery: str | None
+    # Which repository the hook was made on, to pick among those whose secret signed it.
+    urls: tuple[str, ...] = field(default=(), compare=False)
     http_status: ClassVar[int] = 200
 
 
@@ -118,21 +123,6 @@ class TooLarge(Refusal):
 
 
 Outcome: TypeAlias = Ping | Push | Ignored | Refusal
-
-
-@dataclass(frozen=True)
-class Unverified:
-    """What a request says about itself before its signature is checked: for choosing the secret
-    and nothing else. ``headers`` (only the ones this module reads) and ``body`` are kept for
-    ``verify`` and left out of the repr, since a GitLab token is the secret itself."""
-
-    provider: Provider
-    event: str
-    delivery: str | None
-    urls: tuple[str, ...]
-    full_name: str | None
-    headers: tuple[tuple[str, str], ...] = field(repr=False)
-    body: bytes = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -190,17 +180,33 @@ _NAME_FIELD = {
     Provider.FORGEJO: ("repository", "full_name"),
     Provider.GITLAB: ("project", "path_with_namespace"),
 }
+NOT_SIGNED = Unauthorized(
+    "no followed repository's webhook secret signs this delivery: check the webhook's URL"
+    " (?repository=NAME) and secret"
+)
+"""The one answer to a delivery nobody's secret signs: a repository that is not followed, one
+without a secret, a wrong or missing signature (telling them apart would tell which
+repositories are followed)."""
+_FORM = "application/x-www-form-urlencoded"
 _HEX_MAC = re.compile(r"[0-9a-fA-F]{64}")
 _COMMIT = re.compile(r"[0-9a-fA-F]{40}|[0-9a-fA-F]{64}")  # SHA-1 or SHA-256 repositories
 _DIGITS = re.compile(r"[0-9]+")
 
 
 @dataclass(frozen=True)
-class _Request:
+class Delivery:
+    """What a request's headers say: who sent it, which event, its id and its credential (left
+    out of the repr: a GitLab token is the secret itself). Nothing here is verified."""
+
     scheme: _Scheme
     event: str
     delivery: str | None
     credential: str | None = field(repr=False)
+    form: bool = False  # application/x-www-form-urlencoded: the JSON is in ``payload``
+
+    @property
+    def provider(self) -> Provider:
+        return self.scheme.provider
 
 
 def check_content_length(headers: Mapping[str, str]) -> TooLarge | BadRequest | None:
@@ -217,32 +223,24 @@ def check_content_length(headers: Mapping[str, str]) -> TooLarge | BadRequest | 
     return None
 
 
-def identify(*, headers: Mapping[str, str], body: bytes) -> Unverified | Refusal:
-    """Read, without trusting, which repository a request is about, to choose its secret."""
+def read_delivery(headers: Mapping[str, str]) -> Delivery | BadRequest:
+    """Who sent the request and with which credential, from its headers only."""
+    return _read_headers(headers)
+
+
+def is_signed(delivery: Delivery, *, body: bytes, secret: bytes | None) -> bool:
+    """The credential matches ``secret`` over the raw body, in constant time. Parses nothing."""
+    return _check_credential(delivery, body=body, secret=secret) is None
+
+
+def read_signed(delivery: Delivery, *, body: bytes) -> Ping | Push | Ignored | BadRequest:
+    """What a delivery asks for. Only for a body ``is_signed`` accepted: it parses the body."""
     if len(body) > MAX_BODY:
-        return _too_large(str(len(body)))
-    request = _read_headers(headers)
-    if isinstance(request, Refusal):
-        return request
-    payload = _parse(body)
+        return BadRequest(f"the body is over {MAX_BODY} bytes")
+    payload = _parse(body, form=delivery.form)
     if isinstance(payload, Refusal):
         return payload
-    provider = request.scheme.provider
-    kept = tuple((k, v) for k, v in headers.items() if k.lower() in _READ)
-    return Unverified(
-        provider=provider,
-        event=request.event,
-        delivery=request.delivery,
-        urls=_urls(provider, payload),
-        full_name=_full_name(provider, payload),
-        headers=kept,
-        body=body,
-    )
-
-
-def verify(unverified: Unverified, *, secret: bytes | None) -> Outcome:
-    """``read_push`` on the request ``identify`` saw, with the secret that request led to."""
-    return read_push(headers=dict(unverified.headers), body=unverified.body, secret=secret)
+    return _decide(delivery, payload)
 
 
 def read_push(*, headers: Mapping[str, str], body: bytes, secret: bytes | None) -> Outcome:
@@ -250,64 +248,20 @@ def read_push(*, headers: Mapping[str, str], body: bytes, secret: bytes | None) 
     means the repository has no webhook secret, and nothing is accepted for it."""
     if len(body) > MAX_BODY:
         return _too_large(str(len(body)))
-    request = _read_headers(headers)
-    if isinstance(request, Refusal):
-        return request
-    refused = _check_credential(request, body=body, secret=secret)
+    delivery = _read_headers(headers)
+    if isinstance(delivery, Refusal):
+        return delivery
+    refused = _check_credential(delivery, body=body, secret=secret)
     if refused is not None:
         return refused
-    payload = _parse(body)
-    if isinstance(payload, Refusal):
-        return payload
-    return _decide(request, payload)
-
-
-class Deliveries:
-    """Delivery ids already handled, so a sender's redelivery is answered without a second fetch.
-
-    Bounded (the least recently seen id is forgotten first) and safe to share between threads.
-    It lives in memory only: after a restart a redelivery fetches once more, which is harmless
-    because a fetch of an unchanged repository changes nothing. Record only verified deliveries,
-    or anyone could fill it with guessed ids.
-    """
-
-    def __init__(self, capacity: int = 10_000) -> None:
-        if capacity < 1:
-            raise ValueError("Deliveries needs room for at least one id")
-        self._capacity = capacity
-        self._seen: OrderedDict[str, None] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def seen_before(self, delivery_id: str | None) -> bool:
-        """True if the id was recorded already; records it either way. No id is never seen."""
-        if not delivery_id:
-            return False
-        with self._lock:
-            if delivery_id in self._seen:
-                self._seen.move_to_end(delivery_id)
-                return True
-            self._seen[delivery_id] = None
-            if len(self._seen) > self._capacity:
-                self._seen.popitem(last=False)
-            return False
-
-    def forget(self, delivery_id: str | None) -> None:
-        """Drop an id whose handling failed (e.g. the fetch could not be queued), so the sender's
-        retry is not mistaken for a duplicate."""
-        if delivery_id:
-            with self._lock:
-                self._seen.pop(delivery_id, None)
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._seen)
+    return read_signed(delivery, body=body)
 
 
 def _too_large(size: str) -> TooLarge:
     return TooLarge(f"the body has {size[:20]} bytes; the limit is {MAX_BODY}")
 
 
-def _read_headers(headers: Mapping[str, str]) -> _Request | BadRequest:
+def _read_headers(headers: Mapping[str, str]) -> Delivery | BadRequest:
     lowered: dict[str, str] = {}
     for name, value in headers.items():
         key, value = name.lower(), value.strip()
@@ -322,16 +276,18 @@ def _read_headers(headers: Mapping[str, str]) -> _Request | BadRequest:
             "X-Gitea-Event, X-Forgejo-Event or X-Gitlab-Event header"
         )
     delivery = next((lowered[d.lower()] for d in scheme.deliveries if lowered.get(d.lower())), None)
-    return _Request(
+    content_type = lowered.get("content-type", "").partition(";")[0].strip().lower()
+    return Delivery(
         scheme=scheme,
         event=lowered[scheme.event.lower()],
         delivery=delivery,
         credential=lowered.get(scheme.credential.lower()) or None,
+        form=content_type == _FORM,
     )
 
 
 def _check_credential(
-    request: _Request, *, body: bytes, secret: bytes | None
+    request: Delivery, *, body: bytes, secret: bytes | None
 ) -> Unauthorized | None:
     if not secret:
         # An empty key is as good as none: anyone can compute an HMAC with it.
@@ -361,9 +317,18 @@ def _header_bytes(value: str) -> bytes:
         return value.encode("utf-8")
 
 
-def _parse(body: bytes) -> dict[str, Any] | BadRequest:
-    if body.startswith(b"payload="):
-        return BadRequest("the body is form-encoded: set the webhook's content type to JSON")
+def _parse(body: bytes, *, form: bool) -> dict[str, Any] | BadRequest:
+    if form or body.startswith(b"payload="):
+        # GitHub's and Gitea's default: payload=<the JSON, percent-encoded>. Decoded only now,
+        # after the signature over the encoded bytes was checked.
+        try:
+            fields = parse_qsl(body.decode("ascii"), max_num_fields=8, errors="strict")
+        except (UnicodeDecodeError, ValueError) as e:
+            return BadRequest(f"the form-encoded body cannot be read ({type(e).__name__})")
+        payloads = [value for name, value in fields if name == "payload"]
+        if len(payloads) != 1:
+            return BadRequest("the form-encoded body has no single payload field")
+        body = payloads[0].encode()
     try:
         payload = json.loads(body)
     except (ValueError, RecursionError) as e:
@@ -373,10 +338,12 @@ def _parse(body: bytes) -> dict[str, Any] | BadRequest:
     return payload
 
 
-def _decide(request: _Request, payload: dict[str, Any]) -> Ping | Push | Ignored | BadRequest:
+def _decide(request: Delivery, payload: dict[str, Any]) -> Ping | Push | Ignored | BadRequest:
     provider, event = request.scheme.provider, request.event
     if event.lower() in _PINGS.get(provider, ()):
-        return Ping(provider=provider, delivery=request.delivery)
+        return Ping(
+            provider=provider, delivery=request.delivery, urls=_urls(provider, payload)
+        )
     if event.lower() not in _PUSHES[provider]:
         return Ignored(f"{provider} event {event[:60]!r} is not a push")
     ref, after = payload.get("ref"), payload.get("after")

@@ -24,15 +24,17 @@ def test_the_route_passes_headers_body_and_query_and_answers_what_the_handler_sa
         return 202, {"detail": "fetching infra now", "repository": "infra"}
 
     client = make_client(token=TOKEN, on_push=on_push)
+    signed = {"X-GitHub-Event": "push", "X-Hub-Signature-256": "sha256=" + "0" * 64}
     answer = client.post(
-        "/api/v1/hooks/git?repository=infra",
-        content=b'{"x": 1}',
-        headers={"X-GitHub-Event": "push"},
+        "/api/v1/hooks/git?repository=infra", content=b'{"x": 1}', headers=signed
     )
     assert answer.status_code == 202
     assert answer.json() == {"message": "fetching infra now", "repository": "infra"}
     ((headers, body, repository),) = seen
     assert headers["x-github-event"] == "push" and body == b'{"x": 1}' and repository == "infra"
+    # Unsigned: the handler answers from the headers; the body is never read.
+    client.post("/api/v1/hooks/git", content=b'{"x": 1}', headers={"X-GitHub-Event": "push"})
+    assert seen[-1][1] == b"" and seen[-1][2] is None
 
 
 def test_a_body_over_5_mib_is_413_and_never_reaches_the_handler(make_client) -> None:

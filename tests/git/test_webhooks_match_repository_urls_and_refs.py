@@ -3,6 +3,8 @@ push, whatever the transport; ref_matches reads the source's ref the way the fet
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import itertools
 from pathlib import Path
 
@@ -11,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from controller.git.matching import ref_matches, repository_matches
-from controller.git.webhooks import Provider, Push, Unverified, identify
+from controller.git.webhooks import Ping, Provider, Push, Unauthorized, read_push
 
 PAYLOADS = Path(__file__).parent / "payloads"
 
@@ -100,14 +102,24 @@ EVENT_HEADER = {"github": "X-GitHub-Event", "gitea": "X-Gitea-Event", "forgejo":
     ],
 )
 def test_a_real_payload_matches_its_repository_by_any_of_its_urls(payload, spec):
-    """Matched before verifying too (to choose the secret), so on what identify reads."""
+    """Matched after verifying (the secrets chose the candidates), on what the push says."""
     provider = payload.partition("_")[0]
     header = EVENT_HEADER.get(provider, "X-Gitlab-Event")
     body = (PAYLOADS / f"{payload}.json").read_bytes()
-    unverified = identify(headers={header: "push"}, body=body)
-    assert isinstance(unverified, Unverified)
-    assert repository_matches(spec, unverified)
-    assert not repository_matches(spec.removesuffix(".git") + "-fork", unverified)
+    mac = hmac.new(b"s", body, hashlib.sha256).hexdigest()
+    credential = {
+        "github": ("X-Hub-Signature-256", f"sha256={mac}"),
+        "gitea": ("X-Gitea-Signature", mac),
+        "forgejo": ("X-Forgejo-Signature", mac),
+        "gitlab": ("X-Gitlab-Token", "s"),
+    }[provider]
+    gitlab_event = "Tag Push Hook" if "tag" in payload else "Push Hook"
+    event = gitlab_event if provider == "gitlab" else "push"
+    push = read_push(headers=dict([(header, event), credential]), body=body, secret=b"s")
+    assert not isinstance(push, Unauthorized)
+    assert isinstance(push, Push | Ping), push
+    assert repository_matches(spec, push)
+    assert not repository_matches(spec.removesuffix(".git") + "-fork", push)
 
 
 _NAME = st.from_regex(r"[a-z0-9][a-z0-9_-]{0,10}", fullmatch=True)

@@ -1,38 +1,39 @@
 """Webhook requests as GitHub, Gitea, Forgejo and GitLab send them, and what read_push,
-identify and verify make of them. Payloads are trimmed copies of real ones (payloads/README.md);
+read_delivery, is_signed and read_signed make of them (JSON or form-encoded).
+Payloads are trimmed copies of real ones (payloads/README.md);
 headers are the sets each sender really sends, including the ones Forgejo and Gitea add for
 compatibility with their forebears."""
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import hmac
 import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from controller.git.deliveries import Deliveries
 from controller.git.webhooks import (
     MAX_BODY,
     BadRequest,
-    Deliveries,
+    Delivery,
     Ignored,
     Outcome,
     Ping,
     Provider,
     Push,
-    Refusal,
     TooLarge,
     Unauthorized,
-    Unverified,
     check_content_length,
-    identify,
+    is_signed,
+    read_delivery,
     read_push,
-    verify,
+    read_signed,
 )
 
 PAYLOADS = Path(__file__).parent / "payloads"
@@ -323,7 +324,10 @@ def test_any_change_to_a_signed_body_breaks_its_signature(provider, data):
 )  # fmt: skip
 def test_arbitrary_requests_get_an_answer_never_an_exception(headers, body, secret):
     assert isinstance(read_push(headers=headers, body=body, secret=secret), Outcome)
-    assert isinstance(identify(headers=headers, body=body), Unverified | Refusal)
+    delivery = read_delivery(headers)
+    assert isinstance(delivery, Delivery | BadRequest)
+    if isinstance(delivery, Delivery) and is_signed(delivery, body=body, secret=secret):
+        assert isinstance(read_signed(delivery, body=body), Outcome)
     assert isinstance(check_content_length(headers), TooLarge | BadRequest | None)
 
 
@@ -350,7 +354,9 @@ def _github_push_without(*path: str) -> bytes:
         (b"\xff\xfe\x00garbage", "not JSON"),
         (b"[" * 100_000, "not JSON"),  # deeper than the parser goes
         (b'["refs/heads/main"]', "not an object"),
-        (b"payload=%7B%22ref%22%3A%22refs%2Fheads%2Fmain%22%7D", "form-encoded"),
+        (b"payload=%7B%7D&payload=%7B%7D", "no single payload field"),
+        (b"payload=%FF%FE", "form-encoded body cannot be read"),
+        (b"payload=\xff", "form-encoded body cannot be read"),
         (_github_push_without("ref"), "no ref"),
         (_github_push_without("after"), "no commit id"),
         (body_of("github_push").replace(b'"after": "be42', b'"after": "zz42'), "no commit id"),
@@ -423,7 +429,6 @@ def test_a_body_over_five_mebibytes_is_too_large_before_anything_else():
     headers = sent_by("github", event="push", body=body)
     assert isinstance(read_push(headers=headers, body=body, secret=SECRET), TooLarge)
     assert isinstance(read_push(headers={}, body=body, secret=None), TooLarge)
-    assert isinstance(identify(headers=headers, body=body), TooLarge)
 
 
 def test_a_body_of_exactly_five_mebibytes_is_read():
@@ -450,59 +455,66 @@ def test_content_length_is_checked_before_reading(headers, expected):
     assert outcome is None if expected is None else isinstance(outcome, expected)
 
 
-# -- choosing the secret before verifying ------------------------------------------------------
+# -- the signature before anything else -------------------------------------------------------
 
 
-def test_identify_names_the_repository_without_any_secret():
-    body = body_of("gitea_push")
+def test_the_headers_alone_say_who_sent_it_and_nothing_of_the_body_is_read_to_check_it():
     unsigned = {"X-Gitea-Event": "push", "X-Gitea-Delivery": DELIVERY}
-    unverified = identify(headers=unsigned, body=body)
-    assert isinstance(unverified, Unverified)
-    assert (unverified.provider, unverified.event, unverified.delivery) == (
+    delivery = read_delivery(unsigned)
+    assert isinstance(delivery, Delivery)
+    assert (delivery.provider, delivery.event, delivery.delivery) == (
         Provider.GITEA,
         "push",
         DELIVERY,
     )
-    assert unverified.urls == GITEA_URLS
-    assert unverified.full_name == "ops/stacks"
-    assert isinstance(verify(unverified, secret=SECRET), Unauthorized)
+    assert not is_signed(delivery, body=body_of("gitea_push"), secret=SECRET)
+    garbage = b"{" * 1000  # signed but not JSON: the signature holds, the reading refuses
+    signed = read_delivery(sent_by("gitea", event="push", body=garbage))
+    assert isinstance(signed, Delivery) and is_signed(signed, body=garbage, secret=SECRET)
+    assert isinstance(read_signed(signed, body=garbage), BadRequest)
 
 
 @pytest.mark.parametrize("provider", ["github", "gitea", "forgejo", "gitlab"])
-def test_verify_gives_what_read_push_gives(provider):
+def test_is_signed_then_read_signed_gives_what_read_push_gives(provider):
     body = body_of(PUSH_PAYLOAD[provider])
     headers = sent_by(provider, event=PUSH_EVENT[provider], body=body)
-    unverified = identify(headers=headers, body=body)
-    assert isinstance(unverified, Unverified)
-    assert verify(unverified, secret=SECRET) == read_push(headers=headers, body=body, secret=SECRET)
-    assert isinstance(verify(unverified, secret=b"other"), Unauthorized)
-    assert isinstance(verify(unverified, secret=None), Unauthorized)
+    delivery = read_delivery(headers)
+    assert isinstance(delivery, Delivery)
+    assert is_signed(delivery, body=body, secret=SECRET)
+    assert read_signed(delivery, body=body) == read_push(headers=headers, body=body, secret=SECRET)
+    assert not is_signed(delivery, body=body, secret=b"other")
+    assert not is_signed(delivery, body=body, secret=None)
 
 
-def test_nothing_read_before_verifying_reaches_the_outcome():
-    body = body_of("github_push")
-    unverified = identify(headers=sent_by("github", event="push", body=body), body=body)
-    assert isinstance(unverified, Unverified)
-    forged = dataclasses.replace(unverified, urls=("https://evil.example/x/y.git",), event="x")
-    outcome = verify(forged, secret=SECRET)
-    assert isinstance(outcome, Push)
-    assert outcome.urls == GITHUB_URLS
+@pytest.mark.parametrize("provider", ["github", "gitea", "forgejo"])
+def test_a_form_encoded_delivery_is_read_like_its_json_twin(provider):
+    """GitHub's and Gitea's default content type: payload=<the JSON, percent-encoded>, signed as
+    sent. (GitLab only sends JSON.)"""
+    raw = body_of(PUSH_PAYLOAD[provider])
+    form = urlencode({"payload": raw.decode()}).encode()
+    headers = sent_by(provider, event="push", body=form) | {
+        "Content-Type": "application/x-www-form-urlencoded"
+    }
+    assert read_push(headers=headers, body=form, secret=SECRET) == pushed(
+        provider, PUSH_PAYLOAD[provider]
+    )
+    assert isinstance(read_push(headers=headers, body=raw, secret=SECRET), Unauthorized)
 
 
 def test_the_gitlab_token_never_shows_in_a_repr():
     body = body_of("gitlab_push")
     headers = sent_by("gitlab", event="Push Hook", body=body)
-    unverified = identify(headers=headers, body=body)
-    assert SECRET.decode() not in repr(unverified)
+    assert SECRET.decode() not in repr(read_delivery(headers))
     assert SECRET.decode() not in repr(read_push(headers=headers, body=body, secret=SECRET))
 
 
-def test_identify_refuses_what_it_cannot_read():
-    assert isinstance(identify(headers={"X-GitHub-Event": "push"}, body=b"{"), BadRequest)
-    assert isinstance(identify(headers={}, body=b"{}"), BadRequest)
-    org_ping = identify(headers={"X-GitHub-Event": "ping"}, body=b'{"zen": "Keep it simple."}')
-    assert isinstance(org_ping, Unverified)
-    assert org_ping.urls == ()  # nothing to choose a secret by: the endpoint answers
+def test_read_delivery_refuses_what_it_cannot_read():
+    assert isinstance(read_delivery({}), BadRequest)
+    org_ping = b'{"zen": "Keep it simple."}'
+    ping = read_push(
+        headers=sent_by("github", event="ping", body=org_ping), body=org_ping, secret=SECRET
+    )
+    assert isinstance(ping, Ping) and ping.urls == ()  # an organisation's hook names none
 
 
 # -- delivery ids and redelivery ----------------------------------------------------------------
