@@ -155,7 +155,7 @@ def probe_once(port: int) -> float | None:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=PROBE_TIMEOUT) as sock:
             sock.settimeout(PROBE_TIMEOUT)
-            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
             answer = b""
             while chunk := sock.recv(4096):
                 answer += chunk
@@ -172,7 +172,7 @@ def probe_once(port: int) -> float | None:
 def _hook_headers(length: int, *, signed: bool = False) -> bytes:
     signature = f"X-Hub-Signature-256: sha256={'0' * 64}\r\n" if signed else ""
     return (
-        "POST /api/v1/hooks/git HTTP/1.1\r\nHost: bench\r\nX-GitHub-Event: push\r\n"
+        "POST /api/v1/hooks/git HTTP/1.1\r\nHost: 127.0.0.1\r\nX-GitHub-Event: push\r\n"
         f"{signature}Content-Type: application/json\r\nContent-Length: {length}\r\n\r\n"
     ).encode()
 

@@ -34,7 +34,7 @@ BENCH = Path(__file__).resolve().parents[2] / "bench" / "http_abuse.py"
 def _hook_request(length: int, *, signed: bool = True) -> bytes:
     signature = f"X-Hub-Signature-256: sha256={'0' * 64}\r\n" if signed else ""
     return (
-        "POST /api/v1/hooks/git HTTP/1.1\r\nHost: test\r\nX-GitHub-Event: push\r\n"
+        "POST /api/v1/hooks/git HTTP/1.1\r\nHost: 127.0.0.1\r\nX-GitHub-Event: push\r\n"
         f"{signature}Content-Type: application/json\r\nContent-Length: {length}\r\n\r\n"
     ).encode()
 
@@ -124,7 +124,7 @@ def test_headers_that_never_end_get_408_and_the_connection_is_closed(
 ) -> None:
     with _serving(tmp_path, db, db_path, server_options={"header_timeout": 0.5}) as served:
         with _connect(served.url) as sock:
-            sock.sendall(b"POST /api/v1/hooks/git HTTP/1.1\r\nHost: test\r\nX-Slow: ")
+            sock.sendall(b"POST /api/v1/hooks/git HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
             answer = _answer(sock)
         assert answer.startswith(b"HTTP/1.1 408"), answer
         with _connect(served.url) as silent:  # never a byte: the same

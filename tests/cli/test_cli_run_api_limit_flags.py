@@ -82,26 +82,27 @@ def test_a_controller_started_with_the_flags_holds_to_them(tmp_path):
                "--api-max-connections", "2"),
     ).start()  # fmt: skip
     try:
-        wait_for(lambda: b"200 OK" in _exchange(port, b"GET /healthz HTTP/1.1\r\nHost: t\r\n"
+        wait_for(lambda: b"200 OK" in _exchange(port, b"GET /healthz HTTP/1.1\r\n"
+                                                      b"Host: 127.0.0.1\r\n"
                                                       b"Connection: close\r\n\r\n"),
                  what="the API")  # fmt: skip
         signed = (
-            "POST /api/v1/hooks/git HTTP/1.1\r\nHost: t\r\nX-GitHub-Event: push\r\n"
+            "POST /api/v1/hooks/git HTTP/1.1\r\nHost: 127.0.0.1\r\nX-GitHub-Event: push\r\n"
             f"X-Hub-Signature-256: sha256={'0' * 64}\r\nContent-Length: {2 * MIB}\r\n\r\n"
         ).encode()
         assert _exchange(port, signed).startswith(b"HTTP/1.1 503")  # 2 MiB > a 1 MiB budget
         late = signed.replace(str(2 * MIB).encode(), b"100") + b"{"
         assert _exchange(port, late).startswith(b"HTTP/1.1 408")  # 99 bytes never come
-        unended = _exchange(port, b"GET /healthz HTTP/1.1\r\nHost: t\r\n")  # no blank line
+        unended = _exchange(port, b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # no blank line
         assert unended.startswith(b"HTTP/1.1 408") and b"headers came too slowly" in unended
         with socket.create_connection(("127.0.0.1", port), timeout=30) as first:
             first.settimeout(30)
             with socket.create_connection(("127.0.0.1", port), timeout=30) as second:
-                assert b"200 OK" in _exchange(port, b"GET /healthz HTTP/1.1\r\nHost: t\r\n"
+                assert b"200 OK" in _exchange(port, b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                                                     b"Connection: close\r\n\r\n")  # fmt: skip
                 assert first.recv(100).startswith(b"HTTP/1.1 408")  # made room (cap 2)
                 # (the header deadline, 3 s, would have closed both: the second is open)
-                assert second.send(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n") > 0
+                assert second.send(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n") > 0
                 assert second.recv(100).startswith(b"HTTP/1.1 200")
     finally:
         assert controller.stop() == 0
