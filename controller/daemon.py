@@ -62,6 +62,7 @@ LEASE_TTL = 15.0
 COMMAND_LEASE = 30.0
 MAX_BACKOFF = 30.0  # seconds between attempts of a loop that keeps meeting a database fault
 DISPATCH_EVERY = 0.5  # seconds between looks for due commands nobody announced
+SIGNAL_POLL = 0.2  # seconds between run's looks at a received SIGTERM/SIGINT
 IDLE_WAIT = 5.0  # the longest an idle worker sleeps unwoken (the dispatcher wakes it sooner)
 COMPACT_FIRST = 60.0  # seconds after the start before the first compaction (start-up first)
 COMPACT_EVERY = 3600.0  # seconds between compactions
@@ -132,6 +133,7 @@ class Controller:
         self.stop = threading.Event()
         self._wake = threading.Condition()
         self._fatal: StackctlError | None = None  # why the controller stopped by itself
+        self._signalled: int | None = None  # SIGTERM/SIGINT received: stop (run acts on it)
         self.db = Database(db_path=options.db, on_unusable=self._give_up)
         self.holder = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self._dead_holder = _dead_holder(self.db)
@@ -236,7 +238,8 @@ class Controller:
                 self.options.workers,
             )
             on_ready()
-            self.stop.wait()
+            while not self.stop.wait(SIGNAL_POLL):
+                self._take_signal()
             if self._fatal is not None:
                 raise self._fatal  # after shutdown (finally): one error line, exit 1
             return 0
@@ -333,13 +336,25 @@ class Controller:
         return dict(total)
 
     def install_signal_handlers(self) -> None:
+        """SIGTERM and SIGINT stop ``run``. The handler only notes the signal, and ``run``
+        acts on it within ``SIGNAL_POLL``: a handler runs in the main thread between two of
+        its bytecodes, so one that called ``stop.set()`` (or logged) could interrupt that
+        same call of the thread, or of the first handler when a second signal came (``timeout``
+        sends two), and wait forever on the lock its own thread held: the controller never
+        stopped."""
+
         def handler(signum: int, _frame: object) -> None:
-            log.info("received %s: stopping", signal.Signals(signum).name)
-            self.stop.set()
-            self.wake_workers()
+            self._signalled = signum  # no lock, no I/O: see above
 
         signal.signal(signal.SIGTERM, handler)
         signal.signal(signal.SIGINT, handler)
+
+    def _take_signal(self) -> None:
+        """Stop if a signal was noted (``install_signal_handlers``)."""
+        if self._signalled is not None and not self.stop.is_set():
+            log.info("received %s: stopping", signal.Signals(self._signalled).name)
+            self.stop.set()
+            self.wake_workers()
 
     def _spawn(self, name: str, target: Callable[[], None]) -> None:
         thread = threading.Thread(target=self._guard(name, target), name=name, daemon=True)

@@ -8,6 +8,10 @@ the watcher reads it: versions carry the repository, ref, commit, author and sub
 of an unchanged commit reloads nothing. A fetch that fails changes nothing and deletes nothing:
 the last checkout stays, its stacks keep running; the failure is recorded on the repository
 row, said once as an event (again only when the error changes) and shown by ``/readyz``.
+A read of the checkout that fails (no file descriptor left, a database fault) is run again by
+the puller itself, 0.5 s doubling to 30 s apart (the watcher's ``retry_delay``), until one
+passes: the fetched commit is recorded then, with no other push or fetch; ``/readyz`` names the
+repository and why meanwhile.
 
 Stacks belong to their source: the watcher of a repository deletes only stacks recorded from
 its checkout, and a stack name another source declares is invalid in both (``Claims``).
@@ -121,6 +125,7 @@ class Puller:
         )
         self._wake = threading.Event()
         self._triggered_at: float | None = None  # the oldest trigger not fetched yet
+        self._unread_since: float | None = None  # the oldest trigger fetched, not read yet
         self._last: FetchResult | None = None
         self.error: str | None = None  # the last fetch's failure; None once one succeeds
         self._said_error: str | None = None
@@ -157,30 +162,35 @@ class Puller:
     # -- the loop ----------------------------------------------------------------------------
 
     def run(self, stop: threading.Event) -> None:
-        """Fetch at start, then at every (jittered) interval or trigger, until ``stop``."""
+        """Fetch at start, then at every (jittered) interval or trigger, until ``stop``. A read
+        of the checkout that failed runs again after the watcher's back-off, with no fetch."""
         rng = random.Random()
         next_fetch = time.monotonic()
         while not stop.is_set():
             now = time.monotonic()
             if self._wake.is_set() or now >= next_fetch:
                 self._wake.clear()
-                self.pull_safely()
+                self._safely(self.pull)
                 next_fetch = time.monotonic() + self.spec.interval_s * rng.uniform(0.9, 1.1)
-            elif self.watcher.take_nudge():  # another source's claims changed: read again
-                self._sync_safely()
-            self._wake.wait(timeout=max(0.0, min(1.0, next_fetch - time.monotonic())))
+            elif self._last is not None and (self.watcher.retry_due() or self.watcher.take_nudge()):
+                self._safely(self._read)  # a failed read again, or another source's claims moved
+            wait = min(1.0, next_fetch - time.monotonic())
+            if self.watcher.failing is not None:
+                wait = min(wait, self.watcher.retry_in())
+            self._wake.wait(timeout=max(0.0, wait))
 
-    def pull_safely(self) -> None:
+    def _safely(self, step: Callable[[], object]) -> None:
         try:
-            self.pull()
-        except StackctlError as e:  # a database fault: the next interval or trigger retries
+            step()
+        except StackctlError as e:  # a database fault: the next interval, trigger or retry
             log.warning("repository %s: %s", self.spec.name, e)
         except Exception:  # the puller outlives any one bad pass
             log.exception("repository %s: pull failed", self.spec.name)
 
     def pull(self) -> FetchResult | None:
         """One fetch, and a read of the checkout when the commit moved (or at the first pass,
-        or after a failure: what failed to record then is recorded now)."""
+        after a failed fetch, or while a read fails: what failed to record then is recorded
+        now)."""
         triggered_at, self._triggered_at = self._triggered_at, None
         try:
             result = self._fetcher.fetch()
@@ -194,7 +204,7 @@ class Puller:
         self._last = result
         recovered = self.error is not None
         self.error = None
-        if result.changed or self._first or recovered:
+        if result.changed or self._first or recovered or self.watcher.failing is not None:
             if result.changed:
                 log.info(
                     "repository %s: %s -> %s (%s)",
@@ -203,11 +213,9 @@ class Puller:
                     result.commit[:12],
                     result.subject,
                 )
-            report = self.watcher.sync()
-            self._first = False
-            self._refuse_nested()
-            if triggered_at is not None and report.recorded:
-                self._stats.push_applied(time.monotonic() - triggered_at)
+            if self._unread_since is None:  # else an older trigger still waits for its read
+                self._unread_since = triggered_at
+            self._read()
         self._db.repositories.record_fetch(
             self.spec.name,
             result=status,
@@ -219,6 +227,20 @@ class Puller:
             self._said_error = None
             self._event(LogLevel.INFO, "RepositoryFetched", f"fetched {result.commit[:12]} again")
         return result
+
+    def _read(self) -> None:
+        """Read the checkout into versions. A pass that fails (no descriptor left, a database
+        fault) is logged and said by ``watcher.failing`` (``/readyz``); ``run`` runs it again
+        after ``retry_delay`` until one passes, so the fetched commit is recorded without
+        another push or fetch."""
+        report = self.watcher.sync_safely()
+        if report is None:
+            return
+        self._first = False
+        triggered_at, self._unread_since = self._unread_since, None
+        if triggered_at is not None and report.recorded:
+            self._stats.push_applied(time.monotonic() - triggered_at)
+        self._refuse_nested()
 
     def _refuse_nested(self) -> None:
         """Repositories are declared by the watched directory only: one declared inside a
@@ -236,10 +258,6 @@ class Puller:
             )
         elif not nested:
             self._said_nested = None
-
-    def _sync_safely(self) -> None:
-        if self._last is not None:
-            self.watcher.sync_safely()
 
     def _failed(self, error: FetchError) -> None:
         self.error = f"{error.kind}: {error.message}"

@@ -134,9 +134,15 @@ class Sources:
                 self._stop_one(name, removed=False, forget=False)
 
     def readiness(self) -> bool | str:
-        """True, or which repositories could not be fetched last time and why."""
-        failing = [f"{n}: {p.error}" for n, p in sorted(self.pullers().items()) if p.error]
-        return True if not failing else "last fetch failed: " + "; ".join(failing)
+        """True, or which repositories could not be fetched last time, or could not be read
+        (a pass that failed, being retried), and why."""
+        failing: list[str] = []
+        for name, puller in sorted(self.pullers().items()):
+            if puller.error:
+                failing.append(f"{name}: last fetch failed: {puller.error}")
+            if puller.watcher.failing:
+                failing.append(f"{name}: {puller.watcher.failing}")
+        return True if not failing else "; ".join(failing)
 
     def take_requests(self) -> None:
         """Fetch the repositories ``stackctl sync --repository`` asked for."""

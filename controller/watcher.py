@@ -390,14 +390,14 @@ class Watcher:
             while not stop.is_set():
                 target = os.path.realpath(self.root)
                 if not os.path.isdir(target):
-                    stop.wait(max(1.0, self._retry_in()))
+                    stop.wait(max(1.0, self.retry_in()))
                     self.sync_safely()
                     continue
                 try:
                     self._watch(target, stop, quiet=quiet_ms / 1000, tick=tick)
                 except Exception as e:  # no watch could be set (no descriptor left): again
                     self._failed(e, what=f"watching {target}")
-                    stop.wait(self._retry_in())
+                    stop.wait(self.retry_in())
         finally:
             self.alive.clear()
 
@@ -429,24 +429,28 @@ class Watcher:
                 stop.wait(quiet_at - now)  # at most a tick: the timeout ends just before
                 now = time.monotonic()
             due = quiet_at is not None and (now >= quiet_at or now >= burst_ends)
-            retry = self._retry_at is not None and now >= self._retry_at
-            if due or first or retry or self.take_nudge():
+            if due or first or self.retry_due() or self.take_nudge():
                 quiet_at = None
                 self.sync_safely()
             first = False
 
-    def sync_safely(self) -> bool:
-        """One pass; False when it failed: then it is logged, ``failing`` says why, and
-        ``watch`` runs it again after ``retry_delay`` whether or not a file changes."""
+    def sync_safely(self) -> SyncReport | None:
+        """One pass: its report, or None when it failed: then it is logged, ``failing`` says
+        why, and it is due again after ``retry_delay`` (``retry_due``) whether or not a file
+        changes: ``watch`` runs it then, and so does a repository's puller."""
         try:
-            self.sync()
+            report = self.sync()
         except Exception as e:  # the watcher outlives any one bad pass, and retries it
             self._failed(e, what=f"sync of {self.root}")
-            return False
+            return None
         if self.failing is not None:
             log.info("sync of %s passed again", self.root)
         self.failing, self._failures, self._retry_at = None, 0, None
-        return True
+        return report
+
+    def retry_due(self) -> bool:
+        """A pass failed and its back-off is over: run it again."""
+        return self._retry_at is not None and time.monotonic() >= self._retry_at
 
     def _failed(self, error: Exception, *, what: str) -> None:
         self._failures += 1
@@ -460,6 +464,6 @@ class Watcher:
         else:
             log.exception("%s", self.failing)
 
-    def _retry_in(self) -> float:
+    def retry_in(self) -> float:
         """Seconds until a failed pass is due again (0 when none is waiting)."""
         return 0.0 if self._retry_at is None else max(0.0, self._retry_at - time.monotonic())
