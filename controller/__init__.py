@@ -1,6 +1,6 @@
 """stackctl: a reconciliation controller for Docker Compose stacks.
 
-The layers, from the files to the engine (DESIGN.md section 1):
+The layers, from the files to the engine (docs/architecture.md, "The layers and the contracts"):
 
 - ``source``: files -> validated, normalized desired stacks with a digest (pure).
 - ``db``: the only SQL speaker; schema, migrations, repositories, the durable queue.

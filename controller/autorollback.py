@@ -20,9 +20,9 @@ The rules, in order (the first that applies wins):
 6. No older version was ever healthy: ``RollbackFailed``, saying so; nothing else changes.
 7. Otherwise: roll back to the newest version older than this one that was ever healthy.
 
-What happens after a rollback is the pin's rule (DESIGN.md §7): the stack is pinned as by a
-manual rollback, so the version rolled back from is not applied again until a newer version is
-made current by ``stackctl resume``.
+What happens after a rollback is the pin's rule (docs/architecture.md, "Decisions the code
+relies on"): the stack is pinned as by a manual rollback, so the version rolled back from is not
+applied again until a newer version is made current by ``stackctl resume``.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """Carrying out a ``Plan`` on the engine: ordering, bounded parallelism, waits, step logs.
 
-Order (DESIGN.md section 4): networks and volumes; then services level by level of the
-``depends_on`` graph, the services of one level in parallel (bounded), each service's own steps
-in sequence, then the level's waits; then removals of orphans and networks. Each step reports
-to ``on_step`` (the reconciler writes the command log line and prints) with its duration.
+Order (docs/architecture.md, "Decisions the code relies on"): networks and volumes; then services
+level by level of the ``depends_on`` graph, the services of one level in parallel (bounded), each
+service's own steps in sequence, then the level's waits; then removals of orphans and networks. Each
+step reports to ``on_step`` (the reconciler writes the command log line and prints) with its
+duration.
 
 A ``depends_on`` wait counts from its first look, across the command's turns, and may give its
 worker to waiting work at each tick (``turn``: ``controller.turns``); the command then goes

@@ -1,9 +1,10 @@
-"""The watch over a new version until it is healthy, rolled back, or reported: the reconciler's
-side of ``spec.rollback.onFailure``. It gathers the facts from the store, asks the pure
-``controller.autorollback.decide_rollback`` and carries the answer out through ``rollbacks``
-(a rollback is a new version with the pin of a manual one, DESIGN.md §7). It never touches the
-engine nor the queue beyond what ``rollbacks`` enqueues, and it never raises into the worker:
-a rollback that cannot be carried out is reported as ``RollbackFailed``.
+"""The watch over a new version until it is healthy, rolled back, or reported: the reconciler's side
+of ``spec.rollback.onFailure``. It gathers the facts from the store, asks the pure
+``controller.autorollback.decide_rollback`` and carries the answer out through ``rollbacks`` (a
+rollback is a new version with the pin of a manual one: docs/architecture.md, "Decisions the code
+relies on"). It never touches the engine nor the queue beyond what ``rollbacks`` enqueues, and it
+never raises into the worker: a rollback that cannot be carried out is reported as
+``RollbackFailed``.
 
 The health timeout (``spec.timeout``, else the controller's ``wait_timeout``) counts from the
 end of the apply, in the database's clock, across the health follow-ups: when the wait is cut

@@ -1,9 +1,9 @@
-"""Recording a rollback: an older version's spec as a new current version, the stack pinned,
-its APPLY queued (DESIGN.md §7: the automatic one is a new version recorded by the controller,
-with the same pin rules as a manual one). ``operations.rollback`` (the operator's) and
-``rollback_watch`` (the automatic one, decided by ``autorollback``) both record through here;
-``rollback_failed`` reports one that could not be done or did not work. Each function is one
-transaction; none touches the engine.
+"""Recording a rollback: an older version's spec as a new current version, the stack pinned, its
+APPLY queued (the automatic one is a new version recorded by the controller, with the same pin rules
+as a manual one: docs/architecture.md, "Decisions the code relies on"). ``operations.rollback`` (the
+operator's) and ``rollback_watch`` (the automatic one, decided by ``autorollback``) both record
+through here; ``rollback_failed`` reports one that could not be done or did not work. Each function
+is one transaction; none touches the engine.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The durable command queue: enqueue, claim with a lease, finish, retry, recover.
 
-The Kubernetes workqueue's guarantees, kept on disk (DESIGN.md section 3):
+The Kubernetes workqueue's guarantees, kept on disk (docs/architecture.md, "The queue's rules"):
 - FIFO by ``(created_at, command_id)``, and per stack: a stack's oldest PENDING command goes first.
 - ``claim`` picks and marks RUNNING in one statement inside ``BEGIN IMMEDIATE``: two processes
   never claim the same command. At most one RUNNING command per stack (also a unique index),

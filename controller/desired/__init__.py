@@ -1,4 +1,6 @@
-"""The desired-state model: what a stack should be, canonical and digested (DESIGN.md section 2).
+"""The desired-state model: what a stack should be, canonical and digested.
+
+Where it sits in the flow: docs/architecture.md, "The flow".
 
 ``compose`` holds the canonical Compose project (one long form for every short syntax),
 ``stack`` the ``DesiredStack`` around it, ``digest`` the hashing (stack digest and the per-service

@@ -1,10 +1,10 @@
 """Canonical JSON and the hashes computed over it.
 
-``canonical_json`` is ``json.dumps`` with sorted keys, ``separators=(",", ":")`` and UTF-8
-kept as is; a digest is the SHA-256 hex of its UTF-8 bytes. ``config_hash(service)`` is the
-per-service hash of DESIGN.md section 4: the canonical service without the fields that must
-not force a recreate (``replicas``, ``depends_on``, ``pull_policy``; profiles never reach the
-canonical model). Env files, secrets and configs are in it through their content hashes, which
+``canonical_json`` is ``json.dumps`` with sorted keys, ``separators=(",", ":")`` and UTF-8 kept as
+is; a digest is the SHA-256 hex of its UTF-8 bytes. ``config_hash(service)`` is the per-service hash
+(docs/architecture.md, "Decisions the code relies on"): the canonical service without the fields
+that must not force a recreate (``replicas``, ``depends_on``, ``pull_policy``; profiles never reach
+the canonical model). Env files, secrets and configs are in it through their content hashes, which
 the canonical service carries. Pure functions only.
 """
 

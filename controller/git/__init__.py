@@ -1,4 +1,4 @@
-"""Git repositories as a source of desired state (DESIGN.md section 7, "Sources").
+"""Git repositories as a source of desired state (docs/architecture.md, "The flow").
 
 This layer fetches a repository with the ``git`` CLI into a cache, checks each new commit out
 into its own folder and swaps it in atomically; the watcher then reads that folder with the

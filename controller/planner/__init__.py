@@ -11,7 +11,7 @@ snapshot (``controller.desired``, ``controller.models``); the reconciler and the
 images, waits, orphans, teardown), ``replicas`` a service's containers, ``names`` the naming
 rules the executor and the health assessment share.
 
-Decisions written down here because DESIGN.md is silent on them:
+Decisions written down here because docs/architecture.md is silent on them:
 - A stopped container is started again, except a *completed run*: exited with code 0 under
   restart policy ``no`` or ``on-failure`` (a one-shot job, e.g. a migration). Starting those on
   every resync would be a redeploy loop.

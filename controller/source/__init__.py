@@ -1,5 +1,5 @@
 """The source layer: a directory of files -> validated, normalized desired stacks, each with a
-digest (DESIGN.md section 2).
+digest (docs/architecture.md, "The flow").
 
 Pure: it reads files under the watched root and nothing else. It never imports the database,
 the runtime, the CLI, ``sqlite3`` or ``docker``, and never reads the process environment

@@ -1,6 +1,6 @@
 """The walk over a watched root: which entries are sources, and the result of loading them.
 
-Sources (DESIGN.md section 2), looked for at the top level of the root only:
+Sources (docs/architecture.md, "The flow"), looked for at the top level of the root only:
 
 - ``*.yaml``/``*.yml`` files: manifests (every document has ``kind``: ``Stack``, or
   ``Repository`` for a git repository that is a source of its own), or a plain compose file

@@ -1,4 +1,7 @@
-"""The schema has the tables, columns, indexes, constraints and pragmas of DESIGN.md section 3."""
+"""The schema has the tables, columns, indexes, constraints and pragmas the queue's rules rely on.
+
+Those rules: docs/architecture.md, "The queue's rules".
+"""
 
 from __future__ import annotations
 
