@@ -16,7 +16,7 @@ RECONCILE whose first log line says what the round found:
 - its desired version is not applied (whatever a kill or a database fault lost);
 - its newest command FAILED (it is tried again every round, as before);
 - it has a ``pull_policy: always`` service: whether its image moved is known only by pulling,
-  which the RECONCILE does (README: such services pull at every apply and resync); or a
+  which the RECONCILE does (docs/convergence.md: such services pull at every apply and resync); or a
   ``daily``/``weekly``/``every_<duration>`` one and that long has passed since the stack was
   last converged.
 

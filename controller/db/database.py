@@ -2,9 +2,9 @@
 
 Opening applies pending migrations, sets WAL mode, ``foreign_keys=ON``, a busy timeout and
 ``synchronous=FULL`` (a commit that returned survives a crash of the process *and* of the
-machine; see the README). Every write goes through ``transaction()``, which takes SQLite's write
-lock up front (``BEGIN IMMEDIATE``) so that read-check-write sequences such as the queue's claim
-are atomic across processes. One connection per ``Database``, shared by threads under a lock;
+machine; see docs/database.md). Every write goes through ``transaction()``, which takes SQLite's
+write lock up front (``BEGIN IMMEDIATE``) so that read-check-write sequences such as the queue's
+claim are atomic across processes. One connection per ``Database``, shared by threads under a lock;
 open one ``Database`` per process.
 
 Faults never leave as ``sqlite3`` errors (``controller.db.faults`` classifies them): a write

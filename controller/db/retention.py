@@ -79,7 +79,7 @@ SELECT command_id, stack_id, created_at FROM commands INDEXED BY idx_commands_cr
 
 @dataclass(frozen=True)
 class RetentionPolicy:
-    """How much finished work to keep (the defaults are the README's)."""
+    """How much finished work to keep (the defaults are docs/database.md's)."""
 
     keep_commands: int = DEFAULT_KEEP_COMMANDS  # per stack, the newest finished ones, any age
     keep_days: float = DEFAULT_KEEP_DAYS  # finished commands newer than this stay

@@ -14,7 +14,7 @@ object the service is updated to, and the old one is removed once nothing uses i
 names them; their ids, which Swarm also wants, are filled in by the runtime when it creates or
 updates the service (``runtime.swarm``), after hashing.
 
-Decisions, said in the README: ``restart: "no"`` (also the default) leaves Swarm's own policy
+Decisions, said in docs/engines.md: ``restart: "no"`` (also the default) leaves Swarm's own policy
 (any: a Swarm keeps a service at its replica count); ``on-failure[:N]`` maps to Swarm's
 on-failure, ``always``/``unless-stopped`` to any. Every service gets its short name as a
 network alias, as ``docker stack deploy`` does, so ``web`` resolves as under Compose.

@@ -6,7 +6,7 @@ the changed key; rolls back with one click and follows the command to DONE; is r
 the token; sees a failing stack's error; reads it all on a phone in dark mode.
 
 Screenshots of the pages go to the test's folder; with ``STACKCTL_UPDATE_SCREENSHOTS=1`` also
-to docs/screenshots (the README shows those).
+to docs/screenshots (docs/console.md shows those).
 """
 
 from __future__ import annotations
@@ -270,8 +270,8 @@ def test_screenshots_of_a_small_fleet(
     test_images: Any,
     tmp_path: Path,
 ) -> None:
-    """The README's pictures: three stacks, one of them failing, and a stack's page after an
-    edit (two versions, the diff link, the rollback button)."""
+    """The docs' pictures (docs/console.md): three stacks, one of them failing, and a stack's page
+    after an edit (two versions, the diff link, the rollback button)."""
     web, worker, broken = (engine_janitor.project(n) for n in ("web", "worker", "broken"))
     write(root, web, {"app": sleeper(test_images.v1, environment={"LEVEL": "1"})})
     write(root, worker, {"jobs": sleeper(test_images.v1), "cron": sleeper(test_images.v1)})

@@ -6,8 +6,8 @@ leftover, no stuck command, nothing wrong, no controller that exited by itself.
 
 The script runs as a subprocess (as people run it), named with the janitor's prefix so the
 janitor removes whatever it might leave. The seed is random and printed: a failure is replayed
-with ``.venv/bin/python bench/chaos.py --kills 8 --stacks 4 --seed S``. N = 100 is the README's
-figure (``bench/chaos.py`` without options).
+with ``.venv/bin/python bench/chaos.py --kills 8 --stacks 4 --seed S``. N = 100 is the figure of
+docs/controller.md and docs/benchmarks.md (``bench/chaos.py`` without options).
 """
 
 from __future__ import annotations

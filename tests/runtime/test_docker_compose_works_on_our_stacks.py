@@ -1,6 +1,6 @@
 """Debian's docker-compose (1.29.2) on a stack stackctl converged, on the real engine: it reads
 our labels without crashing, and what stackctl does after `docker-compose up` recreated it
-(README: "Living with docker compose")."""
+(docs/compose.md, "Living with docker compose")."""
 
 from __future__ import annotations
 
