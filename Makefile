@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test run lint bench clean engine
+.PHONY: install test run lint docs bench clean engine
 
 install: $(STAMP)
 
@@ -39,6 +39,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check controller tests bench
 	$(BIN)/lint-imports
 
+# The docs site (mkdocs.yml, docs/) into site/; --strict: a broken link or anchor fails, as in
+# tests/docs. `$(BIN)/mkdocs serve` serves it on 127.0.0.1:8000 while you edit.
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict
+
 # Install (apt) and start a local Docker engine and build the test images; needs root.
 # Idempotent. Engine tests skip without it, unless STACKCTL_REQUIRE_DOCKER=1 (as in CI).
 engine:
@@ -48,4 +53,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/queue.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache site
