@@ -40,7 +40,7 @@ COMMANDS = {
     "sync": Lazy(
         _ACTIONS,
         "Reconcile the stack now: observe the engine and correct drift; or, with\n"
-        "``--repository NAME``, have the running controller fetch that repository now.",
+        "--repository NAME, have the running controller fetch that repository now.",
     ),
     "move": Lazy(
         _ACTIONS, "Move the stack to the engine its manifest now targets (spec.target.engine)."
@@ -70,8 +70,8 @@ COMMANDS = {
         "controller.cli.describe",
         "Status, conditions, services with their containers, last commands, recent events.\n"
         "A Swarm stack: its services and their tasks instead of containers.\n"
-        "``describe repository NAME``: a followed git repository and how its last fetch went.\n"
-        "``describe command ID``: a command's fields and its log lines.",
+        "describe repository NAME: a followed git repository and how its last fetch went.\n"
+        "describe command ID: a command's fields and its log lines.",
     ),
     "history": Lazy(
         _QUERIES,

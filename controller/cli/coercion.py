@@ -78,12 +78,32 @@ def coerce_plainly(param: Any) -> None:
 
 class PlainParams:
     """For a typer command or group: its parameters (with those added after it was built: the
-    completion options, ``--help``) coerced here (``coerce_plainly``) when it parses."""
+    completion options, ``--help``) coerced here (``coerce_plainly``) when it parses, and its
+    help as kubectl's reads: a flag shows no ``<bool>`` (it takes no value), and the
+    double-backtick markup of the docstrings it comes from is dropped."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params = super().get_params(ctx)  # type: ignore[misc]
+        for param in params:
+            if getattr(param, "is_flag", False) and param.metavar is None:
+                param.metavar = ""  # typer shows the metavar when one is set, and "" is nothing
+            if getattr(param, "help", None):
+                param.help = plain_text(param.help)
+        return list(params)
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self.help = plain_text(self.help)  # type: ignore[has-type]
+        super().format_help(ctx, formatter)  # type: ignore[misc]
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         for param in self.get_params(ctx):  # type: ignore[attr-defined]
             coerce_plainly(param)
         return super().parse_args(ctx, args)  # type: ignore[misc]
+
+
+def plain_text(text: str | None) -> str | None:
+    """Help without reStructuredText's inline literals: ````--db````  reads ``--db``."""
+    return None if text is None else text.replace("``", "")
 
 
 class PlainCommand(PlainParams, TyperCommand):
