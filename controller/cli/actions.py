@@ -152,7 +152,7 @@ def sync(
     engines: Path | None = ENGINES_OPTION,
 ) -> None:
     """Reconcile the stack now: observe the engine and correct drift; or, with
-    ``--repository NAME``, have the running controller fetch that repository now.
+    --repository NAME, have the running controller fetch that repository now.
 
     A command already pending for the stack is reused (it converges the stack anyway).
     """

@@ -55,8 +55,8 @@ def describe(
 ) -> None:
     """Status, conditions, services with their containers, last commands, recent events.
     A Swarm stack: its services and their tasks instead of containers.
-    ``describe repository NAME``: a followed git repository and how its last fetch went.
-    ``describe command ID``: a command's fields and its log lines."""
+    describe repository NAME: a followed git repository and how its last fetch went.
+    describe command ID: a command's fields and its log lines."""
     if name is not None:
         if stack not in ("repository", "stack", "command"):
             raise fail(

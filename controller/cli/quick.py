@@ -122,11 +122,11 @@ def answer(args: Sequence[str]) -> bool:
     request = read_request(args)
     if request is None:
         return False
-    from controller.config import load_settings
     from controller.db.views import list_stacks
+    from controller.statedir import database_path
 
     try:
-        path = load_settings({"db": request.db}).db
+        path = database_path(request.db)
     except Exception:  # a STACKCTL_* variable that does not parse: typer's path says it
         return False
     if not path.is_file():

@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from controller.cli.options import from_root
-from controller.config import default_db, load_settings
 from controller.errors import StackctlError
 from controller.models.enums import CommandStatus, CommandType
+from controller.statedir import database_path, default_db
 
 if TYPE_CHECKING:  # the heavy layers load when a command needs them: the CLI starts quickly
     from controller.db import Database
@@ -33,7 +33,7 @@ if TYPE_CHECKING:  # the heavy layers load when a command needs them: the CLI st
     from controller.runtime import Engine, Engines
 
 # The help shows this user's default: $XDG_STATE_HOME/stackctl/ (~/.local/state/stackctl/), or
-# /var/lib/stackctl/ for root (controller.config.default_db).
+# /var/lib/stackctl/ for root (controller.statedir.default_db).
 DB_DEFAULT = str(default_db(euid=os.geteuid(), environ=os.environ))
 DB_OPTION = typer.Option(
     None,
@@ -74,7 +74,8 @@ ENGINES_OPTION = typer.Option(
     "--engines",
     envvar="STACKCTL_ENGINES",
     help="YAML file naming the engines stacks may target with spec.target.engine (unix://,"
-    " tcp:// with TLS files); `local` always exists [default: local only].",
+    " tcp:// with TLS files); `local` always exists.",
+    show_default="local only",  # in the help text, rich would take the brackets for markup
 )
 
 POLL_SECONDS = 0.25
@@ -138,7 +139,7 @@ def open_database(db: Path | None) -> Iterator[Database]:
 def existing_database(db: Path | None) -> Path:
     """The database file named by ``--db`` / ``STACKCTL_DB``; one clear line, exit 1, when
     there is none (reading commands never create one by accident)."""
-    path = load_settings({"db": db}).db
+    path = database_path(db)
     if path.is_dir():
         raise fail(f"{path} is a directory, not a database file (pass --db FILE)")
     if not path.is_file():
@@ -317,6 +318,7 @@ def manifest_reach() -> Any:
     """What manifests may reach when a one-shot command (``apply``, ``validate``) loads them:
     the same policy as ``stackctl run``'s, from ``STACKCTL_NOTIFY_ALLOW`` and
     ``STACKCTL_SECRETS_DIR``, so a manifest valid here is valid for the controller."""
+    from controller.config import load_settings
     from controller.desired.reach import Reach
 
     settings = load_settings({})
