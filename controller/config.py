@@ -161,6 +161,29 @@ class Settings:
         return self.db.parent / "files"
 
 
+def shown_default(name: str) -> str | None:
+    """The default a setting has when given nowhere, as the help and the docs show it."""
+    field = Settings.__pydantic_fields__[name]
+    shown = cli_of(field).shown
+    if shown is None and field.default is not None and not field.is_required():
+        shown = str(field.default)
+    return shown
+
+
+def settings_table() -> str:
+    """docs/configuration.md's table of settings (``scripts/settings_table.py`` writes it)."""
+    rows = [
+        "| Setting (YAML key) | Flag | Environment variable | Default | What it is |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for name, field in Settings.__pydantic_fields__.items():
+        flag = cli_of(field).flag or "--" + name.replace("_", "-")
+        default = "per user (see above)" if name == "db" else shown_default(name) or ""
+        text = (field.description or "").replace("|", "\\|")
+        rows.append(f"| `{name}` | `{flag}` | `{ENV_PREFIX}{name.upper()}` | {default} | {text} |")
+    return "\n".join(rows) + "\n"
+
+
 def load_settings(
     flags: Mapping[str, object] | None = None,
     *,
@@ -205,11 +228,13 @@ class _Environment(EnvSettingsSource):
 def _from_file(path: Path) -> dict[str, Any]:
     """The settings a YAML file gives: a mapping of setting names; anything else (an unknown
     name, a list, broken YAML) is an error naming the file and what is wrong."""
+    if not path.is_file():  # pydantic-settings would take a missing file for an empty one
+        raise ValueError(f"{path}: no such settings file")
     try:
         data = YamlConfigSettingsSource(_raw_model(), yaml_file=path)()
     except (OSError, yaml.YAMLError) as e:
         raise ValueError(f"{path}: cannot read the settings file: {e}") from e
-    except (TypeError, AttributeError) as e:  # not a mapping at the top
+    except (ValueError, TypeError, AttributeError) as e:  # not a mapping at the top
         raise ValueError(f"{path}: a settings file is a mapping of setting: value") from e
     known = Settings.__pydantic_fields__
     for key in data:

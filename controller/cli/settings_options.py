@@ -15,7 +15,7 @@ from typing import Any
 
 import typer
 
-from controller.config import ENV_PREFIX, Settings, cli_of
+from controller.config import ENV_PREFIX, Settings, cli_of, shown_default
 
 _KEYWORD = inspect.Parameter.KEYWORD_ONLY
 
@@ -28,15 +28,6 @@ def _value_type(annotation: Any) -> Any:
 
 def _lower_bound(field: Any) -> float | None:
     return next((m.ge for m in field.metadata if hasattr(m, "ge")), None)
-
-
-def shown_default(name: str) -> str | None:
-    """The default a setting has when given nowhere, as the help and the docs show it."""
-    field = Settings.__pydantic_fields__[name]
-    shown = cli_of(field).shown
-    if shown is None and field.default is not None and not field.is_required():
-        shown = str(field.default)
-    return shown
 
 
 def _option(name: str, field: Any) -> inspect.Parameter:
