@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass as plain_dataclass
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -196,7 +197,7 @@ def load_settings(
     (the database's depends on the user: ``default_db``)."""
     environ = os.environ if environ is None else environ
     euid = os.geteuid() if euid is None else euid
-    values = resolve(flags=flags or {}, environ=environ, config_file=config_file)
+    values = _resolve(flags=flags or {}, environ=environ, config_file=config_file)
     values.setdefault("db", default_db(euid=euid, environ=environ))
     return Settings(**values)
 
@@ -206,6 +207,7 @@ class _Raw(BaseSettings):
     so that an error can name where the value came from)."""
 
 
+@cache
 def _raw_model() -> type[BaseSettings]:
     names = {name: (Any, None) for name in Settings.__pydantic_fields__}
     return create_model("RawSettings", __base__=_Raw, **names)  # type: ignore[call-overload,no-any-return]
@@ -245,7 +247,7 @@ def _from_file(path: Path) -> dict[str, Any]:
     return data
 
 
-def resolve(
+def _resolve(
     *, flags: Mapping[str, object], environ: Mapping[str, str], config_file: Path | None
 ) -> dict[str, Any]:
     """The value of each setting given anywhere, a flag over the environment over the file,
