@@ -24,10 +24,10 @@ import time
 
 from helpers.git_servers import Pusher, bare_repo
 
-from controller.desired.repository import RepositorySpec
-from controller.git.fetcher import Fetcher
-from controller.git.runner import git_env
-from controller.git.sizing import CheckoutLimits, CheckoutTooBig, measure_tree
+from controller.desired.repository_spec import RepositorySpec
+from controller.sources.git.fetcher import Fetcher
+from controller.sources.git.runner import git_env
+from controller.sources.git.sizing import CheckoutLimits, CheckoutTooBig, measure_tree
 
 MIB = 1024 * 1024
 

@@ -14,9 +14,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import controller.source.compiler as compiler
-from controller.source import load_path
-from controller.source.specification import (
+import controller.sources.loader.compiler as compiler
+from controller.sources.loader import load_path
+from controller.sources.loader.specification import (
     check_specification,
     schema_validator,
     verdict_validator,

@@ -29,13 +29,13 @@ from collections.abc import Callable
 
 import yaml
 
+from controller.backends.runtime import Engine
+from controller.commands.worker import Worker
 from controller.db import Database
 from controller.models import Command, CommandStatus, CommandType
-from controller.reconciler import ReconcilerOptions
-from controller.runtime import Engine
-from controller.source import load_path
-from controller.versions import record_version
-from controller.worker import Worker
+from controller.reconcile.reconciler import ReconcilerOptions
+from controller.sources.loader import load_path
+from controller.sources.versions import record_version
 
 IMAGE = "stackctl-test/busybox:1"
 

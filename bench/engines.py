@@ -11,7 +11,7 @@ own data root and bridge, ``--tlsverify``, the test images copied in; ``tests/he
    need N networks, more than the second engine's default address pools hold; on the swarm,
    where a service cannot do without a network, every stack joins one external overlay
    network the bench creates), recorded as
-   versions and converged by ``--workers`` ``controller.worker.Worker`` threads sharing one
+   versions and converged by ``--workers`` ``controller.commands.worker.Worker`` threads sharing one
    database; wall time per engine, the stacks of the other engine not queued meanwhile;
 2. observe cost per engine, p50/p95 over ``--runs`` calls: ``Engine.observe(stack)`` of one
    two-container stack (with its images and network names, as the reconciler asks) and
@@ -60,17 +60,17 @@ from helpers.dockerd import ExtraDockerd
 from helpers.stacks import desired_stack
 from helpers.swarm import SwarmDockerd
 
+from controller.backends.planner import image_refs, object_names
+from controller.backends.runtime import Engine, Engines
+from controller.backends.runtime.swarm import SwarmEngine
+from controller.commands.worker import Worker
 from controller.db import Database
 from controller.desired import DesiredStack
-from controller.desired.engines import EngineSpec, TlsFiles
+from controller.desired.engine_spec import EngineSpec, TlsFiles
 from controller.models import Command, CommandStatus, CommandType, SyncStatus
-from controller.planner import image_refs, object_names
-from controller.reconciler import ReconcilerOptions
-from controller.resync import Resync
-from controller.runtime import Engine, Engines
-from controller.runtime.swarm import SwarmEngine
-from controller.versions import record_version
-from controller.worker import Worker
+from controller.reconcile.reconciler import ReconcilerOptions
+from controller.reconcile.resync import Resync
+from controller.sources.versions import record_version
 
 print = functools.partial(print, flush=True)  # figures must survive a kill
 IMAGE = "stackctl-test/busybox:1"

@@ -68,9 +68,9 @@ import docker
 import docker.errors
 
 from controller.db import Database
-from controller.desired.repository import RepositorySpec
-from controller.git.fetcher import Fetcher
-from controller.puller import Puller
+from controller.desired.repository_spec import RepositorySpec
+from controller.sources.git.fetcher import Fetcher
+from controller.sources.puller import Puller
 
 IMAGE = "stackctl-test/busybox:1"
 PROJECT = "com.docker.compose.project"

@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from controller.source import LoadCache, load_root
+from controller.sources.loader import LoadCache, load_root
 
 SERVICE = """\
   {name}:

@@ -7,7 +7,8 @@ Measured in the same run (issue 13, item 5):
    the clock stops when every stack's version is applied (read from the database); the
    controller's peak RSS; then its CPU while idle (``--idle`` seconds from /proc, ``--settle``
    seconds after the last apply, once the engine has calmed down);
-3. a resync round of the N in-sync stacks in this process (``controller.resync``): CPU and wall
+3. a resync round of the N in-sync stacks in this process (``controller.reconcile.resync``): CPU
+and wall
    time, cold (the desired models read from the database) and warm (cached, as in the daemon),
    and the rows it wrote (the whole database dumped before and after).
 
@@ -41,9 +42,9 @@ from concurrent.futures import ThreadPoolExecutor
 import docker
 import yaml
 
+from controller.backends.runtime import Engine
 from controller.db import Database
-from controller.resync import Resync
-from controller.runtime import Engine
+from controller.reconcile.resync import Resync
 
 print = functools.partial(print, flush=True)  # figures must survive a kill
 IMAGE = "stackctl-test/busybox:1"

@@ -30,13 +30,13 @@ import time
 
 import yaml
 
+from controller.backends.runtime import Engine
+from controller.commands.worker import Worker
 from controller.db import Database
-from controller.reconciler import ReconcilerOptions
-from controller.resync import Resync
-from controller.runtime import Engine
-from controller.source import load_path
-from controller.versions import record_version
-from controller.worker import Worker
+from controller.reconcile.reconciler import ReconcilerOptions
+from controller.reconcile.resync import Resync
+from controller.sources.loader import load_path
+from controller.sources.versions import record_version
 
 print = functools.partial(print, flush=True)  # figures must survive a kill
 

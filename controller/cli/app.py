@@ -18,7 +18,7 @@ import typer
 from controller import __version__
 from controller.cli.coercion import PlainTyper
 from controller.cli.lazy import Lazy, LazyGroup
-from controller.errors import StackctlError
+from controller.models.errors import StackctlError
 
 _ACTIONS = "controller.cli.actions"
 _CONTAINERS = "controller.cli.containers"

@@ -27,13 +27,13 @@ import typer
 from controller.cli.app import app
 from controller.cli.output import OUTPUT_OPTION, Output, print_data, print_table
 from controller.cli.running import DB_OPTION, ENGINES_OPTION, docker_host, engine_specs, fail
-from controller.errors import StackctlError
+from controller.models.errors import StackctlError
 
 if TYPE_CHECKING:  # loaded when a command runs: the CLI starts quickly
+    from controller.backends.runtime import Engine
+    from controller.backends.runtime.engines import AnyEngine
     from controller.cli.targets import Recorded
-    from controller.desired.engines import EngineSpec
-    from controller.runtime import Engine
-    from controller.runtime.engines import AnyEngine
+    from controller.desired.engine_spec import EngineSpec
 
 ENGINE_TIMEOUT = 10
 _DURATION = re.compile(r"^(\d+)([smhd])$")
@@ -51,8 +51,8 @@ def ps(
 
     STACK: on the engine it targets (--engines FILE); a Swarm stack's services and tasks.
     Without STACK: the local engine's."""
+    from controller.backends.runtime.containers import list_containers
     from controller.cli.targets import is_swarm, recorded_target
-    from controller.runtime.containers import list_containers
 
     if stack is None:
         engine: AnyEngine = _engine()
@@ -121,9 +121,9 @@ def logs(
         return
     if stack is None:
         raise fail("give a STACK (stackctl's command logs: stackctl command-logs ID)", 2)
+    from controller.backends.runtime.containers import container_logs, list_containers
+    from controller.backends.runtime.swarm import SwarmEngine
     from controller.cli.targets import recorded_target
-    from controller.runtime.containers import container_logs, list_containers
-    from controller.runtime.swarm import SwarmEngine
 
     recorded, specs = recorded_target(db, stack), engine_specs(engines)
     engine = _target(recorded, specs)
@@ -223,7 +223,7 @@ def _since(text: str) -> datetime:
 
 
 def _engine() -> Engine:
-    from controller.runtime import Engine
+    from controller.backends.runtime import Engine
 
     engine = Engine(timeout=ENGINE_TIMEOUT)
     try:
@@ -262,7 +262,7 @@ def _ps_swarm(engine: AnyEngine, stack: str, *, recorded: Recorded, output: Outp
 def _is_command(stack: str, db: Path | None) -> bool:
     """``stackctl logs 12`` meant command 12 (the old form) when the database has no stack
     named ``12`` but has that command."""
-    from controller.config import load_settings
+    from controller.config.settings import load_settings
     from controller.db import Database
 
     path = load_settings({"db": db}).db

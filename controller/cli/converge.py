@@ -26,15 +26,15 @@ from controller.cli.running import (
     wait_for,
     wait_option,
 )
-from controller.config import load_settings
-from controller.errors import StackctlError
+from controller.config.settings import load_settings
 from controller.models.enums import CommandStatus, CommandType, HealthStatus
+from controller.models.errors import StackctlError
 
 if TYPE_CHECKING:  # the layers below load when a command runs: the CLI starts quickly
+    from controller.backends.runtime.engines import AnyEngine
     from controller.db import Database
     from controller.desired import DesiredStack
     from controller.models import Command, Stack
-    from controller.runtime.engines import AnyEngine
 
 
 def _root(path: Path) -> Path:
@@ -43,7 +43,7 @@ def _root(path: Path) -> Path:
 
 def _load(path: Path) -> tuple[dict[str, DesiredStack], int]:
     from controller.cli.running import manifest_reach
-    from controller.source import load_path
+    from controller.sources.loader import load_path
 
     if not path.exists():
         raise fail(f"{path}: no such file or directory", 2)
@@ -107,7 +107,7 @@ def _record(database: Database, desired: DesiredStack, *, root: Path, adopt: boo
     (the version's APPLY, or a RECONCILE when nothing was recorded). ``adopt``: the same
     command, asking to take over Compose's objects (it supersedes the one just queued)."""
     from controller.models import Command, StackMetadata
-    from controller.versions import record_and_enqueue
+    from controller.sources.versions import record_and_enqueue
 
     recorded = record_and_enqueue(
         database, desired, root=root, metadata=StackMetadata(created_by="stackctl apply")
@@ -186,7 +186,7 @@ def diff(
 def _recorded(target: str, *, db_path: Path) -> DesiredStack:
     """The desired version of a recorded stack; a deleted stack's latest version."""
     from controller.db import Database
-    from controller.versions import load_desired
+    from controller.sources.versions import load_desired
 
     if not db_path.exists():
         raise fail(f"{target}: no such file, and no database at {db_path}", 2)
@@ -215,11 +215,11 @@ def _print_differences(
 ) -> int:
     """Print the plan's changes and the reasons it cannot run, and under them the changed
     fields of each service against ``previous`` (the applied version); returns how many."""
+    from controller.backends.planner import image_refs, object_names, plan
+    from controller.backends.planner.swarm import swarm_plan
+    from controller.backends.planner.swarm_spec import in_file, swarm_only_problems
+    from controller.backends.runtime.container_spec import unsupported
     from controller.cli.targets import is_swarm
-    from controller.planner import image_refs, object_names, plan
-    from controller.planner.swarm import swarm_plan
-    from controller.planner.swarm_spec import in_file, swarm_only_problems
-    from controller.runtime.container_spec import unsupported
 
     if previous is not None and previous.engine != desired.engine:
         previous = None  # a move: nothing of the applied version runs on the new engine

@@ -14,20 +14,20 @@ from typing import TYPE_CHECKING
 import typer
 
 from controller.cli.running import engine_specs
-from controller.config import Settings
+from controller.config.settings import Settings
 
 if TYPE_CHECKING:
-    from controller.daemon import DaemonOptions
+    from controller.daemon.process import DaemonOptions
     from controller.db import RetentionPolicy
     from controller.desired.delivery import CommitStatus, NotifyTarget
-    from controller.desired.repository import RepositorySpec
+    from controller.desired.repository_spec import RepositorySpec
 
 
 def daemon_options(
     settings: Settings, *, allow_empty: bool, no_api: bool, wait_timeout: float
 ) -> DaemonOptions:
     """What ``Controller`` is given, from ``settings`` and ``stackctl run``'s own switches."""
-    from controller.daemon import DaemonOptions
+    from controller.daemon.process import DaemonOptions
 
     return DaemonOptions(
         manifests=_watched(settings),
@@ -99,8 +99,8 @@ def _destinations(settings: Settings) -> tuple[NotifyTarget, ...]:
     not a notification lost later."""
     if not settings.notify:
         return ()
-    from controller.delivery.destinations import check_url
-    from controller.source.delivery import parse_destination
+    from controller.delivery.notifications.destinations import check_url
+    from controller.sources.loader.delivery_keys import parse_destination
 
     targets = []
     for text in settings.notify.split():
@@ -129,7 +129,7 @@ def _allowed_hosts(settings: Settings) -> tuple[str, ...]:
     match (a URL, a port) is a usage error at start, not a 400 nobody understands later."""
     if not settings.allowed_hosts:
         return ()
-    from controller.api.hosts import check_pattern
+    from controller.web.api.hosts import check_pattern
 
     try:
         return tuple(check_pattern(name) for name in settings.allowed_hosts.split())
@@ -148,7 +148,7 @@ def _repository(settings: Settings) -> RepositorySpec | None:
     """The repository of ``--git-url``, named ``default``; a relative path is from the cwd."""
     if not settings.git_url:
         return None
-    from controller.desired.repository import RepositorySpec, redact_url, url_credentials
+    from controller.desired.repository_spec import RepositorySpec, redact_url, url_credentials
 
     url = settings.git_url
     user, password = url_credentials(url)

@@ -29,16 +29,16 @@ from controller.cli.output import (
     timestamp,
 )
 from controller.cli.running import DB_OPTION, ENGINES_OPTION, engine_specs, fail, open_database
-from controller.errors import StackctlError
+from controller.models.errors import StackctlError
 
 if TYPE_CHECKING:  # loaded when the command runs: the CLI starts quickly
+    from controller.commands.operations import Condition
     from controller.db import Database
-    from controller.desired.engines import EngineSpec
+    from controller.desired.engine_spec import EngineSpec
     from controller.models import Command, Event, Stack, StackMetadata
     from controller.models.observed import Snapshot
     from controller.models.swarm import SwarmSnapshot
     from controller.models.swarm_rows import ServiceRow, TaskRow
-    from controller.operations import Condition
 
 
 @app.command()
@@ -275,8 +275,8 @@ def _print_events(events: list[Event]) -> None:
 
 
 def _details(database: Database, name: str) -> dict[str, Any]:
-    from controller.operations import stack_conditions
-    from controller.versions import version_engine
+    from controller.commands.operations import stack_conditions
+    from controller.sources.versions import version_engine
 
     stack = database.stacks.require(name)
     latest = database.stack_versions.latest(name)
@@ -301,8 +301,8 @@ def _details(database: Database, name: str) -> dict[str, Any]:
 def _applied_engine(database: Database, stack: Stack) -> str:
     """The engine of the applied version (a stack whose manifest went with ``deletionPolicy:
     Orphan`` has no desired version but still runs there), else ``local``."""
-    from controller.desired.engines import LOCAL
-    from controller.versions import version_engine
+    from controller.desired.engine_spec import LOCAL
+    from controller.sources.versions import version_engine
 
     applied = (
         database.stack_versions.get(stack.stack_id, stack.applied_version)
@@ -328,8 +328,8 @@ class ObserveTarget:
 def _observe(target: ObserveTarget) -> tuple[Snapshot | SwarmSnapshot | None, str | None]:
     """What the engine runs for the stack, or why it could not be asked. One argument: tests
     replace it with ``lambda target: (snapshot, error)``."""
-    from controller.desired.engines import LOCAL, EngineSpec
-    from controller.runtime import Engine, Engines
+    from controller.backends.runtime import Engine, Engines
+    from controller.desired.engine_spec import LOCAL, EngineSpec
 
     spec = target.spec
     try:

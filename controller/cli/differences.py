@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING
 import typer
 
 if TYPE_CHECKING:
+    from controller.backends.planner import Plan
     from controller.desired import DesiredStack
-    from controller.planner import Plan
 
 
 def applied_stack(db_path: Path, name: str) -> DesiredStack | None:
     """The stack's applied version (its current one when none was applied yet), or None."""
     from controller.db import Database
-    from controller.versions import load_desired
+    from controller.sources.versions import load_desired
 
     if not db_path.exists():
         return None

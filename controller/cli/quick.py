@@ -122,8 +122,8 @@ def answer(args: Sequence[str]) -> bool:
     request = read_request(args)
     if request is None:
         return False
+    from controller.config.statedir import database_path
     from controller.db.views import list_stacks
-    from controller.statedir import database_path
 
     try:
         path = database_path(request.db)

@@ -76,8 +76,8 @@ def describe_repository(name: str, *, db: Path | None, output: Output) -> None:
 def fetch_now(name: str, *, db: Path | None, wait: bool, timeout: float) -> None:
     """Flag the repository for a fetch; with ``wait``, follow it until the controller says how
     it went (exit 1 when it failed or nobody fetched in time)."""
-    from controller import operations
-    from controller.errors import StackctlError
+    from controller.commands import operations
+    from controller.models.errors import StackctlError
 
     with open_database(db) as database:
         try:

@@ -1,6 +1,7 @@
 """``stackctl run``: the controller daemon (watcher + workers + resync).
 
-Its options are ``controller.config.Settings``' fields (``settings_options.with_settings``) plus
+Its options are ``controller.config.settings.Settings``' fields
+(``settings_options.with_settings``) plus
 its own switches below; the daemon's options are made from the settings by
 ``daemon_options.daemon_options``.
 """
@@ -23,9 +24,9 @@ from controller.cli.daemon_options import (  # noqa: F401  (tests reach them her
 )
 from controller.cli.running import DB_OPTION, ENGINES_OPTION, TIMEOUT_OPTION
 from controller.cli.settings_options import given_settings, with_settings
-from controller.config import load_settings
-from controller.errors import StackctlError
-from controller.logs import configure_logging
+from controller.config.logs import configure_logging
+from controller.config.settings import load_settings
+from controller.models.errors import StackctlError
 
 log = logging.getLogger("stackctl.controller")
 
@@ -50,7 +51,7 @@ def run(
     **settings: Any,
 ) -> None:
     """Watch a directory of manifests and converge the engine to it, until SIGTERM/SIGINT."""
-    from controller.daemon import Controller
+    from controller.daemon.process import Controller
 
     try:
         resolved = load_settings(
@@ -79,6 +80,6 @@ def _use_age_key(path: Path | None) -> None:
         return
     if not path.is_file():
         raise typer.BadParameter(f"{path}: no such file", param_hint="--sops-age-key-file")
-    from controller.secrets import configure
+    from controller.sources.secrets import configure
 
     configure(age_key_file=path)

@@ -22,18 +22,18 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from controller.cli.options import from_root
-from controller.errors import StackctlError
+from controller.config.statedir import database_path, default_db
 from controller.models.enums import CommandStatus, CommandType
-from controller.statedir import database_path, default_db
+from controller.models.errors import StackctlError
 
 if TYPE_CHECKING:  # the heavy layers load when a command needs them: the CLI starts quickly
+    from controller.backends.runtime import Engine, Engines
     from controller.db import Database
-    from controller.desired.engines import EngineSpec
+    from controller.desired.engine_spec import EngineSpec
     from controller.models import Command
-    from controller.runtime import Engine, Engines
 
 # The help shows this user's default: $XDG_STATE_HOME/stackctl/ (~/.local/state/stackctl/), or
-# /var/lib/stackctl/ for root (controller.statedir.default_db).
+# /var/lib/stackctl/ for root (controller.config.statedir.default_db).
 DB_DEFAULT = str(default_db(euid=os.geteuid(), environ=os.environ))
 DB_OPTION = typer.Option(
     None,
@@ -94,7 +94,7 @@ def pause(seconds: float) -> None:
 
 
 def connect_engine() -> Engine:
-    from controller.runtime import Engine
+    from controller.backends.runtime import Engine
 
     try:
         engine = Engine()
@@ -107,8 +107,8 @@ def connect_engine() -> Engine:
 def engine_specs(path: Path | None) -> dict[str, EngineSpec]:
     """The engines of ``--engines`` (``local`` only without it); a bad file stops the command
     with the file, the key and the problem (exit 2)."""
-    from controller.errors import ManifestError
-    from controller.source.engines import load_engines, local_only
+    from controller.models.errors import ManifestError
+    from controller.sources.loader.engines_file import load_engines, local_only
 
     if path is None:
         return local_only()
@@ -164,8 +164,8 @@ def run_commands(
 
     Claims left by a worker that died are taken back first: without a controller, nobody else
     would, and our command could be waiting behind one."""
-    from controller.reconciler import ReconcilerOptions
-    from controller.worker import Worker
+    from controller.commands.worker import Worker
+    from controller.reconcile.reconciler import ReconcilerOptions
 
     database.commands.recover_expired()
     stacks = ", ".join(sorted({c.stack_id for c in commands}))
@@ -237,7 +237,7 @@ def wait_for(
 def controller_running(database: Database) -> bool:
     """A controller holds the lease, and is not a process of this host that has died (its
     lease would only expire later; its command would wait for the restart)."""
-    from controller.liveness import holder_gone
+    from controller.commands.liveness import holder_gone
 
     lease = database.leases.live()
     return lease is not None and not holder_gone(lease)
@@ -318,7 +318,7 @@ def manifest_reach() -> Any:
     """What manifests may reach when a one-shot command (``apply``, ``validate``) loads them:
     the same policy as ``stackctl run``'s, from ``STACKCTL_NOTIFY_ALLOW`` and
     ``STACKCTL_SECRETS_DIR``, so a manifest valid here is valid for the controller."""
-    from controller.config import load_settings
+    from controller.config.settings import load_settings
     from controller.desired.reach import Reach
 
     settings = load_settings({})

@@ -1,4 +1,5 @@
-"""``stackctl run``'s options, made from ``controller.config.Settings``: each field becomes one
+"""``stackctl run``'s options, made from ``controller.config.settings.Settings``: each field
+becomes one
 ``typer.Option`` (its flag, ``STACKCTL_<NAME>``, its help with the default, its lower bound as
 click's range), so that a new setting is one field and never a copied parameter.
 
@@ -15,7 +16,7 @@ from typing import Any
 
 import typer
 
-from controller.config import ENV_PREFIX, Settings, cli_of, shown_default
+from controller.config.settings import ENV_PREFIX, Settings, cli_of, shown_default
 
 _KEYWORD = inspect.Parameter.KEYWORD_ONLY
 

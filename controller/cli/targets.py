@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING
 import typer
 
 from controller.cli.running import connect_engine, docker_host, fail
-from controller.errors import StackctlError
+from controller.models.errors import StackctlError
 
 if TYPE_CHECKING:  # loaded when a command runs: the CLI starts quickly
+    from controller.backends.runtime import Engines
+    from controller.backends.runtime.engines import AnyEngine
     from controller.db import Database
-    from controller.desired.engines import EngineSpec
-    from controller.runtime import Engines
-    from controller.runtime.engines import AnyEngine
+    from controller.desired.engine_spec import EngineSpec
 
 
 def undeclared(name: str, specs: Mapping[str, EngineSpec]) -> str:
@@ -52,8 +52,8 @@ def connect_engines(
     """The engines of the file, each of ``targets`` (declared names) having answered a ping;
     one that does not stops the command (exit ``code``). Engines no stack targets are not
     asked: a swarm-only apply does not need the local dockerd."""
-    from controller.desired.engines import LOCAL
-    from controller.runtime import Engines
+    from controller.backends.runtime import Engines
+    from controller.desired.engine_spec import LOCAL
 
     wanted = set(targets)
     local = connect_engine() if LOCAL in wanted and _plain_local(specs) else None
@@ -70,8 +70,8 @@ def target_engine(
     name: str, specs: Mapping[str, EngineSpec], *, timeout: int, code: int = 1
 ) -> AnyEngine:
     """The engine ``name``, having answered a ping (else one ``error:`` line, exit ``code``)."""
-    from controller.desired.engines import LOCAL
-    from controller.runtime import Engine, Engines
+    from controller.backends.runtime import Engine, Engines
+    from controller.desired.engine_spec import LOCAL
 
     spec = specs.get(name)
     if spec is None:
@@ -87,7 +87,7 @@ def target_engine(
 
 
 def is_swarm(engine: AnyEngine) -> bool:
-    from controller.runtime.swarm import SwarmEngine
+    from controller.backends.runtime.swarm import SwarmEngine
 
     return isinstance(engine, SwarmEngine)
 
@@ -104,10 +104,10 @@ class Recorded:
 def recorded_target(db: Path | None, stack: str) -> Recorded:
     """``ps`` and ``logs`` need no database: without one, or without the stack in it, the
     stack is looked for on ``local``, as before engines existed."""
-    from controller.config import load_settings
+    from controller.config.settings import load_settings
     from controller.db import Database
-    from controller.desired.engines import LOCAL
-    from controller.versions import version_engine
+    from controller.desired.engine_spec import LOCAL
+    from controller.sources.versions import version_engine
 
     path = load_settings({"db": db}).db
     if not path.is_file():
@@ -126,7 +126,7 @@ def recorded_target(db: Path | None, stack: str) -> Recorded:
 
 def _plain_local(specs: Mapping[str, EngineSpec]) -> bool:
     """``local`` as the docker CLI finds it (the file does not give it a host of its own)."""
-    from controller.desired.engines import LOCAL, EngineSpec
+    from controller.desired.engine_spec import LOCAL, EngineSpec
 
     return specs.get(LOCAL, EngineSpec(name=LOCAL)) == EngineSpec(name=LOCAL)
 
@@ -135,7 +135,7 @@ def stack_engines(database: Database, stack: str, specs: dict[str, EngineSpec]) 
     """The declared engines the stack's versions (desired, applied) target: those a command run
     here (a delete, a rollback, a move: both ends) must reach; an undeclared one fails the
     command with the reconciler's reason."""
-    from controller.versions import version_engine
+    from controller.sources.versions import version_engine
 
     found = database.stacks.require(stack)
     numbers = {found.current_version, found.applied_version} - {None}

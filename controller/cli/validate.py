@@ -33,9 +33,9 @@ from controller.cli.running import ENGINES_OPTION, engine_specs
 
 if TYPE_CHECKING:  # the source layer loads when something is validated: the CLI starts quickly
     from controller.desired import DesiredStack
-    from controller.desired.engines import EngineSpec
-    from controller.errors import ManifestError
-    from controller.source import LoadResult
+    from controller.desired.engine_spec import EngineSpec
+    from controller.models.errors import ManifestError
+    from controller.sources.loader import LoadResult
 
 Checked = dict[str, list[str]]  # stack -> what its target engine cannot carry out
 
@@ -44,9 +44,9 @@ def target_problems(desired: DesiredStack, specs: dict[str, EngineSpec] | None) 
     """What the stack's target engine cannot carry out (the reconciler's checks, pure); a
     target the engines file does not declare is one. ``specs`` None: no engines file given, so
     only a stack on ``local`` is checked."""
-    from controller.desired.engines import LOCAL
-    from controller.planner.swarm_spec import swarm_only_problems, swarm_problems
-    from controller.runtime.container_spec import unsupported
+    from controller.backends.planner.swarm_spec import swarm_only_problems, swarm_problems
+    from controller.backends.runtime.container_spec import unsupported
+    from controller.desired.engine_spec import LOCAL
 
     if specs is None and desired.engine != LOCAL:
         return []
@@ -151,8 +151,8 @@ def _load(path: Path) -> tuple[Path, LoadResult]:
     that fails an error of its own; a failure of the walk itself (a folder that cannot be
     listed) is one error of the PATH here, never a traceback."""
     from controller.cli.running import manifest_reach
-    from controller.errors import ManifestError
-    from controller.source import LoadResult, SourceReport, load_path
+    from controller.models.errors import ManifestError
+    from controller.sources.loader import LoadResult, SourceReport, load_path
 
     try:
         # Shown paths start at the PATH given: a file's root is its folder.

@@ -14,14 +14,14 @@ from controller import __version__
 from controller.cli.app import app
 from controller.cli.output import OUTPUT_OPTION, Output, print_data
 from controller.cli.running import docker_host
-from controller.errors import StackctlError
+from controller.models.errors import StackctlError
 
 
 @app.command()
 def version(output: Output = OUTPUT_OPTION) -> None:
     """stackctl's version and the Docker engine's (exit 1 when the engine does not answer)."""
-    from controller.runtime import Engine
-    from controller.runtime.containers import engine_version
+    from controller.backends.runtime import Engine
+    from controller.backends.runtime.containers import engine_version
 
     ours = {"version": __version__, "python": platform.python_version()}
     try:

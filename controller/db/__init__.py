@@ -9,7 +9,7 @@ durable queue), ``command_logs``, ``events``, ``blobs``, ``leases``, ``git_repos
 Repositories see the database only through ``access.DatabaseAccess``, so the imports run one
 way: ``database`` -> repositories -> ``access``, ``rows``. Callers above never see a cursor, a
 row or a ``sqlite3`` error (``faults.py`` classifies them): they get models and
-``controller.errors`` types. ``views`` reads a few lists as plain values (no models) for the
+``controller.models.errors`` types. ``views`` reads a few lists as plain values (no models) for the
 command line's one-shot reads.
 
 The names below are loaded on first use (PEP 562), as in ``controller.models``: importing

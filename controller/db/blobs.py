@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from controller.db.rows import ts_to_db
-from controller.errors import ConflictError
+from controller.models.errors import ConflictError
 
 if TYPE_CHECKING:
     from controller.db.access import DatabaseAccess

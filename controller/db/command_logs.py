@@ -9,9 +9,9 @@ import sqlite3
 from typing import TYPE_CHECKING, Any
 
 from controller.db.rows import MAX_ID, json_from_db, json_to_db, storable_id, ts_from_db, ts_to_db
-from controller.errors import NotFoundError
 from controller.models.command import CommandLog
 from controller.models.enums import LogLevel
+from controller.models.errors import NotFoundError
 
 if TYPE_CHECKING:
     from controller.db.access import DatabaseAccess

@@ -11,9 +11,9 @@ import sqlite3
 from typing import TYPE_CHECKING
 
 from controller.db.rows import Page, json_from_db, keyset_page, storable_id, ts_from_db, ts_to_db
-from controller.errors import NotFoundError
 from controller.models.command import Command
 from controller.models.enums import CommandStatus, CommandType
+from controller.models.errors import NotFoundError
 
 if TYPE_CHECKING:
     from controller.db.access import DatabaseAccess

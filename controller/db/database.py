@@ -36,18 +36,18 @@ from types import TracebackType
 
 from controller.db.blobs import BlobRepository
 from controller.db.command_logs import CommandLogRepository
-from controller.db.commands import CommandRepository
 from controller.db.console_sessions import ConsoleSessionRepository
 from controller.db.events import EventRepository
 from controller.db.faults import open_fault, read_fault, write_fault
 from controller.db.git_repositories import GitRepositoryRepository
 from controller.db.leases import LeaseRepository
 from controller.db.outbox import OutboxRepository
+from controller.db.queue import CommandRepository
 from controller.db.retention import RetentionRepository
 from controller.db.schema import MIGRATIONS, SCHEMA_VERSION
 from controller.db.stack_versions import StackVersionRepository
 from controller.db.stacks import StackRepository
-from controller.errors import (
+from controller.models.errors import (
     DatabaseUnusable,
     PermanentError,
     SchemaVersionError,

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from controller.errors import DatabaseUnusable, PermanentError, StackctlError, TransientError
+from controller.models.errors import DatabaseUnusable, PermanentError, StackctlError, TransientError
 
 # SQLite's primary result codes (the low byte of an extended code).
 _PERM, _BUSY, _LOCKED, _NOMEM, _READONLY, _INTERRUPT, _IOERR = 3, 5, 6, 7, 8, 9, 10

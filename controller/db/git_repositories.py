@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from controller.db.rows import ts_from_db, ts_to_db
-from controller.errors import NotFoundError
+from controller.models.errors import NotFoundError
 from controller.models.repository import FetchStatus, Repository
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
-from controller.errors import ConflictError, PermanentError, TransientError
+from controller.models.errors import ConflictError, PermanentError, TransientError
 from controller.models.timestamps import as_utc
 
 _TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"

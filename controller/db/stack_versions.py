@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 from controller.db.rows import json_from_db, json_to_db, translate, ts_from_db, ts_to_db
 from controller.db.views import engine_sql
-from controller.errors import ConflictError, NotFoundError
 from controller.models.enums import VersionStatus
+from controller.models.errors import ConflictError, NotFoundError
 from controller.models.stack_version import (
     ComposeDefinition,
     StackMetadata,
@@ -127,7 +127,8 @@ class StackVersionRepository:
 
     def engines(self) -> dict[str, str]:
         """The engine each stack's desired version targets (``local`` unless its settings name
-        another; ``controller.versions.version_engine``), by stack id, in one query, no compose
+        another; ``controller.sources.versions.version_engine``), by stack id, in one query, no
+        compose
         definition parsed; a stack with no desired version is not in it."""
         with self._db.reading() as conn:
             rows = conn.execute(

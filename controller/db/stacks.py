@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from controller.db.rows import translate, ts_from_db, ts_to_db
 from controller.db.suspension import STACK_COLUMNS, STACK_FROM
-from controller.errors import ConflictError, NotFoundError
 from controller.models.enums import HealthStatus, Suspension, SyncStatus
+from controller.models.errors import ConflictError, NotFoundError
 from controller.models.stack import Stack
 
 if TYPE_CHECKING:

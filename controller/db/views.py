@@ -57,7 +57,8 @@ _ENGINE_PATH = "'$.\"x-stackctl\".target.engine'"
 
 def engine_sql(version: str) -> str:
     """The engine a ``stack_versions`` row (aliased ``version``) targets, as
-    ``controller.versions.version_engine`` reads it: its settings' ``target.engine`` when that
+    ``controller.sources.versions.version_engine`` reads it: its settings' ``target.engine`` when
+    that
     is a non-empty text, else ``local``; NULL when there is no row (a LEFT JOIN's miss)."""
     engine = f"json_extract({version}.compose_spec, {_ENGINE_PATH})"
     return (

@@ -16,7 +16,7 @@ expanded by ``host_path`` on the host that runs it (the loader never reads the e
 File contents (env files, secrets, configs) appear as SHA-256 hex digests only; the bytes
 travel beside the model (``DesiredStack.files``), never inside it. A SOPS-encrypted file is
 its ciphertext's hash (``sops`` says so), and its env variables are placeholders
-(``controller.secrets.sealed``): no plaintext of it is ever in the model.
+(``controller.sources.secrets.placeholders``): no plaintext of it is ever in the model.
 
 These models validate data; they must never read files or the environment.
 """
@@ -118,7 +118,7 @@ class EnvFile(Canonical):
     required: bool = True
     format: Literal["raw"] | None = None
     sha256: str | None = None  # None: optional and absent
-    # SOPS-encrypted: its values are placeholders in ``environment`` (controller.secrets).
+    # SOPS-encrypted: its values are placeholders in ``environment`` (controller.sources.secrets).
     sops: bool = False
 
     @model_serializer(mode="wrap")
@@ -328,7 +328,7 @@ class FileObject(Canonical):
     environment: str | None = None  # the variable's name, for origin "environment"
     sha256: str | None = None  # None only for external ones
     # The SOPS format of an encrypted ``file`` (its blob is the ciphertext, decrypted by the
-    # runtime when it creates a container: controller.secrets); None: plaintext.
+    # runtime when it creates a container: controller.sources.secrets); None: plaintext.
     sops: Literal["dotenv", "yaml", "json", "ini", "binary"] | None = None
 
     @model_serializer(mode="wrap")

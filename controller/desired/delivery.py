@@ -10,7 +10,8 @@ stacks recorded before they existed stay valid.
 A Repository's ``spec.commitStatus`` (``CommitStatus``) is here too: where the commits of its
 versions get their status.
 
-This module holds values only; the manifests read them and ``controller.delivery`` acts on them.
+This module holds values only; the manifests read them and ``controller.delivery.notifications``
+acts on them.
 """
 
 from __future__ import annotations

@@ -97,7 +97,7 @@ def _masked_url(change: FieldChange) -> FieldChange:
     )
 
 
-# Where a stored version keeps the stack's destinations (controller.versions' settings key).
+# Where a stored version keeps the stack's destinations (controller.sources.versions' settings key).
 _NOTIFY = "x-stackctl.notify"
 _ABSENT = object()
 

@@ -3,7 +3,7 @@
 A manifest (a file of the watched directory, or of a repository's checkout) is less trusted
 than the operator who starts the controller: it may name only the destinations the operator
 allows with ``--notify-allow`` and only the files inside its own root or ``--secrets-dir``
-(the file part is checked by ``controller.source.reach``, which can resolve paths). The
+(the file part is checked by ``controller.sources.loader.reach``, which can resolve paths). The
 controller's own flags (``--notify``, ``--git-*``) are trusted and never checked here.
 
 An allow pattern is one of:
@@ -20,7 +20,7 @@ An allow pattern is one of:
 Link-local addresses (``169.254.0.0/16``, ``fe80::/10``) and the cloud metadata services'
 addresses and names are refused unless a pattern names that very host (``*``, ``*.DOMAIN`` and
 ``SCHEME://`` do not). Everything here is literal: no name is resolved (the sender resolves at
-send time, ``controller.delivery.destinations.check_reach``).
+send time, ``controller.delivery.notifications.destinations.check_reach``).
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from controller.desired.compose import ComposeProject
 from controller.desired.delivery import ImageUpdates, NotifyTarget, RollbackPolicy
 from controller.desired.digest import canonical_json, config_hash, sha256_text
-from controller.desired.engines import LOCAL, Target
+from controller.desired.engine_spec import LOCAL, Target
 from controller.desired.names import name_problem
 
 DIGESTED_FIELDS = frozenset(
@@ -76,7 +76,7 @@ class DesiredStack(BaseModel):
     rollback: RollbackPolicy = RollbackPolicy()
     timeout: float | None = Field(default=None, gt=0)  # health wait, seconds; None: the default
     image_updates: ImageUpdates | None = None
-    # Where it runs (controller.desired.engines): None is the engine named `local`. Digested
+    # Where it runs (controller.desired.engine_spec): None is the engine named `local`. Digested
     # when set, so a stack's digest changes when it moves, and old digests stay as they were.
     target: Target | None = None
     compose: ComposeProject

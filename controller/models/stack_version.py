@@ -77,7 +77,8 @@ class StackMetadata(BaseModel):
 class ComposeDefinition(BaseModel):
     """The compose document a version wants, as JSON-able data.
 
-    It stays permissive (``extra="allow"``): the strict validation happens in ``controller.source``
+    It stays permissive (``extra="allow"``): the strict validation happens in
+    ``controller.sources.loader``
     before a version is recorded; here it is the stored, canonical form.
     """
 

@@ -19,8 +19,8 @@ import pytest
 from helpers.controller_process import ControllerProcess, wait_for
 from helpers.seeding import Seeded, write_manifest
 
-from controller.api import create_app, start_server
-from controller.api.hosts import HostPolicy
+from controller.web.api import create_app, start_server
+from controller.web.api.hosts import HostPolicy
 
 REBINDING = "rebind.attacker.example"
 

@@ -24,12 +24,12 @@ from hypothesis.strategies import SearchStrategy
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi import checks as openapi_checks
 
-from controller.api import create_app
 from controller.db import Database
 from controller.models import Repository
-from controller.puller import GitStats
-from controller.sources import Sources
-from controller.watcher import Claims
+from controller.sources.following import Sources
+from controller.sources.puller import GitStats
+from controller.sources.watcher import Claims
+from controller.web.api import create_app
 
 TOKEN = "schemathesis-token"
 MAX_EXAMPLES = 25

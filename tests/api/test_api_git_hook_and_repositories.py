@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from controller.db import Database
-from controller.git.webhooks import MAX_BODY
 from controller.models import FetchStatus, Repository
+from controller.sources.git.webhooks import MAX_BODY
 
 TOKEN = "hook-test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from helpers.seeding import record
 
-from controller.config import load_settings
+from controller.config.settings import load_settings
 from controller.db import Database
 
 TOKEN = "s3cret-token"

@@ -7,8 +7,8 @@ import socket
 import httpx
 import pytest
 
-from controller.api import create_app, start_server
-from controller.errors import PermanentError
+from controller.models.errors import PermanentError
+from controller.web.api import create_app, start_server
 
 TOKEN = "s3cret-token"
 

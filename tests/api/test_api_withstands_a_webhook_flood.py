@@ -22,8 +22,8 @@ import pytest
 from helpers.controller_process import wait_for
 from helpers.followed import github_headers, serving_followed
 
-from controller.api.connections import OncePerInterval, is_server_noise
-from controller.api.limits import HookLimits
+from controller.web.api.connections import OncePerInterval, is_server_noise
+from controller.web.api.limits import HookLimits
 
 KIB = 1024
 FOLLOWED = "https://127.0.0.1:9/ops/infra.git"

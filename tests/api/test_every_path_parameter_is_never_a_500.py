@@ -20,9 +20,9 @@ import httpx
 import pytest
 from helpers.seeding import Seeded
 
-from controller.api import create_app, start_server
 from controller.db import Database
 from controller.models import Repository
+from controller.web.api import create_app, start_server
 
 TOKEN = "odd-path-token"
 SIGNED_IN = {"Authorization": f"Bearer {TOKEN}", "HX-Request": "true"}

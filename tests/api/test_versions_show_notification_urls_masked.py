@@ -15,7 +15,7 @@ from helpers.stacks import desired_stack
 
 from controller.db import Database
 from controller.desired.shown import mask_destination
-from controller.versions import record_version
+from controller.sources.versions import record_version
 
 COMPOSE = {"services": {"web": {"image": "busybox:1", "pull_policy": "never"}}}
 SECRETS = ("tok-in-user", "pw-in-user", "tok-in-path", "tok-in-query", "/srv/hook.key", "T0KEN")

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from helpers.seeding import record
 
-from controller.autorollback import AUTO_ROLLBACK_BY
+from controller.commands.operations import stack_conditions
 from controller.db import Database
-from controller.errors import ConflictError
+from controller.delivery.rollbacks.decision import AUTO_ROLLBACK_BY
+from controller.delivery.rollbacks.record import auto_rollback, rollback_failed
 from controller.models import CommandType, LogLevel
-from controller.operations import stack_conditions
-from controller.rollbacks import auto_rollback, rollback_failed
+from controller.models.errors import ConflictError
 
 WHY = "shop-web-1 is unhealthy after 3 s"
 
@@ -50,7 +50,7 @@ def test_auto_rollback_records_a_copy_pins_and_queues_its_apply(tmp_path: Path):
 
     from fastapi.testclient import TestClient
 
-    from controller.api.app import create_app
+    from controller.web.api.app import create_app
 
     with TestClient(create_app(db_path=tmp_path / "s.db")) as client:  # the API says it too
         conditions = client.get("/api/v1/stacks/shop").json()["conditions"]

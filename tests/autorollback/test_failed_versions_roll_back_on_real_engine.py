@@ -17,14 +17,14 @@ import pytest
 from helpers.harness import Harness, make_harness
 from typer.testing import CliRunner
 
-from controller.autorollback import AUTO_ROLLBACK_BY
 from controller.cli import app
+from controller.commands.operations import resume
+from controller.commands.worker import Worker
 from controller.db import Database
+from controller.delivery.rollbacks.decision import AUTO_ROLLBACK_BY
 from controller.models import Command, CommandStatus, CommandType, HealthStatus, Stack
-from controller.operations import resume
-from controller.reconciler import ReconcilerOptions
-from controller.versions import record_and_enqueue, record_version
-from controller.worker import Worker
+from controller.reconcile.reconciler import ReconcilerOptions
+from controller.sources.versions import record_and_enqueue, record_version
 
 pytestmark = pytest.mark.engine
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from helpers.stacks import desired_stack
 
 from controller.db import Database
-from controller.versions import load_desired, record_version
+from controller.sources.versions import load_desired, record_version
 
 
 def test_delivery_settings_survive_recording(tmp_path: Path):

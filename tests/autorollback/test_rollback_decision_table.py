@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from controller.autorollback import (
+from controller.delivery.rollbacks.decision import (
     AUTO_ROLLBACK_BY,
     MANUAL_ROLLBACK_BY,
     Action,

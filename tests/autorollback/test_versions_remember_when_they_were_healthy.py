@@ -9,7 +9,7 @@ from pathlib import Path
 from helpers.stacks import desired_stack
 
 from controller.db import Database
-from controller.versions import record_version
+from controller.sources.versions import record_version
 
 
 def _record(db: Database, tmp: Path, tag: str) -> str:

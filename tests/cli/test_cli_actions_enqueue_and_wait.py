@@ -150,7 +150,7 @@ def test_wait_exits_1_when_the_command_fails(stackctl, controller, seeded, monke
 
 
 def test_wait_follows_the_apply_that_superseded_ours(stackctl, controller, seeded, monkeypatch):
-    from controller import operations
+    from controller.commands import operations
 
     def steps():
         operations.resume(controller, "shop")  # a newer APPLY supersedes the rollback's

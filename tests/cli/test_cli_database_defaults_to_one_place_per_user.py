@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from controller.cli import app
 from controller.cli.run import _watched
-from controller.config import load_settings
+from controller.config.settings import load_settings
 
 runner = CliRunner()
 

@@ -15,10 +15,10 @@ import yaml
 from helpers.harness import Harness, make_harness
 from typer.testing import CliRunner
 
+from controller.backends.runtime import Engine, Engines
 from controller.cli import app
-from controller.desired.engines import EngineSpec, TlsFiles
+from controller.desired.engine_spec import EngineSpec, TlsFiles
 from controller.models import CommandStatus
-from controller.runtime import Engine, Engines
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 

@@ -19,7 +19,7 @@ from controller.models import HealthStatus, SyncStatus
 from controller.models.observed import ObservedContainer, Snapshot
 from controller.models.swarm import ObservedService, ObservedTask, SwarmSnapshot
 from controller.models.swarm_rows import service_rows, task_rows
-from controller.versions import record_version
+from controller.sources.versions import record_version
 
 runner = CliRunner()
 

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from controller.cli import app, describe, quick
 from controller.db import views
 from controller.models import HealthStatus, SyncStatus
-from controller.versions import record_version
+from controller.sources.versions import record_version
 
 runner = CliRunner()
 

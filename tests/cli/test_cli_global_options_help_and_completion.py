@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from controller.cli import app
-from controller.config import Settings
+from controller.config.settings import Settings
 from controller.db import Database
 
 runner = CliRunner()

@@ -84,7 +84,7 @@ def test_get_commands_pages_with_the_cursor_printed_on_stderr(stackctl, seeded):
 
 
 def test_history_shows_lineage_and_which_is_applied(stackctl, db, seeded):
-    from controller import operations
+    from controller.commands import operations
 
     operations.rollback(db, "shop")
     result = stackctl("history", "shop")
@@ -164,7 +164,7 @@ def test_command_logs_follow_a_command_until_it_ends(stackctl, db, seeded, monke
 def test_command_logs_follow_a_stack_picks_up_new_commands_until_interrupted(
     stackctl, db, seeded, monkeypatch
 ):
-    from controller import operations
+    from controller.commands import operations
 
     def step_then_stop():
         yield lambda: db.command_logs.add(

@@ -11,11 +11,11 @@ import pytest
 from helpers.controller_process import ControllerProcess, wait_for
 from typer.testing import CliRunner
 
-from controller.api.limits import MIB, HookLimits
-from controller.api.server import HEADER_TIMEOUT, MAX_CONNECTIONS
 from controller.cli import app
-from controller.config import Settings, load_settings
-from controller.daemon import DaemonOptions
+from controller.config.settings import Settings, load_settings
+from controller.daemon.process import DaemonOptions
+from controller.web.api.limits import MIB, HookLimits
+from controller.web.api.server import HEADER_TIMEOUT, MAX_CONNECTIONS
 
 runner = CliRunner()
 FLAGS = {

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from controller.cli import app
-from controller.config import load_settings
+from controller.config.settings import load_settings
 
 runner = CliRunner()
 HOME = {"HOME": "/home/ann"}

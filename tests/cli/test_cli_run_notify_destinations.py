@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from controller.cli import app
 from controller.cli.run import _destinations
-from controller.config import load_settings
+from controller.config.settings import load_settings
 from controller.desired.delivery import NotifyTarget
 
 runner = CliRunner()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from controller.cli.run import _repository
-from controller.config import load_settings
+from controller.config.settings import load_settings
 
 
 @pytest.mark.parametrize(

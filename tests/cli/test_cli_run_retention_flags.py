@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from controller.cli import app
 from controller.cli.run import _retention
-from controller.config import load_settings
+from controller.config.settings import load_settings
 from controller.db import RetentionPolicy
 
 runner = CliRunner()

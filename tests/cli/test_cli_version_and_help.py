@@ -44,8 +44,9 @@ def loaded_after(code: str) -> set[str]:
 # Start-up time of a one-shot command is mostly imports (bench/cli_startup.py measures it):
 # the command line loads a layer only when a command needs it.
 HEAVY = {"docker", "pydantic", "yaml", "sqlite3", "watchfiles", "fastapi", "uvicorn",
-         "controller.db", "controller.source", "controller.runtime", "controller.reconciler",
-         "controller.daemon", "controller.operations", "controller.models.command"}
+         "controller.db", "controller.sources.loader", "controller.backends.runtime",
+         "controller.reconcile.reconciler",
+         "controller.daemon.process", "controller.commands.operations", "controller.models.command"}
 
 
 def test_the_command_line_loads_no_layer_before_a_command_needs_it():
@@ -62,4 +63,5 @@ def test_read_commands_load_neither_the_engine_nor_the_source_layer(tmp_path):
         f"result = CliRunner().invoke(app, ['get', 'stacks', '--db', {str(db)!r}])\n"
         "assert result.exit_code == 0, result.output")
     assert "controller.db" in loaded
-    assert loaded & {"docker", "controller.runtime", "controller.source", "fastapi"} == set()
+    heavy = {"docker", "controller.backends.runtime", "controller.sources.loader", "fastapi"}
+    assert loaded & heavy == set()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from controller.config import Settings, default_db, load_settings
+from controller.config.settings import Settings, default_db, load_settings
 
 
 def test_defaults():

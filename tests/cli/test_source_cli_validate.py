@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from controller.cli.app import app
-from controller.source import load_root
+from controller.sources.loader import load_root
 
 GOOD = "services:\n  web: {image: nginx}\n"
 BAD = "services:\n  web:\n    image: nginx\n    ports: [nope]\n"

@@ -18,8 +18,8 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
     from fastapi.testclient import TestClient
 
-from controller.api import create_app
 from controller.db import Database
+from controller.web.api import create_app
 
 CONSOLE_TOKEN = "console-t0ken"
 

@@ -1,6 +1,6 @@
 """The browser fixtures work: chromium opens a page served on 127.0.0.1, finds a button by
 its role and name, clicks it, and sees the page's script change the text; the vendored htmx
-(controller/console/static/htmx.min.js) loads and is version 2."""
+(controller/web/console/static/htmx.min.js) loads and is version 2."""
 
 from __future__ import annotations
 

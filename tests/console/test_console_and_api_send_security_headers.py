@@ -16,9 +16,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from controller.api import create_app, start_server
 from controller.db import Database
 from controller.models import Command, CommandType
+from controller.web.api import create_app, start_server
 
 TOKEN = "headers-t0ken"
 

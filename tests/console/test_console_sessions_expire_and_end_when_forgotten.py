@@ -18,8 +18,8 @@ import httpx
 import pytest
 from helpers.controller_process import ControllerProcess
 
-from controller.api import create_app, start_server
 from controller.db import Database
+from controller.web.api import create_app, start_server
 
 TOKEN = "session-t0ken"
 COOKIE = "stackctl_console"

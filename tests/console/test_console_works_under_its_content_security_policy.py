@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import ConsoleMessage, Page, expect
 
-from controller.api import create_app, start_server
 from controller.db import Database
+from controller.web.api import create_app, start_server
 
 pytestmark = pytest.mark.browser
 

@@ -12,7 +12,7 @@ from helpers.stacks import desired_stack
 
 from controller.db import Database
 from controller.models import CommandType
-from controller.versions import record_version
+from controller.sources.versions import record_version
 
 HX = {"HX-Request": "true"}
 IMAGE = "stackctl-test/busybox:1"

@@ -10,7 +10,7 @@ import re
 from helpers.stacks import desired_stack
 
 from controller.models.swarm import ObservedService, ObservedTask, SwarmSnapshot
-from controller.versions import record_version
+from controller.sources.versions import record_version
 
 COMPOSE = {"services": {"web": {"image": "nginx:alpine"}, "db": {"image": "postgres:16"}}}
 HOSTILE = "<script>alert(1)</script>"

@@ -7,10 +7,10 @@ import http.client
 import threading
 from pathlib import Path
 
-from controller.api import create_app
-from controller.api.server import start_server
 from controller.db import Database
 from controller.models import Command, CommandType
+from controller.web.api import create_app
+from controller.web.api.server import start_server
 
 
 def test_stop_ends_an_open_stream(db_path: Path, db: Database, record_stack) -> None:

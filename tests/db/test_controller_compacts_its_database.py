@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from controller import daemon
-from controller.daemon import Controller, DaemonOptions
+from controller.backends.runtime import Engine
+from controller.daemon import process as daemon
+from controller.daemon.process import Controller, DaemonOptions
 from controller.db import Database, RetentionPolicy
 from controller.models import Command, CommandType, Stack
-from controller.runtime import Engine
 
 
 def test_the_controller_compacts_old_finished_commands(

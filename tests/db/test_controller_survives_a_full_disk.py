@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from helpers.small_disk import SmallDisk, small_disk
 
-from controller.daemon import Controller, DaemonOptions
-from controller.runtime import Engine
+from controller.backends.runtime import Engine
+from controller.daemon.process import Controller, DaemonOptions
 
 
 def wait_for(check: Callable[[], object], *, what: str, timeout: float = 30) -> None:

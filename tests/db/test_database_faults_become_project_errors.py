@@ -12,8 +12,8 @@ import pytest
 from helpers.small_disk import small_disk
 
 from controller.db import Database
-from controller.errors import PermanentError, StackctlError, TransientError
 from controller.models import Event, LogLevel, Stack
+from controller.models.errors import PermanentError, StackctlError, TransientError
 
 
 def event(message: str = "x" * 200) -> Event:

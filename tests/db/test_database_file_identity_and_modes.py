@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from controller.db import Database
-from controller.errors import PermanentError
+from controller.models.errors import PermanentError
 
 
 def mode(path: Path) -> int:

@@ -10,8 +10,8 @@ import pytest
 from controller.db import Database
 from controller.db import database as database_module
 from controller.db.schema import SCHEMA_VERSION
-from controller.errors import PermanentError, SchemaVersionError
 from controller.models import Stack
+from controller.models.errors import PermanentError, SchemaVersionError
 
 
 def test_reopening_keeps_data_and_version(db_path: Path):

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from controller.db import Database
-from controller.errors import ConflictError, NotFoundError
 from controller.models import Command, CommandStatus, CommandType
+from controller.models.errors import ConflictError, NotFoundError
 
 APPLY = CommandType.APPLY_STACK_VERSION
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from controller.db import Database
-from controller.errors import ConflictError
 from controller.models import Command, CommandStatus
+from controller.models.errors import ConflictError
 
 
 def claimed(db: Database, stack_id: str = "a", worker: str = "w1") -> Command:

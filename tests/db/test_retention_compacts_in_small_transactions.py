@@ -8,8 +8,8 @@ from contextlib import contextmanager
 import pytest
 
 from controller.db import Database, RetentionPolicy
-from controller.errors import TransientError
 from controller.models import Command, CommandType, Stack
+from controller.models.errors import TransientError
 
 DAY = 86_400.0
 POLICY = RetentionPolicy(keep_commands=1, keep_days=7)

@@ -16,8 +16,8 @@ from controller.db import database as database_module
 from controller.db.events import EventRepository
 from controller.db.schema import SCHEMA_VERSION
 from controller.db.stats import StatsRepository
-from controller.errors import TransientError
 from controller.models import Command, CommandStatus, CommandType, Event, Stack
+from controller.models.errors import TransientError
 
 DAY = 86_400.0
 STACKS = ("a", "b", "c")

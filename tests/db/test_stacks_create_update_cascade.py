@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from controller.db import Database
-from controller.errors import ConflictError, NotFoundError
 from controller.models import (
     Command,
     ComposeDefinition,
@@ -19,6 +18,7 @@ from controller.models import (
     StackVersion,
     SyncStatus,
 )
+from controller.models.errors import ConflictError, NotFoundError
 
 
 def test_duplicate_stack_is_a_clear_error_and_keeps_the_first(db: Database):

@@ -7,8 +7,8 @@ import sqlite3
 import pytest
 
 from controller.db import Database
-from controller.errors import ConflictError, NotFoundError
 from controller.models import ComposeDefinition, StackMetadata, StackVersion, VersionStatus
+from controller.models.errors import ConflictError, NotFoundError
 
 
 def version(stack_id: str = "shop", image: str = "busybox:1", **fields) -> StackVersion:

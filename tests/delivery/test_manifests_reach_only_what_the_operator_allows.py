@@ -16,14 +16,14 @@ from helpers.recorder import Recorder
 from helpers.stacks import desired_stack
 
 from controller.db import Database
-from controller.delivery import destinations
-from controller.delivery.sender import Sender
+from controller.delivery.notifications import destinations
+from controller.delivery.notifications.sender import Sender
 from controller.desired.delivery import CommitStatus
 from controller.desired.reach import Reach, pattern_problem
-from controller.desired.repository import RepositorySpec
+from controller.desired.repository_spec import RepositorySpec
 from controller.models import StackMetadata
-from controller.versions import record_version, version_payload
-from controller.watcher import Watcher
+from controller.sources.versions import record_version, version_payload
+from controller.sources.watcher import Watcher
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 COMPOSE = {"services": {"web": {"image": "busybox:1", "pull_policy": "never"}}}

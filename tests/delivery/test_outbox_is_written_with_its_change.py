@@ -11,7 +11,7 @@ from helpers.stacks import desired_stack
 from controller.db import Database
 from controller.db.outbox import Route
 from controller.models import Event, LogLevel, Stack
-from controller.versions import record_version
+from controller.sources.versions import record_version
 
 COMPOSE = {"services": {"web": {"image": "busybox:1", "pull_policy": "never"}}}
 

@@ -13,11 +13,11 @@ from helpers.recorder import Recorder
 from helpers.stacks import desired_stack
 
 from controller.db import Database
-from controller.delivery.sender import Sender
+from controller.delivery.notifications.sender import Sender
 from controller.desired.delivery import NotifyTarget
 from controller.models import Event, LogLevel
-from controller.source.delivery import parse_destination
-from controller.versions import record_version
+from controller.sources.loader.delivery_keys import parse_destination
+from controller.sources.versions import record_version
 
 COMPOSE = {"services": {"web": {"image": "busybox:1", "pull_policy": "never"}}}
 
@@ -164,7 +164,7 @@ def test_metrics_show_deliveries_by_destination_and_status(db, recorder: Recorde
     from fastapi.testclient import TestClient
     from prometheus_client.parser import text_string_to_metric_families
 
-    from controller.api.app import create_app
+    from controller.web.api.app import create_app
 
     recorder.answer("/down", 503)
     unhealthy(db)
@@ -192,7 +192,7 @@ def test_metrics_show_deliveries_by_destination_and_status(db, recorder: Recorde
 def test_the_api_lists_notifications_and_where_they_went(db, recorder: Recorder, tmp_path):
     from fastapi.testclient import TestClient
 
-    from controller.api.app import create_app
+    from controller.web.api.app import create_app
 
     unhealthy(db, "shop")
     unhealthy(db, "blog")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from controller.desired import DesiredStack, config_hash
-from controller.source import load_root
+from controller.sources.loader import load_root
 
 RICH = """\
     services:

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from controller.desired import DesiredStack
-from controller.source import load_root
+from controller.sources.loader import load_root
 
 NAMES = st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=6)
 VALUES = st.text(alphabet="abcXYZ019_-./ ", min_size=0, max_size=12)

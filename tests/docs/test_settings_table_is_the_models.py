@@ -7,7 +7,7 @@ from __future__ import annotations
 import runpy
 from pathlib import Path
 
-from controller.config import Settings, settings_table
+from controller.config.settings import Settings, settings_table
 
 ROOT = Path(__file__).resolve().parents[2]
 script = runpy.run_path(str(ROOT / "scripts" / "settings_table.py"))
@@ -16,7 +16,7 @@ script = runpy.run_path(str(ROOT / "scripts" / "settings_table.py"))
 def test_the_pages_table_is_the_models():
     page = (ROOT / "docs" / "configuration.md").read_text()
     assert script["with_table"](page, settings_table()) == page, (
-        "docs/configuration.md's settings table differs from controller.config.Settings:"
+        "docs/configuration.md's settings table differs from controller.config.settings.Settings:"
         " run python scripts/settings_table.py"
     )
 

@@ -16,8 +16,8 @@ from helpers.controller_process import ControllerProcess, wait_for
 
 from controller.db import Database
 from controller.models import CommandStatus, CommandType, StackMetadata, SyncStatus
-from controller.source import load_path
-from controller.versions import record_and_enqueue, record_version
+from controller.sources.loader import load_path
+from controller.sources.versions import record_and_enqueue, record_version
 
 
 def write(root: Path, name: str, tag: str) -> None:

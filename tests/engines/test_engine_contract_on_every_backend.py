@@ -21,10 +21,10 @@ from typing import Any
 import pytest
 from helpers.harness import Harness, make_harness
 
+from controller.backends.runtime import Engine, EngineBackend, Engines
 from controller.desired import DesiredStack
-from controller.desired.engines import EngineSpec, TlsFiles
+from controller.desired.engine_spec import EngineSpec, TlsFiles
 from controller.models import CommandStatus
-from controller.runtime import Engine, EngineBackend, Engines
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 

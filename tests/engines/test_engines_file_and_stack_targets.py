@@ -11,13 +11,13 @@ import pytest
 import yaml
 from helpers.stacks import desired_stack
 
+from controller.backends.runtime import Engine, EngineBackend, Engines
 from controller.db import Database
-from controller.desired.engines import EngineSpec
-from controller.errors import ManifestError, PermanentError
-from controller.runtime import Engine, EngineBackend, Engines
-from controller.source import load_path
-from controller.source.engines import load_engines
-from controller.versions import load_desired, record_version, version_engine
+from controller.desired.engine_spec import EngineSpec
+from controller.models.errors import ManifestError, PermanentError
+from controller.sources.loader import load_path
+from controller.sources.loader.engines_file import load_engines
+from controller.sources.versions import load_desired, record_version, version_engine
 
 COMPOSE = {"services": {"web": {"image": "i:1"}}}
 TLS = "tls: {ca: ca.pem, cert: cert.pem, key: key.pem}"

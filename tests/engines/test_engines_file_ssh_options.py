@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from controller.errors import ManifestError
-from controller.runtime.ssh_transport import known_hosts_of
-from controller.source.engines import load_engines
+from controller.backends.runtime.ssh_transport import known_hosts_of
+from controller.models.errors import ManifestError
+from controller.sources.loader.engines_file import load_engines
 
 
 def write(folder: Path, text: str) -> Path:

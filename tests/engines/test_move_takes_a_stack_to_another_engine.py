@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from helpers.harness import make_harness
 
-from controller import operations
-from controller.desired.engines import EngineSpec, TlsFiles
-from controller.errors import ConflictError
+from controller.backends.runtime import Engine, Engines
+from controller.commands import operations
+from controller.desired.engine_spec import EngineSpec, TlsFiles
 from controller.models import CommandStatus
-from controller.runtime import Engine, Engines
+from controller.models.errors import ConflictError
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 

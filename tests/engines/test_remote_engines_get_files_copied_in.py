@@ -11,8 +11,8 @@ from pathlib import Path
 
 from helpers.stacks import desired_stack
 
-from controller.runtime.container_spec import container_spec, unsupported
-from controller.runtime.sealed import unseal
+from controller.backends.runtime.container_spec import container_spec, unsupported
+from controller.backends.runtime.decrypt import unseal
 
 
 def stack(tmp_path: Path, **service: object):  # type: ignore[no-untyped-def]

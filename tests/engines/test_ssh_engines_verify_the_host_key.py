@@ -17,11 +17,11 @@ import yaml
 from helpers.git_servers import make_key
 from helpers.harness import Harness, make_harness
 
-from controller.desired.engines import EngineSpec
-from controller.errors import PermanentError, TransientError
+from controller.backends.runtime import Engine, Engines
+from controller.desired.engine_spec import EngineSpec
 from controller.models import CommandStatus
-from controller.runtime import Engine, Engines
-from controller.source.engines import load_engines
+from controller.models.errors import PermanentError, TransientError
+from controller.sources.loader.engines_file import load_engines
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 

@@ -19,11 +19,11 @@ import pytest
 from helpers.harness import Harness, make_harness
 from helpers.swarm import exec_in_task
 
-from controller.desired.engines import EngineSpec, TlsFiles
+from controller.backends.runtime import Engine, Engines
+from controller.backends.runtime.swarm import SwarmEngine
+from controller.backends.swarm_apply import SwarmApply
+from controller.desired.engine_spec import EngineSpec, TlsFiles
 from controller.models import CommandStatus, HealthStatus
-from controller.runtime import Engine, Engines
-from controller.runtime.swarm import SwarmEngine
-from controller.swarm_apply import SwarmApply
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 

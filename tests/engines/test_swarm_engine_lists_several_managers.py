@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from controller.desired.engines import EngineSpec
-from controller.errors import ManifestError, TransientError
-from controller.runtime.swarm import SwarmEngine
-from controller.source.engines import load_engines
+from controller.backends.runtime.swarm import SwarmEngine
+from controller.desired.engine_spec import EngineSpec
+from controller.models.errors import ManifestError, TransientError
+from controller.sources.loader.engines_file import load_engines
 
 TLS = "tls: {ca: ca.pem, cert: cert.pem, key: key.pem}"
 

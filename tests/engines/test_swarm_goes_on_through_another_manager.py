@@ -20,11 +20,11 @@ from urllib.parse import urlsplit
 import pytest
 from helpers.harness import make_harness
 
-from controller.desired.engines import EngineSpec, TlsFiles
-from controller.errors import TransientError
+from controller.backends.runtime import Engine, Engines
+from controller.backends.runtime.swarm import SwarmEngine
+from controller.desired.engine_spec import EngineSpec, TlsFiles
 from controller.models import CommandStatus
-from controller.runtime import Engine, Engines
-from controller.runtime.swarm import SwarmEngine
+from controller.models.errors import TransientError
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 

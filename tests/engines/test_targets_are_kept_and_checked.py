@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from helpers.harness import make_harness
 
-from controller.desired.engines import EngineSpec
+from controller.backends.runtime import Engine, Engines
+from controller.desired.engine_spec import EngineSpec
 from controller.models import CommandStatus
-from controller.runtime import Engine, Engines
 
 pytestmark = pytest.mark.engine
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from controller.desired.engines import EngineSpec
-from controller.errors import TransientError
-from controller.runtime import Engine
-from controller.runtime.circuit import Circuit
+from controller.backends.runtime import Engine
+from controller.backends.runtime.circuit import Circuit
+from controller.desired.engine_spec import EngineSpec
+from controller.models.errors import TransientError
 
 
 class Clock:

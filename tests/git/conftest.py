@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from helpers.git_servers import Pusher, bare_repo
 
-from controller.desired.repository import RepositorySpec
-from controller.git.fetcher import Fetcher
+from controller.desired.repository_spec import RepositorySpec
+from controller.sources.git.fetcher import Fetcher
 
 COMPOSE_V1 = "services:\n  web:\n    image: busybox:1\n"
 

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from helpers.git_servers import GitDaemon, HungServer, Pusher, SshServer, processes_mentioning
 
-from controller.errors import TransientError
-from controller.git.errors import FetchError, FetchTimeout, PathNotFound, RefNotFound
-from controller.git.fetcher import Fetcher
-from controller.git.runner import GitOutput, failure
+from controller.models.errors import TransientError
+from controller.sources.git.errors import FetchError, FetchTimeout, PathNotFound, RefNotFound
+from controller.sources.git.fetcher import Fetcher
+from controller.sources.git.runner import GitOutput, failure
 
 COMPOSE_V1 = "services:\n  web:\n    image: busybox:1\n"
 

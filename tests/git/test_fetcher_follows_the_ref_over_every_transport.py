@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from helpers.git_servers import GitDaemon, HttpGitServer, Pusher, SshServer, git
 
-from controller.desired.repository import RepositorySpec
-from controller.git.errors import RefNotFound
-from controller.git.fetcher import Fetcher
+from controller.desired.repository_spec import RepositorySpec
+from controller.sources.git.errors import RefNotFound
+from controller.sources.git.fetcher import Fetcher
 
 # What the conftest's `pusher` committed first, and a second version.
 COMPOSE_V1 = "services:\n  web:\n    image: busybox:1\n"

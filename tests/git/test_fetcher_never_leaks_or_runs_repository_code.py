@@ -26,9 +26,9 @@ from helpers.git_servers import (
     processes_mentioning,
 )
 
-from controller.desired.repository import RepositorySpec, redact, redact_url
-from controller.git.errors import FetchAuthError, FetchError, FetchTimeout
-from controller.git.fetcher import Fetcher
+from controller.desired.repository_spec import RepositorySpec, redact, redact_url
+from controller.sources.git.errors import FetchAuthError, FetchError, FetchTimeout
+from controller.sources.git.fetcher import Fetcher
 
 HOOKS = [
     "post-checkout", "post-merge", "post-rewrite", "pre-auto-gc", "reference-transaction",

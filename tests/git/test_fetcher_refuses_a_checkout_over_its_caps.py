@@ -15,10 +15,10 @@ import pytest
 from helpers.git_servers import GitDaemon, Pusher
 
 from controller.db import Database
-from controller.desired.repository import RepositorySpec
-from controller.git.fetcher import Fetcher
-from controller.git.sizing import CheckoutLimits, CheckoutTooBig
-from controller.puller import Puller
+from controller.desired.repository_spec import RepositorySpec
+from controller.sources.git.fetcher import Fetcher
+from controller.sources.git.sizing import CheckoutLimits, CheckoutTooBig
+from controller.sources.puller import Puller
 
 MIB = 1024 * 1024
 

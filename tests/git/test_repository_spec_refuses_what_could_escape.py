@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from controller.desired.repository import RepositorySpec, transport_of
+from controller.desired.repository_spec import RepositorySpec, transport_of
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from controller.git.matching import ref_matches, repository_matches
-from controller.git.webhooks import Ping, Provider, Push, Unauthorized, read_push
+from controller.sources.git.matching import ref_matches, repository_matches
+from controller.sources.git.webhooks import Ping, Provider, Push, Unauthorized, read_push
 
 PAYLOADS = Path(__file__).parent / "payloads"
 

@@ -17,8 +17,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from controller.git.deliveries import Deliveries
-from controller.git.webhooks import (
+from controller.sources.git.deliveries import Deliveries
+from controller.sources.git.webhooks import (
     MAX_BODY,
     BadRequest,
     Delivery,

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from controller.git.deliveries import Deliveries
+from controller.sources.git.deliveries import Deliveries
 
 
 def test_an_id_is_new_once_then_seen():

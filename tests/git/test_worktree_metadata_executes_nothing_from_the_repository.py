@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from controller.git.worktree import git_metadata
+from controller.sources.git.worktree import git_metadata
 
 
 def git(root: Path, *args: str) -> None:

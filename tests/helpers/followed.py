@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from controller.api import create_app, start_server
 from controller.db import Database
-from controller.desired.repository import RepositorySpec
-from controller.puller import GitStats
-from controller.sources import Declared, Sources
-from controller.watcher import Claims
+from controller.desired.repository_spec import RepositorySpec
+from controller.sources.following import Declared, Sources
+from controller.sources.puller import GitStats
+from controller.sources.watcher import Claims
+from controller.web.api import create_app, start_server
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from controller.backends.runtime import Engine
+from controller.commands.worker import Outcome, Worker
 from controller.db import Database
 from controller.desired import DesiredStack
 from controller.models import Command, CommandType
-from controller.reconciler import ReconcilerOptions
-from controller.runtime import Engine
-from controller.versions import record_version
-from controller.worker import Outcome, Worker
+from controller.reconcile.reconciler import ReconcilerOptions
+from controller.sources.versions import record_version
 from helpers.stacks import desired_stack
 
 

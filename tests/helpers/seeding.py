@@ -23,8 +23,8 @@ from controller.models import (
     SyncStatus,
     VersionStatus,
 )
-from controller.source import load_path
-from controller.versions import record_version
+from controller.sources.loader import load_path
+from controller.sources.versions import record_version
 
 SLEEPER = {"command": ["sleep", "3600"], "init": True}
 

@@ -9,7 +9,7 @@ import yaml
 
 from controller.desired import DesiredStack
 from controller.desired.reach import Reach
-from controller.source import load_path
+from controller.sources.loader import load_path
 
 # The operator of these tests allows every destination (their receivers are on 127.0.0.1).
 TRUSTING = Reach(notify_allow=("*",), secrets_dir=Path("/"))

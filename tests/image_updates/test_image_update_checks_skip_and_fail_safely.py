@@ -10,10 +10,10 @@ from typing import Any
 
 from helpers.registry import Registry, RegistryImages
 
-from controller.image_updates import AVAILABLE, CHECK_FAILED, ImageUpdateChecker
+from controller.backends.runtime.registry import RegistryDigests
+from controller.commands.operations import suspend
+from controller.delivery.image_updates import AVAILABLE, CHECK_FAILED, ImageUpdateChecker
 from controller.models import CommandStatus
-from controller.operations import suspend
-from controller.runtime.registry import RegistryDigests
 
 SLEEPER = {"command": ["sleep", "3600"], "init": True}
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from helpers.stacks import desired_stack
 
-from controller.image_updates import familiar, followed_images, running_digests, short
+from controller.delivery.image_updates import familiar, followed_images, running_digests, short
 from controller.models import StackMetadata, StackVersion
-from controller.pins import CREATED_BY, carry_pins, checker_pins, pin_digests
-from controller.versions import to_compose_definition
+from controller.sources.pins import CREATED_BY, carry_pins, checker_pins, pin_digests
+from controller.sources.versions import to_compose_definition
 
 D1 = "sha256:" + "1" * 64
 D2 = "sha256:" + "2" * 64

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from controller.image_updates import AVAILABLE, CREATED_BY, UPDATED, ImageUpdateChecker
+from controller.backends.runtime.registry import RegistryDigests
+from controller.commands.operations import rollback
+from controller.delivery.image_updates import AVAILABLE, CREATED_BY, UPDATED, ImageUpdateChecker
 from controller.models import CommandStatus, CommandType
-from controller.operations import rollback
-from controller.runtime.registry import RegistryDigests
 
 SLEEPER = {"command": ["sleep", "3600"], "init": True}
 

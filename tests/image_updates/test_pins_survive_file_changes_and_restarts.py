@@ -10,9 +10,9 @@ import yaml
 
 from controller.db import Database
 from controller.models import StackMetadata
-from controller.pins import CREATED_BY, pin_digests
-from controller.versions import load_desired, record_and_enqueue
-from controller.watcher import Watcher
+from controller.sources.pins import CREATED_BY, pin_digests
+from controller.sources.versions import load_desired, record_and_enqueue
+from controller.sources.watcher import Watcher
 
 DIGEST = "sha256:" + "ab" * 32
 

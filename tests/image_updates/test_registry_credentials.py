@@ -11,8 +11,8 @@ import re
 import pytest
 from helpers.registry import Registry, RegistryImages
 
-from controller.errors import PermanentError
-from controller.runtime.registry import RegistryDigests
+from controller.backends.runtime.registry import RegistryDigests
+from controller.models.errors import PermanentError
 
 LOGIN = {"username": "ci", "password": "s3cret-pw"}
 

@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from controller.errors import NotFoundError, PermanentError, TransientError
-from controller.runtime.registry import RegistryDigests
+from controller.backends.runtime.registry import RegistryDigests
+from controller.models.errors import NotFoundError, PermanentError, TransientError
 
 
 def test_the_remote_digest_is_the_pushed_one_and_follows_the_tag(app, test_images, docker_client):

@@ -19,18 +19,18 @@ from prometheus_client.parser import text_string_to_metric_families
 from starlette.exceptions import StarletteDeprecationWarning
 from typer.testing import CliRunner
 
-from controller import operations
 from controller.cli import app
 from controller.cli.quick import answer
+from controller.commands import operations
 from controller.db import Database
 from controller.models import HealthStatus, SyncStatus
-from controller.versions import record_version
+from controller.sources.versions import record_version
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
     from fastapi.testclient import TestClient
 
-from controller.api import create_app
+from controller.web.api import create_app
 
 SUSPENDED = ("declared", "flagged")
 

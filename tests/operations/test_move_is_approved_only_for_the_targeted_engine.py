@@ -10,10 +10,10 @@ import pytest
 from helpers.seeding import record
 from helpers.stacks import desired_stack
 
+from controller.commands.operations import move
 from controller.db import Database
-from controller.errors import ConflictError
-from controller.operations import move
-from controller.versions import record_version
+from controller.models.errors import ConflictError
+from controller.sources.versions import record_version
 
 IMAGE = "stackctl-test/busybox:1"
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from helpers.seeding import desired, record
 
-from controller import operations
+from controller.commands import operations
 from controller.db import Database
-from controller.errors import ConflictError, NotFoundError
 from controller.models import CommandStatus, CommandType
-from controller.versions import record_version
+from controller.models.errors import ConflictError, NotFoundError
+from controller.sources.versions import record_version
 
 V1, V2 = "stackctl-test/busybox:1", "stackctl-test/busybox:2"
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from helpers.stacks import desired_stack
 
+from controller.backends.planner import plan, teardown
 from controller.models.observed import (
     ADOPT_REASON,
     ObservedContainer,
@@ -15,7 +16,6 @@ from controller.models.observed import (
     ObservedVolume,
     Snapshot,
 )
-from controller.planner import plan, teardown
 
 IMG = "img:1"
 IMG_ID = "sha256:" + "a" * 64

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from helpers.stacks import desired_stack
 
+from controller.backends.planner import StepKind, dependency_levels, plan, teardown
 from controller.models.observed import ObservedContainer, ObservedNetwork, Snapshot
-from controller.planner import StepKind, dependency_levels, plan, teardown
 
 IMG = "img:1"
 IMG_ID = "sha256:" + "a" * 64

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from helpers.stacks import desired_stack
 
+from controller.backends.planner import plan, pull_period
+from controller.backends.planner.steps import StepKind
 from controller.models.observed import Snapshot
-from controller.planner import plan, pull_period
-from controller.planner.steps import StepKind
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 IMAGE = "127.0.0.1:5000/app:1"

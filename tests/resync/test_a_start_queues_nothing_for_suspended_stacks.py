@@ -10,10 +10,10 @@ import pytest
 from helpers.seeding import SLEEPER
 from helpers.stacks import desired_stack
 
-from controller.daemon import Controller, DaemonOptions
+from controller.backends.runtime import Engine
+from controller.daemon.process import Controller, DaemonOptions
 from controller.db import Database
-from controller.runtime import Engine
-from controller.versions import record_version
+from controller.sources.versions import record_version
 
 
 def test_unapplied_suspended_stacks_get_no_apply_at_start(

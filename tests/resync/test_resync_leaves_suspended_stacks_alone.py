@@ -14,10 +14,10 @@ import sqlite3
 import pytest
 from test_resync_queues_only_what_drifted import SLEEPER, dump, files
 
-from controller import operations
+from controller.commands import operations
 from controller.models import Command, CommandStatus, CommandType
-from controller.resync import Resync
-from controller.versions import record_version
+from controller.reconcile.resync import Resync
+from controller.sources.versions import record_version
 
 pytestmark = pytest.mark.engine
 

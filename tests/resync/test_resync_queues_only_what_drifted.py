@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from controller.models import Command, CommandStatus, CommandType, HealthStatus
-from controller.resync import Resync
+from controller.reconcile.resync import Resync
 
 pytestmark = pytest.mark.engine
 

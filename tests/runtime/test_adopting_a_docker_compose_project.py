@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from controller.cli import app
 from controller.models import Command, CommandStatus, CommandType
 from controller.models.observed import ADOPT_REASON
-from controller.source import load_path
+from controller.sources.loader import load_path
 
 pytestmark = [
     pytest.mark.engine,

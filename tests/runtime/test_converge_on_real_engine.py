@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from controller.models import CommandStatus, HealthStatus, SyncStatus
-from controller.source import load_path
+from controller.sources.loader import load_path
 
 pytestmark = pytest.mark.engine
 

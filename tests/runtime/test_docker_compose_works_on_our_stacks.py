@@ -13,7 +13,7 @@ import yaml
 from helpers.docker_compose import SLEEPER, compose
 
 from controller.models import CommandStatus
-from controller.source import load_path
+from controller.sources.loader import load_path
 
 pytestmark = [
     pytest.mark.engine,

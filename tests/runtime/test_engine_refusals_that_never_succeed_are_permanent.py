@@ -13,9 +13,9 @@ import pytest
 import requests
 from helpers.docker_compose import SLEEPER
 
-from controller.errors import PermanentError, TransientError
+from controller.backends.runtime.errors import translate
 from controller.models import CommandStatus
-from controller.runtime.errors import translate
+from controller.models.errors import PermanentError, TransientError
 
 pytestmark = pytest.mark.engine
 HUGE = 358664627076357222581  # bytes: past the engine's int64

@@ -13,8 +13,8 @@ from __future__ import annotations
 import pytest
 from helpers.harness import Harness
 
+from controller.backends.planner import replacement_name
 from controller.models import CommandStatus
-from controller.planner import replacement_name
 
 pytestmark = pytest.mark.engine
 

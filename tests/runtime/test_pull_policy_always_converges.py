@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import pytest
 
+from controller.backends.planner import StepKind, plan
 from controller.models import CommandStatus
-from controller.planner import StepKind, plan
 
 pytestmark = pytest.mark.engine
 

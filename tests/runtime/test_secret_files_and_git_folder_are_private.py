@@ -13,9 +13,9 @@ import pytest
 from helpers.git_servers import Pusher, bare_repo
 from helpers.stacks import desired_stack
 
-from controller.desired.repository import RepositorySpec
-from controller.git.fetcher import Fetcher
-from controller.runtime.files import write_files
+from controller.backends.runtime.files import write_files
+from controller.desired.repository_spec import RepositorySpec
+from controller.sources.git.fetcher import Fetcher
 
 
 @pytest.fixture

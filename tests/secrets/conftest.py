@@ -17,7 +17,7 @@ from pathlib import Path
 import pyrage
 import pytest
 
-from controller.secrets.sops import KEY_FILE_VARIABLE, sops_program
+from controller.sources.secrets.sops import KEY_FILE_VARIABLE, sops_program
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from controller.secrets import placeholder, sealed_blobs
-from controller.source import load_root
+from controller.sources.loader import load_root
+from controller.sources.secrets import placeholder, sealed_blobs
 
 PLAINTEXTS = ("hunter2-db", "tok-api-77", "file-secret-55", "yaml-secret-66")
 

@@ -20,10 +20,10 @@ import pytest
 from helpers.harness import make_harness
 from typer.testing import CliRunner
 
-from controller.api import create_app
 from controller.cli import app
 from controller.models import CommandStatus, CommandType
-from controller.watcher import Watcher
+from controller.sources.watcher import Watcher
+from controller.web.api import create_app
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")

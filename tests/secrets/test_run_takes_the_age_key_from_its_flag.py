@@ -13,7 +13,7 @@ import pytest
 import yaml
 from helpers.controller_process import ControllerProcess, wait_for
 
-from controller.secrets.sops import KEY_FILE_VARIABLE
+from controller.sources.secrets.sops import KEY_FILE_VARIABLE
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 

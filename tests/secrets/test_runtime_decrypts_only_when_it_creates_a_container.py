@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from controller.errors import PermanentError, TransientError
-from controller.runtime.container_spec import container_spec, unsupported
-from controller.runtime.sealed import unseal
-from controller.source import load_root
+from controller.backends.runtime.container_spec import container_spec, unsupported
+from controller.backends.runtime.decrypt import unseal
+from controller.models.errors import PermanentError, TransientError
+from controller.sources.loader import load_root
 
 
 def write(path: Path, text: str) -> Path:

@@ -1,4 +1,5 @@
-"""controller.secrets.sops: the format from the name, encryption from the content (a table of
+"""controller.sources.secrets.sops: the format from the name, encryption from the content (a table
+of
 real SOPS outputs and look-alikes), decryption in memory, and one-line reasons for failures."""
 
 from __future__ import annotations
@@ -9,8 +10,8 @@ from pathlib import Path
 import pyrage
 import pytest
 
-from controller.secrets import SopsError, configure, decrypt, format_of, is_encrypted
-from controller.secrets.sops import KEY_FILE_VARIABLE
+from controller.sources.secrets import SopsError, configure, decrypt, format_of, is_encrypted
+from controller.sources.secrets.sops import KEY_FILE_VARIABLE
 
 PLAIN = {
     "dotenv": b"DB_PASSWORD=hunter2-plain\nMODE=prod\n",

@@ -8,7 +8,7 @@ import os
 import shutil
 from pathlib import Path
 
-from controller.source import LoadCache, load_root
+from controller.sources.loader import LoadCache, load_root
 
 STACK = "services:\n  web:\n    image: img:{n}\n"
 MANIFEST = """\

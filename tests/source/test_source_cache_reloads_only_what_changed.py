@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from controller.source import LoadCache, LoadResult, load_root
+from controller.sources.loader import LoadCache, LoadResult, load_root
 
 FILES = {
     # A manifest with an env file, a secret and a compose file in a folder it claims.

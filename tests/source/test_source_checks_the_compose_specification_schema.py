@@ -1,5 +1,5 @@
 """Every compose document is checked against the Compose Specification's JSON schema (the one
-Docker Compose v2.40.3 validates with, shipped in ``controller/source/compose_spec``) after
+Docker Compose v2.40.3 validates with, shipped in ``controller/sources/loader/compose_spec``) after
 interpolation and before our own rules: what Compose refuses is refused, with file, line, key
 path and the problem, once (issue 24, item 15)."""
 
@@ -13,8 +13,8 @@ import yaml
 from typer.testing import CliRunner
 
 from controller.cli import app
-from controller.source import load_root
-from controller.source.specification import SCHEMA_FILE, schema_validator, verdict_validator
+from controller.sources.loader import load_root
+from controller.sources.loader.specification import SCHEMA_FILE, schema_validator, verdict_validator
 
 
 def compose(root: Path, text: str) -> Path:

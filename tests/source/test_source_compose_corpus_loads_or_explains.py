@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from controller.source import load_root
+from controller.sources.loader import load_root
 
 CORPUS = Path(__file__).resolve().parent / "compose-corpus"
 FILES = sorted(CORPUS.glob("*.yaml"))

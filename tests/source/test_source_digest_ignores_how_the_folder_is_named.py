@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from controller.desired import context_path, host_path
-from controller.source import LoadResult, load_path, load_root
+from controller.sources.loader import LoadResult, load_path, load_root
 
 COMPOSE = """\
 services:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-import controller.source.files as files
-from controller.source import LoadCache, LoadResult, load_path, load_root
+import controller.sources.loader.files as files
+from controller.sources.loader import LoadCache, LoadResult, load_path, load_root
 
 GOOD = "services:\n  web: {image: nginx}\n"
 

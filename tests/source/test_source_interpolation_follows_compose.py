@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from controller.errors import ManifestError
-from controller.source import load_root
-from controller.source.dotenv import DotenvError, parse_dotenv
-from controller.source.interpolation import InterpolationError, Interpolator
-from controller.source.units import parse_bytes, parse_duration
-from controller.source.yamlload import load_documents
+from controller.models.errors import ManifestError
+from controller.sources.loader import load_root
+from controller.sources.loader.dotenv import DotenvError, parse_dotenv
+from controller.sources.loader.interpolation import InterpolationError, Interpolator
+from controller.sources.loader.units import parse_bytes, parse_duration
+from controller.sources.loader.yamlload import load_documents
 
 VARS = {"SET": "value", "EMPTY": "", "NESTED": "inner"}
 
@@ -295,7 +295,7 @@ def test_bad_sizes(value: object) -> None:
 
 
 def test_pure_python_yaml_reads_the_same_as_libyaml(monkeypatch: pytest.MonkeyPatch) -> None:
-    from controller.source import yamlload
+    from controller.sources.loader import yamlload
 
     text = "base: &b {image: x, n: 0o17}\nweb:\n  <<: *b\n  ports: [80, '81']\n  on: yes\n"
     fast = load_documents(text, file="f")[0]

@@ -6,7 +6,7 @@ import textwrap
 from pathlib import Path
 
 from controller.desired import DesiredStack
-from controller.source import load_path, load_root
+from controller.sources.loader import load_path, load_root
 
 
 def write(root: Path, files: dict[str, str | bytes]) -> Path:

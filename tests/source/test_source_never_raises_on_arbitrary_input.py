@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from controller.desired.compose import Service
-from controller.source import load_root
+from controller.sources.loader import load_root
 
 # Every canonical field name, plus the Compose spellings and nested keys the loader folds.
 FOLDED = "deploy scale mem_limit cpus profiles x-a context target source type condition test"

@@ -12,7 +12,7 @@ import yaml
 
 from controller.desired import Mount, config_hash, host_path
 from controller.desired.compose import Service, context_path
-from controller.source import load_root
+from controller.sources.loader import load_root
 
 
 def load_service(tmp_path: Path, service: dict[str, Any], **top: Any) -> Service:

@@ -12,8 +12,8 @@ from pathlib import Path
 PROBE = """
 import resource, sys
 from pathlib import Path
-from controller.errors import TransientError
-from controller.source import load_path
+from controller.models.errors import TransientError
+from controller.sources.loader import load_path
 resource.setrlimit(resource.RLIMIT_NOFILE, (3, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
 try:
     result = load_path(Path(sys.argv[1]))

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from controller.source import load_root
+from controller.sources.loader import load_root
 
 COMPOSE = """\
 services:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from controller.desired.reach import Reach
-from controller.source import load_root
+from controller.sources.loader import load_root
 
 # The files this operator keeps outside the watched directory (--secrets-dir).
 OPERATOR = Reach(secrets_dir=Path("/etc/stackctl"))

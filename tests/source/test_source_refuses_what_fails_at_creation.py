@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from controller.source import load_root
+from controller.sources.loader import load_root
 
 
 def write(root: Path, files: dict[str, str]) -> Path:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from controller.source import load_root
-from controller.source.references import reference_problem
+from controller.sources.loader import load_root
+from controller.sources.loader.references import reference_problem
 
 
 def compose(root: Path, text: str) -> Path:

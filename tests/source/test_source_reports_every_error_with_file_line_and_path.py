@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from controller.errors import ManifestError
-from controller.source import load_root
+from controller.models.errors import ManifestError
+from controller.sources.loader import load_root
 
 
 def write(root: Path, files: dict[str, str | bytes]) -> Path:

@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from controller.cli.app import app
-from controller.errors import ManifestError
-from controller.source import load_path, load_root
+from controller.models.errors import ManifestError
+from controller.sources.loader import load_path, load_root
 
 GOOD = "services:\n  web: {image: nginx}\n"
 
@@ -179,7 +179,7 @@ def test_an_unexpected_exception_makes_only_its_source_invalid(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Whatever a bug in the loader raises for one source, the others still load."""
-    import controller.source.loader as loader
+    import controller.sources.loader.loader as loader
 
     real = loader.compile_stack
 
@@ -207,8 +207,8 @@ def test_an_unexpected_exception_makes_only_its_source_invalid(
 def test_an_unexpected_exception_is_logged_once_while_the_files_do_not_change(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    import controller.source.loader as loader
-    from controller.source import LoadCache
+    import controller.sources.loader.loader as loader
+    from controller.sources.loader import LoadCache
 
     def fail(data, **kwargs):  # type: ignore[no-untyped-def]
         raise RuntimeError("bug")
@@ -226,7 +226,7 @@ def test_an_unexpected_exception_is_logged_once_while_the_files_do_not_change(
 def test_load_path_survives_an_unexpected_exception(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import controller.source.loader as loader
+    import controller.sources.loader.loader as loader
 
     def fail(data, **kwargs):  # type: ignore[no-untyped-def]
         raise ValueError("bug")
@@ -257,7 +257,7 @@ def test_validate_turns_a_failing_walk_into_one_error_line(
 ) -> None:
     """Beyond one source: a folder that cannot be listed (or any failure of the walk itself)
     is an error line for that PATH and exit 1, and the other PATHs are still validated."""
-    import controller.source as source
+    import controller.sources.loader as source
 
     real = source.load_path
 

@@ -5,9 +5,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from controller.changes import Known, ManifestInvalid, NewVersion, Said, Settings, StackGone, detect
 from controller.models import Stack, VersionHead
-from controller.source import load_root
+from controller.sources.changes import (
+    Known,
+    ManifestInvalid,
+    NewVersion,
+    Said,
+    Settings,
+    StackGone,
+    detect,
+)
+from controller.sources.loader import load_root
 
 COMPOSE = "services:\n  web:\n    image: img:1\n"
 

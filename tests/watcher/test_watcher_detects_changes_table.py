@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from controller.changes import (
+from controller.models import CommandStatus, CommandType, Stack, VersionHead
+from controller.sources.changes import (
     NOTHING_KNOWN,
     DeletionRefused,
     Known,
@@ -23,8 +24,7 @@ from controller.changes import (
     detect,
     to_delete,
 )
-from controller.models import CommandStatus, CommandType, Stack, VersionHead
-from controller.source import load_root
+from controller.sources.loader import load_root
 
 ROOT = "/srv/manifests"  # what the known heads say they were recorded from; see ``here``
 BROKEN = "apiVersion: stackctl/v1\nkind: Stack\nmetadata: [unclosed\n"

@@ -10,9 +10,9 @@ import threading
 
 from helpers.controller_process import wait_for
 
+from controller.config.logs import JsonFormatter
 from controller.db import Database
-from controller.logs import JsonFormatter
-from controller.watcher import Watcher
+from controller.sources.watcher import Watcher
 
 
 def manifest(name: str, image: str) -> str:

@@ -9,7 +9,7 @@ import pytest
 from helpers.queue_view import commands
 
 from controller.models import CommandStatus, CommandType
-from controller.watcher import Watcher
+from controller.sources.watcher import Watcher
 
 
 def manifest(name: str, image: str = "img:1", **spec) -> str:

@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 from helpers.harness import make_harness
 
+from controller.commands.worker import Outcome, Worker
 from controller.models import Command, CommandStatus, CommandType
-from controller.reconciler import ReconcilerOptions
-from controller.versions import record_version
-from controller.worker import Outcome, Worker
+from controller.reconcile.reconciler import ReconcilerOptions
+from controller.sources.versions import record_version
 
 pytestmark = pytest.mark.engine
 

@@ -13,12 +13,12 @@ from docker import errors as docker_errors
 from helpers.harness import make_harness
 from helpers.stacks import desired_stack
 
-from controller.errors import NotFoundError, PermanentError, TransientError
+from controller.backends.runtime import Engine
+from controller.backends.runtime.errors import translate
+from controller.commands.worker import backoff_delay
 from controller.models import Command, CommandStatus, CommandType, SyncStatus
-from controller.runtime import Engine
-from controller.runtime.errors import translate
-from controller.versions import record_version
-from controller.worker import backoff_delay
+from controller.models.errors import NotFoundError, PermanentError, TransientError
+from controller.sources.versions import record_version
 
 
 def api_error(status: int, message: str) -> docker_errors.APIError:

@@ -22,6 +22,7 @@ from test_failures_retry_or_fail import dead_engine
 from typer.testing import CliRunner
 
 from controller.cli import app
+from controller.commands.worker import Worker
 from controller.db import Database
 from controller.models import (
     Command,
@@ -31,9 +32,8 @@ from controller.models import (
     Stack,
     SyncStatus,
 )
-from controller.reconciler import ReconcilerOptions
-from controller.versions import record_version
-from controller.worker import Worker
+from controller.reconcile.reconciler import ReconcilerOptions
+from controller.sources.versions import record_version
 
 NEVER_HEALTHY = {"command": ["sleep", "3600"], "init": True,
                  "healthcheck": {"test": ["CMD", "false"], "interval": "1s", "retries": 1000}}

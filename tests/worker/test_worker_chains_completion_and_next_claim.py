@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from test_failures_retry_or_fail import dead_engine
 
+from controller.commands.worker import Worker
 from controller.db import Database
-from controller.errors import PermanentError
 from controller.models import Command, CommandStatus, CommandType, Stack
-from controller.reconciler import ReconcilerOptions
-from controller.worker import Worker
+from controller.models.errors import PermanentError
+from controller.reconcile.reconciler import ReconcilerOptions
 
 
 @pytest.fixture

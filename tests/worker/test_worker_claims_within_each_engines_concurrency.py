@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from controller.backends.runtime import Engines
+from controller.commands.worker import Worker, engine_limits
 from controller.db import Database
-from controller.desired.engines import EngineSpec
+from controller.desired.engine_spec import EngineSpec
 from controller.models import Command, CommandStatus, CommandType, Stack
 from controller.models.stack_version import ComposeDefinition, StackVersion
-from controller.reconciler import ReconcilerOptions
-from controller.runtime import Engines
-from controller.worker import Worker, engine_limits
+from controller.reconcile.reconciler import ReconcilerOptions
 
 SPECS = {
     "local": EngineSpec(name="local", concurrency=3),

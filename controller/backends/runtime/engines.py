@@ -1,0 +1,67 @@
+"""``Engines``: the controller's engines by name, each an ``Engine`` connected on first use.
+
+``local`` always exists. A stack runs on the engine its ``spec.target`` names
+(``DesiredStack.engine``); a name no ``--engines`` file declares is a ``PermanentError`` that
+says which names exist, so its command fails with that reason instead of retrying.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+from controller.backends.runtime.engine import Engine
+from controller.backends.runtime.swarm import SwarmEngine
+from controller.desired.engine_spec import LOCAL, EngineSpec
+from controller.models.errors import PermanentError
+
+AnyEngine = Engine | SwarmEngine
+
+
+class Engines:
+    def __init__(
+        self,
+        specs: Mapping[str, EngineSpec] | None = None,
+        *,
+        local: Engine | None = None,
+        timeout: int = 120,
+    ) -> None:
+        """``local``: the engine named ``local`` when the caller has one already (tests,
+        the CLI); the others are made from ``specs``."""
+        specs = dict(specs or {})
+        self._engines: dict[str, AnyEngine] = {}
+        for name, spec in specs.items():
+            if name == LOCAL and local is not None:
+                continue
+            kind = SwarmEngine if spec.kind == "swarm" else Engine
+            self._engines[name] = kind(spec=spec, timeout=timeout)
+        if LOCAL not in self._engines:
+            self._engines[LOCAL] = local or Engine(timeout=timeout)
+        self._engines = dict(sorted(self._engines.items(), key=lambda kv: kv[0] != LOCAL))
+
+    @classmethod
+    def of(cls, engine: Engine | Engines) -> Engines:
+        """``engine`` as the only engine (named ``local``), or the set as it is."""
+        return engine if isinstance(engine, Engines) else cls(local=engine)
+
+    @property
+    def local(self) -> AnyEngine:
+        return self._engines[LOCAL]
+
+    def get(self, name: str) -> AnyEngine:
+        found = self._engines.get(name)
+        if found is None:
+            declared = ", ".join(self._engines)
+            raise PermanentError(
+                f"engine {name!r} is not declared (declared: {declared}; add it to the"
+                " --engines file)"
+            )
+        return found
+
+    def names(self) -> list[str]:
+        return list(self._engines)
+
+    def __iter__(self) -> Iterator[AnyEngine]:
+        return iter(self._engines.values())
+
+    def __len__(self) -> int:
+        return len(self._engines)

@@ -1,0 +1,321 @@
+"""``EngineConnection``: one Docker engine's connection, its counted calls, and everything that
+only looks (``observe``, ``observe_fleet``, image and container facts). ``engine.Engine`` adds
+the calls that change something.
+
+Only objects labelled ``io.stackctl.managed=true`` *and* with the stack's Compose project label
+are ever seen. Every call goes through ``_call``, which counts it (mutating calls apart:
+``MUTATING``), translates docker-py's errors, and keeps a remote engine's circuit
+(``runtime.circuit``); for a swarm with several managers, a call that finds the one in use
+unreachable makes the next call connect through another (``LazyClient.unreachable``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+import docker
+import requests
+
+from controller.backends.runtime.circuit import Circuit
+from controller.backends.runtime.connection import LazyClient
+from controller.backends.runtime.errors import translate
+from controller.backends.runtime.fleet import Fleet
+from controller.backends.runtime.snapshot import (
+    compose_slot,
+    container_of,
+    container_of_summary,
+    last_tag_time,
+    network_of,
+    unique,
+    volume_of,
+)
+from controller.desired.engine_spec import LOCAL, EngineSpec
+from controller.models.errors import NotFoundError, TransientError
+from controller.models.observed import (
+    MANAGED_LABEL,
+    ONEOFF_LABEL,
+    PROJECT_LABEL,
+    ObservedContainer,
+    Snapshot,
+)
+
+T = TypeVar("T")
+
+MUTATING = frozenset(
+    {
+        "create_network",
+        "create_volume",
+        "pull",
+        "build",
+        "create_container",
+        "put_archive",
+        "start",
+        "stop",
+        "remove_container",
+        "rename",
+        "remove_network",
+        "remove_volume",
+        "connect_network",
+        # Swarm (runtime.swarm)
+        "create_secret",
+        "create_config",
+        "create_service",
+        "update_service",
+        "remove_service",
+        "remove_secret",
+        "remove_config",
+    }
+)
+
+
+@dataclass
+class EngineCalls:
+    """Counts of engine calls by operation; ``mutating`` sums the ones that change something."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, operation: str) -> None:
+        with self.lock:
+            self.counts[operation] += 1
+
+    @property
+    def mutating(self) -> int:
+        return sum(n for op, n in self.counts.items() if op in MUTATING)
+
+    def reset(self) -> None:
+        with self.lock:
+            self.counts.clear()
+
+
+class EngineConnection:
+    """Connects like the docker CLI does (``DOCKER_HOST`` or the local socket) without a
+    spec; with one, to that named engine (``controller.desired.engine_spec``)."""
+
+    def __init__(
+        self,
+        client: docker.DockerClient | None = None,
+        *,
+        timeout: int = 120,
+        spec: EngineSpec | None = None,
+    ) -> None:
+        """Connects on first use, not here: a controller started while the engine is down
+        keeps running, and its commands retry until the engine answers."""
+        self.spec = spec or EngineSpec(name=LOCAL)
+        self._client = LazyClient(client, timeout=timeout, spec=spec)
+        self.calls = EngineCalls()
+        # A remote engine found unreachable is not asked again for a while (runtime.circuit).
+        self._circuit = Circuit(self.spec.name) if self.spec.remote else None
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def _api(self) -> docker.APIClient:
+        if self._circuit is None:
+            return self._client.get().api
+        self._circuit.check()
+        try:
+            return self._client.get().api
+        except TransientError as e:  # could not connect
+            self._circuit.trip(str(e))
+            raise
+
+    def _call(
+        self, operation: str, doing: str, fn: Callable[..., T], *args: Any, **kwargs: Any
+    ) -> T:
+        self.calls.add(operation)
+        try:
+            result = fn(*args, **kwargs)
+        except Exception as e:
+            error = translate(e, doing=doing)
+            # A swarm with other managers goes on through the next one (runtime.connection):
+            # its circuit opens only once connecting finds that none answers.
+            moved = _unreachable(e) and self._client.unreachable(getattr(fn, "__self__", None))
+            if self._circuit is not None and _unreachable(e) and not moved:
+                self._circuit.trip(str(error))
+            raise error from e
+        if self._circuit is not None:
+            self._circuit.close()
+        return result
+
+    def ping(self) -> None:
+        self._call("ping", "asking the engine", self._api.ping)
+
+    # -- observing ---------------------------------------------------------------------------
+
+    def observe(
+        self,
+        stack: str,
+        *,
+        images: list[str] = (),
+        names: list[str] = (),
+        by_name: bool = True,
+    ) -> Snapshot:
+        """Everything labelled as ``stack``'s, and the image id each reference resolves to; and,
+        apart, the project's objects without our label (made by ``docker compose``): containers
+        and volumes/networks by project label, containers by Compose v1/v2 name (unless
+        ``by_name`` is false: a list of every container on the engine, which a health wait
+        polling the stack it just converged can spare), and the networks and volumes named in
+        ``names``."""
+        project = {"label": [f"{PROJECT_LABEL}={stack}"]}
+        doing = f"listing containers of {stack}"
+        listed = self._call(
+            "list_containers", doing, self._api.containers, all=True, filters=project
+        )
+        ours = [c for c in listed if (c.get("Labels") or {}).get(MANAGED_LABEL) == "true"]
+        containers = self._inspect_all(ours)
+        foreign_summaries = self._foreign_summaries(stack, labelled=listed, by_name=by_name)
+        foreign_ids = {c["Id"] for c in foreign_summaries}
+        # The project's containers without our label, `docker compose run` one-offs included
+        # (a delete removes them all); each is inspected once.
+        others = {c["Id"] for c in listed} - {c["Id"] for c in ours}
+        oneoffs = [c for c in listed if c["Id"] in others - foreign_ids]
+        inspected = self._inspect_all([*foreign_summaries, *oneoffs])
+        foreign = [c for c in inspected if c.id in foreign_ids]
+        networks = self._call(
+            "list_networks", f"listing networks of {stack}", self._api.networks, filters=project
+        )
+        volumes = self._call(
+            "list_volumes", f"listing volumes of {stack}", self._api.volumes, filters=project
+        )
+        networks += self._named("list_networks", self._api.networks, names, stack=stack)
+        volumes = (volumes.get("Volumes") or []) + self._named(
+            "list_volumes", self._api.volumes, names, stack=stack
+        )
+        all_networks = unique(network_of(n) for n in networks)
+        all_volumes = unique(volume_of(v) for v in volumes)
+        found = {ref: self._image_facts(ref) for ref in images}
+        return Snapshot(
+            stack=stack,
+            containers=tuple(sorted(containers, key=lambda c: (c.service, c.number))),
+            networks=tuple(n for n, managed in all_networks if managed),
+            volumes=tuple(v for v, managed in all_volumes if managed),
+            images={ref: facts[0] for ref, facts in found.items()},
+            image_tagged={ref: facts[1] for ref, facts in found.items()},
+            foreign_containers=tuple(sorted(foreign, key=lambda c: (c.service, c.number, c.name))),
+            foreign_networks=tuple(n for n, managed in all_networks if not managed),
+            foreign_volumes=tuple(v for v, managed in all_volumes if not managed),
+            project_containers=tuple(
+                sorted((c for c in inspected if c.id in others), key=lambda c: c.name)
+            ),
+        )
+
+    def observe_fleet(self) -> Fleet:
+        """The whole engine listed once (four calls and an inspection per container that is not
+        running): every stack's ``Snapshot`` is then ``fleet.snapshot(stack, ...)``."""
+        return Fleet(self._call, self._api)
+
+    def _inspect_all(self, summaries: list[dict[str, Any]]) -> list[ObservedContainer]:
+        """The observed containers: a running one from its list entry (it says all), any other,
+        or one placed by its name, inspected."""
+        containers = []
+        for summary in summaries:
+            known = None if "_stack" in summary else container_of_summary(summary)
+            if known is not None:
+                containers.append(known)
+                continue
+            try:
+                info = self._call(
+                    "inspect_container",
+                    f"inspecting {summary['Id'][:12]}",
+                    self._api.inspect_container,
+                    summary["Id"],
+                )
+            except NotFoundError:
+                continue  # removed between list and inspect: not there
+            containers.append(container_of(info, stack=summary.get("_stack")))
+        return containers
+
+    def _foreign_summaries(
+        self, stack: str, *, labelled: list[dict[str, Any]], by_name: bool
+    ) -> list[dict[str, Any]]:
+        """The project's containers without our label: among those ``labelled`` with Compose's
+        project label, or, with no project label at all, by a v2 (``stack-svc-1``) or v1
+        (``stack_svc_1``) name."""
+        doing = f"listing Compose containers of {stack}"
+        named = (
+            self._call(
+                "list_containers", doing, self._api.containers, all=True, filters={"name": stack}
+            )
+            if by_name
+            else []
+        )
+        found = {}
+        for c in labelled:
+            labels = c.get("Labels") or {}
+            # A `docker compose run` container is a person's one-off job, not a replica.
+            if labels.get(MANAGED_LABEL) != "true" and labels.get(ONEOFF_LABEL) != "True":
+                found[c["Id"]] = c
+        for c in named:
+            labels = c.get("Labels") or {}
+            name = (c.get("Names") or [""])[0].lstrip("/")
+            if PROJECT_LABEL not in labels and compose_slot(stack, name) is not None:
+                found[c["Id"]] = {**c, "_stack": stack}
+        return list(found.values())
+
+    def _named(
+        self, operation: str, fn: Callable[..., Any], names: list[str], *, stack: str
+    ) -> list[dict[str, Any]]:
+        """The networks (or volumes) with exactly these names (the engine's ``name`` filter
+        matches parts of names)."""
+        out: list[dict[str, Any]] = []
+        for name in names:
+            found = self._call(
+                operation, f"looking up {name} of {stack}", fn, filters={"name": name}
+            )
+            listed = (found.get("Volumes") or []) if isinstance(found, dict) else found
+            out += [o for o in listed if o["Name"] == name]
+        return out
+
+    def image_id(self, ref: str) -> str | None:
+        return self._image_facts(ref)[0]
+
+    def _image_facts(self, ref: str) -> tuple[str | None, datetime | None]:
+        """The image ``ref`` names now (``None``: absent) and when a tag last named it
+        (``Metadata.LastTagTime``: what Compose's ``daily``/``weekly``/``every_`` compare)."""
+        try:
+            info = self._call(
+                "inspect_image", f"inspecting image {ref}", self._api.inspect_image, ref
+            )
+        except NotFoundError:
+            return None, None
+        return info["Id"], last_tag_time(info)
+
+    def container_state(self, name_or_id: str) -> ObservedContainer | None:
+        try:
+            info = self._call(
+                "inspect_container",
+                f"inspecting {name_or_id}",
+                self._api.inspect_container,
+                name_or_id,
+            )
+        except NotFoundError:
+            return None
+        return container_of(info)
+
+    def owner(self, container: str) -> str | None:
+        """The stack (Compose project) a container belongs to when stackctl manages it; ``None``
+        for a container that is not ours or no longer exists."""
+        try:
+            info = self._call(
+                "inspect_container",
+                f"inspecting {container}",
+                self._api.inspect_container,
+                container,
+            )
+        except NotFoundError:
+            return None
+        labels = info["Config"].get("Labels") or {}
+        return labels.get(PROJECT_LABEL) if labels.get(MANAGED_LABEL) == "true" else None
+
+
+def _unreachable(error: BaseException) -> bool:
+    """No answer at all (no connection, a timeout), not an engine answering with an error."""
+    return isinstance(error, requests.exceptions.ConnectionError | requests.exceptions.Timeout)

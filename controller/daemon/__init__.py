@@ -1,0 +1,1 @@
+"""``stackctl run``: the controller process and the loops it runs."""

@@ -1,0 +1,130 @@
+"""``EngineSteps``: a command's plans carried out on its engine, each step in the command log.
+
+The reconciler decides what to do; this carries it out and says so: a container plan through
+the ``Executor``, a Swarm plan through ``SwarmApply``, both reporting every step with its
+reason and duration (``report``), the waits' "still waiting" lines (``progress``), and every
+line also echoed to the terminal and the daemon's log (``log``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from controller.backends.executor import ExecutionContext, Executor, Turn
+from controller.backends.planner import Plan, Step
+from controller.backends.runtime import Engine
+from controller.backends.runtime.swarm import SwarmEngine
+from controller.backends.swarm_apply import SwarmApply
+from controller.db import Database
+from controller.desired import DesiredStack
+from controller.models import Command, LogLevel
+
+Printer = Callable[[str], None]
+_PY_LEVELS = {
+    LogLevel.DEBUG: logging.DEBUG,
+    LogLevel.INFO: logging.INFO,
+    LogLevel.WARNING: logging.WARNING,
+    LogLevel.ERROR: logging.ERROR,
+}
+
+
+class EngineSteps:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        files_dir: Path,
+        parallelism: int,
+        progress_every: float,
+        timeout: Callable[[DesiredStack | None], float],
+        echo: Printer | None = None,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self._db = db
+        self._files_dir = files_dir
+        self._parallelism = parallelism
+        self._progress_every = progress_every
+        self._timeout = timeout  # a stack's waits: its spec.timeout, else the controller's
+        self._echo = echo or (lambda line: None)  # for people at a terminal
+        self._logger = logger  # for the daemon's log, with levels
+
+    def execute(
+        self,
+        command: Command,
+        the_plan: Plan,
+        *,
+        check: Callable[[], None],
+        desired: DesiredStack | None,
+        version: str | None,
+        root: Path,
+        engine: Engine,
+        turn: Turn | None = None,
+    ) -> None:
+        """Carry a container plan out on a Docker engine; its waits give way as ``turn`` says
+        (``controller.reconcile.turns``; none: they hold the worker)."""
+        ctx = ExecutionContext(
+            desired=desired,
+            version=version,
+            root=root,
+            files_dir=self._files_dir,
+            wait_timeout=self._timeout(desired),
+            parallelism=self._parallelism,
+        )
+        Executor(
+            engine,
+            ctx,
+            on_step=lambda step, secs, err: self.report(command, step, seconds=secs, error=err),
+            still_ours=check,
+            on_progress=lambda message: self.progress(command, message),
+            progress_every=self._progress_every,
+            turn=turn,
+        ).run(the_plan)
+
+    def swarm(
+        self,
+        command: Command,
+        engine: SwarmEngine,
+        desired: DesiredStack | None,
+        *,
+        check: Callable[[], None],
+    ) -> SwarmApply:
+        """What carries a Swarm plan out for ``command``, its steps in the command log."""
+        return SwarmApply(
+            engine,
+            on_step=lambda step, secs, err: self.report(command, step, seconds=secs, error=err),
+            still_ours=check,
+            on_progress=lambda message: self.progress(command, message),
+            progress_every=self._progress_every,
+            wait_timeout=self._timeout(desired),
+        )
+
+    def progress(self, command: Command, message: str) -> None:
+        """A "still waiting" line: logged, so people following the command see it move."""
+        self.log(command, LogLevel.INFO, message)
+
+    def report(
+        self, command: Command, step: Step, *, seconds: float, error: BaseException | None
+    ) -> None:
+        assert command.command_id is not None
+        data = {**step.to_dict(), "duration_ms": round(seconds * 1000)}
+        if error is None:
+            self.log(command, LogLevel.INFO, f"{step.describe()} ({seconds:.2f}s)", data)
+        else:
+            self.log(
+                command,
+                LogLevel.ERROR,
+                f"{step.describe()} failed after {seconds:.2f}s: {error}",
+                {**data, "error": str(error)},
+            )
+
+    def log(
+        self, command: Command, level: LogLevel, message: str, data: dict | None = None
+    ) -> None:
+        """A command log line, also echoed to the terminal and the daemon's log."""
+        assert command.command_id is not None
+        self._db.command_logs.add(command.command_id, level, message, data=data)
+        self._echo(f"[{command.stack_id}] {message}")
+        if self._logger is not None:
+            self._logger.log(_PY_LEVELS[level], "[%s] %s", command.stack_id, message)

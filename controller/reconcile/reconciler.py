@@ -1,0 +1,443 @@
+"""The reconciler: what one command does to its stack, from plan to recorded status.
+
+controller-runtime's shape: the reconciler receives a claimed command (the ``worker`` owns the
+queue: claim, lease, retry or fail), re-reads the stack's desired version from the store and
+observes the engine every time, never trusting what the command said about the past
+(level-triggered: an APPLY converges to the stack's *current* version when it runs). It
+returns the plan it carried out or raises; it never touches the queue. Every step writes a
+command log line with its reason and duration; a DELETE is a plan like any other, carried out by
+the executor.
+
+Health, decided as Argo CD does: when the plan was carried out but the stack is not healthy
+within ``wait_timeout``, the command is DONE (the version *is* applied) and the stack is marked
+``Degraded`` or ``Progressing`` with the reason and a ``StackUnhealthy`` event; the next resync
+or edit looks again. Retrying the apply would only hold a worker (and every stack queued behind
+it) for another health wait. In the controller the wait also ends as soon as another command
+waits for a worker (a follow-up RECONCILE looks at the health again ``follow_up_after`` seconds
+later), and a ``depends_on`` wait puts its command back in the queue
+(``controller.reconcile.turns``), so
+one slow stack never holds the others. A command asked to stop (``stackctl
+cancel``, or a DELETE of its stack) ends CANCELLED at the next step boundary or wait tick.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from controller.backends.health import assess_health
+from controller.backends.planner import (
+    Plan,
+    image_refs,
+    object_names,
+    plan,
+)
+from controller.backends.planner.swarm import swarm_plan
+from controller.backends.planner.swarm_spec import in_file, swarm_only_problems, swarm_problems
+from controller.backends.runtime import Engine, Engines
+from controller.backends.runtime.container_spec import unsupported
+from controller.backends.runtime.swarm import SwarmEngine
+from controller.db import Database
+from controller.delivery.rollbacks.watch import RollbackWatch, Watch
+from controller.desired import DesiredStack
+from controller.models import (
+    Command,
+    CommandType,
+    HealthStatus,
+    LogLevel,
+    Stack,
+    StackVersion,
+    SyncStatus,
+    VersionStatus,
+)
+from controller.models.errors import PermanentError, StackctlError, TransientError
+from controller.models.observed import Snapshot
+from controller.reconcile.engine_steps import EngineSteps
+from controller.reconcile.health_wait import HealthWait
+from controller.reconcile.removals import Removals, approve_move
+from controller.reconcile.turns import Turn
+from controller.sources.versions import load_desired, version_base
+
+MAX_BACKOFF = 300.0
+CANCEL_POLL = 0.5  # seconds between a running command's looks for a cancel request
+
+
+@dataclass(frozen=True)
+class ReconcilerOptions:
+    root: Path = Path("manifests")  # for versions recorded without a root
+    files_dir: Path = Path("storage/files")
+    lease_seconds: float = 30.0
+    wait_timeout: float = 120.0  # depends_on waits and the final health wait
+    parallelism: int = 4
+    worker_limit: int = 1  # commands running at once across all workers
+    max_failures: int = 5  # failed attempts (transient errors) before a command FAILS
+    progress_every: float = 10.0  # seconds between "still waiting" log lines
+    # The controller's workers end a health wait early when other work waits for a worker
+    # (a follow-up RECONCILE looks again), and put a command whose depends_on wait lasts back
+    # in the queue (``controller.reconcile.turns``); the CLI, converging its own stacks, waits them
+    # out.
+    yield_health_wait: bool = False
+    follow_up_after: float = 10.0  # seconds before that follow-up RECONCILE
+
+
+Printer = Callable[[str], None]
+
+
+class Reconciler:
+    def __init__(
+        self,
+        db: Database,
+        engine: Engine | Engines,
+        *,
+        options: ReconcilerOptions,
+        echo: Printer | None = None,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self._db = db
+        self._engines = Engines.of(engine)  # a stack runs on the one its target names
+        self._options = options
+        self._steps = EngineSteps(
+            db,
+            files_dir=options.files_dir,
+            parallelism=options.parallelism,
+            progress_every=options.progress_every,
+            timeout=self._timeout,
+            echo=echo,
+            logger=logger,
+        )
+        self._removals = Removals(db, self._engines, self._steps, root=options.root)
+        self._watch = RollbackWatch(db, root=options.root, log=self.log)
+        self._health = HealthWait(
+            db,
+            observe=lambda desired: self._observe(desired, by_name=False),
+            log=self.log,
+            yield_to_others=options.yield_health_wait,
+            worker_limit=options.worker_limit,
+            progress_every=options.progress_every,
+            follow_up_after=options.follow_up_after,
+        )
+
+    def reconcile(self, command: Command, *, check: Callable[[], None]) -> Plan | None:
+        """Carry ``command`` out on its stack; returns the plan carried out. ``check`` is
+        called at every step boundary and wait tick: it raises to stop the command (lease
+        lost, controller stopping, cancel requested)."""
+        match command.type:
+            case CommandType.DELETE_STACK:
+                return self._removals.delete(command, check)
+            case _:
+                return self._converge(command, check)
+
+    # -- the two kinds of work ---------------------------------------------------------------
+
+    def _converge(self, command: Command, check: Callable[[], None]) -> Plan | None:
+        stack = self._db.stacks.require(command.stack_id)
+        if stack.current_version is None:
+            raise PermanentError(f"stack {stack.stack_id} has no version to apply")
+        version = self._db.stack_versions.require(stack.stack_id, stack.current_version)
+        desired = load_desired(self._db, version)
+        if stack.suspended or desired.suspend:
+            self._suspended(command, stack, desired=desired, version=version)
+            return None
+        if isinstance(self._engines.get(desired.engine), SwarmEngine):
+            return self._converge_swarm(
+                command, stack, check=check, desired=desired, version=version
+            )
+        the_plan = self._plan(command, stack, check=check, desired=desired, version=version)
+        self._apply(command, the_plan, check=check, desired=desired, version=version)
+        timeout = self._timeout(desired)
+        changed = not the_plan.in_sync
+        watch = self._watch.begin(
+            command, version=version, desired=desired, changed=changed, timeout=timeout
+        )
+        wait = watch.wait if watch is not None else timeout if changed else 0.0
+        final, cut_short = self._health.wait(
+            command, desired, check=check, wait=wait, timeout=timeout
+        )
+        left = plan(desired, final)
+        if left.changes:
+            raise TransientError("not converged: " + "; ".join(s.describe() for s in left.changes))
+        health, why = assess_health(desired, final)
+        runtime = {
+            name: [c.id for c in final.containers_of(name)] for name in desired.compose.services
+        }
+        self._record_applied(
+            command,
+            stack,
+            desired=desired,
+            version=version,
+            health=(health, why),
+            runtime=runtime,
+            cut_short=cut_short,
+            watch=watch,
+        )
+        if watch is not None and health is not HealthStatus.HEALTHY and cut_short is None:
+            self._watch.judge_health(
+                command, watch=watch, version=version, desired=desired, health=health, why=why
+            )
+        return the_plan
+
+    def _converge_swarm(
+        self,
+        command: Command,
+        stack: Stack,
+        *,
+        check: Callable[[], None],
+        desired: DesiredStack,
+        version: StackVersion,
+    ) -> Plan:
+        """The same command on a Swarm (``swarm_apply``): services, not containers. The apply
+        waits for each changed service (Swarm rolls back by its ``update_config``), so there is
+        no separate health wait; a failed apply is judged by ``note_error`` as any stack's
+        (``spec.rollback.onFailure``)."""
+        engine = self._engines.get(desired.engine)
+        assert isinstance(engine, SwarmEngine)
+        previous = self._previous(stack, desired=desired, version=version.version)
+        if previous is not None and previous.engine != desired.engine:
+            approve_move(command, previous, to=desired.engine)  # or refused, first
+            if problems := in_file(desired, swarm_problems(desired)):
+                raise PermanentError("; ".join(problems))
+            self._removals.move_away(command, previous, to=desired.engine, check=check)
+            previous = None
+
+        def planned(the_plan: Plan) -> None:
+            self._announce(command, the_plan, desired=desired, version=version)
+
+        applied = self._steps.swarm(command, engine, desired, check=check).converge(
+            desired, previous=previous, on_plan=planned
+        )
+        self._record_applied(
+            command,
+            stack,
+            desired=desired,
+            version=version,
+            health=applied.health,
+            runtime=applied.runtime,
+            cut_short=None,
+            watch=None,
+        )
+        return applied.plan
+
+    def _timeout(self, desired: DesiredStack | None) -> float:
+        """The stack's timeout (``spec.timeout``), else the controller's ``wait_timeout``: the
+        health wait and the depends_on waits."""
+        if desired is not None and desired.timeout is not None:
+            return desired.timeout
+        return self._options.wait_timeout
+
+    def _suspended(
+        self, command: Command, stack: Stack, *, desired: DesiredStack, version: StackVersion
+    ) -> None:
+        """Nothing changes at runtime. The plan is made (never carried out) to say in the log
+        what is held back, and the row keeps what was observed (a stack missing a container
+        OutOfSync; an engine that does not answer, Unknown), though the stack reads Suspended
+        while it is suspended (``controller.db.suspension``): the resync leaves it alone."""
+        try:
+            previous = self._previous(stack, desired=desired, version=version.version)
+            engine = self._engines.get(desired.engine)
+            if isinstance(engine, SwarmEngine):
+                the_plan = swarm_plan(desired, engine.observe(desired.name), previous=previous)
+            else:
+                the_plan = plan(desired, self._observe(desired), previous=previous)
+            sync = SyncStatus.SYNCED if the_plan.in_sync else SyncStatus.OUT_OF_SYNC
+            held = len(the_plan.changes)
+            differences = "" if the_plan.in_sync else f" ({held} changes held back)"
+        except TransientError as e:
+            sync, differences = SyncStatus.UNKNOWN, f" (the engine could not be observed: {e})"
+        self.log(command, LogLevel.INFO, f"suspended: nothing changes at runtime{differences}")
+        self._db.stacks.update(
+            stack.stack_id, health_status=HealthStatus.SUSPENDED, sync_status=sync
+        )
+
+    def _plan(
+        self,
+        command: Command,
+        stack: Stack,
+        *,
+        check: Callable[[], None],
+        desired: DesiredStack,
+        version: StackVersion,
+    ) -> Plan:
+        """The plan to carry out. What the pull policies ask for at every apply (the pulls of
+        ``always`` and of due ``daily``/``weekly``/``every_`` services, the builds of ``build``
+        ones) is carried out first, then the stack is planned again on what the pulled or built
+        images changed. Raises when the plan cannot run."""
+        previous = self._previous(stack, desired=desired, version=version.version)
+        engine = self._engines.get(desired.engine)
+        moving_from = None
+        if previous is not None and previous.engine != desired.engine:
+            approve_move(command, previous, to=desired.engine)  # or refused, first
+            moving_from, previous = previous, None  # nothing of it on the new engine yet
+        adopt = bool(command.payload.get("adopt"))  # `stackctl apply --adopt`
+        the_plan = plan(
+            desired,
+            self._observe(desired),
+            previous=previous,
+            pull_always=True,
+            adopt=adopt,
+            now=self._db.clock(),
+        )
+        if the_plan.refresh_steps and not the_plan.problems:
+            refresh = Plan(desired.name, the_plan.refresh_steps)
+            root = version_base(version, self._options.root)
+            self._steps.execute(
+                command,
+                refresh,
+                check=check,
+                desired=desired,
+                version=version.version,
+                root=root,
+                engine=engine,
+            )
+            the_plan = plan(desired, self._observe(desired), previous=previous, adopt=adopt)
+        problems = [
+            *the_plan.problems,
+            *in_file(desired, unsupported(desired, remote=engine.spec.remote)),
+            *in_file(desired, swarm_only_problems(desired)),
+        ]
+        if problems:
+            raise PermanentError("; ".join(problems))
+        if moving_from is not None:  # the new engine can run it: leave the old one
+            self._removals.move_away(command, moving_from, to=desired.engine, check=check)
+        return the_plan
+
+    def _previous(
+        self, stack: Stack, *, desired: DesiredStack, version: str
+    ) -> DesiredStack | None:
+        """What the engine should be running (the applied version): it makes reasons precise."""
+        if stack.applied_version == version:
+            return desired
+        if stack.applied_version:
+            applied = self._db.stack_versions.get(stack.stack_id, stack.applied_version)
+            return load_desired(self._db, applied) if applied else None
+        return None
+
+    def _apply(
+        self,
+        command: Command,
+        the_plan: Plan,
+        *,
+        check: Callable[[], None],
+        desired: DesiredStack,
+        version: StackVersion,
+    ) -> None:
+        """Carry the plan out (the version is APPLYING meanwhile), or say there is nothing to do."""
+        self._announce(command, the_plan, desired=desired, version=version)
+        if the_plan.in_sync:
+            return
+        root = version_base(version, self._options.root)
+        self._steps.execute(
+            command,
+            the_plan,
+            check=check,
+            desired=desired,
+            version=version.version,
+            root=root,
+            engine=self._engines.get(desired.engine),
+            turn=Turn(
+                self._db,
+                command,
+                give_way=self._options.yield_health_wait,
+                worker_limit=self._options.worker_limit,
+            ),
+        )
+
+    def _announce(
+        self, command: Command, the_plan: Plan, *, desired: DesiredStack, version: StackVersion
+    ) -> None:
+        """Say what the plan changes; a version about to change something is APPLYING."""
+        if the_plan.in_sync:
+            self.log(
+                command, LogLevel.INFO, f"{desired.name} {version.version}: in sync, nothing to do"
+            )
+            return
+        self.log(
+            command,
+            LogLevel.INFO,
+            f"{desired.name} {version.version}: {len(the_plan.changes)} change(s)",
+        )
+        self._db.stack_versions.set_status(
+            version.stack_id, version.version, VersionStatus.APPLYING
+        )
+
+    def _record_applied(
+        self,
+        command: Command,
+        stack: Stack,
+        *,
+        desired: DesiredStack,
+        version: StackVersion,
+        health: tuple[HealthStatus, str],
+        runtime: dict[str, list[str]],
+        cut_short: float | None,
+        watch: Watch | None,
+    ) -> None:
+        """The version is applied (the caller found nothing left to change): recorded with what
+        runs it (``runtime``: container or task container ids by service), and the stack's
+        health with it (and its reason). A Healthy version is marked so (the automatic rollback
+        goes back to the newest such version), and a stack that was Degraded, Progressing or
+        Missing and is Healthy now says so (``StackRecovered``)."""
+        health, why = health
+        self._db.stack_versions.set_status(
+            stack.stack_id, version.version, VersionStatus.APPLIED, runtime=runtime
+        )
+        self._db.stacks.update(
+            stack.stack_id,
+            applied_version=version.version,
+            sync_status=SyncStatus.SYNCED,
+            health_status=health,
+            last_error=why or None,
+        )
+        if health is HealthStatus.HEALTHY:
+            self._health.healthy(stack, version=version)
+        else:
+            self._health.unhealthy(
+                command,
+                before=stack.health_status,
+                health=health,
+                why=why,
+                cut_short=cut_short,
+                timeout=self._timeout(desired),
+                watch=watch,
+            )
+
+    def _observe(self, desired: DesiredStack, *, by_name: bool = True) -> Snapshot:
+        return self._engines.get(desired.engine).observe(
+            desired.name, images=image_refs(desired), names=object_names(desired), by_name=by_name
+        )
+
+    def log(
+        self, command: Command, level: LogLevel, message: str, data: dict | None = None
+    ) -> None:
+        """A command log line, also echoed to the terminal and the daemon's log."""
+        self._steps.log(command, level, message, data)
+
+    def progress(self, command: Command, message: str) -> None:
+        self._steps.progress(command, message)
+
+    def note_error(self, command: Command, error: BaseException, *, final: bool) -> None:
+        """The stack says what went wrong; a version whose apply ended in failure says so."""
+        stack = self._db.stacks.get(command.stack_id)
+        if stack is None:
+            return
+        if stack.applied_version != stack.current_version:
+            self._db.stacks.update(
+                command.stack_id, last_error=str(error), sync_status=SyncStatus.OUT_OF_SYNC
+            )
+        else:  # the sync status as it was (a suspended stack's reads Suspended: never stored)
+            self._db.stacks.update(command.stack_id, last_error=str(error))
+        version = (
+            self._db.stack_versions.get(stack.stack_id, stack.current_version)
+            if final and stack.current_version
+            else None
+        )
+        if version is not None and version.status is VersionStatus.APPLYING:
+            self._db.stack_versions.set_status(
+                stack.stack_id, version.version or "", VersionStatus.FAILED
+            )
+        if final and command.type is not CommandType.DELETE_STACK:
+            try:
+                self._watch.judge_failure(command, error)
+            except StackctlError as e:  # the worker records the command's failure regardless
+                self.log(command, LogLevel.ERROR, f"automatic rollback not decided: {e}")

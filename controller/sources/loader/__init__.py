@@ -1,0 +1,33 @@
+"""The source layer: a directory of files -> validated, normalized desired stacks, each with a
+digest (docs/architecture.md, "The flow").
+
+Pure: it reads files under the watched root and nothing else. It never imports the database,
+the runtime, the CLI, ``sqlite3`` or ``docker``, and never reads the process environment
+(interpolation variables come from the files only). The one exception is SOPS: an encrypted
+file is decrypted once through ``controller.sources.secrets`` (the ``sops`` program, with the
+controller's age key) to check it, and only placeholders and ciphertext enter the model
+(``controller.sources.loader.encrypted_files``). The watcher calls ``load_root`` and
+compares digests with the stored versions. What it builds is the model in ``controller.desired``
+(``DesiredStack`` and the canonical Compose project), which the planner, runtime and health read
+without importing this package.
+
+The pipeline: ``loader`` (which entries are sources) -> ``manifest`` (the Stack kind) ->
+``compiler`` (interpolation, name, normalization) -> ``project``/``service`` (the canonical
+model of ``controller.desired.compose``; ``engine_strings`` then refuses a NUL byte in any of
+its strings) -> ``controller.desired.stack.DesiredStack`` (digest via
+``controller.desired.digest``).
+"""
+
+from controller.sources.loader.cache import LoadCache
+from controller.sources.loader.issues import LoadWarning
+from controller.sources.loader.loader import load_path, load_root
+from controller.sources.loader.report import LoadResult, SourceReport
+
+__all__ = [
+    "LoadCache",
+    "LoadResult",
+    "LoadWarning",
+    "SourceReport",
+    "load_path",
+    "load_root",
+]

@@ -1,0 +1,149 @@
+"""The console's pages and fragments (GET), and ``mount_console`` that adds the whole console
+to the API's app: these routes, the actions (``actions``), the live streams (``streams``) and
+the static files (``/ui/static``: the vendored htmx, the style sheet, the page script).
+
+A page is a whole HTML document; a fragment (``/ui/...``) is the part of it htmx re-fetches
+to update itself. The table and a stack's body are re-fetched every 2 s with the marker of
+what the page shows; unchanged, the answer is ``204`` and nothing moves on the page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated
+
+from fastapi import APIRouter, FastAPI, Path, Query, Request, Response
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+from controller.db import Database
+from controller.db.rows import MAX_ID
+from controller.models.errors import NotFoundError
+from controller.web.console import actions, streams
+from controller.web.console.auth import EndedSessions, access
+from controller.web.console.templating import HERE, render, render_text
+from controller.web.console.views import (
+    FILTERS,
+    command_page,
+    diff_view,
+    stack_page,
+    stacks_view,
+)
+
+router = APIRouter(include_in_schema=False)
+
+CommandId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+def mount_console(app: FastAPI) -> None:
+    """The console at ``/`` of ``app`` (whose ``state`` has ``database``, ``token``,
+    ``open_reads``, ``session_hours``, ``secure_cookies`` and, from the daemon, ``observe``)."""
+    if not hasattr(app.state, "observe"):
+        app.state.observe = None
+    app.add_middleware(EndedSessions)
+    app.mount("/ui/static", StaticFiles(directory=str(HERE / "static")), name="console-static")
+    app.include_router(router)
+    app.include_router(actions.router)
+    app.include_router(streams.router)
+
+
+def database(request: Request) -> Database:
+    db: Database = request.app.state.database.get()
+    return db
+
+
+def token_page(request: Request) -> HTMLResponse:
+    return render(request, "token.html", status_code=401, title="API token needed")
+
+
+def missing_page(request: Request, error: NotFoundError) -> HTMLResponse:
+    """A page for people, not the API's JSON: the name that is not there (404)."""
+    return render(request, "missing.html", status_code=404, title="Not found", message=str(error))
+
+
+@router.get("/", response_class=HTMLResponse)
+def stacks(request: Request, status: str = "", q: str = "") -> HTMLResponse:
+    if not access(request).can_read:
+        return token_page(request)
+    view = stacks_view(database(request), status=_status(status), query=q)
+    return render(
+        request, "stacks.html", title="Stacks", view=view, status=status, q=q, etag=table_etag
+    )
+
+
+@router.get("/ui/stacks/table", response_class=HTMLResponse)
+def stacks_table(request: Request, status: str = "", q: str = "", since: str = "") -> Response:
+    if not access(request).can_read:
+        return Response(status_code=401)
+    db = database(request)
+    if since and since == table_etag(db.stacks.change_marker(), status, q):
+        return Response(status_code=204)  # one small query: the table is built only on change
+    view = stacks_view(db, status=_status(status), query=q)
+    return render(request, "_stacks_table.html", view=view, status=status, q=q, etag=table_etag)
+
+
+def _status(value: str) -> str:
+    return value if value in FILTERS else ""
+
+
+def table_etag(marker: str, *parts: str) -> str:
+    return hashlib.sha256("\0".join((marker, *parts)).encode()).hexdigest()[:16]
+
+
+@router.get("/stacks/{name}", response_class=HTMLResponse)
+def stack(request: Request, name: str) -> HTMLResponse:
+    if not access(request).can_read:
+        return token_page(request)
+    try:
+        body, digest = _stack_body(request, name)
+    except NotFoundError as e:
+        return missing_page(request, e)
+    return render(request, "stack.html", title=name, name=name, body=body, digest=digest)
+
+
+@router.get("/ui/stacks/{name}/body", response_class=HTMLResponse)
+def stack_body(request: Request, name: str, since: str = "") -> Response:
+    """The stack page's content; ``204`` when it is what the page already shows."""
+    if not access(request).can_read:
+        return Response(status_code=401)
+    try:
+        body, digest = _stack_body(request, name)
+    except NotFoundError as e:  # deleted while its page was open: say so, stop polling
+        return render(request, "_missing.html", status_code=404, message=str(e))
+    if since == digest:
+        return Response(status_code=204)
+    return render(request, "_stack_poll.html", name=name, body=body, digest=digest)
+
+
+def _stack_body(request: Request, name: str) -> tuple[str, str]:
+    """The stack's content as HTML, and a digest of it (what the page's poll sends back)."""
+    page = stack_page(database(request), name, observe=request.app.state.observe)
+    body = render_text(request, "_stack_body.html", page=page)
+    return body, hashlib.sha256(body.encode()).hexdigest()[:16]
+
+
+@router.get("/stacks/{name}/diff", response_class=HTMLResponse)
+def diff(
+    request: Request,
+    name: str,
+    old: Annotated[str, Query(alias="from")] = "",
+    new: Annotated[str, Query(alias="to")] = "",
+) -> HTMLResponse:
+    if not access(request).can_read:
+        return token_page(request)
+    try:
+        view = diff_view(database(request), name, old=old or None, new=new or None)
+    except NotFoundError as e:
+        return missing_page(request, e)
+    return render(request, "diff.html", title=f"{name}: diff", name=name, view=view)
+
+
+@router.get("/commands/{command_id}", response_class=HTMLResponse)
+def command(request: Request, command_id: CommandId) -> HTMLResponse:
+    if not access(request).can_read:
+        return token_page(request)
+    try:
+        page = command_page(database(request), command_id)
+    except NotFoundError as e:
+        return missing_page(request, e)
+    return render(request, "command.html", title=f"command {command_id}", page=page)

@@ -1,0 +1,385 @@
+"""What each page shows, as plain values built from the repositories (no HTML here).
+
+The templates only lay these out; every rule (what counts as out of sync, which stacks a
+filter keeps, where a version came from, what a container's ports are) lives here, so that it
+is tested without a browser. A stack on a Swarm engine shows services and tasks
+(``controller.models.swarm_rows``, as ``stackctl describe`` does) where the others show
+containers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from controller.commands.operations import Condition, stack_conditions
+from controller.db import Database
+from controller.desired.differences import FieldChange, document_changes
+from controller.desired.engine_spec import LOCAL
+from controller.models import (
+    Command,
+    Event,
+    HealthStatus,
+    Stack,
+    StackVersion,
+    SyncStatus,
+)
+from controller.models.errors import NotFoundError
+from controller.models.observed import Snapshot
+from controller.models.stack_version import StackMetadata, VersionOrigin, version_number
+from controller.models.swarm import SwarmSnapshot
+from controller.models.swarm_rows import ServiceRow, TaskRow, service_rows, task_rows
+from controller.sources.versions import version_engine
+
+# (stack, engine) -> what the engine runs for the stack (a Swarm engine: its services); passed
+# by the daemon.
+Observe = Callable[[str, str], Snapshot | SwarmSnapshot]
+
+# The table's status filter: its value in the URL -> what it keeps.
+FILTERS: dict[str, str] = {
+    "": "All",
+    "synced": "Synced",
+    "out-of-sync": "Out of sync",
+    "degraded": "Degraded",
+    "failed": "Failed",
+    "suspended": "Suspended",
+    "pinned": "Pinned",
+}
+
+
+@dataclass(frozen=True)
+class StackRow:
+    name: str
+    desired: str | None
+    latest: str | None  # shown when newer than desired (a pinned stack records, not applies)
+    applied: str | None
+    sync: str
+    health: str
+    suspended: bool
+    pinned: bool
+    failed: bool
+    error: str | None
+    updated_at: datetime
+    origin: str
+    suspended_by: tuple[str, ...] = ()  # "operator", "manifest"
+
+    @property
+    def synced(self) -> bool:
+        return self.sync == SyncStatus.SYNCED.value and self.applied == self.desired
+
+    @property
+    def suspension(self) -> str:
+        """Who suspended it, as the badge's title says it."""
+        ways = {"operator": "by stackctl suspend", "manifest": "by spec.suspend in its manifest"}
+        return "; ".join(ways[who] for who in self.suspended_by)
+
+    @property
+    def out_of_sync(self) -> bool:
+        """Neither synced nor suspended (a suspended stack is compared with nothing)."""
+        return not self.synced and not self.suspended
+
+    def matches(self, status: str, query: str) -> bool:
+        if query and query.lower() not in self.name.lower():
+            return False
+        return {
+            "": True,
+            "synced": self.synced,
+            "out-of-sync": self.out_of_sync,
+            "degraded": self.health == HealthStatus.DEGRADED.value,
+            "failed": self.failed,
+            "suspended": self.suspended,
+            "pinned": self.pinned,
+        }.get(status, True)
+
+
+@dataclass(frozen=True)
+class Counts:
+    total: int
+    synced: int
+    out_of_sync: int
+    suspended: int
+    degraded: int
+    failed: int
+
+
+@dataclass(frozen=True)
+class StacksView:
+    rows: list[StackRow]  # the filtered ones
+    counts: Counts  # over every stack, whatever the filter
+    marker: str
+
+
+def stacks_view(db: Database, *, status: str = "", query: str = "") -> StacksView:
+    """The table: one row per stack that is not deleted, filtered; counts over all of them."""
+    marker = db.stacks.change_marker()  # first: a change after it shows at the next look
+    origins = db.stack_versions.origins()
+    rows = [stack_row(s, origin=origins.get(s.stack_id)) for s in db.stacks.list() if not s.deleted]
+    counts = Counts(
+        total=len(rows),
+        synced=sum(r.synced for r in rows),
+        out_of_sync=sum(r.out_of_sync for r in rows),
+        suspended=sum(r.suspended for r in rows),
+        degraded=sum(r.health == HealthStatus.DEGRADED.value for r in rows),
+        failed=sum(r.failed for r in rows),
+    )
+    return StacksView([r for r in rows if r.matches(status, query)], counts, marker)
+
+
+def stack_row(stack: Stack, *, origin: VersionOrigin | None) -> StackRow:
+    """``origin``: the stack's latest version (None: it has none)."""
+    latest = origin.version if origin is not None else None
+    newer = (
+        latest is not None
+        and stack.current_version is not None
+        and version_number(latest) > version_number(stack.current_version)
+    )
+    return StackRow(
+        name=stack.stack_id,
+        desired=stack.current_version,
+        latest=latest if newer else None,
+        applied=stack.applied_version,
+        sync=stack.sync_status.value,
+        health=stack.health_status.value,
+        suspended=stack.suspended,
+        pinned=stack.pinned,
+        failed=stack.last_error is not None,
+        error=stack.last_error,
+        updated_at=stack.updated_at,
+        origin=origin_text(origin) if origin is not None else "-",
+        suspended_by=tuple(str(who) for who in stack.suspended_by),
+    )
+
+
+def origin_text(metadata: StackMetadata | VersionOrigin) -> str:
+    """``web.yaml`` or ``stacks/web.yaml @ infra (main) 1a2b3c4``: where a version came from."""
+    where = metadata.source or "-"
+    if metadata.git_repository is not None:
+        where += f" @ {metadata.git_repository} ({metadata.git_ref})"
+    if metadata.git_commit:
+        where += f" {metadata.git_commit[:7]}"
+    return where
+
+
+@dataclass(frozen=True)
+class ContainerRow:
+    service: str
+    name: str | None
+    state: str
+    health: str | None
+    ports: str
+    image: str
+    version: str | None
+
+
+@dataclass(frozen=True)
+class VersionRow:
+    version: str
+    created_at: datetime
+    created_by: str
+    comment: str | None
+    status: str
+    current: bool
+    applied: bool
+    healthy: bool
+    origin: str
+    commit: str | None
+    author: str | None
+    subject: str | None
+
+
+@dataclass(frozen=True)
+class StackPage:
+    stack: Stack
+    row: StackRow
+    conditions: list[Condition]
+    containers: list[ContainerRow]
+    engine_error: str | None
+    versions: list[VersionRow]  # newest first
+    commands: list[Command]
+    events: list[Event]
+    active: list[Command] = field(default_factory=list)  # pending or running
+    engine: str = LOCAL  # the engine the desired version targets
+    # Observed on a Swarm engine: its services and tasks (then ``containers`` is empty).
+    swarm: bool = False
+    services: list[ServiceRow] = field(default_factory=list)
+    tasks: list[TaskRow] = field(default_factory=list)
+    # The engine the applied version ran on, when the desired version targets another one:
+    # the move waits for approval (``stackctl move``, or the page's Move button).
+    moving_from: str | None = None
+
+
+def stack_page(db: Database, name: str, *, observe: Observe | None) -> StackPage:
+    stack = db.stacks.require(name)
+    versions = db.stack_versions.list(name)
+    latest = versions[-1] if versions else None
+    current = next((v for v in versions if v.version == stack.current_version), None)
+    commands = db.commands.list(stack_id=name, limit=20).items
+    # A stack left running by `deletionPolicy: Orphan` has no desired version: where it ran.
+    applied = next((v for v in versions if v.version == stack.applied_version), None)
+    targeted = current or applied
+    engine = version_engine(targeted) if targeted is not None else LOCAL
+    snapshot, engine_error = _observed(observe, name, engine)
+    swarm = snapshot if isinstance(snapshot, SwarmSnapshot) else None
+    docker = snapshot if swarm is None else None
+    desired = list(_services(current))
+    return StackPage(
+        stack=stack,
+        row=stack_row(stack, origin=_origin(latest)),
+        conditions=stack_conditions(
+            stack, latest_version=latest.version if latest else None, current=current
+        ),
+        containers=container_rows(current, docker, versions=versions) if swarm is None else [],
+        engine_error=engine_error,
+        versions=[version_row(v, stack) for v in reversed(versions)],
+        commands=commands,
+        events=db.events.list(stack_id=name, limit=30).items,
+        active=[c for c in commands if not c.status.terminal],
+        engine=engine,
+        swarm=swarm is not None,
+        services=service_rows(desired, swarm) if swarm is not None else [],
+        tasks=task_rows(desired, swarm) if swarm is not None else [],
+        moving_from=_moving_from(current, applied),
+    )
+
+
+def _moving_from(current: StackVersion | None, applied: StackVersion | None) -> str | None:
+    if current is None or applied is None:
+        return None
+    running = version_engine(applied)
+    return running if running != version_engine(current) else None
+
+
+def _origin(version: StackVersion | None) -> VersionOrigin | None:
+    if version is None or version.version is None:
+        return None
+    m = version.metadata
+    return VersionOrigin(version.version, m.source, m.git_repository, m.git_ref, m.git_commit)
+
+
+def _observed(
+    observe: Observe | None, name: str, engine: str
+) -> tuple[Snapshot | SwarmSnapshot | None, str | None]:
+    if observe is None:
+        return None, "this page was not given the engine (the API runs without the controller)"
+    try:
+        return observe(name, engine), None
+    except Exception as e:  # the page still shows everything the database knows
+        return None, f"the engine did not answer: {e}"
+
+
+def version_row(version: StackVersion, stack: Stack) -> VersionRow:
+    m = version.metadata
+    return VersionRow(
+        version=version.version or "?",
+        created_at=m.created_at,
+        created_by=m.created_by,
+        comment=m.comment,
+        status=version.status.value,
+        current=version.version == stack.current_version,
+        applied=version.version == stack.applied_version,
+        healthy=version.healthy_at is not None,
+        origin=origin_text(m),
+        commit=m.git_commit,
+        author=m.git_author,
+        subject=m.git_subject,
+    )
+
+
+def container_rows(
+    current: StackVersion | None, snapshot: Snapshot | None, *, versions: Iterable[StackVersion]
+) -> list[ContainerRow]:
+    """One row per container, desired services first; a desired service without one says
+    missing; containers of services no longer desired are orphans. Ports and image are those
+    of the version that created the container (its label), as that is what it runs."""
+    services = _services(current)
+    by_version = {v.version: _services(v) for v in versions}
+    if snapshot is None:
+        return [
+            ContainerRow(s, None, "unknown", None, _ports(spec), spec.get("image", ""), None)
+            for s, spec in services.items()
+        ]
+    observed = sorted({c.service for c in snapshot.containers} - set(services))
+    rows: list[ContainerRow] = []
+    for service in [*services, *observed]:
+        containers = snapshot.containers_of(service)
+        if not containers:
+            spec = services.get(service, {})
+            image = spec.get("image", "")
+            rows.append(ContainerRow(service, None, "missing", None, _ports(spec), image, None))
+        for c in containers:
+            spec = by_version.get(c.version or "", {}).get(service) or services.get(service, {})
+            state = c.state if c.exit_code in (None, 0) else f"{c.state} ({c.exit_code})"
+            rows.append(
+                ContainerRow(
+                    service if service in services else f"{service} (orphan)",
+                    c.name,
+                    state,
+                    c.health,
+                    _ports(spec),
+                    f"{spec.get('image', '')} ({c.image_id.removeprefix('sha256:')[:12]})",
+                    c.version,
+                )
+            )
+    return rows
+
+
+def _services(version: StackVersion | None) -> dict[str, dict[str, Any]]:
+    if version is None:
+        return {}
+    return {name: dict(spec) for name, spec in version.compose.services.items()}
+
+
+def _ports(spec: dict[str, Any]) -> str:
+    shown = []
+    for p in spec.get("ports") or []:
+        host = f"{p['host_ip']}:" if p.get("host_ip") else ""
+        published = f"{host}{p['published']}->" if p.get("published") else ""
+        shown.append(f"{published}{p['target']}/{p.get('protocol', 'tcp')}")
+    return ", ".join(shown)
+
+
+@dataclass(frozen=True)
+class DiffView:
+    old: VersionRow
+    new: VersionRow
+    changes: list[FieldChange]
+    labels: list[str]  # every version, newest first, for the two pickers
+
+
+def diff_view(db: Database, name: str, *, old: str | None, new: str | None) -> DiffView:
+    """The field-level changes from ``old`` to ``new`` (default: the desired version against
+    the one before it); secrets masked by ``document_changes``."""
+    stack = db.stacks.require(name)
+    versions = db.stack_versions.list(name)
+    labels = [v.version or "" for v in reversed(versions)]
+    new = _normal(new) or stack.current_version or (labels[0] if labels else None)
+    if new is None:
+        raise NotFoundError(f"stack {name!r} has no version yet")
+    after = db.stack_versions.require(name, new)
+    old = _normal(old) or (f"v{after.number - 1}" if after.number > 1 else after.version)
+    before = db.stack_versions.require(name, old or "")
+    changes = document_changes(
+        before.compose.model_dump(mode="json"), after.compose.model_dump(mode="json")
+    )
+    return DiffView(version_row(before, stack), version_row(after, stack), changes, labels)
+
+
+def _normal(label: str | None) -> str | None:
+    if not label:
+        return None
+    return f"v{label}" if label.isdigit() else label
+
+
+@dataclass(frozen=True)
+class CommandPage:
+    command: Command
+    lines: list[Any]
+    last_id: int
+
+
+def command_page(db: Database, command_id: int) -> CommandPage:
+    command = db.commands.require(command_id)  # status first: no line written before is missed
+    lines = db.command_logs.list(command_id)
+    return CommandPage(command, lines, lines[-1].log_id or 0 if lines else 0)
