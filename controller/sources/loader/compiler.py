@@ -28,7 +28,7 @@ from controller.sources.loader.interpolation import interpolate_tree
 from controller.sources.loader.issues import Issues
 from controller.sources.loader.project import normalize_project
 from controller.sources.loader.specification import check_specification
-from controller.sources.loader.yamlload import KeyPath
+from controller.sources.loader.yamlmarks import KeyPath
 
 
 @dataclass(frozen=True)

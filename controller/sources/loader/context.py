@@ -25,7 +25,7 @@ from controller.sources.loader.files import (
     read_text,
 )
 from controller.sources.loader.issues import Issues
-from controller.sources.loader.yamlload import KeyPath
+from controller.sources.loader.yamlmarks import KeyPath
 
 # Both root-relative, so the answer does not depend on the working directory; a folder's
 # services ask it for the same few paths again and again.

@@ -30,7 +30,7 @@ from controller.sources.loader.encrypted_files import (
 )
 from controller.sources.loader.files import RootPath
 from controller.sources.loader.service_keys import check_keys
-from controller.sources.loader.yamlload import KeyPath
+from controller.sources.loader.yamlmarks import KeyPath
 
 
 def service_environment(

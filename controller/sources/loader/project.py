@@ -39,7 +39,7 @@ from controller.sources.loader.encrypted_files import check_placeholders, decryp
 from controller.sources.loader.engine_strings import report_nul_bytes
 from controller.sources.loader.files import RootPath
 from controller.sources.loader.service import Declared, normalize_service
-from controller.sources.loader.yamlload import KeyPath
+from controller.sources.loader.yamlmarks import KeyPath
 from controller.sources.secrets import format_of, is_encrypted, placeholders_in
 
 _OBJECT_NAME = re.compile(r"[a-zA-Z0-9._-]+")

@@ -41,7 +41,7 @@ from controller.sources.loader.files import FileProblem, RootPath, exists, is_di
 from controller.sources.loader.mounts import normalize_tmpfs, normalize_volumes
 from controller.sources.loader.ports import normalize_expose, normalize_ports
 from controller.sources.loader.units import parse_duration
-from controller.sources.loader.yamlload import KeyPath
+from controller.sources.loader.yamlmarks import KeyPath
 
 # Keys of the Compose Specification's service schema that stackctl does not implement (yet).
 # fmt: off
