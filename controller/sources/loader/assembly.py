@@ -13,9 +13,9 @@ from controller.desired.repository_spec import RepositorySpec
 from controller.models.errors import ManifestError
 from controller.sources.loader.compiler import Candidate
 from controller.sources.loader.entries import Outcome
-from controller.sources.loader.files import Root
 from controller.sources.loader.issues import LoadWarning
 from controller.sources.loader.report import LoadResult, SourceReport
+from controller.sources.loader.root import Root
 
 
 def assemble(where: Root, outcomes: list[Outcome]) -> LoadResult:

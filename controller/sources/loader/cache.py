@@ -26,7 +26,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Generic, TypeVar
 
-from controller.sources.loader.files import Probes, Root, recording, still_true
+from controller.sources.loader.files import Probes, recording, still_true
+from controller.sources.loader.root import Root
 
 T = TypeVar("T")
 Key = tuple[str, bool]  # (entry name, is a folder)

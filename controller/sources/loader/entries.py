@@ -15,18 +15,13 @@ from controller.desired.reach import Reach
 from controller.desired.repository_spec import RepositorySpec
 from controller.models.errors import ManifestError
 from controller.sources.loader.compiler import Candidate, compile_stack
-from controller.sources.loader.files import (
-    FileProblem,
-    Root,
-    find_compose_file,
-    read_text,
-    realpath,
-)
+from controller.sources.loader.files import FileProblem, find_compose_file, read_text
 from controller.sources.loader.issues import Issues, LoadWarning
 from controller.sources.loader.manifest import load_manifest
 from controller.sources.loader.report import SourceKind
 from controller.sources.loader.repository_kind import KIND as REPOSITORY
 from controller.sources.loader.repository_kind import declared_kind, load_repository
+from controller.sources.loader.root import Root, realpath
 from controller.sources.loader.variables import load_variables
 from controller.sources.loader.yamlload import Document, load_documents
 

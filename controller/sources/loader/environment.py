@@ -28,7 +28,7 @@ from controller.sources.loader.encrypted_files import (
     encrypted_dotenv,
     sealed_variables,
 )
-from controller.sources.loader.files import RootPath
+from controller.sources.loader.root import RootPath
 from controller.sources.loader.service_keys import check_keys
 from controller.sources.loader.yamlmarks import KeyPath
 

@@ -47,12 +47,11 @@ from controller.sources.loader.entries import (
 from controller.sources.loader.files import (
     COMPOSE_FILE_NAMES,
     YAML_SUFFIXES,
-    Root,
     find_compose_file,
     is_ignored,
-    one_pass,
 )
 from controller.sources.loader.report import LoadResult
+from controller.sources.loader.root import Root, one_pass
 
 log = logging.getLogger("stackctl.source")
 

@@ -25,7 +25,7 @@ from controller.sources.loader.context import (
     without_extensions,
 )
 from controller.sources.loader.encrypted_files import decrypt_checked
-from controller.sources.loader.files import RootPath
+from controller.sources.loader.root import RootPath
 from controller.sources.loader.yamlmarks import KeyPath
 from controller.sources.secrets import format_of, is_encrypted, placeholders_in
 
