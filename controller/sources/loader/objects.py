@@ -49,12 +49,7 @@ _FILE_KEYS = {"file", "environment", "external", "name"}
 def normalize_objects(ctx: ComposeContext, doc: dict[str, Any], *, section: str) -> dict[str, Any]:
     """The objects of ``section`` (``networks``, ``volumes``, ``secrets`` or ``configs``) by
     key; one that fails its checks is left out, its problems in ``ctx.issues``."""
-    return _objects(ctx, doc, section=section, build=_BUILDERS[section])
-
-
-def _objects(
-    ctx: ComposeContext, doc: dict[str, Any], *, section: str, build: Any
-) -> dict[str, Any]:
+    build = _BUILDERS[section]
     raw = doc.get(section)
     if raw is None:
         return {}
