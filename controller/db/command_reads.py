@@ -1,7 +1,7 @@
 """The queue's reads: a command, a filtered page of them, and the small questions the
 controller asks (is a newer APPLY queued, each stack's newest command, counts by status).
 
-``CommandRepository`` (``commands.py``) inherits them; its writes are the queue's rules, these
+``CommandRepository`` (``queue.py``) inherits them; its writes are the queue's rules, these
 only look. ``command_of`` turns a row into a ``Command`` for both.
 """
 

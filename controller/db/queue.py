@@ -14,8 +14,9 @@ The Kubernetes workqueue's guarantees, kept on disk (docs/architecture.md, "The 
 - ``claim_batch`` takes up to K commands of distinct stacks in one transaction, and
   ``complete_and_claim`` finishes a batch and takes the next in one: one commit (one fsync at
   ``synchronous=FULL``) per batch instead of two per command.
-Nothing here deletes a command or a log line: ``retention.py`` deletes finished ones, by its
-policy. The reads are ``command_reads.py``.
+The claim statement is ``queue_claim.py``; a worker's changes to the commands it holds are
+``queue_held.py`` and the reads ``command_reads.py`` (both inherited). Nothing here deletes a
+command or a log line: ``retention.py`` deletes finished ones, by its policy.
 """
 
 from __future__ import annotations
@@ -23,15 +24,12 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from controller.db.command_reads import CommandReads, command_of
-from controller.db.rows import (
-    json_to_db,
-    translate,
-    ts_to_db,
-)
-from controller.db.views import engine_sql
+from controller.db.command_reads import command_of
+from controller.db.queue_claim import CLAIM, claim_parameters
+from controller.db.queue_held import DEFAULT_LEASE_SECONDS, HeldCommands
+from controller.db.rows import json_to_db, translate, ts_to_db
 from controller.models.command import Command
 from controller.models.enums import ALLOWED_TRANSITIONS, CommandStatus, CommandType, LogLevel
 from controller.models.errors import ConflictError, NotFoundError
@@ -41,81 +39,6 @@ if TYPE_CHECKING:
     from controller.db.command_logs import CommandLogRepository
     from controller.db.stacks import StackRepository
 
-DEFAULT_LEASE_SECONDS = 30.0
-
-# The engine a command runs on, for the per-engine limits: its stack's desired version's target
-# (``views.engine_sql``, as ``get stacks`` reads it); a stack with no desired version (a DELETE
-# after its manifest went) counts for the engine of its applied version, the one its containers
-# are on (one more lookup in stack_versions' unique (stack_id, version) index, so cheap);
-# neither: ``local``. A RUNNING command counts for the engine its stack targets now (a version
-# recorded meanwhile may name another). Needs ``s`` (stacks), ``cv`` and ``av`` (stack_versions)
-# joined as ``_ENGINE_JOINS`` joins them.
-_ENGINE = f"COALESCE({engine_sql('cv')}, {engine_sql('av')}, 'local')"
-_ENGINE_JOINS = """
-  JOIN stacks AS s ON s.stack_id = c.stack_id
-  LEFT JOIN stack_versions AS cv ON cv.stack_id = s.stack_id AND cv.version = s.current_version
-  LEFT JOIN stack_versions AS av ON av.stack_id = s.stack_id AND av.version = s.applied_version"""
-
-# The claim: the oldest due PENDING commands whose stack has nothing RUNNING and no older
-# PENDING command, whose engine is below its limit, up to :batch and while fewer than :limit
-# commands run (max(0, ...): a negative LIMIT means none in SQLite). A stack's oldest PENDING
-# command is its only candidate, so a batch holds distinct stacks.
-# Per engine (:limits, JSON {engine: most RUNNING}; one not named has no limit of its own):
-# `room` is what each limited engine may still start. An engine with no room is filtered out
-# *before* the FIFO LIMIT, so its commands are skipped, never in the way of another engine's.
-# Within the batch, ROW_NUMBER per engine keeps an engine with room for 1 to 1 even when two of
-# its commands are among the first :batch candidates. The window runs over those :batch rows
-# only, not over the whole queue (which would scan every PENDING command at each claim): the
-# claim stays a walk of the FIFO index that stops after :batch rows. The price: a batch may
-# take fewer than :batch commands when one engine's commands crowd its first rows (the next
-# claim takes the others); a single claim (the workers' case) is exact.
-# One statement, atomic by itself; its subqueries are evaluated before any row changes, so the
-# batch is chosen from one consistent view.
-_CLAIM = f"""
-WITH limits AS (SELECT key AS engine, value AS most FROM json_each(:limits)),
-     running AS (SELECT {_ENGINE} AS engine, COUNT(*) AS n
-                   FROM commands AS c {_ENGINE_JOINS}
-                  WHERE c.status = 'RUNNING'
-                  GROUP BY 1),
-     room AS (SELECT l.engine, l.most - COALESCE(r.n, 0) AS free
-                FROM limits AS l LEFT JOIN running AS r ON r.engine = l.engine),
-     pending AS (SELECT c.command_id, c.stack_id, c.created_at, c.not_before, c.status,
-                        {_ENGINE} AS engine
-                   FROM commands AS c {_ENGINE_JOINS}),
-     head AS (SELECT p.command_id, p.created_at, p.engine FROM pending AS p
-               WHERE p.status = 'PENDING'
-                 AND (p.not_before IS NULL OR p.not_before <= :now)
-                 AND NOT EXISTS (SELECT 1 FROM commands AS r
-                                  WHERE r.stack_id = p.stack_id AND r.status = 'RUNNING')
-                 AND NOT EXISTS (SELECT 1 FROM commands AS o
-                                  WHERE o.stack_id = p.stack_id AND o.status = 'PENDING'
-                                    AND (o.created_at, o.command_id) < (p.created_at, p.command_id))
-                 AND NOT EXISTS (SELECT 1 FROM room WHERE room.engine = p.engine AND room.free <= 0)
-               ORDER BY p.created_at, p.command_id
-               LIMIT max(0, min(:batch, :limit - (SELECT COUNT(*) FROM commands
-                                                   WHERE status = 'RUNNING')))),
-     ranked AS (SELECT h.command_id, room.free,
-                       ROW_NUMBER() OVER (PARTITION BY h.engine
-                                          ORDER BY h.created_at, h.command_id) AS nth
-                  FROM head AS h LEFT JOIN room ON room.engine = h.engine)
-UPDATE commands
-   SET status = 'RUNNING', worker_id = :worker, started_at = :now, lease_expires_at = :lease,
-       attempts = attempts + 1
- WHERE command_id IN (SELECT command_id FROM ranked WHERE free IS NULL OR nth <= free)
-RETURNING *
-"""
-
-# A change to a command this worker holds: RUNNING and, when a worker is named, its own.
-_HELD = " WHERE command_id = ? AND status = 'RUNNING' AND (? IS NULL OR worker_id = ?) RETURNING *"
-_DONE = (
-    "UPDATE commands SET status = 'DONE', ended_at = ?, error = NULL, lease_expires_at = NULL"
-    + _HELD
-)
-_FAILED = (
-    "UPDATE commands SET status = 'FAILED', ended_at = ?, error = ?, failures = failures + 1,"
-    " lease_expires_at = NULL" + _HELD
-)
-
 
 class Batch(NamedTuple):
     """What ``complete_and_claim`` did: the commands it finished and the ones it claimed."""
@@ -124,7 +47,9 @@ class Batch(NamedTuple):
     claimed: list[Command]
 
 
-class CommandRepository(CommandReads):
+class CommandRepository(HeldCommands):
+    """The durable command queue: produce, claim, recover (its rules: this module's docstring)."""
+
     def __init__(
         self, db: DatabaseAccess, *, stacks: StackRepository, logs: CommandLogRepository
     ) -> None:
@@ -237,18 +162,6 @@ class CommandRepository(CommandReads):
                 raise ConflictError(f"command {command_id} is {current.status}: nothing to cancel")
             return self.require(command_id)
 
-    def cancel_running(self, command_id: int, *, worker_id: str | None = None) -> Command:
-        """The worker's end of a cancel request: RUNNING -> CANCELLED with the request's reason."""
-        with self._db.transaction() as conn:
-            return self._update_held(
-                conn,
-                "UPDATE commands SET status = 'CANCELLED', ended_at = ?,"
-                " error = COALESCE(cancel_requested, 'cancelled'), lease_expires_at = NULL" + _HELD,
-                (ts_to_db(self._db.clock()),),
-                command_id=command_id,
-                worker_id=worker_id,
-            )
-
     # -- consuming -------------------------------------------------------------------------
 
     def claim(
@@ -295,7 +208,7 @@ class CommandRepository(CommandReads):
         in all and at most ``engine_limits[e]`` on engine ``e``. Every command gets its own
         lease, so one left by a dead worker is recovered by ``recover_expired`` like any other.
         A batch may hold fewer than it could when one engine with little room has several of
-        the oldest candidates (see ``_CLAIM``): never more than a limit allows."""
+        the oldest candidates (see ``queue_claim.CLAIM``): never more than a limit allows."""
         return self.complete_and_claim(
             (),
             worker_id=worker_id,
@@ -322,121 +235,20 @@ class CommandRepository(CommandReads):
         and it was taken back, or it is not RUNNING) this raises ``ConflictError`` as
         ``complete`` does and nothing at all is changed; finish the others one by one."""
         now = self._db.clock()
-        claim = {
-            "worker": worker_id,
-            "now": ts_to_db(now),
-            "lease": ts_to_db(now + timedelta(seconds=lease_seconds)),
-            "limit": limit,
-            "batch": batch,
-            "limits": json_to_db(dict(engine_limits or {})),
-        }
+        claim = claim_parameters(
+            worker_id=worker_id,
+            now=now,
+            lease_seconds=lease_seconds,
+            limit=limit,
+            batch=batch,
+            engine_limits=engine_limits,
+        )
         with self._db.transaction() as conn:
-            finished = [
-                self._update_held(conn, _DONE, (claim["now"],), command_id=cid, worker_id=worker_id)
-                for cid in done
-            ]
-            rows = conn.execute(_CLAIM, claim).fetchall()
+            finished = [self._complete_in(conn, cid, worker_id=worker_id, now=now) for cid in done]
+            rows = conn.execute(CLAIM, claim).fetchall()
         # RETURNING gives rows in no promised order: FIFO for the caller.
         rows.sort(key=lambda row: (row["created_at"], row["command_id"]))
         return Batch(finished, [command_of(row) for row in rows])
-
-    def release(self, command_id: int, *, worker_id: str) -> Command:
-        """Give back a command claimed ahead and never started (its worker is stopping): PENDING
-        again as if it had not been claimed, its attempt not counted. ``ConflictError`` if
-        ``worker_id`` does not hold it."""
-        with self._db.transaction() as conn:
-            return self._update_held(
-                conn,
-                "UPDATE commands SET status = 'PENDING', attempts = max(attempts - 1, 0),"
-                " worker_id = NULL, lease_expires_at = NULL" + _HELD,
-                (),
-                command_id=command_id,
-                worker_id=worker_id,
-            )
-
-    def renew_lease(
-        self, command_id: int, *, worker_id: str, lease_seconds: float = DEFAULT_LEASE_SECONDS
-    ) -> Command:
-        """Extend the lease; ``ConflictError`` if the worker no longer holds it."""
-        until = self._db.clock() + timedelta(seconds=lease_seconds)
-        with self._db.transaction() as conn:
-            return self._update_held(
-                conn,
-                "UPDATE commands SET lease_expires_at = ?" + _HELD,
-                (ts_to_db(until),),
-                command_id=command_id,
-                worker_id=worker_id,
-            )
-
-    def complete(self, command_id: int, *, worker_id: str | None = None) -> Command:
-        """RUNNING -> DONE; ``ConflictError`` if ``worker_id`` no longer holds the command."""
-        with self._db.transaction() as conn:
-            return self._update_held(
-                conn,
-                _DONE,
-                (ts_to_db(self._db.clock()),),
-                command_id=command_id,
-                worker_id=worker_id,
-            )
-
-    def fail(self, command_id: int, *, error: str, worker_id: str | None = None) -> Command:
-        """RUNNING -> FAILED with ``error``; ``ConflictError`` as for ``complete``."""
-        with self._db.transaction() as conn:
-            return self._update_held(
-                conn,
-                _FAILED,
-                (ts_to_db(self._db.clock()), error),
-                command_id=command_id,
-                worker_id=worker_id,
-            )
-
-    def retry_later(
-        self,
-        command_id: int,
-        *,
-        delay: float,
-        error: str,
-        worker_id: str | None = None,
-        failed: bool = True,
-    ) -> Command:
-        """Back to PENDING, not to be claimed for ``delay`` seconds (a transient failure, or,
-        with ``failed=False``, an attempt interrupted by a shutdown: not counted as a failure)."""
-        not_before = self._db.clock() + timedelta(seconds=delay)
-        with self._db.transaction() as conn:
-            retried = self._update_held(
-                conn,
-                "UPDATE commands SET status = 'PENDING', not_before = ?, error = ?,"
-                " failures = failures + ?, worker_id = NULL, lease_expires_at = NULL" + _HELD,
-                (ts_to_db(not_before), error, int(failed)),
-                command_id=command_id,
-                worker_id=worker_id,
-            )
-            self._logs.add(command_id, LogLevel.WARNING, f"will retry in {delay:.1f}s: {error}")
-            return retried
-
-    def give_way(
-        self,
-        command_id: int,
-        *,
-        delay: float,
-        payload: Mapping[str, Any],
-        note: str,
-        worker_id: str | None = None,
-    ) -> Command:
-        """Back to PENDING for ``delay`` seconds, not a failure, with ``payload`` (what its
-        next turn needs) and ``note`` in its log: a wait gave its worker to waiting work."""
-        not_before = self._db.clock() + timedelta(seconds=delay)
-        with self._db.transaction() as conn:
-            requeued = self._update_held(
-                conn,
-                "UPDATE commands SET status = 'PENDING', not_before = ?, payload = ?,"
-                " worker_id = NULL, lease_expires_at = NULL" + _HELD,
-                (ts_to_db(not_before), json_to_db(dict(payload))),
-                command_id=command_id,
-                worker_id=worker_id,
-            )
-            self._logs.add(command_id, LogLevel.INFO, note)
-            return requeued
 
     def recover_expired(self, *, dead_worker_prefix: str | None = None) -> list[Command]:
         """RUNNING commands whose lease has expired (their worker died) go back to PENDING.
@@ -499,26 +311,3 @@ class CommandRepository(CommandReads):
                 (target.value, ts_to_db(started_at), ts_to_db(ended_at), error, lease, command_id),
             )
             return self.require(command_id)
-
-    def _update_held(
-        self,
-        conn: sqlite3.Connection,
-        sql: str,
-        values: tuple[Any, ...],
-        *,
-        command_id: int,
-        worker_id: str | None,
-    ) -> Command:
-        """Run ``sql`` (an UPDATE ending in ``_HELD``) and return the changed command; when no
-        row matched, say why: ``NotFoundError``, or ``ConflictError`` (not RUNNING, or held by
-        another worker since its lease expired). The reason is read only on that path."""
-        row = conn.execute(sql, (*values, command_id, worker_id, worker_id)).fetchone()
-        if row is not None:
-            return command_of(row)
-        current = self.require(command_id)
-        if current.status is not CommandStatus.RUNNING:
-            raise ConflictError(f"command {command_id} is {current.status}, not RUNNING")
-        raise ConflictError(
-            f"command {command_id} is held by {current.worker_id!r}, not {worker_id!r}"
-            " (its lease expired and it was taken back)"
-        )

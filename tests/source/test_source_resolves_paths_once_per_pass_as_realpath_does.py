@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from controller.sources.loader.files import one_pass, realpath
+from controller.sources.loader.root import one_pass, realpath
 
 
 def symlink_zoo(root: Path) -> list[str]:

@@ -179,7 +179,7 @@ def test_an_unexpected_exception_makes_only_its_source_invalid(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Whatever a bug in the loader raises for one source, the others still load."""
-    import controller.sources.loader.loader as loader
+    import controller.sources.loader.entries as loader
 
     real = loader.compile_stack
 
@@ -207,7 +207,7 @@ def test_an_unexpected_exception_makes_only_its_source_invalid(
 def test_an_unexpected_exception_is_logged_once_while_the_files_do_not_change(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    import controller.sources.loader.loader as loader
+    import controller.sources.loader.entries as loader
     from controller.sources.loader import LoadCache
 
     def fail(data, **kwargs):  # type: ignore[no-untyped-def]
@@ -226,7 +226,7 @@ def test_an_unexpected_exception_is_logged_once_while_the_files_do_not_change(
 def test_load_path_survives_an_unexpected_exception(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import controller.sources.loader.loader as loader
+    import controller.sources.loader.entries as loader
 
     def fail(data, **kwargs):  # type: ignore[no-untyped-def]
         raise ValueError("bug")

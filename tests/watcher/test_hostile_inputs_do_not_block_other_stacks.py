@@ -203,7 +203,7 @@ def test_a_folder_stack_whose_compose_file_breaks_is_kept_not_deleted(
 def test_an_unexpected_exception_in_one_source_leaves_the_others_going(
     db: Database, root: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    import controller.sources.loader.loader as loader
+    import controller.sources.loader.entries as loader
 
     real = loader.compile_stack
 

@@ -11,10 +11,11 @@ compares digests with the stored versions. What it builds is the model in ``cont
 (``DesiredStack`` and the canonical Compose project), which the planner, runtime and health read
 without importing this package.
 
-The pipeline: ``loader`` (which entries are sources) -> ``manifest`` (the Stack kind) ->
-``compiler`` (interpolation, name, normalization) -> ``project``/``service`` (the canonical
-model of ``controller.desired.compose``; ``engine_strings`` then refuses a NUL byte in any of
-its strings) -> ``controller.desired.stack.DesiredStack`` (digest via
+The pipeline: ``loader`` (which entries are sources; ``entries`` loads one, ``assembly`` puts
+them together) -> ``manifest`` (the Stack kind) -> ``compiler`` (interpolation, name,
+normalization) -> ``project`` (with ``objects`` and ``dependencies``)/``service`` (the
+canonical model of ``controller.desired.compose``; ``engine_strings`` then refuses a NUL byte in
+any of its strings) -> ``controller.desired.stack.DesiredStack`` (digest via
 ``controller.desired.digest``).
 """
 

@@ -15,7 +15,7 @@ import ipaddress
 from typing import Any
 
 from controller.sources.loader.context import ComposeContext, string_list, type_name
-from controller.sources.loader.yamlload import KeyPath
+from controller.sources.loader.yamlmarks import KeyPath
 
 HOST_GATEWAY = "host-gateway"  # the engine writes the host's gateway address in its place
 _POOL_NETWORKS = ("subnet", "ip_range")

@@ -9,7 +9,7 @@ symlink resolved). On the next walk an entry whose probes all see the same again
 again: its outcome is reused as is. Anything else (a new, changed or removed entry or any file
 it referenced) loads afresh, so a cached walk gives what an uncached one would.
 
-Outcomes are shared between walks and must not be mutated after loading (``loader._assemble``
+Outcomes are shared between walks and must not be mutated after loading (``assembly.assemble``
 builds its reports without touching them). One walk at a time: the lock serializes callers.
 
 A root reached through a symlink that now points elsewhere (a repository's ``current`` switched
@@ -26,7 +26,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Generic, TypeVar
 
-from controller.sources.loader.files import Probes, Root, recording, still_true
+from controller.sources.loader.files import Probes, recording, still_true
+from controller.sources.loader.root import Root
 
 T = TypeVar("T")
 Key = tuple[str, bool]  # (entry name, is a folder)

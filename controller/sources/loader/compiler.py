@@ -23,12 +23,12 @@ from controller.desired.engine_spec import Target
 from controller.desired.names import name_problem
 from controller.desired.stack import DesiredStack
 from controller.sources.loader.context import ComposeContext, type_name
-from controller.sources.loader.files import Root
 from controller.sources.loader.interpolation import interpolate_tree
 from controller.sources.loader.issues import Issues
 from controller.sources.loader.project import normalize_project
+from controller.sources.loader.root import Root
 from controller.sources.loader.specification import check_specification
-from controller.sources.loader.yamlload import KeyPath
+from controller.sources.loader.yamlmarks import KeyPath
 
 
 @dataclass(frozen=True)

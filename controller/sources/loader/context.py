@@ -16,16 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from controller.sources.loader.files import (
-    FileProblem,
-    Root,
-    RootPath,
-    exists,
-    read_bytes,
-    read_text,
-)
+from controller.sources.loader.files import FileProblem, exists, read_bytes, read_text
 from controller.sources.loader.issues import Issues
-from controller.sources.loader.yamlload import KeyPath
+from controller.sources.loader.root import Root, RootPath
+from controller.sources.loader.yamlmarks import KeyPath
 
 # Both root-relative, so the answer does not depend on the working directory; a folder's
 # services ask it for the same few paths again and again.

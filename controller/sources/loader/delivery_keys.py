@@ -18,8 +18,8 @@ from controller.sources.loader.units import parse_duration
 
 if TYPE_CHECKING:
     from controller.desired.reach import Reach
-    from controller.sources.loader.files import Root
     from controller.sources.loader.issues import Issues
+    from controller.sources.loader.root import Root
 
 _FAMILIES = frozenset(kind.split(".")[0] for kind in EVENT_KINDS)
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")

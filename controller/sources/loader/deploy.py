@@ -16,7 +16,7 @@ from typing import Any
 
 from controller.sources.loader import service_keys as keys
 from controller.sources.loader.context import ComposeContext, as_mapping, type_name
-from controller.sources.loader.yamlload import KeyPath
+from controller.sources.loader.yamlmarks import KeyPath
 
 SWARM_KEYS = frozenset(
     {"endpoint_mode", "labels", "mode", "placement", "rollback_config", "update_config"}

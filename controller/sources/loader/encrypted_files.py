@@ -28,7 +28,7 @@ from typing import Any
 from controller.sources.loader.dotenv import DotenvError, parse_dotenv
 from controller.sources.loader.files import note_sops_key
 from controller.sources.loader.issues import Issues
-from controller.sources.loader.yamlload import KeyPath
+from controller.sources.loader.yamlmarks import KeyPath
 from controller.sources.secrets import (
     SopsError,
     decrypt,

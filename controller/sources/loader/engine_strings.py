@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from controller.sources.loader.context import ComposeContext
-from controller.sources.loader.yamlload import KeyPath
+from controller.sources.loader.yamlmarks import KeyPath
 
 _CREATED = {"networks": "network", "volumes": "volume"}  # services, secrets, configs: container
 

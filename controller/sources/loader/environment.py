@@ -28,9 +28,9 @@ from controller.sources.loader.encrypted_files import (
     encrypted_dotenv,
     sealed_variables,
 )
-from controller.sources.loader.files import RootPath
+from controller.sources.loader.root import RootPath
 from controller.sources.loader.service_keys import check_keys
-from controller.sources.loader.yamlload import KeyPath
+from controller.sources.loader.yamlmarks import KeyPath
 
 
 def service_environment(

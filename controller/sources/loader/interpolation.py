@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from controller.sources.loader.issues import Issues
-from controller.sources.loader.yamlload import KeyPath
+from controller.sources.loader.yamlmarks import KeyPath
 
 _NAME = re.compile(r"[_A-Za-z][_A-Za-z0-9]*")
 _OPERATORS = (":-", ":?", ":+", "-", "?", "+")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pydantic import ValidationError
 
 from controller.models.errors import ManifestError
-from controller.sources.loader.yamlload import KeyPath, Marks
+from controller.sources.loader.yamlmarks import KeyPath, Marks
 
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
 

@@ -26,8 +26,9 @@ from controller.models.errors import ManifestError
 from controller.sources.loader.compiler import Candidate, StackSettings, compile_stack
 from controller.sources.loader.context import type_name
 from controller.sources.loader.delivery_keys import read_delivery
-from controller.sources.loader.files import FileProblem, Root, read_text, realpath
+from controller.sources.loader.files import FileProblem, read_text
 from controller.sources.loader.issues import Issues
+from controller.sources.loader.root import Root, realpath
 from controller.sources.loader.variables import load_variables
 from controller.sources.loader.yamlload import Document, load_documents
 

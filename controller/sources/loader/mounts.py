@@ -23,7 +23,7 @@ from controller.desired.compose import Mount
 from controller.sources.loader.context import ComposeContext, type_name, without_extensions
 from controller.sources.loader.files import FileProblem, check_path_text
 from controller.sources.loader.units import parse_bytes
-from controller.sources.loader.yamlload import KeyPath
+from controller.sources.loader.yamlmarks import KeyPath
 
 _PROPAGATION = {"shared", "slave", "private", "rshared", "rslave", "rprivate"}
 _LONG_KEYS = {"type", "source", "target", "read_only", "bind", "volume", "tmpfs"}

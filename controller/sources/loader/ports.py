@@ -23,7 +23,7 @@ from controller.sources.loader.context import (
     type_name,
     without_extensions,
 )
-from controller.sources.loader.yamlload import KeyPath
+from controller.sources.loader.yamlmarks import KeyPath
 
 _RANGE = re.compile(r"([0-9]+)(?:-([0-9]+))?")
 _PROTOCOLS = ("tcp", "udp", "sctp")

@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 from controller.desired.reach import WEBHOOK, Reach
-from controller.sources.loader.files import Root, realpath
+from controller.sources.loader.root import Root, realpath
 
 
 def file_problem(path: Path, *, root: Root, reach: Reach) -> str | None:

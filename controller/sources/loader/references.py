@@ -17,7 +17,7 @@ import re
 from typing import Any
 
 from controller.sources.loader.context import ComposeContext, type_name
-from controller.sources.loader.yamlload import KeyPath
+from controller.sources.loader.yamlmarks import KeyPath
 
 MAX_NAME_LENGTH = 255
 DIGEST_HEX_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}

@@ -37,11 +37,12 @@ from controller.sources.loader.context import (
 )
 from controller.sources.loader.deploy import deploy_restart, deploy_settings, swarm_deploy
 from controller.sources.loader.environment import service_environment
-from controller.sources.loader.files import FileProblem, RootPath, exists, is_dir, is_file
+from controller.sources.loader.files import FileProblem, exists, is_dir, is_file
 from controller.sources.loader.mounts import normalize_tmpfs, normalize_volumes
 from controller.sources.loader.ports import normalize_expose, normalize_ports
+from controller.sources.loader.root import RootPath
 from controller.sources.loader.units import parse_duration
-from controller.sources.loader.yamlload import KeyPath
+from controller.sources.loader.yamlmarks import KeyPath
 
 # Keys of the Compose Specification's service schema that stackctl does not implement (yet).
 # fmt: off

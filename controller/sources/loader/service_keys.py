@@ -24,7 +24,7 @@ from controller.sources.loader.context import (
     without_extensions,
 )
 from controller.sources.loader.units import parse_bytes, parse_duration
-from controller.sources.loader.yamlload import KeyPath
+from controller.sources.loader.yamlmarks import KeyPath
 
 _RESTART = re.compile(r"no|always|unless-stopped|on-failure(?::[0-9]+)?")
 _HEALTH_TIMES = ("interval", "timeout", "start_period", "start_interval")

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from controller.sources.loader.context import type_name
 from controller.sources.loader.issues import Issues, render_path
-from controller.sources.loader.yamlload import KeyPath
+from controller.sources.loader.yamlmarks import KeyPath
 
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError

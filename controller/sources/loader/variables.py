@@ -18,9 +18,10 @@ from pathlib import Path
 from controller.sources.loader.context import sha256_hex
 from controller.sources.loader.dotenv import DotenvError, parse_dotenv
 from controller.sources.loader.encrypted_files import encrypted_dotenv, sealed_variables
-from controller.sources.loader.files import FileProblem, Root, exists, read_text
+from controller.sources.loader.files import FileProblem, exists, read_text
 from controller.sources.loader.issues import Issues
-from controller.sources.loader.yamlload import KeyPath
+from controller.sources.loader.root import Root
+from controller.sources.loader.yamlmarks import KeyPath
 
 
 class Variables(dict[str, str]):

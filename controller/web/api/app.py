@@ -93,21 +93,7 @@ def create_app(
     session lasts ``session_hours``; its cookie is ``Secure`` over https, and always with an
     https ``public_url`` (a TLS proxy in front)."""
     holder = DatabaseHolder(Path(db_path))
-
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        holder.close()
-
-    app = FastAPI(
-        title="stackctl",
-        version=__version__,
-        description="Stacks, versions, commands and events of a stackctl controller.",
-        lifespan=lifespan,
-        docs_url=None,  # FastAPI's own pages load their scripts from a CDN: served below
-        redoc_url=None,
-        responses=errors(400) if hosts is not None else None,
-    )
+    app = _new_app(holder, refuses_hosts=hosts is not None)
     app.state.database = holder
     app.state.token = token or None
     app.state.open_reads = open_reads
@@ -117,9 +103,39 @@ def create_app(
     hooks.configure(app, hook_limits)  # the webhook bodies' budget, deadline and threads
     app.state.observe = observe
     app.state.stopping = threading.Event()  # set by ApiServer.stop: live streams end
-    registry = build_registry(holder.get, engine_calls, git_stats)
-    counts_only = build_registry(holder.get, engine_calls, git_stats, redact=True)
     _add_error_handlers(app)
+    _add_probes(app, holder, readiness)
+    _add_metrics(app, holder, engine_calls, git_stats)
+    _add_docs(app)
+    _add_routers(app)
+    app.add_middleware(SecurityHeaders)
+    if hosts is not None:  # outermost: a refused Host reaches nothing
+        app.add_middleware(HostCheck, policy=hosts)
+    return app
+
+
+def _new_app(holder: DatabaseHolder, *, refuses_hosts: bool) -> FastAPI:
+    """The bare application: its title and version, no CDN pages, the database closed when it
+    stops; a 400 documented on every route when a ``Host`` may be refused."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        holder.close()
+
+    return FastAPI(
+        title="stackctl",
+        version=__version__,
+        description="Stacks, versions, commands and events of a stackctl controller.",
+        lifespan=lifespan,
+        docs_url=None,  # FastAPI's own pages load their scripts from a CDN: served below
+        redoc_url=None,
+        responses=errors(400) if refuses_hosts else None,
+    )
+
+
+def _add_probes(app: FastAPI, holder: DatabaseHolder, readiness: Readiness | None) -> None:
+    """``/healthz`` (the process answers) and ``/readyz`` (every ``readiness`` check passes)."""
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -144,23 +160,32 @@ def create_app(
             body["reason"] = "not ready: " + ", ".join(names)
         return JSONResponse(body, status_code=503 if failing else 200)
 
+
+def _add_metrics(
+    app: FastAPI,
+    holder: DatabaseHolder,
+    engine_calls: Callable[[], Mapping[str, int]] | None,
+    git_stats: Callable[[], object] | None,
+) -> None:
+    """``/metrics``: Prometheus text, its naming labels blank unless the token is given."""
+    registry = build_registry(holder.get, engine_calls, git_stats)
+    counts_only = build_registry(holder.get, engine_calls, git_stats, redact=True)
+
     @app.get("/metrics", response_class=PlainTextResponse)
     def metrics(request: Request) -> Response:
         """Prometheus text; with a token set, labels naming things are blank without it."""
         chosen = registry if told_everything(request) else counts_only
         return Response(generate_latest(chosen), media_type=CONTENT_TYPE_LATEST)
 
-    _add_docs(app)
+
+def _add_routers(app: FastAPI) -> None:
+    """The ``/api/v1`` reads, writes, repositories and webhooks, and the web console at ``/``."""
     app.include_router(reads.router)
     app.include_router(writes.router)
     app.include_router(writes.commands)
     app.include_router(repositories.router)
     app.include_router(hooks.router, responses=HOOK_RESPONSES)
     mount_console(app)
-    app.add_middleware(SecurityHeaders)
-    if hosts is not None:  # outermost: a refused Host reaches nothing
-        app.add_middleware(HostCheck, policy=hosts)
-    return app
 
 
 DOCS_ASSETS = "/docs/assets"
