@@ -15,7 +15,7 @@ import pytest
 
 pytestmark = pytest.mark.browser
 
-STATIC = Path(__file__).resolve().parents[2] / "controller" / "console" / "static"
+STATIC = Path(__file__).resolve().parents[2] / "controller" / "web" / "console" / "static"
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>self-test</title></head>
