@@ -243,13 +243,16 @@ def test_a_read_failing_at_the_fetch_is_read_again_at_the_next_fetch(repo: Repo,
             raise failures.pop()
         return sync()
 
+    repo.puller.pull()  # v1 read
     monkeypatch.setattr(repo.puller.watcher, "sync", flaky)
+    second = repo.push({"stacks/web.yaml": compose("web:2")}, "web 2")
     repo.puller.pull()
     assert "Too many open files" in (repo.puller.watcher.failing or "")
-    assert repo.versions() == []
-    assert repo.db.repositories.get("shop").last_commit == repo.first
-    assert not repo.puller.pull().changed  # the same commit: read again all the same
     assert repo.versions() == ["v1"]
+    assert repo.db.repositories.get("shop").last_commit == second
+    assert not repo.puller.pull().changed  # the same commit: read again all the same
+    assert repo.versions() == ["v1", "v2"]
+    assert repo.puller.watcher.failing is None
 
 
 def test_a_trigger_fetches_at_once_and_times_push_to_record(repo: Repo, running):
@@ -325,13 +328,14 @@ def test_git_stats_count_and_bucket():
     stats.fetched("shop", "changed")
     stats.fetched("shop", "changed")
     stats.webhook("github", "accepted")
+    stats.push_applied(0.1)  # on a bound: counted in it
     stats.push_applied(0.3)
     stats.push_applied(7.0)
     snap = stats.snapshot()
     assert snap.fetches == {("shop", "changed"): 2} and "shop" in snap.last_fetch
     assert snap.webhooks == {("github", "accepted"): 1}
     cumulative = dict(zip(LATENCY_BUCKETS, snap.latency_buckets, strict=True))
-    assert (cumulative[0.25], cumulative[0.5], cumulative[5.0], cumulative[10.0]) == (0, 1, 1, 2)
-    assert (snap.latency_count, snap.latency_sum) == (2, pytest.approx(7.3))
+    assert [cumulative[b] for b in (0.1, 0.25, 0.5, 5.0, 10.0, 300.0)] == [1, 1, 2, 2, 3, 3]
+    assert (snap.latency_count, snap.latency_sum) == (3, pytest.approx(7.4))
     stats.fetched("shop", "failed")
     assert ("shop", "failed") not in snap.fetches  # a snapshot is a copy
