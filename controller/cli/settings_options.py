@@ -38,8 +38,9 @@ def _option(name: str, field: Any) -> inspect.Parameter:
     # The default shown is the setting's (the option's own is None: not given).
     shown: Any = shown_default(name) or False
     common = {"envvar": ENV_PREFIX + name.upper(), "help": field.description, "show_default": shown}
-    if kind is bool:
-        option = typer.Option(None, f"{flag}/--no-{flag[2:]}", **common)
+    if kind is bool:  # --the-name/--no-the-name; a switch named --no-... has no negative
+        names = flag if flag.startswith("--no-") else f"{flag}/--no-{flag[2:]}"
+        option = typer.Option(None, names, **common)
         annotation: Any = bool | None
     elif cli.many:
         option = typer.Option(None, flag, **common)

@@ -25,6 +25,13 @@ from pydantic.dataclasses import dataclass
 from pydantic_settings import BaseSettings, EnvSettingsSource, YamlConfigSettingsSource
 from pydantic_settings.sources.utils import parse_env_vars
 
+from controller.config.shared import (
+    DB_HELP,
+    ENGINES_HELP,
+    ENGINES_SHOWN,
+    TIMEOUT_HELP,
+    TIMEOUT_SECONDS,
+)
 from controller.config.statedir import default_db, default_state_dir
 
 __all__ = ["ENV_PREFIX", "Cli", "Settings", "default_db", "default_state_dir", "load_settings"]
@@ -35,8 +42,10 @@ ENV_PREFIX = "STACKCTL_"
 @plain_dataclass(frozen=True)
 class Cli:
     """What a setting's command-line option needs beyond its field: another flag name than
-    ``--the-name``, repeatable (values joined by spaces, as in its variable), the default as
-    the help shows it, or an option declared elsewhere (``shared``: ``--db``, ``--engines``)."""
+    ``--the-name`` (a switch named ``--no-...`` has no negative), repeatable (values joined by
+    spaces, as in its variable), the default as the help shows it, or an option other commands
+    take too (``shared``: ``--db``, ``--engines``, ``--timeout``, declared in ``cli/running.py``
+    with the help of ``config/shared.py``)."""
 
     flag: str | None = None
     many: bool = False
@@ -59,10 +68,11 @@ def cli_of(field: Any) -> Cli:
 class Settings:
     """Everything the controller can be told. Paths are kept as given (relative to the cwd)."""
 
-    db: Annotated[Path, setting(
-        "Database file (also before the command: stackctl --db FILE ...).", shared=True)]
+    db: Annotated[Path, setting(DB_HELP, shared=True)]
     manifests: Annotated[Path | None, setting(
         "Watched directory (required; with --git-url only: manifests/ beside the db).")] = None
+    allow_empty: Annotated[bool, setting(
+        "Allow an empty watched directory to delete every stack it produced.", shown="no")] = False
     workers: Annotated[int, setting(ge=1, text="Stacks converged at once.")] = 1
     resync: Annotated[float, setting(ge=1, text=
         "Seconds between drift checks of every stack.")] = 60.0
@@ -70,6 +80,7 @@ class Settings:
         "Milliseconds of quiet that end a burst of file changes.", flag="--debounce")] = 50
     log_format: Annotated[str, setting("text or json.")] = "text"
     api: Annotated[str, setting("HOST:PORT of the HTTP API.")] = "127.0.0.1:8420"
+    no_api: Annotated[bool, setting("Serve no HTTP API.", flag="--no-api", shown="no")] = False
     api_open_reads: Annotated[bool, setting(
         "With STACKCTL_API_TOKEN set, serve the read endpoints without the token too (they show"
         " resolved environment values).", shown="no")] = False
@@ -90,6 +101,7 @@ class Settings:
     max_failures: Annotated[int, setting(ge=1, text=
         "Failed attempts (transient errors) after which a command ends FAILED; the next resync"
         " or edit tries again.")] = 5
+    timeout: Annotated[float, setting(TIMEOUT_HELP, ge=0, shared=True)] = TIMEOUT_SECONDS
     # Retention (``RetentionPolicy``'s defaults; a test keeps them equal); versions stay.
     keep_commands: Annotated[int, setting(ge=1, text=
         "Finished commands kept per stack, whatever their age.")] = 100
@@ -152,9 +164,7 @@ class Settings:
     registry_auth: Annotated[Path | None, setting(
         "Registry credentials for image updates, a file in Docker's config.json format, read at"
         " each check.", shown="Docker's own config.json")] = None
-    engines: Annotated[Path | None, setting(
-        "YAML file naming the engines stacks may target with spec.target.engine (unix://,"
-        " tcp:// with TLS files); `local` always exists.", shared=True, shown="local only")] = None
+    engines: Annotated[Path | None, setting(ENGINES_HELP, shared=True, shown=ENGINES_SHOWN)] = None
 
     @property
     def files_dir(self) -> Path:

@@ -171,8 +171,8 @@ class Controller:
         life, db, options, wake = self.life, self.db, self.options, self.wake_workers
         reconciler = reconciler_options(
             root=self.watcher.root,
-            files_dir=options.db.parent / "files",
-            wait_timeout=options.wait_timeout,
+            files_dir=options.files_dir,
+            wait_timeout=options.timeout,
             workers=options.workers,
             max_failures=options.max_failures,
         )
@@ -184,7 +184,7 @@ class Controller:
             for index in range(options.workers)
         }  # fmt: skip
         loops: dict[str, Callable[[], None]] = {
-            "watcher": partial(self.watcher.watch, self.stop, quiet_ms=options.quiet_ms),
+            "watcher": partial(self.watcher.watch, self.stop, quiet_ms=options.debounce_ms),
             **workers,
             "dispatcher": partial(dispatch, db, life=life, wake=wake),
             "resync": partial(resync_every, options.resync, life=life, once=self.resync_now),
