@@ -4,10 +4,11 @@ A field gives the name, the type, the default, the validation (``ge=``) and the 
 (``description``); its environment variable is ``STACKCTL_`` + the name in capitals, and
 ``Cli`` says what the command line needs beyond that (another flag name, a repeatable flag).
 ``stackctl run``'s options (``cli/settings_options.py``), the daemon's options
-(``cli/daemon_options.py``) and docs/configuration.md's table (``settings_table``) are made from
-it. ``load_settings`` resolves a flag over ``STACKCTL_*`` over a YAML file over the default,
-through pydantic-settings; one frozen value built once at start-up is passed down, and nothing
-below the CLI reads the environment for settings. There is no default watched directory.
+(``daemon/options.py``) and docs/configuration.md's table (``settings_table``) are made from
+it: a new setting is one field here (docs/architecture.md, "A new flag"). ``load_settings``
+resolves a flag over ``STACKCTL_*`` over a YAML file over the default, through pydantic-settings;
+one frozen value built once at start-up is passed down, and nothing below the CLI reads the
+environment for settings. There is no default watched directory.
 """
 
 from __future__ import annotations
@@ -172,24 +173,24 @@ class Settings:
         return self.db.parent / "files"
 
 
-def shown_default(name: str) -> str | None:
+def shown_default(name: str, model: type = Settings) -> str | None:
     """The default a setting has when given nowhere, as the help and the docs show it."""
-    field = Settings.__pydantic_fields__[name]
+    field = model.__pydantic_fields__[name]  # type: ignore[attr-defined]
     shown = cli_of(field).shown
     if shown is None and field.default is not None and not field.is_required():
         shown = str(field.default)
     return shown
 
 
-def settings_table() -> str:
+def settings_table(model: type = Settings) -> str:
     """docs/configuration.md's table of settings (``scripts/settings_table.py`` writes it)."""
     rows = [
         "| Setting (YAML key) | Flag | Environment variable | Default | What it is |",
         "| --- | --- | --- | --- | --- |",
     ]
-    for name, field in Settings.__pydantic_fields__.items():
+    for name, field in model.__pydantic_fields__.items():  # type: ignore[attr-defined]
         flag = cli_of(field).flag or "--" + name.replace("_", "-")
-        default = "per user (see above)" if name == "db" else shown_default(name) or ""
+        default = "per user (see above)" if name == "db" else shown_default(name, model) or ""
         text = (field.description or "").replace("|", "\\|")
         rows.append(f"| `{name}` | `{flag}` | `{ENV_PREFIX}{name.upper()}` | {default} | {text} |")
     return "\n".join(rows) + "\n"
