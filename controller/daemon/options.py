@@ -77,7 +77,7 @@ class _Made:
     @property
     def git_dir(self) -> Path:
         """Where repositories are mirrored and checked out (beside the database)."""
-        return self.db.parent / "git"  # type: ignore[attr-defined]  # a setting: see below
+        return self.db.parent / "git"  # type: ignore[attr-defined]  # `db`: a setting as it is
 
     @property
     def files_dir(self) -> Path:

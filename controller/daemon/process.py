@@ -1,14 +1,22 @@
 """``stackctl run``: the controller process, the way a Kubernetes controller manager is built.
 
 Start: take the single-controller lease on the database (a second controller exits), put back
-commands whose worker died (expired leases), scan the whole directory, then run, each in its
-own thread: the watcher (files -> versions + commands), N workers (commands -> engine), the
-periodic resync (the engine observed once, a RECONCILE only where a stack drifted:
-``controller.reconcile.resync``), the notification sender (the outbox to its destinations:
-``controller.delivery.notifications``), the image-update checker
-(``controller.delivery.image_updates``) and the
-lease renewal (which also checks that the database file is
-still the one it opened: deleted or replaced, the controller stops with an error, exit 1).
+commands whose worker died (expired leases), scan the whole directory, then run each loop in its
+own thread; each loop is a module of ``controller.daemon``, and this one builds the
+``Controller``, starts the loops and stops them:
+
+- the watcher (files -> versions + commands: ``controller.sources.watcher``);
+- N workers (commands -> engine) and their dispatcher (``workers``);
+- the periodic resync (the engine observed once, a RECONCILE only where a stack drifted:
+  ``resyncing``, ``controller.reconcile.resync``);
+- the followed repositories (``repositories``);
+- the notification sender (the outbox to its destinations: ``controller.delivery.notifications``)
+  and the image-update checker (``controller.delivery.image_updates``);
+- the lease renewal (which also checks that the database file is still the one it opened:
+  deleted or replaced, the controller stops with an error, exit 1: ``lease``);
+- compaction (``compaction``) and the queueing of what database faults lost (``queueing``);
+- the HTTP API's server (``api``).
+
 SIGTERM/SIGINT set one stop event: the watcher stops, the workers abandon their command at the
 next step boundary (it goes back to the queue), the lease is released, exit 0.
 A SIGKILL loses nothing: the queue is on disk and an expired claim is run again on restart.
@@ -25,6 +33,7 @@ database found corrupt (``DatabaseUnusable``), by whichever thread, stops the co
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from functools import partial
 
@@ -114,7 +123,8 @@ class Controller:
         )
 
     @property
-    def _threads(self) -> list:  # type: ignore[type-arg]
+    def _threads(self) -> list[threading.Thread]:
+        """The loops' threads (``Life.threads``)."""
         return self.life.threads
 
     # -- life --------------------------------------------------------------------------------
