@@ -1,5 +1,6 @@
-"""The daemon's options (``DaemonOptions``) made from the resolved ``Settings``: one function,
-``daemon_options``, so that a new setting is one field of ``Settings`` and one line here.
+"""The daemon's options (``DaemonOptions``) made from the resolved ``Settings``: every setting
+the controller takes as it is passes by itself (a new setting is one field of ``Settings`` and
+nothing here); ``_made`` makes the few it takes in another form (``daemon.options._Made``).
 
 Each value is checked here, at start, so that a typo is a usage error naming its flag (exit 2),
 not a failure later. Nothing here starts the controller.
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -17,48 +18,36 @@ from controller.cli.running import engine_specs
 from controller.config.settings import Settings
 
 if TYPE_CHECKING:
-    from controller.daemon.process import DaemonOptions
+    from controller.daemon.options import DaemonOptions
     from controller.db import RetentionPolicy
     from controller.desired.delivery import CommitStatus, NotifyTarget
     from controller.desired.repository_spec import RepositorySpec
 
 
-def daemon_options(
-    settings: Settings, *, allow_empty: bool, no_api: bool, wait_timeout: float
-) -> DaemonOptions:
-    """What ``Controller`` is given, from ``settings`` and ``stackctl run``'s own switches."""
-    from controller.daemon.process import DaemonOptions
+def daemon_options(settings: Settings) -> DaemonOptions:
+    """What ``Controller`` is given: every setting as it is, but those the controller takes in
+    another form (``daemon.options._Made``), made here and checked."""
+    from controller.daemon.options import DaemonOptions, as_is
 
-    return DaemonOptions(
-        manifests=_watched(settings),
-        db=settings.db,
-        workers=settings.workers,
-        resync=settings.resync,
-        quiet_ms=settings.debounce_ms,
-        allow_empty=allow_empty,
-        wait_timeout=wait_timeout,
-        max_failures=settings.max_failures,
-        api=None if no_api else _address(settings.api),
-        api_token=os.environ.get("STACKCTL_API_TOKEN") or None,
-        api_open_reads=settings.api_open_reads,
-        console_session_hours=settings.console_session_hours,
-        api_max_connections=settings.api_max_connections,
-        api_header_timeout=settings.api_header_timeout,
-        api_body_timeout=settings.api_body_timeout,
-        api_body_budget=settings.api_body_budget,
-        repository=_repository(settings),
-        webhook_secret=(os.environ.get("STACKCTL_GIT_WEBHOOK_SECRET") or "").encode() or None,
-        retention=_retention(settings),
-        notify=_destinations(settings),
-        public_url=settings.public_url,
-        git_max_checkout_bytes=settings.git_max_checkout_bytes,
-        git_max_checkout_files=settings.git_max_checkout_files,
-        notify_allow=_allow_patterns(settings),
-        secrets_dir=_absolute(settings.secrets_dir),
-        allowed_hosts=_allowed_hosts(settings),
-        registry_auth=_absolute(settings.registry_auth),
-        engines=engine_specs(settings.engines),
-    )
+    return DaemonOptions(**as_is(settings), **_made(settings))
+
+
+def _made(settings: Settings) -> dict[str, Any]:
+    """The options made from settings (``daemon.options.made_options``), one entry each."""
+    return {
+        "manifests": _watched(settings),
+        "api": None if settings.no_api else _address(settings.api),
+        "api_token": os.environ.get("STACKCTL_API_TOKEN") or None,
+        "webhook_secret": (os.environ.get("STACKCTL_GIT_WEBHOOK_SECRET") or "").encode() or None,
+        "repository": _repository(settings),
+        "retention": _retention(settings),
+        "notify": _destinations(settings),
+        "notify_allow": _allow_patterns(settings),
+        "secrets_dir": _absolute(settings.secrets_dir),
+        "allowed_hosts": _allowed_hosts(settings),
+        "registry_auth": _absolute(settings.registry_auth),
+        "engines": engine_specs(settings.engines),
+    }
 
 
 def _watched(settings: Settings) -> Path:

@@ -1,9 +1,9 @@
 """``stackctl run``: the controller daemon (watcher + workers + resync).
 
 Its options are ``controller.config.settings.Settings``' fields
-(``settings_options.with_settings``) plus
-its own switches below; the daemon's options are made from the settings by
-``daemon_options.daemon_options``.
+(``settings_options.with_settings``; ``--db``, ``--engines`` and ``--timeout`` are declared as
+every command declares them) plus ``--config``; the daemon's options are made from the settings
+by ``daemon_options.daemon_options``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from controller.cli.daemon_options import (  # noqa: F401  (tests reach them her
     _watched,
     daemon_options,
 )
-from controller.cli.running import DB_OPTION, ENGINES_OPTION, TIMEOUT_OPTION
+from controller.cli.running import DB_OPTION, ENGINES_OPTION, timeout_option
 from controller.cli.settings_options import given_settings, with_settings
 from controller.config.logs import configure_logging
 from controller.config.settings import load_settings
@@ -34,6 +34,7 @@ log = logging.getLogger("stackctl.controller")
 @app.command()
 @with_settings
 def run(
+    ctx: typer.Context,
     config: Path | None = typer.Option(
         None,
         "--config",
@@ -43,27 +44,22 @@ def run(
     ),
     db: Path | None = DB_OPTION,
     engines: Path | None = ENGINES_OPTION,
-    allow_empty: bool = typer.Option(
-        False, help="Allow an empty watched directory to delete every stack it produced."
-    ),
-    no_api: bool = typer.Option(False, "--no-api", help="Serve no HTTP API."),
-    timeout: float = TIMEOUT_OPTION,
+    timeout: float = timeout_option(envvar="STACKCTL_TIMEOUT"),
     **settings: Any,
 ) -> None:
     """Watch a directory of manifests and converge the engine to it, until SIGTERM/SIGINT."""
     from controller.daemon.process import Controller
 
+    # --timeout has a default, as on every command: left to it, a --config file may set it.
+    source = ctx.get_parameter_source("timeout")
+    shared = {"db": db, "engines": engines, "timeout": None if _left(source) else timeout}
     try:
-        resolved = load_settings(
-            given_settings({**settings, "db": db, "engines": engines}), config_file=config
-        )
+        resolved = load_settings(given_settings({**settings, **shared}), config_file=config)
         configure_logging(resolved.log_format)
     except ValueError as e:
         raise typer.BadParameter(str(e)) from e
     _use_age_key(resolved.sops_age_key_file)
-    options = daemon_options(
-        resolved, allow_empty=allow_empty, no_api=no_api, wait_timeout=timeout
-    )
+    options = daemon_options(resolved)
     try:
         controller = Controller(options)  # AlreadyRunning when another controller holds the db
         controller.install_signal_handlers()
@@ -72,6 +68,11 @@ def run(
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(1) from e
     raise typer.Exit(code)
+
+
+def _left(source: object) -> bool:
+    """The option took its default (typer's own click has its own ``ParameterSource``)."""
+    return getattr(source, "name", None) == "DEFAULT"
 
 
 def _use_age_key(path: Path | None) -> None:

@@ -22,6 +22,13 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from controller.cli.options import from_root
+from controller.config.shared import (
+    DB_HELP,
+    ENGINES_HELP,
+    ENGINES_SHOWN,
+    TIMEOUT_HELP,
+    TIMEOUT_SECONDS,
+)
 from controller.config.statedir import database_path, default_db
 from controller.models.enums import CommandStatus, CommandType
 from controller.models.errors import StackctlError
@@ -42,17 +49,19 @@ DB_OPTION = typer.Option(
     show_envvar=True,
     show_default=DB_DEFAULT,
     callback=from_root,
-    help="Database file (also before the command: stackctl --db FILE ...).",
+    help=DB_HELP,
 )
-# One wait for every command that converges (apply, sync, rollback, resume, delete, ...):
-# --timeout bounds both the health and dependency waits and how long --wait follows.
-TIMEOUT_SECONDS = 120.0
-TIMEOUT_OPTION = typer.Option(
-    TIMEOUT_SECONDS,
-    "--timeout",
-    min=0,
-    help="Seconds to wait for dependencies and health, and for the command to end.",
-)
+
+
+def timeout_option(envvar: str | None = None) -> Any:
+    """``--timeout``: one wait for every command that converges (``config/shared.py``); ``run``
+    takes it as a setting, and reads ``STACKCTL_TIMEOUT`` too."""
+    return typer.Option(
+        TIMEOUT_SECONDS, "--timeout", min=0, envvar=envvar, show_envvar=True, help=TIMEOUT_HELP
+    )
+
+
+TIMEOUT_OPTION = timeout_option()
 
 
 def wait_option(default: bool) -> Any:
@@ -73,9 +82,8 @@ ENGINES_OPTION = typer.Option(
     None,
     "--engines",
     envvar="STACKCTL_ENGINES",
-    help="YAML file naming the engines stacks may target with spec.target.engine (unix://,"
-    " tcp:// with TLS files); `local` always exists.",
-    show_default="local only",  # in the help text, rich would take the brackets for markup
+    help=ENGINES_HELP,
+    show_default=ENGINES_SHOWN,  # in the help text, rich would take the brackets for markup
 )
 
 POLL_SECONDS = 0.25

@@ -31,15 +31,16 @@ def _lower_bound(field: Any) -> float | None:
     return next((m.ge for m in field.metadata if hasattr(m, "ge")), None)
 
 
-def _option(name: str, field: Any) -> inspect.Parameter:
+def _option(name: str, field: Any, model: type) -> inspect.Parameter:
     cli = cli_of(field)
     flag = cli.flag or "--" + name.replace("_", "-")
     kind = _value_type(field.annotation)
     # The default shown is the setting's (the option's own is None: not given).
-    shown: Any = shown_default(name) or False
+    shown: Any = shown_default(name, model) or False
     common = {"envvar": ENV_PREFIX + name.upper(), "help": field.description, "show_default": shown}
-    if kind is bool:
-        option = typer.Option(None, f"{flag}/--no-{flag[2:]}", **common)
+    if kind is bool:  # --the-name/--no-the-name; a switch named --no-... has no negative
+        names = flag if flag.startswith("--no-") else f"{flag}/--no-{flag[2:]}"
+        option = typer.Option(None, names, **common)
         annotation: Any = bool | None
     elif cli.many:
         option = typer.Option(None, flag, **common)
@@ -50,15 +51,16 @@ def _option(name: str, field: Any) -> inspect.Parameter:
     return inspect.Parameter(name, _KEYWORD, default=option, annotation=annotation)
 
 
-def with_settings(func: Callable[..., Any]) -> Callable[..., Any]:
-    """``func``'s own parameters, then one option per setting not declared by it or elsewhere
-    (``Cli.shared``: ``--db`` and ``--engines`` are other commands' options too)."""
+def with_settings(func: Callable[..., Any], model: type = Settings) -> Callable[..., Any]:
+    """``func``'s own parameters, then one option per setting of ``model`` not declared by it
+    or elsewhere (``Cli.shared``: ``--db``, ``--engines``, ``--timeout`` are other commands'
+    options too)."""
     declared = inspect.signature(func, eval_str=True).parameters.values()
     own = [p for p in declared if p.kind != p.VAR_KEYWORD]
     names = {p.name for p in own}
     generated = [
-        _option(name, field)
-        for name, field in Settings.__pydantic_fields__.items()
+        _option(name, field, model)
+        for name, field in model.__pydantic_fields__.items()  # type: ignore[attr-defined]
         if name not in names and not cli_of(field).shared
     ]
     params = [p.replace(kind=_KEYWORD) for p in own] + generated
@@ -67,11 +69,11 @@ def with_settings(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def given_settings(values: Mapping[str, Any]) -> dict[str, Any]:
+def given_settings(values: Mapping[str, Any], model: type = Settings) -> dict[str, Any]:
     """The settings among ``values`` (a command's arguments), as ``load_settings`` takes them."""
     given: dict[str, Any] = {}
     for name, value in values.items():
-        if name in Settings.__pydantic_fields__:
+        if name in model.__pydantic_fields__:  # type: ignore[attr-defined]
             if isinstance(value, list | tuple):
                 value = " ".join(value) or None
             given[name] = value

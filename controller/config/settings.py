@@ -4,10 +4,11 @@ A field gives the name, the type, the default, the validation (``ge=``) and the 
 (``description``); its environment variable is ``STACKCTL_`` + the name in capitals, and
 ``Cli`` says what the command line needs beyond that (another flag name, a repeatable flag).
 ``stackctl run``'s options (``cli/settings_options.py``), the daemon's options
-(``cli/daemon_options.py``) and docs/configuration.md's table (``settings_table``) are made from
-it. ``load_settings`` resolves a flag over ``STACKCTL_*`` over a YAML file over the default,
-through pydantic-settings; one frozen value built once at start-up is passed down, and nothing
-below the CLI reads the environment for settings. There is no default watched directory.
+(``daemon/options.py``) and docs/configuration.md's table (``settings_table``) are made from
+it: a new setting is one field here (docs/architecture.md, "A new flag"). ``load_settings``
+resolves a flag over ``STACKCTL_*`` over a YAML file over the default, through pydantic-settings;
+one frozen value built once at start-up is passed down, and nothing below the CLI reads the
+environment for settings. There is no default watched directory.
 """
 
 from __future__ import annotations
@@ -25,6 +26,13 @@ from pydantic.dataclasses import dataclass
 from pydantic_settings import BaseSettings, EnvSettingsSource, YamlConfigSettingsSource
 from pydantic_settings.sources.utils import parse_env_vars
 
+from controller.config.shared import (
+    DB_HELP,
+    ENGINES_HELP,
+    ENGINES_SHOWN,
+    TIMEOUT_HELP,
+    TIMEOUT_SECONDS,
+)
 from controller.config.statedir import default_db, default_state_dir
 
 __all__ = ["ENV_PREFIX", "Cli", "Settings", "default_db", "default_state_dir", "load_settings"]
@@ -35,8 +43,10 @@ ENV_PREFIX = "STACKCTL_"
 @plain_dataclass(frozen=True)
 class Cli:
     """What a setting's command-line option needs beyond its field: another flag name than
-    ``--the-name``, repeatable (values joined by spaces, as in its variable), the default as
-    the help shows it, or an option declared elsewhere (``shared``: ``--db``, ``--engines``)."""
+    ``--the-name`` (a switch named ``--no-...`` has no negative), repeatable (values joined by
+    spaces, as in its variable), the default as the help shows it, or an option other commands
+    take too (``shared``: ``--db``, ``--engines``, ``--timeout``, declared in ``cli/running.py``
+    with the help of ``config/shared.py``)."""
 
     flag: str | None = None
     many: bool = False
@@ -59,10 +69,11 @@ def cli_of(field: Any) -> Cli:
 class Settings:
     """Everything the controller can be told. Paths are kept as given (relative to the cwd)."""
 
-    db: Annotated[Path, setting(
-        "Database file (also before the command: stackctl --db FILE ...).", shared=True)]
+    db: Annotated[Path, setting(DB_HELP, shared=True)]
     manifests: Annotated[Path | None, setting(
         "Watched directory (required; with --git-url only: manifests/ beside the db).")] = None
+    allow_empty: Annotated[bool, setting(
+        "Allow an empty watched directory to delete every stack it produced.", shown="no")] = False
     workers: Annotated[int, setting(ge=1, text="Stacks converged at once.")] = 1
     resync: Annotated[float, setting(ge=1, text=
         "Seconds between drift checks of every stack.")] = 60.0
@@ -70,6 +81,7 @@ class Settings:
         "Milliseconds of quiet that end a burst of file changes.", flag="--debounce")] = 50
     log_format: Annotated[str, setting("text or json.")] = "text"
     api: Annotated[str, setting("HOST:PORT of the HTTP API.")] = "127.0.0.1:8420"
+    no_api: Annotated[bool, setting("Serve no HTTP API.", flag="--no-api", shown="no")] = False
     api_open_reads: Annotated[bool, setting(
         "With STACKCTL_API_TOKEN set, serve the read endpoints without the token too (they show"
         " resolved environment values).", shown="no")] = False
@@ -90,6 +102,7 @@ class Settings:
     max_failures: Annotated[int, setting(ge=1, text=
         "Failed attempts (transient errors) after which a command ends FAILED; the next resync"
         " or edit tries again.")] = 5
+    timeout: Annotated[float, setting(TIMEOUT_HELP, ge=0, shared=True)] = TIMEOUT_SECONDS
     # Retention (``RetentionPolicy``'s defaults; a test keeps them equal); versions stay.
     keep_commands: Annotated[int, setting(ge=1, text=
         "Finished commands kept per stack, whatever their age.")] = 100
@@ -152,9 +165,7 @@ class Settings:
     registry_auth: Annotated[Path | None, setting(
         "Registry credentials for image updates, a file in Docker's config.json format, read at"
         " each check.", shown="Docker's own config.json")] = None
-    engines: Annotated[Path | None, setting(
-        "YAML file naming the engines stacks may target with spec.target.engine (unix://,"
-        " tcp:// with TLS files); `local` always exists.", shared=True, shown="local only")] = None
+    engines: Annotated[Path | None, setting(ENGINES_HELP, shared=True, shown=ENGINES_SHOWN)] = None
 
     @property
     def files_dir(self) -> Path:
@@ -162,24 +173,24 @@ class Settings:
         return self.db.parent / "files"
 
 
-def shown_default(name: str) -> str | None:
+def shown_default(name: str, model: type = Settings) -> str | None:
     """The default a setting has when given nowhere, as the help and the docs show it."""
-    field = Settings.__pydantic_fields__[name]
+    field = model.__pydantic_fields__[name]  # type: ignore[attr-defined]
     shown = cli_of(field).shown
     if shown is None and field.default is not None and not field.is_required():
         shown = str(field.default)
     return shown
 
 
-def settings_table() -> str:
+def settings_table(model: type = Settings) -> str:
     """docs/configuration.md's table of settings (``scripts/settings_table.py`` writes it)."""
     rows = [
         "| Setting (YAML key) | Flag | Environment variable | Default | What it is |",
         "| --- | --- | --- | --- | --- |",
     ]
-    for name, field in Settings.__pydantic_fields__.items():
+    for name, field in model.__pydantic_fields__.items():  # type: ignore[attr-defined]
         flag = cli_of(field).flag or "--" + name.replace("_", "-")
-        default = "per user (see above)" if name == "db" else shown_default(name) or ""
+        default = "per user (see above)" if name == "db" else shown_default(name, model) or ""
         text = (field.description or "").replace("|", "\\|")
         rows.append(f"| `{name}` | `{flag}` | `{ENV_PREFIX}{name.upper()}` | {default} | {text} |")
     return "\n".join(rows) + "\n"

@@ -1,0 +1,106 @@
+"""The controller's life: its threads, the one stop event, the workers' wake-ups, why it stopped.
+
+Every loop of the controller runs in a thread started by ``Life.spawn`` and ends when ``stop`` is
+set. A loop that raises a ``StackctlError`` (the database is unusable, or was replaced) stops the
+controller with that error (``give_up``: ``Controller.run`` raises it after shutdown, one
+``error:`` line); any other exception is logged with its traceback and stops it too.
+
+SIGTERM and SIGINT are only noted by their handler (``install_signal_handlers``); the main thread
+acts on them within ``SIGNAL_POLL`` (``take_signal``).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+
+from controller.models.errors import StackctlError
+
+log = logging.getLogger("stackctl.controller")
+
+MAX_BACKOFF = 30.0  # seconds between attempts of a loop that keeps meeting a database fault
+SIGNAL_POLL = 0.2  # seconds between run's looks at a received SIGTERM/SIGINT
+
+
+def backoff(failures: int) -> float:
+    """0.5 s doubling to ``MAX_BACKOFF``: how long a loop waits after ``failures`` in a row."""
+    return min(MAX_BACKOFF, 0.5 * 2 ** min(failures, 16))
+
+
+class Life:
+    """The stop event every loop watches, the condition idle workers sleep on, the threads
+    started, and the error that stopped the controller by itself (``fatal``), if any."""
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self.fatal: StackctlError | None = None
+        self.threads: list[threading.Thread] = []
+        self._wake = threading.Condition()
+        self._signalled: int | None = None  # SIGTERM/SIGINT received: stop (run acts on it)
+
+    def wake(self) -> None:
+        """Wake every idle worker (``idle``)."""
+        with self._wake:
+            self._wake.notify_all()
+
+    def idle(self, seconds: float) -> None:
+        """Sleep until ``wake`` is called or ``seconds`` pass."""
+        with self._wake:
+            self._wake.wait(timeout=seconds)
+
+    def give_up(self, error: StackctlError) -> None:
+        """Stop the controller because of ``error`` (the database is unusable, or was replaced):
+        ``run`` raises the first such error once everything has stopped."""
+        if self.fatal is None:
+            self.fatal = error
+        self.stop.set()
+        self.wake()
+
+    def spawn(self, name: str, target: Callable[[], None]) -> None:
+        """Run ``target`` in a daemon thread called ``name``; its errors stop the controller."""
+        thread = threading.Thread(target=self._guard(name, target), name=name, daemon=True)
+        thread.start()
+        self.threads.append(thread)
+
+    def join(self, timeout: float) -> None:
+        for thread in self.threads:
+            thread.join(timeout=timeout)
+
+    def _guard(self, name: str, target: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                target()
+            except StackctlError as e:  # says what is wrong: the exit's error line, no traceback
+                self.give_up(e)
+            except Exception:
+                log.exception("%s thread died; stopping the controller", name)
+                self.stop.set()
+
+        return run
+
+    # -- signals -----------------------------------------------------------------------------
+
+    def install_signal_handlers(self) -> None:
+        """SIGTERM and SIGINT stop ``run``. The handler only notes the signal, and ``run``
+        acts on it within ``SIGNAL_POLL``: a handler runs in the main thread between two of
+        its bytecodes, so one that called ``stop.set()`` (or logged) could interrupt that
+        same call of the thread, or of the first handler when a second signal came (``timeout``
+        sends two), and wait forever on the lock its own thread held: the controller never
+        stopped."""
+
+        def handler(signum: int, _frame: object) -> None:
+            self._signalled = signum  # no lock, no I/O: see above
+
+        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
+
+    def wait_for_stop(self, on_signal: Callable[[], None]) -> None:
+        """Block until ``stop`` is set, by a loop or by a signal noted meanwhile (then
+        ``on_signal`` is called, once)."""
+        while not self.stop.wait(SIGNAL_POLL):
+            if self._signalled is not None and not self.stop.is_set():
+                log.info("received %s: stopping", signal.Signals(self._signalled).name)
+                self.stop.set()
+                on_signal()

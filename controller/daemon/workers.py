@@ -1,0 +1,98 @@
+"""The workers (commands -> engine) and their dispatcher.
+
+Each worker thread runs the queue's commands one after the other; idle, it sleeps until woken
+(by whatever queued work: the watcher, a resync, the dispatcher) or ``IDLE_WAIT`` passes. A
+database fault is retried with backoff, and that wait is not cut short by wake-ups. At stop, a
+worker abandons its command at the next step boundary (it goes back to the queue).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from controller.backends.runtime import Engines
+from controller.commands.worker import Worker
+from controller.daemon.life import Life, backoff
+from controller.db import Database
+from controller.models.errors import DatabaseUnusable, StackctlError
+from controller.reconcile.reconciler import ReconcilerOptions
+
+log = logging.getLogger("stackctl.controller")
+
+COMMAND_LEASE = 30.0
+DISPATCH_EVERY = 0.5  # seconds between looks for due commands nobody announced
+IDLE_WAIT = 5.0  # the longest an idle worker sleeps unwoken (the dispatcher wakes it sooner)
+
+
+def reconciler_options(
+    *, root: Path, files_dir: Path, wait_timeout: float, workers: int, max_failures: int
+) -> ReconcilerOptions:
+    """What every worker's reconciler is given."""
+    return ReconcilerOptions(
+        root=root,
+        files_dir=files_dir,
+        lease_seconds=COMMAND_LEASE,
+        wait_timeout=wait_timeout,
+        worker_limit=workers,
+        max_failures=max_failures,
+        yield_health_wait=True,
+    )
+
+
+def work(
+    db: Database,
+    engines: Engines,
+    *,
+    index: int,
+    holder: str,
+    options: ReconcilerOptions,
+    life: Life,
+    on_outcome: Callable[[], None],
+) -> None:
+    """Worker ``index`` of the controller ``holder``, until stopped; ``on_outcome`` after each
+    command it ran (its end, and what it caused, may have a message to send)."""
+    worker = Worker(
+        db,
+        engines,
+        worker_id=f"{holder}-w{index}",
+        logger=log,
+        stop=life.stop,
+        chain=True,  # a DONE command and this worker's next claim: one transaction
+        options=options,
+    )
+    failures = 0
+    try:
+        while not life.stop.is_set():
+            try:
+                outcome = worker.run_next()
+                failures = 0
+                if outcome is not None:
+                    on_outcome()
+            except DatabaseUnusable:
+                return  # the controller stops (give_up); retrying would read it again
+            except StackctlError as e:  # e.g. the database is busy or full: back off
+                log.warning("worker %d: %s (retrying in %.1fs)", index, e, backoff(failures))
+                outcome = None
+                failures += 1
+            if failures:  # the whole back-off it announced: wake-ups do not cut it short
+                life.stop.wait(backoff(failures - 1))
+            elif outcome is None:
+                life.idle(IDLE_WAIT)
+    finally:
+        worker.release_claimed()  # a command claimed ahead and never started goes back
+
+
+def dispatch(db: Database, *, life: Life, wake: Callable[[], None]) -> None:
+    """Wake the idle workers when a command is due that nobody told them about: queued by
+    another process (the CLI, the API's own connection) or out of its backoff. One cheap
+    read every ``DISPATCH_EVERY`` seconds here, instead of every worker trying a claim (a
+    write transaction) twice a second: an idle controller costs less CPU."""
+    while not life.stop.wait(DISPATCH_EVERY):
+        try:
+            due = db.commands.get_next_pending()
+        except StackctlError:
+            continue  # the workers meet the fault themselves, with their backoff
+        if due is not None:
+            wake()
