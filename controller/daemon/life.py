@@ -39,6 +39,7 @@ class Life:
         self.threads: list[threading.Thread] = []
         self._wake = threading.Condition()
         self._signalled: int | None = None  # SIGTERM/SIGINT received: stop (run acts on it)
+        self._handlers_installed = False  # install_signal_handlers was called (the main thread)
 
     def wake(self) -> None:
         """Wake every idle worker (``idle``)."""
@@ -95,6 +96,7 @@ class Life:
 
         signal.signal(signal.SIGTERM, handler)
         signal.signal(signal.SIGINT, handler)
+        self._handlers_installed = True
 
     def wait_for_stop(self, on_signal: Callable[[], None]) -> None:
         """Block until ``stop`` is set, by a loop or by a signal noted meanwhile (then
@@ -104,3 +106,12 @@ class Life:
                 log.info("received %s: stopping", signal.Signals(self._signalled).name)
                 self.stop.set()
                 on_signal()
+        self._ignore_further_sigterms()
+
+    def _ignore_further_sigterms(self) -> None:
+        """Once stopping, a SIGTERM has nothing to add: ignore it. Python's exit puts back the
+        default action of every signal with a Python handler (not of an ignored one), so a
+        SIGTERM landing while the interpreter finalizes (``timeout`` and supervisors repeat
+        theirs) would end the process by the signal (-15) instead of exit 0."""
+        if self._handlers_installed and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
