@@ -30,8 +30,8 @@ from controller.cli.running import DB_OPTION, ENGINES_OPTION, docker_host, engin
 from controller.models.errors import StackctlError
 
 if TYPE_CHECKING:  # loaded when a command runs: the CLI starts quickly
-    from controller.backends.runtime import Engine
-    from controller.backends.runtime.engines import AnyEngine
+    from controller.backends.docker import Engine
+    from controller.backends.engines import AnyEngine
     from controller.cli.targets import Recorded
     from controller.desired.engine_spec import EngineSpec
 
@@ -51,7 +51,7 @@ def ps(
 
     STACK: on the engine it targets (--engines FILE); a Swarm stack's services and tasks.
     Without STACK: the local engine's."""
-    from controller.backends.runtime.containers import list_containers
+    from controller.backends.docker.containers import list_containers
     from controller.cli.targets import is_swarm, recorded_target
 
     if stack is None:
@@ -121,8 +121,8 @@ def logs(
         return
     if stack is None:
         raise fail("give a STACK (stackctl's command logs: stackctl command-logs ID)", 2)
-    from controller.backends.runtime.containers import container_logs, list_containers
-    from controller.backends.runtime.swarm import SwarmEngine
+    from controller.backends.docker.containers import container_logs, list_containers
+    from controller.backends.swarm.engine import SwarmEngine
     from controller.cli.targets import recorded_target
 
     recorded, specs = recorded_target(db, stack), engine_specs(engines)
@@ -223,7 +223,7 @@ def _since(text: str) -> datetime:
 
 
 def _engine() -> Engine:
-    from controller.backends.runtime import Engine
+    from controller.backends.docker import Engine
 
     engine = Engine(timeout=ENGINE_TIMEOUT)
     try:

@@ -31,7 +31,7 @@ from controller.models.enums import CommandStatus, CommandType, HealthStatus
 from controller.models.errors import StackctlError
 
 if TYPE_CHECKING:  # the layers below load when a command runs: the CLI starts quickly
-    from controller.backends.runtime.engines import AnyEngine
+    from controller.backends.engines import AnyEngine
     from controller.db import Database
     from controller.desired import DesiredStack
     from controller.models import Command, Stack
@@ -215,10 +215,10 @@ def _print_differences(
 ) -> int:
     """Print the plan's changes and the reasons it cannot run, and under them the changed
     fields of each service against ``previous`` (the applied version); returns how many."""
-    from controller.backends.planner import image_refs, object_names, plan
-    from controller.backends.planner.swarm import swarm_plan
-    from controller.backends.planner.swarm_spec import in_file, swarm_only_problems
-    from controller.backends.runtime.container_spec import unsupported
+    from controller.backends.docker.container_spec import unsupported
+    from controller.backends.docker.planner import image_refs, object_names, plan
+    from controller.backends.swarm.planner.service_spec import in_file, swarm_only_problems
+    from controller.backends.swarm.planner.stack import swarm_plan
     from controller.cli.targets import is_swarm
 
     if previous is not None and previous.engine != desired.engine:

@@ -328,7 +328,7 @@ class ObserveTarget:
 def _observe(target: ObserveTarget) -> tuple[Snapshot | SwarmSnapshot | None, str | None]:
     """What the engine runs for the stack, or why it could not be asked. One argument: tests
     replace it with ``lambda target: (snapshot, error)``."""
-    from controller.backends.runtime import Engine, Engines
+    from controller.backends.docker import Engine, Engines
     from controller.desired.engine_spec import LOCAL, EngineSpec
 
     spec = target.spec

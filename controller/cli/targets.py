@@ -21,8 +21,8 @@ from controller.cli.running import connect_engine, docker_host, fail
 from controller.models.errors import StackctlError
 
 if TYPE_CHECKING:  # loaded when a command runs: the CLI starts quickly
-    from controller.backends.runtime import Engines
-    from controller.backends.runtime.engines import AnyEngine
+    from controller.backends.docker import Engines
+    from controller.backends.engines import AnyEngine
     from controller.db import Database
     from controller.desired.engine_spec import EngineSpec
 
@@ -52,7 +52,7 @@ def connect_engines(
     """The engines of the file, each of ``targets`` (declared names) having answered a ping;
     one that does not stops the command (exit ``code``). Engines no stack targets are not
     asked: a swarm-only apply does not need the local dockerd."""
-    from controller.backends.runtime import Engines
+    from controller.backends.docker import Engines
     from controller.desired.engine_spec import LOCAL
 
     wanted = set(targets)
@@ -70,7 +70,7 @@ def target_engine(
     name: str, specs: Mapping[str, EngineSpec], *, timeout: int, code: int = 1
 ) -> AnyEngine:
     """The engine ``name``, having answered a ping (else one ``error:`` line, exit ``code``)."""
-    from controller.backends.runtime import Engine, Engines
+    from controller.backends.docker import Engine, Engines
     from controller.desired.engine_spec import LOCAL
 
     spec = specs.get(name)
@@ -87,7 +87,7 @@ def target_engine(
 
 
 def is_swarm(engine: AnyEngine) -> bool:
-    from controller.backends.runtime.swarm import SwarmEngine
+    from controller.backends.swarm.engine import SwarmEngine
 
     return isinstance(engine, SwarmEngine)
 

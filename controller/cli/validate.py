@@ -44,8 +44,8 @@ def target_problems(desired: DesiredStack, specs: dict[str, EngineSpec] | None) 
     """What the stack's target engine cannot carry out (the reconciler's checks, pure); a
     target the engines file does not declare is one. ``specs`` None: no engines file given, so
     only a stack on ``local`` is checked."""
-    from controller.backends.planner.swarm_spec import swarm_only_problems, swarm_problems
-    from controller.backends.runtime.container_spec import unsupported
+    from controller.backends.docker.container_spec import unsupported
+    from controller.backends.swarm.planner.service_spec import swarm_only_problems, swarm_problems
     from controller.desired.engine_spec import LOCAL
 
     if specs is None and desired.engine != LOCAL:

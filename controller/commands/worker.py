@@ -37,8 +37,8 @@ import threading
 import time
 from dataclasses import dataclass
 
-from controller.backends.planner import Plan
-from controller.backends.runtime import Engine, Engines
+from controller.backends.docker import Engine, Engines
+from controller.backends.docker.planner import Plan
 from controller.db import Database
 from controller.delivery.notifications import announcements
 from controller.models import Command, LogLevel

@@ -12,11 +12,11 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from controller.backends.executor import ExecutionContext, Executor, Turn
-from controller.backends.planner import Plan, Step
-from controller.backends.runtime import Engine
-from controller.backends.runtime.swarm import SwarmEngine
-from controller.backends.swarm_apply import SwarmApply
+from controller.backends.docker import Engine
+from controller.backends.docker.executor import ExecutionContext, Executor, Turn
+from controller.backends.docker.planner import Plan, Step
+from controller.backends.swarm.engine import SwarmEngine
+from controller.backends.swarm.executor import SwarmApply
 from controller.db import Database
 from controller.desired import DesiredStack
 from controller.models import Command, LogLevel

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from controller.backends.health import assess_health
+from controller.backends.docker.health import assess_health
 from controller.db import Database
 from controller.delivery.rollbacks.watch import Watch
 from controller.desired import DesiredStack

@@ -27,18 +27,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from controller.backends.health import assess_health
-from controller.backends.planner import (
+from controller.backends.docker import Engine, Engines
+from controller.backends.docker.container_spec import unsupported
+from controller.backends.docker.health import assess_health
+from controller.backends.docker.planner import (
     Plan,
     image_refs,
     object_names,
     plan,
 )
-from controller.backends.planner.swarm import swarm_plan
-from controller.backends.planner.swarm_spec import in_file, swarm_only_problems, swarm_problems
-from controller.backends.runtime import Engine, Engines
-from controller.backends.runtime.container_spec import unsupported
-from controller.backends.runtime.swarm import SwarmEngine
+from controller.backends.swarm.engine import SwarmEngine
+from controller.backends.swarm.planner.service_spec import (
+    in_file,
+    swarm_only_problems,
+    swarm_problems,
+)
+from controller.backends.swarm.planner.stack import swarm_plan
 from controller.db import Database
 from controller.delivery.rollbacks.watch import RollbackWatch, Watch
 from controller.desired import DesiredStack

@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from controller.backends.planner import Plan, dependency_levels, teardown
-from controller.backends.planner.swarm import swarm_teardown
-from controller.backends.runtime import Engines
-from controller.backends.runtime.engines import AnyEngine
-from controller.backends.runtime.swarm import SwarmEngine
+from controller.backends.docker import Engines
+from controller.backends.docker.planner import Plan, dependency_levels, teardown
+from controller.backends.engines import AnyEngine
+from controller.backends.swarm.engine import SwarmEngine
+from controller.backends.swarm.planner.stack import swarm_teardown
 from controller.db import Database
 from controller.desired import DesiredStack
 from controller.models import Command, CommandType, HealthStatus, LogLevel, SyncStatus

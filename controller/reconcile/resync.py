@@ -35,12 +35,13 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from controller.backends.health import assess_health, assess_swarm_health
-from controller.backends.planner import image_refs, object_names, plan, pull_period
-from controller.backends.planner.swarm import swarm_plan
-from controller.backends.runtime import Engine, Engines
-from controller.backends.runtime.fleet import Fleet
-from controller.backends.runtime.swarm import SwarmFleet
+from controller.backends.docker import Engine, Engines
+from controller.backends.docker.fleet import Fleet
+from controller.backends.docker.health import assess_health
+from controller.backends.docker.planner import image_refs, object_names, plan, pull_period
+from controller.backends.swarm.engine import SwarmFleet
+from controller.backends.swarm.health import assess_swarm_health
+from controller.backends.swarm.planner.stack import swarm_plan
 from controller.db import Database
 from controller.desired import DesiredStack
 from controller.desired.engine_spec import LOCAL

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from helpers.harness import Harness, make_harness
 
-from controller.backends.runtime import Engine, EngineBackend, Engines
+from controller.backends.docker import Engine, EngineBackend, Engines
 from controller.desired import DesiredStack
 from controller.desired.engine_spec import EngineSpec, TlsFiles
 from controller.models import CommandStatus

@@ -21,11 +21,8 @@ from typing import Any, TypeVar
 import docker
 import requests
 
-from controller.backends.runtime.circuit import Circuit
-from controller.backends.runtime.connection import LazyClient
-from controller.backends.runtime.errors import translate
-from controller.backends.runtime.fleet import Fleet
-from controller.backends.runtime.snapshot import (
+from controller.backends.docker.fleet import Fleet
+from controller.backends.docker.snapshot import (
     compose_slot,
     container_of,
     container_of_summary,
@@ -34,6 +31,9 @@ from controller.backends.runtime.snapshot import (
     unique,
     volume_of,
 )
+from controller.backends.shared.circuit import Circuit
+from controller.backends.shared.connection import LazyClient
+from controller.backends.shared.translate import translate
 from controller.desired.engine_spec import LOCAL, EngineSpec
 from controller.models.errors import NotFoundError, TransientError
 from controller.models.observed import (

@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from controller.backends.planner import (
+from controller.backends.docker import Engine
+from controller.backends.docker.planner import (
     Plan,
     Step,
     StepKind,
@@ -37,7 +38,6 @@ from controller.backends.planner import (
     replacement_name,
     replica_names,
 )
-from controller.backends.runtime import Engine
 from controller.desired import DesiredStack
 from controller.models.errors import NameInUseError, PermanentError, TransientError, Yielded
 from controller.models.observed import ObservedContainer

@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from controller.backends.runtime.fleet import Fleet
-    from controller.backends.runtime.observing import EngineCalls
+    from controller.backends.docker.fleet import Fleet
+    from controller.backends.docker.observing import EngineCalls
     from controller.desired import DesiredStack
     from controller.desired.engine_spec import EngineSpec
     from controller.models.observed import ObservedContainer, Snapshot

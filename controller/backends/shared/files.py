@@ -15,7 +15,7 @@ import os
 import threading
 from pathlib import Path
 
-from controller.backends.runtime.decrypt import sealed_refs
+from controller.backends.shared.decrypt import sealed_refs
 from controller.desired import DesiredStack
 from controller.models.errors import PermanentError
 

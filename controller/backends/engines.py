@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from controller.backends.runtime.engine import Engine
-from controller.backends.runtime.swarm import SwarmEngine
+from controller.backends.docker.engine import Engine
+from controller.backends.swarm.engine import SwarmEngine
 from controller.desired.engine_spec import LOCAL, EngineSpec
 from controller.models.errors import PermanentError
 

@@ -25,11 +25,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from controller.backends.health import assess_swarm_health
-from controller.backends.planner import Plan, Step, StepKind
-from controller.backends.planner.swarm import swarm_plan
-from controller.backends.planner.swarm_spec import service_spec
-from controller.backends.runtime.swarm import OutOfSequence, SwarmEngine
+from controller.backends.docker.planner import Plan, Step, StepKind
+from controller.backends.swarm.engine import OutOfSequence, SwarmEngine
+from controller.backends.swarm.health import assess_swarm_health
+from controller.backends.swarm.planner.service_spec import service_spec
+from controller.backends.swarm.planner.stack import swarm_plan
 from controller.desired import DesiredStack
 from controller.models import HealthStatus
 from controller.models.errors import PermanentError, StackctlError, TransientError

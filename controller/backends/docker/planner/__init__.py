@@ -28,16 +28,16 @@ Decisions written down here because docs/architecture.md is silent on them:
   than that, Compose's rule: ``LastTagTime``).
 """
 
-from controller.backends.planner.names import (
+from controller.backends.docker.planner.names import (
     image_ref,
     image_refs,
     object_names,
     replacement_name,
     replica_names,
 )
-from controller.backends.planner.replicas import describe_change
-from controller.backends.planner.stack import dependency_levels, plan, pull_period, teardown
-from controller.backends.planner.steps import (
+from controller.backends.docker.planner.replicas import describe_change
+from controller.backends.docker.planner.stack import dependency_levels, plan, pull_period, teardown
+from controller.backends.shared.steps import (
     ALWAYS_PULL,
     NON_MUTATING,
     Plan,

@@ -24,9 +24,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from controller.backends.planner.stack import dependency_levels
-from controller.backends.planner.steps import Plan, Step, StepKind
-from controller.backends.planner.swarm_spec import (
+from controller.backends.docker.planner.stack import dependency_levels
+from controller.backends.shared.steps import Plan, Step, StepKind
+from controller.backends.swarm.planner.service_spec import (
     SPEC_HASH_LABEL,
     in_file,
     service_spec,

@@ -9,7 +9,7 @@ Secrets and configs become read-only bind mounts of content-addressed files unde
 created; the file's content hash is in the service's config hash, so a changed secret means a
 new container, never a file changed under a running one. SOPS-encrypted ones are not mounted:
 the engine copies their plaintext into the created container
-(``controller.backends.runtime.decrypt``),
+(``controller.backends.shared.decrypt``),
 and the environment's placeholders are replaced there too; this translation stays plaintext-free.
 """
 

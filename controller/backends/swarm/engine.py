@@ -22,9 +22,9 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from controller.backends.runtime.containers import log_lines
-from controller.backends.runtime.decrypt import _decrypt
-from controller.backends.runtime.observing import EngineConnection
+from controller.backends.docker.containers import log_lines
+from controller.backends.docker.observing import EngineConnection
+from controller.backends.shared.decrypt import _decrypt
 from controller.desired import DesiredStack
 from controller.desired.digest import canonical_json, sha256_text
 from controller.models.errors import NotFoundError, PermanentError, TransientError

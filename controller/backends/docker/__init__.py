@@ -11,8 +11,8 @@ Remote engines are reached in ``connection`` (``tcp://`` with TLS; ``ssh://`` th
 ``ssh_transport``, the host key checked against known_hosts).
 """
 
-from controller.backends.runtime.contract import EngineBackend
-from controller.backends.runtime.engine import Engine, EngineCalls
-from controller.backends.runtime.engines import Engines
+from controller.backends.docker.contract import EngineBackend
+from controller.backends.docker.engine import Engine, EngineCalls
+from controller.backends.engines import Engines
 
 __all__ = ["Engine", "EngineBackend", "EngineCalls", "Engines"]

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from controller.backends.planner.names import image_ref, is_replacement, replica_names
-from controller.backends.planner.steps import Step, StepKind
+from controller.backends.docker.planner.names import image_ref, is_replacement, replica_names
+from controller.backends.shared.steps import Step, StepKind
 from controller.desired import DesiredStack, Service
 from controller.models.observed import ADOPT_REASON, ObservedContainer, Snapshot
 

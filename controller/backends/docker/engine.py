@@ -16,10 +16,10 @@ from typing import Any
 
 import docker
 
-from controller.backends.runtime.container_spec import container_spec
-from controller.backends.runtime.decrypt import Unsealed, unseal
-from controller.backends.runtime.files import write_files
-from controller.backends.runtime.observing import MUTATING, EngineCalls, EngineConnection
+from controller.backends.docker.container_spec import container_spec
+from controller.backends.docker.observing import MUTATING, EngineCalls, EngineConnection
+from controller.backends.shared.decrypt import Unsealed, unseal
+from controller.backends.shared.files import write_files
 from controller.desired import DesiredStack, context_path
 from controller.models.errors import NotFoundError, PermanentError, StackctlError
 from controller.models.observed import (

@@ -55,8 +55,8 @@ import docker
 import requests
 from docker.tls import TLSConfig
 
-from controller.backends.runtime.errors import translate
-from controller.backends.runtime.ssh_transport import VerifiedSshAdapter
+from controller.backends.shared.ssh_transport import VerifiedSshAdapter
+from controller.backends.shared.translate import translate
 from controller.desired.engine_spec import EngineSpec
 from controller.models.errors import PermanentError, StackctlError, TransientError
 

@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from controller.backends.runtime.snapshot import (
+from controller.backends.docker.snapshot import (
     compose_slot,
     container_of,
     container_of_summary,

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from controller.backends.planner.names import image_ref
-from controller.backends.planner.replicas import service_steps
-from controller.backends.planner.steps import (
+from controller.backends.docker.planner.names import image_ref
+from controller.backends.docker.planner.replicas import service_steps
+from controller.backends.shared.steps import (
     ALWAYS_PULL,
     NON_MUTATING,
     REFRESH,

@@ -22,8 +22,8 @@ from typing import Any
 import docker
 import docker.auth
 
-from controller.backends.runtime.connection import LazyClient
-from controller.backends.runtime.errors import translate
+from controller.backends.shared.connection import LazyClient
+from controller.backends.shared.translate import translate
 from controller.models.errors import PermanentError
 
 _AUTH_HINTS = ("no basic auth credentials", "unauthorized", "authentication required", "denied")

@@ -16,8 +16,8 @@ from typing import Any
 
 import docker
 
-from controller.backends.runtime.engine import Engine
-from controller.backends.runtime.errors import translate
+from controller.backends.docker.engine import Engine
+from controller.backends.shared.translate import translate
 from controller.models.observed import (
     MANAGED_LABEL,
     NUMBER_LABEL,
