@@ -1,5 +1,7 @@
-"""``Engines``: the controller's engines by name, each an ``Engine`` connected on first use.
+"""``Engines``: the controller's engines by name, each a ``Backend`` connected on first use.
 
+This is the one place that chooses a backend by its kind (``BACKENDS``: ``kind`` in the engines
+file -> the engine class); everything else holds a ``controller.backends.interface.Backend``.
 ``local`` always exists. A stack runs on the engine its ``spec.target`` names
 (``DesiredStack.engine``); a name no ``--engines`` file declares is a ``PermanentError`` that
 says which names exist, so its command fails with that reason instead of retrying.
@@ -8,13 +10,29 @@ says which names exist, so its command fails with that reason instead of retryin
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from typing import Any
 
 from controller.backends.docker.engine import Engine
+from controller.backends.interface import Backend
 from controller.backends.swarm.engine import SwarmEngine
+from controller.desired import DesiredStack
 from controller.desired.engine_spec import LOCAL, EngineSpec
 from controller.models.errors import PermanentError
 
-AnyEngine = Engine | SwarmEngine
+AnyEngine = Backend
+
+# ``kind`` in the engines file -> the engine class that runs it.
+BACKENDS: dict[str, Any] = {"docker": Engine, "swarm": SwarmEngine}
+
+
+def backend_class(spec: EngineSpec) -> Any:
+    """The engine class of ``spec``'s kind (a plain Docker engine unless it says otherwise)."""
+    return BACKENDS.get(spec.kind, Engine)
+
+
+def cannot_run(desired: DesiredStack, spec: EngineSpec) -> list[str]:
+    """What an engine like ``spec`` cannot carry out of ``desired`` (pure: ``validate``)."""
+    return list(backend_class(spec).cannot_run(desired, spec))
 
 
 class Engines:
@@ -22,32 +40,31 @@ class Engines:
         self,
         specs: Mapping[str, EngineSpec] | None = None,
         *,
-        local: Engine | None = None,
+        local: Backend | None = None,
         timeout: int = 120,
     ) -> None:
         """``local``: the engine named ``local`` when the caller has one already (tests,
         the CLI); the others are made from ``specs``."""
         specs = dict(specs or {})
-        self._engines: dict[str, AnyEngine] = {}
+        self._engines: dict[str, Backend] = {}
         for name, spec in specs.items():
             if name == LOCAL and local is not None:
                 continue
-            kind = SwarmEngine if spec.kind == "swarm" else Engine
-            self._engines[name] = kind(spec=spec, timeout=timeout)
+            self._engines[name] = backend_class(spec)(spec=spec, timeout=timeout)
         if LOCAL not in self._engines:
             self._engines[LOCAL] = local or Engine(timeout=timeout)
         self._engines = dict(sorted(self._engines.items(), key=lambda kv: kv[0] != LOCAL))
 
     @classmethod
-    def of(cls, engine: Engine | Engines) -> Engines:
+    def of(cls, engine: Backend | Engines) -> Engines:
         """``engine`` as the only engine (named ``local``), or the set as it is."""
         return engine if isinstance(engine, Engines) else cls(local=engine)
 
     @property
-    def local(self) -> AnyEngine:
+    def local(self) -> Backend:
         return self._engines[LOCAL]
 
-    def get(self, name: str) -> AnyEngine:
+    def get(self, name: str) -> Backend:
         found = self._engines.get(name)
         if found is None:
             declared = ", ".join(self._engines)
@@ -60,7 +77,7 @@ class Engines:
     def names(self) -> list[str]:
         return list(self._engines)
 
-    def __iter__(self) -> Iterator[AnyEngine]:
+    def __iter__(self) -> Iterator[Backend]:
         return iter(self._engines.values())
 
     def __len__(self) -> int:

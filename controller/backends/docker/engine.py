@@ -1,4 +1,4 @@
-"""``Engine``: observe a stack on the Docker engine (``observing.EngineConnection``) and carry
+"""``Engine``: observe a stack on the Docker engine (``observing.DockerObserving``) and carry
 out planner steps: networks, volumes, images, containers.
 
 Only objects labelled ``io.stackctl.managed=true`` *and* with the stack's Compose project label
@@ -16,8 +16,9 @@ from typing import Any
 
 import docker
 
+from controller.backends.docker.backend import ContainerBackend
 from controller.backends.docker.container_spec import container_spec
-from controller.backends.docker.observing import MUTATING, EngineCalls, EngineConnection
+from controller.backends.docker.observing import MUTATING, DockerObserving, EngineCalls
 from controller.backends.shared.decrypt import Unsealed, unseal
 from controller.backends.shared.files import write_files
 from controller.desired import DesiredStack, context_path
@@ -34,7 +35,7 @@ from controller.models.observed import (
 __all__ = ["MUTATING", "Engine", "EngineCalls"]
 
 
-class Engine(EngineConnection):
+class Engine(DockerObserving, ContainerBackend):
     """``Engine()`` connects like the docker CLI does (``DOCKER_HOST`` or the local socket);
     ``Engine(spec=...)`` to a named engine (``controller.desired.engine_spec``)."""
 

@@ -1,25 +1,16 @@
-"""``EngineConnection``: one Docker engine's connection, its counted calls, and everything that
-only looks (``observe``, ``observe_fleet``, image and container facts). ``engine.Engine`` adds
-the calls that change something.
+"""``DockerObserving``: everything that only looks at a Docker engine (``observe``,
+``observe_fleet``, image and container facts), on the shared connection
+(``shared.calls.EngineConnection``); ``engine.Engine`` adds the calls that change something.
 
 Only objects labelled ``io.stackctl.managed=true`` *and* with the stack's Compose project label
-are ever seen. Every call goes through ``_call``, which counts it (mutating calls apart:
-``MUTATING``), translates docker-py's errors, and keeps a remote engine's circuit
-(``runtime.circuit``); for a swarm with several managers, a call that finds the one in use
-unreachable makes the next call connect through another (``LazyClient.unreachable``).
+are ever seen (and, apart, the project's objects made by ``docker compose``, for adoption).
 """
 
 from __future__ import annotations
 
-import threading
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
-
-import docker
-import requests
+from typing import Any
 
 from controller.backends.docker.fleet import Fleet
 from controller.backends.docker.snapshot import (
@@ -31,11 +22,8 @@ from controller.backends.docker.snapshot import (
     unique,
     volume_of,
 )
-from controller.backends.shared.circuit import Circuit
-from controller.backends.shared.connection import LazyClient
-from controller.backends.shared.translate import translate
-from controller.desired.engine_spec import LOCAL, EngineSpec
-from controller.models.errors import NotFoundError, TransientError
+from controller.backends.shared.calls import MUTATING, EngineCalls, EngineConnection
+from controller.models.errors import NotFoundError
 from controller.models.observed import (
     MANAGED_LABEL,
     ONEOFF_LABEL,
@@ -44,109 +32,11 @@ from controller.models.observed import (
     Snapshot,
 )
 
-T = TypeVar("T")
-
-MUTATING = frozenset(
-    {
-        "create_network",
-        "create_volume",
-        "pull",
-        "build",
-        "create_container",
-        "put_archive",
-        "start",
-        "stop",
-        "remove_container",
-        "rename",
-        "remove_network",
-        "remove_volume",
-        "connect_network",
-        # Swarm (runtime.swarm)
-        "create_secret",
-        "create_config",
-        "create_service",
-        "update_service",
-        "remove_service",
-        "remove_secret",
-        "remove_config",
-    }
-)
+__all__ = ["MUTATING", "DockerObserving", "EngineCalls", "EngineConnection"]
 
 
-@dataclass
-class EngineCalls:
-    """Counts of engine calls by operation; ``mutating`` sums the ones that change something."""
-
-    counts: Counter[str] = field(default_factory=Counter)
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def add(self, operation: str) -> None:
-        with self.lock:
-            self.counts[operation] += 1
-
-    @property
-    def mutating(self) -> int:
-        return sum(n for op, n in self.counts.items() if op in MUTATING)
-
-    def reset(self) -> None:
-        with self.lock:
-            self.counts.clear()
-
-
-class EngineConnection:
-    """Connects like the docker CLI does (``DOCKER_HOST`` or the local socket) without a
-    spec; with one, to that named engine (``controller.desired.engine_spec``)."""
-
-    def __init__(
-        self,
-        client: docker.DockerClient | None = None,
-        *,
-        timeout: int = 120,
-        spec: EngineSpec | None = None,
-    ) -> None:
-        """Connects on first use, not here: a controller started while the engine is down
-        keeps running, and its commands retry until the engine answers."""
-        self.spec = spec or EngineSpec(name=LOCAL)
-        self._client = LazyClient(client, timeout=timeout, spec=spec)
-        self.calls = EngineCalls()
-        # A remote engine found unreachable is not asked again for a while (runtime.circuit).
-        self._circuit = Circuit(self.spec.name) if self.spec.remote else None
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-    @property
-    def _api(self) -> docker.APIClient:
-        if self._circuit is None:
-            return self._client.get().api
-        self._circuit.check()
-        try:
-            return self._client.get().api
-        except TransientError as e:  # could not connect
-            self._circuit.trip(str(e))
-            raise
-
-    def _call(
-        self, operation: str, doing: str, fn: Callable[..., T], *args: Any, **kwargs: Any
-    ) -> T:
-        self.calls.add(operation)
-        try:
-            result = fn(*args, **kwargs)
-        except Exception as e:
-            error = translate(e, doing=doing)
-            # A swarm with other managers goes on through the next one (runtime.connection):
-            # its circuit opens only once connecting finds that none answers.
-            moved = _unreachable(e) and self._client.unreachable(getattr(fn, "__self__", None))
-            if self._circuit is not None and _unreachable(e) and not moved:
-                self._circuit.trip(str(error))
-            raise error from e
-        if self._circuit is not None:
-            self._circuit.close()
-        return result
-
-    def ping(self) -> None:
-        self._call("ping", "asking the engine", self._api.ping)
+class DockerObserving(EngineConnection):
+    """What a Docker engine runs for a stack, looked at (never changed)."""
 
     # -- observing ---------------------------------------------------------------------------
 
@@ -314,8 +204,3 @@ class EngineConnection:
             return None
         labels = info["Config"].get("Labels") or {}
         return labels.get(PROJECT_LABEL) if labels.get(MANAGED_LABEL) == "true" else None
-
-
-def _unreachable(error: BaseException) -> bool:
-    """No answer at all (no connection, a timeout), not an engine answering with an error."""
-    return isinstance(error, requests.exceptions.ConnectionError | requests.exceptions.Timeout)

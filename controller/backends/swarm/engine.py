@@ -23,8 +23,9 @@ from datetime import datetime
 from typing import Any
 
 from controller.backends.docker.containers import log_lines
-from controller.backends.docker.observing import EngineConnection
+from controller.backends.shared.calls import EngineConnection
 from controller.backends.shared.decrypt import _decrypt
+from controller.backends.swarm.backend import ServiceBackend
 from controller.desired import DesiredStack
 from controller.desired.digest import canonical_json, sha256_text
 from controller.models.errors import NotFoundError, PermanentError, TransientError
@@ -48,18 +49,18 @@ class OutOfSequence(TransientError):
     """The service changed since it was observed: plan again on what it is now."""
 
 
-class SwarmEngine(EngineConnection):
+class SwarmEngine(EngineConnection, ServiceBackend):
     """A Swarm manager (``kind: swarm`` in the engines file)."""
 
     # -- observing ---------------------------------------------------------------------------
 
-    def observe(self, stack: str, **_: Any) -> SwarmSnapshot:  # type: ignore[override]
+    def observe(self, stack: str, **_: Any) -> SwarmSnapshot:
         """The stack's services (with their tasks), networks, secrets and configs: five
         list calls."""
         labels = {"label": [f"{STACK_LABEL}={stack}", f"{MANAGED_LABEL}=true"]}
         return self._listing(labels, doing=f"of {stack}").snapshot(stack)
 
-    def observe_fleet(self) -> SwarmFleet:  # type: ignore[override]
+    def observe_fleet(self) -> SwarmFleet:
         """Every stack of the swarm, listed once (five calls)."""
         return self._listing(_OURS, doing="of every stack")
 
@@ -131,7 +132,7 @@ class SwarmEngine(EngineConnection):
 
     # -- acting ------------------------------------------------------------------------------
 
-    def create_network(self, desired: DesiredStack, key: str) -> None:  # type: ignore[override]
+    def create_network(self, desired: DesiredStack, key: str) -> None:
         network = desired.compose.networks[key]
         ipam = None
         if network.ipam is not None:
