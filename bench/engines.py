@@ -60,8 +60,9 @@ from helpers.dockerd import ExtraDockerd
 from helpers.stacks import desired_stack
 from helpers.swarm import SwarmDockerd
 
-from controller.backends.docker import Engine, Engines
+from controller.backends.docker import Engine
 from controller.backends.docker.planner import image_refs, object_names
+from controller.backends.engines import Engines
 from controller.backends.swarm.engine import SwarmEngine
 from controller.commands.worker import Worker
 from controller.db import Database

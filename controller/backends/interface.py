@@ -112,6 +112,7 @@ class Backend(Protocol):
     settles_on_apply: bool
     # The controller pulls images as ``pull_policy`` says (a Swarm's nodes pull by themselves).
     pulls_images: bool
+    unit: str  # what runs a service, in people's words: ``container``, ``service``
 
     @property
     def name(self) -> str: ...
@@ -177,5 +178,10 @@ class Backend(Protocol):
     def log_sources(self, stack: str) -> list[LogSource]: ...
 
     def read_logs(
-        self, source: str, *, follow: bool, tail: int | None, since: datetime | None
+        self,
+        source: str,
+        *,
+        follow: bool = False,
+        tail: int | None = None,
+        since: datetime | None = None,
     ) -> Iterator[str]: ...

@@ -36,7 +36,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from controller.backends.docker import Engine, Engines
+from controller.backends.docker import Engine
+from controller.backends.engines import Engines
 from controller.backends.shared.registry import RegistryDigests
 from controller.commands.liveness import holder_gone
 from controller.commands.worker import Worker

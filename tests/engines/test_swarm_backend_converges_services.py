@@ -19,7 +19,8 @@ import pytest
 from helpers.harness import Harness, make_harness
 from helpers.swarm import exec_in_task
 
-from controller.backends.docker import Engine, Engines
+from controller.backends.docker import Engine
+from controller.backends.engines import Engines
 from controller.backends.swarm.engine import SwarmEngine
 from controller.backends.swarm.executor import SwarmApply
 from controller.desired.engine_spec import EngineSpec, TlsFiles

@@ -13,6 +13,5 @@ Remote engines are reached in ``connection`` (``tcp://`` with TLS; ``ssh://`` th
 
 from controller.backends.docker.contract import EngineBackend
 from controller.backends.docker.engine import Engine, EngineCalls
-from controller.backends.engines import Engines
 
-__all__ = ["Engine", "EngineBackend", "EngineCalls", "Engines"]
+__all__ = ["Engine", "EngineBackend", "EngineCalls"]

@@ -144,7 +144,12 @@ class ContainerBackend:
         return [LogSource(c.id, c.name, c.service) for c in self.containers(stack)]
 
     def read_logs(
-        self, source: str, *, follow: bool, tail: int | None, since: datetime | None
+        self,
+        source: str,
+        *,
+        follow: bool = False,
+        tail: int | None = None,
+        since: datetime | None = None,
     ) -> Iterator[str]:
         from controller.backends.docker.containers import container_logs
 

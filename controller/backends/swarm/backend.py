@@ -121,7 +121,12 @@ class ServiceBackend:
         return [LogSource(s.id, s.name, s.service) for s in observed]
 
     def read_logs(
-        self, source: str, *, follow: bool, tail: int | None, since: datetime | None
+        self,
+        source: str,
+        *,
+        follow: bool = False,
+        tail: int | None = None,
+        since: datetime | None = None,
     ) -> Iterator[str]:
         return self._swarm().service_logs(source, follow=follow, tail=tail, since=since)
 
