@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 
 from controller.backends.engines import Engines
 from controller.backends.interface import Backend, Observed
@@ -46,30 +44,13 @@ from controller.models import (
 from controller.models.errors import PermanentError, StackctlError, TransientError
 from controller.reconcile.engine_steps import EngineSteps
 from controller.reconcile.health_wait import HealthWait
+from controller.reconcile.options import ReconcilerOptions
 from controller.reconcile.removals import Removals, approve_move
 from controller.reconcile.turns import Turn
 from controller.sources.versions import load_desired, version_base
 
 MAX_BACKOFF = 300.0
 CANCEL_POLL = 0.5  # seconds between a running command's looks for a cancel request
-
-
-@dataclass(frozen=True)
-class ReconcilerOptions:
-    root: Path = Path("manifests")  # for versions recorded without a root
-    files_dir: Path = Path("storage/files")
-    lease_seconds: float = 30.0
-    wait_timeout: float = 120.0  # depends_on waits and the final health wait
-    parallelism: int = 4
-    worker_limit: int = 1  # commands running at once across all workers
-    max_failures: int = 5  # failed attempts (transient errors) before a command FAILS
-    progress_every: float = 10.0  # seconds between "still waiting" log lines
-    # The controller's workers end a health wait early when other work waits for a worker
-    # (a follow-up RECONCILE looks again), and put a command whose depends_on wait lasts back
-    # in the queue (``controller.reconcile.turns``); the CLI, converging its own stacks, waits them
-    # out.
-    yield_health_wait: bool = False
-    follow_up_after: float = 10.0  # seconds before that follow-up RECONCILE
 
 
 Printer = Callable[[str], None]

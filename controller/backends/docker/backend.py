@@ -67,7 +67,7 @@ class ContainerBackend:
     def cannot_run(desired: DesiredStack, spec: EngineSpec, *, in_file: bool = False) -> list[str]:
         """What a container engine like ``spec`` cannot carry out (pure): Compose keys it does
         not support (more on a remote engine), and Swarm's own keys."""
-        from controller.backends.docker.container_spec import unsupported
+        from controller.backends.docker.problems import unsupported
         from controller.backends.swarm.planner.service_spec import (
             in_file as where,
         )

@@ -22,6 +22,7 @@ from typing import Any
 
 from docker.types import LogConfig, Mount, Ulimit
 
+from controller.backends.docker.problems import encrypted
 from controller.desired import DesiredStack, Service, host_path
 from controller.desired import Mount as VolumeMount
 from controller.desired.compose import FileRef
@@ -202,55 +203,6 @@ def _networking(
     return (next(iter(endpoints)) if ordered else None), endpoints
 
 
-def unsupported(desired: DesiredStack, *, remote: bool = False) -> list[str]:
-    """What the canonical model can say but this adapter cannot carry out (docker-py drops it,
-    or a plain engine has no such thing). The reconciler refuses the stack before it changes
-    anything rather than drop these silently. ``remote``: the engine is not on this machine,
-    so a bind of a path relative to the manifest (a file here) cannot be carried out, and
-    secrets and configs are copied into containers, which ``read_only: true`` forbids."""
-    problems = []
-    for name, service in sorted(desired.compose.services.items()):
-        where = f"services.{name}"
-        if remote:
-            problems += _remote_problems(desired, where, service)
-        if service.healthcheck is not None and service.healthcheck.start_interval is not None:
-            problems.append(f"{where}.healthcheck.start_interval is not supported yet")
-        for volume in service.volumes:
-            if volume.bind is not None and volume.bind.selinux is not None:
-                problems.append(
-                    f"{where}.volumes ({volume.target}): bind.selinux is not supported yet"
-                )
-        for kind, refs in (("secrets", service.secrets), ("configs", service.configs)):
-            for ref in refs:
-                if service.read_only and _encrypted(desired, ref, secret=kind == "secrets"):
-                    problems.append(
-                        f"{where}.{kind} ({ref.source}): an encrypted file is copied into the"
-                        " container, which `read_only: true` forbids"
-                    )
-                if ref.uid is not None or ref.gid is not None or ref.mode is not None:
-                    problems.append(
-                        f"{where}.{kind} ({ref.source}): uid, gid and mode need"
-                        " Swarm; they cannot be set on a mounted file"
-                    )
-    return problems
-
-
-def _remote_problems(desired: DesiredStack, where: str, service: Service) -> list[str]:
-    problems = [
-        f"{where}.volumes ({volume.target}): a bind of {volume.source!r}, relative to the"
-        " manifest, needs the engine on this machine; this stack's engine is remote (bind an"
-        " absolute path of the engine's host, or use a volume)"
-        for volume in service.volumes
-        if volume.type == "bind" and volume.root_relative
-    ]
-    if service.read_only and (service.secrets or service.configs):
-        problems.append(
-            f"{where}: secrets and configs are copied into the container on a remote engine,"
-            " which `read_only: true` forbids"
-        )
-    return problems
-
-
 def _seconds(nanoseconds: int | None) -> int | None:
     return None if nanoseconds is None else math.ceil(nanoseconds / NANOSECONDS)
 
@@ -317,16 +269,9 @@ def _mounts(
         mounts += [
             _file_mount(ref, files_dir=files_dir)
             for ref in [*service.secrets, *service.configs]
-            if not _encrypted(desired, ref, secret=ref in service.secrets)
+            if not encrypted(desired, ref, secret=ref in service.secrets)
         ]
     return mounts or None
-
-
-def _encrypted(desired: DesiredStack, ref: FileRef, *, secret: bool) -> bool:
-    """A SOPS-encrypted file is copied into the container, never mounted (runtime.sealed)."""
-    objects = desired.compose.secrets if secret else desired.compose.configs
-    definition = objects.get(ref.source)
-    return definition is not None and definition.sops is not None
 
 
 def _volume_mount(

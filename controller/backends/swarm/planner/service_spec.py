@@ -85,10 +85,34 @@ def wanted_files(desired: DesiredStack, kind: str) -> dict[str, str]:
 def service_spec(desired: DesiredStack, name: str) -> dict[str, Any]:
     """The ``ServiceSpec`` of service ``name``, labelled with its own hash."""
     service = desired.compose.services[name]
-    stack = desired.name
+    stack, deploy = desired.name, service.deploy
+    global_mode = deploy is not None and deploy.mode == "global"
+    spec: dict[str, Any] = {
+        "Name": service_name(stack, name),
+        "Labels": {
+            **(deploy.labels if deploy is not None else {}),
+            STACK_LABEL: stack,
+            STACK_IMAGE_LABEL: service.image or "",
+            MANAGED_LABEL: "true",
+            SERVICE_LABEL: name,
+        },
+        "TaskTemplate": _task_template(desired, name, service),
+        "Mode": {"Global": {}} if global_mode else {"Replicated": {"Replicas": service.replicas}},
+        "EndpointSpec": _endpoint_spec(service),
+    }
+    if deploy is not None and deploy.update_config is not None:
+        spec["UpdateConfig"] = _update_config(deploy.update_config)
+    if deploy is not None and deploy.rollback_config is not None:
+        spec["RollbackConfig"] = _update_config(deploy.rollback_config)
+    spec["Labels"][SPEC_HASH_LABEL] = spec_hash(spec)
+    return spec
+
+
+def _container_spec(desired: DesiredStack, service: Service) -> dict[str, Any]:
+    """The task's ``ContainerSpec``: what runs, with what, as whom."""
     container: dict[str, Any] = {
         "Image": service.image,
-        "Labels": {**service.labels, STACK_LABEL: stack},
+        "Labels": {**service.labels, STACK_LABEL: desired.name},
         "Env": [f"{k}={v}" for k, v in sorted(service.environment.items())],
         "Mounts": _mounts(desired, service),
         "Init": service.init,
@@ -122,9 +146,13 @@ def service_spec(desired: DesiredStack, name: str) -> dict[str, Any]:
     dns = {"Nameservers": service.dns, "Search": service.dns_search, "Options": service.dns_opt}
     if any(dns.values()):
         container["DNSConfig"] = {k: v for k, v in dns.items() if v}
-    deploy = service.deploy
+    return container
+
+
+def _task_template(desired: DesiredStack, name: str, service: Service) -> dict[str, Any]:
+    """The ``TaskTemplate``: the container, its networks, resources, restarts, placement."""
     task: dict[str, Any] = {
-        "ContainerSpec": container,
+        "ContainerSpec": _container_spec(desired, service),
         "Networks": [
             {"Target": desired.compose.networks[key].name, "Aliases": sorted({*n.aliases, name})}
             for key, n in sorted(service.networks.items())
@@ -139,6 +167,7 @@ def service_spec(desired: DesiredStack, name: str) -> dict[str, Any]:
         task["RestartPolicy"] = {"Condition": "on-failure", "MaxAttempts": int(attempts or 0)}
     elif service.restart in ("always", "unless-stopped"):
         task["RestartPolicy"] = {"Condition": "any"}
+    deploy = service.deploy
     if deploy is not None and deploy.placement is not None:
         placement = deploy.placement
         task["Placement"] = {
@@ -152,37 +181,24 @@ def service_spec(desired: DesiredStack, name: str) -> dict[str, Any]:
         }
     if service.logging is not None and service.logging.driver:
         task["LogDriver"] = {"Name": service.logging.driver, "Options": service.logging.options}
-    global_mode = deploy is not None and deploy.mode == "global"
-    spec: dict[str, Any] = {
-        "Name": service_name(stack, name),
-        "Labels": {
-            **(deploy.labels if deploy is not None else {}),
-            STACK_LABEL: stack,
-            STACK_IMAGE_LABEL: service.image or "",
-            MANAGED_LABEL: "true",
-            SERVICE_LABEL: name,
-        },
-        "TaskTemplate": task,
-        "Mode": {"Global": {}} if global_mode else {"Replicated": {"Replicas": service.replicas}},
-        "EndpointSpec": {
-            "Mode": (deploy.endpoint_mode if deploy is not None else None) or "vip",
-            "Ports": [
-                {
-                    "Protocol": p.protocol,
-                    "TargetPort": p.target,
-                    "PublishMode": p.mode,
-                    **({"PublishedPort": int(p.published)} if p.published else {}),
-                }
-                for p in service.ports
-            ],
-        },
+    return task
+
+
+def _endpoint_spec(service: Service) -> dict[str, Any]:
+    """How the service is reached: VIP or DNS round robin, and its published ports."""
+    deploy = service.deploy
+    return {
+        "Mode": (deploy.endpoint_mode if deploy is not None else None) or "vip",
+        "Ports": [
+            {
+                "Protocol": p.protocol,
+                "TargetPort": p.target,
+                "PublishMode": p.mode,
+                **({"PublishedPort": int(p.published)} if p.published else {}),
+            }
+            for p in service.ports
+        ],
     }
-    if deploy is not None and deploy.update_config is not None:
-        spec["UpdateConfig"] = _update_config(deploy.update_config)
-    if deploy is not None and deploy.rollback_config is not None:
-        spec["RollbackConfig"] = _update_config(deploy.rollback_config)
-    spec["Labels"][SPEC_HASH_LABEL] = spec_hash(spec)
-    return spec
 
 
 def spec_hash(spec: dict[str, Any]) -> str:
