@@ -1,18 +1,14 @@
-"""``EngineBackend``: everything the controller asks of an engine, as a ``Protocol``.
+"""``EngineBackend``: the container calls a container engine gives the Docker executor.
 
-The planner decides with plain values; the executor, the reconciler, the resync and the health
-wait carry decisions out through these calls only, so a backend that provides them (the
-Docker engine of ``engine.Engine``: local, over TLS or over SSH) converges stacks the same way.
-One contract suite (``tests/engines/test_engine_contract_on_every_backend.py``) runs the same
-scenarios against every backend on real engines, as huey runs one storage suite against every
-storage: a backend cannot drift from what the others do.
+The Docker planner decides with plain values; the executor (``docker.executor``) carries
+decisions out through these calls only, so an engine that provides them converges stacks the
+same way: the Docker engine of ``engine.Engine`` (local, over TLS or over SSH) and the in-memory
+``controller.backends.memory.engine.MemoryEngine``. What the rest of the controller asks of any
+backend (a Swarm's too) is ``controller.backends.interface.Backend``; the contract suites
+(``tests/engines/test_engine_contract_on_every_backend.py`` on the container engines,
+``tests/engines/test_backend_interface_contract.py`` on every backend) keep them alike.
 
-A Swarm is not a container backend: ``swarm.SwarmEngine`` shares the connection, the counted
-calls and the circuit (``observing.EngineConnection``) and is driven through services by its
-own planner (``planner.swarm``) and ``swarm_apply``; the same scenarios, where they apply to
-services, run against a real swarm (``tests/engines/test_swarm_backend_converges_services.py``).
-
-Rules every backend keeps: only objects labelled as the stack's are seen or touched; every
+Rules every engine keeps: only objects labelled as the stack's are seen or touched; every
 call is counted in ``calls`` (``calls.mutating``: the ones that change something, so an
 unchanged stack is asserted to cost zero); errors leave as ``TransientError`` (retry) or
 ``PermanentError`` (stop), the backend's own chained.

@@ -24,7 +24,7 @@ class StepKind(StrEnum):
     REMOVE_NETWORK = "remove_network"
     REMOVE_VOLUME = "remove_volume"
     WAIT = "wait"
-    # Swarm (planner.swarm): services, and immutable secrets and configs
+    # Swarm (swarm.planner): services, and immutable secrets and configs
     CREATE_SECRET = "create_secret"
     CREATE_CONFIG = "create_config"
     CREATE_SERVICE = "create_service"

@@ -1,12 +1,12 @@
 """``SwarmEngine``: a Swarm manager, observed and acted on through services (``kind: swarm``).
 
-The same connection, counted calls and circuit as a Docker engine (``EngineConnection``); what
+The same connection, counted calls and circuit as a Docker engine (``shared.calls.EngineConnection``); what
 it observes is a ``SwarmSnapshot`` (services with their tasks, and the stack's networks,
-secrets and configs), and what it does are the Swarm planner's steps (``planner.swarm``). Only
+secrets and configs), and what it does are the Swarm planner's steps (``swarm.planner``). Only
 objects labelled ``com.docker.stack.namespace=STACK`` and ``io.stackctl.managed=true`` are seen
 or touched (a stack made by ``docker stack deploy`` is not ours to change).
 
-Specs come whole from ``planner.swarm_spec``; here the secrets' and configs' ids, which Swarm
+Specs come whole from ``planner.service_spec``; here the secrets' and configs' ids, which Swarm
 wants beside their names, are filled in, and secret and config contents are read from the
 version's files (a SOPS-encrypted one decrypted in memory: Swarm keeps it encrypted in its
 store). An update names the service version it was planned on; Swarm refusing it as "out of

@@ -1,4 +1,4 @@
-"""Carrying out a Swarm plan (``planner.swarm``) on a ``SwarmEngine``: steps in order, waits.
+"""Carrying out a Swarm plan (``swarm.planner``) on a ``SwarmEngine``: steps in order, waits.
 
 The steps run one after the other in the plan's order (networks, secrets and configs, each
 ``depends_on`` level's service creates and updates then their waits, removals last); each

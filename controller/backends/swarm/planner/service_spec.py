@@ -12,7 +12,7 @@ Secrets and configs are immutable in a Swarm: each is created under a name that 
 content hash (``file_object_name``: ``STACK_KEY_<12 hex>``), so a changed file is a new
 object the service is updated to, and the old one is removed once nothing uses it. The spec
 names them; their ids, which Swarm also wants, are filled in by the runtime when it creates or
-updates the service (``runtime.swarm``), after hashing.
+updates the service (``swarm.engine``), after hashing.
 
 Decisions, said in docs/engines.md: ``restart: "no"`` (also the default) leaves Swarm's own policy
 (any: a Swarm keeps a service at its replica count); ``on-failure[:N]`` maps to Swarm's
