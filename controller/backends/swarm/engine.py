@@ -1,8 +1,10 @@
 """``SwarmEngine``: a Swarm manager, observed and acted on through services (``kind: swarm``).
 
-The same connection, counted calls and circuit as a Docker engine (``shared.calls.EngineConnection``); what
-it observes is a ``SwarmSnapshot`` (services with their tasks, and the stack's networks,
-secrets and configs), and what it does are the Swarm planner's steps (``swarm.planner``). Only
+The same connection, counted calls and circuit as a Docker engine
+(``shared.calls.EngineConnection``); what it observes is a ``SwarmSnapshot`` (services with
+their tasks, and the stack's networks, secrets and configs: ``observing``), and what it does
+are the Swarm planner's steps (``swarm.planner``); ``backend.ServiceBackend`` gives it as the
+``Backend`` interface. Only
 objects labelled ``com.docker.stack.namespace=STACK`` and ``io.stackctl.managed=true`` are seen
 or touched (a stack made by ``docker stack deploy`` is not ours to change).
 
