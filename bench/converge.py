@@ -29,7 +29,7 @@ from collections.abc import Callable
 
 import yaml
 
-from controller.backends.runtime import Engine
+from controller.backends.docker import Engine
 from controller.commands.worker import Worker
 from controller.db import Database
 from controller.models import Command, CommandStatus, CommandType

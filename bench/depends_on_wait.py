@@ -29,7 +29,7 @@ import time
 import docker
 import yaml
 
-from controller.backends.runtime import Engine
+from controller.backends.docker import Engine
 from controller.commands.worker import Worker
 from controller.db import Database
 from controller.models import Command, CommandType

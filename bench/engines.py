@@ -60,9 +60,10 @@ from helpers.dockerd import ExtraDockerd
 from helpers.stacks import desired_stack
 from helpers.swarm import SwarmDockerd
 
-from controller.backends.planner import image_refs, object_names
-from controller.backends.runtime import Engine, Engines
-from controller.backends.runtime.swarm import SwarmEngine
+from controller.backends.docker import Engine
+from controller.backends.docker.planner import image_refs, object_names
+from controller.backends.engines import Engines
+from controller.backends.swarm.engine import SwarmEngine
 from controller.commands.worker import Worker
 from controller.db import Database
 from controller.desired import DesiredStack

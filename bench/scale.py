@@ -42,7 +42,7 @@ from concurrent.futures import ThreadPoolExecutor
 import docker
 import yaml
 
-from controller.backends.runtime import Engine
+from controller.backends.docker import Engine
 from controller.db import Database
 from controller.reconcile.resync import Resync
 

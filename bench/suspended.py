@@ -30,7 +30,7 @@ import time
 
 import yaml
 
-from controller.backends.runtime import Engine
+from controller.backends.docker import Engine
 from controller.commands.worker import Worker
 from controller.db import Database
 from controller.reconcile.reconciler import ReconcilerOptions

@@ -13,7 +13,6 @@ The logs of stackctl's own *commands* are ``stackctl command-logs`` (``queries.p
 from __future__ import annotations
 
 import contextlib
-import functools
 import queue
 import re
 import threading
@@ -30,8 +29,9 @@ from controller.cli.running import DB_OPTION, ENGINES_OPTION, docker_host, engin
 from controller.models.errors import StackctlError
 
 if TYPE_CHECKING:  # loaded when a command runs: the CLI starts quickly
-    from controller.backends.runtime import Engine
-    from controller.backends.runtime.engines import AnyEngine
+    from controller.backends.docker import Engine
+    from controller.backends.engines import AnyEngine
+    from controller.backends.interface import Table
     from controller.cli.targets import Recorded
     from controller.desired.engine_spec import EngineSpec
 
@@ -51,46 +51,31 @@ def ps(
 
     STACK: on the engine it targets (--engines FILE); a Swarm stack's services and tasks.
     Without STACK: the local engine's."""
-    from controller.backends.runtime.containers import list_containers
-    from controller.cli.targets import is_swarm, recorded_target
+    from controller.cli.targets import Recorded, recorded_target
 
     if stack is None:
         engine: AnyEngine = _engine()
+        recorded = Recorded(engine="local")
     else:
         recorded = recorded_target(db, stack)
         engine = _target(recorded, engine_specs(engines))
-        if is_swarm(engine):
-            _ps_swarm(engine, stack, recorded=recorded, output=output)
-            return
-    found = list_containers(engine, stack=stack)  # type: ignore[arg-type]
+    try:
+        listing = engine.listing(stack, services=list(recorded.services))
+    except StackctlError as e:
+        raise fail(str(e)) from e
     if output is not Output.TABLE:
-        print_data(found, output)
+        print_data(listing.data, output)
         return
-    print_table(
-        [
-            *([] if stack else ["STACK"]),
-            "NAME",
-            "SERVICE",
-            "STATE",
-            "HEALTH",
-            "STATUS",
-            "PORTS",
-            "VERSION",
-        ],
-        [
-            [
-                *([] if stack else [c.stack]),
-                c.name,
-                c.service,
-                c.state,
-                c.health,
-                c.status,
-                ", ".join(c.ports),
-                c.version,
-            ]
-            for c in found
-        ],
-    )
+    print_tables(listing.tables)
+
+
+def print_tables(tables: list[Table], *, note: str | None = None) -> None:
+    """A backend's tables: each under its heading (and ``note``, on the first), indented."""
+    for i, table in enumerate(tables):
+        if table.heading is not None:
+            shown = f"{table.heading}: {note}" if note and i == 0 else f"{table.heading}:"
+            typer.echo(shown)
+        print_table(table.headers, table.rows, indent=2 if table.heading is not None else 0)
 
 
 @app.command()
@@ -121,25 +106,16 @@ def logs(
         return
     if stack is None:
         raise fail("give a STACK (stackctl's command logs: stackctl command-logs ID)", 2)
-    from controller.backends.runtime.containers import container_logs, list_containers
-    from controller.backends.runtime.swarm import SwarmEngine
     from controller.cli.targets import recorded_target
 
     recorded, specs = recorded_target(db, stack), engine_specs(engines)
     engine = _target(recorded, specs)
     what = f"service {service!r} of stack {stack!r}" if service else f"stack {stack!r}"
-    sources: list[LogSource]
-    if isinstance(engine, SwarmEngine):  # a Swarm stack: its services' logs (every task's)
-        observed = engine.observe(stack).services
-        sources = [LogSource(s.id, s.name) for s in observed if service in (None, s.service)]
-        read: LogReader = engine.service_logs
-    else:
-        found = list_containers(engine, stack=stack)
-        sources = [LogSource(c.id, c.name) for c in found if service in (None, c.service)]
-        read = functools.partial(container_logs, engine)
+    found = engine.log_sources(stack)  # a Swarm's: its services (every task's output)
+    sources = [LogSource(s.id, s.name) for s in found if service in (None, s.service)]
+    read: LogReader = engine.read_logs
     if not sources:
-        kind = "service" if isinstance(engine, SwarmEngine) else "container"
-        raise fail(f"no {kind} of {what} on the engine (stackctl ps {stack})")
+        raise fail(f"no {engine.unit} of {what} on the engine (stackctl ps {stack})")
     start = _since(since) if since else None
     width = max(len(source.name) for source in sources)
     lines = _follow_lines if follow else _sorted_lines
@@ -223,7 +199,7 @@ def _since(text: str) -> datetime:
 
 
 def _engine() -> Engine:
-    from controller.backends.runtime import Engine
+    from controller.backends.docker import Engine
 
     engine = Engine(timeout=ENGINE_TIMEOUT)
     try:
@@ -237,26 +213,6 @@ def _target(recorded: Recorded, specs: dict[str, EngineSpec]) -> AnyEngine:
     from controller.cli.targets import target_engine
 
     return target_engine(recorded.engine, specs, timeout=ENGINE_TIMEOUT)
-
-
-def _ps_swarm(engine: AnyEngine, stack: str, *, recorded: Recorded, output: Output) -> None:
-    """The services and their tasks, as ``describe`` shows them; the services of the recorded
-    version first (all of the snapshot's when the database does not know the stack)."""
-    from controller.cli.describe import print_swarm_services, print_tasks
-    from controller.models.swarm_rows import service_rows, task_rows
-
-    try:
-        snapshot = engine.observe(stack)
-    except StackctlError as e:
-        raise fail(str(e)) from e
-    desired = recorded.services or sorted({s.service for s in snapshot.services})
-    services = service_rows(desired, snapshot)  # type: ignore[arg-type]
-    tasks = task_rows(desired, snapshot)  # type: ignore[arg-type]
-    if output is not Output.TABLE:
-        print_data({"stack": stack, "services": services, "tasks": tasks}, output)
-        return
-    print_swarm_services(services, heading=None)
-    print_tasks(tasks)
 
 
 def _is_command(stack: str, db: Path | None) -> bool:

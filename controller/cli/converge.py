@@ -31,7 +31,7 @@ from controller.models.enums import CommandStatus, CommandType, HealthStatus
 from controller.models.errors import StackctlError
 
 if TYPE_CHECKING:  # the layers below load when a command runs: the CLI starts quickly
-    from controller.backends.runtime.engines import AnyEngine
+    from controller.backends.engines import AnyEngine
     from controller.db import Database
     from controller.desired import DesiredStack
     from controller.models import Command, Stack
@@ -215,27 +215,12 @@ def _print_differences(
 ) -> int:
     """Print the plan's changes and the reasons it cannot run, and under them the changed
     fields of each service against ``previous`` (the applied version); returns how many."""
-    from controller.backends.planner import image_refs, object_names, plan
-    from controller.backends.planner.swarm import swarm_plan
-    from controller.backends.planner.swarm_spec import in_file, swarm_only_problems
-    from controller.backends.runtime.container_spec import unsupported
-    from controller.cli.targets import is_swarm
-
     if previous is not None and previous.engine != desired.engine:
         previous = None  # a move: nothing of the applied version runs on the new engine
     try:
-        if is_swarm(engine):
-            the_plan = swarm_plan(desired, engine.observe(desired.name), previous=previous)
-            problems = list(the_plan.problems)
-        else:
-            refs = image_refs(desired)
-            observed = engine.observe(desired.name, images=refs, names=object_names(desired))
-            the_plan = plan(desired, observed, previous=previous, adopt=adopt)
-            problems = [
-                *the_plan.problems,
-                *in_file(desired, unsupported(desired, remote=engine.spec.remote)),
-                *in_file(desired, swarm_only_problems(desired)),
-            ]
+        observed = engine.observe_stack(desired)
+        the_plan = engine.plan(desired, observed, previous=previous, adopt=adopt)
+        problems = [*the_plan.problems, *engine.problems(desired)]
     except StackctlError as e:
         raise fail(str(e), 2) from e
     for problem in problems:

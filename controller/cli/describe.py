@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from controller.cli.app import app
+from controller.cli.containers import print_tables
 from controller.cli.output import (
     OUTPUT_OPTION,
     Output,
@@ -32,13 +33,13 @@ from controller.cli.running import DB_OPTION, ENGINES_OPTION, engine_specs, fail
 from controller.models.errors import StackctlError
 
 if TYPE_CHECKING:  # loaded when the command runs: the CLI starts quickly
+    from controller.backends.engines import AnyEngine
     from controller.commands.operations import Condition
     from controller.db import Database
     from controller.desired.engine_spec import EngineSpec
     from controller.models import Command, Event, Stack, StackMetadata
     from controller.models.observed import Snapshot
     from controller.models.swarm import SwarmSnapshot
-    from controller.models.swarm_rows import ServiceRow, TaskRow
 
 
 @app.command()
@@ -82,40 +83,12 @@ def describe(
     else:
         snapshot, engine_error = _observe(ObserveTarget(stack=stack, spec=spec))
         heading = f"engine unreachable: {engine_error}" if engine_error else None
-    if _is_swarm(snapshot, spec):
-        _describe_swarm(
-            details, snapshot=snapshot, engine_error=engine_error, heading=heading, output=output
-        )
-        return
-    services = _services(details["desired_services"], snapshot)
+    listing = _backend(spec or _local()).view(snapshot, services=details["desired_services"])
     if output is not Output.TABLE:
-        print_data({**details, "services": services, "engine_error": engine_error}, output)
+        print_data({**details, **listing.data, "engine_error": engine_error}, output)
         return
     _print_head(details)
-    _print_services(services, heading=heading)
-    _print_commands(details["commands"])
-    _print_events(details["events"])
-
-
-def _describe_swarm(
-    details: dict[str, Any],
-    *,
-    snapshot: SwarmSnapshot | None,
-    engine_error: str | None,
-    heading: str | None,
-    output: Output,
-) -> None:
-    from controller.models.swarm_rows import service_rows, task_rows
-
-    services = service_rows(details["desired_services"], snapshot)
-    tasks = task_rows(details["desired_services"], snapshot)
-    if output is not Output.TABLE:
-        data = {**details, "services": services, "tasks": tasks, "engine_error": engine_error}
-        print_data(data, output)
-        return
-    _print_head(details)
-    print_swarm_services(services, heading=heading)
-    print_tasks(tasks)
+    print_tables(listing.tables, note=heading)
     _print_commands(details["commands"])
     _print_events(details["events"])
 
@@ -195,53 +168,6 @@ def _print_conditions(conditions: list[Condition]) -> None:
     print_table(
         ["TYPE", "STATUS", "REASON", "MESSAGE"],
         [[c.type, str(c.status), c.reason, c.message] for c in conditions],
-        indent=2,
-    )
-
-
-def _print_services(services: list[dict[str, Any]], *, heading: str | None) -> None:
-    typer.echo(f"Services: {heading}" if heading else "Services:")
-    print_table(
-        ["SERVICE", "CONTAINER", "STATE", "HEALTH", "VERSION"],
-        [[r["service"], r["container"], r["state"], r["health"], r["version"]] for r in services],
-        indent=2,
-    )
-
-
-def print_swarm_services(services: list[ServiceRow], *, heading: str | None) -> None:
-    typer.echo(f"Services: {heading}" if heading else "Services:")
-    print_table(
-        ["SERVICE", "MODE", "RUNNING", "IMAGE", "UPDATE"],
-        [
-            [
-                r.service,
-                r.mode or "-",
-                r.tasks,
-                (r.image or "-").partition("@sha256:")[0],  # the digest: in -o json
-                short(r.update, 80),
-            ]
-            for r in services
-        ],
-        indent=2,
-    )
-
-
-def print_tasks(tasks: list[TaskRow]) -> None:
-    typer.echo("Tasks:")
-    print_table(
-        ["TASK", "SERVICE", "SLOT", "NODE", "STATE", "DESIRED", "ERROR"],
-        [
-            [
-                t.id[:12],
-                t.service,
-                "-" if t.slot is None else t.slot,
-                t.node[:12] or "-",
-                t.state,
-                t.desired_state,
-                short(t.error, 80),
-            ]
-            for t in tasks
-        ],
         indent=2,
     )
 
@@ -328,7 +254,8 @@ class ObserveTarget:
 def _observe(target: ObserveTarget) -> tuple[Snapshot | SwarmSnapshot | None, str | None]:
     """What the engine runs for the stack, or why it could not be asked. One argument: tests
     replace it with ``lambda target: (snapshot, error)``."""
-    from controller.backends.runtime import Engine, Engines
+    from controller.backends.docker import Engine
+    from controller.backends.engines import Engines
     from controller.desired.engine_spec import LOCAL, EngineSpec
 
     spec = target.spec
@@ -342,48 +269,17 @@ def _observe(target: ObserveTarget) -> tuple[Snapshot | SwarmSnapshot | None, st
         return None, str(e)
 
 
-def _is_swarm(snapshot: Snapshot | SwarmSnapshot | None, spec: EngineSpec | None) -> bool:
-    """By what was observed; when nothing was, by the engine's kind (its rows say unknown)."""
-    from controller.models.swarm import SwarmSnapshot
+def _backend(spec: EngineSpec) -> AnyEngine:
+    """The backend of ``spec``'s kind (made, not connected): it lays out what it observed."""
+    from controller.backends.engines import Engines
 
-    if snapshot is not None:
-        return isinstance(snapshot, SwarmSnapshot)
-    return spec is not None and spec.kind == "swarm"
+    return Engines({spec.name: spec}, timeout=10).get(spec.name)
 
 
-def _services(desired: list[str], snapshot: Snapshot | None) -> list[dict[str, Any]]:
-    """One row per container, in desired order; a desired service without one says missing,
-    containers of services no longer desired are listed after (orphans)."""
-    if snapshot is None:
-        return [
-            {"service": n, "container": None, "state": "unknown", "health": None, "version": None}
-            for n in desired
-        ]
-    observed = sorted({c.service for c in snapshot.containers} - set(desired))
-    rows: list[dict[str, Any]] = []
-    for service in [*desired, *observed]:
-        containers = snapshot.containers_of(service)
-        if not containers:
-            rows.append(
-                {
-                    "service": service,
-                    "container": None,
-                    "state": "missing",
-                    "health": None,
-                    "version": None,
-                }
-            )
-        for c in containers:
-            rows.append(
-                {
-                    "service": service if service in desired else f"{service} (orphan)",
-                    "container": c.name,
-                    "state": c.state if c.exit_code in (None, 0) else f"{c.state} ({c.exit_code})",
-                    "health": c.health,
-                    "version": c.version,
-                }
-            )
-    return rows
+def _local() -> EngineSpec:
+    from controller.desired.engine_spec import LOCAL, EngineSpec
+
+    return EngineSpec(name=LOCAL)
 
 
 def _provenance(metadata: StackMetadata) -> str:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import typer
 
 if TYPE_CHECKING:
-    from controller.backends.planner import Plan
+    from controller.backends.docker.planner import Plan
     from controller.desired import DesiredStack
 
 

@@ -34,7 +34,8 @@ from controller.models.enums import CommandStatus, CommandType
 from controller.models.errors import StackctlError
 
 if TYPE_CHECKING:  # the heavy layers load when a command needs them: the CLI starts quickly
-    from controller.backends.runtime import Engine, Engines
+    from controller.backends.docker import Engine
+    from controller.backends.engines import Engines
     from controller.db import Database
     from controller.desired.engine_spec import EngineSpec
     from controller.models import Command
@@ -102,7 +103,7 @@ def pause(seconds: float) -> None:
 
 
 def connect_engine() -> Engine:
-    from controller.backends.runtime import Engine
+    from controller.backends.docker import Engine
 
     try:
         engine = Engine()

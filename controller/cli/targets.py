@@ -21,8 +21,7 @@ from controller.cli.running import connect_engine, docker_host, fail
 from controller.models.errors import StackctlError
 
 if TYPE_CHECKING:  # loaded when a command runs: the CLI starts quickly
-    from controller.backends.runtime import Engines
-    from controller.backends.runtime.engines import AnyEngine
+    from controller.backends.engines import AnyEngine, Engines
     from controller.db import Database
     from controller.desired.engine_spec import EngineSpec
 
@@ -52,7 +51,7 @@ def connect_engines(
     """The engines of the file, each of ``targets`` (declared names) having answered a ping;
     one that does not stops the command (exit ``code``). Engines no stack targets are not
     asked: a swarm-only apply does not need the local dockerd."""
-    from controller.backends.runtime import Engines
+    from controller.backends.engines import Engines
     from controller.desired.engine_spec import LOCAL
 
     wanted = set(targets)
@@ -70,7 +69,8 @@ def target_engine(
     name: str, specs: Mapping[str, EngineSpec], *, timeout: int, code: int = 1
 ) -> AnyEngine:
     """The engine ``name``, having answered a ping (else one ``error:`` line, exit ``code``)."""
-    from controller.backends.runtime import Engine, Engines
+    from controller.backends.docker import Engine
+    from controller.backends.engines import Engines
     from controller.desired.engine_spec import LOCAL
 
     spec = specs.get(name)
@@ -84,12 +84,6 @@ def target_engine(
         hint = f" (is dockerd running? DOCKER_HOST={docker_host()})" if plain else ""
         raise fail(f"{e}{hint}", code) from e
     return engine
-
-
-def is_swarm(engine: AnyEngine) -> bool:
-    from controller.backends.runtime.swarm import SwarmEngine
-
-    return isinstance(engine, SwarmEngine)
 
 
 @dataclass(frozen=True)

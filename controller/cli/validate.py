@@ -44,9 +44,8 @@ def target_problems(desired: DesiredStack, specs: dict[str, EngineSpec] | None) 
     """What the stack's target engine cannot carry out (the reconciler's checks, pure); a
     target the engines file does not declare is one. ``specs`` None: no engines file given, so
     only a stack on ``local`` is checked."""
-    from controller.backends.planner.swarm_spec import swarm_only_problems, swarm_problems
-    from controller.backends.runtime.container_spec import unsupported
-    from controller.desired.engine_spec import LOCAL
+    from controller.backends.engines import cannot_run
+    from controller.desired.engine_spec import LOCAL, EngineSpec
 
     if specs is None and desired.engine != LOCAL:
         return []
@@ -54,10 +53,7 @@ def target_problems(desired: DesiredStack, specs: dict[str, EngineSpec] | None) 
     if specs is not None and spec is None:
         declared = ", ".join(sorted(specs))
         return [f"spec.target.engine: {desired.engine!r} is not declared (declared: {declared})"]
-    if spec is not None and spec.kind == "swarm":
-        return swarm_problems(desired)
-    remote = spec.remote if spec is not None else False
-    return [*unsupported(desired, remote=remote), *swarm_only_problems(desired)]
+    return cannot_run(desired, spec or EngineSpec(name=LOCAL))
 
 
 class Output(StrEnum):

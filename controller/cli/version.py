@@ -20,8 +20,8 @@ from controller.models.errors import StackctlError
 @app.command()
 def version(output: Output = OUTPUT_OPTION) -> None:
     """stackctl's version and the Docker engine's (exit 1 when the engine does not answer)."""
-    from controller.backends.runtime import Engine
-    from controller.backends.runtime.containers import engine_version
+    from controller.backends.docker import Engine
+    from controller.backends.docker.containers import engine_version
 
     ours = {"version": __version__, "python": platform.python_version()}
     try:

@@ -37,8 +37,9 @@ import threading
 import time
 from dataclasses import dataclass
 
-from controller.backends.planner import Plan
-from controller.backends.runtime import Engine, Engines
+from controller.backends.docker import Engine
+from controller.backends.docker.planner import Plan
+from controller.backends.engines import Engines
 from controller.db import Database
 from controller.delivery.notifications import announcements
 from controller.models import Command, LogLevel

@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from controller.backends.runtime import Engines
+from controller.backends.engines import Engines
 from controller.db import Database
 from controller.desired.engine_spec import LOCAL
 from controller.models.errors import StackctlError

@@ -37,8 +37,9 @@ import threading
 from collections.abc import Callable
 from functools import partial
 
-from controller.backends.runtime import Engine, Engines
-from controller.backends.runtime.registry import RegistryDigests
+from controller.backends.docker import Engine
+from controller.backends.engines import Engines
+from controller.backends.shared.registry import RegistryDigests
 from controller.daemon.api import engine_calls, readiness, start_api
 from controller.daemon.compaction import compact
 from controller.daemon.lease import keep_lease, take_lease

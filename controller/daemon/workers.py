@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from controller.backends.runtime import Engines
+from controller.backends.engines import Engines
 from controller.commands.worker import Worker
 from controller.daemon.life import Life, backoff
 from controller.db import Database

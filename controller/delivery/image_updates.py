@@ -47,8 +47,8 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from controller.backends.runtime import Engine
-from controller.backends.runtime.registry import RegistryDigests
+from controller.backends.docker import Engine
+from controller.backends.shared.registry import RegistryDigests
 from controller.db import Database
 from controller.desired import DesiredStack
 from controller.models import Event, LogLevel, Stack, StackMetadata

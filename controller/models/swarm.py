@@ -1,7 +1,7 @@
 """What a Swarm runs for one stack, as plain values: the Swarm planner's view of the world.
 
-``runtime.swarm`` builds a ``SwarmSnapshot`` from the manager (only objects labelled
-``com.docker.stack.namespace=STACK`` and ``io.stackctl.managed=true``); ``planner.swarm``
+``controller.backends.swarm`` builds a ``SwarmSnapshot`` from the manager (only objects labelled
+``com.docker.stack.namespace=STACK`` and ``io.stackctl.managed=true``); ``backends.swarm.planner``
 compares it with the desired stack by spec hash.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 STACK_LABEL = "com.docker.stack.namespace"  # docker stack deploy's: `docker stack ps` works
 STACK_IMAGE_LABEL = "com.docker.stack.image"
 SERVICE_LABEL = "io.stackctl.service"  # the compose key of a service
-SPEC_HASH_LABEL = "io.stackctl.spec-hash"  # planner.swarm_spec.spec_hash of its spec
+SPEC_HASH_LABEL = "io.stackctl.spec-hash"  # swarm.planner.service_spec.spec_hash of its spec
 FILE_KEY_LABEL = "io.stackctl.file"  # a secret's or config's key in the compose file
 
 # UpdateStatus.State values that end an update without the new spec running.

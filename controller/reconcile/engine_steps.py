@@ -1,9 +1,9 @@
 """``EngineSteps``: a command's plans carried out on its engine, each step in the command log.
 
-The reconciler decides what to do; this carries it out and says so: a container plan through
-the ``Executor``, a Swarm plan through ``SwarmApply``, both reporting every step with its
-reason and duration (``report``), the waits' "still waiting" lines (``progress``), and every
-line also echoed to the terminal and the daemon's log (``log``).
+The reconciler decides what to do; this carries it out through the stack's backend
+(``Backend.carry_out``) and says so: every step with its reason and duration (``report``), the
+waits' "still waiting" lines (``progress``), and every line also echoed to the terminal and the
+daemon's log (``log``).
 """
 
 from __future__ import annotations
@@ -12,11 +12,8 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from controller.backends.executor import ExecutionContext, Executor, Turn
-from controller.backends.planner import Plan, Step
-from controller.backends.runtime import Engine
-from controller.backends.runtime.swarm import SwarmEngine
-from controller.backends.swarm_apply import SwarmApply
+from controller.backends.interface import Backend, Run, Turn
+from controller.backends.shared.steps import Plan, Step
 from controller.db import Database
 from controller.desired import DesiredStack
 from controller.models import Command, LogLevel
@@ -59,45 +56,29 @@ class EngineSteps:
         desired: DesiredStack | None,
         version: str | None,
         root: Path,
-        engine: Engine,
+        engine: Backend,
         turn: Turn | None = None,
+        previous: DesiredStack | None = None,
     ) -> None:
-        """Carry a container plan out on a Docker engine; its waits give way as ``turn`` says
-        (``controller.reconcile.turns``; none: they hold the worker)."""
-        ctx = ExecutionContext(
-            desired=desired,
-            version=version,
-            root=root,
-            files_dir=self._files_dir,
-            wait_timeout=self._timeout(desired),
-            parallelism=self._parallelism,
-        )
-        Executor(
-            engine,
-            ctx,
-            on_step=lambda step, secs, err: self.report(command, step, seconds=secs, error=err),
-            still_ours=check,
-            on_progress=lambda message: self.progress(command, message),
-            progress_every=self._progress_every,
-            turn=turn,
-        ).run(the_plan)
-
-    def swarm(
-        self,
-        command: Command,
-        engine: SwarmEngine,
-        desired: DesiredStack | None,
-        *,
-        check: Callable[[], None],
-    ) -> SwarmApply:
-        """What carries a Swarm plan out for ``command``, its steps in the command log."""
-        return SwarmApply(
-            engine,
-            on_step=lambda step, secs, err: self.report(command, step, seconds=secs, error=err),
-            still_ours=check,
-            on_progress=lambda message: self.progress(command, message),
-            progress_every=self._progress_every,
-            wait_timeout=self._timeout(desired),
+        """Carry a plan out on ``engine``, every step in the command log; its waits give way
+        as ``turn`` says (``controller.reconcile.turns``; none: they hold the worker).
+        ``previous``: what a backend that plans again mid-way (a Swarm) plans against."""
+        engine.carry_out(
+            the_plan,
+            Run(
+                desired=desired,
+                version=version,
+                root=root,
+                files_dir=self._files_dir,
+                previous=previous,
+                wait_timeout=self._timeout(desired),
+                parallelism=self._parallelism,
+                on_step=lambda step, secs, err: self.report(command, step, seconds=secs, error=err),
+                still_ours=check,
+                on_progress=lambda message: self.progress(command, message),
+                progress_every=self._progress_every,
+                turn=turn,
+            ),
         )
 
     def progress(self, command: Command, message: str) -> None:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from controller.backends.health import assess_health
+from controller.backends.docker.health import assess_health
 from controller.db import Database
 from controller.delivery.rollbacks.watch import Watch
 from controller.desired import DesiredStack
@@ -30,7 +30,6 @@ from controller.models import (
     Stack,
     StackVersion,
 )
-from controller.models.observed import Snapshot
 from controller.reconcile.turns import others_wait
 
 _UNHEALTHY = (HealthStatus.DEGRADED, HealthStatus.PROGRESSING, HealthStatus.MISSING)
@@ -41,15 +40,18 @@ class HealthWait:
         self,
         db: Database,
         *,
-        observe: Callable[[DesiredStack], Snapshot],
+        observe: Callable[[DesiredStack], Any],
         log: Callable[..., Any],
         yield_to_others: bool,
         worker_limit: int,
         progress_every: float,
         follow_up_after: float,
+        assess: Callable[[DesiredStack, Any], tuple[HealthStatus, str]] = assess_health,
     ) -> None:
-        """``observe``: the stack as it is now (the reconciler's observation); ``log``: the
-        command's log (``Reconciler.log``)."""
+        """``observe``: the stack as it is now (the reconciler's observation); ``assess``: its
+        health (the stack's backend's, ``Backend.health``); ``log``: the command's log
+        (``Reconciler.log``)."""
+        self._assess = assess
         self._db = db
         self._observe = observe
         self._log = log
@@ -66,7 +68,7 @@ class HealthWait:
         check: Callable[[], None],
         wait: float,
         timeout: float,
-    ) -> tuple[Snapshot, float | None]:
+    ) -> tuple[Any, float | None]:
         """Observe until the stack is healthy, degraded, or ``wait`` seconds have passed,
         saying every ``progress_every`` seconds what it waits for. An unchanged stack is
         observed once (``wait`` 0): a resync never sits waiting on a stack that is not
@@ -80,7 +82,7 @@ class HealthWait:
         while True:
             check()
             snapshot = self._observe(desired)  # Compose's were looked at first
-            health, why = assess_health(desired, snapshot)
+            health, why = self._assess(desired, snapshot)
             if health in (HealthStatus.HEALTHY, HealthStatus.DEGRADED):
                 return snapshot, None
             now = time.monotonic()

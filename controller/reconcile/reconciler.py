@@ -24,21 +24,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 
-from controller.backends.health import assess_health
-from controller.backends.planner import (
-    Plan,
-    image_refs,
-    object_names,
-    plan,
-)
-from controller.backends.planner.swarm import swarm_plan
-from controller.backends.planner.swarm_spec import in_file, swarm_only_problems, swarm_problems
-from controller.backends.runtime import Engine, Engines
-from controller.backends.runtime.container_spec import unsupported
-from controller.backends.runtime.swarm import SwarmEngine
+from controller.backends.engines import Engines
+from controller.backends.interface import Backend, Observed
+from controller.backends.shared.steps import Plan
 from controller.db import Database
 from controller.delivery.rollbacks.watch import RollbackWatch, Watch
 from controller.desired import DesiredStack
@@ -53,33 +42,15 @@ from controller.models import (
     VersionStatus,
 )
 from controller.models.errors import PermanentError, StackctlError, TransientError
-from controller.models.observed import Snapshot
 from controller.reconcile.engine_steps import EngineSteps
 from controller.reconcile.health_wait import HealthWait
+from controller.reconcile.options import ReconcilerOptions
 from controller.reconcile.removals import Removals, approve_move
 from controller.reconcile.turns import Turn
 from controller.sources.versions import load_desired, version_base
 
 MAX_BACKOFF = 300.0
 CANCEL_POLL = 0.5  # seconds between a running command's looks for a cancel request
-
-
-@dataclass(frozen=True)
-class ReconcilerOptions:
-    root: Path = Path("manifests")  # for versions recorded without a root
-    files_dir: Path = Path("storage/files")
-    lease_seconds: float = 30.0
-    wait_timeout: float = 120.0  # depends_on waits and the final health wait
-    parallelism: int = 4
-    worker_limit: int = 1  # commands running at once across all workers
-    max_failures: int = 5  # failed attempts (transient errors) before a command FAILS
-    progress_every: float = 10.0  # seconds between "still waiting" log lines
-    # The controller's workers end a health wait early when other work waits for a worker
-    # (a follow-up RECONCILE looks again), and put a command whose depends_on wait lasts back
-    # in the queue (``controller.reconcile.turns``); the CLI, converging its own stacks, waits them
-    # out.
-    yield_health_wait: bool = False
-    follow_up_after: float = 10.0  # seconds before that follow-up RECONCILE
 
 
 Printer = Callable[[str], None]
@@ -89,7 +60,7 @@ class Reconciler:
     def __init__(
         self,
         db: Database,
-        engine: Engine | Engines,
+        engine: Backend | Engines,
         *,
         options: ReconcilerOptions,
         echo: Printer | None = None,
@@ -112,6 +83,9 @@ class Reconciler:
         self._health = HealthWait(
             db,
             observe=lambda desired: self._observe(desired, by_name=False),
+            assess=lambda desired, observed: self._engines.get(desired.engine).health(
+                desired, observed
+            ),
             log=self.log,
             yield_to_others=options.yield_health_wait,
             worker_limit=options.worker_limit,
@@ -140,35 +114,52 @@ class Reconciler:
         if stack.suspended or desired.suspend:
             self._suspended(command, stack, desired=desired, version=version)
             return None
-        if isinstance(self._engines.get(desired.engine), SwarmEngine):
-            return self._converge_swarm(
-                command, stack, check=check, desired=desired, version=version
-            )
-        the_plan = self._plan(command, stack, check=check, desired=desired, version=version)
-        self._apply(command, the_plan, check=check, desired=desired, version=version)
+        the_plan, previous = self._plan(
+            command, stack, check=check, desired=desired, version=version
+        )
+        self._apply(
+            command, the_plan, check=check, desired=desired, version=version, previous=previous
+        )
+        self._settle(command, stack, the_plan, check=check, desired=desired, version=version)
+        return the_plan
+
+    def _settle(
+        self,
+        command: Command,
+        stack: Stack,
+        the_plan: Plan,
+        *,
+        check: Callable[[], None],
+        desired: DesiredStack,
+        version: StackVersion,
+    ) -> None:
+        """After the apply: wait for health (unless the backend's apply did, as Swarm's does),
+        check nothing is left to change, and record the version applied with its health."""
+        backend = self._engines.get(desired.engine)
         timeout = self._timeout(desired)
         changed = not the_plan.in_sync
-        watch = self._watch.begin(
-            command, version=version, desired=desired, changed=changed, timeout=timeout
-        )
-        wait = watch.wait if watch is not None else timeout if changed else 0.0
-        final, cut_short = self._health.wait(
-            command, desired, check=check, wait=wait, timeout=timeout
-        )
-        left = plan(desired, final)
+        watch = None
+        if backend.settles_on_apply:
+            final, cut_short = backend.observe_stack(desired, by_name=False), None
+        else:
+            watch = self._watch.begin(
+                command, version=version, desired=desired, changed=changed, timeout=timeout
+            )
+            wait = watch.wait if watch is not None else timeout if changed else 0.0
+            final, cut_short = self._health.wait(
+                command, desired, check=check, wait=wait, timeout=timeout
+            )
+        left = backend.plan(desired, final, previous=desired)
         if left.changes:
             raise TransientError("not converged: " + "; ".join(s.describe() for s in left.changes))
-        health, why = assess_health(desired, final)
-        runtime = {
-            name: [c.id for c in final.containers_of(name)] for name in desired.compose.services
-        }
+        health, why = backend.health(desired, final)
         self._record_applied(
             command,
             stack,
             desired=desired,
             version=version,
             health=(health, why),
-            runtime=runtime,
+            runtime=backend.runtime(desired, final),
             cut_short=cut_short,
             watch=watch,
         )
@@ -176,48 +167,6 @@ class Reconciler:
             self._watch.judge_health(
                 command, watch=watch, version=version, desired=desired, health=health, why=why
             )
-        return the_plan
-
-    def _converge_swarm(
-        self,
-        command: Command,
-        stack: Stack,
-        *,
-        check: Callable[[], None],
-        desired: DesiredStack,
-        version: StackVersion,
-    ) -> Plan:
-        """The same command on a Swarm (``swarm_apply``): services, not containers. The apply
-        waits for each changed service (Swarm rolls back by its ``update_config``), so there is
-        no separate health wait; a failed apply is judged by ``note_error`` as any stack's
-        (``spec.rollback.onFailure``)."""
-        engine = self._engines.get(desired.engine)
-        assert isinstance(engine, SwarmEngine)
-        previous = self._previous(stack, desired=desired, version=version.version)
-        if previous is not None and previous.engine != desired.engine:
-            approve_move(command, previous, to=desired.engine)  # or refused, first
-            if problems := in_file(desired, swarm_problems(desired)):
-                raise PermanentError("; ".join(problems))
-            self._removals.move_away(command, previous, to=desired.engine, check=check)
-            previous = None
-
-        def planned(the_plan: Plan) -> None:
-            self._announce(command, the_plan, desired=desired, version=version)
-
-        applied = self._steps.swarm(command, engine, desired, check=check).converge(
-            desired, previous=previous, on_plan=planned
-        )
-        self._record_applied(
-            command,
-            stack,
-            desired=desired,
-            version=version,
-            health=applied.health,
-            runtime=applied.runtime,
-            cut_short=None,
-            watch=None,
-        )
-        return applied.plan
 
     def _timeout(self, desired: DesiredStack | None) -> float:
         """The stack's timeout (``spec.timeout``), else the controller's ``wait_timeout``: the
@@ -235,11 +184,8 @@ class Reconciler:
         while it is suspended (``controller.db.suspension``): the resync leaves it alone."""
         try:
             previous = self._previous(stack, desired=desired, version=version.version)
-            engine = self._engines.get(desired.engine)
-            if isinstance(engine, SwarmEngine):
-                the_plan = swarm_plan(desired, engine.observe(desired.name), previous=previous)
-            else:
-                the_plan = plan(desired, self._observe(desired), previous=previous)
+            backend = self._engines.get(desired.engine)
+            the_plan = backend.plan(desired, backend.observe_stack(desired), previous=previous)
             sync = SyncStatus.SYNCED if the_plan.in_sync else SyncStatus.OUT_OF_SYNC
             held = len(the_plan.changes)
             differences = "" if the_plan.in_sync else f" ({held} changes held back)"
@@ -258,49 +204,57 @@ class Reconciler:
         check: Callable[[], None],
         desired: DesiredStack,
         version: StackVersion,
-    ) -> Plan:
-        """The plan to carry out. What the pull policies ask for at every apply (the pulls of
-        ``always`` and of due ``daily``/``weekly``/``every_`` services, the builds of ``build``
-        ones) is carried out first, then the stack is planned again on what the pulled or built
-        images changed. Raises when the plan cannot run."""
+    ) -> tuple[Plan, DesiredStack | None]:
+        """The plan to carry out, and what it was planned against. What the pull policies ask
+        for at every apply (the pulls of ``always`` and of due ``daily``/``weekly``/``every_``
+        services, the builds of ``build`` ones) is carried out first, then the stack is planned
+        again on what the pulled or built images changed. Raises when the plan cannot run; a
+        move (approved) leaves the old engine only once the new one can run the stack."""
         previous = self._previous(stack, desired=desired, version=version.version)
-        engine = self._engines.get(desired.engine)
+        backend = self._engines.get(desired.engine)
         moving_from = None
         if previous is not None and previous.engine != desired.engine:
             approve_move(command, previous, to=desired.engine)  # or refused, first
             moving_from, previous = previous, None  # nothing of it on the new engine yet
         adopt = bool(command.payload.get("adopt"))  # `stackctl apply --adopt`
-        the_plan = plan(
+        now = self._db.clock()
+        the_plan = backend.plan(
             desired,
             self._observe(desired),
             previous=previous,
             pull_always=True,
             adopt=adopt,
-            now=self._db.clock(),
+            now=now,
         )
         if the_plan.refresh_steps and not the_plan.problems:
-            refresh = Plan(desired.name, the_plan.refresh_steps)
-            root = version_base(version, self._options.root)
-            self._steps.execute(
-                command,
-                refresh,
-                check=check,
-                desired=desired,
-                version=version.version,
-                root=root,
-                engine=engine,
-            )
-            the_plan = plan(desired, self._observe(desired), previous=previous, adopt=adopt)
-        problems = [
-            *the_plan.problems,
-            *in_file(desired, unsupported(desired, remote=engine.spec.remote)),
-            *in_file(desired, swarm_only_problems(desired)),
-        ]
+            self._refresh(command, the_plan, check=check, desired=desired, version=version)
+            the_plan = backend.plan(desired, self._observe(desired), previous=previous, adopt=adopt)
+        problems = [*the_plan.problems, *backend.problems(desired)]
         if problems:
             raise PermanentError("; ".join(problems))
         if moving_from is not None:  # the new engine can run it: leave the old one
             self._removals.move_away(command, moving_from, to=desired.engine, check=check)
-        return the_plan
+        return the_plan, previous
+
+    def _refresh(
+        self,
+        command: Command,
+        the_plan: Plan,
+        *,
+        check: Callable[[], None],
+        desired: DesiredStack,
+        version: StackVersion,
+    ) -> None:
+        """The pulls and builds the pull policies ask for, before planning again."""
+        self._steps.execute(
+            command,
+            Plan(desired.name, the_plan.refresh_steps),
+            check=check,
+            desired=desired,
+            version=version.version,
+            root=version_base(version, self._options.root),
+            engine=self._engines.get(desired.engine),
+        )
 
     def _previous(
         self, stack: Stack, *, desired: DesiredStack, version: str
@@ -321,6 +275,7 @@ class Reconciler:
         check: Callable[[], None],
         desired: DesiredStack,
         version: StackVersion,
+        previous: DesiredStack | None,
     ) -> None:
         """Carry the plan out (the version is APPLYING meanwhile), or say there is nothing to do."""
         self._announce(command, the_plan, desired=desired, version=version)
@@ -335,6 +290,7 @@ class Reconciler:
             version=version.version,
             root=root,
             engine=self._engines.get(desired.engine),
+            previous=previous,
             turn=Turn(
                 self._db,
                 command,
@@ -402,10 +358,8 @@ class Reconciler:
                 watch=watch,
             )
 
-    def _observe(self, desired: DesiredStack, *, by_name: bool = True) -> Snapshot:
-        return self._engines.get(desired.engine).observe(
-            desired.name, images=image_refs(desired), names=object_names(desired), by_name=by_name
-        )
+    def _observe(self, desired: DesiredStack, *, by_name: bool = True) -> Observed:
+        return self._engines.get(desired.engine).observe_stack(desired, by_name=by_name)
 
     def log(
         self, command: Command, level: LogLevel, message: str, data: dict | None = None

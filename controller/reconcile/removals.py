@@ -4,8 +4,8 @@ A delete removes what the engine its applied version ran on runs for it (a stack
 converged: whatever ``local`` has), dependents first, then records the stack deleted (or, when
 its manifest was restored meanwhile, out of sync: the APPLY queued after it finds a version).
 A move (``stackctl move``) is approved by its command's payload only (``approve_move``); its
-old side is torn down there first, volumes kept. On a Swarm, the services, secrets, configs and
-networks go (``planner.swarm.swarm_teardown``); volumes stay on the nodes.
+old side is torn down there first, volumes kept. What goes is the backend's teardown
+(``Backend.teardown``: on a Swarm, volumes stay on the nodes).
 """
 
 from __future__ import annotations
@@ -13,11 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from controller.backends.planner import Plan, dependency_levels, teardown
-from controller.backends.planner.swarm import swarm_teardown
-from controller.backends.runtime import Engines
-from controller.backends.runtime.engines import AnyEngine
-from controller.backends.runtime.swarm import SwarmEngine
+from controller.backends.docker.planner import dependency_levels
+from controller.backends.engines import Engines
+from controller.backends.interface import Backend
+from controller.backends.shared.steps import Plan
 from controller.db import Database
 from controller.desired import DesiredStack
 from controller.models import Command, CommandType, HealthStatus, LogLevel, SyncStatus
@@ -109,19 +108,16 @@ class Removals:
         command: Command,
         stack_id: str,
         *,
-        engine: AnyEngine,
+        engine: Backend,
         order: list[list[str]],
         remove_volumes: bool,
         check: Callable[[], None],
     ) -> Plan:
         """Remove what ``engine`` runs for the stack, dependents first (a delete, or the old
-        engine's side of a move); returns the plan carried out. On a Swarm: its services,
-        secrets, configs and networks (``planner.swarm.swarm_teardown``: volumes stay)."""
-        if isinstance(engine, SwarmEngine):
-            the_plan = swarm_teardown(engine.observe(stack_id))
-            self._steps.swarm(command, engine, None, check=check).run(the_plan, None)
-            return the_plan
-        the_plan = teardown(engine.observe(stack_id), order=order, remove_volumes=remove_volumes)
+        engine's side of a move); returns the plan carried out."""
+        the_plan = engine.teardown(
+            engine.observe(stack_id), order=order, remove_volumes=remove_volumes
+        )
         self._steps.execute(
             command,
             the_plan,

@@ -3,8 +3,8 @@
 A Kubernetes controller resyncs by running its reconcile on every object again. Done that way
 here (a RECONCILE per stack and round) it cost, at the default 60 s, ~1,440 commands, ~4,000 log
 rows and ~0.9 MiB per stack and day, and each worker observed its stack on its own. A round
-now looks at each engine once (``Engine.observe_fleet``: four list calls; a Swarm's
-``SwarmEngine.observe_fleet``: five, its stacks compared by the Swarm planner), reads the stacks and
+now looks at each engine once (``Backend.observe_fleet``: a Docker engine's four list calls, a
+Swarm's five), reads the stacks and
 their newest commands in two queries, and compares every stack with what it runs in memory: the
 pure planner and health assessment on the stack's slice of the fleet, with the desired model of
 its version cached (versions are immutable). Only a stack that needs work gets a command, a
@@ -35,12 +35,9 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from controller.backends.health import assess_health, assess_swarm_health
-from controller.backends.planner import image_refs, object_names, plan, pull_period
-from controller.backends.planner.swarm import swarm_plan
-from controller.backends.runtime import Engine, Engines
-from controller.backends.runtime.fleet import Fleet
-from controller.backends.runtime.swarm import SwarmFleet
+from controller.backends.docker.planner import pull_period
+from controller.backends.engines import Engines
+from controller.backends.interface import Backend, Fleet
 from controller.db import Database
 from controller.desired import DesiredStack
 from controller.desired.engine_spec import LOCAL
@@ -91,7 +88,7 @@ class Round:
 class Resync:
     """Compares stacks with one fleet observation; queues a RECONCILE only where work is due."""
 
-    def __init__(self, db: Database, engine: Engine | Engines) -> None:
+    def __init__(self, db: Database, engine: Backend | Engines) -> None:
         self._db = db
         self._engines = Engines.of(engine)
         self._desired: dict[tuple[str, str], DesiredStack] = {}  # (stack, version) -> model
@@ -107,8 +104,9 @@ class Resync:
         findings: list[Finding] = []
         unreachable: list[tuple[str, str]] = []
         for engine, group in self._by_engine(todo).items():
+            backend = self._engines.get(engine)
             try:
-                fleet = self._engines.get(engine).observe_fleet()
+                fleet = backend.observe_fleet()
             except StackctlError as e:
                 if len(self._engines) == 1:
                     raise  # the only engine: the round ends, as it always did
@@ -116,7 +114,7 @@ class Resync:
                 continue
             for stack in group:
                 failed = newest.get(stack.stack_id, (None, None))[1] is CommandStatus.FAILED
-                reasons = self._compare(stack, fleet, failed=failed)
+                reasons = self._compare(stack, backend, fleet, failed=failed)
                 if reasons:
                     findings.append(Finding(stack.stack_id, tuple(reasons)))
         self._forget(active)
@@ -165,26 +163,19 @@ class Resync:
             return None
         return f"pull_policy: {policy}: the images older than that are pulled"
 
-    def _compare(self, stack: Stack, fleet: Fleet | SwarmFleet, *, failed: bool) -> list[str]:
+    def _compare(self, stack: Stack, backend: Backend, fleet: Fleet, *, failed: bool) -> list[str]:
         """Why ``stack`` needs a command now; empty when what runs is what was applied."""
         assert stack.current_version is not None
         if stack.applied_version != stack.current_version:
             return [f"{stack.current_version} is not applied (applied: {stack.applied_version})"]
         reasons = ["its last command failed: it is tried again"] if failed else []
         desired = self._model(stack)
-        if isinstance(fleet, SwarmFleet):
-            swarm = fleet.snapshot(stack.stack_id)
-            the_plan = swarm_plan(desired, swarm, previous=desired)
-            health, why = assess_swarm_health(desired, swarm)
-        else:
-            snapshot = fleet.snapshot(
-                stack.stack_id, images=image_refs(desired), names=object_names(desired)
-            )
-            the_plan = plan(desired, snapshot, previous=desired)
-            health, why = assess_health(desired, snapshot)
+        observed = backend.in_fleet(fleet, desired)
+        the_plan = backend.plan(desired, observed, previous=desired)
+        health, why = backend.health(desired, observed)
         reasons += [f"drift: {step.describe()}" for step in the_plan.changes]
         reasons += the_plan.problems
-        if not isinstance(fleet, SwarmFleet):  # a Swarm's nodes pull when they start tasks
+        if backend.pulls_images:  # a Swarm's nodes pull when they start tasks
             reasons += self._pull_reasons(stack, desired)
         if the_plan.in_sync and health is not stack.health_status:
             reasons.append(

@@ -15,7 +15,8 @@ import yaml
 from helpers.harness import Harness, make_harness
 from typer.testing import CliRunner
 
-from controller.backends.runtime import Engine, Engines
+from controller.backends.docker import Engine
+from controller.backends.engines import Engines
 from controller.cli import app
 from controller.desired.engine_spec import EngineSpec, TlsFiles
 from controller.models import CommandStatus

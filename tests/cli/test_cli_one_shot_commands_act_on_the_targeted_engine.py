@@ -15,9 +15,9 @@ import pytest
 from helpers.stacks import desired_stack
 from typer.testing import CliRunner
 
-from controller.backends.planner.swarm_spec import SPEC_HASH_LABEL, service_spec
-from controller.backends.runtime import Engine
-from controller.backends.runtime.swarm import SwarmEngine
+from controller.backends.docker import Engine
+from controller.backends.swarm.engine import SwarmEngine
+from controller.backends.swarm.planner.service_spec import SPEC_HASH_LABEL, service_spec
 from controller.cli import app
 from controller.models.swarm import ObservedService, ObservedTask, SwarmSnapshot
 from controller.sources.versions import record_version
@@ -187,7 +187,7 @@ def test_ps_and_logs_list_the_containers_of_the_named_docker_engine(
         return []
 
     monkeypatch.setattr(Engine, "ping", lambda self: None)
-    monkeypatch.setattr("controller.backends.runtime.containers.list_containers", list_containers)
+    monkeypatch.setattr("controller.backends.docker.containers.list_containers", list_containers)
     invoke("ps", "shop", "--engines", str(engines_file), db_path=db_path, code=0)
     out = invoke("logs", "shop", "--engines", str(engines_file), db_path=db_path, code=1)
     assert asked == ["edge:shop", "edge:shop"]

@@ -44,7 +44,7 @@ def loaded_after(code: str) -> set[str]:
 # Start-up time of a one-shot command is mostly imports (bench/cli_startup.py measures it):
 # the command line loads a layer only when a command needs it.
 HEAVY = {"docker", "pydantic", "yaml", "sqlite3", "watchfiles", "fastapi", "uvicorn",
-         "controller.db", "controller.sources.loader", "controller.backends.runtime",
+         "controller.db", "controller.sources.loader", "controller.backends.docker",
          "controller.reconcile.reconciler",
          "controller.daemon.process", "controller.commands.operations", "controller.models.command"}
 
@@ -63,5 +63,5 @@ def test_read_commands_load_neither_the_engine_nor_the_source_layer(tmp_path):
         f"result = CliRunner().invoke(app, ['get', 'stacks', '--db', {str(db)!r}])\n"
         "assert result.exit_code == 0, result.output")
     assert "controller.db" in loaded
-    heavy = {"docker", "controller.backends.runtime", "controller.sources.loader", "fastapi"}
+    heavy = {"docker", "controller.backends.docker", "controller.sources.loader", "fastapi"}
     assert loaded & heavy == set()

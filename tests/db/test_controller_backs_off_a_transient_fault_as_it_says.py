@@ -21,7 +21,7 @@ import pytest
 from helpers.controller_process import wait_for
 from helpers.small_disk import SmallDisk, small_disk
 
-from controller.backends.runtime import Engine
+from controller.backends.docker import Engine
 from controller.daemon.process import Controller, DaemonOptions
 
 pytestmark = pytest.mark.slow

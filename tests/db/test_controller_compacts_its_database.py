@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from controller.backends.runtime import Engine
+from controller.backends.docker import Engine
 from controller.daemon import compaction as daemon
 from controller.daemon.process import Controller, DaemonOptions
 from controller.db import Database, RetentionPolicy

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from helpers.small_disk import SmallDisk, small_disk
 
-from controller.backends.runtime import Engine
+from controller.backends.docker import Engine
 from controller.daemon.process import Controller, DaemonOptions
 
 

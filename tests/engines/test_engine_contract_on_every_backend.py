@@ -21,7 +21,8 @@ from typing import Any
 import pytest
 from helpers.harness import Harness, make_harness
 
-from controller.backends.runtime import Engine, EngineBackend, Engines
+from controller.backends.docker import Engine, EngineBackend
+from controller.backends.engines import Engines
 from controller.desired import DesiredStack
 from controller.desired.engine_spec import EngineSpec, TlsFiles
 from controller.models import CommandStatus

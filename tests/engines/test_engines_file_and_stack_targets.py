@@ -11,7 +11,8 @@ import pytest
 import yaml
 from helpers.stacks import desired_stack
 
-from controller.backends.runtime import Engine, EngineBackend, Engines
+from controller.backends.docker import Engine, EngineBackend
+from controller.backends.engines import Engines
 from controller.db import Database
 from controller.desired.engine_spec import EngineSpec
 from controller.models.errors import ManifestError, PermanentError

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from controller.backends.runtime.ssh_transport import known_hosts_of
+from controller.backends.shared.ssh_transport import known_hosts_of
 from controller.models.errors import ManifestError
 from controller.sources.loader.engines_file import load_engines
 

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from helpers.harness import make_harness
 
-from controller.backends.runtime import Engine, Engines
+from controller.backends.docker import Engine
+from controller.backends.engines import Engines
 from controller.commands import operations
 from controller.desired.engine_spec import EngineSpec, TlsFiles
 from controller.models import CommandStatus

@@ -17,7 +17,8 @@ import yaml
 from helpers.git_servers import make_key
 from helpers.harness import Harness, make_harness
 
-from controller.backends.runtime import Engine, Engines
+from controller.backends.docker import Engine
+from controller.backends.engines import Engines
 from controller.desired.engine_spec import EngineSpec
 from controller.models import CommandStatus
 from controller.models.errors import PermanentError, TransientError

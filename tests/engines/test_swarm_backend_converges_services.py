@@ -19,9 +19,10 @@ import pytest
 from helpers.harness import Harness, make_harness
 from helpers.swarm import exec_in_task
 
-from controller.backends.runtime import Engine, Engines
-from controller.backends.runtime.swarm import SwarmEngine
-from controller.backends.swarm_apply import SwarmApply
+from controller.backends.docker import Engine
+from controller.backends.engines import Engines
+from controller.backends.swarm.engine import SwarmEngine
+from controller.backends.swarm.executor import SwarmApply
 from controller.desired.engine_spec import EngineSpec, TlsFiles
 from controller.models import CommandStatus, HealthStatus
 

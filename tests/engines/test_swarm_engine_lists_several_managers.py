@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from controller.backends.runtime.swarm import SwarmEngine
+from controller.backends.swarm.engine import SwarmEngine
 from controller.desired.engine_spec import EngineSpec
 from controller.models.errors import ManifestError, TransientError
 from controller.sources.loader.engines_file import load_engines

@@ -20,8 +20,9 @@ from urllib.parse import urlsplit
 import pytest
 from helpers.harness import make_harness
 
-from controller.backends.runtime import Engine, Engines
-from controller.backends.runtime.swarm import SwarmEngine
+from controller.backends.docker import Engine
+from controller.backends.engines import Engines
+from controller.backends.swarm.engine import SwarmEngine
 from controller.desired.engine_spec import EngineSpec, TlsFiles
 from controller.models import CommandStatus
 from controller.models.errors import TransientError

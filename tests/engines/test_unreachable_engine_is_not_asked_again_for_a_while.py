@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from controller.backends.runtime import Engine
-from controller.backends.runtime.circuit import Circuit
+from controller.backends.docker import Engine
+from controller.backends.shared.circuit import Circuit
 from controller.desired.engine_spec import EngineSpec
 from controller.models.errors import TransientError
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from controller.backends.runtime import Engine
+from controller.backends.docker import Engine
 from controller.commands.worker import Outcome, Worker
 from controller.db import Database
 from controller.desired import DesiredStack

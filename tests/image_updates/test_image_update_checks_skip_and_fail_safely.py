@@ -10,7 +10,7 @@ from typing import Any
 
 from helpers.registry import Registry, RegistryImages
 
-from controller.backends.runtime.registry import RegistryDigests
+from controller.backends.shared.registry import RegistryDigests
 from controller.commands.operations import suspend
 from controller.delivery.image_updates import AVAILABLE, CHECK_FAILED, ImageUpdateChecker
 from controller.models import CommandStatus

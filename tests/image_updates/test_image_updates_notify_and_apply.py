@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from controller.backends.runtime.registry import RegistryDigests
+from controller.backends.shared.registry import RegistryDigests
 from controller.commands.operations import rollback
 from controller.delivery.image_updates import AVAILABLE, CREATED_BY, UPDATED, ImageUpdateChecker
 from controller.models import CommandStatus, CommandType

@@ -11,7 +11,7 @@ import re
 import pytest
 from helpers.registry import Registry, RegistryImages
 
-from controller.backends.runtime.registry import RegistryDigests
+from controller.backends.shared.registry import RegistryDigests
 from controller.models.errors import PermanentError
 
 LOGIN = {"username": "ci", "password": "s3cret-pw"}

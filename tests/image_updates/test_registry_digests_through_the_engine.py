@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from controller.backends.runtime.registry import RegistryDigests
+from controller.backends.shared.registry import RegistryDigests
 from controller.models.errors import NotFoundError, PermanentError, TransientError
 
 

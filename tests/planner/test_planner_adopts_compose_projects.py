@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from helpers.stacks import desired_stack
 
-from controller.backends.planner import plan, teardown
+from controller.backends.docker.planner import plan, teardown
 from controller.models.observed import (
     ADOPT_REASON,
     ObservedContainer,

@@ -14,7 +14,7 @@ from pathlib import Path
 from helpers.stacks import desired_stack
 from test_planner_table import IMG, IMG_ID, running, snapshot, web
 
-from controller.backends.planner import StepKind, plan, replacement_name
+from controller.backends.docker.planner import StepKind, plan, replacement_name
 
 
 def _steps(p):

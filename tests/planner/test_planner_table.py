@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from helpers.stacks import desired_stack
 
-from controller.backends.planner import StepKind, dependency_levels, plan, teardown
+from controller.backends.docker.planner import StepKind, dependency_levels, plan, teardown
 from controller.models.observed import ObservedContainer, ObservedNetwork, Snapshot
 
 IMG = "img:1"

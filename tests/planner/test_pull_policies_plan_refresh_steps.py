@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from helpers.stacks import desired_stack
 
-from controller.backends.planner import plan, pull_period
-from controller.backends.planner.steps import StepKind
+from controller.backends.docker.planner import plan, pull_period
+from controller.backends.shared.steps import StepKind
 from controller.models.observed import Snapshot
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)

@@ -7,15 +7,15 @@ from pathlib import Path
 
 from helpers.stacks import desired_stack
 
-from controller.backends.planner import StepKind
-from controller.backends.planner.swarm import swarm_plan, swarm_teardown
-from controller.backends.planner.swarm_spec import (
+from controller.backends.docker.planner import StepKind
+from controller.backends.swarm.planner.service_spec import (
     SPEC_HASH_LABEL,
     file_object_name,
     service_spec,
     swarm_only_problems,
     swarm_problems,
 )
+from controller.backends.swarm.planner.stack import swarm_plan, swarm_teardown
 from controller.models.swarm import ObservedObject, ObservedService, SwarmSnapshot
 
 SWARM = {"target": {"engine": "prod"}}
@@ -258,7 +258,7 @@ def test_settings_a_swarm_would_drop_are_refused_not_dropped(tmp_path):
 def test_a_rollback_to_what_is_declared_now_is_in_sync_and_healthy(tmp_path):
     """The manifest was reverted to the spec Swarm rolled back to: nothing to update, and the
     old rollback is no failure any more (it is while the running spec is not the declared)."""
-    from controller.backends.health import assess_swarm_health
+    from controller.backends.swarm.health import assess_swarm_health
     from controller.models.swarm import ObservedTask
 
     d = stack(tmp_path, {"services": {"web": {"image": "web:1"}}})

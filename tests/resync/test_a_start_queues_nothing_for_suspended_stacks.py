@@ -10,7 +10,7 @@ import pytest
 from helpers.seeding import SLEEPER
 from helpers.stacks import desired_stack
 
-from controller.backends.runtime import Engine
+from controller.backends.docker import Engine
 from controller.daemon.process import Controller, DaemonOptions
 from controller.db import Database
 from controller.sources.versions import record_version

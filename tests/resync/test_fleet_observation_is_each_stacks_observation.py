@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from controller.backends.planner import image_refs, object_names
+from controller.backends.docker.planner import image_refs, object_names
 from controller.models import CommandStatus
 
 pytestmark = pytest.mark.engine
@@ -66,7 +66,7 @@ def test_a_running_containers_health_is_read_from_the_list(engine_janitor, test_
                                                           docker_client):
     """Starting, then healthy or unhealthy: a running container's list entry says its health
     as its inspection does (the fleet reads the list and inspects only what is not running)."""
-    from controller.backends.runtime import Engine
+    from controller.backends.docker import Engine
 
     engine = Engine()
     name = engine_janitor.project("health")

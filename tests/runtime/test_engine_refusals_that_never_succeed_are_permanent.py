@@ -13,7 +13,7 @@ import pytest
 import requests
 from helpers.docker_compose import SLEEPER
 
-from controller.backends.runtime.errors import translate
+from controller.backends.shared.translate import translate
 from controller.models import CommandStatus
 from controller.models.errors import PermanentError, TransientError
 

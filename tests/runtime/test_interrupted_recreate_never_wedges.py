@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 from helpers.harness import Harness
 
-from controller.backends.planner import replacement_name
+from controller.backends.docker.planner import replacement_name
 from controller.models import CommandStatus
 
 pytestmark = pytest.mark.engine

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from controller.backends.planner import StepKind, plan
+from controller.backends.docker.planner import StepKind, plan
 from controller.models import CommandStatus
 
 pytestmark = pytest.mark.engine

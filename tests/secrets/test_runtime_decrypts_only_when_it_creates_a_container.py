@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from controller.backends.runtime.container_spec import container_spec, unsupported
-from controller.backends.runtime.decrypt import unseal
+from controller.backends.docker.container_spec import container_spec
+from controller.backends.docker.problems import unsupported
+from controller.backends.shared.decrypt import unseal
 from controller.models.errors import PermanentError, TransientError
 from controller.sources.loader import load_root
 

@@ -13,8 +13,8 @@ from docker import errors as docker_errors
 from helpers.harness import make_harness
 from helpers.stacks import desired_stack
 
-from controller.backends.runtime import Engine
-from controller.backends.runtime.errors import translate
+from controller.backends.docker import Engine
+from controller.backends.shared.translate import translate
 from controller.commands.worker import backoff_delay
 from controller.models import Command, CommandStatus, CommandType, SyncStatus
 from controller.models.errors import NotFoundError, PermanentError, TransientError

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from controller.backends.runtime import Engines
+from controller.backends.engines import Engines
 from controller.commands.worker import Worker, engine_limits
 from controller.db import Database
 from controller.desired.engine_spec import EngineSpec

@@ -17,7 +17,7 @@ version is not said again. Drift corrections are each said (each is a new change
 
 from __future__ import annotations
 
-from controller.backends.planner import Plan
+from controller.backends.docker.planner import Plan
 from controller.db import Database
 from controller.models import Command, CommandType, StackVersion
 from controller.sources.versions import version_payload

@@ -3,7 +3,7 @@ placeholders that stand for their values in the canonical model.
 
 Who talks to it: the source layer (``controller.sources.loader``) asks whether a file it read is
 encrypted and decrypts it once to check that it can (and to learn an env file's variable
-names); the runtime (``controller.backends.runtime``) decrypts again, in memory, when it creates a
+names); the runtime (``controller.backends.docker``) decrypts again, in memory, when it creates a
 container. Plaintext never enters ``DesiredStack``: the model holds the ciphertext's hash, the
 stored blob is the ciphertext, and encrypted variables are placeholders
 (``controller.sources.secrets.placeholders``).

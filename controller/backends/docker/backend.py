@@ -1,0 +1,191 @@
+"""``ContainerBackend``: the ``Backend`` calls (``controller.backends.interface``) of an engine
+that runs a stack as containers, on top of the container calls of ``contract.EngineBackend``.
+
+The Docker engine (``engine.Engine``) and the in-memory one (``controller.backends.memory``)
+both are one: the same planner (``planner``), executor (``executor``) and health assessment
+(``health``) decide and act for them, so the fake converges stacks as the real one does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from controller.backends.docker.health import assess_health
+from controller.backends.docker.planner import image_refs, object_names, plan, teardown
+from controller.backends.interface import Fleet, Listing, LogSource, Run, Table
+from controller.backends.shared.steps import Plan
+from controller.desired import DesiredStack
+from controller.models.enums import HealthStatus
+from controller.models.observed import Snapshot
+
+if TYPE_CHECKING:
+    from controller.backends.docker.contract import EngineBackend
+    from controller.desired.engine_spec import EngineSpec
+
+
+class ContainerBackend:
+    """Mixed into an engine class that keeps ``contract.EngineBackend``."""
+
+    settles_on_apply = False  # the reconciler waits for the containers' health
+    pulls_images = True  # pull_policy is carried out here
+    unit = "container"
+    spec: EngineSpec
+
+    # -- observing ---------------------------------------------------------------------------
+
+    def observe_stack(self, desired: DesiredStack, *, by_name: bool = True) -> Snapshot:
+        engine: Any = self
+        return engine.observe(
+            desired.name, images=image_refs(desired), names=object_names(desired), by_name=by_name
+        )
+
+    def in_fleet(self, fleet: Fleet, desired: DesiredStack) -> Snapshot:
+        return fleet.snapshot(desired.name, images=image_refs(desired), names=object_names(desired))
+
+    # -- deciding ----------------------------------------------------------------------------
+
+    def plan(
+        self,
+        desired: DesiredStack,
+        observed: Snapshot,
+        *,
+        previous: DesiredStack | None = None,
+        adopt: bool = False,
+        pull_always: bool = False,
+        now: datetime | None = None,
+    ) -> Plan:
+        return plan(
+            desired, observed, previous=previous, adopt=adopt, pull_always=pull_always, now=now
+        )
+
+    def problems(self, desired: DesiredStack) -> list[str]:
+        return self.cannot_run(desired, self.spec, in_file=True)
+
+    @staticmethod
+    def cannot_run(desired: DesiredStack, spec: EngineSpec, *, in_file: bool = False) -> list[str]:
+        """What a container engine like ``spec`` cannot carry out (pure): Compose keys it does
+        not support (more on a remote engine), and Swarm's own keys."""
+        from controller.backends.docker.problems import unsupported
+        from controller.backends.swarm.planner.service_spec import (
+            in_file as where,
+        )
+        from controller.backends.swarm.planner.service_spec import swarm_only_problems
+
+        found = [*unsupported(desired, remote=spec.remote), *swarm_only_problems(desired)]
+        return where(desired, found) if in_file else found
+
+    def teardown(self, observed: Snapshot, *, order: list[list[str]], remove_volumes: bool) -> Plan:
+        return teardown(observed, order=order, remove_volumes=remove_volumes)
+
+    def health(self, desired: DesiredStack, observed: Snapshot) -> tuple[HealthStatus, str]:
+        return assess_health(desired, observed)
+
+    def runtime(self, desired: DesiredStack, observed: Snapshot) -> dict[str, list[str]]:
+        return {
+            name: [c.id for c in observed.containers_of(name)] for name in desired.compose.services
+        }
+
+    # -- acting ------------------------------------------------------------------------------
+
+    def carry_out(self, the_plan: Plan, run: Run) -> None:
+        from controller.backends.docker.executor import ExecutionContext, Executor
+
+        engine: EngineBackend = self  # type: ignore[assignment]
+        ctx = ExecutionContext(
+            desired=run.desired,
+            version=run.version,
+            root=run.root,
+            files_dir=run.files_dir,
+            wait_timeout=run.wait_timeout,
+            parallelism=run.parallelism,
+        )
+        Executor(
+            engine,  # type: ignore[arg-type]
+            ctx,
+            on_step=run.on_step,
+            still_ours=run.still_ours,
+            on_progress=run.on_progress,
+            progress_every=run.progress_every,
+            turn=run.turn,
+        ).run(the_plan)
+
+    # -- what people look at -----------------------------------------------------------------
+
+    def listing(self, stack: str | None, *, services: list[str]) -> Listing:
+        found = self.containers(stack)
+        headers = ["NAME", "SERVICE", "STATE", "HEALTH", "STATUS", "PORTS", "VERSION"]
+        rows = [
+            [c.name, c.service, c.state, c.health, c.status, ", ".join(c.ports), c.version]
+            for c in found
+        ]
+        if stack is None:
+            headers = ["STACK", *headers]
+            rows = [[c.stack, *row] for c, row in zip(found, rows, strict=True)]
+        return Listing(self.unit, found, [Table(headers, rows)], {"containers": found})
+
+    def containers(self, stack: str | None) -> list[Any]:
+        """The stack's containers as ``ps`` lists them (``containers.ContainerSummary``)."""
+        from controller.backends.docker.containers import list_containers
+
+        return list_containers(self, stack=stack)  # type: ignore[arg-type]
+
+    def view(self, observed: Snapshot | None, *, services: list[str]) -> Listing:
+        rows = container_rows(services, observed)
+        table = Table(
+            ["SERVICE", "CONTAINER", "STATE", "HEALTH", "VERSION"],
+            [[r["service"], r["container"], r["state"], r["health"], r["version"]] for r in rows],
+            heading="Services",
+        )
+        return Listing(self.unit, {"services": rows}, [table], {"services": rows})
+
+    def log_sources(self, stack: str) -> list[LogSource]:
+        return [LogSource(c.id, c.name, c.service) for c in self.containers(stack)]
+
+    def read_logs(
+        self,
+        source: str,
+        *,
+        follow: bool = False,
+        tail: int | None = None,
+        since: datetime | None = None,
+    ) -> Iterator[str]:
+        from controller.backends.docker.containers import container_logs
+
+        return container_logs(self, source, follow=follow, tail=tail, since=since)  # type: ignore[arg-type]
+
+
+def container_rows(desired: list[str], snapshot: Snapshot | None) -> list[dict[str, Any]]:
+    """One row per container, in desired order; a desired service without one says missing,
+    containers of services no longer desired are listed after (orphans)."""
+    if snapshot is None:
+        return [_row(n, None, "unknown") for n in desired]
+    observed = sorted({c.service for c in snapshot.containers} - set(desired))
+    rows: list[dict[str, Any]] = []
+    for service in [*desired, *observed]:
+        containers = snapshot.containers_of(service)
+        if not containers:
+            rows.append(_row(service, None, "missing"))
+        for c in containers:
+            state = c.state if c.exit_code in (None, 0) else f"{c.state} ({c.exit_code})"
+            shown = service if service in desired else f"{service} (orphan)"
+            rows.append(_row(shown, c.name, state, health=c.health, version=c.version))
+    return rows
+
+
+def _row(
+    service: str,
+    container: str | None,
+    state: str,
+    *,
+    health: str | None = None,
+    version: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "service": service,
+        "container": container,
+        "state": state,
+        "health": health,
+        "version": version,
+    }

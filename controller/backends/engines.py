@@ -1,0 +1,84 @@
+"""``Engines``: the controller's engines by name, each a ``Backend`` connected on first use.
+
+This is the one place that chooses a backend by its kind (``BACKENDS``: ``kind`` in the engines
+file -> the engine class); everything else holds a ``controller.backends.interface.Backend``.
+``local`` always exists. A stack runs on the engine its ``spec.target`` names
+(``DesiredStack.engine``); a name no ``--engines`` file declares is a ``PermanentError`` that
+says which names exist, so its command fails with that reason instead of retrying.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from controller.backends.docker.engine import Engine
+from controller.backends.interface import Backend
+from controller.backends.swarm.engine import SwarmEngine
+from controller.desired import DesiredStack
+from controller.desired.engine_spec import LOCAL, EngineSpec
+from controller.models.errors import PermanentError
+
+AnyEngine = Backend
+
+# ``kind`` in the engines file -> the engine class that runs it.
+BACKENDS: dict[str, Any] = {"docker": Engine, "swarm": SwarmEngine}
+
+
+def backend_class(spec: EngineSpec) -> Any:
+    """The engine class of ``spec``'s kind (a plain Docker engine unless it says otherwise)."""
+    return BACKENDS.get(spec.kind, Engine)
+
+
+def cannot_run(desired: DesiredStack, spec: EngineSpec) -> list[str]:
+    """What an engine like ``spec`` cannot carry out of ``desired`` (pure: ``validate``)."""
+    return list(backend_class(spec).cannot_run(desired, spec))
+
+
+class Engines:
+    def __init__(
+        self,
+        specs: Mapping[str, EngineSpec] | None = None,
+        *,
+        local: Backend | None = None,
+        timeout: int = 120,
+    ) -> None:
+        """``local``: the engine named ``local`` when the caller has one already (tests,
+        the CLI); the others are made from ``specs``."""
+        specs = dict(specs or {})
+        self._engines: dict[str, Backend] = {}
+        for name, spec in specs.items():
+            if name == LOCAL and local is not None:
+                continue
+            self._engines[name] = backend_class(spec)(spec=spec, timeout=timeout)
+        if LOCAL not in self._engines:
+            self._engines[LOCAL] = local or Engine(timeout=timeout)
+        self._engines = dict(sorted(self._engines.items(), key=lambda kv: kv[0] != LOCAL))
+
+    @classmethod
+    def of(cls, engine: Backend | Engines) -> Engines:
+        """``engine`` as the only engine (named ``local``), or the set as it is."""
+        return engine if isinstance(engine, Engines) else cls(local=engine)
+
+    @property
+    def local(self) -> Backend:
+        return self._engines[LOCAL]
+
+    def get(self, name: str) -> Backend:
+        found = self._engines.get(name)
+        if found is None:
+            declared = ", ".join(self._engines)
+            raise PermanentError(
+                f"engine {name!r} is not declared (declared: {declared}; add it to the"
+                " --engines file)"
+            )
+        return found
+
+    def names(self) -> list[str]:
+        return list(self._engines)
+
+    def __iter__(self) -> Iterator[Backend]:
+        return iter(self._engines.values())
+
+    def __len__(self) -> int:
+        return len(self._engines)
