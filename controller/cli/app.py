@@ -21,7 +21,7 @@ from controller.cli.lazy import Lazy, LazyGroup
 from controller.models.errors import StackctlError
 
 _ACTIONS = "controller.cli.actions"
-_CONTAINERS = "controller.cli.containers"
+_CONTAINERS = "controller.cli.ps_and_logs"
 _CONVERGE = "controller.cli.converge"
 _QUERIES = "controller.cli.queries"
 
@@ -166,7 +166,7 @@ def _root(
     version: bool = typer.Option(
         False, "--version", callback=_print_version, is_eager=True, help="Print the version."
     ),
-    # Read by the commands' own --db (controller.cli.options.from_root), which wins.
+    # Read by the commands' own --db (controller.cli.db_option.from_root), which wins.
     db: Path | None = typer.Option(
         None, "--db", help="Database file for the command (its own --db wins)."
     ),

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from controller.cli.app import app
-from controller.cli.differences import applied_stack, echo_disabled_services, echo_field_changes
+from controller.cli.diff_output import applied_stack, echo_disabled_services, echo_field_changes
 from controller.cli.running import (
     DB_OPTION,
     ENGINES_OPTION,

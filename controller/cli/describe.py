@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from controller.cli.app import app
-from controller.cli.containers import print_tables
 from controller.cli.output import (
     OUTPUT_OPTION,
     Output,
@@ -29,6 +28,7 @@ from controller.cli.output import (
     short,
     timestamp,
 )
+from controller.cli.ps_and_logs import print_tables
 from controller.cli.running import DB_OPTION, ENGINES_OPTION, engine_specs, fail, open_database
 from controller.models.errors import StackctlError
 

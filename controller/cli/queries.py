@@ -1,5 +1,5 @@
 """``stackctl get``, ``history`` and ``command-logs`` (``describe`` is in ``describe.py``; the
-containers' ``ps`` and ``logs`` in ``containers.py``): what the controller knows, read-only.
+containers' ``ps`` and ``logs`` in ``ps_and_logs.py``): what the controller knows, read-only.
 
 They read through the repositories (and, for ``describe``, observe the engine when it answers)
 and never write: no version, no command, no flag. A database that does not exist, an unknown
@@ -69,7 +69,7 @@ def get_stacks(
     stacks are left out unless --all (or named)."""
     if not watch and output in PLAIN_OUTPUTS.values():
         # The quick read: plain rows, no models (json/yaml print the models' own form).
-        from controller.db.views import list_stacks
+        from controller.db.plain_reads import list_stacks
 
         found = list_stacks(existing_database(db), stack_id=name)
         if found is not None:

@@ -3,7 +3,7 @@
 Loading typer is half of what ``get stacks`` costs as a process; the list itself is a query and
 a table. ``answer`` reads the command line itself for the shapes that list stacks (the root's and
 the command's ``--db`` and ``-o table|wide|name``, ``--all``/``-A``, a stack's name) and prints
-the list as the typer command would (the same ``STACKS`` rows, ``controller.db.views``). For
+the list as the typer command would (the same ``STACKS`` rows, ``controller.db.plain_reads``). For
 anything else (another option, a repeated or glued one, ``--help``, json or yaml, ``--watch``, a
 database that is missing or that the views cannot read, an unknown stack) it prints nothing and
 says no, and typer runs the command: its errors and messages stay typer's. A test runs both
@@ -22,7 +22,7 @@ from controller.cli.listing import GetOutput, Listing, print_all
 from controller.cli.output import age, timestamp
 
 if TYPE_CHECKING:
-    from controller.db.views import StackView
+    from controller.db.plain_reads import StackView
     from controller.models import Stack
 
 DELETED = "Deleted"
@@ -123,7 +123,7 @@ def answer(args: Sequence[str]) -> bool:
     if request is None:
         return False
     from controller.config.statedir import database_path
-    from controller.db.views import list_stacks
+    from controller.db.plain_reads import list_stacks
 
     try:
         path = database_path(request.db)

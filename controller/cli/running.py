@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from controller.cli.options import from_root
+from controller.cli.db_option import from_root
 from controller.config.shared import (
     DB_HELP,
     ENGINES_HELP,

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from controller.cli.app import app
-from controller.cli.differences import disabled_text
+from controller.cli.diff_output import disabled_text
 from controller.cli.running import ENGINES_OPTION, engine_specs
 
 if TYPE_CHECKING:  # the source layer loads when something is validated: the CLI starts quickly

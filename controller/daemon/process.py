@@ -45,8 +45,8 @@ from controller.daemon.compaction import compact
 from controller.daemon.lease import keep_lease, take_lease
 from controller.daemon.life import Life
 from controller.daemon.options import DaemonOptions
+from controller.daemon.pulling import follow_repositories, repository_spec
 from controller.daemon.queueing import queue_after_faults, queue_unapplied
-from controller.daemon.repositories import follow_repositories, repository_spec
 from controller.daemon.resyncing import resync_every, resync_round
 from controller.daemon.workers import dispatch, reconciler_options, work
 from controller.db import Database

@@ -13,7 +13,7 @@ row or a ``sqlite3`` error (``faults.py`` classifies them): they get models and
 command line's one-shot reads.
 
 The names below are loaded on first use (PEP 562), as in ``controller.models``: importing
-``controller.db.views`` loads neither the repositories nor pydantic.
+``controller.db.plain_reads`` loads neither the repositories nor pydantic.
 """
 
 from __future__ import annotations

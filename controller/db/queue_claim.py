@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from controller.db.plain_reads import engine_sql
 from controller.db.rows import json_to_db, ts_to_db
-from controller.db.views import engine_sql
 
 # The engine a command runs on, for the per-engine limits: its stack's desired version's target
 # (``views.engine_sql``, as ``get stacks`` reads it); a stack with no desired version (a DELETE

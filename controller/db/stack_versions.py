@@ -11,8 +11,8 @@ import sqlite3
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from controller.db.plain_reads import engine_sql
 from controller.db.rows import json_from_db, json_to_db, translate, ts_from_db, ts_to_db
-from controller.db.views import engine_sql
 from controller.models.enums import VersionStatus
 from controller.models.errors import ConflictError, NotFoundError
 from controller.models.stack_version import (

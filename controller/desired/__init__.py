@@ -14,8 +14,8 @@ them. Keeping them out of ``source`` means those layers depend on the model, not
 """
 
 from controller.desired.compose import ComposeProject, Mount, Service, context_path, host_path
+from controller.desired.desired_stack import DesiredStack
 from controller.desired.digest import config_hash
-from controller.desired.stack import DesiredStack
 
 __all__ = [
     "ComposeProject",

@@ -152,7 +152,7 @@ class EngineSpec(BaseModel):
         several managers lists them (``prod (tcp://a:2376 or tcp://b:2376, TLS, swarm)``)."""
         where = " or ".join(self.hosts) or "DOCKER_HOST or the local socket"
         extra = ", TLS" if self.tls else ""
-        kind = ", swarm" if self.kind == "swarm" else ""
+        kind = "" if self.kind == "docker" else f", {self.kind}"  # a Docker engine: the default
         return f"{self.name} ({where}{extra}{kind})"
 
 

@@ -3,7 +3,7 @@
 A manifest (a file of the watched directory, or of a repository's checkout) is less trusted
 than the operator who starts the controller: it may name only the destinations the operator
 allows with ``--notify-allow`` and only the files inside its own root or ``--secrets-dir``
-(the file part is checked by ``controller.sources.loader.reach``, which can resolve paths). The
+(the file part is checked by ``controller.sources.loader.file_reach``, which can resolve paths). The
 controller's own flags (``--notify``, ``--git-*``) are trusted and never checked here.
 
 An allow pattern is one of:

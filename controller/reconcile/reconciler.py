@@ -44,7 +44,7 @@ from controller.models import (
 from controller.models.errors import PermanentError, StackctlError, TransientError
 from controller.reconcile.engine_steps import EngineSteps
 from controller.reconcile.health_wait import HealthWait
-from controller.reconcile.options import ReconcilerOptions
+from controller.reconcile.reconciler_options import ReconcilerOptions
 from controller.reconcile.removals import Removals, approve_move
 from controller.reconcile.turns import Turn
 from controller.sources.versions import load_desired, version_base

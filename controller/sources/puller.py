@@ -35,7 +35,7 @@ from controller.desired.reach import Reach
 from controller.desired.repository_spec import RepositorySpec, redact_url
 from controller.models import Event, FetchStatus, LogLevel, Repository
 from controller.models.errors import StackctlError
-from controller.sources.git.errors import FetchCancelled, FetchError
+from controller.sources.git.failures import FetchCancelled, FetchError
 from controller.sources.git.fetcher import Fetcher, FetchResult
 from controller.sources.git.sizing import CheckoutLimits
 from controller.sources.watcher import Claims, Watcher

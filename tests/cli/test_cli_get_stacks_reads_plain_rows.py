@@ -1,4 +1,5 @@
-"""``stackctl get stacks`` as a table, wide or names reads plain rows (``controller.db.views``)
+"""``stackctl get stacks`` as a table, wide or names reads plain rows
+(``controller.db.plain_reads``)
 with no models and no pydantic, and prints exactly what the models' path prints; a file the
 views cannot vouch for (here: the views step aside) is opened by ``Database`` as before."""
 
@@ -75,5 +76,5 @@ def test_get_stacks_loads_no_model_and_no_pydantic(stacks):
     assert result.returncode == 0, result.stderr
     assert "shop" in result.stdout
     loaded = set(result.stdout.split())
-    assert "controller.db.views" in loaded
+    assert "controller.db.plain_reads" in loaded
     assert loaded & {"pydantic", "controller.models.stack", "controller.db.database"} == set()

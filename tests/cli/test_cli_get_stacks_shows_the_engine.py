@@ -1,6 +1,6 @@
 """``stackctl get stacks -o wide`` has an ENGINE column (not the default table): the engine the
 stack's desired version targets, ``local`` unless its settings name another, ``-`` for a stack
-with no version; the same from the plain rows (``controller.db.views``) as through the models,
+with no version; the same from the plain rows (``controller.db.plain_reads``) as through the models,
 and in ``-o json``. ``describe`` says it too (``Engine:``, and ``engine`` in its JSON)."""
 
 from __future__ import annotations

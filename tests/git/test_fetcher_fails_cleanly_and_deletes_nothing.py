@@ -16,7 +16,7 @@ import pytest
 from helpers.git_servers import GitDaemon, HungServer, Pusher, SshServer, processes_mentioning
 
 from controller.models.errors import TransientError
-from controller.sources.git.errors import FetchError, FetchTimeout, PathNotFound, RefNotFound
+from controller.sources.git.failures import FetchError, FetchTimeout, PathNotFound, RefNotFound
 from controller.sources.git.fetcher import Fetcher
 from controller.sources.git.runner import GitOutput, failure
 

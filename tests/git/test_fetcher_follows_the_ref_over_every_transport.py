@@ -15,7 +15,7 @@ import pytest
 from helpers.git_servers import GitDaemon, HttpGitServer, Pusher, SshServer, git
 
 from controller.desired.repository_spec import RepositorySpec
-from controller.sources.git.errors import RefNotFound
+from controller.sources.git.failures import RefNotFound
 from controller.sources.git.fetcher import Fetcher
 
 # What the conftest's `pusher` committed first, and a second version.

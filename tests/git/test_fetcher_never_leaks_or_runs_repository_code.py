@@ -27,7 +27,7 @@ from helpers.git_servers import (
 )
 
 from controller.desired.repository_spec import RepositorySpec, redact, redact_url
-from controller.sources.git.errors import FetchAuthError, FetchError, FetchTimeout
+from controller.sources.git.failures import FetchAuthError, FetchError, FetchTimeout
 from controller.sources.git.fetcher import Fetcher
 
 HOOKS = [

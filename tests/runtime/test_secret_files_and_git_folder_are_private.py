@@ -13,7 +13,7 @@ import pytest
 from helpers.git_servers import Pusher, bare_repo
 from helpers.stacks import desired_stack
 
-from controller.backends.shared.files import write_files
+from controller.backends.shared.private_files import write_files
 from controller.desired.repository_spec import RepositorySpec
 from controller.sources.git.fetcher import Fetcher
 

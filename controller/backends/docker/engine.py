@@ -20,7 +20,7 @@ from controller.backends.docker.backend import ContainerBackend
 from controller.backends.docker.container_spec import container_spec
 from controller.backends.docker.observing import MUTATING, DockerObserving, EngineCalls
 from controller.backends.shared.decrypt import Unsealed, unseal
-from controller.backends.shared.files import write_files
+from controller.backends.shared.private_files import write_files
 from controller.desired import DesiredStack, context_path
 from controller.models.errors import NotFoundError, PermanentError, StackctlError
 from controller.models.observed import (

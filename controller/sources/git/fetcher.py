@@ -37,7 +37,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from controller.desired.repository_spec import RepositorySpec, redact, redact_url
-from controller.sources.git.errors import FetchTimeout, PathNotFound, RefNotFound
+from controller.sources.git.failures import FetchTimeout, PathNotFound, RefNotFound
 from controller.sources.git.runner import (
     GitOutput,
     authorization_header,

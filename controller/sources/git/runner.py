@@ -1,5 +1,5 @@
 """Running the ``git`` CLI for the fetcher: hardened, bounded in time, credentials off the
-command line, and failures translated into ``controller.sources.git.errors``.
+command line, and failures translated into ``controller.sources.git.failures``.
 
 Every call gets a clean environment: the caller's ``GIT_*`` variables are dropped (a stray
 ``GIT_DIR`` or ``GIT_CONFIG_PARAMETERS`` would redirect us), system and global git config are
@@ -34,7 +34,7 @@ from controller.desired.repository_spec import (
     url_credentials,
     url_without_userinfo,
 )
-from controller.sources.git.errors import FetchAuthError, FetchCancelled, FetchError, FetchTimeout
+from controller.sources.git.failures import FetchAuthError, FetchCancelled, FetchError, FetchTimeout
 
 # Each of these closes a way for the repository or the machine's config to run code or wait.
 # The protocol list refuses `ext::` and any remote helper even if a URL got past the spec.

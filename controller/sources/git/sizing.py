@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from controller.sources.git.errors import FetchError, FetchErrorKind, FetchTimeout
+from controller.sources.git.failures import FetchError, FetchErrorKind, FetchTimeout
 from controller.sources.git.runner import HARDENING, kill_group
 
 MIB = 1024 * 1024

@@ -15,7 +15,7 @@ The pipeline: ``loader`` (which entries are sources; ``entries`` loads one, ``as
 them together) -> ``manifest`` (the Stack kind) -> ``compiler`` (interpolation, name,
 normalization) -> ``project`` (with ``objects`` and ``dependencies``)/``service`` (the
 canonical model of ``controller.desired.compose``; ``engine_strings`` then refuses a NUL byte in
-any of its strings) -> ``controller.desired.stack.DesiredStack`` (digest via
+any of its strings) -> ``controller.desired.desired_stack.DesiredStack`` (digest via
 ``controller.desired.digest``).
 """
 

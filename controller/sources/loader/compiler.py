@@ -19,9 +19,9 @@ from typing import Any
 
 from controller.desired.compose import ComposeProject
 from controller.desired.delivery import ImageUpdates, NotifyTarget, RollbackPolicy
+from controller.desired.desired_stack import DesiredStack
 from controller.desired.engine_spec import Target
 from controller.desired.names import name_problem
-from controller.desired.stack import DesiredStack
 from controller.sources.loader.context import ComposeContext, type_name
 from controller.sources.loader.interpolation import interpolate_tree
 from controller.sources.loader.issues import Issues

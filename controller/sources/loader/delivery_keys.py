@@ -13,7 +13,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from controller.desired.delivery import EVENT_KINDS, ImageUpdates, NotifyTarget, RollbackPolicy
-from controller.sources.loader.reach import webhook_secret_problem
+from controller.sources.loader.file_reach import webhook_secret_problem
 from controller.sources.loader.units import parse_duration
 
 if TYPE_CHECKING:

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from controller.desired.desired_stack import DesiredStack
 from controller.desired.repository_spec import RepositorySpec
-from controller.desired.stack import DesiredStack
 from controller.models.errors import ManifestError
 from controller.sources.loader.issues import LoadWarning
 

@@ -30,8 +30,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from controller.desired.delivery import CommitStatus
 from controller.desired.reach import Reach
 from controller.desired.repository_spec import RepositorySpec
+from controller.sources.loader.file_reach import file_problem
 from controller.sources.loader.issues import Issues
-from controller.sources.loader.reach import file_problem
 from controller.sources.loader.root import Root
 from controller.sources.loader.units import parse_duration
 from controller.sources.loader.yamlload import Document

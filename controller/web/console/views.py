@@ -9,7 +9,7 @@ containers.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -30,8 +30,9 @@ from controller.models.errors import NotFoundError
 from controller.models.observed import Snapshot
 from controller.models.stack_version import StackMetadata, VersionOrigin, version_number
 from controller.models.swarm import SwarmSnapshot
-from controller.models.swarm_rows import ServiceRow, TaskRow, service_rows, task_rows
+from controller.models.swarm_rows import ServiceRow, TaskRow
 from controller.sources.versions import version_engine
+from controller.web.console.observed import ContainerRow, observed_rows
 
 # (stack, engine) -> what the engine runs for the stack (a Swarm engine: its services); passed
 # by the daemon.
@@ -163,17 +164,6 @@ def origin_text(metadata: StackMetadata | VersionOrigin) -> str:
 
 
 @dataclass(frozen=True)
-class ContainerRow:
-    service: str
-    name: str | None
-    state: str
-    health: str | None
-    ports: str
-    image: str
-    version: str | None
-
-
-@dataclass(frozen=True)
 class VersionRow:
     version: str
     created_at: datetime
@@ -221,25 +211,23 @@ def stack_page(db: Database, name: str, *, observe: Observe | None) -> StackPage
     targeted = current or applied
     engine = version_engine(targeted) if targeted is not None else LOCAL
     snapshot, engine_error = _observed(observe, name, engine)
-    swarm = snapshot if isinstance(snapshot, SwarmSnapshot) else None
-    docker = snapshot if swarm is None else None
-    desired = list(_services(current))
+    observed = observed_rows(snapshot, current, versions)
     return StackPage(
         stack=stack,
         row=stack_row(stack, origin=_origin(latest)),
         conditions=stack_conditions(
             stack, latest_version=latest.version if latest else None, current=current
         ),
-        containers=container_rows(current, docker, versions=versions) if swarm is None else [],
+        containers=observed.containers,
         engine_error=engine_error,
         versions=[version_row(v, stack) for v in reversed(versions)],
         commands=commands,
         events=db.events.list(stack_id=name, limit=30).items,
         active=[c for c in commands if not c.status.terminal],
         engine=engine,
-        swarm=swarm is not None,
-        services=service_rows(desired, swarm) if swarm is not None else [],
-        tasks=task_rows(desired, swarm) if swarm is not None else [],
+        swarm=observed.swarm,
+        services=observed.services,
+        tasks=observed.tasks,
         moving_from=_moving_from(current, applied),
     )
 
@@ -285,59 +273,6 @@ def version_row(version: StackVersion, stack: Stack) -> VersionRow:
         author=m.git_author,
         subject=m.git_subject,
     )
-
-
-def container_rows(
-    current: StackVersion | None, snapshot: Snapshot | None, *, versions: Iterable[StackVersion]
-) -> list[ContainerRow]:
-    """One row per container, desired services first; a desired service without one says
-    missing; containers of services no longer desired are orphans. Ports and image are those
-    of the version that created the container (its label), as that is what it runs."""
-    services = _services(current)
-    by_version = {v.version: _services(v) for v in versions}
-    if snapshot is None:
-        return [
-            ContainerRow(s, None, "unknown", None, _ports(spec), spec.get("image", ""), None)
-            for s, spec in services.items()
-        ]
-    observed = sorted({c.service for c in snapshot.containers} - set(services))
-    rows: list[ContainerRow] = []
-    for service in [*services, *observed]:
-        containers = snapshot.containers_of(service)
-        if not containers:
-            spec = services.get(service, {})
-            image = spec.get("image", "")
-            rows.append(ContainerRow(service, None, "missing", None, _ports(spec), image, None))
-        for c in containers:
-            spec = by_version.get(c.version or "", {}).get(service) or services.get(service, {})
-            state = c.state if c.exit_code in (None, 0) else f"{c.state} ({c.exit_code})"
-            rows.append(
-                ContainerRow(
-                    service if service in services else f"{service} (orphan)",
-                    c.name,
-                    state,
-                    c.health,
-                    _ports(spec),
-                    f"{spec.get('image', '')} ({c.image_id.removeprefix('sha256:')[:12]})",
-                    c.version,
-                )
-            )
-    return rows
-
-
-def _services(version: StackVersion | None) -> dict[str, dict[str, Any]]:
-    if version is None:
-        return {}
-    return {name: dict(spec) for name, spec in version.compose.services.items()}
-
-
-def _ports(spec: dict[str, Any]) -> str:
-    shown = []
-    for p in spec.get("ports") or []:
-        host = f"{p['host_ip']}:" if p.get("host_ip") else ""
-        published = f"{host}{p['published']}->" if p.get("published") else ""
-        shown.append(f"{published}{p['target']}/{p.get('protocol', 'tcp')}")
-    return ", ".join(shown)
 
 
 @dataclass(frozen=True)

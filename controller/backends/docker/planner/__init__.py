@@ -28,7 +28,7 @@ Decisions written down here because docs/architecture.md is silent on them:
   than that, Compose's rule: ``LastTagTime``).
 """
 
-from controller.backends.docker.planner.names import (
+from controller.backends.docker.planner.container_names import (
     image_ref,
     image_refs,
     object_names,

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from controller.backends.docker.planner.names import image_ref, is_replacement, replica_names
+from controller.backends.docker.planner.container_names import (
+    image_ref,
+    is_replacement,
+    replica_names,
+)
 from controller.backends.shared.steps import Step, StepKind
 from controller.desired import DesiredStack, Service
 from controller.models.observed import ADOPT_REASON, ObservedContainer, Snapshot

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from controller.backends.docker.planner.names import image_ref
+from controller.backends.docker.planner.container_names import image_ref
 from controller.backends.docker.planner.replicas import service_steps
 from controller.backends.shared.steps import (
     ALWAYS_PULL,
