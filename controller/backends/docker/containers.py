@@ -16,7 +16,7 @@ from typing import Any
 
 import docker
 
-from controller.backends.docker.engine import Engine
+from controller.backends.docker.observing import DockerObserving
 from controller.backends.shared.translate import translate
 from controller.models.observed import (
     MANAGED_LABEL,
@@ -57,7 +57,7 @@ class EngineVersion:
     docker_py: str
 
 
-def list_containers(engine: Engine, *, stack: str | None = None) -> list[ContainerSummary]:
+def list_containers(engine: DockerObserving, *, stack: str | None = None) -> list[ContainerSummary]:
     """stackctl's containers (of ``stack``, or of every stack), by stack, service and number."""
     labels = [f"{MANAGED_LABEL}=true"] + ([f"{PROJECT_LABEL}={stack}"] if stack else [])
     listed = engine._call(
@@ -72,7 +72,7 @@ def list_containers(engine: Engine, *, stack: str | None = None) -> list[Contain
 
 
 def container_logs(
-    engine: Engine,
+    engine: DockerObserving,
     container: str,
     *,
     follow: bool = False,
@@ -113,7 +113,7 @@ def log_lines(chunks: Iterator[bytes], *, doing: str) -> Iterator[str]:
         yield pending.decode("utf-8", "replace")
 
 
-def engine_version(engine: Engine) -> EngineVersion:
+def engine_version(engine: DockerObserving) -> EngineVersion:
     info = engine._call("version", "asking the engine its version", engine._api.version)
     return EngineVersion(
         version=str(info.get("Version", "?")),

@@ -1,275 +1,172 @@
-"""``SwarmEngine``: a Swarm manager, observed and acted on through services (``kind: swarm``).
-
-The same connection, counted calls and circuit as a Docker engine
-(``shared.calls.EngineConnection``); what it observes is a ``SwarmSnapshot`` (services with
-their tasks, and the stack's networks, secrets and configs: ``observing``), and what it does
-are the Swarm planner's steps (``swarm.planner``); ``backend.ServiceBackend`` gives it as the
-``Backend`` interface. Only
-objects labelled ``com.docker.stack.namespace=STACK`` and ``io.stackctl.managed=true`` are seen
-or touched (a stack made by ``docker stack deploy`` is not ours to change).
-
-Specs come whole from ``planner.service_spec``; here the secrets' and configs' ids, which Swarm
-wants beside their names, are filled in, and secret and config contents are read from the
-version's files (a SOPS-encrypted one decrypted in memory: Swarm keeps it encrypted in its
-store). An update names the service version it was planned on; Swarm refusing it as "out of
-sequence" (someone changed the service meanwhile) is ``OutOfSequence``: the reconciler looks
-again and plans again.
+"""``SwarmEngine``: a Swarm manager as a ``Backend`` (``controller.backends.interface``,
+``kind: swarm``): what it runs is observed and acted on through services
+(``services.SwarmServices``), planned by ``planner.stack`` (services, not containers), carried
+out by ``executor.SwarmApply`` (which waits for each changed service: Swarm rolls a failed update
+back by its ``update_config``, so there is no health wait after it), judged by ``health``. Its
+rows are services and their tasks (``models.swarm_rows``).
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from controller.backends.docker.containers import log_lines
-from controller.backends.shared.calls import EngineConnection
-from controller.backends.shared.decrypt import _decrypt
-from controller.backends.swarm.backend import ServiceBackend
-from controller.backends.swarm.observing import SwarmFleet, service_of
+from controller.backends.interface import Fleet, Listing, LogSource, Run, Table
+from controller.backends.shared.steps import Plan
+from controller.backends.swarm.executor import SwarmApply
+from controller.backends.swarm.health import assess_swarm_health
+from controller.backends.swarm.planner.service_spec import swarm_problems
+from controller.backends.swarm.planner.stack import swarm_plan, swarm_teardown
+from controller.backends.swarm.services import SwarmServices
 from controller.desired import DesiredStack
-from controller.models.errors import NotFoundError, PermanentError, TransientError
-from controller.models.observed import MANAGED_LABEL
-from controller.models.swarm import (
-    FILE_KEY_LABEL,
-    STACK_LABEL,
-    ObservedService,
-    SwarmSnapshot,
-)
+from controller.models.enums import HealthStatus
+from controller.models.swarm import SwarmSnapshot
+from controller.models.swarm_rows import ServiceRow, TaskRow, service_rows, task_rows
 
-_OURS = {"label": [MANAGED_LABEL + "=true"]}
+if TYPE_CHECKING:
+    from controller.desired.engine_spec import EngineSpec
 
 
-class OutOfSequence(TransientError):
-    """The service changed since it was observed: plan again on what it is now."""
+class SwarmEngine(SwarmServices):
+    """A Swarm manager, the ``Backend`` calls on top of its services' operations."""
 
+    settles_on_apply = True  # each service's update is waited for; Swarm rolls back
+    pulls_images = False  # a Swarm's nodes pull when they start tasks
+    unit = "service"
 
-class SwarmEngine(EngineConnection, ServiceBackend):
-    """A Swarm manager (``kind: swarm`` in the engines file)."""
+    def observe_stack(self, desired: DesiredStack, *, by_name: bool = True) -> SwarmSnapshot:
+        return self.observe(desired.name)
 
-    # -- observing ---------------------------------------------------------------------------
+    def in_fleet(self, fleet: Fleet, desired: DesiredStack) -> SwarmSnapshot:
+        return fleet.snapshot(desired.name)
 
-    def observe(self, stack: str, **_: Any) -> SwarmSnapshot:
-        """The stack's services (with their tasks), networks, secrets and configs: five
-        list calls."""
-        labels = {"label": [f"{STACK_LABEL}={stack}", f"{MANAGED_LABEL}=true"]}
-        return self._listing(labels, doing=f"of {stack}").snapshot(stack)
-
-    def observe_fleet(self) -> SwarmFleet:
-        """Every stack of the swarm, listed once (five calls)."""
-        return self._listing(_OURS, doing="of every stack")
-
-    def _listing(self, filters: dict[str, list[str]], *, doing: str) -> SwarmFleet:
-        api = self._api
-        services = self._call(
-            "list_services", f"listing services {doing}", api.services, filters=filters
-        )
-        tasks: list[dict[str, Any]] = []
-        if services:
-            ids = [s["ID"] for s in services]
-            tasks = self._call(
-                "list_tasks", f"listing tasks {doing}", api.tasks, filters={"service": ids}
-            )
-        networks = self._call("list_networks", f"listing networks {doing}", api.networks)
-        secrets = self._call(
-            "list_secrets", f"listing secrets {doing}", api.secrets, filters=filters
-        )
-        configs = self._call(
-            "list_configs", f"listing configs {doing}", api.configs, filters=filters
-        )
-        return SwarmFleet(services, tasks, networks, secrets, configs)
-
-    def service(self, service_id: str) -> ObservedService | None:
-        """One service and its tasks now (the update waits poll this); None once removed."""
-        api = self._api
-        try:
-            info = self._call(
-                "inspect_service",
-                f"inspecting service {service_id[:12]}",
-                api.inspect_service,
-                service_id,
-            )
-        except NotFoundError:
-            return None
-        tasks = self._call(
-            "list_tasks",
-            f"listing tasks of {service_id[:12]}",
-            api.tasks,
-            filters={"service": service_id},
-        )
-        return service_of(info, tasks)
-
-    def service_logs(
+    def plan(
         self,
-        service_id: str,
+        desired: DesiredStack,
+        observed: SwarmSnapshot,
+        *,
+        previous: DesiredStack | None = None,
+        adopt: bool = False,
+        pull_always: bool = False,
+        now: datetime | None = None,
+    ) -> Plan:
+        """Swarm's plan: what Compose adopts and pulls does not apply to services."""
+        return swarm_plan(desired, observed, previous=previous)
+
+    def problems(self, desired: DesiredStack) -> list[str]:
+        return []  # the plan says what Swarm cannot run (``swarm_problems``)
+
+    @staticmethod
+    def cannot_run(desired: DesiredStack, spec: EngineSpec, *, in_file: bool = False) -> list[str]:
+        """What a Swarm cannot carry out of ``desired`` (pure)."""
+        from controller.backends.swarm.planner.service_spec import in_file as where
+
+        found = swarm_problems(desired)
+        return where(desired, found) if in_file else found
+
+    def teardown(
+        self, observed: SwarmSnapshot, *, order: list[list[str]], remove_volumes: bool
+    ) -> Plan:
+        """Services, secrets, configs and networks go; volumes stay on the nodes."""
+        return swarm_teardown(observed)
+
+    def health(self, desired: DesiredStack, observed: SwarmSnapshot) -> tuple[HealthStatus, str]:
+        return assess_swarm_health(desired, observed)
+
+    def runtime(self, desired: DesiredStack, observed: SwarmSnapshot) -> dict[str, list[str]]:
+        return {
+            name: [t.container_id or t.id for t in service.tasks if t.state == "running"]
+            for name in desired.compose.services
+            if (service := observed.service(name)) is not None
+        }
+
+    def carry_out(self, the_plan: Plan, run: Run) -> None:
+        """The plan's steps in order (``executor``); planned again when Swarm refuses an
+        update as out of sequence. A teardown (no ``desired``) runs as planned."""
+        apply = SwarmApply(
+            self,
+            on_step=run.on_step,
+            still_ours=run.still_ours,
+            on_progress=run.on_progress,
+            progress_every=run.progress_every,
+            wait_timeout=run.wait_timeout,
+        )
+        if run.desired is None:
+            apply.run(the_plan, None)
+        else:
+            apply.carry_out(the_plan, run.desired, previous=run.previous)
+
+    # -- what people look at -----------------------------------------------------------------
+
+    def listing(self, stack: str | None, *, services: list[str]) -> Listing:
+        """The stack's services and their tasks (``describe``'s rows); the services of the
+        recorded version first, all of the snapshot's when none is recorded."""
+        snapshot = self.observe(stack or "")
+        wanted = services or sorted({s.service for s in snapshot.services})
+        listing = self.view(snapshot, services=wanted)
+        return Listing(self.unit, {"stack": stack, **listing.data}, listing.tables, listing.data)
+
+    def view(self, observed: SwarmSnapshot | None, *, services: list[str]) -> Listing:
+        rows = service_rows(services, observed)
+        tasks = task_rows(services, observed)
+        data: dict[str, Any] = {"services": rows, "tasks": tasks}
+        return Listing(self.unit, data, [_services_table(rows), _tasks_table(tasks)], data)
+
+    def log_sources(self, stack: str) -> list[LogSource]:
+        observed = self.observe(stack).services
+        return [LogSource(s.id, s.name, s.service) for s in observed]
+
+    def read_logs(
+        self,
+        source: str,
         *,
         follow: bool = False,
         tail: int | None = None,
         since: datetime | None = None,
     ) -> Iterator[str]:
-        """The output of the service's tasks (stdout and stderr), line by line, each starting
-        with the engine's RFC 3339 timestamp, as ``containers.container_logs`` gives a
-        container's. With ``follow`` the lines keep coming until the caller stops."""
-        options: dict[str, Any] = {"timestamps": True, "tail": "all" if tail is None else tail}
-        if since is not None:
-            options["since"] = since
-        chunks = self._call(
-            "service_logs",
-            f"reading the logs of service {service_id[:12]}",
-            self._api.service_logs,
-            service_id,
-            stdout=True,
-            stderr=True,
-            follow=follow,
-            **options,
-        )
-        return log_lines(chunks, doing=f"reading the logs of service {service_id[:12]}")
-
-    # -- acting ------------------------------------------------------------------------------
-
-    def create_network(self, desired: DesiredStack, key: str) -> None:
-        network = desired.compose.networks[key]
-        ipam = None
-        if network.ipam is not None:
-            ipam = {
-                "Driver": network.ipam.driver or "default",
-                "Config": [
-                    {
-                        k: v
-                        for k, v in (
-                            ("Subnet", p.subnet),
-                            ("IPRange", p.ip_range),
-                            ("Gateway", p.gateway),
-                        )
-                        if v
-                    }
-                    for p in network.ipam.config
-                ],
-                "Options": network.ipam.options or None,
-            }
-        self._call(
-            "create_network",
-            f"creating overlay network {network.name}",
-            self._api.create_network,
-            network.name,
-            driver=network.driver or "overlay",
-            options=network.driver_opts or None,
-            ipam=ipam,
-            internal=network.internal,
-            attachable=network.attachable,
-            enable_ipv6=bool(network.enable_ipv6),
-            scope="swarm",
-            labels={**network.labels, STACK_LABEL: desired.name, MANAGED_LABEL: "true"},
-        )
-
-    def create_file(self, desired: DesiredStack, name: str, *, key: str, kind: str) -> None:
-        """Create secret or config ``name``, the stack's ``key`` (``kind``: ``secrets`` or
-        ``configs``), with its content from the version's files."""
-        obj = getattr(desired.compose, kind)[key]
-        data = desired.files.get(obj.sha256 or "")
-        if data is None:
-            raise PermanentError(f"{kind}.{key}: its content is not in the stored version")
-        if obj.sops is not None:
-            data = _decrypt(data, fmt=obj.sops, what=f"{kind}.{key}")
-        labels = {STACK_LABEL: desired.name, MANAGED_LABEL: "true", FILE_KEY_LABEL: key}
-        create = self._api.create_secret if kind == "secrets" else self._api.create_config
-        operation = "create_secret" if kind == "secrets" else "create_config"
-        self._call(operation, f"creating {kind[:-1]} {name}", create, name, data, labels=labels)
-
-    def create_service(self, spec: dict[str, Any]) -> str:
-        spec = self._with_file_ids(spec)
-        result = self._call(
-            "create_service",
-            f"creating service {spec['Name']}",
-            self._api.create_service,
-            **_arguments(spec),
-        )
-        return str(result["ID"])
-
-    def update_service(self, service_id: str, version: int, spec: dict[str, Any]) -> None:
-        spec = self._with_file_ids(spec)
-        try:
-            self._call(
-                "update_service",
-                f"updating service {spec['Name']}",
-                self._api.update_service,
-                service_id,
-                version,
-                **_arguments(spec),
-            )
-        except TransientError as e:
-            if "out of sequence" in str(e):
-                raise OutOfSequence(str(e)) from e
-            raise
-
-    def remove_service(self, service_id: str) -> None:
-        with contextlib.suppress(NotFoundError):  # gone already: what was wanted
-            self._call(
-                "remove_service",
-                f"removing service {service_id[:12]}",
-                self._api.remove_service,
-                service_id,
-            )
-
-    def remove_object(self, kind: str, object_id: str) -> None:
-        """Remove a secret, config or network (``kind``: ``secret``/``config``/``network``)."""
-        fn = {
-            "secret": self._api.remove_secret,
-            "config": self._api.remove_config,
-            "network": self._api.remove_network,
-        }[kind]
-        with contextlib.suppress(NotFoundError):
-            self._call(f"remove_{kind}", f"removing {kind} {object_id[:12]}", fn, object_id)
-
-    def network_exists(self, network_id: str) -> bool:
-        try:
-            self._call(
-                "inspect_network",
-                f"inspecting network {network_id[:12]}",
-                self._api.inspect_network,
-                network_id,
-            )
-        except NotFoundError:
-            return False
-        return True
-
-    def _with_file_ids(self, spec: dict[str, Any]) -> dict[str, Any]:
-        """``spec`` with each secret's and config's id beside its name (one list call each
-        kind it uses); a name the swarm does not have is a ``PermanentError`` naming it."""
-        container = dict(spec["TaskTemplate"]["ContainerSpec"])
-        for key, list_fn, operation in (
-            ("Secrets", self._api.secrets, "list_secrets"),
-            ("Configs", self._api.configs, "list_configs"),
-        ):
-            refs = container.get(key)
-            if not refs:
-                continue
-            field = key[:-1]
-            listed = self._call(operation, f"looking up {key.lower()}", list_fn)
-            ids = {o["Spec"]["Name"]: o["ID"] for o in listed}
-            filled = []
-            for ref in refs:
-                name = ref[f"{field}Name"]
-                if name not in ids:
-                    raise PermanentError(
-                        f"{spec['Name']}: the swarm has no {field.lower()} {name!r}"
-                    )
-                filled.append({**ref, f"{field}ID": ids[name]})
-            container[key] = filled
-        task = {**spec["TaskTemplate"], "ContainerSpec": container}
-        return {**spec, "TaskTemplate": task}
+        return self.service_logs(source, follow=follow, tail=tail, since=since)
 
 
-def _arguments(spec: dict[str, Any]) -> dict[str, Any]:
-    """docker-py's ``create_service``/``update_service`` keywords for a whole spec (an update
-    sends every part: what is left out is reset, as in a spec written anew)."""
-    return {
-        "task_template": spec["TaskTemplate"],
-        "name": spec["Name"],
-        "labels": spec["Labels"],
-        "mode": spec["Mode"],
-        "update_config": spec.get("UpdateConfig"),
-        "rollback_config": spec.get("RollbackConfig"),
-        "endpoint_spec": spec["EndpointSpec"],
-    }
+def _short(text: str | None, limit: int) -> str:
+    """One line of at most ``limit`` characters, as the CLI's ``output.short``."""
+    if not text:
+        return "-"
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+def _services_table(rows: list[ServiceRow]) -> Table:
+    return Table(
+        ["SERVICE", "MODE", "RUNNING", "IMAGE", "UPDATE"],
+        [
+            [
+                r.service,
+                r.mode or "-",
+                r.tasks,
+                (r.image or "-").partition("@sha256:")[0],  # the digest: in -o json
+                _short(r.update, 80),
+            ]
+            for r in rows
+        ],
+        heading="Services",
+    )
+
+
+def _tasks_table(tasks: list[TaskRow]) -> Table:
+    return Table(
+        ["TASK", "SERVICE", "SLOT", "NODE", "STATE", "DESIRED", "ERROR"],
+        [
+            [
+                t.id[:12],
+                t.service,
+                "-" if t.slot is None else t.slot,
+                t.node[:12] or "-",
+                t.state,
+                t.desired_state,
+                _short(t.error, 80),
+            ]
+            for t in tasks
+        ],
+        heading="Tasks",
+    )

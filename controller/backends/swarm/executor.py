@@ -1,4 +1,4 @@
-"""Carrying out a Swarm plan (``swarm.planner``) on a ``SwarmEngine``: steps in order, waits.
+"""Carrying out a Swarm plan (``swarm.planner``) on a ``SwarmServices``: steps in order, waits.
 
 The steps run one after the other in the plan's order (networks, secrets and configs, each
 ``depends_on`` level's service creates and updates then their waits, removals last); each
@@ -26,10 +26,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from controller.backends.docker.planner import Plan, Step, StepKind
-from controller.backends.swarm.engine import OutOfSequence, SwarmEngine
 from controller.backends.swarm.health import assess_swarm_health
 from controller.backends.swarm.planner.service_spec import service_spec
 from controller.backends.swarm.planner.stack import swarm_plan
+from controller.backends.swarm.services import OutOfSequence, SwarmServices
 from controller.desired import DesiredStack
 from controller.models import HealthStatus
 from controller.models.errors import PermanentError, StackctlError, TransientError
@@ -55,7 +55,7 @@ POLL = 0.5  # seconds between looks at a service being waited for
 class SwarmApply:
     def __init__(
         self,
-        engine: SwarmEngine,
+        engine: SwarmServices,
         *,
         on_step: StepReport,
         still_ours: Callable[[], None] = lambda: None,
