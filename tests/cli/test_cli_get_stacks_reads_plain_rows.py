@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from controller.cli import app
-from controller.db import views
+from controller.db import plain_reads as views
 from controller.models import HealthStatus, SyncStatus
 
 runner = CliRunner()

@@ -12,7 +12,7 @@ from helpers.stacks import desired_stack
 from typer.testing import CliRunner
 
 from controller.cli import app, describe, quick
-from controller.db import views
+from controller.db import plain_reads as views
 from controller.models import HealthStatus, SyncStatus
 from controller.sources.versions import record_version
 
