@@ -205,7 +205,7 @@ class SwarmDeploy(Canonical):
     """The parts of ``deploy`` only a Swarm carries out (``mode``, ``endpoint_mode``,
     ``placement``, ``update_config``, ``rollback_config``, ``labels``: the service's own
     labels). A service of a stack on a Docker engine with any of them set is refused by name
-    (``backends.swarm.planner.service_spec.swarm_only_problems``)."""
+    (``backends.docker.problems.swarm_only_problems``)."""
 
     mode: Literal["replicated", "global"] = "replicated"
     endpoint_mode: Literal["vip", "dnsrr"] | None = None

@@ -13,12 +13,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from controller.backends.docker.planner import dependency_levels
 from controller.backends.engines import Engines
 from controller.backends.interface import Backend
 from controller.backends.shared.steps import Plan
 from controller.db import Database
 from controller.desired import DesiredStack
+from controller.desired.ordering import dependency_levels
 from controller.models import Command, CommandType, HealthStatus, LogLevel, SyncStatus
 from controller.models.errors import PermanentError
 from controller.reconcile.engine_steps import EngineSteps

@@ -8,11 +8,11 @@ from pathlib import Path
 from helpers.stacks import desired_stack
 
 from controller.backends.docker.planner import StepKind
+from controller.backends.docker.problems import swarm_only_problems
 from controller.backends.swarm.planner.service_spec import (
     SPEC_HASH_LABEL,
     file_object_name,
     service_spec,
-    swarm_only_problems,
     swarm_problems,
 )
 from controller.backends.swarm.planner.stack import swarm_plan, swarm_teardown

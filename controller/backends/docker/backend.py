@@ -67,11 +67,8 @@ class ContainerBackend:
     def cannot_run(desired: DesiredStack, spec: EngineSpec, *, in_file: bool = False) -> list[str]:
         """What a container engine like ``spec`` cannot carry out (pure): Compose keys it does
         not support (more on a remote engine), and Swarm's own keys."""
-        from controller.backends.docker.problems import unsupported
-        from controller.backends.swarm.planner.service_spec import (
-            in_file as where,
-        )
-        from controller.backends.swarm.planner.service_spec import swarm_only_problems
+        from controller.backends.docker.problems import swarm_only_problems, unsupported
+        from controller.backends.shared.problems import in_file as where
 
         found = [*unsupported(desired, remote=spec.remote), *swarm_only_problems(desired)]
         return where(desired, found) if in_file else found

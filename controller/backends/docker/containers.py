@@ -17,7 +17,7 @@ from typing import Any
 import docker
 
 from controller.backends.docker.observing import DockerObserving
-from controller.backends.shared.translate import translate
+from controller.backends.shared.log_stream import log_lines
 from controller.models.observed import (
     MANAGED_LABEL,
     NUMBER_LABEL,
@@ -95,22 +95,6 @@ def container_logs(
         **options,
     )
     return log_lines(chunks, doing=f"reading the logs of {container}")
-
-
-def log_lines(chunks: Iterator[bytes], *, doing: str) -> Iterator[str]:
-    """An engine's log stream (a container's or a Swarm service's) as text lines; a stream
-    that breaks is the project's error, as every call's is."""
-    pending = b""
-    try:
-        for chunk in chunks:
-            pending += chunk
-            *lines, pending = pending.split(b"\n")
-            for line in lines:
-                yield line.decode("utf-8", "replace").rstrip("\r")
-    except docker.errors.DockerException as e:
-        raise translate(e, doing=doing) from e
-    if pending:
-        yield pending.decode("utf-8", "replace")
 
 
 def engine_version(engine: DockerObserving) -> EngineVersion:

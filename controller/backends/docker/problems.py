@@ -64,3 +64,21 @@ def encrypted(desired: DesiredStack, ref: FileRef, *, secret: bool) -> bool:
     objects = desired.compose.secrets if secret else desired.compose.configs
     definition = objects.get(ref.source)
     return definition is not None and definition.sops is not None
+
+
+def swarm_only_problems(desired: DesiredStack) -> list[str]:
+    """The Swarm-only ``deploy`` keys of a stack on a Docker engine, refused by name: no Docker
+    engine carries them out, and dropping them would say the stack runs as declared."""
+    problems = []
+    for name, service in sorted(desired.compose.services.items()):
+        deploy = service.deploy
+        if deploy is None:
+            continue
+        for field in sorted(type(deploy).model_fields):
+            value = getattr(deploy, field)
+            if value != type(deploy).model_fields[field].get_default(call_default_factory=True):
+                problems.append(
+                    f"services.{name}.deploy.{field}: only a Swarm engine carries it out"
+                    f" (this stack runs on engine {desired.engine!r}, a Docker engine)"
+                )
+    return problems

@@ -60,7 +60,7 @@ class SwarmEngine(SwarmServices):
     @staticmethod
     def cannot_run(desired: DesiredStack, spec: EngineSpec, *, in_file: bool = False) -> list[str]:
         """What a Swarm cannot carry out of ``desired`` (pure)."""
-        from controller.backends.swarm.planner.service_spec import in_file as where
+        from controller.backends.shared.problems import in_file as where
 
         found = swarm_problems(desired)
         return where(desired, found) if in_file else found

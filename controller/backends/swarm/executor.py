@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from controller.backends.docker.planner import Plan, Step, StepKind
+from controller.backends.shared.steps import Plan, Step, StepKind
 from controller.backends.swarm.health import assess_swarm_health
 from controller.backends.swarm.planner.service_spec import service_spec
 from controller.backends.swarm.planner.stack import swarm_plan

@@ -23,9 +23,9 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from controller.backends.docker.containers import log_lines
 from controller.backends.shared.calls import EngineConnection
 from controller.backends.shared.decrypt import _decrypt
+from controller.backends.shared.log_stream import log_lines
 from controller.backends.swarm.observing import SwarmFleet, service_of
 from controller.desired import DesiredStack
 from controller.models.errors import NotFoundError, PermanentError, TransientError

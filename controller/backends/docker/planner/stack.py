@@ -20,7 +20,8 @@ from controller.backends.shared.steps import (
     Step,
     StepKind,
 )
-from controller.desired import DesiredStack, Service
+from controller.desired import DesiredStack
+from controller.desired.ordering import dependency_levels
 from controller.models.observed import ADOPT_REASON, Snapshot
 from controller.sources.loader.units import parse_duration
 
@@ -104,25 +105,6 @@ def teardown(
     if remove_volumes:
         steps += [Step(StepKind.REMOVE_VOLUME, v.name, "stack deleted") for v in volumes]
     return Plan(observed.stack, tuple(steps))
-
-
-def dependency_levels(services: dict[str, Service]) -> list[list[str]]:
-    """Services grouped by depth in the ``depends_on`` graph, each level sorted by name. The
-    loader has refused cycles and unknown services already."""
-    depth: dict[str, int] = {}
-
-    def visit(name: str) -> int:
-        if name not in depth:
-            deps = [d for d in services[name].depends_on if d in services]
-            depth[name] = 1 + max((visit(d) for d in deps), default=-1)
-        return depth[name]
-
-    for name in services:
-        visit(name)
-    levels: list[list[str]] = [[] for _ in range(max(depth.values(), default=-1) + 1)]
-    for name in sorted(services):
-        levels[depth[name]].append(name)
-    return levels
 
 
 def _at(step: Step, level: int) -> Step:

@@ -295,14 +295,10 @@ def _update_config(config: UpdateConfig) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if v is not None}
 
 
-def in_file(desired: DesiredStack, problems: list[str]) -> list[str]:
-    """``problems`` about keys of the stack's manifest, each saying which file it is in."""
-    return [f"{desired.source}: {p}" for p in problems] if desired.source else problems
-
-
 def swarm_problems(desired: DesiredStack) -> list[str]:
-    """What this stack says that a Swarm cannot carry out, each by its key (``in_file`` says
-    where): checked before anything runs, so nothing is half-applied or silently dropped."""
+    """What this stack says that a Swarm cannot carry out, each by its key
+    (``shared.problems.in_file`` says where): checked before anything runs, so nothing is
+    half-applied or silently dropped."""
     problems = []
     defaults = Service.model_fields
     for name, service in sorted(desired.compose.services.items()):
@@ -374,22 +370,4 @@ def _service_problems(desired: DesiredStack, where: str, service: Service) -> li
             f"{where}.env_file: an encrypted env file would put its plaintext in the service's"
             " spec, which anyone who can inspect the service reads; use a secret"
         )
-    return problems
-
-
-def swarm_only_problems(desired: DesiredStack) -> list[str]:
-    """The Swarm-only ``deploy`` keys of a stack on a Docker engine, refused by name: no Docker
-    engine carries them out, and dropping them would say the stack runs as declared."""
-    problems = []
-    for name, service in sorted(desired.compose.services.items()):
-        deploy = service.deploy
-        if deploy is None:
-            continue
-        for field in sorted(type(deploy).model_fields):
-            value = getattr(deploy, field)
-            if value != type(deploy).model_fields[field].get_default(call_default_factory=True):
-                problems.append(
-                    f"services.{name}.deploy.{field}: only a Swarm engine carries it out"
-                    f" (this stack runs on engine {desired.engine!r}, a Docker engine)"
-                )
     return problems

@@ -24,16 +24,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from controller.backends.docker.planner.stack import dependency_levels
+from controller.backends.shared.problems import in_file
 from controller.backends.shared.steps import Plan, Step, StepKind
 from controller.backends.swarm.planner.service_spec import (
     SPEC_HASH_LABEL,
-    in_file,
     service_spec,
     swarm_problems,
     wanted_files,
 )
 from controller.desired import DesiredStack
+from controller.desired.ordering import dependency_levels
 from controller.models.swarm import (
     PAUSED_UPDATE_STATES,
     ObservedService,
