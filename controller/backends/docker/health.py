@@ -9,6 +9,7 @@ error. ``Missing``: a wanted replica does not exist.
 from __future__ import annotations
 
 from controller.backends.docker.planner import replica_names
+from controller.backends.shared.verdict import verdict
 from controller.desired import DesiredStack
 from controller.models.enums import HealthStatus
 from controller.models.observed import Snapshot
@@ -32,10 +33,4 @@ def assess_health(desired: DesiredStack, observed: Snapshot) -> tuple[HealthStat
                 progressing.append(f"{name} is {container.health or container.state}")
             elif container.state not in ("running", "paused"):
                 degraded.append(f"{name} is {container.state}")
-    if degraded:
-        return HealthStatus.DEGRADED, "; ".join(degraded)
-    if missing:
-        return HealthStatus.MISSING, "missing: " + ", ".join(missing)
-    if progressing:
-        return HealthStatus.PROGRESSING, "; ".join(progressing)
-    return HealthStatus.HEALTHY, ""
+    return verdict(degraded, missing, progressing)

@@ -3,6 +3,7 @@ statuses, as ``controller.backends.docker.health`` gives a container stack's).""
 
 from __future__ import annotations
 
+from controller.backends.shared.verdict import verdict
 from controller.backends.swarm.planner.service_spec import service_spec
 from controller.desired import DesiredStack
 from controller.models.enums import HealthStatus
@@ -53,10 +54,4 @@ def assess_swarm_health(desired: DesiredStack, observed: SwarmSnapshot) -> tuple
                 degraded.append(count + (f" ({error})" if error else ""))
         elif service.outdated or service.update_state == "updating":
             progressing.append(f"{name}: update under way")
-    if degraded:
-        return HealthStatus.DEGRADED, "; ".join(degraded)
-    if missing:
-        return HealthStatus.MISSING, "missing: " + ", ".join(missing)
-    if progressing:
-        return HealthStatus.PROGRESSING, "; ".join(progressing)
-    return HealthStatus.HEALTHY, ""
+    return verdict(degraded, missing, progressing)
