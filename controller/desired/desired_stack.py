@@ -22,11 +22,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from functools import cached_property
+from pathlib import Path
 from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from controller.desired.compose import ComposeProject
+from controller.desired.compose_hash import compose_config_hash
 from controller.desired.delivery import ImageUpdates, NotifyTarget, RollbackPolicy
 from controller.desired.digest import canonical_json, config_hash, sha256_text
 from controller.desired.engine_spec import LOCAL, Target
@@ -57,7 +59,7 @@ _DIGESTED_WHEN_SET = {
     "image_updates": None,
     "target": None,
 }
-_CACHED = ("digest", "service_hashes")
+_CACHED = ("digest", "service_hashes", "compose_hashes")
 
 
 class DesiredStack(BaseModel):
@@ -84,6 +86,11 @@ class DesiredStack(BaseModel):
     # Services left out because none of their profiles is active (name -> its profiles), for
     # `validate` and `diff` to say so; not digested: only the active services are the stack.
     disabled_services: dict[str, list[str]] = Field(default_factory=dict, exclude=True)
+    # Each service as Docker Compose v2 loads it (``controller.sources.loader.compose_view``,
+    # host paths absolute): what ``compose_hashes`` hashes. Kept with the version but not
+    # digested, as it depends on how the file is written; a service without one (recorded
+    # before it existed, or one Compose's hash cannot be known for) has no Compose hash.
+    compose_views: dict[str, dict[str, Any]] = Field(default_factory=dict, exclude=True)
 
     @field_validator("name")
     @classmethod
@@ -117,6 +124,16 @@ class DesiredStack(BaseModel):
     @cached_property
     def service_hashes(self) -> dict[str, str]:
         return {name: config_hash(service) for name, service in self.compose.services.items()}
+
+    @cached_property
+    def compose_hashes(self) -> dict[str, str]:
+        """Compose v2's config hash of each service that has a Compose view, for the image
+        stackctl runs (a pinned image replaces the file's, as it would in the file)."""
+        return {
+            name: compose_config_hash(view, base=Path("/"), image=service.image)
+            for name, view in self.compose_views.items()
+            if (service := self.compose.services.get(name)) is not None
+        }
 
     @classmethod
     def from_canonical_json(

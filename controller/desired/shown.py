@@ -1,4 +1,5 @@
-"""What people are shown of a recorded version: its notification URLs masked.
+"""What people are shown of a recorded version: its notification URLs masked (and without
+the Compose views kept for Compose's config hash: ``controller.sources.versions``).
 
 A stack's ``spec.notify`` URLs are part of its desired state, so they are stored in the
 version's compose document (``x-stackctl.notify``) and the sender reads them from there. They
@@ -22,6 +23,7 @@ from controller.models.stack_version import ComposeDefinition
 MASK = "***"
 _SETTINGS = "x-stackctl"
 _WEBHOOK = "webhook+"
+_VIEWS = "compose_views"
 
 
 def mask_destination(url: str) -> str:
@@ -52,7 +54,12 @@ def mask_destination(url: str) -> str:
 def shown_compose(document: dict[str, Any]) -> dict[str, Any]:
     """A stored compose document (its JSON form) with its notification URLs masked."""
     settings = document.get(_SETTINGS)
-    if not isinstance(settings, dict) or not isinstance(settings.get("notify"), list):
+    if not isinstance(settings, dict):
+        return document
+    if _VIEWS in settings:  # how Compose sees each service: bookkeeping, not the spec
+        settings = {k: v for k, v in settings.items() if k != _VIEWS}
+        document = {**document, _SETTINGS: settings}
+    if not isinstance(settings.get("notify"), list):
         return document
     notify = [_masked_target(target) for target in settings["notify"]]
     return {**document, _SETTINGS: {**settings, "notify": notify}}

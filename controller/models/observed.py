@@ -28,6 +28,10 @@ IMAGE_LABEL = "com.docker.compose.image"
 COMPOSE_VERSION = "2.24.0"
 MANAGED_LABEL = "io.stackctl.managed"
 VERSION_LABEL = "io.stackctl.version"
+# stackctl's own hash of the canonical service (``DesiredStack.service_hashes``), beside
+# Compose's (``CONFIG_HASH_LABEL``, which holds Compose v2's hash: ``DesiredStack.compose_hashes``).
+# Containers made before it existed carry stackctl's hash in ``CONFIG_HASH_LABEL`` instead.
+OWN_HASH_LABEL = "io.stackctl.config-hash"
 ADOPT_REASON = "adopt: created by docker compose"
 
 
@@ -53,6 +57,10 @@ class ObservedContainer:
     exit_code: int | None = None
     networks: frozenset[str] = frozenset()
     version: str | None = None
+    # False: ``docker compose`` (v2) made it in one of the stack's slots (no ``io.stackctl``
+    # label); it is then the slot's container until the planner says otherwise.
+    managed: bool = True
+    own_hash: str = ""  # OWN_HASH_LABEL; "" on containers made before it or by Compose
 
     @property
     def running(self) -> bool:
@@ -96,21 +104,31 @@ class Snapshot:
     project_containers: tuple[ObservedContainer, ...] = field(default=(), compare=False)
 
     @property
+    def compose_made(self) -> tuple[ObservedContainer, ...]:
+        """The containers in the stack's slots that ``docker compose`` made, not stackctl."""
+        return tuple(c for c in self.containers if not c.managed)
+
+    @property
     def foreign(self) -> bool:
-        return bool(self.foreign_containers or self.foreign_networks or self.foreign_volumes)
+        return bool(
+            self.foreign_containers
+            or self.compose_made
+            or self.foreign_networks
+            or self.foreign_volumes
+        )
 
     @property
     def owned(self) -> bool:
         """Whether stackctl already holds some of the stack: then Compose's objects in it were
         put there by someone running ``docker compose`` on a stackctl stack."""
-        return bool(self.containers or self.networks or self.volumes)
+        return bool(any(c.managed for c in self.containers) or self.networks or self.volumes)
 
     def foreign_names(self) -> str:
         """``containers a, b; networks n; volumes v``: what a refusal names."""
         parts = [
             f"{kind} {', '.join(sorted(o.name for o in objects))}"
             for kind, objects in (
-                ("containers", self.foreign_containers),
+                ("containers", (*self.compose_made, *self.foreign_containers)),
                 ("networks", self.foreign_networks),
                 ("volumes", self.foreign_volumes),
             )

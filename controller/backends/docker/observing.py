@@ -17,6 +17,7 @@ from controller.backends.docker.snapshot import (
     compose_slot,
     container_of,
     container_of_summary,
+    in_slots,
     last_tag_time,
     network_of,
     unique,
@@ -68,7 +69,7 @@ class DockerObserving(EngineConnection):
         others = {c["Id"] for c in listed} - {c["Id"] for c in ours}
         oneoffs = [c for c in listed if c["Id"] in others - foreign_ids]
         inspected = self._inspect_all([*foreign_summaries, *oneoffs])
-        foreign = [c for c in inspected if c.id in foreign_ids]
+        made, foreign = in_slots(stack, [c for c in inspected if c.id in foreign_ids])
         networks = self._call(
             "list_networks", f"listing networks of {stack}", self._api.networks, filters=project
         )
@@ -84,7 +85,7 @@ class DockerObserving(EngineConnection):
         found = {ref: self._image_facts(ref) for ref in images}
         return Snapshot(
             stack=stack,
-            containers=tuple(sorted(containers, key=lambda c: (c.service, c.number))),
+            containers=tuple(sorted([*containers, *made], key=lambda c: (c.service, c.number))),
             networks=tuple(n for n, managed in all_networks if managed),
             volumes=tuple(v for v, managed in all_volumes if managed),
             images={ref: facts[0] for ref, facts in found.items()},

@@ -15,12 +15,14 @@ from controller.models.observed import (
     MANAGED_LABEL,
     NETWORK_LABEL,
     NUMBER_LABEL,
+    OWN_HASH_LABEL,
     SERVICE_LABEL,
     VERSION_LABEL,
     VOLUME_LABEL,
     ObservedContainer,
     ObservedNetwork,
     ObservedVolume,
+    container_name,
 )
 
 
@@ -76,7 +78,26 @@ def container_of(info: dict[str, Any], *, stack: str | None = None) -> ObservedC
         exit_code=state.get("ExitCode"),
         networks=frozenset((info["NetworkSettings"].get("Networks") or {}).keys()),
         version=labels.get(VERSION_LABEL),
+        managed=labels.get(MANAGED_LABEL) == "true",
+        own_hash=labels.get(OWN_HASH_LABEL, ""),
     )
+
+
+def in_slots(
+    stack: str, foreign: list[ObservedContainer]
+) -> tuple[list[ObservedContainer], list[ObservedContainer]]:
+    """The project's containers without our label split in two: those ``docker compose`` (v2)
+    made in one of the stack's slots (its labels, and the slot's own name: they are the
+    stack's containers, ``managed=False``), and the rest (Compose v1's names, containers
+    placed only by their name, a fixed ``container_name``: foreign, replaced on adoption)."""
+    made = [
+        c
+        for c in foreign
+        if c.config_hash
+        and c.service
+        and c.name == container_name(stack, c.service, number=c.number)
+    ]
+    return made, [c for c in foreign if c not in made]
 
 
 # `docker ps`'s status of a running container with a healthcheck: "Up 3 minutes (healthy)",
@@ -105,6 +126,8 @@ def container_of_summary(summary: dict[str, Any]) -> ObservedContainer | None:
         exit_code=0,  # the engine resets it when the container starts
         networks=frozenset(networks),
         version=labels.get(VERSION_LABEL),
+        managed=labels.get(MANAGED_LABEL) == "true",
+        own_hash=labels.get(OWN_HASH_LABEL, ""),
     )
 
 

@@ -16,6 +16,7 @@ from controller.backends.docker.planner.container_names import (
 )
 from controller.backends.shared.steps import Step, StepKind
 from controller.desired import DesiredStack, Service
+from controller.desired.legacy_hashes import legacy_hashes
 from controller.models.observed import ADOPT_REASON, ObservedContainer, Snapshot
 
 
@@ -128,12 +129,7 @@ def _replica_steps(
     started when it is stopped."""
     service = desired.compose.services[name]
     change = _missing_network(container, desired=desired, service=service) or _why_recreate(
-        container,
-        want_hash=desired.service_hashes[name],
-        image_id=image_id,
-        old=previous.compose.services.get(name) if previous else None,
-        old_hash=previous.service_hashes.get(name) if previous else None,
-        new=service,
+        container, name=name, desired=desired, image_id=image_id, previous=previous
     )
     if change:
         kind, why = StepKind.RECREATE, change
@@ -203,18 +199,58 @@ def _why_stray(container: ObservedContainer, number: int) -> str:
 def _why_recreate(
     container: ObservedContainer,
     *,
-    want_hash: str,
+    name: str,
+    desired: DesiredStack,
     image_id: str | None,
-    old: Service | None,
-    old_hash: str | None,
-    new: Service,
+    previous: DesiredStack | None,
 ) -> str | None:
-    if container.config_hash != want_hash:
-        if old is not None and old_hash == container.config_hash:
-            return f"{describe_change(old, new)} changed"
-        return f"configuration changed (hash {container.config_hash[:12]} -> {want_hash[:12]})"
+    """Why a slot's container must be replaced (``None``: it is current).
+
+    stackctl's containers are compared by stackctl's hash (``io.stackctl.config-hash``; on
+    containers made before that label, the Compose label held it, or an earlier release's:
+    ``legacy_hashes``). A container ``docker compose`` made is compared by Compose's own hash:
+    equal means Compose made it from the same definitions, so it is kept as it is."""
+    new = desired.compose.services[name]
+    old = previous.compose.services.get(name) if previous else None
+    if container.managed:
+        want, have = desired.service_hashes[name], container.own_hash or container.config_hash
+        same = have == want or (
+            not container.own_hash and have in legacy_hashes(new, base=desired.base)
+        )
+        before = previous.service_hashes.get(name) if previous else None
+        if not same:
+            if old is not None and before == have:
+                return f"{describe_change(old, new)} changed"
+            return f"configuration changed (hash {have[:12]} -> {want[:12]})"
+    else:
+        why = _compose_made_differs(container, name=name, desired=desired, previous=previous)
+        if why:
+            return f"{ADOPT_REASON}; {why}"
     if image_id is not None and container.image_id != image_id:
         return f"image changed ({_short(container.image_id)} -> {_short(image_id)})"
+    return None
+
+
+def _compose_made_differs(
+    container: ObservedContainer, *, name: str, desired: DesiredStack, previous: DesiredStack | None
+) -> str | None:
+    """Why a container ``docker compose`` made cannot stay (``None``: it can)."""
+    new = desired.compose.services[name]
+    want = desired.compose_hashes.get(name)
+    if want is None:
+        return "its configuration cannot be compared with Compose's (no Compose view)"
+    if container.config_hash != want:
+        old = previous.compose.services.get(name) if previous else None
+        if (
+            old is not None
+            and previous is not None
+            and previous.compose_hashes.get(name) == (container.config_hash)
+        ):
+            return f"{describe_change(old, new)} changed"
+        have = container.config_hash
+        return f"its configuration differs (Compose hash {have[:12]} -> {want[:12]})"
+    if new.secrets or new.configs:
+        return "stackctl mounts its own copies of the service's secrets and configs"
     return None
 
 

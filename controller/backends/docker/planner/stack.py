@@ -45,7 +45,10 @@ def plan(
     project = desired.compose
     levels = dependency_levels(project.services)
     steps: list[Step] = [*_network_steps(desired, observed), *_volume_steps(desired, observed)]
-    problems: list[str] = _adoption_problems(desired, observed, adopt=adopt or desired.adopt)
+    # Once stackctl has applied the stack, Compose's objects in it are someone running
+    # `docker compose` on a stackctl stack, not a project to refuse.
+    held = adopt or desired.adopt or previous is not None
+    problems: list[str] = _adoption_problems(desired, observed, adopt=held)
     for level, names in enumerate(levels):
         for name in names:
             image_steps, image_problems = _image_steps(
@@ -78,10 +81,12 @@ def teardown(
     its name, or one of no project at all stays, and a network it holds fails to go (the
     runtime names the container)."""
     rank = {name: i for i, names in enumerate(order or []) for name in names}
-    ours = {c.id for c in observed.containers}
-    labelled = [c for c in observed.project_containers if observed.owned and c.id not in ours]
+    held = [c for c in observed.containers if c.managed or observed.owned]
+    ours = {c.id for c in held if c.managed}
+    seen = {c.id for c in held}
+    labelled = [c for c in observed.project_containers if observed.owned and c.id not in seen]
     containers = sorted(
-        [*observed.containers, *labelled],
+        [*held, *labelled],
         key=lambda c: (-rank.get(c.service, len(rank) + 1), -c.number, c.name),
     )
     steps = [
@@ -98,7 +103,8 @@ def teardown(
     # Networks and volumes taken over from Compose go with the stack, unless Compose still
     # has containers in it that are not removed here (placed by name only: never adopted).
     removed = {c.id for c in containers}
-    taken = not [c for c in observed.foreign_containers if c.id not in removed]
+    others = (*observed.foreign_containers, *observed.compose_made)
+    taken = not [c for c in others if c.id not in removed]
     networks = [*observed.networks, *(observed.foreign_networks if taken else ())]
     volumes = [*observed.volumes, *(observed.foreign_volumes if taken else ())]
     steps += [Step(StepKind.REMOVE_NETWORK, n.name, "stack deleted") for n in networks]
@@ -234,7 +240,9 @@ def _orphan_steps(desired: DesiredStack, observed: Snapshot) -> Iterable[Step]:
             yield Step(
                 StepKind.REMOVE,
                 container.name,
-                "service no longer in the spec (prune)",
+                "service no longer in the spec (prune)"
+                if container.managed
+                else f"{ADOPT_REASON}; service no longer in the spec (prune)",
                 service=container.service,
                 number=container.number,
                 container_id=container.id,
