@@ -197,7 +197,8 @@ def _environment(
             if environment.get(name) != value:
                 raise NoView(f"environment: `{name}` has no value: {why}, stackctl does not")
         elif environment.get(name) != value:
-            raise NoView(f"environment: `{name}`: stackctl reads {value!r} differently")
+            ours = environment.get(name)
+            raise NoView(f"environment: `{name}`: Compose reads {value!r}, stackctl {ours!r}")
         merged[name] = value
     for name, value in merged.items():
         if value is not None and placeholders_in(value):
