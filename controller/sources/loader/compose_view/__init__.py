@@ -129,6 +129,8 @@ def explain(
         return _view(mapping, environment=environment, variables=variables, base=base)
     except NoView as e:
         return str(e)
+    except (ValueError, TypeError, KeyError, AttributeError) as e:  # a value the loader refuses
+        return f"a value the view cannot read: {e}"
 
 
 def _view(
