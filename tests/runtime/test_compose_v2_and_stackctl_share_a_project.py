@@ -16,6 +16,7 @@ import docker
 import pytest
 import yaml
 from helpers.compose_v2 import compose_v2, compose_v2_binary
+from helpers.git_servers import free_port
 from typer.testing import CliRunner
 
 from controller.cli import app
@@ -89,10 +90,8 @@ def up(folder, name: str) -> str:
 def test_apply_then_compose_up_then_apply_recreates_nothing(
     tmp_path, engine_janitor, test_images, docker_client: docker.DockerClient
 ):
-    from conftest import free_tcp_port
-
     name = engine_janitor.project("v2both")
-    folder, db = project(tmp_path, name, free_tcp_port())
+    folder, db = project(tmp_path, name, free_port())
     code, out = stackctl("apply", str(folder), "--db", db)
     assert code == 0, out
     made = ids(docker_client, name)
@@ -124,10 +123,8 @@ def test_apply_then_compose_up_then_apply_recreates_nothing(
 def test_a_change_compose_made_is_kept_and_shown_by_stackctl(
     tmp_path, engine_janitor, test_images, docker_client: docker.DockerClient
 ):
-    from conftest import free_tcp_port
-
     name = engine_janitor.project("v2kept")
-    folder, db = project(tmp_path, name, free_tcp_port())
+    folder, db = project(tmp_path, name, free_port())
     code, out = stackctl("apply", str(folder), "--db", db)
     assert code == 0, out
     before = ids(docker_client, name)
@@ -167,10 +164,8 @@ def test_a_change_compose_made_is_kept_and_shown_by_stackctl(
 def test_adopting_what_compose_started_recreates_nothing_when_the_file_is_the_same(
     tmp_path, engine_janitor, test_images, docker_client: docker.DockerClient
 ):
-    from conftest import free_tcp_port
-
     name = engine_janitor.project("v2adopt")
-    folder, db = project(tmp_path, name, free_tcp_port())
+    folder, db = project(tmp_path, name, free_port())
     up(folder, name)
     started = ids(docker_client, name)
 

@@ -3,7 +3,8 @@ container logs and the engine's version.
 
 Read-only, and beside ``Engine`` rather than in it: the reconciler never needs these. They go
 through the engine's ``_call`` all the same, so they are counted and their errors translated.
-Only containers labelled ``io.stackctl.managed=true`` are listed, as everywhere in the runtime.
+Containers labelled ``io.stackctl.managed=true`` are listed, and those ``docker compose`` made
+in the slots of a stack stackctl holds (as the planner counts them).
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from controller.backends.shared.log_stream import log_lines
 from controller.models.observed import (
     MANAGED_LABEL,
     NUMBER_LABEL,
+    ONEOFF_LABEL,
     PROJECT_LABEL,
     SERVICE_LABEL,
     VERSION_LABEL,
+    container_name,
 )
 
 _HEALTH = re.compile(r"\((healthy|unhealthy|health: starting)\)")
@@ -58,8 +61,10 @@ class EngineVersion:
 
 
 def list_containers(engine: DockerObserving, *, stack: str | None = None) -> list[ContainerSummary]:
-    """stackctl's containers (of ``stack``, or of every stack), by stack, service and number."""
-    labels = [f"{MANAGED_LABEL}=true"] + ([f"{PROJECT_LABEL}={stack}"] if stack else [])
+    """stackctl's containers (of ``stack``, or of every stack), by stack, service and number;
+    with them, those ``docker compose`` (v2) made in a stackctl stack's slots (the planner
+    keeps them as the stack's when they are current: ``snapshot.in_slots``)."""
+    labels = [f"{PROJECT_LABEL}={stack}"] if stack else [PROJECT_LABEL]
     listed = engine._call(
         "list_containers",
         f"listing containers of {stack or 'every stack'}",
@@ -67,8 +72,25 @@ def list_containers(engine: DockerObserving, *, stack: str | None = None) -> lis
         all=True,
         filters={"label": labels},
     )
-    found = [_summary(item) for item in listed]
+    ours = [item for item in listed if (item.get("Labels") or {}).get(MANAGED_LABEL) == "true"]
+    held = {(item.get("Labels") or {}).get(PROJECT_LABEL) for item in ours}
+    made = [item for item in listed if item not in ours and _in_slot(item, held=held)]
+    found = [_summary(item) for item in [*ours, *made]]
     return sorted(found, key=lambda c: (c.stack, c.service, c.number, c.name))
+
+
+def _in_slot(item: dict[str, Any], *, held: set[str | None]) -> bool:
+    """A container ``docker compose`` made in a slot of a stack stackctl holds (not a
+    ``docker compose run`` one-off)."""
+    labels = item.get("Labels") or {}
+    project, service = labels.get(PROJECT_LABEL), labels.get(SERVICE_LABEL)
+    number = labels.get(NUMBER_LABEL, "")
+    if project not in held or not service or not number.isdigit():
+        return False
+    if labels.get(ONEOFF_LABEL) == "True":
+        return False
+    name = (item.get("Names") or ["/"])[0].lstrip("/")
+    return name == container_name(project, service, number=int(number))
 
 
 def container_logs(

@@ -22,6 +22,7 @@ from controller.desired.delivery import ImageUpdates, NotifyTarget, RollbackPoli
 from controller.desired.desired_stack import DesiredStack
 from controller.desired.engine_spec import Target
 from controller.desired.names import name_problem
+from controller.sources.loader.compose_view import with_host_paths
 from controller.sources.loader.context import ComposeContext, type_name
 from controller.sources.loader.interpolation import interpolate_tree
 from controller.sources.loader.issues import Issues
@@ -111,6 +112,11 @@ def compile_stack(
         project=project,
         files=ctx.files,
         settings=settings or StackSettings(),
+        views={
+            name: with_host_paths(view, folder=str(root.given / base), home=None)
+            for name, view in ctx.views.items()
+            if name in project.services
+        },
     )
     if ctx.disabled:
         stack = stack.model_copy(update={"disabled_services": dict(ctx.disabled)})
@@ -162,7 +168,10 @@ def _build(
     project: ComposeProject,
     files: dict[str, bytes],
     settings: StackSettings,
+    views: dict[str, dict[str, Any]],
 ) -> DesiredStack:
+    """``views``: each service's Compose view with absolute host paths (a ``~/`` one is
+    expanded where Compose's hash is computed: ``controller.desired.compose_hash``)."""
     return DesiredStack(
         name=name,
         source=source,
@@ -179,4 +188,5 @@ def _build(
         target=settings.target,
         compose=project,
         files=files,
+        compose_views=views,
     )

@@ -51,6 +51,9 @@ class ComposeContext:
     # Hashes of the SOPS-encrypted env files whose variables are placeholders (see
     # controller.sources.loader.encrypted_files); their ciphertext is in ``files``.
     sealed: set[str] = field(default_factory=set)
+    # Each active service as Docker Compose v2 loads it (``compose_view``), host paths relative
+    # to ``source_dir``; a service whose view cannot be exact has none (DesiredStack).
+    views: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         """The encrypted interpolation variables' files (``Variables.sealed``) are kept."""

@@ -12,11 +12,13 @@ It must never read a file except through the context.
 
 from __future__ import annotations
 
+import posixpath
 import re
 from typing import Any
 
 from controller.desired.compose import ComposeProject, Network, Service
 from controller.sources.loader import service_keys as keys
+from controller.sources.loader.compose_view import compose_view
 from controller.sources.loader.context import ComposeContext, as_mapping
 from controller.sources.loader.dependencies import check_graph, resolve_dependencies
 from controller.sources.loader.encrypted_files import check_placeholders
@@ -91,6 +93,7 @@ def _services(ctx: ComposeContext, raw: Any, *, declared: Declared) -> dict[str,
             ctx.disabled[name] = result.profiles
         elif result.service is not None:
             active[name] = result.service
+            _view(ctx, name, value, service=result.service)
     known = set(mapping or {})
     for name, service in list(active.items()):
         active[name] = resolve_dependencies(
@@ -99,6 +102,15 @@ def _services(ctx: ComposeContext, raw: Any, *, declared: Declared) -> dict[str,
     check_graph(ctx, active)
     _check_container_names(ctx, active)
     return active
+
+
+def _view(ctx: ComposeContext, name: str, raw: Any, *, service: Service) -> None:
+    """The service as Compose v2 loads it, for Compose's config hash (none when it cannot be
+    exact: ``compose_view`` says why). Its relative host paths start at the stack's folder."""
+    base = posixpath.relpath(ctx.root.rel(ctx.base_dir), ctx.source_dir)
+    view = compose_view(raw, environment=service.environment, variables=ctx.variables, base=base)
+    if view is not None:
+        ctx.views[name] = view
 
 
 def _check_container_names(ctx: ComposeContext, services: dict[str, Service]) -> None:
