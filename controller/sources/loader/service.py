@@ -122,7 +122,8 @@ def normalize_service(
     out: dict[str, Any] = {}
     for key, value in mapping.items():
         if key in _SIMPLE:
-            out[key] = value
+            if value != "":  # an empty string is unset, as in Compose (`platform: ${UNSET}`)
+                out[key] = value
         elif (handler := _HANDLERS.get(key)) is not None:
             errors = len(ctx.issues.errors)
             converted = handler(ctx, value, path=(*path, key), declared=declared)
