@@ -181,6 +181,8 @@ def _our_build(service: Service, base: Path) -> dict[str, Any] | None:
         "dockerfile_inline": build.dockerfile_inline,
         "args": dict(build.args),
         "target": build.target,
+        "labels": dict(build.labels),
+        "tags": list(build.tags),
     }
 
 
@@ -316,6 +318,8 @@ def _their_build(service: Mapping[str, Any]) -> dict[str, Any] | None:
         "dockerfile_inline": inline,
         "args": {k: v for k, v in (build.get("args") or {}).items() if v is not None},
         "target": build.get("target"),
+        "labels": dict(build.get("labels") or {}),
+        "tags": list(build.get("tags") or []),
     }
 
 
