@@ -65,10 +65,15 @@ class Build(Canonical):
     dockerfile_inline: str | None = None  # the Dockerfile's text itself (then no file is read)
     args: dict[str, str] = Field(default_factory=dict)
     target: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)  # on the built image
+    tags: list[str] = Field(default_factory=list)  # more names for the built image, in order
 
     @model_serializer(mode="wrap")
     def _serialize(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        return without_unset(self, handler(self), names=frozenset({"dockerfile_inline"}))
+        return without_unset(self, handler(self), names=_BUILD_ADDITIONS)
+
+
+_BUILD_ADDITIONS = frozenset({"dockerfile_inline", "labels", "tags"})
 
 
 class Port(Canonical):

@@ -116,6 +116,7 @@ class Engine(DockerObserving, ContainerBackend):
                 tag=ref,
                 buildargs=build.args or None,
                 target=build.target,
+                labels=build.labels or None,
                 rm=True,
                 decode=True,
                 pull=False,
@@ -123,6 +124,9 @@ class Engine(DockerObserving, ContainerBackend):
             for chunk in stream:
                 if "error" in chunk:
                     raise PermanentError(f"{doing}: {chunk['error'].strip()}")
+        for tag in build.tags:  # `build.tags`: more names for the image, as Compose gives
+            repository, version = _split_ref(tag)
+            self._call("build", f"tagging {ref} as {tag}", self._api.tag, ref, repository, version)
 
     def create_container(
         self,

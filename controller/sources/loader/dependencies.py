@@ -49,7 +49,8 @@ def resolve_dependencies(
                 f"`{target}` is not an active service of this stack",
             )
         else:
-            deps.setdefault(target, Dependency())
+            # As Compose: restarted with its target, whose network namespace it shares.
+            deps.setdefault(target, Dependency(restart=True))
     return (
         service if deps == service.depends_on else service.model_copy(update={"depends_on": deps})
     )

@@ -70,12 +70,12 @@ _FOLDED = frozenset(
         "profiles",
     ]
 )
-_BUILD_KEYS = {"context", "dockerfile", "dockerfile_inline", "args", "target"}
+_BUILD_KEYS = {"context", "dockerfile", "dockerfile_inline", "args", "target", "labels", "tags"}
 _COMPOSE_BUILD_KEYS = frozenset(
     [
         "additional_contexts", "cache_from", "cache_to", "entitlements",
-        "extra_hosts", "isolation", "labels", "network", "no_cache", "platforms", "privileged",
-        "provenance", "pull", "sbom", "secrets", "shm_size", "ssh", "tags", "ulimits",
+        "extra_hosts", "isolation", "network", "no_cache", "platforms", "privileged",
+        "provenance", "pull", "sbom", "secrets", "shm_size", "ssh", "ulimits",
     ]
 )
 # fmt: on
@@ -122,7 +122,8 @@ def normalize_service(
     out: dict[str, Any] = {}
     for key, value in mapping.items():
         if key in _SIMPLE:
-            out[key] = value
+            if value != "":  # an empty string is unset, as in Compose (`platform: ${UNSET}`)
+                out[key] = value
         elif (handler := _HANDLERS.get(key)) is not None:
             errors = len(ctx.issues.errors)
             converted = handler(ctx, value, path=(*path, key), declared=declared)
@@ -238,7 +239,23 @@ def _build(
         for name in [k for k, v in (args or {}).items() if v is None]:
             ctx.issues.warn((*path, "args", name), f"build arg `{name}` has no value; left out")
         out["args"] = {k: v for k, v in (args or {}).items() if v is not None}
+    _build_names(ctx, raw, out, path=path)
     return out
+
+
+def _build_names(
+    ctx: ComposeContext, raw: dict[str, Any], out: dict[str, Any], *, path: KeyPath
+) -> None:
+    """``build.labels`` (on the built image) and ``build.tags`` (more names for it, each an
+    image reference: ``docker compose build`` tags them all)."""
+    if "labels" in raw:
+        out["labels"] = keys.labels(ctx, raw["labels"], path=(*path, "labels")) or {}
+    if "tags" in raw:
+        tags = string_list(ctx, raw["tags"], path=(*path, "tags"), single=False) or []
+        for index, tag in enumerate(tags):
+            if (problem := references.reference_problem(tag)) is not None:
+                ctx.issues.error((*path, "tags", index), problem)
+        out["tags"] = tags
 
 
 def _dockerfile_inline(ctx: ComposeContext, raw: dict[str, Any], *, path: KeyPath) -> str | None:
