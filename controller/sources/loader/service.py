@@ -54,7 +54,7 @@ COMPOSE_SERVICE_KEYS = frozenset(
         "isolation", "label_file", "links", "mac_address", "mem_swappiness", "memswap_limit",
         "models", "oom_kill_disable", "post_start", "pre_start", "pre_stop", "provider",
         "pull_refresh_after", "runtime", "storage_opt", "use_api_socket", "userns_mode", "uts",
-        "volumes_from", "extends",
+        "volumes_from",
     ]
 )
 _SIMPLE = frozenset(
@@ -163,6 +163,8 @@ def _check_service_keys(ctx: ComposeContext, mapping: dict[str, Any], *, path: K
     for key in mapping:
         if key.startswith("x-") or key in _SIMPLE or key in _HANDLERS or key in _FOLDED:
             continue
+        if key == "extends":  # applied before (compose_extends); left only where it failed
+            continue
         if key in _IGNORED:
             ctx.issues.warn((*path, key), _IGNORED[key])
             continue
@@ -173,7 +175,9 @@ def _check_service_keys(ctx: ComposeContext, mapping: dict[str, Any], *, path: K
 def _check_rules(
     ctx: ComposeContext, mapping: dict[str, Any], *, out: dict[str, Any], path: KeyPath
 ) -> None:
-    if mapping.get("image") == "" and mapping.get("build") is None:
+    if "extends" in mapping:
+        pass  # its `extends` failed (said): what it lacks may be what the base would give
+    elif mapping.get("image") == "" and mapping.get("build") is None:
         ctx.issues.error((*path, "image"), "an empty image reference names no image")
     elif mapping.get("image") is None and mapping.get("build") is None:
         ctx.issues.error(path, "a service needs an `image` or a `build`")
