@@ -15,6 +15,7 @@ service that says it, naming the file and the service.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 from typing import Any
@@ -42,10 +43,9 @@ def apply_extends(doc: dict[str, Any], *, issues: Issues, assembly: Assembly, sc
     here = scope.including[-1] if scope.including else ""
     walk = _Walk(issues=issues, assembly=assembly, scope=scope)
     for name in list(services):
-        try:
+        # A failure is said; the service keeps its `extends`, so no rule asks for its image.
+        with contextlib.suppress(_Failed):
             services[name] = walk.resolve(name, services, file=here, chain=())
-        except _Failed:
-            pass  # said; the service keeps its `extends`, so no rule asks for its image
 
 
 class _Walk:
