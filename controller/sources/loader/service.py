@@ -53,7 +53,7 @@ COMPOSE_SERVICE_KEYS = frozenset(
         "cpuset", "credential_spec", "device_cgroup_rules", "devices", "external_links", "gpus",
         "isolation", "label_file", "links", "mac_address", "mem_swappiness", "memswap_limit",
         "models", "oom_kill_disable", "post_start", "pre_start", "pre_stop", "provider",
-        "pull_refresh_after", "runtime", "storage_opt", "use_api_socket", "userns_mode", "uts",
+        "pull_refresh_after", "storage_opt", "use_api_socket", "userns_mode", "uts",
         "volumes_from",
     ]
 )
@@ -61,7 +61,7 @@ _SIMPLE = frozenset(
     [
         "container_name", "hostname", "user", "working_dir", "privileged", "read_only",
         "init", "tty", "stdin_open", "stop_signal", "platform", "network_mode", "ipc", "pid",
-        "domainname", "oom_score_adj", "cpu_shares",
+        "domainname", "oom_score_adj", "cpu_shares", "runtime",
     ]
 )
 _FOLDED = frozenset(
