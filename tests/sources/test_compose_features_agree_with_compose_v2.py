@@ -25,6 +25,8 @@ CASES = {
     "extends": ("extends", ()),
     "override": ("override", ()),
     "composeFiles": ("multi/stack", ("base.yaml", "prod.yaml")),
+    # .env, env_file, bare names, defaults and COMPOSE_PROFILES as v2 has them (not 1.29)
+    "environment": ("environment", ()),
 }
 
 
@@ -58,6 +60,10 @@ def test_what_each_feature_merged(tmp_path: Path) -> None:
     web = load_path(root / "override").stacks["override"].compose.services["web"]
     assert web.image == "nginx:1.27-alpine" and web.environment == {"A": "1", "B": "2", "C": "3"}
     assert [m.read_only for m in web.volumes] == [False]  # same target: the override's
+    env = load_path(root / "environment").stacks["environment"].compose.services
+    assert env["s"].environment == {
+        "BARE": "from-dotenv", "DEF": "dflt", "FROMFILE": "dot-file", "ONLY": "1"}
+    assert set(env) == {"s", "p"}  # COMPOSE_PROFILES=dbg in .env
 
 
 def write(root: Path, files: dict[str, str]) -> Path:

@@ -9,11 +9,10 @@ so, never dropped; a key ``docker compose up`` itself ignores (``develop``) is a
 warning.
 
 Environment: env files are read in order, then ``environment`` overrides them. A bare name
-(``- FOO`` or ``FOO:`` without value) takes its value from the shell in Compose; stackctl does
-not read its own environment, so such a name keeps an env file's value if one sets it and is
-otherwise left out with a warning. Relations between services (``depends_on`` targets,
-profiles, cycles) are checked in ``project.py``; this module must never look at other
-services.
+(``- FOO`` or ``FOO:`` without value) takes its value from the stack's variables, as Compose v2
+takes it from the project's environment (``environment.py``). Relations between services
+(``depends_on`` targets, profiles, cycles) are checked in ``project.py``; this module must never
+look at other services.
 """
 
 from __future__ import annotations
