@@ -84,8 +84,7 @@ def compile_stack(
     if not isinstance(data, dict):
         issues.error((), f"expected a mapping (a compose document), got {type_name(data)}")
         return fixed_name, None
-    # Interpolated and checked against the Compose schema first (as compose-go), each file in
-    # its own name; then `extends`, `include` and the override files, on raw mappings.
+    # Each file interpolated, schema-checked (as compose-go), extended, included, merged.
     assembly = Assembly(root=root, variables=variables, issues=issues)
     doc = assemble(data, overrides or [], assembly=assembly, folder=base_dir, file=main_file)
     if doc is None:
