@@ -277,6 +277,7 @@ class Service(Canonical):
     cpu_shares: int | None = Field(default=None, ge=0)
     mem_reservation: int | None = Field(default=None, ge=0)  # bytes
     deploy: SwarmDeploy | None = None  # the Swarm-only parts of ``deploy``
+    runtime: str | None = None  # the engine's OCI runtime (``runc``, ``runsc``); None: default
 
     @model_serializer(mode="wrap")
     def _serialize(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
@@ -286,7 +287,7 @@ class Service(Canonical):
 SERVICE_ADDITIONS = frozenset(
     {
         "security_opt", "dns_search", "dns_opt", "group_add", "ipc", "pid", "domainname",
-        "oom_score_adj", "cpu_shares", "mem_reservation", "deploy",
+        "oom_score_adj", "cpu_shares", "mem_reservation", "deploy", "runtime",
     }
 )  # fmt: skip
 

@@ -318,9 +318,12 @@ def test_extends_and_include_are_not_supported_yet(tmp_path: Path) -> None:
             """,
         )
     )
-    found = {e.path: (e.line, e.message) for e in errors}
-    assert found["include"] == (1, "not supported yet")
-    assert found["services.a.extends"] == (4, "not supported yet")
+    # Supported since issue 26 (`compose_files`): what is missing is said, with file and key.
+    found = {e.path: (e.file, e.line, e.message) for e in errors}
+    assert found == {
+        "include[0].path": ("app/compose.yaml", 1, "`other.yaml`: file not found"),
+        "services.a.extends": ("app/compose.yaml", 4, "`base.yaml`: file not found"),
+    }
 
 
 def test_errors_in_an_inline_compose_carry_the_manifest_key_path(tmp_path: Path) -> None:

@@ -186,6 +186,7 @@ def _host_args(
         "oom_score_adj": service.oom_score_adj,
         "cpu_shares": service.cpu_shares,
         "mem_reservation": service.mem_reservation,
+        "runtime": service.runtime,  # None: the engine's default runtime
     }
 
 

@@ -22,14 +22,13 @@ from controller.desired.delivery import ImageUpdates, NotifyTarget, RollbackPoli
 from controller.desired.desired_stack import DesiredStack
 from controller.desired.engine_spec import Target
 from controller.desired.names import name_problem
+from controller.sources.loader.compose_files import assemble
+from controller.sources.loader.compose_scope import Assembly, ComposeFile
 from controller.sources.loader.compose_view import with_host_paths
 from controller.sources.loader.context import ComposeContext, type_name
-from controller.sources.loader.interpolation import interpolate_tree
 from controller.sources.loader.issues import Issues
 from controller.sources.loader.project import normalize_project
 from controller.sources.loader.root import Root
-from controller.sources.loader.specification import check_specification
-from controller.sources.loader.yamlmarks import KeyPath
 
 
 @dataclass(frozen=True)
@@ -72,6 +71,8 @@ def compile_stack(
     fixed_name: str | None = None,
     derived_name: str | None = None,
     settings: StackSettings | None = None,
+    overrides: list[ComposeFile] | None = None,
+    main_file: str = "",
 ) -> tuple[str | None, DesiredStack | None]:
     """The stack name (None when none could be settled) and the stack (None when invalid).
 
@@ -84,9 +85,12 @@ def compile_stack(
     if not isinstance(data, dict):
         issues.error((), f"expected a mapping (a compose document), got {type_name(data)}")
         return fixed_name, None
-    nul: list[tuple[KeyPath, str]] = []
-    doc = interpolate_tree(data, variables=variables, issues=issues, nul=nul)
-    refused = check_specification(doc, issues=issues)  # the Compose schema first, as compose-go
+    # Each file interpolated, schema-checked (as compose-go), extended, included, merged.
+    assembly = Assembly(root=root, variables=variables, issues=issues)
+    doc = assemble(data, overrides or [], assembly=assembly, folder=base_dir, file=main_file)
+    if doc is None:
+        return fixed_name, None
+    refused = assembly.refused
     checked = len(issues.errors)
     name = _settle_name(
         doc.get("name"), issues=issues, fixed=fixed_name, derived=derived_name, source=source
@@ -97,7 +101,7 @@ def compile_stack(
         project=name or "_",
         variables=variables,
         issues=issues,
-        nul_strings=nul,
+        nul_strings=assembly.nul,
         source_dir=base,
         profiles=active_profiles(profiles, variables),
     )

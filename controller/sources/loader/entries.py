@@ -15,7 +15,13 @@ from controller.desired.reach import Reach
 from controller.desired.repository_spec import RepositorySpec
 from controller.models.errors import ManifestError
 from controller.sources.loader.compiler import Candidate, compile_stack
-from controller.sources.loader.files import FileProblem, find_compose_file, read_text
+from controller.sources.loader.compose_scope import OVERRIDE_FILE_NAMES, ComposeFile
+from controller.sources.loader.files import (
+    FileProblem,
+    entry_state,
+    find_compose_file,
+    read_text,
+)
 from controller.sources.loader.issues import Issues, LoadWarning
 from controller.sources.loader.manifest import load_manifest
 from controller.sources.loader.report import SourceKind
@@ -162,17 +168,59 @@ def load_folder(where: Root, folder: Path) -> Outcome | None:
         issues.error((), f"{len(documents)} YAML documents; a compose file holds one")
         return outcome
     name = normalize_name(folder.name if source != "." else where.given.name)
+    overrides = _override_files(where, folder, issues=issues)
+    if overrides is None:
+        return outcome
     outcome.candidates.append(
-        _compose_candidate(where, documents[0], rel=rel, source=source, folder=folder, derived=name)
+        _compose_candidate(
+            where,
+            documents[0],
+            rel=rel,
+            source=source,
+            folder=folder,
+            derived=name,
+            overrides=overrides,
+            main_file=str(outcome.compose_file),
+        )
     )
     return outcome
 
 
+def _override_files(where: Root, folder: Path, *, issues: Issues) -> list[ComposeFile] | None:
+    """The folder's override file, merged as ``docker compose`` merges it when no ``-f`` is
+    given: the first of ``compose.override.yml``, ``compose.override.yaml``,
+    ``docker-compose.override.yml``, ``docker-compose.override.yaml`` (whatever the compose
+    file's name; Compose warns about the others, so do we). Its absence is a probe too: one
+    created later loads the folder again. None: it cannot be read (said in ``issues``)."""
+    present = [n for n in OVERRIDE_FILE_NAMES if entry_state(folder / n) != "missing"]
+    if not present:
+        return []
+    for name in present[1:]:
+        issues.warn((), f"`{name}` is ignored: `{present[0]}` is the override file")
+    path = folder / present[0]
+    scoped = issues.scoped(file=where.rel(path), marks=None)
+    documents = _read(where, path, issues=scoped)
+    if documents is None:
+        return None
+    if len(documents) != 1:
+        scoped.error((), f"{len(documents)} YAML documents; a compose file holds one")
+        return None
+    return [ComposeFile(documents[0], where.rel(path))]
+
+
 def _compose_candidate(
-    where: Root, doc: Document, *, rel: str, source: str, folder: Path, derived: str
+    where: Root,
+    doc: Document,
+    *,
+    rel: str,
+    source: str,
+    folder: Path,
+    derived: str,
+    overrides: list[ComposeFile] | None = None,
+    main_file: str = "",
 ) -> Candidate:
     """A compose document as a stack candidate: its ``.env`` read, its name ``derived`` unless it
-    says ``name:``."""
+    says ``name:``; ``overrides`` merged onto it."""
     issues = Issues(file=rel, marks=doc.marks)
     variables = load_variables(
         root=where, issues=issues, env={}, base_dir=folder, implicit_dotenv=True
@@ -186,6 +234,8 @@ def _compose_candidate(
         source=source,
         source_dir=where.rel(folder),
         derived_name=derived,
+        overrides=overrides,
+        main_file=main_file,
     )
     line = doc.marks.line(("name",)) if isinstance(doc.data, dict) and "name" in doc.data else None
     return Candidate(name, stack, issues.errors, issues.warnings, rel, line)

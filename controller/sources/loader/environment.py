@@ -3,9 +3,12 @@
 Env files are read in order (later ones override earlier ones), then ``environment``
 overrides them, as in Compose. Each env file's content hash is recorded on the canonical
 service, so a changed file changes the service's config hash even where the merged values
-do not. A bare name (``- FOO``, or ``FOO:`` without a value) takes its value from the shell in
-Compose; stackctl never reads its own environment, so such a name keeps an env file's value if
-one sets it and is otherwise left out with a warning. Files are read only through the context.
+do not. A bare name (``- FOO``, or ``FOO:`` without a value) takes its value from the project's
+environment in Compose v2 (the shell, then ``.env``); stackctl never reads its own environment,
+so such a name takes the value of the stack's variables (``spec.env``, the env file or ``.env``),
+else keeps an env file's value if one sets it (Compose v2 would leave it unset, 1.29 kept it:
+kept as before, a test pins it), else is left out with a warning. Files are read only through
+the context.
 A SOPS-encrypted env file is kept as ciphertext, its variables as placeholders
 (``controller.sources.loader.encrypted_files``): the content hash on the service is then the
 ciphertext's.
@@ -49,11 +52,13 @@ def service_environment(
         for name, value in (list_or_dict(ctx, mapping["environment"], path=where) or {}).items():
             if value is not None:
                 values[name] = value
-            elif name not in values:
+            elif name in ctx.variables:  # Compose v2 looks it up in the project's (.env too)
+                values[name] = ctx.variables[name]
+            elif name not in values:  # an env file's value is kept (see the module: not v2)
                 ctx.issues.warn(
                     (*where, name),
-                    f"`{name}` has no value; Compose would read it from the shell, stackctl "
-                    "never reads its own environment, so it is left out",
+                    f"`{name}` has no value and no variable sets it; Compose would read it from "
+                    "the shell, stackctl never reads its own environment, so it is left out",
                 )
     check_environment(values, sealed=ctx.sealed, issues=ctx.issues, path=(*path, "environment"))
     return dict(sorted(values.items())), files

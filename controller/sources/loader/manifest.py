@@ -1,7 +1,9 @@
 """The ``Stack`` manifest kind (``apiVersion: stackctl/v1``), one YAML document at a time.
 
 Owns the manifest's schema (``metadata.name``, ``metadata.labels``, ``spec.compose`` or
-``spec.composeFile``, ``spec.envFile``, ``spec.env``, ``suspend``, ``prune``,
+``spec.composeFile`` (or ``spec.composeFiles``: several, merged in order as ``docker compose
+-f a -f b`` merges them; the first is the one paths and ``.env`` start from), ``spec.envFile``,
+``spec.env``, ``suspend``, ``prune``,
 ``deletionPolicy``, ``adopt``, and the delivery settings ``notify``, ``rollback``,
 ``timeout``, ``imageUpdates``, read by ``source.delivery``) and how a manifest reaches its
 compose document: inline, or a file relative to the manifest (which then sits in its own file
@@ -24,6 +26,7 @@ from controller.desired.names import name_problem
 from controller.desired.reach import Reach
 from controller.models.errors import ManifestError
 from controller.sources.loader.compiler import Candidate, StackSettings, compile_stack
+from controller.sources.loader.compose_scope import ComposeFile
 from controller.sources.loader.context import type_name
 from controller.sources.loader.delivery_keys import read_delivery
 from controller.sources.loader.files import FileProblem, read_text
@@ -66,6 +69,7 @@ class TargetSpec(_Strict):
 class ManifestSpec(_Strict):
     compose: dict[str, Any] | None = None
     composeFile: str | None = None
+    composeFiles: list[str] | None = None  # merged in order, as `docker compose -f a -f b`
     envFile: str | None = None
     env: dict[str, str] = Field(default_factory=dict)
     suspend: bool = False
@@ -100,14 +104,25 @@ def load_manifest(
     spec, settings = _read_spec(data, issues, root=root, reach=reach)
     if spec is None or name is None:
         return candidate
-    if (spec.compose is None) == (spec.composeFile is None):
-        issues.error(("spec",), "give exactly one of `compose` (inline) or `composeFile`")
+    given = [spec.compose is not None, spec.composeFile is not None, spec.composeFiles is not None]
+    if sum(given) != 1 or spec.composeFiles == []:
+        issues.error(
+            ("spec",), "give exactly one of `compose` (inline), `composeFile` or `composeFiles`"
+        )
         return candidate
     base_dir = file_path.parent
+    files = spec.composeFiles or []
+    if files:
+        spec = spec.model_copy(update={"composeFile": files[0]})
     compose_doc, compose_issues, compose_dir = _compose_source(
         data, spec, issues=issues, root=root, base_dir=base_dir, claims=claims
     )
     if compose_issues is None:
+        return candidate
+    overrides = _override_sources(
+        files[1:], issues=issues, root=root, base_dir=base_dir, claims=claims
+    )
+    if overrides is None:
         return candidate
     variables = load_variables(
         root=root,
@@ -118,6 +133,7 @@ def load_manifest(
         env_file_key=("spec", "envFile"),
         implicit_dotenv=spec.composeFile is not None,
     )
+    main_file = realpath(compose_dir / Path(spec.composeFile).name) if spec.composeFile else ""
     _, candidate.stack = compile_stack(
         compose_doc,
         issues=compose_issues,
@@ -128,6 +144,8 @@ def load_manifest(
         profiles=spec.profiles,
         fixed_name=name,
         settings=settings,
+        overrides=overrides,
+        main_file=main_file,
     )
     if issues.failed:
         candidate.stack = None
@@ -169,7 +187,7 @@ def _lenient_spec(data: Any) -> ManifestSpec | None:
     raw = data.get("spec") if isinstance(data, dict) else None
     if not isinstance(raw, dict):
         return None
-    keys = ("compose", "composeFile", "envFile", "env", "profiles")
+    keys = ("compose", "composeFile", "composeFiles", "envFile", "env", "profiles")
     parts = {k: raw[k] for k in keys if k in raw}
     try:
         return ManifestSpec.model_validate(parts)
@@ -233,3 +251,29 @@ def _compose_source(
         )
         return None, None, base_dir
     return documents[0].data, scoped, where.path.parent
+
+
+def _override_sources(
+    refs: list[str], *, issues: Issues, root: Root, base_dir: Path, claims: set[Path]
+) -> list[ComposeFile] | None:
+    """``composeFiles`` after the first, each relative to the manifest: merged onto the first
+    in order (``compose_files``); None when one cannot be read (said at its key)."""
+    out: list[ComposeFile] = []
+    for index, ref in enumerate(refs, start=1):
+        at = ("spec", "composeFiles", index)
+        try:
+            where = root.locate(base=base_dir, ref=ref)
+            text = read_text(where.path)
+            documents = load_documents(text, file=where.rel)
+        except FileProblem as e:
+            issues.error(at, f"`{ref}`: {e.message}")
+            return None
+        except ManifestError as e:
+            issues.errors.append(e)
+            return None
+        claims.add(Path(realpath(where.path)))
+        if len(documents) != 1:
+            issues.error(at, f"`{where.rel}` holds {len(documents)} YAML documents; expected one")
+            return None
+        out.append(ComposeFile(documents[0], where.rel))
+    return out

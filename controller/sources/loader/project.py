@@ -1,7 +1,8 @@
 """A whole compose document: its top-level keys, its services, and what holds them together.
 
 Owns the top-level keys (``version`` is obsolete and ignored with a warning; ``include`` and
-``extends`` are not supported yet), profiles (a service none of whose ``profiles`` is active,
+``extends`` were applied before, on the raw document: ``compose_files``), profiles (a service
+none of whose ``profiles`` is active,
 ``ComposeContext.profiles``, is left out of the model and noted in ``ctx.disabled``), the
 implicit ``default`` network and fixed container names. The objects (``networks``,
 ``volumes``, ``secrets``, ``configs``) are ``objects``; ``depends_on`` targets, cycles and

@@ -9,11 +9,10 @@ so, never dropped; a key ``docker compose up`` itself ignores (``develop``) is a
 warning.
 
 Environment: env files are read in order, then ``environment`` overrides them. A bare name
-(``- FOO`` or ``FOO:`` without value) takes its value from the shell in Compose; stackctl does
-not read its own environment, so such a name keeps an env file's value if one sets it and is
-otherwise left out with a warning. Relations between services (``depends_on`` targets,
-profiles, cycles) are checked in ``project.py``; this module must never look at other
-services.
+(``- FOO`` or ``FOO:`` without value) takes its value from the stack's variables, as Compose v2
+takes it from the project's environment (``environment.py``). Relations between services
+(``depends_on`` targets, profiles, cycles) are checked in ``project.py``; this module must never
+look at other services.
 """
 
 from __future__ import annotations
@@ -53,15 +52,15 @@ COMPOSE_SERVICE_KEYS = frozenset(
         "cpuset", "credential_spec", "device_cgroup_rules", "devices", "external_links", "gpus",
         "isolation", "label_file", "links", "mac_address", "mem_swappiness", "memswap_limit",
         "models", "oom_kill_disable", "post_start", "pre_start", "pre_stop", "provider",
-        "pull_refresh_after", "runtime", "storage_opt", "use_api_socket", "userns_mode", "uts",
-        "volumes_from", "extends",
+        "pull_refresh_after", "storage_opt", "use_api_socket", "userns_mode", "uts",
+        "volumes_from",
     ]
 )
 _SIMPLE = frozenset(
     [
         "container_name", "hostname", "user", "working_dir", "privileged", "read_only",
         "init", "tty", "stdin_open", "stop_signal", "platform", "network_mode", "ipc", "pid",
-        "domainname", "oom_score_adj", "cpu_shares",
+        "domainname", "oom_score_adj", "cpu_shares", "runtime",
     ]
 )
 _FOLDED = frozenset(
@@ -164,6 +163,8 @@ def _check_service_keys(ctx: ComposeContext, mapping: dict[str, Any], *, path: K
     for key in mapping:
         if key.startswith("x-") or key in _SIMPLE or key in _HANDLERS or key in _FOLDED:
             continue
+        if key == "extends":  # applied before (compose_extends); left only where it failed
+            continue
         if key in _IGNORED:
             ctx.issues.warn((*path, key), _IGNORED[key])
             continue
@@ -174,7 +175,9 @@ def _check_service_keys(ctx: ComposeContext, mapping: dict[str, Any], *, path: K
 def _check_rules(
     ctx: ComposeContext, mapping: dict[str, Any], *, out: dict[str, Any], path: KeyPath
 ) -> None:
-    if mapping.get("image") == "" and mapping.get("build") is None:
+    if "extends" in mapping:
+        pass  # its `extends` failed (said): what it lacks may be what the base would give
+    elif mapping.get("image") == "" and mapping.get("build") is None:
         ctx.issues.error((*path, "image"), "an empty image reference names no image")
     elif mapping.get("image") is None and mapping.get("build") is None:
         ctx.issues.error(path, "a service needs an `image` or a `build`")
