@@ -1,7 +1,8 @@
-"""Docker Compose v2 as the oracle of the Compose features (include, extends, override files): ``docker compose config --format json`` (which
-needs no engine) and stackctl's loaded model, each as one comparable view per service (image,
-command, entrypoint, environment, ports, volumes, labels, networks, depends_on, restart,
-runtime), so a test can say ``assert ours == compose``.
+"""Docker Compose v2 as the oracle of the Compose features (include, extends, override files,
+composeFiles): ``docker compose config --format json`` (which needs no engine) and stackctl's
+loaded model, each as one comparable view per service (image, command, entrypoint, environment,
+ports, volumes, labels, networks, depends_on, restart, runtime), so a test can say
+``assert ours == compose``.
 
 The binary runs with an environment of nothing but ``PATH`` and ``HOME``: stackctl never reads
 its own environment, so the oracle must not read the test runner's either.
