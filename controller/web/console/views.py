@@ -18,6 +18,7 @@ from controller.commands.operations import Condition, stack_conditions
 from controller.db import Database
 from controller.desired.differences import FieldChange, document_changes
 from controller.desired.engine_spec import LOCAL
+from controller.desired.shown import shown_compose
 from controller.models import (
     Command,
     Event,
@@ -296,7 +297,8 @@ def diff_view(db: Database, name: str, *, old: str | None, new: str | None) -> D
     old = _normal(old) or (f"v{after.number - 1}" if after.number > 1 else after.version)
     before = db.stack_versions.require(name, old or "")
     changes = document_changes(
-        before.compose.model_dump(mode="json"), after.compose.model_dump(mode="json")
+        shown_compose(before.compose.model_dump(mode="json")),
+        shown_compose(after.compose.model_dump(mode="json")),
     )
     return DiffView(version_row(before, stack), version_row(after, stack), changes, labels)
 
