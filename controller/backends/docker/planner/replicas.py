@@ -16,6 +16,7 @@ from controller.backends.docker.planner.container_names import (
 )
 from controller.backends.shared.steps import Step, StepKind
 from controller.desired import DesiredStack, Service
+from controller.desired.legacy_hashes import legacy_hashes
 from controller.models.observed import ADOPT_REASON, ObservedContainer, Snapshot
 
 
@@ -134,6 +135,7 @@ def _replica_steps(
         old=previous.compose.services.get(name) if previous else None,
         old_hash=previous.service_hashes.get(name) if previous else None,
         new=service,
+        base=desired.base,
     )
     if change:
         kind, why = StepKind.RECREATE, change
@@ -208,8 +210,12 @@ def _why_recreate(
     old: Service | None,
     old_hash: str | None,
     new: Service,
+    base: str,
 ) -> str | None:
-    if container.config_hash != want_hash:
+    # A label an earlier release wrote for this same service is current (issue 26, item 6).
+    if container.config_hash != want_hash and container.config_hash not in legacy_hashes(
+        new, base=base
+    ):
         if old is not None and old_hash == container.config_hash:
             return f"{describe_change(old, new)} changed"
         return f"configuration changed (hash {container.config_hash[:12]} -> {want_hash[:12]})"
