@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from helpers import labels_0_1_0
+
 from controller.desired.compose import Build, EnvFile, Mount, Port, Service
 from controller.desired.legacy_hashes import legacy_hashes, root_relative
 from controller.sources.loader import load_root
@@ -92,35 +94,10 @@ def test_the_fields_that_only_scale_or_order_a_service_are_not_hashed():
 def test_the_loader_today_gives_back_what_0_1_0_wrote_for_the_same_files(tmp_path: Path):
     """The same folder loaded by 105c5cb's loader gave these labels (pinned); today's loader
     stores its paths relative to ``web/``, and ``legacy_hashes`` finds them again."""
-    (tmp_path / "web" / "html").mkdir(parents=True)
-    (tmp_path / "shared").mkdir()
-    (tmp_path / "web" / "app.env").write_text("LOG_LEVEL=info\n")
-    (tmp_path / "shared" / "common.env").write_text("A=1\n")
-    (tmp_path / "web" / "Dockerfile").write_text("FROM stackctl-test/busybox:1\n")
-    (tmp_path / "web" / "compose.yaml").write_text(
-        """\
-services:
-  web:
-    image: stackctl-test/busybox:1
-    build: .
-    env_file: [app.env, ../shared/common.env]
-    ports: ["127.0.0.1:18080:8080"]
-    volumes: [./html:/www:ro, ../shared:/shared, data:/data, /srv:/srv]
-    healthcheck: {test: [CMD, "true"], interval: 1s}
-    depends_on: [db]
-  db:
-    image: stackctl-test/busybox:1
-    env_file: app.env
-volumes: {data: {}}
-"""
-    )
+    labels_0_1_0.write_folder(tmp_path)
     stack = load_root(tmp_path).stacks["web"]
     assert stack.base == "web"
-    written_by_0_1_0 = {
-        "web": "e4be0cbf4ed72c35fc9bf69f7e82b4ad15fabc497f92a145d039b5355a48822c",
-        "db": "d8307556f34b07e4defba1b0edbdc768369ee92c9c9de92c16197c8fcac7cdba",
-    }
-    for name, label in written_by_0_1_0.items():
+    for name, label in labels_0_1_0.LABELS.items():
         service = stack.compose.services[name]
         assert label in legacy_hashes(service, base=stack.base), name
         assert stack.service_hashes[name] != label  # today's own hash alone would recreate
