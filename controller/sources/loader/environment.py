@@ -6,9 +6,9 @@ service, so a changed file changes the service's config hash even where the merg
 do not. A bare name (``- FOO``, or ``FOO:`` without a value) takes its value from the project's
 environment in Compose v2 (the shell, then ``.env``); stackctl never reads its own environment,
 so such a name takes the value of the stack's variables (``spec.env``, the env file or ``.env``),
-else keeps an env file's value if one sets it (Compose v2 would leave it unset, 1.29 kept it:
-kept as before, a test pins it), else is left out with a warning. Files are read only through
-the context.
+else is left out with a warning, even when an env file sets it (Compose v2 leaves it unset:
+``null`` in ``docker compose config``; 1.29 kept the env file's value). Files are read only
+through the context.
 A SOPS-encrypted env file is kept as ciphertext, its variables as placeholders
 (``controller.sources.loader.encrypted_files``): the content hash on the service is then the
 ciphertext's.
@@ -54,11 +54,13 @@ def service_environment(
                 values[name] = value
             elif name in ctx.variables:  # Compose v2 looks it up in the project's (.env too)
                 values[name] = ctx.variables[name]
-            elif name not in values:  # an env file's value is kept (see the module: not v2)
+            else:  # unset, as in Compose v2, even over an env file's value (1.29 kept that)
+                overridden = values.pop(name, None) is not None
                 ctx.issues.warn(
                     (*where, name),
                     f"`{name}` has no value and no variable sets it; Compose would read it from "
-                    "the shell, stackctl never reads its own environment, so it is left out",
+                    "the shell, stackctl never reads its own environment, so it is left out"
+                    + (" (as Compose v2 does, over the env file's value)" if overridden else ""),
                 )
     check_environment(values, sealed=ctx.sealed, issues=ctx.issues, path=(*path, "environment"))
     return dict(sorted(values.items())), files
