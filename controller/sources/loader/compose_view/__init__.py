@@ -29,7 +29,9 @@ set it either.
 is a SOPS placeholder (the hash would need the plaintext); a value where stackctl's reading
 differs from Compose's (a bare name Compose fills from the variables or leaves unset while
 stackctl does not, a command go-shellwords splits differently from ``shlex``); and any key or
-form not reproduced here (``extends``, ``devices``, ``gpus``, ``blkio_config``, ...).
+form not reproduced here (``devices``, ``gpus``, ``blkio_config``, ...). ``extends`` is
+merged into the mapping before it gets here (``compose_extends``), as compose-go merges it
+before it hashes; an ``extends`` still there is one that failed.
 """
 
 from __future__ import annotations
