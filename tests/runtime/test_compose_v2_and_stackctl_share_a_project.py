@@ -105,6 +105,8 @@ def test_apply_then_compose_up_then_apply_recreates_nothing(
     assert code == 0, out
     assert "recreate" not in out.lower(), out
     assert ids(docker_client, name) == made
+    code, out = stackctl("diff", str(folder), "--db", db)
+    assert code == 0 and "no differences" in out, out
 
     # Compose's own view of the project agrees: both services, running, from our containers.
     listed = compose_v2(folder, name, "ps", "-a", "--format", "json")
@@ -114,6 +116,8 @@ def test_apply_then_compose_up_then_apply_recreates_nothing(
     }
     exec_ = compose_v2(folder, name, "exec", "-T", "web", "sh", "-c", "echo $GREETING $MODE")
     assert exec_.stdout.strip() == "hello test", exec_.stderr
+    logs = compose_v2(folder, name, "logs", "--no-color", "web")
+    assert logs.returncode == 0, logs.stderr
 
     code, out = stackctl("delete", name, "--db", db, "--volumes")
     assert code == 0, out
@@ -188,6 +192,29 @@ def test_adopting_what_compose_started_recreates_nothing_when_the_file_is_the_sa
     assert code == 0, out
     assert f"recreate {name}-web-1" in out and "labels tier" in out, out
     assert f"recreate {name}-db-1" not in out, out
+
+    code, out = stackctl("delete", name, "--db", db, "--volumes")
+    assert code == 0, out
+    assert containers(docker_client, name) == {}
+
+
+def test_compose_down_then_stackctl_apply_brings_the_stack_back(
+    tmp_path, engine_janitor, test_images, docker_client: docker.DockerClient
+):
+    name = engine_janitor.project("v2down")
+    folder, db = project(tmp_path, name, free_port())
+    code, out = stackctl("apply", str(folder), "--db", db)
+    assert code == 0, out
+    down = compose_v2(folder, name, "down")
+    assert down.returncode == 0, down.stderr
+    assert containers(docker_client, name) == {}
+    # The drift is stackctl's to repair: the same stack back, made by stackctl again.
+    code, out = stackctl("apply", str(folder), "--db", db)
+    assert code == 0, out
+    back = containers(docker_client, name)
+    assert sorted(back) == [f"{name}-db-1", f"{name}-web-1"], back
+    assert all(ours for _, ours in back.values())
+    assert "Recreate" not in up(folder, name)
 
     code, out = stackctl("delete", name, "--db", db, "--volumes")
     assert code == 0, out
