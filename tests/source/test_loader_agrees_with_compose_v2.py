@@ -12,9 +12,7 @@ empty file, a folder holding a Dockerfile), so that what is compared is the comp
 
 The disagreements that are deliberate are in ``DELIBERATE`` (a file stackctl refuses) and
 ``DELIBERATE_FIELDS`` (a field that differs), each with its reason; any other disagreement
-fails, and so does an entry that no longer matches anything (the table stays true). Files that
-need a feature another change brings (``include``, ``extends``, several compose files,
-``runtime``, ``develop``) are shown as "pending: FEATURE" and not judged here.
+fails, and so does an entry that no longer matches anything (the table stays true).
 
 ``pytest -s`` prints the table: per file, both accept / both reject / Compose accepts and
 stackctl rejects (with our error) / stackctl accepts and Compose rejects; per field, the number
@@ -122,13 +120,6 @@ DELIBERATE_FIELDS: dict[tuple[str, str], str] = {
         " --all-resources`), Compose v2 leaves it out by default"
     ),
 }
-PENDING = {
-    "include": re.compile(r"\binclude\b"),
-    "extends": re.compile(r"\bextends\b"),
-    "several compose files": re.compile(r"composeFiles"),
-    "runtime": re.compile(r"\bruntime\b"),
-    "develop": re.compile(r"\bdevelop\b"),
-}
 _MISSING = re.compile(r"(Dockerfile|build context)? ?`(proj/[^`]+)`:? (?:file )?not found")
 
 
@@ -150,13 +141,10 @@ class Outcome:
     compose: ComposeVerdict
     ours: LoadResult
     differences: list[Disagreement]
-    pending: str | None
 
     @property
     def verdict(self) -> str:
         accepted = bool(self.ours.stacks)
-        if self.pending:
-            return f"pending: {self.pending}"
         if accepted and self.compose.accepted:
             return "both accept" + (" (fields differ)" if self.differences else "")
         if not accepted and not self.compose.accepted:
@@ -265,16 +253,11 @@ def _judge(case: Case) -> Outcome:
         extra = ("--project-directory", files[2])
         files = files[:1]
     compose = compose_config(case.cwd, files, project=case.project, env=case.env, extra=extra)
-    pending = next(
-        (feature for feature, mentioned in PENDING.items()
-         if any(mentioned.search(f"{e.path} {e.message}") for e in ours.errors)),
-        None,
-    )  # fmt: skip
     found: list[Disagreement] = []
     if ours.stacks and compose.accepted and compose.config is not None:
         (stack,) = ours.stacks.values()
         found = disagreements(stack.compose, (folder / stack.base).resolve(), compose.config)
-    return Outcome(case, compose, ours, found, pending)
+    return Outcome(case, compose, ours, found)
 
 
 @pytest.fixture(scope="module")
@@ -289,8 +272,6 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> list[Outcome]:
 def _undeclared(outcome: Outcome) -> list[str]:
     """What about this file disagrees and is not in the deliberate tables."""
     name = outcome.case.name
-    if outcome.pending:
-        return []
     if outcome.verdict == "Compose accepts, stackctl rejects" and name not in DELIBERATE:
         return [f"stackctl rejects what Compose accepts: {outcome.our_error()}"]
     if outcome.verdict == "stackctl accepts, Compose rejects":
@@ -322,7 +303,7 @@ def test_the_agreement_table(outcomes: list[Outcome]) -> None:
         detail = ""
         if o.verdict.startswith("Compose accepts"):
             detail = DELIBERATE.get(o.case.name, "") or o.our_error()
-        elif o.verdict.startswith(("stackctl accepts", "both reject")) or o.pending:
+        elif o.verdict.startswith(("stackctl accepts", "both reject")):
             detail = o.compose.error if o.compose.error else o.our_error()
         if o.differences:
             detail = "; ".join(str(d) for d in o.differences)
