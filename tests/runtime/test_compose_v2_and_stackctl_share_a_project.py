@@ -198,6 +198,24 @@ def test_adopting_what_compose_started_recreates_nothing_when_the_file_is_the_sa
     assert containers(docker_client, name) == {}
 
 
+def test_delete_right_after_adopting_removes_what_compose_made(
+    tmp_path, engine_janitor, test_images, docker_client: docker.DockerClient
+):
+    name = engine_janitor.project("v2adel")
+    folder, db = project(tmp_path, name, free_port())
+    up(folder, name)
+    code, out = stackctl("apply", str(folder), "--db", db, "--adopt")
+    assert code == 0 and "recreate" not in out.lower(), out
+    # Nothing of the project carries stackctl's label (all adopted as they were), yet it is
+    # stackctl's now: delete removes its containers, network and volume.
+    assert not any(ours for _, ours in containers(docker_client, name).values())
+    code, out = stackctl("delete", name, "--db", db, "--volumes")
+    assert code == 0, out
+    assert containers(docker_client, name) == {}
+    assert docker_client.networks.list(names=[f"{name}_default"]) == []
+    assert [v for v in docker_client.volumes.list() if v.name == f"{name}_data"] == []
+
+
 def test_compose_down_then_stackctl_apply_brings_the_stack_back(
     tmp_path, engine_janitor, test_images, docker_client: docker.DockerClient
 ):

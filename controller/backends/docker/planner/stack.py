@@ -73,18 +73,23 @@ def teardown(
     """DELETE_STACK: containers in reverse dependency order (``order`` = the last known
     levels; unknown services first), then networks, then volumes only when asked.
 
-    The containers are ours and, when the stack is stackctl's there (``observed.owned``),
-    every other one that carries its Compose project label (``docker compose up`` recreated a
-    replica without our label, ``docker compose run`` left a one-off): they are that stack's
-    project, and would hold its network. Nothing else is touched: a project Compose started
+    The containers are ours and, when the stack is stackctl's there (``observed.owned``, or
+    an ``order`` known from its applied version), every other one that carries its Compose
+    project label (``docker compose up`` recreated a replica without our label, ``docker
+    compose run`` left a one-off, an adopted container kept as Compose made it): they are that
+    stack's project, and would hold its network. Nothing else is touched: a project Compose started
     that stackctl never held (an apply refused it), a container placed in the project only by
     its name, or one of no project at all stays, and a network it holds fails to go (the
     runtime names the container)."""
     rank = {name: i for i, names in enumerate(order or []) for name in names}
-    held = [c for c in observed.containers if c.managed or observed.owned]
+    # Whether the stack is stackctl's there: something of it carries our label, or it was
+    # applied (``order`` comes from its applied version; its containers may all be Compose's:
+    # adopted as they were, or recreated by `docker compose up` since).
+    stackctls = observed.owned or bool(order)
+    held = [c for c in observed.containers if c.managed or stackctls]
     ours = {c.id for c in held if c.managed}
     seen = {c.id for c in held}
-    labelled = [c for c in observed.project_containers if observed.owned and c.id not in seen]
+    labelled = [c for c in observed.project_containers if stackctls and c.id not in seen]
     containers = sorted(
         [*held, *labelled],
         key=lambda c: (-rank.get(c.service, len(rank) + 1), -c.number, c.name),
