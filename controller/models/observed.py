@@ -45,6 +45,21 @@ def object_name(stack: str, key: str) -> str:
 
 
 @dataclass(frozen=True)
+class ContainerConfig:
+    """What an inspected container was created with (the engine's ``Config``), as far as it
+    can be compared with a service: the image reference, the process, its environment (the
+    image's included) and labels (the image's and Compose's included)."""
+
+    image: str = ""
+    command: tuple[str, ...] | None = None
+    entrypoint: tuple[str, ...] | None = None
+    env: tuple[tuple[str, str], ...] = ()
+    labels: tuple[tuple[str, str], ...] = ()
+    user: str = ""
+    working_dir: str = ""
+
+
+@dataclass(frozen=True)
 class ObservedContainer:
     id: str
     name: str
@@ -61,6 +76,9 @@ class ObservedContainer:
     # label); it is then the slot's container until the planner says otherwise.
     managed: bool = True
     own_hash: str = ""  # OWN_HASH_LABEL; "" on containers made before it or by Compose
+    # Only from an inspection (the list entry has no Config): what names the fields a container
+    # `docker compose` made differs in.
+    config: ContainerConfig | None = field(default=None, compare=False)
 
     @property
     def running(self) -> bool:

@@ -10,6 +10,7 @@ slots is compared by Compose's hash: the same hash means the same definitions, s
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from helpers.stacks import desired_stack
 
 from controller.backends.docker.planner import plan
 from controller.desired.compose_hash import compose_config_hash
-from controller.models.observed import ADOPT_REASON, ObservedContainer, Snapshot
+from controller.models.observed import ADOPT_REASON, ContainerConfig, ObservedContainer, Snapshot
 
 IMG = "img:1"
 IMG_ID = "sha256:" + "a" * 64
@@ -141,4 +142,22 @@ def test_secrets_are_stackctls_copies_so_composes_container_is_replaced(
     assert steps(desired, made) == [
         f"recreate eco-web-1: {ADOPT_REASON}; stackctl mounts its own copies of the service's"
         " secrets and configs"
+    ]
+
+
+def test_a_compose_made_container_differing_names_what_its_config_shows(tmp_path: Path) -> None:
+    """No version of what Compose ran: the fields are read off the inspected container (only
+    what the service sets: the image's own variables and labels are in the container too)."""
+    desired = stack(tmp_path, "2")
+    config = ContainerConfig(
+        image=IMG,
+        env=(("A", "1"), ("PATH", "/bin")),
+        labels=(("com.docker.compose.service", "web"),),
+    )
+    made = replace(container(config_hash="z" * 64, managed=False), config=config)
+    assert steps(desired, made) == [f"recreate eco-web-1: {ADOPT_REASON}; environment A changed"]
+    same = replace(made, config=replace(config, env=(("A", "2"), ("PATH", "/bin"))))
+    assert steps(desired, same) == [
+        f"recreate eco-web-1: {ADOPT_REASON}; its configuration differs"
+        f" (Compose hash {'z' * 12} -> {desired.compose_hashes['web'][:12]})"
     ]

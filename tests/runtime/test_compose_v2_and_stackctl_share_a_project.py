@@ -198,6 +198,30 @@ def test_adopting_what_compose_started_recreates_nothing_when_the_file_is_the_sa
     assert containers(docker_client, name) == {}
 
 
+def test_adopting_a_project_whose_file_changed_since_names_the_fields(
+    tmp_path, engine_janitor, test_images, docker_client: docker.DockerClient
+):
+    name = engine_janitor.project("v2adiff")
+    folder, db = project(tmp_path, name, free_port())
+    up(folder, name)
+    started = ids(docker_client, name)
+    # The file changed after Compose started the project: stackctl has no version of what
+    # Compose ran, so it reads the fields off the container.
+    (folder / "app.env").write_text("GREETING=salut\nLEVEL=info\n")
+    code, out = stackctl("apply", str(folder), "--db", db, "--adopt")
+    assert code == 0, out
+    assert (
+        f"recreate {name}-web-1: adopt: created by docker compose; environment GREETING changed"
+        in out
+    ), out
+    assert f"recreate {name}-db-1" not in out, out
+    assert ids(docker_client, name)[f"{name}-db-1"] == started[f"{name}-db-1"]
+
+    code, out = stackctl("delete", name, "--db", db, "--volumes")
+    assert code == 0, out
+    assert containers(docker_client, name) == {}
+
+
 def test_delete_right_after_adopting_removes_what_compose_made(
     tmp_path, engine_janitor, test_images, docker_client: docker.DockerClient
 ):

@@ -72,7 +72,7 @@ class Fleet:
     ) -> Snapshot:
         """What ``Engine.observe(stack, images=..., names=...)`` would return now."""
         names = list(names)
-        foreign = self._observed(self._foreign.get(stack, ()))
+        foreign = self._observed(self._foreign.get(stack, ()), full=True)
         for summary in self._unlabelled:
             if compose_slot(stack, (summary.get("Names") or ["/"])[0].lstrip("/")) is not None:
                 info = self._inspect(summary["Id"])
@@ -113,10 +113,13 @@ class Fleet:
                 self._resolved[ref] = None
         return self._resolved[ref]
 
-    def _observed(self, summaries: Iterable[dict[str, Any]]) -> list[ObservedContainer]:
+    def _observed(
+        self, summaries: Iterable[dict[str, Any]], *, full: bool = False
+    ) -> list[ObservedContainer]:
+        """``full``: inspect running containers too (their ``Config`` is not in the list)."""
         found = []
         for summary in summaries:
-            container = container_of_summary(summary)
+            container = None if full else container_of_summary(summary)
             if container is None:
                 info = self._inspect(summary["Id"])
                 container = None if info is None else container_of(info)

@@ -68,7 +68,7 @@ class DockerObserving(EngineConnection):
         # (a delete removes them all); each is inspected once.
         others = {c["Id"] for c in listed} - {c["Id"] for c in ours}
         oneoffs = [c for c in listed if c["Id"] in others - foreign_ids]
-        inspected = self._inspect_all([*foreign_summaries, *oneoffs])
+        inspected = self._inspect_all([*foreign_summaries, *oneoffs], full=True)
         made, foreign = in_slots(stack, [c for c in inspected if c.id in foreign_ids])
         networks = self._call(
             "list_networks", f"listing networks of {stack}", self._api.networks, filters=project
@@ -103,12 +103,15 @@ class DockerObserving(EngineConnection):
         running): every stack's ``Snapshot`` is then ``fleet.snapshot(stack, ...)``."""
         return Fleet(self._call, self._api)
 
-    def _inspect_all(self, summaries: list[dict[str, Any]]) -> list[ObservedContainer]:
-        """The observed containers: a running one from its list entry (it says all), any other,
-        or one placed by its name, inspected."""
+    def _inspect_all(
+        self, summaries: list[dict[str, Any]], *, full: bool = False
+    ) -> list[ObservedContainer]:
+        """The observed containers: a running one from its list entry (it says all but its
+        ``Config``), any other, one placed by its name, or every one when ``full`` (those
+        without our label: the planner compares their ``Config``), inspected."""
         containers = []
         for summary in summaries:
-            known = None if "_stack" in summary else container_of_summary(summary)
+            known = None if "_stack" in summary or full else container_of_summary(summary)
             if known is not None:
                 containers.append(known)
                 continue

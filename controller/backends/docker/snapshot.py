@@ -19,6 +19,7 @@ from controller.models.observed import (
     SERVICE_LABEL,
     VERSION_LABEL,
     VOLUME_LABEL,
+    ContainerConfig,
     ObservedContainer,
     ObservedNetwork,
     ObservedVolume,
@@ -80,6 +81,25 @@ def container_of(info: dict[str, Any], *, stack: str | None = None) -> ObservedC
         version=labels.get(VERSION_LABEL),
         managed=labels.get(MANAGED_LABEL) == "true",
         own_hash=labels.get(OWN_HASH_LABEL, ""),
+        config=config_of(info["Config"]),
+    )
+
+
+def config_of(config: dict[str, Any]) -> ContainerConfig:
+    """An inspected container's ``Config``, as the planner compares it with a service."""
+
+    def words(value: Any) -> tuple[str, ...] | None:
+        return None if value is None else tuple(value)
+
+    env = [item.partition("=") for item in config.get("Env") or ()]
+    return ContainerConfig(
+        image=config.get("Image") or "",
+        command=words(config.get("Cmd")),
+        entrypoint=words(config.get("Entrypoint")),
+        env=tuple((name, value) for name, _, value in env),
+        labels=tuple(sorted((config.get("Labels") or {}).items())),
+        user=config.get("User") or "",
+        working_dir=config.get("WorkingDir") or "",
     )
 
 

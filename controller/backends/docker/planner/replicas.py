@@ -247,6 +247,9 @@ def _compose_made_differs(
             and previous.compose_hashes.get(name) == (container.config_hash)
         ):
             return f"{describe_change(old, new)} changed"
+        fields = differing_fields(container, new)
+        if fields:
+            return f"{fields} changed"
         have = container.config_hash
         return f"its configuration differs (Compose hash {have[:12]} -> {want[:12]})"
     if new.secrets or new.configs:
@@ -262,6 +265,37 @@ def _missing_network(
         if network is not None and network.name not in container.networks:
             return f"not attached to network {network.name}"
     return None
+
+
+def differing_fields(container: ObservedContainer, service: Service) -> str:
+    """``environment GREETING; labels tier``: what an inspected container shows differently
+    from ``service`` ("" when nothing it shows does, or it was not inspected). Only what the
+    service sets is compared: the image's own environment and labels are in the container."""
+    config = container.config
+    if config is None:
+        return ""
+    parts = []
+    for key, want, have in (
+        ("environment", service.environment, dict(config.env)),
+        ("labels", service.labels, dict(config.labels)),
+    ):
+        names = sorted(k for k, v in want.items() if have.get(k) != v)
+        if names:
+            parts.append(f"{key} {', '.join(names)}" if len(names) <= 3 else key)
+    for key, want_words, have_words in (
+        ("command", service.command, config.command),
+        ("entrypoint", service.entrypoint, config.entrypoint),
+    ):
+        if want_words is not None and tuple(want_words) != have_words:
+            parts.append(key)
+    for key, value, seen in (
+        ("image", service.image, config.image),
+        ("user", service.user, config.user),
+        ("working_dir", service.working_dir, config.working_dir),
+    ):
+        if value is not None and value != seen:
+            parts.append(key)
+    return "; ".join(parts)
 
 
 def describe_change(old: Service, new: Service) -> str:
