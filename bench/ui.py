@@ -19,8 +19,17 @@ from the command's completion to ``event: end``; and the same in Debian's chromi
 ``scripts/browser.sh`` installed it): the command's page open, each line timed from just
 before ``add`` to its row entering the page (a MutationObserver; wall clocks, ms).
 
+With ``--scale 1000,10000`` only the console at scale, in chromium, for each count of stacks
+(a database built as above, a server on it): R navigations to ``/`` timed from the
+navigation's start to the first frame after the load event with the table's rows in the page
+(and to the first byte; the document's size), the bytes on the wire of each poll while nothing
+changes, and R times one stack shown on the page changing health: the bytes of the console's
+answers until its row shows it, the elements that entered the page, the delay. Medians, with
+min and max. Run it against another tree's code with ``PYTHONPATH=<tree>``.
+
 No engine needed. Run: ``.venv/bin/python bench/ui.py [--stacks N] [--requests R]
-[--lines M]``. Prints figures; asserts nothing about time.
+[--lines M]`` or ``bench/ui.py --scale 1000,10000 [--rounds R]``. Prints figures; asserts
+nothing about time.
 """
 
 from __future__ import annotations
@@ -367,13 +376,191 @@ def _navigation(page: Any, url: str) -> dict[str, float]:
     )
 
 
+# ---- the console at scale (--scale): page load in chromium and the poll's bytes ----------
+
+# Installed before each navigation: the time (ms since the navigation started) of the first
+# frame after the load event with the stacks table's rows in the page; and, for the polls,
+# how many elements enter the table's section (a whole re-rendered table or one row).
+RENDERED = """(() => {
+  window.__rendered = null;
+  window.__added = 0;
+  const ready = () => document.readyState === "complete"
+    && document.querySelector("table.stacks tr[data-stack]");
+  const stamp = () => requestAnimationFrame(() => setTimeout(() => {
+    if (window.__rendered === null) window.__rendered = performance.now();
+  }, 0));
+  const count = (records) => {
+    for (const r of records) for (const n of r.addedNodes)
+      if (n.nodeType === 1) window.__added += 1 + n.getElementsByTagName("*").length;
+  };
+  addEventListener("load", () => {
+    new MutationObserver(count).observe(document.querySelector("main"),
+      {childList: true, subtree: true});
+    if (ready()) { stamp(); return; }
+    new MutationObserver((_, o) => { if (ready()) { o.disconnect(); stamp(); } })
+      .observe(document, {childList: true, subtree: true});
+  });
+})()"""
+
+
+class Polls:
+    """The console's own requests (``/ui/...``) the page makes, with their sizes on the wire
+    (status line, headers and body, as chromium counts them)."""
+
+    def __init__(self, page: Any) -> None:
+        self.seen: list[tuple[float, int, int]] = []  # (monotonic, status, bytes)
+        page.on("requestfinished", self._finished)
+
+    def _finished(self, request: Any) -> None:
+        if "/ui/stacks" not in request.url:
+            return
+        sizes = request.sizes()
+        response = request.response()
+        status = response.status if response is not None else 0
+        wire = sizes["responseHeadersSize"] + sizes["responseBodySize"]
+        self.seen.append((time.monotonic(), status, wire))
+
+    def since(self, start: float) -> list[tuple[float, int, int]]:
+        return [p for p in self.seen if p[0] >= start]
+
+
+def scale_build(path: Path, count: int) -> float:
+    start = time.perf_counter()
+    with Database(db_path=path) as db:
+        build(db, count)
+    return time.perf_counter() - start
+
+
+def scale_loads(page: Any, url: str, rounds: int) -> tuple[list[float], list[float], int]:
+    """``rounds`` navigations to ``url``: navigation -> table rendered (first frame after load
+    with rows), navigation -> first byte (s), and the document's size (bytes)."""
+    rendered: list[float] = []
+    first: list[float] = []
+    size = 0
+    for _ in range(rounds + 1):  # the first one warms chromium and the server up
+        response = page.goto(url, wait_until="load")
+        page.wait_for_function("window.__rendered !== null", timeout=60_000)
+        timing = page.evaluate(
+            "(() => { const n = performance.getEntriesByType('navigation')[0];"
+            " return [window.__rendered, n.responseStart, n.encodedBodySize]; })()"
+        )
+        rendered.append(timing[0] / 1000)
+        first.append(timing[1] / 1000)
+        size = int(timing[2]) or len(response.body())
+    return rendered[1:], first[1:], size
+
+
+def scale_polls(page: Any, db: Database, polls: Polls, rounds: int) -> dict[str, list[float]]:
+    """Idle: the bytes of each poll while nothing changes. Changed: one stack shown on the
+    page changes health, and the bytes of the console's answers until the row shows it, the
+    elements that entered the page, and the delay from the write to the row showing it."""
+    page.wait_for_timeout(2500)
+    start = time.monotonic()
+    page.wait_for_timeout(2000 * rounds + 500)
+    idle = [float(p[2]) for p in polls.since(start)]
+    changed: list[float] = []
+    added: list[float] = []
+    shown: list[float] = []
+    names = page.eval_on_selector_all(  # not a suspended one: its health reads Suspended
+        'tr[data-stack] [data-field="health"]',
+        "cells => cells.filter(c => c.textContent.trim() !== 'Suspended')"
+        ".map(c => c.closest('tr').dataset.stack)",
+    )
+    for i in range(rounds):
+        name = names[(3 + 7 * i) % len(names)]
+        cell = f'tr[data-stack="{name}"] [data-field="health"]'
+        before = page.inner_text(cell).strip()
+        health = HealthStatus.DEGRADED if before != "Degraded" else HealthStatus.HEALTHY
+        page.evaluate("window.__added = 0")
+        start = time.monotonic()
+        db.stacks.update(name, health_status=health)
+        page.wait_for_function(
+            "([sel, want]) => { const c = document.querySelector(sel);"
+            " return c !== null && c.textContent.trim() === want; }",
+            arg=[cell, health.value],
+            timeout=15_000,
+        )
+        shown.append(time.monotonic() - start)
+        page.wait_for_timeout(200)  # the answer's requestfinished event is in
+        changed.append(float(sum(p[2] for p in polls.since(start) if p[1] == 200)))
+        added.append(float(page.evaluate("window.__added")))
+        page.wait_for_timeout(500)
+    return {"idle": idle, "changed": changed, "added": added, "shown": shown}
+
+
+def scale_run(count: int, rounds: int, chromium: str) -> dict[str, Any]:
+    from playwright.sync_api import sync_playwright
+
+    tmp = Path(tempfile.mkdtemp(prefix="stackctl-bench-ui-scale-"))
+    server = None
+    try:
+        built = scale_build(tmp / "stackctl.db", count)
+        server = start_server(create_app(db_path=tmp / "stackctl.db"), host="127.0.0.1", port=0)
+        with Database(db_path=tmp / "stackctl.db") as db, sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+            try:
+                page = browser.new_page(viewport={"width": 1280, "height": 800})
+                page.add_init_script(RENDERED)
+                rendered, first, size = scale_loads(page, f"{server.url}/", rounds)
+                polls = Polls(page)
+                result = scale_polls(page, db, polls, rounds)
+            finally:
+                browser.close()
+        return {"built": built, "rendered": rendered, "first": first, "size": size, **result}
+    finally:
+        if server is not None:
+            server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def median_text(values: list[float], scale: float, unit: str, digits: int = 0) -> str:
+    if not values:
+        return "-"
+    ordered = sorted(values)
+    return (
+        f"{statistics.median(ordered) * scale:.{digits}f} {unit}"
+        f" (min {ordered[0] * scale:.{digits}f}, max {ordered[-1] * scale:.{digits}f},"
+        f" n={len(ordered)})"
+    )
+
+
+def scale_main(counts: list[int], rounds: int) -> None:
+    chromium = os.environ.get("STACKCTL_CHROMIUM") or shutil.which("chromium")
+    if chromium is None:
+        raise SystemExit("no chromium: run scripts/browser.sh")
+    import controller
+
+    print(f"console code: {Path(controller.__file__).resolve().parent.parent}")
+    print(f"{rounds} rounds each, medians (goal: table rendered <= 0.5 s; a changed poll sends")
+    print("the changed row, not the table)")
+    for count in counts:
+        r = scale_run(count, rounds, chromium)
+        print()
+        print(f"{count} stacks (database built in {r['built']:.1f} s)")
+        print(f"  GET / document                  {r['size'] / 1024:.0f} KiB")
+        print(f"  navigation -> first byte        {median_text(r['first'], 1000, 'ms')}")
+        print(f"  navigation -> table rendered    {median_text(r['rendered'], 1000, 'ms')}")
+        print(f"  poll, nothing changed           {median_text(r['idle'], 1, 'B')}")
+        print(f"  poll, one shown stack changed   {median_text(r['changed'], 1 / 1024, 'KiB', 1)}")
+        print(f"  elements entering the page      {median_text(r['added'], 1, '')}")
+        print(f"  write -> row shows it           {median_text(r['shown'], 1000, 'ms')}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stacks", type=int, default=1000)
     parser.add_argument("--requests", type=int, default=30)
     parser.add_argument("--lines", type=int, default=50)
     parser.add_argument("--spacing-ms", type=float, default=50.0)
+    parser.add_argument(
+        "--scale",
+        help="only the console at scale: comma-separated stack counts (e.g. 1000,10000)",
+    )
+    parser.add_argument("--rounds", type=int, default=7, help="rounds of each --scale figure")
     args = parser.parse_args()
+    if args.scale:
+        scale_main([int(n) for n in args.scale.split(",")], args.rounds)
+        return
     print(
         f"machine: {os.cpu_count()} cores ({len(os.sched_getaffinity(0))} usable),"
         f" Python {platform.python_version()}, {platform.platform()}"

@@ -3,9 +3,10 @@
 ``Database`` (``database.py``) opens the file, applies migrations (``schema.py``) and exposes one
 repository per table, each in its own module: ``stacks``, ``stack_versions``, ``commands`` (the
 durable queue), ``command_logs``, ``events``, ``blobs``, ``leases``, ``git_repositories``,
-``console_sessions`` (the web console's sign-ins)
-(``stats`` reads the metrics' aggregates, and keeps, in ``retired_totals``, those of the rows
-``retention`` deletes when its policy no longer keeps them, so that counters never go down).
+``console_sessions`` (the web console's sign-ins), ``stack_table`` (its table of stacks, a
+page at a time) (``stats`` reads the metrics' aggregates, and keeps, in ``retired_totals``,
+those of the rows ``retention`` deletes when its policy no longer keeps them, so that counters
+never go down).
 Repositories see the database only through ``access.DatabaseAccess``, so the imports run one
 way: ``database`` -> repositories -> ``access``, ``rows``. Callers above never see a cursor, a
 row or a ``sqlite3`` error (``faults.py`` classifies them): they get models and

@@ -45,6 +45,7 @@ from controller.db.outbox import OutboxRepository
 from controller.db.queue import CommandRepository
 from controller.db.retention import RetentionRepository
 from controller.db.schema import MIGRATIONS, SCHEMA_VERSION
+from controller.db.stack_table import StackTableRepository
 from controller.db.stack_versions import StackVersionRepository
 from controller.db.stacks import StackRepository
 from controller.models.errors import (
@@ -119,6 +120,7 @@ class Database:
         self.repositories = GitRepositoryRepository(self)
         self.retention = RetentionRepository(self)
         self.console_sessions = ConsoleSessionRepository(self)
+        self.stack_table = StackTableRepository(self)  # the console's table, a page at a time
 
     def _configure(self, synchronous: str) -> None:
         if synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):

@@ -4,7 +4,9 @@ the static files (``/ui/static``: the vendored htmx, the style sheet, the page s
 
 A page is a whole HTML document; a fragment (``/ui/...``) is the part of it htmx re-fetches
 to update itself. The table and a stack's body are re-fetched every 2 s with the marker of
-what the page shows; unchanged, the answer is ``204`` and nothing moves on the page.
+what the page shows; unchanged, the answer is ``204`` and nothing moves on the page. The
+table shows a page of stacks at a time (by name, ``?page=``), and its poll gets back only the
+rows that changed, swapped in out of band (``_stacks_changes.html``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from controller.web.console.auth import EndedSessions, access
 from controller.web.console.templating import HERE, render, render_text
 from controller.web.console.views import (
     FILTERS,
+    MAX_PAGE_SIZE,
+    PAGE_SIZE,
     command_page,
     diff_view,
     stack_page,
@@ -61,25 +65,48 @@ def missing_page(request: Request, error: NotFoundError) -> HTMLResponse:
     return render(request, "missing.html", status_code=404, title="Not found", message=str(error))
 
 
+Page = Annotated[int, Query(ge=1, le=MAX_ID)]
+PerPage = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
+
+
 @router.get("/", response_class=HTMLResponse)
-def stacks(request: Request, status: str = "", q: str = "") -> HTMLResponse:
+def stacks(
+    request: Request, status: str = "", q: str = "", page: Page = 1, per: PerPage = PAGE_SIZE
+) -> HTMLResponse:
     if not access(request).can_read:
         return token_page(request)
-    view = stacks_view(database(request), status=_status(status), query=q)
+    view = stacks_view(database(request), status=_status(status), query=q, page=page, per=per)
     return render(
         request, "stacks.html", title="Stacks", view=view, status=status, q=q, etag=table_etag
     )
 
 
 @router.get("/ui/stacks/table", response_class=HTMLResponse)
-def stacks_table(request: Request, status: str = "", q: str = "", since: str = "") -> Response:
+def stacks_table(
+    request: Request,
+    status: str = "",
+    q: str = "",
+    page: Page = 1,
+    per: PerPage = PAGE_SIZE,
+    since: str = "",
+    at: str = "",
+    keys: str = "",
+) -> Response:
+    """The table's page (the filter form and the pager ask for it), or the poll's answer:
+    ``204`` while the marker is ``since``; else the rows changed after ``at`` when the page
+    still shows the stacks of ``keys``, all of its rows when not; the counts and pager with
+    either (out-of-band swaps, ``_stacks_changes.html``)."""
     if not access(request).can_read:
         return Response(status_code=401)
     db = database(request)
-    if since and since == table_etag(db.stacks.change_marker(), status, q):
+    if since and since == table_etag(db.stacks.change_marker(), status, q, str(page), str(per)):
         return Response(status_code=204)  # one small query: the table is built only on change
-    view = stacks_view(db, status=_status(status), query=q)
-    return render(request, "_stacks_table.html", view=view, status=status, q=q, etag=table_etag)
+    view = stacks_view(db, status=_status(status), query=q, page=page, per=per)
+    context = {"view": view, "status": status, "q": q, "etag": table_etag}
+    if not since:
+        return render(request, "_stacks_table.html", **context)
+    changed = view.changed_since(at) if keys == view.keys else None
+    return render(request, "_stacks_changes.html", changed=changed, **context)
 
 
 def _status(value: str) -> str:

@@ -9,6 +9,7 @@ containers.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -66,6 +67,7 @@ class StackRow:
     updated_at: datetime
     origin: str
     suspended_by: tuple[str, ...] = ()  # "operator", "manifest"
+    stamp: str = ""  # when it last changed (its row or its latest version): the poll's cursor
 
     @property
     def synced(self) -> bool:
@@ -106,31 +108,78 @@ class Counts:
     failed: int
 
 
+PAGE_SIZE = 100  # rows of the stacks table per page
+MAX_PAGE_SIZE = 1000
+
+
 @dataclass(frozen=True)
 class StacksView:
-    rows: list[StackRow]  # the filtered ones
+    """One page of the table: the filtered stacks ``first``..``last`` (1-based) of ``matched``,
+    by name; the counts over every stack, whatever the filter. ``marker`` and ``stamp`` were
+    read before the rows: a change after them shows at the next poll."""
+
+    rows: list[StackRow]  # this page's, filtered
     counts: Counts  # over every stack, whatever the filter
     marker: str
+    stamp: str = ""  # the newest change of any stack: rows changed after it are newer
+    matched: int = 0
+    page: int = 1
+    per: int = PAGE_SIZE
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.matched // self.per))
+
+    @property
+    def first(self) -> int:
+        return (self.page - 1) * self.per + 1 if self.rows else 0
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.rows) - 1 if self.rows else 0
+
+    @property
+    def keys(self) -> str:
+        """Which stacks the page shows, in order, as a short digest: a poll from a page that
+        shows the same ones gets the changed rows, one from any other page gets them all."""
+        names = "\0".join(r.name for r in self.rows)
+        return hashlib.sha256(names.encode()).hexdigest()[:16]
+
+    def changed_since(self, stamp: str) -> list[StackRow]:
+        """The rows changed after ``stamp`` (a view's ``stamp``)."""
+        return [r for r in self.rows if r.stamp > stamp]
 
 
-def stacks_view(db: Database, *, status: str = "", query: str = "") -> StacksView:
-    """The table: one row per stack that is not deleted, filtered; counts over all of them."""
+def stacks_view(
+    db: Database, *, status: str = "", query: str = "", page: int = 1, per: int = PAGE_SIZE
+) -> StacksView:
+    """The table's page ``page`` (from 1; past the last: the last) of ``per`` rows of the
+    stacks that are not deleted and that the filter keeps, by name; counts over all of them."""
     marker = db.stacks.change_marker()  # first: a change after it shows at the next look
-    origins = db.stack_versions.origins()
-    rows = [stack_row(s, origin=origins.get(s.stack_id)) for s in db.stacks.list() if not s.deleted]
+    stamp = db.stack_table.stamp()
+    per = min(max(per, 1), MAX_PAGE_SIZE)
+    page = max(page, 1)
+    found = db.stack_table.page(status=status, query=query, offset=(page - 1) * per, limit=per)
+    last = max(1, -(-found.matched // per))
+    if page > last:  # fewer stacks than when the page was asked for: the last page there is
+        page = last
+        found = db.stack_table.page(status=status, query=query, offset=(page - 1) * per, limit=per)
+    c = found.counts
     counts = Counts(
-        total=len(rows),
-        synced=sum(r.synced for r in rows),
-        out_of_sync=sum(r.out_of_sync for r in rows),
-        suspended=sum(r.suspended for r in rows),
-        degraded=sum(r.health == HealthStatus.DEGRADED.value for r in rows),
-        failed=sum(r.failed for r in rows),
+        total=c["total"],
+        synced=c["synced"],
+        out_of_sync=c["out-of-sync"],
+        suspended=c["suspended"],
+        degraded=c["degraded"],
+        failed=c["failed"],
     )
-    return StacksView([r for r in rows if r.matches(status, query)], counts, marker)
+    rows = [stack_row(r.stack, origin=r.latest, stamp=r.stamp) for r in found.rows]
+    return StacksView(rows, counts, marker, stamp, found.matched, page, per)
 
 
-def stack_row(stack: Stack, *, origin: VersionOrigin | None) -> StackRow:
-    """``origin``: the stack's latest version (None: it has none)."""
+def stack_row(stack: Stack, *, origin: VersionOrigin | None, stamp: str = "") -> StackRow:
+    """``origin``: the stack's latest version (None: it has none); ``stamp``: when the row
+    last changed (``controller.db.stack_table``)."""
     latest = origin.version if origin is not None else None
     newer = (
         latest is not None
@@ -151,6 +200,7 @@ def stack_row(stack: Stack, *, origin: VersionOrigin | None) -> StackRow:
         updated_at=stack.updated_at,
         origin=origin_text(origin) if origin is not None else "-",
         suspended_by=tuple(str(who) for who in stack.suspended_by),
+        stamp=stamp,
     )
 
 

@@ -12,6 +12,8 @@ document.addEventListener("DOMContentLoaded", () => {
   setInterval(() => relativeTimes(document), 10000);
 });
 document.addEventListener("htmx:afterSettle", (e) => refresh(e.target));
+// Rows and counts a poll sends out of band (the stacks table) land outside its target.
+document.addEventListener("htmx:oobAfterSwap", (e) => relativeTimes(e.target));
 
 function refresh(root) {
   relativeTimes(root);
