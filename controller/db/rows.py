@@ -25,8 +25,15 @@ def storable_id(value: int) -> bool:
 
 
 def ts_to_db(value: datetime | None) -> str | None:
-    """Fixed-width UTC text, so that string order is time order."""
-    return None if value is None else as_utc(value).strftime(_TS_FORMAT)
+    """Fixed-width UTC text, so that string order is time order.
+
+    ``isoformat`` writes the same text as ``strftime(_TS_FORMAT)`` at a third of the cost (the
+    queue formats two or three timestamps a command): UTC's ``+00:00`` becomes ``Z``."""
+    if value is None:
+        return None
+    if value.tzinfo is not UTC:
+        value = as_utc(value)
+    return value.isoformat(timespec="microseconds")[:26] + "Z"
 
 
 def ts_from_db(value: str | None) -> datetime | None:
