@@ -46,7 +46,7 @@ class Batch:
     statements returned when first read: a loop that only wants the next command never pays
     for the finished ones' models."""
 
-    __slots__ = ("_rows", "_made")
+    __slots__ = ("_made", "_rows")
 
     def __init__(self, finished: Sequence[sqlite3.Row], claimed: Sequence[sqlite3.Row]) -> None:
         self._rows = (finished, claimed)

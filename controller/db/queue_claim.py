@@ -38,7 +38,8 @@ _RUNNABLE = """p.status = 'PENDING'
                                   WHERE r.stack_id = p.stack_id AND r.status = 'RUNNING')
                  AND NOT EXISTS (SELECT 1 FROM commands AS o
                                   WHERE o.stack_id = p.stack_id AND o.status = 'PENDING'
-                                    AND (o.created_at, o.command_id) < (p.created_at, p.command_id))"""
+                                    AND (o.created_at, o.command_id)
+                                        < (p.created_at, p.command_id))"""
 _FIFO_LIMIT = """ORDER BY p.created_at, p.command_id
                LIMIT max(0, min(:batch, :limit - (SELECT COUNT(*) FROM commands
                                                    WHERE status = 'RUNNING')))"""
