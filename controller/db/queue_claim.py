@@ -32,16 +32,22 @@ _ENGINE_JOINS = """
 # (so a stack's oldest PENDING command is its only candidate); the first ones in FIFO order,
 # up to :batch and while fewer than :limit commands run (max(0, ...): a negative LIMIT means
 # none in SQLite).
+# Each walk names its index (schema.py: the PENDING-only FIFO and per-stack indexes, the
+# one-RUNNING-per-stack one), so that the planner never sorts PENDING rows out of the status
+# index instead.
 _RUNNABLE = """p.status = 'PENDING'
                  AND (p.not_before IS NULL OR p.not_before <= :now)
                  AND NOT EXISTS (SELECT 1 FROM commands AS r
+                                        INDEXED BY idx_commands_one_running_per_stack
                                   WHERE r.stack_id = p.stack_id AND r.status = 'RUNNING')
                  AND NOT EXISTS (SELECT 1 FROM commands AS o
+                                        INDEXED BY idx_commands_stack_status
                                   WHERE o.stack_id = p.stack_id AND o.status = 'PENDING'
                                     AND (o.created_at, o.command_id)
                                         < (p.created_at, p.command_id))"""
 _FIFO_LIMIT = """ORDER BY p.created_at, p.command_id
                LIMIT max(0, min(:batch, :limit - (SELECT COUNT(*) FROM commands
+                                                   INDEXED BY idx_commands_one_running_per_stack
                                                    WHERE status = 'RUNNING')))"""
 _TAKE = """UPDATE commands
    SET status = 'RUNNING', worker_id = :worker, started_at = :now, lease_expires_at = :lease,
@@ -65,14 +71,16 @@ _TAKE = """UPDATE commands
 CLAIM = f"""
 WITH limits AS (SELECT key AS engine, value AS most FROM json_each(:limits)),
      running AS (SELECT {_ENGINE} AS engine, COUNT(*) AS n
-                   FROM commands AS c {_ENGINE_JOINS}
+                   FROM commands AS c INDEXED BY idx_commands_one_running_per_stack
+                        {_ENGINE_JOINS}
                   WHERE c.status = 'RUNNING'
                   GROUP BY 1),
      room AS (SELECT l.engine, l.most - COALESCE(r.n, 0) AS free
                 FROM limits AS l LEFT JOIN running AS r ON r.engine = l.engine),
      pending AS (SELECT c.command_id, c.stack_id, c.created_at, c.not_before, c.status,
                         {_ENGINE} AS engine
-                   FROM commands AS c {_ENGINE_JOINS}),
+                   FROM commands AS c INDEXED BY idx_commands_claim {_ENGINE_JOINS}
+                  WHERE c.status = 'PENDING'),
      head AS (SELECT p.command_id, p.created_at, p.engine FROM pending AS p
                WHERE {_RUNNABLE}
                  AND NOT EXISTS (SELECT 1 FROM room WHERE room.engine = p.engine AND room.free <= 0)
@@ -92,7 +100,7 @@ RETURNING *
 # claim together). ``claim_statement`` picks it.
 CLAIM_ANY_ENGINE = f"""
 {_TAKE}
- WHERE command_id IN (SELECT p.command_id FROM commands AS p
+ WHERE command_id IN (SELECT p.command_id FROM commands AS p INDEXED BY idx_commands_claim
                        WHERE {_RUNNABLE}
                {_FIFO_LIMIT})
 RETURNING *
