@@ -91,7 +91,6 @@ class CommandRepository(HeldCommands):
         """
         if command.status is not CommandStatus.PENDING:
             raise ConflictError(f"a command is enqueued PENDING, not {command.status}")
-        doing = f"enqueuing {command.type} for stack {command.stack_id!r}"
         try:
             with self._db.transaction() as conn:
                 cursor = conn.execute(
@@ -110,6 +109,7 @@ class CommandRepository(HeldCommands):
                 self._supersede_older(stored)
                 return stored
         except sqlite3.IntegrityError as e:
+            doing = f"enqueuing {command.type} for stack {command.stack_id!r}"
             if self._stacks.get(command.stack_id) is None:
                 raise NotFoundError(f"{doing}: no stack named {command.stack_id!r}") from e
             raise translate(e, doing=doing) from e
