@@ -44,6 +44,11 @@ def ts_from_db(value: str | None) -> datetime | None:
     read (none that stackctl writes) gets ``strptime``'s verdict, as before."""
     if value is None:
         return None
+    if value.endswith("Z"):  # ours: read naive and stamped UTC (``Z`` parses as a fresh
+        try:  # timezone object, which would cost an ``astimezone`` per timestamp)
+            return datetime.fromisoformat(value[:-1]).replace(tzinfo=UTC)
+        except ValueError:
+            pass
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
