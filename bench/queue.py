@@ -3,6 +3,8 @@
 Each contender is filled with N items (commands: RECONCILE over 100 stacks, so that superseding
 does not shrink the queue), then drained by one process; a drain *cycle* takes one item and
 marks it finished, durably:
+- ours, the daemon's path: ``complete_and_claim`` with a batch of 1, one transaction a cycle
+  (a worker thread finishes its command and claims its next in one commit: ``Worker._complete``);
 - ours, single: ``claim`` + ``complete``, two write transactions a cycle;
 - ours, batched: ``claim_batch`` then ``complete_and_claim`` K at a time, one transaction a batch
   (leases, per-stack FIFO, one RUNNING per stack, acks and the history all kept);
@@ -45,6 +47,7 @@ from controller.db import Database
 from controller.models import Command, CommandStatus, Stack
 
 STACKS = 100
+DAEMON = "ours daemon path K=1"
 
 
 @dataclass(frozen=True)
@@ -196,6 +199,7 @@ def contenders(
 ) -> dict[str, tuple[Contender, int]]:
     """Name -> (contender, the K it is given)."""
     table: dict[str, tuple[Contender, int]] = {
+        DAEMON: (ours(batch=1, engine_limit=engine_limit), 1),
         "ours single": (ours(batch=0, engine_limit=engine_limit), 1),
         f"ours batched K={batch}": (ours(batch=batch, engine_limit=engine_limit), batch),
         "huey SqliteStorage": (huey_storage, 1),
@@ -262,11 +266,22 @@ def summarize(synchronous: str, results: dict[str, list[Figures]], *, batch: int
         print(f"  {name:<30} fill {fill:8.0f}/s   claim->DONE {drain:8.0f} cycles/s")
     huey = results.get("huey SqliteStorage")
     if huey:
-        for name in ("ours single", f"ours batched K={batch}"):
-            ratios = [o.drain / h.drain for o, h in zip(results[name], huey, strict=True)]
+        print("  ours / huey, the same round's ratio (median; each round):")
+        for label, name, figure in (
+            ("daemon path claim->DONE", DAEMON, "drain"),
+            (f"batch {batch} claim->DONE", f"ours batched K={batch}", "drain"),
+            ("single claim + complete", "ours single", "drain"),
+            ("enqueue", DAEMON, "fill"),
+        ):
+            ratios = [
+                getattr(o, figure) / getattr(h, figure)
+                for o, h in zip(results[name], huey, strict=True)
+            ]
+            ours_ = statistics.median(getattr(f, figure) for f in results[name])
+            hueys = statistics.median(getattr(f, figure) for f in huey)
             print(
-                f"  {name} / huey (same round): median {statistics.median(ratios):.2f}x"
-                f"  (rounds: {', '.join(f'{r:.2f}' for r in ratios)})"
+                f"    {label:<24} {ours_:8.0f}/s vs huey {hueys:8.0f}/s:"
+                f" {statistics.median(ratios):.2f}x  ({', '.join(f'{r:.2f}' for r in ratios)})"
             )
     print()
 

@@ -35,7 +35,7 @@ class CommandReads:
         now = ts_to_db(self._db.clock())
         with self._db.reading() as conn:
             row = conn.execute(
-                "SELECT * FROM commands WHERE status = 'PENDING'"
+                "SELECT * FROM commands INDEXED BY idx_commands_claim WHERE status = 'PENDING'"
                 " AND (not_before IS NULL OR not_before <= ?)"
                 " ORDER BY created_at, command_id LIMIT 1",
                 (now,),
@@ -87,7 +87,8 @@ class CommandReads:
         """Whether ``stack_id`` has a PENDING command of ``type`` queued after ``command_id``."""
         with self._db.reading() as conn:
             row = conn.execute(
-                "SELECT 1 FROM commands WHERE stack_id = ? AND type = ? AND status = 'PENDING'"
+                "SELECT 1 FROM commands INDEXED BY idx_commands_stack_status"
+                " WHERE stack_id = ? AND type = ? AND status = 'PENDING'"
                 " AND command_id > ? LIMIT 1",
                 (stack_id, type.value, command_id),
             ).fetchone()

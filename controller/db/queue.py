@@ -22,12 +22,12 @@ command or a log line: ``retention.py`` deletes finished ones, by its policy.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from controller.db.command_reads import command_of
-from controller.db.queue_claim import CLAIM, claim_parameters
+from controller.db.queue_claim import claim_parameters, claim_statement
 from controller.db.queue_held import DEFAULT_LEASE_SECONDS, HeldCommands
 from controller.db.rows import json_to_db, translate, ts_to_db
 from controller.models.command import Command
@@ -40,11 +40,35 @@ if TYPE_CHECKING:
     from controller.db.stacks import StackRepository
 
 
-class Batch(NamedTuple):
-    """What ``complete_and_claim`` did: the commands it finished and the ones it claimed."""
+class Batch:
+    """What ``complete_and_claim`` did: the commands it finished and the ones it claimed
+    (``finished, claimed = batch`` unpacks them). Each list is made from the rows the
+    statements returned when first read: a loop that only wants the next command never pays
+    for the finished ones' models."""
 
-    finished: list[Command]
-    claimed: list[Command]
+    __slots__ = ("_made", "_rows")
+
+    def __init__(self, finished: Sequence[sqlite3.Row], claimed: Sequence[sqlite3.Row]) -> None:
+        self._rows = (finished, claimed)
+        self._made: list[list[Command] | None] = [None, None]
+
+    def _list(self, which: int) -> list[Command]:
+        made = self._made[which]
+        if made is None:
+            made = self._made[which] = [command_of(row) for row in self._rows[which]]
+        return made
+
+    @property
+    def finished(self) -> list[Command]:
+        return self._list(0)
+
+    @property
+    def claimed(self) -> list[Command]:
+        return self._list(1)
+
+    def __iter__(self) -> Iterator[list[Command]]:
+        yield self.finished
+        yield self.claimed
 
 
 class CommandRepository(HeldCommands):
@@ -67,7 +91,6 @@ class CommandRepository(HeldCommands):
         """
         if command.status is not CommandStatus.PENDING:
             raise ConflictError(f"a command is enqueued PENDING, not {command.status}")
-        doing = f"enqueuing {command.type} for stack {command.stack_id!r}"
         try:
             with self._db.transaction() as conn:
                 cursor = conn.execute(
@@ -86,6 +109,7 @@ class CommandRepository(HeldCommands):
                 self._supersede_older(stored)
                 return stored
         except sqlite3.IntegrityError as e:
+            doing = f"enqueuing {command.type} for stack {command.stack_id!r}"
             if self._stacks.get(command.stack_id) is None:
                 raise NotFoundError(f"{doing}: no stack named {command.stack_id!r}") from e
             raise translate(e, doing=doing) from e
@@ -244,11 +268,11 @@ class CommandRepository(HeldCommands):
             engine_limits=engine_limits,
         )
         with self._db.transaction() as conn:
-            finished = [self._complete_in(conn, cid, worker_id=worker_id, now=now) for cid in done]
-            rows = conn.execute(CLAIM, claim).fetchall()
-        # RETURNING gives rows in no promised order: FIFO for the caller.
-        rows.sort(key=lambda row: (row["created_at"], row["command_id"]))
-        return Batch(finished, [command_of(row) for row in rows])
+            finished = [self._complete_row(conn, cid, worker_id=worker_id, now=now) for cid in done]
+            rows = conn.execute(claim_statement(engine_limits), claim).fetchall()
+        if len(rows) > 1:  # RETURNING gives rows in no promised order: FIFO for the caller.
+            rows.sort(key=lambda row: (row["created_at"], row["command_id"]))
+        return Batch(finished, rows)
 
     def recover_expired(self, *, dead_worker_prefix: str | None = None) -> list[Command]:
         """RUNNING commands whose lease has expired (their worker died) go back to PENDING.

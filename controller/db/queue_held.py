@@ -89,8 +89,15 @@ class HeldCommands(CommandReads):
     def _complete_in(
         self, conn: sqlite3.Connection, command_id: int, *, worker_id: str | None, now: datetime
     ) -> Command:
-        """RUNNING -> DONE inside the caller's transaction (``complete_and_claim`` batches it)."""
-        return self._update_held(
+        """RUNNING -> DONE inside the caller's transaction."""
+        return command_of(self._complete_row(conn, command_id, worker_id=worker_id, now=now))
+
+    def _complete_row(
+        self, conn: sqlite3.Connection, command_id: int, *, worker_id: str | None, now: datetime
+    ) -> sqlite3.Row:
+        """RUNNING -> DONE inside the caller's transaction, the row as it is now
+        (``complete_and_claim`` batches it and makes the model only when asked)."""
+        return self._update_held_row(
             conn, _DONE, (ts_to_db(now),), command_id=command_id, worker_id=worker_id
         )
 
@@ -165,9 +172,23 @@ class HeldCommands(CommandReads):
         """Run ``sql`` (an UPDATE ending in ``_HELD``) and return the changed command; when no
         row matched, say why: ``NotFoundError``, or ``ConflictError`` (not RUNNING, or held by
         another worker since its lease expired). The reason is read only on that path."""
+        return command_of(
+            self._update_held_row(conn, sql, values, command_id=command_id, worker_id=worker_id)
+        )
+
+    def _update_held_row(
+        self,
+        conn: sqlite3.Connection,
+        sql: str,
+        values: tuple[Any, ...],
+        *,
+        command_id: int,
+        worker_id: str | None,
+    ) -> sqlite3.Row:
+        """``_update_held``'s statement and errors, the changed row as SQLite returned it."""
         row = conn.execute(sql, (*values, command_id, worker_id, worker_id)).fetchone()
         if row is not None:
-            return command_of(row)
+            return row
         current = self.require(command_id)
         if current.status is not CommandStatus.RUNNING:
             raise ConflictError(f"command {command_id} is {current.status}, not RUNNING")

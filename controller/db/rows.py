@@ -25,8 +25,15 @@ def storable_id(value: int) -> bool:
 
 
 def ts_to_db(value: datetime | None) -> str | None:
-    """Fixed-width UTC text, so that string order is time order."""
-    return None if value is None else as_utc(value).strftime(_TS_FORMAT)
+    """Fixed-width UTC text, so that string order is time order.
+
+    ``isoformat`` writes the same text as ``strftime(_TS_FORMAT)`` at a third of the cost (the
+    queue formats two or three timestamps a command): UTC's ``+00:00`` becomes ``Z``."""
+    if value is None:
+        return None
+    if value.tzinfo is not UTC:
+        value = as_utc(value)
+    return value.isoformat(timespec="microseconds")[:26] + "Z"
 
 
 def ts_from_db(value: str | None) -> datetime | None:
@@ -37,6 +44,11 @@ def ts_from_db(value: str | None) -> datetime | None:
     read (none that stackctl writes) gets ``strptime``'s verdict, as before."""
     if value is None:
         return None
+    if value.endswith("Z"):  # ours: read naive and stamped UTC (``Z`` parses as a fresh
+        try:  # timezone object, which would cost an ``astimezone`` per timestamp)
+            return datetime.fromisoformat(value[:-1]).replace(tzinfo=UTC)
+        except ValueError:
+            pass
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
@@ -45,6 +57,8 @@ def ts_from_db(value: str | None) -> datetime | None:
 
 
 def json_to_db(value: Any) -> str:
+    if value == {}:
+        return "{}"  # most payloads: no encoder needed (json.dumps costs microseconds)
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 

@@ -7,6 +7,7 @@ text (``2026-11-26T07:14:33.410283Z``) so that string order is time order and SQ
 Invariants the database keeps by itself, whatever code writes to it:
 - a version's definition (spec, digest, parent, metadata) never changes (triggers);
 - at most one RUNNING command per stack (a partial unique index);
+- the queue's walks (FIFO, a stack's oldest PENDING command) index PENDING commands only;
 - a command in a terminal status never changes status again (a trigger);
 - statuses and levels are from a closed set (CHECK constraints);
 - a stack whose desired version is not its applied one is never ``Synced`` (a trigger).
@@ -269,6 +270,20 @@ CREATE TABLE console_sessions (
 CREATE INDEX idx_console_sessions_expires ON console_sessions(expires_at);
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10)
+# The queue's two walks hold PENDING commands only (issue 27): the claim's FIFO and each stack's
+# oldest PENDING command. A command enters both when enqueued and leaves both when claimed (or
+# superseded, cancelled), and a finished one is in neither: a claim and a completion change 4
+# index entries instead of 8, in indexes as small as the backlog rather than the whole history.
+# What asks about other statuses has idx_commands_status, idx_commands_stack_id and the
+# one-RUNNING-per-stack index.
+_V11 = """
+DROP INDEX idx_commands_claim;
+CREATE INDEX idx_commands_claim ON commands(created_at, command_id) WHERE status = 'PENDING';
+DROP INDEX idx_commands_stack_status;
+CREATE INDEX idx_commands_stack_status ON commands(stack_id, created_at, command_id)
+    WHERE status = 'PENDING';
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11)
 
 SCHEMA_VERSION = len(MIGRATIONS)

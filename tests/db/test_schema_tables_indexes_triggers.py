@@ -12,6 +12,7 @@ import pytest
 
 from controller.db import Database
 from controller.db.schema import SCHEMA_VERSION
+from controller.models import CommandStatus
 
 
 def catalog(path: Path, kind: str) -> set[str]:
@@ -151,3 +152,51 @@ def test_memory_database_is_supported():
     with Database(db_path=":memory:") as db:
         assert db.schema_version == SCHEMA_VERSION
         assert db.stacks.list() == []
+
+
+def index_sql(path: Path) -> dict[str, str]:
+    conn = sqlite3.connect(path)
+    return dict(conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index'"))
+
+
+@pytest.mark.parametrize("index", ["idx_commands_claim", "idx_commands_stack_status"])
+def test_the_queue_walks_index_pending_commands_only(db: Database, db_path: Path, index: str):
+    """Schema 11 (issue 27): a finished command is in neither walk, so that claiming and
+    completing change fewer index entries, in indexes as small as the backlog."""
+    assert index_sql(db_path)[index].endswith("WHERE status = 'PENDING'")
+
+
+def test_a_schema_10_queue_is_claimed_in_order_after_the_upgrade(tmp_path: Path):
+    """A database written by schema 10 (full FIFO indexes) keeps its queue through migration 11:
+    the oldest PENDING command of a stack that runs nothing is claimed first, FINISHED ones stay."""
+    from controller.db.database import _statements
+    from controller.db.schema import MIGRATIONS
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    for script in MIGRATIONS[:10]:
+        for statement in _statements(script):
+            conn.execute(statement)
+    now = "2026-01-01T00:00:00.000000Z"
+    conn.execute("INSERT INTO stacks (stack_id, name, created_at, updated_at) VALUES"
+                 " ('a', 'a', ?, ?), ('b', 'b', ?, ?)", (now,) * 4)
+    conn.executemany(
+        "INSERT INTO commands (stack_id, type, status, created_at) VALUES (?, 'RECONCILE', ?, ?)",
+        [
+            ("a", "DONE", "2026-01-01T00:00:01.000000Z"),
+            ("a", "RUNNING", "2026-01-01T00:00:02.000000Z"),
+            ("a", "PENDING", "2026-01-01T00:00:03.000000Z"),
+            ("b", "PENDING", "2026-01-01T00:00:04.000000Z"),
+            ("b", "PENDING", "2026-01-01T00:00:05.000000Z"),
+        ],
+    )
+    conn.execute("PRAGMA user_version = 10")
+    conn.close()
+    with Database(db_path=path) as db:
+        assert db.schema_version == SCHEMA_VERSION
+        claimed = db.commands.claim(worker_id="w", limit=5)
+        assert claimed is not None and claimed.command_id == 4
+        assert db.commands.claim(worker_id="w", limit=5) is None  # a runs 2, b runs 4
+        assert db.commands.get_next_pending().command_id == 3
+        assert db.commands.count_by_status()[CommandStatus.DONE] == 1
+    assert index_sql(path)["idx_commands_claim"].endswith("WHERE status = 'PENDING'")
