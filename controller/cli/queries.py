@@ -201,12 +201,12 @@ def history(
     output: Output = OUTPUT_OPTION,
 ) -> None:
     """A stack's versions with their lineage: parent, digest, who and why, which is applied."""
-    from controller.desired.shown import shown_version
-
     with open_database(db) as database:
         current = database.stacks.require(stack)
         versions = database.stack_versions.list(stack)
     if output is not Output.TABLE:
+        from controller.desired.shown import shown_version  # the table shows no compose
+
         print_data(
             [
                 {

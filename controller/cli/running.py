@@ -116,11 +116,13 @@ def connect_engine() -> Engine:
 def engine_specs(path: Path | None) -> dict[str, EngineSpec]:
     """The engines of ``--engines`` (``local`` only without it); a bad file stops the command
     with the file, the key and the problem (exit 2)."""
-    from controller.models.errors import ManifestError
-    from controller.sources.loader.engines_file import load_engines, local_only
+    from controller.desired.engine_spec import LOCAL, EngineSpec
 
-    if path is None:
-        return local_only()
+    if path is None:  # as engines_file.local_only(), without loading the loader
+        return {LOCAL: EngineSpec(name=LOCAL)}
+    from controller.models.errors import ManifestError
+    from controller.sources.loader.engines_file import load_engines
+
     try:
         return load_engines(path.absolute())
     except ManifestError as e:

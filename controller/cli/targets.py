@@ -98,12 +98,12 @@ class Recorded:
 def recorded_target(db: Path | None, stack: str) -> Recorded:
     """``ps`` and ``logs`` need no database: without one, or without the stack in it, the
     stack is looked for on ``local``, as before engines existed."""
-    from controller.config.settings import load_settings
+    from controller.config.statedir import database_path  # not the settings: no pydantic
     from controller.db import Database
     from controller.desired.engine_spec import LOCAL
     from controller.sources.versions import version_engine
 
-    path = load_settings({"db": db}).db
+    path = database_path(db)
     if not path.is_file():
         return Recorded(LOCAL)
     try:
