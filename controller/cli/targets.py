@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from controller.cli.running import connect_engine, docker_host, fail
+from controller.cli.running import connect_engine, database_paths, docker_host, fail
 from controller.models.errors import StackctlError
 
 if TYPE_CHECKING:  # loaded when a command runs: the CLI starts quickly
@@ -98,12 +98,11 @@ class Recorded:
 def recorded_target(db: Path | None, stack: str) -> Recorded:
     """``ps`` and ``logs`` need no database: without one, or without the stack in it, the
     stack is looked for on ``local``, as before engines existed."""
-    from controller.config.statedir import database_path  # not the settings: no pydantic
     from controller.db import Database
     from controller.desired.engine_spec import LOCAL
     from controller.sources.versions import version_engine
 
-    path = database_path(db)
+    path = database_paths(db).db
     if not path.is_file():
         return Recorded(LOCAL)
     try:
