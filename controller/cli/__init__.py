@@ -28,6 +28,11 @@ def main() -> None:
 
         if answer(args):  # a plain `get stacks`, printed without typer (quick.py)
             return
+    elif "history" in args:
+        from controller.cli.quick import answer_history
+
+        if answer_history(args):  # a plain `history STACK` table, the same way
+            return
     from controller.cli.app import app
 
     app()

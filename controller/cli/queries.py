@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from controller.cli import running
+from controller.cli import history_table, running
 from controller.cli.app import app, get_app
 from controller.cli.listing import (
     GET_OUTPUT_OPTION,
@@ -50,7 +50,7 @@ from controller.models.enums import CommandStatus, CommandType
 
 if TYPE_CHECKING:  # loaded when a command needs them: the CLI starts quickly
     from controller.db import Database
-    from controller.models import Command, CommandLog, Stack, StackMetadata
+    from controller.models import Command, CommandLog
     from controller.models.stack import ListedStack
 
 
@@ -113,7 +113,7 @@ VERSIONS = Listing(
     wide_row=lambda v: [
         v.parent_version,
         v.metadata.comment or v.metadata.git_subject,
-        _commit(v.metadata),
+        history_table.commit(v.metadata),
     ],
 )
 
@@ -219,40 +219,7 @@ def history(
             output,
         )
         return
-    print_table(
-        ["VERSION", "PARENT", "DIGEST", "STATUS", "MARK", "CREATED", "BY", "COMMENT", "COMMIT"],
-        [
-            [
-                v.version,
-                v.parent_version,
-                (v.digest or "")[:12],
-                v.status,
-                _marks(current, v.version),
-                timestamp(v.metadata.created_at),
-                v.metadata.created_by,
-                short(v.metadata.comment or v.metadata.git_subject, 50),
-                _commit(v.metadata),
-            ]
-            for v in versions
-        ],
-    )
-
-
-def _commit(metadata: StackMetadata) -> str:
-    """``abc123def0``, or ``infra:main@abc123def0`` for a version read from a repository."""
-    commit = (metadata.git_commit or "")[:10]
-    if metadata.git_repository is None:
-        return commit
-    return f"{metadata.git_repository}:{metadata.git_ref}@{commit}"
-
-
-def _marks(stack: Stack, version: str | None) -> str:
-    marks = [
-        mark
-        for mark, label in (("current", stack.current_version), ("applied", stack.applied_version))
-        if label == version
-    ]
-    return ",".join(marks)
+    print_table(history_table.COLUMNS, history_table.rows(current, versions))
 
 
 class LogFormat(StrEnum):
