@@ -99,12 +99,17 @@ def recorded_target(db: Path | None, stack: str) -> Recorded:
     """``ps`` and ``logs`` need no database: without one, or without the stack in it, the
     stack is looked for on ``local``, as before engines existed."""
     from controller.db import Database
+    from controller.db.plain_reads import stack_target
     from controller.desired.engine_spec import LOCAL
     from controller.sources.versions import version_engine
 
     path = database_paths(db).db
     if not path.is_file():
         return Recorded(LOCAL)
+    plain = stack_target(path, stack)  # without the models, when the file allows it
+    if plain is not None:
+        engine, services = plain
+        return Recorded(engine or LOCAL, tuple(sorted(services)))
     try:
         with Database(db_path=path) as database:
             found = database.stacks.get(stack)

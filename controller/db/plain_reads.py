@@ -204,3 +204,27 @@ def _metadata(document: str) -> MetadataView | None:
     except ValueError:
         return None
     return MetadataView(created_at=moment, created_by=created_by, **texts)
+
+
+def stack_target(path: Path, stack_id: str) -> tuple[str | None, list[str]] | None:
+    """The engine the stack's desired version (else its applied one) targets and that
+    version's services, as ``stackctl ps`` and ``logs`` read them (``cli/targets.py``):
+    ``(None, [])`` when there is no such stack or version; ``None`` when ``Database`` and the
+    models must read it instead (a ``services`` that is not a mapping included)."""
+    rows = _read(
+        path,
+        f"SELECT {engine_sql('v')}, json_type(v.compose_spec, '$.services'),"
+        " (SELECT json_group_array(key) FROM json_each(v.compose_spec, '$.services'))"
+        " FROM stacks s LEFT JOIN stack_versions v ON v.stack_id = s.stack_id"
+        " AND v.version = COALESCE(s.current_version, s.applied_version)"
+        " WHERE s.stack_id = ?",
+        (stack_id,),
+    )
+    if rows is None:
+        return None
+    if not rows:
+        return None, []
+    engine, kind, services = rows[0]
+    if kind not in (None, "object"):
+        return None
+    return engine, json.loads(services) if engine is not None else []
