@@ -1,16 +1,19 @@
-"""``stackctl history``'s table: its columns and a row per version, the same from the models
-(``queries.history``) and from plain rows (``quick.py``, before typer), so the two print alike.
+"""``stackctl history``'s table and ``get versions``' listing (``VERSIONS``): their columns and
+a row per version, the same from the models (``queries.py``) and from plain rows (``quick.py``,
+before typer), so the two print alike.
 
 Reads attributes only (``version``, ``parent_version``, ``digest``, ``status``, ``metadata``'s
-``created_at``, ``created_by``, ``comment``, ``git_*``; the stack's ``current_version`` and
-``applied_version``): ``controller.models`` or ``controller.db.plain_reads`` values alike.
+``created_at``, ``created_by``, ``source``, ``comment``, ``git_*``; the stack's
+``current_version`` and ``applied_version``): ``controller.models`` or
+``controller.db.plain_reads`` values alike.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from controller.cli.output import short, timestamp
+from controller.cli.listing import Listing
+from controller.cli.output import age, short, timestamp
 
 COLUMNS = ["VERSION", "PARENT", "DIGEST", "STATUS", "MARK", "CREATED", "BY", "COMMENT", "COMMIT"]
 
@@ -48,3 +51,24 @@ def marks(stack: Any, version: str | None) -> str:
         if label == version
     ]
     return ",".join(found)
+
+
+VERSIONS = Listing(
+    kind="version",
+    columns=["VERSION", "STATUS", "DIGEST", "CREATED BY", "SOURCE", "AGE"],
+    row=lambda v: [
+        v.version,
+        v.status,
+        (v.digest or "")[:12],
+        v.metadata.created_by,
+        v.metadata.source,
+        age(v.metadata.created_at),
+    ],
+    name=lambda v: v.version,
+    wide_columns=["PARENT", "COMMENT", "COMMIT"],
+    wide_row=lambda v: [
+        v.parent_version,
+        v.metadata.comment or v.metadata.git_subject,
+        commit(v.metadata),
+    ],
+)

@@ -20,6 +20,7 @@ import typer
 
 from controller.cli import history_table, running
 from controller.cli.app import app, get_app
+from controller.cli.history_table import VERSIONS
 from controller.cli.listing import (
     GET_OUTPUT_OPTION,
     WATCH_OPTION,
@@ -95,27 +96,6 @@ def get_stacks(
             return [ListedStack(**dict(s), engine=engines.get(s.stack_id)) for s in found]
 
         print_listing(STACKS, fetch, output, watch=watch)
-
-
-VERSIONS = Listing(
-    kind="version",
-    columns=["VERSION", "STATUS", "DIGEST", "CREATED BY", "SOURCE", "AGE"],
-    row=lambda v: [
-        v.version,
-        v.status,
-        (v.digest or "")[:12],
-        v.metadata.created_by,
-        v.metadata.source,
-        age(v.metadata.created_at),
-    ],
-    name=lambda v: v.version,
-    wide_columns=["PARENT", "COMMENT", "COMMIT"],
-    wide_row=lambda v: [
-        v.parent_version,
-        v.metadata.comment or v.metadata.git_subject,
-        history_table.commit(v.metadata),
-    ],
-)
 
 
 @get_app.command("versions")

@@ -1,5 +1,5 @@
-"""``stackctl get stacks`` and ``stackctl history STACK`` answered before typer is imported: the
-most common one-shot reads.
+"""``stackctl get stacks``, ``get versions STACK`` and ``history STACK`` answered before typer is
+imported: the most common one-shot reads.
 
 Loading typer is half of what ``get stacks`` costs as a process; the list itself is a query and
 a table. ``answer`` reads the command line itself for the shapes that list stacks (the root's and
@@ -9,8 +9,9 @@ anything else (another option, a repeated or glued one, ``--help``, json or yaml
 database that is missing or that the views cannot read, an unknown stack) it prints nothing and
 says no, and typer runs the command: its errors and messages stay typer's. A test runs both
 ways over a table of command lines and compares what they print. ``history`` (``answer_history``)
-the same way: its table only (``-o table``), from ``plain_reads.list_versions``; anything else
-(json, yaml, an unknown stack, metadata the view does not vouch for) is typer's.
+the same way: its table only (``-o table``), from ``plain_reads.list_versions``, and ``get
+versions`` (table, wide, name; ``--watch`` is typer's); anything else (json, yaml, an unknown
+stack, metadata the view does not vouch for) is typer's.
 """
 
 from __future__ import annotations
@@ -184,13 +185,14 @@ def answer_history(args: Sequence[str]) -> bool:
 
 
 def answer(args: Sequence[str]) -> bool:
-    """Print the stacks for a plain ``get stacks`` command line and say True; else print
-    nothing and say False (typer then runs the command)."""
+    """Print the stacks for a plain ``get stacks`` command line (or the versions for a plain
+    ``get versions STACK``) and say True; else print nothing and say False (typer then runs the
+    command)."""
     if _completing():
         return False  # typer's shell completion asks
     request = read_request(args)
     if request is None:
-        return False
+        return _answer_versions(args)
     from controller.db.plain_reads import list_stacks
 
     path = _database(request.db)
@@ -201,4 +203,25 @@ def answer(args: Sequence[str]) -> bool:
         return False
     shown = [s for s in found if request.every or request.name is not None or not deleted(s)]
     print_all(STACKS, shown, request.output)
+    return True
+
+
+def _answer_versions(args: Sequence[str]) -> bool:
+    """``get versions STACK`` with ``-o table|wide|name`` (no ``--watch``), from plain rows."""
+    line = read_command(args, ("get", "versions"))
+    if line is None or len(line.arguments) != 1:
+        return False
+    output = PLAIN_OUTPUTS.get(line.options.get("output", "table"))
+    path = _database(line.options.get("db"))
+    if output is None or path is None:
+        return False
+    from controller.cli.history_table import VERSIONS
+    from controller.db.plain_reads import list_stacks, list_versions
+
+    name = line.arguments[0]
+    found = list_stacks(path, stack_id=name)
+    versions = list_versions(path, name) if found else None
+    if not found or versions is None:
+        return False
+    print_all(VERSIONS, versions, output)
     return True

@@ -139,10 +139,12 @@ def _stack(row: tuple) -> StackView:
 
 @dataclass(frozen=True)
 class MetadataView:
-    """The fields of ``controller.models.StackMetadata`` that ``stackctl history`` shows."""
+    """The fields of ``controller.models.StackMetadata`` that ``stackctl history`` and ``get
+    versions`` show."""
 
     created_at: datetime
     created_by: str
+    source: str | None
     comment: str | None
     git_subject: str | None
     git_commit: str | None
@@ -152,7 +154,7 @@ class MetadataView:
 
 @dataclass(frozen=True)
 class VersionView:
-    """A ``stack_versions`` row as ``stackctl history``'s table shows it (the fields of
+    """A ``stack_versions`` row as ``history`` and ``get versions`` tables show it (the fields of
     ``controller.models.StackVersion`` it reads; the status is its plain value)."""
 
     version: str
@@ -162,7 +164,7 @@ class VersionView:
     metadata: MetadataView
 
 
-_TEXTS = ("comment", "git_subject", "git_commit", "git_repository", "git_ref")
+_TEXTS = ("source", "comment", "git_subject", "git_commit", "git_repository", "git_ref")
 
 
 def list_versions(path: Path, stack_id: str) -> list[VersionView] | None:

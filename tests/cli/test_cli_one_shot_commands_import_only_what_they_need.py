@@ -3,8 +3,8 @@ run as a process (not on a terminal, no ``STACKCTL_*`` setting but the database)
 below leaves none of its forbidden modules in ``sys.modules``. No timing is asserted: this pins
 the import discipline that the start-up figures of ``bench/cli_startup.py`` rest on.
 
-- ``--version``, a plain ``get stacks`` and ``history STACK`` (``cli/quick.py``): no typer,
-  pydantic, docker, requests, yaml or rich.
+- ``--version``, a plain ``get stacks``, ``get versions STACK`` and ``history STACK``
+  (``cli/quick.py``): no typer, pydantic, docker, requests, yaml or rich.
 - the other reads of the database: no docker client (docker, requests), no settings model
   (pydantic_settings), no manifest loader, no rich.
 - the commands that ask the engine (here none answers: they fail at the ping, having imported
@@ -43,7 +43,8 @@ CASES = [
     (["--version"], QUICK),
     (["get", "stacks", "--db", "{db}"], QUICK),
     (["history", "shop", "--db", "{db}"], QUICK),
-    (["get", "versions", "shop", "--db", "{db}"], READS),
+    (["get", "versions", "shop", "--db", "{db}"], QUICK),
+    (["get", "versions", "shop", "-o", "json", "--db", "{db}"], READS),
     (["get", "commands", "--db", "{db}"], READS),
     (["history", "shop", "-o", "json", "--db", "{db}"], READS),
     (["describe", "command", "1", "--db", "{db}"], READS),
