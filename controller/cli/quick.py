@@ -16,6 +16,7 @@ stack, metadata the view does not vouch for) is typer's.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -184,6 +185,11 @@ def answer_history(args: Sequence[str]) -> bool:
     return True
 
 
+def answer_any(args: Sequence[str]) -> bool:
+    """Print the answer of a command line this module answers and say True; else False."""
+    return answer(args) or answer_history(args) or answer_ps(args)
+
+
 def answer(args: Sequence[str]) -> bool:
     """Print the stacks for a plain ``get stacks`` command line (or the versions for a plain
     ``get versions STACK``) and say True; else print nothing and say False (typer then runs the
@@ -225,3 +231,57 @@ def _answer_versions(args: Sequence[str]) -> bool:
         return False
     print_all(VERSIONS, versions, output)
     return True
+
+
+ENGINE_TIMEOUT = 10  # as ps_and_logs.ENGINE_TIMEOUT
+
+
+def answer_ps(args: Sequence[str]) -> bool:
+    """``ps [STACK]`` as a table, for a stack on the local engine reached over its unix socket
+    with no engines file: one ``GET /containers/json`` (``backends.docker.plain_api``) and the
+    rows ``ps`` makes of it (``backends.docker.summaries``). Anything else (another engine or
+    output, an engines file, a ``STACKCTL_*`` setting besides the database, an engine that does
+    not answer as expected) is typer's, which also says any error."""
+    line = read_command(args, ("ps",))
+    if line is None or len(line.arguments) > 1 or _completing() or not _plain_settings():
+        return False
+    if line.options.get("output", "table") != "table":
+        return False
+    from controller.backends.docker.plain_api import get_json, local_socket
+
+    socket_path = local_socket(os.environ)
+    stack = line.arguments[0] if line.arguments else None
+    if socket_path is None or (stack is not None and not _on_local(stack, line.options)):
+        return False
+    from controller.backends.docker.summaries import project_filter, ps_table, summarize
+
+    filters = json.dumps({"label": project_filter(stack)})
+    query = {"limit": "-1", "all": "1", "size": "0", "trunc_cmd": "0", "filters": filters}
+    listed = get_json("/containers/json", query, socket_path=socket_path, timeout=ENGINE_TIMEOUT)
+    if not isinstance(listed, list):
+        return False
+    from controller.cli.output import print_table
+
+    print_table(*ps_table(summarize(listed), every=stack is None))
+    return True
+
+
+def _plain_settings() -> bool:
+    """No ``STACKCTL_*`` variable but a non-empty ``STACKCTL_DB`` (as ``running.plain_environment``,
+    and no ``STACKCTL_ENGINES``: the engines file is typer's path)."""
+    return all(
+        key == "STACKCTL_DB" and value
+        for key, value in os.environ.items()
+        if key.startswith("STACKCTL_") and key == key.upper()
+    )
+
+
+def _on_local(stack: str, options: Mapping[str, str]) -> bool:
+    """The stack targets ``local`` (or the database does not know it: ``ps`` looks there)."""
+    path = _database(options.get("db"))
+    if path is None:
+        return True  # no database: the stack is looked for on local (``targets.py``)
+    from controller.db.plain_reads import stack_target
+
+    found = stack_target(path, stack)
+    return found is not None and found[0] in (None, "local")
