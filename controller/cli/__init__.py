@@ -16,6 +16,9 @@ from types import ModuleType
 
 from controller import __version__
 
+# The commands quick.py may answer before typer (a word of the command line: cheap to check).
+QUICK_WORDS = frozenset({"get", "history", "ps"})
+
 
 def main() -> None:
     """Console-script entry point."""
@@ -23,10 +26,10 @@ def main() -> None:
     if args == ["--version"]:  # the same line as the app's --version, without typer
         sys.stdout.write(f"stackctl {__version__}\n")
         return
-    if "get" in args:
-        from controller.cli.quick import answer
+    if QUICK_WORDS.intersection(args):
+        from controller.cli.quick import answer_any
 
-        if answer(args):  # a plain `get stacks`, printed without typer (quick.py)
+        if answer_any(args):  # a plain `get stacks`, `history`, `ps`... without typer (quick.py)
             return
     from controller.cli.app import app
 

@@ -2,12 +2,14 @@
 
 typer (0.29) turns every option's text into its value through a pydantic ``TypeAdapter`` that it
 builds on first use: importing pydantic and building the adapters would be half of what
-``stackctl get stacks`` spends as a process. For a string, a path and an enum choice this does
-what those adapters do, through typer's own helpers (``coerce_cli_choice``, ``coerce_cli_path``);
-a value it cannot vouch for (a choice that is not one, a path that is not a plain string) goes to
-typer's adapter, so values and error messages stay typer's. Parameters of other types are left
-to typer. ``PlainTyper`` makes its commands coerce so; ``lazy.LazyGroup`` its groups.
-``tests/cli/test_cli_coerces_values_as_typer_does.py`` compares the two.
+``stackctl get stacks`` spends as a process (and a third of ``apply``'s, for its ``--timeout``
+default). For a number that is one already (a default), a string, a path and an enum choice
+this does what those adapters do, through typer's own helpers (``coerce_cli_choice``,
+``coerce_cli_path``); a value it cannot vouch for (a choice that is not one, a path that is not
+a plain string, a number given as text) goes to typer's adapter, so values and error messages
+stay typer's. Parameters of other types are left to typer. ``PlainTyper`` makes its commands
+coerce so; ``lazy.LazyGroup`` its groups. ``tests/cli/test_cli_coerces_values_as_typer_does.py``
+compares the two.
 """
 
 from __future__ import annotations
@@ -50,6 +52,31 @@ class PlainRuntimeParam(RuntimeParam):
         return typers._coerce_value(value, param=param, ctx=ctx)
 
 
+@dataclass(frozen=True)
+class DefaultNumberParam(RuntimeParam):
+    """typer's ``RuntimeParam`` for an ``int`` or ``float`` option: a value that is that number
+    already (the default) within ``min`` and ``max`` is the adapter's answer as it is; text from
+    the command line goes to typer's adapter (its parsing, its errors). ``apply --timeout`` no
+    longer builds the adapter, and with it pydantic, when it is not given."""
+
+    def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+        info = self.parameter_info
+        if type(value) is self.annotation and _in_range(value, info):
+            return value
+        typers = build_runtime_param(resolve_type_descriptor(self.annotation, info))
+        return typers._coerce_value(value, param=param, ctx=ctx)
+
+
+def _in_range(value: float, info: Any) -> bool:
+    """Within the option's ``min`` and ``max`` (the adapter's ``ge`` and ``le``)."""
+    return (info.min is None or value >= info.min) and (info.max is None or value <= info.max)
+
+
+def _number(annotation: Any, info: Any) -> bool:
+    # A clamped number is the adapter's to bring within bounds.
+    return annotation in (int, float) and info.parser is None and not info.clamp
+
+
 def _plain(annotation: Any, info: Any) -> bool:
     if info.parser is not None:
         return False
@@ -68,12 +95,13 @@ def coerce_plainly(param: Any) -> None:
     if not isinstance(param, _TyperParameter) or param._runtime_param is not None:
         return
     descriptor = param.type_descriptor
-    if descriptor.file_annotation is None and _plain(
-        descriptor.annotation, descriptor.parameter_info
-    ):
-        param._runtime_param = PlainRuntimeParam(
-            parameter_info=descriptor.parameter_info, annotation=descriptor.annotation
-        )
+    annotation, info = descriptor.annotation, descriptor.parameter_info
+    if descriptor.file_annotation is not None:
+        return
+    if _plain(annotation, info):
+        param._runtime_param = PlainRuntimeParam(parameter_info=info, annotation=annotation)
+    elif _number(annotation, info):
+        param._runtime_param = DefaultNumberParam(parameter_info=info, annotation=annotation)
 
 
 class PlainParams:

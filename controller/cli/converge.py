@@ -20,13 +20,13 @@ from controller.cli.running import (
     DB_OPTION,
     ENGINES_OPTION,
     TIMEOUT_OPTION,
+    database_paths,
     engine_specs,
     fail,
     run_commands,
     wait_for,
     wait_option,
 )
-from controller.config.settings import load_settings
 from controller.models.enums import CommandStatus, CommandType, HealthStatus
 from controller.models.errors import StackctlError
 
@@ -72,7 +72,7 @@ def apply(
     from controller.cli.targets import connect_engines, require_declared
     from controller.db import Database
 
-    settings = load_settings({"db": db})
+    settings = database_paths(db)
     stacks, errors = _load(path)
     engine = None
     if wait:  # before recording: nothing queued for no one
@@ -159,7 +159,7 @@ def diff(
     the Swarm planner."""
     from controller.cli.targets import connect_engines, require_declared
 
-    settings = load_settings({"db": db})
+    settings = database_paths(db)
     path = Path(target)
     if path.exists():
         stacks, errors = _load(path)
@@ -251,7 +251,7 @@ def delete(
     from controller.db import Database
     from controller.models import Command
 
-    settings = load_settings({"db": db})
+    settings = database_paths(db)
     if not settings.db.exists():
         raise fail(f"no database at {settings.db}")
     with Database(db_path=settings.db) as database:

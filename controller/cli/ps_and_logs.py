@@ -25,7 +25,14 @@ import typer
 
 from controller.cli.app import app
 from controller.cli.output import OUTPUT_OPTION, Output, print_data, print_table
-from controller.cli.running import DB_OPTION, ENGINES_OPTION, docker_host, engine_specs, fail
+from controller.cli.running import (
+    DB_OPTION,
+    ENGINES_OPTION,
+    database_paths,
+    docker_host,
+    engine_specs,
+    fail,
+)
 from controller.models.errors import StackctlError
 
 if TYPE_CHECKING:  # loaded when a command runs: the CLI starts quickly
@@ -218,10 +225,9 @@ def _target(recorded: Recorded, specs: dict[str, EngineSpec]) -> AnyEngine:
 def _is_command(stack: str, db: Path | None) -> bool:
     """``stackctl logs 12`` meant command 12 (the old form) when the database has no stack
     named ``12`` but has that command."""
-    from controller.config.settings import load_settings
     from controller.db import Database
 
-    path = load_settings({"db": db}).db
+    path = database_paths(db).db
     if not path.is_file():
         return False
     try:

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from controller.cli import running
+from controller.cli import history_table, running
 from controller.cli.app import app, get_app
+from controller.cli.history_table import VERSIONS
 from controller.cli.listing import (
     GET_OUTPUT_OPTION,
     WATCH_OPTION,
@@ -50,7 +51,7 @@ from controller.models.enums import CommandStatus, CommandType
 
 if TYPE_CHECKING:  # loaded when a command needs them: the CLI starts quickly
     from controller.db import Database
-    from controller.models import Command, CommandLog, Stack, StackMetadata
+    from controller.models import Command, CommandLog
     from controller.models.stack import ListedStack
 
 
@@ -95,27 +96,6 @@ def get_stacks(
             return [ListedStack(**dict(s), engine=engines.get(s.stack_id)) for s in found]
 
         print_listing(STACKS, fetch, output, watch=watch)
-
-
-VERSIONS = Listing(
-    kind="version",
-    columns=["VERSION", "STATUS", "DIGEST", "CREATED BY", "SOURCE", "AGE"],
-    row=lambda v: [
-        v.version,
-        v.status,
-        (v.digest or "")[:12],
-        v.metadata.created_by,
-        v.metadata.source,
-        age(v.metadata.created_at),
-    ],
-    name=lambda v: v.version,
-    wide_columns=["PARENT", "COMMENT", "COMMIT"],
-    wide_row=lambda v: [
-        v.parent_version,
-        v.metadata.comment or v.metadata.git_subject,
-        _commit(v.metadata),
-    ],
-)
 
 
 @get_app.command("versions")
@@ -201,12 +181,12 @@ def history(
     output: Output = OUTPUT_OPTION,
 ) -> None:
     """A stack's versions with their lineage: parent, digest, who and why, which is applied."""
-    from controller.desired.shown import shown_version
-
     with open_database(db) as database:
         current = database.stacks.require(stack)
         versions = database.stack_versions.list(stack)
     if output is not Output.TABLE:
+        from controller.desired.shown import shown_version  # the table shows no compose
+
         print_data(
             [
                 {
@@ -219,40 +199,7 @@ def history(
             output,
         )
         return
-    print_table(
-        ["VERSION", "PARENT", "DIGEST", "STATUS", "MARK", "CREATED", "BY", "COMMENT", "COMMIT"],
-        [
-            [
-                v.version,
-                v.parent_version,
-                (v.digest or "")[:12],
-                v.status,
-                _marks(current, v.version),
-                timestamp(v.metadata.created_at),
-                v.metadata.created_by,
-                short(v.metadata.comment or v.metadata.git_subject, 50),
-                _commit(v.metadata),
-            ]
-            for v in versions
-        ],
-    )
-
-
-def _commit(metadata: StackMetadata) -> str:
-    """``abc123def0``, or ``infra:main@abc123def0`` for a version read from a repository."""
-    commit = (metadata.git_commit or "")[:10]
-    if metadata.git_repository is None:
-        return commit
-    return f"{metadata.git_repository}:{metadata.git_ref}@{commit}"
-
-
-def _marks(stack: Stack, version: str | None) -> str:
-    marks = [
-        mark
-        for mark, label in (("current", stack.current_version), ("applied", stack.applied_version))
-        if label == version
-    ]
-    return ",".join(marks)
+    print_table(history_table.COLUMNS, history_table.rows(current, versions))
 
 
 class LogFormat(StrEnum):

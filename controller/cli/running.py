@@ -14,8 +14,9 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -116,11 +117,13 @@ def connect_engine() -> Engine:
 def engine_specs(path: Path | None) -> dict[str, EngineSpec]:
     """The engines of ``--engines`` (``local`` only without it); a bad file stops the command
     with the file, the key and the problem (exit 2)."""
-    from controller.models.errors import ManifestError
-    from controller.sources.loader.engines_file import load_engines, local_only
+    from controller.desired.engine_spec import LOCAL, EngineSpec
 
-    if path is None:
-        return local_only()
+    if path is None:  # as engines_file.local_only(), without loading the loader
+        return {LOCAL: EngineSpec(name=LOCAL)}
+    from controller.models.errors import ManifestError
+    from controller.sources.loader.engines_file import load_engines
+
     try:
         return load_engines(path.absolute())
     except ManifestError as e:
@@ -323,12 +326,56 @@ def outcome_line(command: Command) -> str:
     return f"{line}: {command.error}" if command.error else line
 
 
+# Variables any text is a valid value of (paths) and that the CLI reads itself (``STACKCTL_DB``:
+# ``statedir.database_path``; ``STACKCTL_ENGINES``: click, through ``ENGINES_OPTION``).
+_PATH_VARIABLES = frozenset({"STACKCTL_DB", "STACKCTL_ENGINES"})
+
+
+def plain_environment(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether ``load_settings`` would find nothing in the environment but paths: no
+    ``STACKCTL_<NAME>`` variable (pydantic-settings reads them in capitals only) other than a
+    non-empty ``STACKCTL_DB`` or ``STACKCTL_ENGINES``. Then every other setting a one-shot command
+    reads is its default, and the settings model (pydantic-settings: a third of ``apply``'s
+    start-up) need not load; otherwise it does, and checks every variable as before."""
+    environ = os.environ if environ is None else environ
+    return all(
+        key in _PATH_VARIABLES and value
+        for key, value in environ.items()
+        if key.startswith("STACKCTL_") and key == key.upper()
+    )
+
+
+@dataclass(frozen=True)
+class DatabasePaths:
+    """The settings a one-shot command reads of ``load_settings``: the database and the
+    folder beside it where secrets and configs are written (``Settings.files_dir``)."""
+
+    db: Path
+
+    @property
+    def files_dir(self) -> Path:
+        return self.db.parent / "files"
+
+
+def database_paths(db: Path | None) -> DatabasePaths:
+    """``load_settings({"db": db})``'s database and files folder, without loading the settings
+    model when the environment has nothing else to check (``plain_environment``)."""
+    if plain_environment():
+        return DatabasePaths(database_path(db))
+    from controller.config.settings import load_settings
+
+    return DatabasePaths(load_settings({"db": db}).db)
+
+
 def manifest_reach() -> Any:
     """What manifests may reach when a one-shot command (``apply``, ``validate``) loads them:
     the same policy as ``stackctl run``'s, from ``STACKCTL_NOTIFY_ALLOW`` and
     ``STACKCTL_SECRETS_DIR``, so a manifest valid here is valid for the controller."""
-    from controller.config.settings import load_settings
     from controller.desired.reach import Reach
+
+    if plain_environment():  # neither variable is set: the defaults (None)
+        return Reach(notify_allow=(), secrets_dir=None)
+    from controller.config.settings import load_settings
 
     settings = load_settings({})
     secrets = settings.secrets_dir

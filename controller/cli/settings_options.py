@@ -78,4 +78,3 @@ def given_settings(values: Mapping[str, Any], model: type = Settings) -> dict[st
                 value = " ".join(value) or None
             given[name] = value
     return given
-

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from controller.cli.running import connect_engine, docker_host, fail
+from controller.cli.running import connect_engine, database_paths, docker_host, fail
 from controller.models.errors import StackctlError
 
 if TYPE_CHECKING:  # loaded when a command runs: the CLI starts quickly
@@ -98,14 +98,18 @@ class Recorded:
 def recorded_target(db: Path | None, stack: str) -> Recorded:
     """``ps`` and ``logs`` need no database: without one, or without the stack in it, the
     stack is looked for on ``local``, as before engines existed."""
-    from controller.config.settings import load_settings
     from controller.db import Database
+    from controller.db.plain_reads import stack_target
     from controller.desired.engine_spec import LOCAL
     from controller.sources.versions import version_engine
 
-    path = load_settings({"db": db}).db
+    path = database_paths(db).db
     if not path.is_file():
         return Recorded(LOCAL)
+    plain = stack_target(path, stack)  # without the models, when the file allows it
+    if plain is not None:
+        engine, services = plain
+        return Recorded(engine or LOCAL, tuple(sorted(services)))
     try:
         with Database(db_path=path) as database:
             found = database.stacks.get(stack)

@@ -37,9 +37,7 @@ def version(output: Output = OUTPUT_OPTION) -> None:
                 f"engine:   Docker {engine.version}, API {engine.api_version} "
                 f"(min {engine.min_api_version}), {engine.os}/{engine.arch}"
             )
-            typer.echo(
-                f"client:   docker-py {engine.docker_py}, API {engine.client_api_version}"
-            )
+            typer.echo(f"client:   docker-py {engine.docker_py}, API {engine.client_api_version}")
     if error is not None:
         typer.echo(f"error: the engine does not answer: {error}", err=True)
         raise typer.Exit(1)

@@ -11,8 +11,10 @@ caller opens ``Database``, which migrates or says what is wrong, as it always di
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -75,9 +77,17 @@ _STACK_COLUMNS = f"{STACK_COLUMNS}, {engine_sql('v')}"
 def list_stacks(path: Path, *, stack_id: str | None = None) -> list[StackView] | None:
     """Every stack by id (or the one named ``stack_id``: an empty list when there is none), or
     ``None`` when ``Database`` must open the file instead."""
+    where, args = ("WHERE s.stack_id = ?", (stack_id,)) if stack_id is not None else ("", ())
+    rows = _read(
+        path, f"SELECT {_STACK_COLUMNS} FROM {STACK_FROM} {where} ORDER BY s.stack_id", args
+    )
+    return None if rows is None else [_stack(row) for row in rows]
+
+
+def _read(path: Path, sql: str, args: Sequence[object]) -> list[tuple] | None:
+    """The rows of one query, or ``None`` when ``Database`` must open the file instead."""
     if not os.access(path, os.R_OK | os.W_OK):
         return None
-    where, args = ("WHERE s.stack_id = ?", (stack_id,)) if stack_id is not None else ("", ())
     try:
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS)
     except sqlite3.Error:
@@ -85,14 +95,11 @@ def list_stacks(path: Path, *, stack_id: str | None = None) -> list[StackView] |
     try:
         if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
             return None
-        rows = conn.execute(
-            f"SELECT {_STACK_COLUMNS} FROM {STACK_FROM} {where} ORDER BY s.stack_id", args
-        ).fetchall()
+        return conn.execute(sql, args).fetchall()
     except sqlite3.Error:
         return None
     finally:
         conn.close()
-    return [_stack(row) for row in rows]
 
 
 def _stack(row: tuple) -> StackView:
@@ -128,3 +135,98 @@ def _stack(row: tuple) -> StackView:
         updated_at=datetime.fromisoformat(updated),
         engine=engine,
     )
+
+
+@dataclass(frozen=True)
+class MetadataView:
+    """The fields of ``controller.models.StackMetadata`` that ``stackctl history`` and ``get
+    versions`` show."""
+
+    created_at: datetime
+    created_by: str
+    source: str | None
+    comment: str | None
+    git_subject: str | None
+    git_commit: str | None
+    git_repository: str | None
+    git_ref: str | None
+
+
+@dataclass(frozen=True)
+class VersionView:
+    """A ``stack_versions`` row as ``history`` and ``get versions`` tables show it (the fields of
+    ``controller.models.StackVersion`` it reads; the status is its plain value)."""
+
+    version: str
+    parent_version: str | None
+    digest: str
+    status: str
+    metadata: MetadataView
+
+
+_TEXTS = ("source", "comment", "git_subject", "git_commit", "git_repository", "git_ref")
+
+
+def list_versions(path: Path, stack_id: str) -> list[VersionView] | None:
+    """The stack's versions, oldest first, or ``None`` when ``Database`` (and the models) must
+    read them instead: a metadata document this view does not vouch for (a field missing or
+    of another type, a time not in UTC's ``Z`` form) included."""
+    rows = _read(
+        path,
+        "SELECT version, parent_version, digest, status, metadata FROM stack_versions"
+        " WHERE stack_id = ? ORDER BY version_number",
+        (stack_id,),
+    )
+    if rows is None:
+        return None
+    views = []
+    for version, parent, digest, status, metadata in rows:
+        shown = _metadata(metadata)
+        if shown is None:
+            return None
+        views.append(VersionView(version, parent, digest, status, shown))
+    return views
+
+
+def _metadata(document: str) -> MetadataView | None:
+    try:
+        fields = json.loads(document)
+    except ValueError:
+        return None
+    created_at, created_by = fields.get("created_at"), fields.get("created_by")
+    texts = {name: fields.get(name) for name in _TEXTS}
+    if not (isinstance(created_at, str) and created_at.endswith("Z")):
+        return None
+    if not isinstance(created_by, str) or any(
+        v is not None and not isinstance(v, str) for v in texts.values()
+    ):
+        return None
+    try:
+        moment = datetime.fromisoformat(created_at)
+    except ValueError:
+        return None
+    return MetadataView(created_at=moment, created_by=created_by, **texts)
+
+
+def stack_target(path: Path, stack_id: str) -> tuple[str | None, list[str]] | None:
+    """The engine the stack's desired version (else its applied one) targets and that
+    version's services, as ``stackctl ps`` and ``logs`` read them (``cli/targets.py``):
+    ``(None, [])`` when there is no such stack or version; ``None`` when ``Database`` and the
+    models must read it instead (a ``services`` that is not a mapping included)."""
+    rows = _read(
+        path,
+        f"SELECT {engine_sql('v')}, json_type(v.compose_spec, '$.services'),"
+        " (SELECT json_group_array(key) FROM json_each(v.compose_spec, '$.services'))"
+        " FROM stacks s LEFT JOIN stack_versions v ON v.stack_id = s.stack_id"
+        " AND v.version = COALESCE(s.current_version, s.applied_version)"
+        " WHERE s.stack_id = ?",
+        (stack_id,),
+    )
+    if rows is None:
+        return None
+    if not rows:
+        return None, []
+    engine, kind, services = rows[0]
+    if kind not in (None, "object"):
+        return None
+    return engine, json.loads(services) if engine is not None else []

@@ -111,15 +111,10 @@ class ContainerBackend:
     # -- what people look at -----------------------------------------------------------------
 
     def listing(self, stack: str | None, *, services: list[str]) -> Listing:
+        from controller.backends.docker.summaries import ps_table
+
         found = self.containers(stack)
-        headers = ["NAME", "SERVICE", "STATE", "HEALTH", "STATUS", "PORTS", "VERSION"]
-        rows = [
-            [c.name, c.service, c.state, c.health, c.status, ", ".join(c.ports), c.version]
-            for c in found
-        ]
-        if stack is None:
-            headers = ["STACK", *headers]
-            rows = [[c.stack, *row] for c, row in zip(found, rows, strict=True)]
+        headers, rows = ps_table(found, every=stack is None)
         return Listing(self.unit, found, [Table(headers, rows)], {"containers": found})
 
     def containers(self, stack: str | None) -> list[Any]:

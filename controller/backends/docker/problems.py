@@ -58,7 +58,6 @@ def _remote_problems(desired: DesiredStack, where: str, service: Service) -> lis
     return problems
 
 
-
 def encrypted(desired: DesiredStack, ref: FileRef, *, secret: bool) -> bool:
     """A SOPS-encrypted file is copied into the container, never mounted (runtime.sealed)."""
     objects = desired.compose.secrets if secret else desired.compose.configs

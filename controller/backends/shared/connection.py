@@ -55,7 +55,6 @@ import docker
 import requests
 from docker.tls import TLSConfig
 
-from controller.backends.shared.ssh_transport import VerifiedSshAdapter
 from controller.backends.shared.translate import translate
 from controller.desired.engine_spec import EngineSpec
 from controller.models.errors import PermanentError, StackctlError, TransientError
@@ -173,6 +172,9 @@ def connect(spec: EngineSpec | None, *, timeout: int) -> docker.DockerClient:
 
 def _over_ssh(spec: EngineSpec, *, timeout: int) -> docker.DockerClient:
     """A client whose requests go through one verified SSH connection (see the docstring)."""
+    # paramiko loads here, for an ssh:// engine only (controller/backends/__init__.py).
+    from controller.backends.shared.ssh_transport import VerifiedSshAdapter
+
     adapter = VerifiedSshAdapter(spec, timeout=timeout)  # logs in, the host key checked
 
     def client(version: str) -> docker.DockerClient:

@@ -8,8 +8,8 @@ that expect an object may be gone catch it by type instead of inspecting the cau
 from __future__ import annotations
 
 import re
+import sys
 
-import paramiko
 import requests
 from docker import errors as docker_errors
 
@@ -49,6 +49,14 @@ _NAME_IN_USE = re.compile(
 )
 
 
+def _ssh_error(error: Exception) -> bool:
+    """paramiko's ``SSHException``, looked at once paramiko is loaded for real (an ``ssh://``
+    engine): before that no such error can exist, and a local engine's error does not load
+    paramiko to find out (``controller/backends/__init__.py``)."""
+    module = sys.modules.get("paramiko.ssh_exception")
+    return module is not None and isinstance(error, module.SSHException)
+
+
 def translate(error: Exception, *, doing: str) -> StackctlError:
     """A project error for a docker-py (or transport) error raised while ``doing``."""
     if isinstance(error, StackctlError):
@@ -56,7 +64,7 @@ def translate(error: Exception, *, doing: str) -> StackctlError:
     text = str(error)
     if isinstance(error, requests.exceptions.ConnectionError | requests.exceptions.Timeout):
         return TransientError(f"{doing}: engine unreachable ({text})")
-    if isinstance(error, paramiko.SSHException):  # an ssh:// engine's channel or connection
+    if _ssh_error(error):  # an ssh:// engine's channel or connection
         return TransientError(
             f"{doing}: engine unreachable over SSH ({type(error).__name__}: {text})"
         )

@@ -17,12 +17,31 @@ normalization) -> ``project`` (with ``objects`` and ``dependencies``)/``service`
 canonical model of ``controller.desired.compose``; ``engine_strings`` then refuses a NUL byte in
 any of its strings) -> ``controller.desired.desired_stack.DesiredStack`` (digest via
 ``controller.desired.digest``).
+
+The names below are loaded on first use (PEP 562), as in ``controller.db``: a module that needs
+one leaf (the engine's planner reads ``units.parse_duration``) does not load the pipeline, and
+with it SOPS and the JSON schema, which is most of a one-shot ``stackctl ps``'s start-up.
 """
 
-from controller.sources.loader.cache import LoadCache
-from controller.sources.loader.issues import LoadWarning
-from controller.sources.loader.loader import load_path, load_root
-from controller.sources.loader.report import LoadResult, SourceReport
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from controller.sources.loader.cache import LoadCache
+    from controller.sources.loader.issues import LoadWarning
+    from controller.sources.loader.loader import load_path, load_root
+    from controller.sources.loader.report import LoadResult, SourceReport
+
+_HOMES = {
+    "LoadCache": "cache",
+    "LoadResult": "report",
+    "LoadWarning": "issues",
+    "SourceReport": "report",
+    "load_path": "loader",
+    "load_root": "loader",
+}
 
 __all__ = [
     "LoadCache",
@@ -32,3 +51,12 @@ __all__ = [
     "load_path",
     "load_root",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
