@@ -9,6 +9,7 @@ rebuilds an equal ``DesiredStack`` and refuses one whose digest does not match.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -181,6 +182,19 @@ def record_and_enqueue(
             )
         )
         return Recorded(version, command)
+
+
+def record_and_enqueue_many(
+    db: Database,
+    items: Sequence[tuple[DesiredStack, StackMetadata | None]],
+    *,
+    root: Path,
+) -> list[Recorded]:
+    """``record_and_enqueue`` of each ``(desired, metadata)``, all in **one** transaction: each
+    version still goes with its APPLY (a crash keeps all of them or none), and many stacks
+    recorded at once (10,000 manifests dropped together) pay one commit, not one each."""
+    with db.transaction():
+        return [record_and_enqueue(db, d, root=root, metadata=m) for d, m in items]
 
 
 def load_desired(db: Database, version: StackVersion) -> DesiredStack:
