@@ -45,7 +45,7 @@ from controller.sources.changes import (
 from controller.sources.claims import Claims  # also imported from here by sources and the daemon
 from controller.sources.effects import Effects, SyncReport
 from controller.sources.git.worktree import git_metadata
-from controller.sources.loader import LoadCache, LoadResult, load_root
+from controller.sources.loader import LoadCache, LoadResult, collector_paused, load_root
 from controller.sources.pins import carry_pins, checker_pins
 from controller.sources.versions import load_desired
 from controller.sources.watch_loop import WatchLoop
@@ -98,7 +98,11 @@ class Watcher(WatchLoop):
 
     def sync(self) -> SyncReport:
         """Load the root, decide what changed (``changes.detect``) and carry it out. Never
-        raises for bad files."""
+        raises for bad files. The cycle collector is off meanwhile (``collector_paused``)."""
+        with collector_paused():
+            return self._sync()
+
+    def _sync(self) -> SyncReport:
         if not self.root.is_dir() or not os.access(self.root, os.R_OK | os.X_OK):
             report = SyncReport()
             self._carry_out(

@@ -21,7 +21,7 @@ any of its strings) -> ``controller.desired.desired_stack.DesiredStack`` (digest
 
 from controller.sources.loader.cache import LoadCache
 from controller.sources.loader.issues import LoadWarning
-from controller.sources.loader.loader import load_path, load_root
+from controller.sources.loader.loader import collector_paused, load_path, load_root
 from controller.sources.loader.report import LoadResult, SourceReport
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "LoadResult",
     "LoadWarning",
     "SourceReport",
+    "collector_paused",
     "load_path",
     "load_root",
 ]
