@@ -86,8 +86,7 @@ def record_version(
         stack = db.stacks.get(desired.name)
         if stack is None:
             stack = db.stacks.create(Stack(stack_id=desired.name, name=desired.name))
-        latest = db.stack_versions.latest(desired.name)
-        if latest is not None and latest.digest == desired.digest and not force:
+        if db.stack_versions.latest_digest(desired.name) == desired.digest and not force:
             return None
         db.blobs.put_many(desired.files)
         meta = (metadata or StackMetadata()).model_copy(
@@ -172,7 +171,7 @@ def record_and_enqueue(
         version = record_version(db, desired, root=root, metadata=metadata)
         if version is None:
             return Recorded(None, None)
-        if db.stacks.require(desired.name).current_version != version.version:
+        if db.stacks.current_version(desired.name) != version.version:
             return Recorded(version, None)
         command = db.commands.enqueue(
             Command(
