@@ -18,6 +18,18 @@ the default bridge's subnet may be a /24 (this machine's engine: 254 addresses).
 Needs the engine and the test images (``scripts/engine.sh``).
 Run: ``.venv/bin/python bench/scale.py [--stacks N] [--workers W] [--idle S]``. Prints figures;
 asserts nothing about time. Everything it creates is removed at the end, even on failure.
+
+``--no-engine`` (issue 27, goal 3) measures the controller's side alone, no engine touched:
+1. the ``stackctl run`` process with its engine unreachable (``DOCKER_HOST`` at a closed port,
+   as the crash-safety tests run it): the N manifests are written at once and the clock stops
+   when every stack has its version recorded and its APPLY queued (the APPLYs then wait for
+   the engine); the process's peak RSS;
+2. a no-op resync round of the N stacks converged on the in-memory engine
+   (``controller.backends.memory``, in this process, on a database of its own): CPU, wall and
+   rows written, cold and warm;
+3. ``stackctl get stacks`` on that database: the wall time of the process, median of
+   ``--rounds``.
+Each figure is the median of ``--rounds`` runs (the machine may be shared).
 """
 
 from __future__ import annotations
@@ -34,6 +46,7 @@ import os
 import secrets
 import signal
 import sqlite3
+import statistics
 import subprocess
 import tempfile
 import time
@@ -43,6 +56,7 @@ import docker
 import yaml
 
 from controller.backends.docker import Engine
+from controller.backends.interface import Backend
 from controller.db import Database
 from controller.reconcile.resync import Resync
 
@@ -139,9 +153,9 @@ def stackctl(
     return seconds
 
 
-def resync_round(db_path: Path, names: list[str]) -> None:
+def resync_round(db_path: Path, names: list[str], engine: Backend | None = None) -> None:
     with Database(db_path=db_path) as db:
-        resync = Resync(db, Engine())
+        resync = Resync(db, engine or Engine())
         with db.reading() as conn:
             before = list(conn.iterdump())
         for label in ("cold", "warm"):
@@ -154,6 +168,110 @@ def resync_round(db_path: Path, names: list[str]) -> None:
             after = list(conn.iterdump())
         changed = len(set(before) ^ set(after))
         print(f"resync rows:  {changed} row(s) written by the two rounds")
+
+
+# -- --no-engine: the controller's side alone -----------------------------------------------
+
+
+def recorded(db_path: Path) -> int:
+    """Stacks with a version recorded and an APPLY of it queued (or claimed, or ended)."""
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5)
+    try:
+        return conn.execute(
+            "SELECT COUNT(*) FROM stacks s WHERE s.current_version IS NOT NULL AND EXISTS ("
+            " SELECT 1 FROM commands c WHERE c.stack_id = s.stack_id"
+            " AND c.type = 'APPLY_STACK_VERSION')").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0  # not created yet
+    finally:
+        conn.close()
+
+
+def recording_alone(tmp: Path, *, stacks: int) -> tuple[float, float]:
+    """Seconds from the drop of ``stacks`` manifests until each has its version and APPLY, in
+    a ``stackctl run`` whose engine does not answer; and its peak RSS (MiB)."""
+    manifests, db_path = tmp / "manifests", tmp / "state" / "stackctl.db"
+    manifests.mkdir()
+    texts = {f"s{n}": manifest(f"s{n}") for n in range(stacks)}
+    env = {**os.environ, "DOCKER_HOST": "tcp://127.0.0.1:1"}  # refused at once: no engine
+    log = (tmp / "controller.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "controller", "--db", str(db_path), "run", "--manifests",
+         str(manifests), "--resync", "3600", "--debounce", "50", "--allow-empty"],
+        stdout=log, stderr=subprocess.STDOUT, env=env)
+    try:
+        while "controller running" not in (tmp / "controller.log").read_text():
+            if process.poll() is not None:
+                raise SystemExit((tmp / "controller.log").read_text())
+            time.sleep(0.05)
+        start = time.perf_counter()
+        for name, text in texts.items():
+            (manifests / f"{name}.yaml").write_text(text)
+        while recorded(db_path) < stacks:
+            if process.poll() is not None:
+                raise SystemExit((tmp / "controller.log").read_text()[-3000:])
+            time.sleep(0.1)
+        return time.perf_counter() - start, peak_rss_mib(process.pid)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=120)
+
+
+def converged_on_memory(tmp: Path, *, stacks: int) -> tuple[Path, list[str], Backend]:
+    """A database of ``stacks`` stacks recorded by a watcher pass and converged on the
+    in-memory engine (in this process): every one in sync."""
+    from controller.backends.memory.engine import MemoryEngine
+    from controller.commands.worker import Worker
+    from controller.reconcile.reconciler import ReconcilerOptions
+    from controller.sources.watcher import Watcher
+
+    root, db_path = tmp / "manifests", tmp / "memory.db"
+    root.mkdir()
+    names = [f"s{n}" for n in range(stacks)]
+    for name in names:
+        (root / f"{name}.yaml").write_text(manifest(name))
+    engine = MemoryEngine()
+    engine.pull(IMAGE)  # present, as on the engine (the services say pull_policy: never)
+    with Database(db_path=db_path, synchronous="OFF") as db:
+        Watcher(db, root).sync()
+        worker = Worker(db, engine, worker_id="bench", echo=lambda _: None,
+                        options=ReconcilerOptions(files_dir=tmp / "files"))
+        while worker.run_next() is not None:
+            pass
+    return db_path, names, engine
+
+
+def get_stacks_wall(db_path: Path, *, rounds: int) -> float:
+    """Median wall seconds of a ``stackctl get stacks`` process on ``db_path``."""
+    walls = []
+    for _ in range(rounds):
+        began = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "controller", "--db", str(db_path), "get",
+                        "stacks"], check=True, stdout=subprocess.DEVNULL)
+        walls.append(time.perf_counter() - began)
+    return statistics.median(walls)
+
+
+def without_engine(*, stacks: int, rounds: int) -> None:
+    """The ``--no-engine`` figures (this module's docstring)."""
+    seconds, peaks = [], []
+    for _ in range(rounds):
+        with tempfile.TemporaryDirectory() as tmp:
+            took, peak = recording_alone(Path(tmp), stacks=stacks)
+        seconds.append(took)
+        peaks.append(peak)
+        print(f"  recording run: {took:7.2f} s, peak RSS {peak:.0f} MiB")
+    print(f"recorded:     {stacks} stacks, every version and its APPLY in"
+          f" {statistics.median(seconds):7.2f} s (median of {rounds}), peak RSS"
+          f" {statistics.median(peaks):.0f} MiB (median; max {max(peaks):.0f})")
+    with tempfile.TemporaryDirectory() as tmp:
+        began = time.perf_counter()
+        db_path, names, engine = converged_on_memory(Path(tmp), stacks=stacks)
+        print(f"  ({stacks} stacks converged on the memory engine in"
+              f" {time.perf_counter() - began:.1f} s)")
+        resync_round(db_path, names, engine)
+        print(f"get stacks:   {get_stacks_wall(db_path, rounds=max(rounds, 5)):.3f} s wall"
+              f" (median of {max(rounds, 5)}), {stacks} stacks")
 
 
 def cleanup(api: docker.APIClient, prefix: str) -> None:
@@ -169,7 +287,13 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--idle", type=float, default=30.0)
     parser.add_argument("--settle", type=float, default=60.0)
+    parser.add_argument("--no-engine", action="store_true",
+                        help="the controller's side alone: no engine touched (see above)")
+    parser.add_argument("--rounds", type=int, default=3, help="runs per figure (--no-engine)")
     args = parser.parse_args()
+    if args.no_engine:
+        without_engine(stacks=args.stacks, rounds=args.rounds)
+        return
     api = docker.from_env(timeout=300).api
     prefix = "scale" + secrets.token_hex(3)
     try:

@@ -46,12 +46,12 @@ class StackVersionRepository:
         doing = f"recording a version of stack {version.stack_id!r}"
         try:
             with self._db.transaction() as conn:
-                if self._stacks.get(version.stack_id) is None:
+                if not self._stacks.exists(version.stack_id):
                     raise NotFoundError(f"{doing}: no stack named {version.stack_id!r}")
                 stored, number = _labelled(conn, version, doing=doing)
                 _insert(conn, stored, number=number)
                 if make_current:
-                    self._stacks.update(stored.stack_id, current_version=stored.version)
+                    self._stacks.set_current_version(stored.stack_id, stored.version)
                 return stored
         except sqlite3.IntegrityError as e:
             raise translate(e, doing=doing) from e
@@ -78,6 +78,16 @@ class StackVersionRepository:
                 (stack_id,),
             ).fetchone()
         return None if row is None else _version(row)
+
+    def latest_digest(self, stack_id: str) -> str | None:
+        """The digest of the stack's latest version (None: it has none), no model built."""
+        with self._db.reading() as conn:
+            row = conn.execute(
+                "SELECT digest FROM stack_versions WHERE stack_id = ?"
+                " ORDER BY version_number DESC LIMIT 1",
+                (stack_id,),
+            ).fetchone()
+        return None if row is None else row[0]
 
     def heads(self) -> dict[str, VersionHead]:
         """Every stack's latest version, light: label, digest, source and root (one query,

@@ -68,6 +68,33 @@ class StackRepository:
             raise NotFoundError(f"no stack named {stack_id!r}")
         return stack
 
+    def exists(self, stack_id: str) -> bool:
+        with self._db.reading() as conn:
+            row = conn.execute("SELECT 1 FROM stacks WHERE stack_id = ?", (stack_id,)).fetchone()
+        return row is not None
+
+    def current_version(self, stack_id: str) -> str | None:
+        """The stack's desired version, read alone (no row model built: recording thousands
+        of versions asks it once each)."""
+        with self._db.reading() as conn:
+            row = conn.execute(
+                "SELECT current_version FROM stacks WHERE stack_id = ?", (stack_id,)
+            ).fetchone()
+        if row is None:
+            raise NotFoundError(f"no stack named {stack_id!r}")
+        return row[0]
+
+    def set_current_version(self, stack_id: str, version: str) -> None:
+        """``update(stack_id, current_version=version)`` without reading the row before and
+        after (a version being recorded, in its transaction)."""
+        with self._db.transaction() as conn:
+            done = conn.execute(
+                "UPDATE stacks SET current_version = ?, updated_at = ? WHERE stack_id = ?",
+                (version, ts_to_db(self._db.clock()), stack_id),
+            )
+            if done.rowcount == 0:
+                raise NotFoundError(f"no stack named {stack_id!r}")
+
     def list(self) -> list[Stack]:
         with self._db.reading() as conn:
             rows = conn.execute(

@@ -7,7 +7,7 @@ Pure I/O, no decision: which change to make is ``changes``'s; when to look is th
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,9 +24,14 @@ from controller.sources.changes import (
     NewVersion,
     StackGone,
 )
-from controller.sources.versions import record_and_enqueue
+from controller.sources.versions import Recorded, record_and_enqueue_many
 
 log = logging.getLogger("stackctl.watcher")
+
+# New versions recorded per transaction: one commit (an fsync at synchronous=FULL) per this many
+# stacks instead of one each, and the write lock held ~50 ms at a time, so the workers' claims
+# and completions interleave with a pass that records thousands.
+BATCH = 100
 
 
 @dataclass
@@ -68,7 +73,7 @@ class Effects:
             case ManifestWarned():
                 self._say_warned(change)
             case NewVersion(desired=desired):
-                self._record(desired, report)
+                self.record([desired], report)
             case ManifestRestored(name=name):
                 self._adopt_again(name)
             case StackGone():
@@ -103,10 +108,21 @@ class Effects:
             )
         log.warning("manifest warning: %s", "; ".join(rendered))
 
-    def _record(self, desired: DesiredStack, report: SyncReport) -> None:
-        recorded = record_and_enqueue(
-            self._db, desired, root=self._root, metadata=self._metadata(desired.source)
-        )
+    def record(self, desireds: Sequence[DesiredStack], report: SyncReport) -> None:
+        """Record each new version and queue its APPLY, ``BATCH`` stacks per transaction (each
+        version with its APPLY in the same one: ``record_and_enqueue_many``); said in the log
+        and the report once committed, and the workers woken after each batch, so they start
+        on the first stacks while the next ones are recorded."""
+        for start in range(0, len(desireds), BATCH):
+            chunk = desireds[start : start + BATCH]
+            items = [(desired, self._metadata(desired.source)) for desired in chunk]
+            done = record_and_enqueue_many(self._db, items, root=self._root)
+            for desired, recorded in zip(chunk, done, strict=True):
+                self._said_recorded(desired, recorded, report)
+            if any(recorded.command is not None for recorded in done):
+                self._on_enqueue()
+
+    def _said_recorded(self, desired: DesiredStack, recorded: Recorded, report: SyncReport) -> None:
         version = recorded.version
         if version is None:
             return
@@ -125,7 +141,6 @@ class Effects:
                 recorded.command.type,
                 desired.name,
             )
-            self._on_enqueue()
         else:
             log.info("%s is pinned: %s recorded, not applied", desired.name, version.version)
 

@@ -9,6 +9,7 @@ rebuilds an equal ``DesiredStack`` and refuses one whose digest does not match.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,8 +86,7 @@ def record_version(
         stack = db.stacks.get(desired.name)
         if stack is None:
             stack = db.stacks.create(Stack(stack_id=desired.name, name=desired.name))
-        latest = db.stack_versions.latest(desired.name)
-        if latest is not None and latest.digest == desired.digest and not force:
+        if db.stack_versions.latest_digest(desired.name) == desired.digest and not force:
             return None
         db.blobs.put_many(desired.files)
         meta = (metadata or StackMetadata()).model_copy(
@@ -171,7 +171,7 @@ def record_and_enqueue(
         version = record_version(db, desired, root=root, metadata=metadata)
         if version is None:
             return Recorded(None, None)
-        if db.stacks.require(desired.name).current_version != version.version:
+        if db.stacks.current_version(desired.name) != version.version:
             return Recorded(version, None)
         command = db.commands.enqueue(
             Command(
@@ -181,6 +181,19 @@ def record_and_enqueue(
             )
         )
         return Recorded(version, command)
+
+
+def record_and_enqueue_many(
+    db: Database,
+    items: Sequence[tuple[DesiredStack, StackMetadata | None]],
+    *,
+    root: Path,
+) -> list[Recorded]:
+    """``record_and_enqueue`` of each ``(desired, metadata)``, all in **one** transaction: each
+    version still goes with its APPLY (a crash keeps all of them or none), and many stacks
+    recorded at once (10,000 manifests dropped together) pay one commit, not one each."""
+    with db.transaction():
+        return [record_and_enqueue(db, d, root=root, metadata=m) for d, m in items]
 
 
 def load_desired(db: Database, version: StackVersion) -> DesiredStack:

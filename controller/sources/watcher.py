@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -31,9 +31,11 @@ from controller.desired import DesiredStack
 from controller.desired.reach import Reach
 from controller.sources.changes import (
     NOTHING_KNOWN,
+    Change,
     DeletionRefused,
     Detected,
     Known,
+    NewVersion,
     Said,
     Settings,
     StackGone,
@@ -43,7 +45,7 @@ from controller.sources.changes import (
 from controller.sources.claims import Claims  # also imported from here by sources and the daemon
 from controller.sources.effects import Effects, SyncReport
 from controller.sources.git.worktree import git_metadata
-from controller.sources.loader import LoadCache, LoadResult, load_root
+from controller.sources.loader import LoadCache, LoadResult, collector_paused, load_root
 from controller.sources.pins import carry_pins, checker_pins
 from controller.sources.versions import load_desired
 from controller.sources.watch_loop import WatchLoop
@@ -96,7 +98,11 @@ class Watcher(WatchLoop):
 
     def sync(self) -> SyncReport:
         """Load the root, decide what changed (``changes.detect``) and carry it out. Never
-        raises for bad files."""
+        raises for bad files. The cycle collector is off meanwhile (``collector_paused``)."""
+        with collector_paused():
+            return self._sync()
+
+    def _sync(self) -> SyncReport:
         if not self.root.is_dir() or not os.access(self.root, os.R_OK | os.X_OK):
             report = SyncReport()
             self._carry_out(
@@ -176,7 +182,10 @@ class Watcher(WatchLoop):
         # of the files before saying it; the kept stacks and a settled empty root before the
         # deletions; the empty-root warning once it is said.
         self._said = replace(detected.said, empty_root=self._said.empty_root)
-        for change in detected.changes:
+        for change in _new_versions_together(detected.changes):
+            if isinstance(change, list):
+                self._effects.record(change, report)
+                continue
             if isinstance(change, StackGone | DeletionRefused) and detected.kept is not None:
                 self.kept = set(detected.kept)
             if isinstance(change, StackGone):
@@ -208,3 +217,19 @@ class Watcher(WatchLoop):
         if self.last is None:
             return set()
         return set(self.last.stacks) | self.last.invalid_names | self.kept
+
+
+def _new_versions_together(changes: list[Change]) -> Iterator[Change | list[DesiredStack]]:
+    """``changes`` in order, each run of ``NewVersion`` as one list of its stacks: recorded
+    together, a batch per transaction (``Effects.record``)."""
+    run: list[DesiredStack] = []
+    for change in changes:
+        if isinstance(change, NewVersion):
+            run.append(change.desired)
+            continue
+        if run:
+            yield run
+            run = []
+        yield change
+    if run:
+        yield run

@@ -109,11 +109,17 @@ class MemoryEngine(ContainerBackend):
         with self.state.lock:
             return self._snapshot(stack, images=list(images))
 
-    def _snapshot(self, stack: str, *, images: list[str]) -> Snapshot:
+    def _snapshot(
+        self, stack: str, *, images: list[str], listed: _Listed | None = None
+    ) -> Snapshot:
+        """What ``observe`` returns; from ``listed`` (a fleet's lists, by stack) when given,
+        else from the engine's whole state."""
         state = self.state
-        ours = [c.observed for c in state.containers.values() if c.stack == stack]
-        networks = [n for n in state.networks.values() if n.stack == stack]
-        volumes = [v for v in state.volumes.values() if v.stack == stack]
+        if listed is None:
+            listed = _Listed.of(state, stack)
+        ours = [c.observed for c in listed.containers.get(stack, ())]
+        networks = listed.networks.get(stack, [])
+        volumes = listed.volumes.get(stack, [])
         return Snapshot(
             stack=stack,
             containers=tuple(sorted(ours, key=lambda c: (c.service, c.number))),
@@ -331,10 +337,36 @@ class MemoryFleet:
 
     def __init__(self, engine: MemoryEngine) -> None:
         self._engine = engine
+        with engine.state.lock:  # listed once, grouped by stack (as the Docker fleet is)
+            self._listed = _Listed.of(engine.state)
 
     def snapshot(self, stack: str, *, images: list[str] = (), names: list[str] = ()) -> Snapshot:  # type: ignore[assignment]
         with self._engine.state.lock:
-            return self._engine._snapshot(stack, images=list(images))
+            return self._engine._snapshot(stack, images=list(images), listed=self._listed)
+
+
+@dataclass
+class _Listed:
+    """The engine's containers, networks and volumes by stack: one pass over them, not one
+    per stack (a resync of 10,000 stacks on this engine was quadratic)."""
+
+    containers: dict[str, list[FakeContainer]]
+    networks: dict[str, list[FakeObject]]
+    volumes: dict[str, list[FakeObject]]
+
+    @classmethod
+    def of(cls, state: MemoryState, stack: str | None = None) -> _Listed:
+        """Grouped by stack; only ``stack``'s when given."""
+        listed = cls({}, {}, {})
+        for group, items in (
+            (listed.containers, state.containers.values()),
+            (listed.networks, state.networks.values()),
+            (listed.volumes, state.volumes.values()),
+        ):
+            for item in items:
+                if stack is None or item.stack == stack:
+                    group.setdefault(item.stack, []).append(item)  # type: ignore[arg-type]
+        return listed
 
 
 def _id(container: FakeContainer) -> str:

@@ -44,8 +44,14 @@ def _maybe_work_tree(root: Path) -> bool:
     ``GIT_DIR`` set. A few ``stat`` calls spare every record outside git a ``git`` process."""
     if "GIT_DIR" in os.environ:
         return True
-    folder = root.absolute()
-    return any((parent / ".git").exists() for parent in (folder, *folder.parents))
+    folder = os.path.abspath(root)  # strings, not Paths: asked once per recorded version
+    while True:
+        if os.path.exists(os.path.join(folder, ".git")):
+            return True
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return False
+        folder = parent
 
 
 def _uncommitted(root: Path, source: str) -> bool:

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from controller.sources.loader.cache import LoadCache
     from controller.sources.loader.issues import LoadWarning
-    from controller.sources.loader.loader import load_path, load_root
+    from controller.sources.loader.loader import collector_paused, load_path, load_root
     from controller.sources.loader.report import LoadResult, SourceReport
 
 _HOMES = {
@@ -39,6 +39,7 @@ _HOMES = {
     "LoadResult": "report",
     "LoadWarning": "issues",
     "SourceReport": "report",
+    "collector_paused": "loader",
     "load_path": "loader",
     "load_root": "loader",
 }
@@ -48,6 +49,7 @@ __all__ = [
     "LoadResult",
     "LoadWarning",
     "SourceReport",
+    "collector_paused",
     "load_path",
     "load_root",
 ]

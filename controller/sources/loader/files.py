@@ -22,6 +22,7 @@ import errno
 import hashlib
 import os
 import stat
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -68,22 +69,55 @@ def is_ignored(name: str) -> bool:
 def read_bytes(path: Path) -> bytes:
     """Read a regular file of at most 1 MiB."""
     try:
-        data = _read_bytes(path)
+        data, before = _read_bytes(path)
     except FileProblem as e:
         seen("file", path, value=f"problem: {e.message}")
         raise
-    seen("file", path, value=hashlib.sha256(data).hexdigest())
+    digest = hashlib.sha256(data).hexdigest()
+    _remember(str(path), before, digest)
+    seen("file", path, value=digest)
     return data
 
 
-def _read_bytes(path: Path) -> bytes:
+# -- a settled file is not read again to know it is unchanged ---------------------------------
+
+# A file's content hash, kept with the ``stat`` taken before it was read: while a later ``stat``
+# is the same (device, inode, size, mtime, ctime), the content is too, provided the file had
+# been still for ``SETTLED_NS`` when it was read (git's "racily clean" rule): a write after the
+# read then moves the ctime, which no one can set back. A file changed less than that before
+# its read is read again at every look. The watcher's pass over 10,000 unchanged manifests read
+# and hashed every one of them (2 s of CPU); now it stats them.
+SETTLED_NS = 2_000_000_000
+_MAX_REMEMBERED = 100_000
+Signature = tuple[int, int, int, int, int]
+_settled: dict[str, tuple[Signature, str]] = {}
+
+
+def _signature(st: os.stat_result) -> Signature:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _remember(path: str, before: os.stat_result, digest: str) -> None:
+    """Keep ``digest`` for ``path`` if the file was settled when read (``before`` its read)."""
+    if time.time_ns() - max(before.st_mtime_ns, before.st_ctime_ns) < SETTLED_NS:
+        _settled.pop(path, None)
+        return
+    if len(_settled) >= _MAX_REMEMBERED:
+        _settled.clear()  # files come and go: forget them all now and then
+    _settled[path] = (_signature(before), digest)
+
+
+def _read_bytes(path: Path) -> tuple[bytes, os.stat_result]:
     """Only a regular file is opened, and without blocking: a FIFO (or a device) put where a
     file was expected would block a blocking ``open`` until a writer comes. The kind is checked
-    before opening and again on the opened file, so a swap in between cannot slip through."""
+    before opening and again on the opened file, so a swap in between cannot slip through.
+    Returns the bytes and the file's ``stat`` taken before opening it."""
     check_path_text(str(path))
-    kind = _kind(_stat(path))
+    before = _stat(path)
+    kind = _kind(before)
     if kind != "file":
         raise FileProblem("file not found" if kind is None else f"not a regular file ({kind})")
+    assert before is not None
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except FileNotFoundError as e:
@@ -103,7 +137,7 @@ def _read_bytes(path: Path) -> bytes:
             raise _cannot_read(e, path) from e
     if len(data) > MAX_FILE_BYTES:  # grew between fstat and read
         raise FileProblem("file is more than the 1 MiB limit")
-    return data
+    return data, before
 
 
 def _stat(path: Path | str) -> os.stat_result | None:
@@ -218,10 +252,24 @@ def seen(kind: str, path: Path | str, *, value: object) -> None:
 
 
 def _file_state(path: str) -> str:
+    """The file's content hash (or its problem): remembered while its ``stat`` is unchanged
+    (see ``_settled``), else read."""
+    known = _settled.get(path)
+    if known is not None:
+        try:
+            now = os.stat(path)
+        except OSError:
+            now = None
+        if now is not None and stat.S_ISREG(now.st_mode) and _signature(now) == known[0]:
+            return known[1]
     try:
-        return hashlib.sha256(_read_bytes(Path(path))).hexdigest()
+        data, before = _read_bytes(Path(path))
     except FileProblem as e:
+        _settled.pop(path, None)
         return f"problem: {e.message}"
+    digest = hashlib.sha256(data).hexdigest()
+    _remember(path, before, digest)
+    return digest
 
 
 def exists(path: Path) -> bool:
