@@ -113,7 +113,9 @@ def plain_cells(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> bool:
     """``plain_text`` cells, as many as the columns, in a table narrower than the console."""
     if not columns or any(len(row) != len(columns) for row in rows):
         return False
-    if not all(plain_text(text) for text in [*columns, *(c for row in rows for c in row)]):
+    # One check over all the text: it is printable ASCII exactly when every cell is (a
+    # cell-by-cell call cost a third of `get stacks` at 10,000 stacks).
+    if not plain_text("".join([*columns, *(c for row in rows for c in row)])):
         return False
     widths = [max(len(cell) for cell in column) for column in zip(columns, *rows, strict=True)]
     return sum(widths) + 3 * len(widths) < PLAIN_WIDTH // 2  # far from it: indent included
