@@ -81,6 +81,13 @@ def ids(client: docker.DockerClient, name: str) -> dict[str, str]:
     return {n: i for n, (i, _) in containers(client, name).items()}
 
 
+def deleted(name: str, db: str, client: docker.DockerClient) -> None:
+    """``stackctl delete --volumes``: it succeeds and no container of the project is left."""
+    code, out = stackctl("delete", name, "--db", db, "--volumes")
+    assert code == 0, out
+    assert containers(client, name) == {}
+
+
 def up(folder, name: str) -> str:
     done = compose_v2(folder, name, "up", "-d", "--wait")
     assert done.returncode == 0, done.stderr
@@ -119,9 +126,7 @@ def test_apply_then_compose_up_then_apply_recreates_nothing(
     logs = compose_v2(folder, name, "logs", "--no-color", "web")
     assert logs.returncode == 0, logs.stderr
 
-    code, out = stackctl("delete", name, "--db", db, "--volumes")
-    assert code == 0, out
-    assert containers(docker_client, name) == {}
+    deleted(name, db, docker_client)
 
 
 def test_a_change_compose_made_is_kept_and_shown_by_stackctl(
@@ -160,9 +165,7 @@ def test_a_change_compose_made_is_kept_and_shown_by_stackctl(
     assert f"recreate {name}-web-1" in out and "environment GREETING" in out, out
     assert "Recreate" not in up(folder, name)
 
-    code, out = stackctl("delete", name, "--db", db, "--volumes")
-    assert code == 0, out
-    assert containers(docker_client, name) == {}
+    deleted(name, db, docker_client)
 
 
 def test_adopting_what_compose_started_recreates_nothing_when_the_file_is_the_same(
@@ -193,9 +196,7 @@ def test_adopting_what_compose_started_recreates_nothing_when_the_file_is_the_sa
     assert f"recreate {name}-web-1" in out and "labels tier" in out, out
     assert f"recreate {name}-db-1" not in out, out
 
-    code, out = stackctl("delete", name, "--db", db, "--volumes")
-    assert code == 0, out
-    assert containers(docker_client, name) == {}
+    deleted(name, db, docker_client)
 
 
 def test_adopting_a_project_whose_file_changed_since_names_the_fields(
@@ -217,9 +218,7 @@ def test_adopting_a_project_whose_file_changed_since_names_the_fields(
     assert f"recreate {name}-db-1" not in out, out
     assert ids(docker_client, name)[f"{name}-db-1"] == started[f"{name}-db-1"]
 
-    code, out = stackctl("delete", name, "--db", db, "--volumes")
-    assert code == 0, out
-    assert containers(docker_client, name) == {}
+    deleted(name, db, docker_client)
 
 
 def test_delete_right_after_adopting_removes_what_compose_made(
@@ -233,9 +232,7 @@ def test_delete_right_after_adopting_removes_what_compose_made(
     # Nothing of the project carries stackctl's label (all adopted as they were), yet it is
     # stackctl's now: delete removes its containers, network and volume.
     assert not any(ours for _, ours in containers(docker_client, name).values())
-    code, out = stackctl("delete", name, "--db", db, "--volumes")
-    assert code == 0, out
-    assert containers(docker_client, name) == {}
+    deleted(name, db, docker_client)
     assert docker_client.networks.list(names=[f"{name}_default"]) == []
     assert [v for v in docker_client.volumes.list() if v.name == f"{name}_data"] == []
 
@@ -258,9 +255,7 @@ def test_compose_down_then_stackctl_apply_brings_the_stack_back(
     assert all(ours for _, ours in back.values())
     assert "Recreate" not in up(folder, name)
 
-    code, out = stackctl("delete", name, "--db", db, "--volumes")
-    assert code == 0, out
-    assert containers(docker_client, name) == {}
+    deleted(name, db, docker_client)
 
 
 def _json(line: str) -> dict:
