@@ -173,3 +173,27 @@ def test_the_same_answers_as_docker_py_on_the_engine(docker_client, engine_janit
         theirs = getattr(docker_client.api, method)(*args, **kwargs)
         assert json.dumps(ours, sort_keys=True) == json.dumps(theirs, sort_keys=True), method
     assert reads.ping() is True
+
+
+def test_an_engine_that_does_not_answer_is_waited_for_once(tmp_path: Path):
+    """An engine that accepts the connection but never answers: the read raises at its
+    timeout, and docker-py is not asked to wait as long again; the error is an unreachable
+    engine's (``shared.translate``)."""
+    from controller.backends.shared.translate import translate
+    from controller.models.errors import TransientError
+
+    path = tmp_path / "silent.sock"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen()
+    api = FakeApi()
+    try:
+        reads = PlainReads(str(path), timeout=0.2, api=lambda: api)
+        with pytest.raises(TimeoutError) as raised:
+            reads.containers(all=True, filters={"name": "shop"})
+    finally:
+        server.close()
+    assert api.asked == []
+    error = translate(raised.value, doing="listing containers of shop")
+    assert isinstance(error, TransientError)
+    assert "listing containers of shop: engine unreachable" in str(error)

@@ -42,10 +42,19 @@ def get_json(path: str, query: Mapping[str, str], *, socket_path: str, timeout: 
 
 
 def get_body(
-    path: str, query: Mapping[str, str], *, socket_path: str, timeout: float, safe: str = "/"
+    path: str,
+    query: Mapping[str, str],
+    *,
+    socket_path: str,
+    timeout: float,
+    safe: str = "/",
+    raise_timeout: bool = False,
 ) -> bytes | None:
     """The body of ``GET path?query`` answered 200, or ``None`` when anything is not as
-    expected. ``safe``: the characters of ``path`` sent as they are (docker-py's: ``/:``)."""
+    expected. ``safe``: the characters of ``path`` sent as they are (docker-py's: ``/:``).
+    ``raise_timeout``: an engine that accepted the connection but did not answer within
+    ``timeout`` raises ``TimeoutError`` instead (asking again through docker-py would wait as
+    long once more)."""
     target = quote(path, safe=safe) + ("?" + urlencode(query) if query else "")
     request = f"GET {target} HTTP/1.0\r\nHost: docker\r\nUser-Agent: stackctl\r\n\r\n"
     try:
@@ -54,6 +63,10 @@ def get_body(
             conn.connect(socket_path)
             conn.sendall(request.encode("ascii"))
             answer = _read_all(conn)
+    except TimeoutError:
+        if raise_timeout:
+            raise
+        return None
     except OSError:
         return None
     head, _, body = answer.partition(b"\r\n\r\n")

@@ -6,7 +6,9 @@ call: observing a stack is only ``GET``s (``observing.DockerObserving``). For an
 docker-py would reach over a unix socket (``plain_api.local_socket``), the reads below are
 those ``GET``s sent as docker-py sends them (the same paths, quoting and query), their JSON
 returned as docker-py returns it. Anything not as expected (no socket, a status other than 200,
-a body that is not JSON, an argument of another shape) is the same call made through docker-py,
+a body that is not JSON, an argument of another shape) is the same call made through docker-py
+(but an engine that does not answer in time raises ``TimeoutError``, an unreachable engine's
+error, at once: docker-py would only wait as long again),
 so its errors, and their translation (``shared.translate``), stay docker-py's; so is every other
 call (``create_container``, ``pull``...): the client is made then, on first use.
 """
@@ -49,7 +51,14 @@ class PlainReads:
 
     def _get(self, path: str, query: dict[str, str], *, json_body: bool = True) -> Any:
         """The answer, or ``_DOCKER_PY`` (not as expected: the caller asks docker-py)."""
-        body = get_body(path, query, socket_path=self._socket, timeout=self._timeout, safe=_SAFE)
+        body = get_body(
+            path,
+            query,
+            socket_path=self._socket,
+            timeout=self._timeout,
+            safe=_SAFE,
+            raise_timeout=True,  # translated as docker-py's timeout is (shared.translate)
+        )
         if body is None:
             return _DOCKER_PY
         if not json_body:

@@ -150,6 +150,8 @@ class EngineConnection:
 
 def _unreachable(error: BaseException) -> bool:
     """No answer at all (no connection, a timeout), not an engine answering with an error."""
+    if isinstance(error, TimeoutError):  # a plain read (docker.plain_reads) not answered
+        return True
     requests = sys.modules.get("requests")  # not loaded: no requests error can exist
     return requests is not None and isinstance(
         error, requests.exceptions.ConnectionError | requests.exceptions.Timeout

@@ -62,6 +62,8 @@ def translate(error: Exception, *, doing: str) -> StackctlError:
     """A project error for a docker-py (or transport) error raised while ``doing``."""
     if isinstance(error, StackctlError):
         return error
+    if isinstance(error, TimeoutError):  # a plain read the engine did not answer in time
+        return TransientError(f"{doing}: engine unreachable (no answer: {error or 'timed out'})")
     # Here, not above: an engine's reads go without docker-py (docker.plain_reads) until one
     # fails, and that failure is docker-py's (its call made again), loaded by then.
     import requests
