@@ -67,10 +67,10 @@ class ContainerBackend:
     def cannot_run(desired: DesiredStack, spec: EngineSpec, *, in_file: bool = False) -> list[str]:
         """What a container engine like ``spec`` cannot carry out (pure): Compose keys it does
         not support (more on a remote engine), and Swarm's own keys."""
-        from controller.backends.docker.problems import swarm_only_problems, unsupported
+        from controller.backends.docker.problems import container_problems
         from controller.backends.shared.problems import in_file as where
 
-        found = [*unsupported(desired, remote=spec.remote), *swarm_only_problems(desired)]
+        found = container_problems(desired, spec)
         return where(desired, found) if in_file else found
 
     def teardown(self, observed: Snapshot, *, order: list[list[str]], remove_volumes: bool) -> Plan:

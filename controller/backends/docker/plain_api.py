@@ -1,5 +1,6 @@
 """One ``GET`` of the local engine's API without docker-py: for the CLI's quick ``ps``
-(``cli/quick.py``), whose whole answer is one list, as ``docker compose ps`` answers.
+(``cli/quick.py``), whose whole answer is one list, as ``docker compose ps`` answers, and for
+an engine's read calls (``plain_reads``: what ``apply`` and ``diff`` of an unchanged stack ask).
 
 docker-py (with requests and urllib3) costs more to import than the rest of ``stackctl ps``
 together. This reaches only the engine docker-py's ``from_env`` reaches over a unix socket
@@ -31,7 +32,30 @@ def local_socket(environ: Mapping[str, str]) -> str | None:
 
 def get_json(path: str, query: Mapping[str, str], *, socket_path: str, timeout: float) -> Any:
     """The JSON body of ``GET path?query``, or ``None`` when anything is not as expected."""
-    target = quote(path) + ("?" + urlencode(query) if query else "")
+    body = get_body(path, query, socket_path=socket_path, timeout=timeout)
+    if body is None:
+        return None
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
+
+
+def get_body(
+    path: str,
+    query: Mapping[str, str],
+    *,
+    socket_path: str,
+    timeout: float,
+    safe: str = "/",
+    raise_timeout: bool = False,
+) -> bytes | None:
+    """The body of ``GET path?query`` answered 200, or ``None`` when anything is not as
+    expected. ``safe``: the characters of ``path`` sent as they are (docker-py's: ``/:``).
+    ``raise_timeout``: an engine that accepted the connection but did not answer within
+    ``timeout`` raises ``TimeoutError`` instead (asking again through docker-py would wait as
+    long once more)."""
+    target = quote(path, safe=safe) + ("?" + urlencode(query) if query else "")
     request = f"GET {target} HTTP/1.0\r\nHost: docker\r\nUser-Agent: stackctl\r\n\r\n"
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
@@ -39,6 +63,10 @@ def get_json(path: str, query: Mapping[str, str], *, socket_path: str, timeout: 
             conn.connect(socket_path)
             conn.sendall(request.encode("ascii"))
             answer = _read_all(conn)
+    except TimeoutError:
+        if raise_timeout:
+            raise
+        return None
     except OSError:
         return None
     head, _, body = answer.partition(b"\r\n\r\n")
@@ -47,10 +75,7 @@ def get_json(path: str, query: Mapping[str, str], *, socket_path: str, timeout: 
         return None
     if any(line.lower().startswith("transfer-encoding:") for line in lines[1:]):
         return None
-    try:
-        return json.loads(body)
-    except ValueError:
-        return None
+    return body
 
 
 def _read_all(conn: socket.socket) -> bytes:
