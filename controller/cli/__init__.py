@@ -17,7 +17,7 @@ from types import ModuleType
 from controller import __version__
 
 # The commands quick.py may answer before typer (a word of the command line: cheap to check).
-QUICK_WORDS = frozenset({"get", "history", "ps"})
+QUICK_WORDS = frozenset({"get", "history", "ps", "logs", "describe", "version"})
 
 
 def main() -> None:
