@@ -4,9 +4,10 @@ Each sub-command lives in its own module and registers itself on ``controller.cl
 ``app.py`` lists them by name and imports a command's module only when that command runs
 (``lazy.py``). The command modules import the layers below them (database, source, engine,
 daemon) inside the commands, so that a command loads only what it uses; ``stackctl --version``
-and a plain ``stackctl get stacks`` (``quick.py``) are answered before typer is imported:
-one-shot commands start in a fraction of the time (``bench/cli_startup.py``;
-``tests/cli/test_cli_version_and_help.py`` keeps it so).
+and the plain reads (``get stacks``, ``get versions``, ``history``, ``ps``: ``quick.py``;
+``logs``, ``version``: ``quick_engine.py``; ``describe``: ``quick_describe.py``) are answered
+before typer is imported: one-shot commands start in a fraction of the time
+(``bench/cli_startup.py``; ``tests/cli/test_cli_version_and_help.py`` keeps it so).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from types import ModuleType
 from controller import __version__
 
 # The commands quick.py may answer before typer (a word of the command line: cheap to check).
-QUICK_WORDS = frozenset({"get", "history", "ps"})
+QUICK_WORDS = frozenset({"get", "history", "ps", "logs", "describe", "version"})
 
 
 def main() -> None:
