@@ -139,7 +139,7 @@ ENGINE_QUICK = [
     ["--db", "{db}", "apply", "{tmp}/missing"],
 ]
 ENGINE_TYPER = [
-    ["--db", "{db}", "apply", "{stack}", "--no-wait"],
+    ["--db", "{db}", "apply", "{stack}", "--wait"],
     ["--db", "{db}", "apply", "{stack}", "--timeout", "30"],
     ["--db", "{db}", "diff", "{stack}", "--adopt"],
     ["--db", "{db}", "diff", "{stack}", "{stack}"],
