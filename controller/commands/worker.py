@@ -31,11 +31,11 @@ engines meanwhile (issue 16).
 
 from __future__ import annotations
 
-import logging
 import random
 import threading
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from controller.backends.docker import Engine
 from controller.backends.docker.planner import Plan
@@ -54,6 +54,9 @@ from controller.models.errors import (
 )
 from controller.reconcile.reconciler import Printer, Reconciler, ReconcilerOptions
 from controller.reconcile.turns import payload_with
+
+if TYPE_CHECKING:  # a logger is given by the daemon, which has loaded logging
+    import logging
 
 MAX_BACKOFF = 300.0
 CANCEL_POLL = 0.5  # seconds between a running command's looks for a cancel request

@@ -28,7 +28,6 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from controller.desired.compose import ComposeProject
-from controller.desired.compose_hash import compose_config_hash
 from controller.desired.delivery import ImageUpdates, NotifyTarget, RollbackPolicy
 from controller.desired.digest import canonical_json, config_hash, sha256_text
 from controller.desired.engine_spec import LOCAL, Target
@@ -129,6 +128,8 @@ class DesiredStack(BaseModel):
     def compose_hashes(self) -> dict[str, str]:
         """Compose v2's config hash of each service that has a Compose view, for the image
         stackctl runs (a pinned image replaces the file's, as it would in the file)."""
+        from controller.desired.compose_hash import compose_config_hash  # validate never asks
+
         return {
             name: compose_config_hash(view, base=Path("/"), image=service.image)
             for name, view in self.compose_views.items()

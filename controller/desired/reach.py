@@ -26,7 +26,6 @@ send time, ``controller.delivery.notifications.destinations.check_reach``).
 from __future__ import annotations
 
 import ipaddress
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -151,6 +150,8 @@ def literal_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address 
         pass
     if not host or not all(c in "0123456789abcdefxABCDEFX." for c in host):
         return None
+    import socket  # here: validate loads manifests without any network module
+
     try:
         return ipaddress.IPv4Address(socket.inet_aton(host))  # parses only, no lookup
     except OSError:

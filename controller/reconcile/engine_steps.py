@@ -8,9 +8,9 @@ daemon's log (``log``).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from controller.backends.interface import Backend, Run, Turn
 from controller.backends.shared.steps import Plan, Step
@@ -18,13 +18,10 @@ from controller.db import Database
 from controller.desired import DesiredStack
 from controller.models import Command, LogLevel
 
+if TYPE_CHECKING:  # a logger is given by the daemon, which has loaded logging
+    import logging
+
 Printer = Callable[[str], None]
-_PY_LEVELS = {
-    LogLevel.DEBUG: logging.DEBUG,
-    LogLevel.INFO: logging.INFO,
-    LogLevel.WARNING: logging.WARNING,
-    LogLevel.ERROR: logging.ERROR,
-}
 
 
 class EngineSteps:
@@ -108,4 +105,16 @@ class EngineSteps:
         self._db.command_logs.add(command.command_id, level, message, data=data)
         self._echo(f"[{command.stack_id}] {message}")
         if self._logger is not None:
-            self._logger.log(_PY_LEVELS[level], "[%s] %s", command.stack_id, message)
+            self._logger.log(_python_level(level), "[%s] %s", command.stack_id, message)
+
+
+def _python_level(level: LogLevel) -> int:
+    """``logging``'s level of ``level`` (imported here: only the daemon gives a logger)."""
+    import logging
+
+    return {
+        LogLevel.DEBUG: logging.DEBUG,
+        LogLevel.INFO: logging.INFO,
+        LogLevel.WARNING: logging.WARNING,
+        LogLevel.ERROR: logging.ERROR,
+    }[level]

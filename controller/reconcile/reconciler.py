@@ -22,8 +22,8 @@ cancel``, or a DELETE of its stack) ends CANCELLED at the next step boundary or 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from controller.backends.engines import Engines
 from controller.backends.interface import Backend, Observed
@@ -48,6 +48,9 @@ from controller.reconcile.reconciler_options import ReconcilerOptions
 from controller.reconcile.removals import Removals, approve_move
 from controller.reconcile.turns import Turn
 from controller.sources.versions import load_desired, version_base
+
+if TYPE_CHECKING:  # a logger is given by the daemon, which has loaded logging
+    import logging
 
 MAX_BACKOFF = 300.0
 CANCEL_POLL = 0.5  # seconds between a running command's looks for a cancel request

@@ -9,7 +9,6 @@ and translates docker-py's errors.
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -93,6 +92,8 @@ class Engine(DockerObserving, ContainerBackend):
         self._call("pull", f"pulling {ref}", self._api.pull, repository, tag=tag)
 
     def build(self, desired: DesiredStack, service_name: str, *, ref: str, root: Path) -> None:
+        import tempfile  # here: only a build needs a scratch folder
+
         build = desired.compose.services[service_name].build
         if build is None:
             raise PermanentError(f"service {service_name} has no build section")

@@ -22,7 +22,6 @@ is masked before it is logged (``mask``). Nothing here logs or writes a file.
 from __future__ import annotations
 
 import io
-import tarfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -123,6 +122,8 @@ def _archive(
     plain_refs = _plain_refs(desired, service, sealed=refs) if copy_files else []
     if not refs and not plain_refs:
         return None, []
+    import tarfile  # here: a container with no file to copy never needs it
+
     buffer = io.BytesIO()
     texts: list[str] = []
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:

@@ -24,7 +24,6 @@ reported, never rolled back again). Every other version is looked at as before.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -47,8 +46,6 @@ from controller.sources.versions import load_desired
 
 DECISIONS = ("RolledBack", "RollbackFailed")  # the events that record a decision
 DECISIONS_SCANNED = 200  # newest events of the stack looked through for earlier decisions
-
-_logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -211,7 +208,10 @@ class RollbackWatch:
             )
         except Exception as e:  # never into the worker: reported instead
             if not isinstance(e, StackctlError):
-                _logger.exception("automatic rollback of %s %s", stack_id, label)
+                import logging  # here: only a rollback that fails unexpectedly logs
+
+                logger = logging.getLogger(__name__)
+                logger.exception("automatic rollback of %s %s", stack_id, label)
             why = f"cannot roll back from {label} to {decision.target}: {e}"
             rollback_failed(
                 self._db, stack_id, version=label, why=why, data={"from": label, "to": None}

@@ -8,14 +8,17 @@ never changed here.
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
-from controller.desired.repository_spec import RepositorySpec
 from controller.models.errors import ManifestError
 from controller.sources.loader.compiler import Candidate
 from controller.sources.loader.entries import Outcome
 from controller.sources.loader.issues import LoadWarning
 from controller.sources.loader.report import LoadResult, SourceReport
 from controller.sources.loader.root import Root
+
+if TYPE_CHECKING:  # the model loads with a `kind: Repository` document
+    from controller.desired.repository_spec import RepositorySpec
 
 
 def assemble(where: Root, outcomes: list[Outcome]) -> LoadResult:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from controller.desired.names import normalize_name
 from controller.desired.reach import Reach
-from controller.desired.repository_spec import RepositorySpec
 from controller.models.errors import ManifestError
 from controller.sources.loader.compiler import Candidate, compile_stack
 from controller.sources.loader.compose_scope import OVERRIDE_FILE_NAMES, ComposeFile
@@ -25,11 +25,16 @@ from controller.sources.loader.files import (
 from controller.sources.loader.issues import Issues, LoadWarning
 from controller.sources.loader.manifest import load_manifest
 from controller.sources.loader.report import SourceKind
-from controller.sources.loader.repository_kind import KIND as REPOSITORY
-from controller.sources.loader.repository_kind import declared_kind, load_repository
 from controller.sources.loader.root import Root, realpath
 from controller.sources.loader.variables import load_variables
 from controller.sources.loader.yamlload import Document, load_documents
+
+if TYPE_CHECKING:
+    from controller.desired.repository_spec import RepositorySpec
+
+# The kind ``repository_kind.py`` loads: imported for such a document only (its models are a
+# cost every load of stacks alone would pay).
+REPOSITORY = "Repository"
 
 
 @dataclass
@@ -115,6 +120,8 @@ def _load_manifests(
             )
             continue
         if declared_kind(doc.data) == REPOSITORY:
+            from controller.sources.loader.repository_kind import load_repository
+
             doc_issues = Issues(file=rel, marks=doc.marks, errors=outcome.errors)
             repository = load_repository(
                 doc, file_path=path, issues=doc_issues, root=where, reach=reach
@@ -127,6 +134,12 @@ def _load_manifests(
                 doc, root=where, file_path=path, rel=rel, claims=outcome.claims, reach=reach
             )
         )
+
+
+def declared_kind(data: Any) -> str | None:
+    """The ``kind`` of a manifest document, when it is a string."""
+    kind = data.get("kind") if isinstance(data, dict) else None
+    return kind if isinstance(kind, str) else None
 
 
 def has_compose_candidate(folder: Path) -> bool:

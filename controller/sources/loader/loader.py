@@ -28,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
-import logging
 import os
 from collections.abc import Iterator
 from dataclasses import replace
@@ -52,8 +51,6 @@ from controller.sources.loader.files import (
 )
 from controller.sources.loader.report import LoadResult
 from controller.sources.loader.root import Root, one_pass
-
-log = logging.getLogger("stackctl.source")
 
 
 def load_root(
@@ -147,8 +144,10 @@ def _load_guarded(where: Root, entry: Path, *, folder: bool, reach: Reach) -> Ou
     except TransientError:
         raise  # the process ran out of something: the whole load fails, to be run again
     except Exception as e:
+        import logging  # here: a load that meets no bug never needs it
+
         source = where.rel(entry)
-        log.exception("internal error while loading %s", source)
+        logging.getLogger("stackctl.source").exception("internal error while loading %s", source)
         file = source
         if folder:
             with contextlib.suppress(Exception):

