@@ -234,23 +234,38 @@ def _labelled(
     return stored, number
 
 
+# The engine and the declared suspension a version's document says (schema 12's columns),
+# worked out by SQLite from the document being inserted, as the migration worked them out.
+_SETTING = "'$.\"x-stackctl\".{}'"
+_INSERTED_ENGINE = (
+    f"CASE WHEN json_type(:spec, {_SETTING.format('target.engine')}) = 'text'"
+    f" AND json_extract(:spec, {_SETTING.format('target.engine')}) <> ''"
+    f" THEN json_extract(:spec, {_SETTING.format('target.engine')}) ELSE 'local' END"
+)
+_INSERTED_DECLARED = f"(coalesce(json_extract(:spec, {_SETTING.format('suspend')}), 0) = 1)"
+_INSERT = (
+    "INSERT INTO stack_versions (stack_id, version_number, version, parent_version, digest,"
+    " compose_spec, metadata, created_at, status, runtime, engine, suspend_declared)"
+    " VALUES (:stack_id, :number, :version, :parent, :digest, :spec, :metadata, :created_at,"
+    f" :status, :runtime, {_INSERTED_ENGINE}, {_INSERTED_DECLARED})"
+)
+
+
 def _insert(conn: sqlite3.Connection, stored: StackVersion, *, number: int) -> None:
     conn.execute(
-        "INSERT INTO stack_versions (stack_id, version_number, version,"
-        " parent_version, digest, compose_spec, metadata, created_at, status, runtime)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            stored.stack_id,
-            number,
-            stored.version,
-            stored.parent_version,
-            stored.digest,
-            stored.compose.canonical_json(),
-            stored.metadata.model_dump_json(),
-            ts_to_db(stored.metadata.created_at),
-            stored.status.value,
-            json_to_db(stored.runtime),
-        ),
+        _INSERT,
+        {
+            "stack_id": stored.stack_id,
+            "number": number,
+            "version": stored.version,
+            "parent": stored.parent_version,
+            "digest": stored.digest,
+            "spec": stored.compose.canonical_json(),
+            "metadata": stored.metadata.model_dump_json(),
+            "created_at": ts_to_db(stored.metadata.created_at),
+            "status": stored.status.value,
+            "runtime": json_to_db(stored.runtime),
+        },
     )
 
 
