@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from controller.desired import DesiredStack
+from controller.desired.compact import Loaded
 from controller.models import CommandStatus, CommandType, Stack, VersionHead
 from controller.models.errors import ManifestError
 from controller.sources.loader import LoadResult, LoadWarning
@@ -92,7 +92,7 @@ class ManifestWarned:
 class NewVersion:
     """A digest differs from the latest version's (or the stack is new): record it, apply it."""
 
-    desired: DesiredStack
+    desired: Loaded  # the model, or kept compact (the watcher's loads)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from controller.db import Database
-from controller.desired import DesiredStack
+from controller.desired.compact import Loaded
 from controller.models import Command, CommandType, Event, LogLevel, StackMetadata
 from controller.sources.changes import (
     Change,
@@ -108,7 +108,7 @@ class Effects:
             )
         log.warning("manifest warning: %s", "; ".join(rendered))
 
-    def record(self, desireds: Sequence[DesiredStack], report: SyncReport) -> None:
+    def record(self, desireds: Sequence[Loaded], report: SyncReport) -> None:
         """Record each new version and queue its APPLY, ``BATCH`` stacks per transaction (each
         version with its APPLY in the same one: ``record_and_enqueue_many``); said in the log
         and the report once committed, and the workers woken after each batch, so they start
@@ -122,7 +122,7 @@ class Effects:
             if any(recorded.command is not None for recorded in done):
                 self._on_enqueue()
 
-    def _said_recorded(self, desired: DesiredStack, recorded: Recorded, report: SyncReport) -> None:
+    def _said_recorded(self, desired: Loaded, recorded: Recorded, report: SyncReport) -> None:
         version = recorded.version
         if version is None:
             return

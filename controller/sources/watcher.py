@@ -27,7 +27,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from controller.db import Database
-from controller.desired import DesiredStack
+from controller.desired.compact import Loaded, expanded
 from controller.desired.reach import Reach
 from controller.sources.changes import (
     NOTHING_KNOWN,
@@ -109,7 +109,7 @@ class Watcher(WatchLoop):
                 detect(None, NOTHING_KNOWN, said=self._said, settings=self._settings), report
             )
             return report
-        result = load_root(self.root, cache=self.cache, reach=self._reach)
+        result = load_root(self.root, cache=self.cache, reach=self._reach, compact=True)
         self.last = result
         elsewhere: dict[str, str] = {}
         if self._claims is not None:
@@ -132,7 +132,7 @@ class Watcher(WatchLoop):
         (``controller.sources.pins``):
         only for stacks that follow their images and whose latest version differs from the
         files, so other stacks cost nothing."""
-        carried: dict[str, DesiredStack] = {}
+        carried: dict[str, Loaded] = {}
         for name, desired in result.stacks.items():
             head = known.heads.get(name)
             if desired.image_updates is None or head is None or head.digest == desired.digest:
@@ -142,8 +142,9 @@ class Watcher(WatchLoop):
             latest = self._db.stack_versions.latest(name)
             if not own or latest is None:
                 continue
-            pinned = carry_pins(load_desired(self._db, latest), desired, own_pins=own)
-            if pinned is not desired:
+            model = expanded(desired)
+            pinned = carry_pins(load_desired(self._db, latest), model, own_pins=own)
+            if pinned is not model:
                 carried[name] = pinned
         return replace(result, stacks={**result.stacks, **carried}) if carried else result
 
@@ -219,10 +220,10 @@ class Watcher(WatchLoop):
         return set(self.last.stacks) | self.last.invalid_names | self.kept
 
 
-def _new_versions_together(changes: list[Change]) -> Iterator[Change | list[DesiredStack]]:
+def _new_versions_together(changes: list[Change]) -> Iterator[Change | list[Loaded]]:
     """``changes`` in order, each run of ``NewVersion`` as one list of its stacks: recorded
     together, a batch per transaction (``Effects.record``)."""
-    run: list[DesiredStack] = []
+    run: list[Loaded] = []
     for change in changes:
         if isinstance(change, NewVersion):
             run.append(change.desired)
