@@ -214,14 +214,16 @@ def recording_alone(tmp: Path, *, stacks: int) -> tuple[float, float]:
             if process.poll() is not None:
                 raise SystemExit((tmp / "controller.log").read_text())
             time.sleep(0.05)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), cpu_seconds(process.pid)
         for name, text in texts.items():
             (manifests / f"{name}.yaml").write_text(text)
         while recorded(db_path) < stacks:
             if process.poll() is not None:
                 raise SystemExit((tmp / "controller.log").read_text()[-3000:])
             time.sleep(0.1)
-        return time.perf_counter() - start, peak_rss_mib(process.pid)
+        took, cpu = time.perf_counter() - start, cpu_seconds(process.pid) - cpu
+        print(f"  ({cpu:.1f} s of the controller's CPU meanwhile)")
+        return took, peak_rss_mib(process.pid)
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=120)
@@ -297,10 +299,11 @@ def cleanup(api: docker.APIClient, prefix: str) -> None:
 # -- --recording-while-converging: the recording against the real engine ---------------------
 
 
-def recording_converging(tmp: Path, prefix: str, *, stacks: int) -> tuple[float, float, int]:
+def recording_converging(tmp: Path, prefix: str, *, stacks: int) -> tuple[float, float, str]:
     """Seconds from the drop of ``stacks`` manifests until each has its version and APPLY, in
     a ``stackctl run`` (default workers) converging them on the engine meanwhile; its peak RSS
-    (MiB) and the stacks applied by then. The controller is stopped before returning."""
+    (MiB); the stacks applied by then and the CPU it used meanwhile. The controller is stopped
+    before returning."""
     manifests, db_path = tmp / "manifests", tmp / "state" / "stackctl.db"
     manifests.mkdir()
     texts = {f"{prefix}-s{n}": manifest(f"{prefix}-s{n}") for n in range(stacks)}
@@ -314,14 +317,16 @@ def recording_converging(tmp: Path, prefix: str, *, stacks: int) -> tuple[float,
             if process.poll() is not None:
                 raise SystemExit((tmp / "controller.log").read_text())
             time.sleep(0.05)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), cpu_seconds(process.pid)
         for name, text in texts.items():
             (manifests / f"{name}.yaml").write_text(text)
         while recorded(db_path) < stacks:
             if process.poll() is not None:
                 raise SystemExit((tmp / "controller.log").read_text()[-3000:])
             time.sleep(0.1)
-        return time.perf_counter() - start, peak_rss_mib(process.pid), applied(db_path)
+        took, cpu = time.perf_counter() - start, cpu_seconds(process.pid) - cpu
+        done = f"{applied(db_path)} stacks applied by then, {cpu:.1f} s of CPU"
+        return took, peak_rss_mib(process.pid), done
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -344,8 +349,8 @@ def while_converging(*, stacks: int, rounds: int) -> None:
             cleanup(api, prefix)
         seconds.append(took)
         peaks.append(peak)
-        print(f"  recording run: {took:7.2f} s, peak RSS {peak:.0f} MiB, {done} stacks applied"
-              f" by then (load average {os.getloadavg()[0]:.1f})")
+        print(f"  recording run: {took:7.2f} s, peak RSS {peak:.0f} MiB, {done}"
+              f" (load average {os.getloadavg()[0]:.1f})")
     print(f"recorded:     {stacks} stacks while converging, every version and its APPLY in"
           f" {statistics.median(seconds):7.2f} s (median of {rounds}), peak RSS"
           f" {statistics.median(peaks):.0f} MiB (median)")

@@ -43,7 +43,7 @@ from controller.sources.changes import (
     to_delete,
 )
 from controller.sources.claims import Claims  # also imported from here by sources and the daemon
-from controller.sources.effects import Effects, SyncReport
+from controller.sources.effects import BulkRecording, Effects, SyncReport
 from controller.sources.git.worktree import git_metadata
 from controller.sources.loader import LoadCache, LoadResult, collector_paused, load_root
 from controller.sources.pins import carry_pins, checker_pins
@@ -65,12 +65,14 @@ class Watcher(WatchLoop):
         claims: Claims | None = None,
         metadata: Callable[[str], dict[str, str]] | None = None,
         reach: Reach = Reach(),
+        bulk: BulkRecording | None = None,
     ) -> None:
         """``source`` names this watcher's source in messages and in ``claims`` (shared with the
         watchers of the other sources); ``metadata`` gives the git provenance of a version from
         its source file (default: the last commit touching it, when the root is a work tree);
         ``reach`` is what the manifests may name outside their compose part (the operator's
-        ``--notify-allow`` and ``--secrets-dir``)."""
+        ``--notify-allow`` and ``--secrets-dir``); ``bulk`` says when it records a large pass
+        (the daemon's workers give way meanwhile)."""
         self._db = db
         # Absolute but not resolved: a root that is a symlink to a release folder keeps its
         # name, so stacks keep their root and bind sources across releases.
@@ -84,6 +86,7 @@ class Watcher(WatchLoop):
             self.root,
             on_enqueue=on_enqueue,
             provenance=metadata or (lambda file: git_metadata(self.root, file)),
+            bulk=bulk,
         )
         self._nudged = threading.Event()  # another source's claims changed: look again
         if claims is not None:
