@@ -7,9 +7,10 @@ and ``healthy_at`` (when it was last seen applied and Healthy) ever change.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from controller.db.plain_reads import engine_sql
 from controller.db.rows import json_from_db, json_to_db, translate, ts_from_db, ts_to_db
@@ -134,6 +135,21 @@ class StackVersionRepository:
             )
             for row in rows
         }
+
+    def notify_settings(self, stack_id: str, version: str) -> list[Any] | None:
+        """The ``notify`` targets a version's document holds (its ``x-stackctl`` settings), as
+        stored (``[]``: none), or ``None`` when there is no such version: what the sender
+        routes by, without rebuilding and checking the whole model for each new version."""
+        with self._db.reading() as conn:
+            row = conn.execute(
+                "SELECT json_extract(compose_spec, '$.\"x-stackctl\".notify')"
+                " FROM stack_versions WHERE stack_id = ? AND version = ?",
+                (stack_id, version),
+            ).fetchone()
+        if row is None:
+            return None
+        found = json.loads(row[0]) if isinstance(row[0], str) else []
+        return found if isinstance(found, list) else []
 
     def engines(self) -> dict[str, str]:
         """The engine each stack's desired version targets (``local`` unless its settings name

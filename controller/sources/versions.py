@@ -64,8 +64,9 @@ VIEWS_KEY = "compose_views"
 def to_compose_definition(desired: Loaded) -> ComposeDefinition:
     data = desired.canonical_data()
     settings = {key: data[key] for key in _SETTINGS if key in data}
-    if desired.compose_views:
-        settings[VIEWS_KEY] = desired.compose_views
+    views = desired.compose_views  # made from JSON text by a CompactStack: asked once
+    if views:
+        settings[VIEWS_KEY] = views
     return ComposeDefinition.model_validate({**data["compose"], SETTINGS_KEY: settings})
 
 

@@ -44,7 +44,7 @@ from controller.sources.changes import (
 )
 from controller.sources.claims import Claims  # also imported from here by sources and the daemon
 from controller.sources.effects import BulkRecording, Effects, SyncReport
-from controller.sources.git.worktree import git_metadata
+from controller.sources.git.worktree import git_metadata, maybe_work_tree
 from controller.sources.loader import LoadCache, LoadResult, collector_paused, load_root
 from controller.sources.pins import carry_pins, checker_pins
 from controller.sources.versions import load_desired
@@ -85,7 +85,8 @@ class Watcher(WatchLoop):
             db,
             self.root,
             on_enqueue=on_enqueue,
-            provenance=metadata or (lambda file: git_metadata(self.root, file)),
+            provenance=metadata
+            or (lambda file: git_metadata(self.root, file, in_git=self._in_git)),
             bulk=bulk,
         )
         self._nudged = threading.Event()  # another source's claims changed: look again
@@ -95,6 +96,7 @@ class Watcher(WatchLoop):
         self.last: LoadResult | None = None
         self.cache: LoadCache = LoadCache()  # entries whose files did not change load once
         self.kept: set[str] = set()  # stacks whose source is broken: kept at their last version
+        self._in_git: bool | None = None  # the root is in a git work tree (asked once a pass)
         self.alive = threading.Event()
 
     # -- one pass ----------------------------------------------------------------------------
@@ -113,6 +115,7 @@ class Watcher(WatchLoop):
             )
             return report
         result = load_root(self.root, cache=self.cache, reach=self._reach, compact=True)
+        self._in_git = maybe_work_tree(self.root)
         self.last = result
         elsewhere: dict[str, str] = {}
         if self._claims is not None:

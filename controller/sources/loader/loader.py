@@ -183,6 +183,22 @@ def _compacted_load(load: Callable[[], Outcome | None]) -> Outcome | None:
     return _compacted(load())
 
 
+def _listing(directory: Path) -> list[tuple[str, bool]]:
+    """The entries of ``directory`` not ignored, by name, each with whether it is a folder (a
+    symlink to one included), as ``Path.is_dir`` says, from the listing itself: no ``stat``
+    an entry but for symlinks."""
+    with os.scandir(directory) as listing:
+        found = [(e.name, _is_dir(e)) for e in listing if not is_ignored(e.name)]
+    return sorted(found)
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
 def _walk(
     where: Root,
     directory: Path,
@@ -192,10 +208,8 @@ def _walk(
     compact: bool = False,
 ) -> list[Outcome]:
     outcomes: list[Outcome] = []
-    for entry in sorted(directory.iterdir(), key=lambda p: p.name):
-        if is_ignored(entry.name):
-            continue
-        folder = entry.is_dir()
+    for name, folder in _listing(directory):
+        entry = directory / name
         if not folder and entry.suffix not in YAML_SUFFIXES:
             continue
         load = functools.partial(_load_guarded, where, entry, folder=folder, reach=reach)
