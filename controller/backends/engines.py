@@ -9,30 +9,46 @@ says which names exist, so its command fails with that reason instead of retryin
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from controller.backends.docker.engine import Engine
 from controller.backends.interface import Backend
-from controller.backends.swarm.engine import SwarmEngine
 from controller.desired import DesiredStack
 from controller.desired.engine_spec import LOCAL, EngineSpec
 from controller.models.errors import PermanentError
 
 AnyEngine = Backend
 
-# ``kind`` in the engines file -> the engine class that runs it.
-BACKENDS: dict[str, Any] = {"docker": Engine, "swarm": SwarmEngine}
+# ``kind`` in the engines file -> the module and class that run it: imported when an engine of
+# that kind is made (docker-py with it), never by ``cannot_run`` (``stackctl validate``).
+BACKENDS: dict[str, tuple[str, str]] = {
+    "docker": ("controller.backends.docker.engine", "Engine"),
+    "swarm": ("controller.backends.swarm.engine", "SwarmEngine"),
+}
 
 
 def backend_class(spec: EngineSpec) -> Any:
     """The engine class of ``spec``'s kind (a plain Docker engine unless it says otherwise)."""
-    return BACKENDS.get(spec.kind, Engine)
+    return _engine_class(spec.kind)
+
+
+def _engine_class(kind: str) -> Any:
+    module, name = BACKENDS.get(kind, BACKENDS["docker"])
+    return getattr(importlib.import_module(module), name)
 
 
 def cannot_run(desired: DesiredStack, spec: EngineSpec) -> list[str]:
-    """What an engine like ``spec`` cannot carry out of ``desired`` (pure: ``validate``)."""
-    return list(backend_class(spec).cannot_run(desired, spec))
+    """What an engine like ``spec`` cannot carry out of ``desired`` (pure: ``validate``); the
+    backends' own pure checks, the same as their classes' ``cannot_run``, with no engine's
+    client loaded."""
+    if spec.kind == "swarm":
+        from controller.backends.swarm.planner.service_spec import swarm_problems
+
+        return swarm_problems(desired)
+    from controller.backends.docker.problems import container_problems
+
+    return container_problems(desired, spec)
 
 
 class Engines:
@@ -52,7 +68,7 @@ class Engines:
                 continue
             self._engines[name] = backend_class(spec)(spec=spec, timeout=timeout)
         if LOCAL not in self._engines:
-            self._engines[LOCAL] = local or Engine(timeout=timeout)
+            self._engines[LOCAL] = local or _engine_class("docker")(timeout=timeout)
         self._engines = dict(sorted(self._engines.items(), key=lambda kv: kv[0] != LOCAL))
 
     @classmethod

@@ -3,9 +3,11 @@
 Each sub-command lives in its own module and registers itself on ``controller.cli.app.app``;
 ``app.py`` lists them by name and imports a command's module only when that command runs
 (``lazy.py``). The command modules import the layers below them (database, source, engine,
-daemon) inside the commands, so that a command loads only what it uses; ``stackctl --version``
-and a plain ``stackctl get stacks`` (``quick.py``) are answered before typer is imported:
-one-shot commands start in a fraction of the time (``bench/cli_startup.py``;
+daemon) inside the commands, so that a command loads only what it uses; ``stackctl --version``,
+the plain reads (``get stacks``, ``get versions``, ``history``, ``ps``: ``quick.py``; ``logs``,
+``version``: ``quick_engine.py``; ``describe``: ``quick_describe.py``) and a plain
+``apply``/``diff``/``validate`` of manifests (``quick_files.py``) are answered before typer is
+imported: one-shot commands start in a fraction of the time (``bench/cli_startup.py``;
 ``tests/cli/test_cli_version_and_help.py`` keeps it so).
 """
 
@@ -17,7 +19,9 @@ from types import ModuleType
 from controller import __version__
 
 # The commands quick.py may answer before typer (a word of the command line: cheap to check).
-QUICK_WORDS = frozenset({"get", "history", "ps"})
+QUICK_WORDS = frozenset({"get", "history", "ps", "logs", "describe", "version"})
+# The commands quick_files.py may answer before typer.
+FILE_WORDS = frozenset({"apply", "diff", "validate"})
 
 
 def main() -> None:
@@ -31,6 +35,15 @@ def main() -> None:
 
         if answer_any(args):  # a plain `get stacks`, `history`, `ps`... without typer (quick.py)
             return
+    from controller.cli.pydantic_plugins import skip_plugin_lookup
+
+    skip_plugin_lookup()  # what follows loads pydantic: without its plugin lookup when none
+    if FILE_WORDS.intersection(args):
+        from controller.cli.quick_files import answer_files
+
+        code = answer_files(args)  # a plain `apply DIR`, `diff DIR`, `validate DIR...`
+        if code is not None:
+            sys.exit(code)
     from controller.cli.app import app
 
     app()

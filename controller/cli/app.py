@@ -18,6 +18,7 @@ import typer
 from controller import __version__
 from controller.cli.coercion import PlainTyper
 from controller.cli.lazy import Lazy, LazyGroup
+from controller.cli.plain_io import CommandExit
 from controller.models.errors import StackctlError
 
 _ACTIONS = "controller.cli.actions"
@@ -131,6 +132,8 @@ class _Commands(LazyGroup):
         except StackctlError as e:
             typer.echo(f"error: {e}", err=True)
             raise typer.Exit(1) from e
+        except CommandExit as e:  # a command's body that runs without typer too (plain_io.py)
+            raise typer.Exit(e.code) from e
 
 
 class _Kinds(LazyGroup):

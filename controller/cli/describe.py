@@ -18,26 +18,23 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from controller.cli.app import app
+from controller.cli.describe_text import print_details, provenance
 from controller.cli.output import (
     OUTPUT_OPTION,
     Output,
-    age,
     duration,
     print_data,
     print_table,
-    short,
     timestamp,
 )
-from controller.cli.ps_and_logs import print_tables
 from controller.cli.running import DB_OPTION, ENGINES_OPTION, engine_specs, fail, open_database
 from controller.models.errors import StackctlError
 
 if TYPE_CHECKING:  # loaded when the command runs: the CLI starts quickly
     from controller.backends.engines import AnyEngine
-    from controller.commands.operations import Condition
     from controller.db import Database
     from controller.desired.engine_spec import EngineSpec
-    from controller.models import Command, Event, Stack, StackMetadata
+    from controller.models import Stack
     from controller.models.observed import Snapshot
     from controller.models.swarm import SwarmSnapshot
 
@@ -87,20 +84,7 @@ def describe(
     if output is not Output.TABLE:
         print_data({**details, **listing.data, "engine_error": engine_error}, output)
         return
-    _print_head(details)
-    print_tables(listing.tables, note=heading)
-    _print_commands(details["commands"])
-    _print_events(details["events"])
-
-
-def _print_head(details: dict[str, Any]) -> None:
-    _print_fields(
-        details["stack"],
-        latest=details["latest_version"],
-        source=details["source"],
-        engine=details["engine"],
-    )
-    _print_conditions(details["conditions"])
+    print_details(details, listing.tables, note=heading, echo=typer.echo)
 
 
 def _describe_command(command_id: str, *, db: Path | None, output: Output) -> None:
@@ -138,70 +122,8 @@ def _describe_command(command_id: str, *, db: Path | None, output: Output) -> No
     )
 
 
-def _print_fields(s: Stack, *, latest: str | None, source: str | None, engine: str | None) -> None:
-    fields = [
-        ("Name", s.name),
-        ("Desired", f"{s.current_version or '-'} (latest recorded: {latest or '-'})"),
-        ("Applied", s.applied_version or "-"),
-        ("Engine", engine or "-"),
-        ("Sync", s.sync_status),
-        ("Health", s.health_status),
-        ("Suspended", _suspension(s)),
-        ("Pinned", f"yes: resume with `stackctl resume {s.name}`" if s.pinned else "no"),
-        ("Source", source or "-"),
-        ("Last error", s.last_error or "-"),
-        ("Created", f"{timestamp(s.created_at)} ({age(s.created_at)} ago)"),
-        ("Updated", f"{timestamp(s.updated_at)} ({age(s.updated_at)} ago)"),
-    ]
-    for label, value in fields:
-        typer.echo(f"{label + ':':<12}{value}")
-
-
-def _suspension(s: Stack) -> str:
-    """``yes (stackctl suspend)``, ``yes (spec.suspend in its manifest)``, both, or ``no``."""
-    ways = {"operator": "stackctl suspend", "manifest": "spec.suspend in its manifest"}
-    return f"yes ({'; '.join(ways[who] for who in s.suspended_by)})" if s.suspended else "no"
-
-
-def _print_conditions(conditions: list[Condition]) -> None:
-    typer.echo("Conditions:")
-    print_table(
-        ["TYPE", "STATUS", "REASON", "MESSAGE"],
-        [[c.type, str(c.status), c.reason, c.message] for c in conditions],
-        indent=2,
-    )
-
-
-def _print_commands(commands: list[Command]) -> None:
-    typer.echo("Last commands:")
-    print_table(
-        ["ID", "TYPE", "STATUS", "AGE", "DURATION", "ERROR"],
-        [
-            [
-                c.command_id,
-                c.type,
-                c.status,
-                age(c.created_at),
-                duration(c.started_at, c.ended_at),
-                short(c.error),
-            ]
-            for c in commands
-        ],
-        indent=2,
-    )
-
-
-def _print_events(events: list[Event]) -> None:
-    typer.echo("Recent events:")
-    print_table(
-        ["AGE", "LEVEL", "REASON", "MESSAGE"],
-        [[age(e.ts), e.level, e.reason, short(e.message, 120)] for e in events],
-        indent=2,
-    )
-
-
 def _details(database: Database, name: str) -> dict[str, Any]:
-    from controller.commands.operations import stack_conditions
+    from controller.commands.conditions import stack_conditions
     from controller.sources.versions import version_engine
 
     stack = database.stacks.require(name)
@@ -218,7 +140,7 @@ def _details(database: Database, name: str) -> dict[str, Any]:
         "conditions": stack_conditions(stack, latest_version=latest_label, current=current),
         "desired_services": sorted(current.compose.services) if current else [],
         # Where the latest version came from: a file (and its commit), or a repository's commit.
-        "source": _provenance(latest.metadata) if latest else None,
+        "source": provenance(latest.metadata) if latest else None,
         "commands": database.commands.list(stack_id=name, limit=5).items,
         "events": database.events.list(stack_id=name, limit=10).items,
     }
@@ -280,17 +202,3 @@ def _local() -> EngineSpec:
     from controller.desired.engine_spec import LOCAL, EngineSpec
 
     return EngineSpec(name=LOCAL)
-
-
-def _provenance(metadata: StackMetadata) -> str:
-    """``stacks/web.yaml of repository infra (main) at <commit> by <author>: <subject>``."""
-    where = metadata.source or "-"
-    if metadata.git_repository is not None:
-        where += f" of repository {metadata.git_repository} ({metadata.git_ref})"
-    if metadata.git_commit:
-        where += f" at {metadata.git_commit[:12]}"
-        if metadata.git_author:
-            where += f" by {metadata.git_author}"
-        if metadata.git_subject:
-            where += f": {short(metadata.git_subject, 60)}"
-    return where

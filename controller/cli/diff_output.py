@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import typer
+from controller.cli.plain_io import echo
 
 if TYPE_CHECKING:
     from controller.backends.docker.planner import Plan
@@ -55,9 +55,9 @@ def echo_field_changes(
         changes = service_changes(old, new) if old is not None and new is not None else []
         if not changes:
             continue
-        typer.echo(f"{desired.name}: {service}:")
+        echo(f"{desired.name}: {service}:")
         for change in changes:
-            typer.echo(f"    {change.describe()}")
+            echo(f"    {change.describe()}")
         printed += len(changes)
     return printed
 
@@ -65,7 +65,7 @@ def echo_field_changes(
 def echo_disabled_services(desired: DesiredStack) -> None:
     """One line per service its profiles leave out: not a difference, but people look for it."""
     for service, profiles in sorted(desired.disabled_services.items()):
-        typer.echo(f"{desired.name}: {disabled_text(service, profiles)}")
+        echo(f"{desired.name}: {disabled_text(service, profiles)}")
 
 
 def disabled_text(service: str, profiles: list[str]) -> str:

@@ -134,6 +134,38 @@ def plain_table(columns: Sequence[str], rows: Sequence[Sequence[str]], *, indent
     return "\n".join([line.format(*cells) for cells in (columns, *rows)]) + "\n"
 
 
+# click's pattern of an ANSI escape sequence (``click._compat._ansi_re``).
+_ANSI = r"\033\[[0-?]*[ -/]*[@-~]"
+
+
+def echo(text: str) -> None:
+    """``typer.echo(text)`` without loading typer (the quick reads, ``quick.py``): the line,
+    its ANSI escape sequences dropped when stdout is not a terminal, as click drops them."""
+    if "\x1b" in text and not _isatty():
+        import re
+
+        text = re.sub(_ANSI, "", text)
+    sys.stdout.write(text + "\n")
+
+
+def echo_compatible() -> bool:
+    """Whether ``echo`` writes what click would: click writes through a stream of its own
+    when stdout's encoding is ASCII (``click._compat._stream_is_misconfigured``)."""
+    import codecs
+
+    try:
+        return codecs.lookup(sys.stdout.encoding or "ascii").name != "ascii"
+    except (LookupError, AttributeError):
+        return False
+
+
+def _isatty() -> bool:
+    try:
+        return sys.stdout.isatty()
+    except Exception:
+        return False
+
+
 def print_data(data: Any, output: Output) -> None:
     """``data`` as JSON (indented) or YAML, for ``-o json|yaml``."""
     import typer

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol
 import typer
 
 from controller.cli.app import app
-from controller.cli.output import OUTPUT_OPTION, Output, print_data, print_table
+from controller.cli.output import OUTPUT_OPTION, Output, print_data
 from controller.cli.running import (
     DB_OPTION,
     ENGINES_OPTION,
@@ -78,11 +78,9 @@ def ps(
 
 def print_tables(tables: list[Table], *, note: str | None = None) -> None:
     """A backend's tables: each under its heading (and ``note``, on the first), indented."""
-    for i, table in enumerate(tables):
-        if table.heading is not None:
-            shown = f"{table.heading}: {note}" if note and i == 0 else f"{table.heading}:"
-            typer.echo(shown)
-        print_table(table.headers, table.rows, indent=2 if table.heading is not None else 0)
+    from controller.cli.describe_text import print_tables as print_all
+
+    print_all(tables, note=note, echo=typer.echo)
 
 
 @app.command()

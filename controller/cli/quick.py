@@ -74,10 +74,15 @@ class CommandLine:
 
 
 def read_command(
-    args: Sequence[str], command: Sequence[str], *, flags: Mapping[str, str] | None = None
+    args: Sequence[str],
+    command: Sequence[str],
+    *,
+    flags: Mapping[str, str] | None = None,
+    valued: Mapping[str, str] = _VALUED,
 ) -> CommandLine | None:
-    """``args`` as ``command`` (its words) with the root's and its own valued options, and its
-    ``flags`` (each spelling -> one name, given once at most); else ``None``."""
+    """``args`` as ``command`` (its words) with the root's valued options (``--db``, ``-o``)
+    and its own (``valued``: each spelling -> one name), and its ``flags`` (each spelling ->
+    one name, given once at most); else ``None``."""
     flags = flags or {}
     root: dict[str, str] = {}
     rest = list(args)
@@ -96,7 +101,7 @@ def read_command(
             seen.add(flag)
             del rest[0]
         elif rest[0].startswith("-"):
-            if not _take_option(rest, own):
+            if not _take_option(rest, own, valued):
                 return None
         else:
             arguments.append(rest.pop(0))
@@ -131,10 +136,13 @@ def read_request(args: Sequence[str]) -> StacksRequest | None:
     )
 
 
-def _take_option(rest: list[str], found: dict[str, str]) -> bool:
-    """Move ``--db X`` or ``-o X`` from ``rest`` into ``found``; False for anything else (an
-    option given twice, a value that is missing, empty or looks like an option)."""
-    key = _VALUED.get(rest[0])
+def _take_option(
+    rest: list[str], found: dict[str, str], valued: Mapping[str, str] = _VALUED
+) -> bool:
+    """Move ``--db X`` or ``-o X`` (or another of ``valued``) from ``rest`` into ``found``;
+    False for anything else (an option given twice, a value that is missing, empty or looks
+    like an option)."""
+    key = valued.get(rest[0])
     if key is None or key in found or len(rest) < 2:
         return False
     value = rest[1]
@@ -186,8 +194,20 @@ def answer_history(args: Sequence[str]) -> bool:
 
 
 def answer_any(args: Sequence[str]) -> bool:
-    """Print the answer of a command line this module answers and say True; else False."""
-    return answer(args) or answer_history(args) or answer_ps(args)
+    """Print the answer of a command line this module (or ``quick_engine``,
+    ``quick_describe``) answers and say True; else False."""
+    if answer(args) or answer_history(args) or answer_ps(args):
+        return True
+    if "version" in args or "logs" in args:
+        from controller.cli import quick_engine
+
+        if quick_engine.answer_version(args) or quick_engine.answer_logs(args):
+            return True
+    if "describe" in args:
+        from controller.cli import quick_describe
+
+        return quick_describe.answer_describe(args)
+    return False
 
 
 def answer(args: Sequence[str]) -> bool:

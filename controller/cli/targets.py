@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import typer
-
-from controller.cli.running import connect_engine, database_paths, docker_host, fail
+from controller.cli.in_process import connect_engine, database_paths, docker_host
+from controller.cli.plain_io import CommandExit, echo, fail
 from controller.models.errors import StackctlError
 
 if TYPE_CHECKING:  # loaded when a command runs: the CLI starts quickly
@@ -40,9 +39,9 @@ def require_declared(
     the file does not declare, then the exit (``code``)."""
     missing = {stack: name for stack, name in targets.items() if name not in specs}
     for stack, name in sorted(missing.items()):
-        typer.echo(f"error: {stack}: {undeclared(name, specs)}", err=True)
+        echo(f"error: {stack}: {undeclared(name, specs)}", err=True)
     if missing:
-        raise typer.Exit(code)
+        raise CommandExit(code)
 
 
 def connect_engines(

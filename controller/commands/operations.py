@@ -3,8 +3,9 @@
 Every action is one database transaction that flips a stack's flags and/or records a version,
 then enqueues a command for the worker; none of them touches the engine, so they work the same
 while ``stackctl run`` is running (its worker picks the command up) and when it is not (the CLI
-then runs the command itself). ``stack_conditions`` derives the Kubernetes-style conditions both
-surfaces show. This module never imports a surface (cli, api) nor the runtime.
+then runs the command itself). ``stack_conditions`` (``conditions.py``, re-exported here)
+derives the Kubernetes-style conditions both surfaces show. This module never imports a
+surface (cli, api) nor the runtime.
 
 Pinning: a rollback records the old spec as a *new* version (history only grows), makes it
 current and pins the stack. While pinned, versions recorded from the files are kept but not made
@@ -17,24 +18,24 @@ comment.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+# Re-exported: the conditions were made here before the CLI needed them without pydantic.
+from controller.commands.conditions import Condition as Condition
+from controller.commands.conditions import stack_conditions as stack_conditions
 from controller.db import Database
-from controller.delivery.rollbacks.decision import AUTO_ROLLBACK_BY, MANUAL_ROLLBACK_BY
+from controller.delivery.rollbacks.decision import MANUAL_ROLLBACK_BY
 from controller.delivery.rollbacks.record import record_rollback
 from controller.models import (
     Command,
     CommandType,
     Event,
-    HealthStatus,
     Repository,
     Stack,
     StackMetadata,
     StackVersion,
     Suspension,
-    SyncStatus,
     VersionStatus,
 )
 from controller.models.errors import ConflictError, NotFoundError
@@ -241,98 +242,6 @@ def _note(
     db: Database, stack_id: str, reason: str, message: str, *, data: dict[str, Any] | None = None
 ) -> None:
     db.events.add(Event(stack_id=stack_id, reason=reason, message=message, data=data))
-
-
-@dataclass(frozen=True)
-class Condition:
-    """One Kubernetes-style condition: ``type`` is ``True``/``False`` because of ``reason``."""
-
-    type: str
-    status: bool
-    reason: str
-    message: str = ""
-
-
-def stack_conditions(
-    stack: Stack, *, latest_version: str | None, current: StackVersion | None = None
-) -> list[Condition]:
-    """What an operator asks first: is it synced, healthy, suspended, pinned, up to date?
-    ``current`` (the desired version, when the caller has it) lets a pin made by the automatic
-    rollback say why: "rolled back from v7 to v6: web-1 is unhealthy after 120 s"."""
-    synced = (
-        stack.sync_status is SyncStatus.SYNCED
-        and stack.applied_version is not None
-        and stack.applied_version == stack.current_version
-    )
-    sync_message = (
-        f"applied {stack.applied_version or 'nothing'}, desired {stack.current_version or 'none'}"
-    )
-    newer = (
-        latest_version is not None
-        and stack.current_version is not None
-        and version_number(latest_version) > version_number(stack.current_version)
-    )
-    automatic = (
-        stack.pinned
-        and current is not None
-        and current.version == stack.current_version
-        and current.metadata.created_by == AUTO_ROLLBACK_BY
-    )
-    held = (
-        f"held at {stack.current_version}; newer versions up to {latest_version} are"
-        " recorded, not applied, until `stackctl resume`"
-        if stack.pinned and newer
-        else "held by a rollback until `stackctl resume`"
-        if stack.pinned
-        else ""
-    )
-    if automatic:
-        assert current is not None
-        held = f"{current.metadata.comment} (automatic, as {current.version}); {held}"
-    return [
-        Condition("Synced", synced, stack.sync_status.value, sync_message),
-        Condition(
-            "Healthy",
-            stack.health_status is HealthStatus.HEALTHY,
-            stack.health_status.value,
-            stack.last_error or "",
-        ),
-        _suspended(stack),
-        Condition(
-            "Pinned",
-            stack.pinned,
-            ("RolledBackAutomatically" if automatic else "RolledBack")
-            if stack.pinned
-            else "FollowsFiles",
-            held,
-        ),
-        Condition(
-            "LatestIsCurrent",
-            not newer,
-            "UpToDate" if not newer else "NewerVersionRecorded",
-            f"latest recorded version is {latest_version}" if newer else "",
-        ),
-    ]
-
-
-# Who suspended a stack -> (the condition's reason, what lifts it).
-_SUSPENSIONS = {
-    Suspension.OPERATOR: ("SuspendedByOperator", "`stackctl resume`"),
-    Suspension.MANIFEST: ("SuspendedByManifest", "its manifest says `suspend: false`"),
-}
-
-
-def _suspended(stack: Stack) -> Condition:
-    """Suspended by the operator, by its manifest, or both (then both must lift it)."""
-    if not stack.suspended:
-        return Condition("Suspended", False, "Active", "")
-    reasons, lifts = zip(*(_SUSPENSIONS[who] for who in stack.suspended_by), strict=True)
-    return Condition(
-        "Suspended",
-        True,
-        "And".join(reasons),
-        f"nothing changes at runtime until {' and '.join(lifts)}",
-    )
 
 
 def request_fetch(db: Database, repository: str) -> Repository:

@@ -74,6 +74,8 @@ def engine_sql(version: str) -> str:
 
 # The desired version's row (STACK_FROM) gives its engine too.
 _STACK_COLUMNS = f"{STACK_COLUMNS}, {engine_sql('v')}"
+# One stack's row, for ``stack_view`` (``plain_details``).
+STACK_QUERY = f"SELECT {_STACK_COLUMNS} FROM {STACK_FROM} WHERE s.stack_id = ?"
 
 
 def list_stacks(path: Path, *, stack_id: str | None = None) -> list[StackView] | None:
@@ -88,6 +90,15 @@ def list_stacks(path: Path, *, stack_id: str | None = None) -> list[StackView] |
 
 def _read(path: Path, sql: str, args: Sequence[object]) -> list[tuple] | None:
     """The rows of one query, or ``None`` when ``Database`` must open the file instead."""
+    found = read_queries(path, [(sql, args)])
+    return None if found is None else found[0]
+
+
+def read_queries(
+    path: Path, queries: Sequence[tuple[str, Sequence[object]]]
+) -> list[list[tuple]] | None:
+    """The rows of each query, read in one transaction (one snapshot of the file), or
+    ``None`` when ``Database`` must open the file instead."""
     if not os.access(path, os.R_OK | os.W_OK):
         return None
     try:
@@ -97,11 +108,18 @@ def _read(path: Path, sql: str, args: Sequence[object]) -> list[tuple] | None:
     try:
         if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
             return None
-        return conn.execute(sql, args).fetchall()
+        if len(queries) > 1:
+            conn.execute("BEGIN")  # deferred: one read snapshot for all the queries
+        return [conn.execute(sql, args).fetchall() for sql, args in queries]
     except sqlite3.Error:
         return None
     finally:
         conn.close()
+
+
+def stack_view(row: tuple) -> StackView:
+    """A row of ``STACK_QUERY`` (or ``list_stacks``' query) as a ``StackView``."""
+    return _stack(row)
 
 
 def _stack(row: tuple) -> StackView:
@@ -150,6 +168,7 @@ class MetadataView:
     git_commit: str | None
     git_repository: str | None
     git_ref: str | None
+    git_author: str | None = None  # ``describe`` says it (``history`` does not)
 
 
 @dataclass(frozen=True)
@@ -164,7 +183,15 @@ class VersionView:
     metadata: MetadataView
 
 
-_TEXTS = ("source", "comment", "git_subject", "git_commit", "git_repository", "git_ref")
+_TEXTS = (
+    "source",
+    "comment",
+    "git_subject",
+    "git_commit",
+    "git_repository",
+    "git_ref",
+    "git_author",
+)
 
 
 def list_versions(path: Path, stack_id: str) -> list[VersionView] | None:
@@ -186,6 +213,12 @@ def list_versions(path: Path, stack_id: str) -> list[VersionView] | None:
             return None
         views.append(VersionView(version, parent, digest, status, shown))
     return views
+
+
+def metadata_view(document: str) -> MetadataView | None:
+    """A version's stored metadata as ``MetadataView``, or ``None`` when this view does not
+    vouch for it (see ``list_versions``)."""
+    return _metadata(document)
 
 
 def _metadata(document: str) -> MetadataView | None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,16 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from controller.models.enums import VersionStatus
 from controller.models.timestamps import UtcDateTime, utc_now
-
-VERSION_LABEL = re.compile(r"^v([1-9][0-9]*)$")
-
-
-def version_number(label: str) -> int:
-    """``"v12"`` -> 12; anything else is a ``ValueError``."""
-    match = VERSION_LABEL.match(label)
-    if not match:
-        raise ValueError(f"version label {label!r} is not of the form v1, v2, ...")
-    return int(match.group(1))
+from controller.models.version_label import version_number
 
 
 @dataclass(frozen=True)

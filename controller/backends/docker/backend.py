@@ -67,10 +67,10 @@ class ContainerBackend:
     def cannot_run(desired: DesiredStack, spec: EngineSpec, *, in_file: bool = False) -> list[str]:
         """What a container engine like ``spec`` cannot carry out (pure): Compose keys it does
         not support (more on a remote engine), and Swarm's own keys."""
-        from controller.backends.docker.problems import swarm_only_problems, unsupported
+        from controller.backends.docker.problems import container_problems
         from controller.backends.shared.problems import in_file as where
 
-        found = [*unsupported(desired, remote=spec.remote), *swarm_only_problems(desired)]
+        found = container_problems(desired, spec)
         return where(desired, found) if in_file else found
 
     def teardown(self, observed: Snapshot, *, order: list[list[str]], remove_volumes: bool) -> Plan:
@@ -124,13 +124,10 @@ class ContainerBackend:
         return list_containers(self, stack=stack)  # type: ignore[arg-type]
 
     def view(self, observed: Snapshot | None, *, services: list[str]) -> Listing:
+        from controller.backends.docker.summaries import container_rows, services_table
+
         rows = container_rows(services, observed)
-        table = Table(
-            ["SERVICE", "CONTAINER", "STATE", "HEALTH", "VERSION"],
-            [[r["service"], r["container"], r["state"], r["health"], r["version"]] for r in rows],
-            heading="Services",
-        )
-        return Listing(self.unit, {"services": rows}, [table], {"services": rows})
+        return Listing(self.unit, {"services": rows}, [services_table(rows)], {"services": rows})
 
     def log_sources(self, stack: str) -> list[LogSource]:
         return [LogSource(c.id, c.name, c.service) for c in self.containers(stack)]
@@ -146,38 +143,3 @@ class ContainerBackend:
         from controller.backends.docker.containers import container_logs
 
         return container_logs(self, source, follow=follow, tail=tail, since=since)  # type: ignore[arg-type]
-
-
-def container_rows(desired: list[str], snapshot: Snapshot | None) -> list[dict[str, Any]]:
-    """One row per container, in desired order; a desired service without one says missing,
-    containers of services no longer desired are listed after (orphans)."""
-    if snapshot is None:
-        return [_row(n, None, "unknown") for n in desired]
-    observed = sorted({c.service for c in snapshot.containers} - set(desired))
-    rows: list[dict[str, Any]] = []
-    for service in [*desired, *observed]:
-        containers = snapshot.containers_of(service)
-        if not containers:
-            rows.append(_row(service, None, "missing"))
-        for c in containers:
-            state = c.state if c.exit_code in (None, 0) else f"{c.state} ({c.exit_code})"
-            shown = service if service in desired else f"{service} (orphan)"
-            rows.append(_row(shown, c.name, state, health=c.health, version=c.version))
-    return rows
-
-
-def _row(
-    service: str,
-    container: str | None,
-    state: str,
-    *,
-    health: str | None = None,
-    version: str | None = None,
-) -> dict[str, Any]:
-    return {
-        "service": service,
-        "container": container,
-        "state": state,
-        "health": health,
-        "version": version,
-    }

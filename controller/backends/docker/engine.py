@@ -14,10 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import docker
-
 from controller.backends.docker.backend import ContainerBackend
-from controller.backends.docker.container_spec import container_spec
 from controller.backends.docker.observing import MUTATING, DockerObserving, EngineCalls
 from controller.backends.shared.decrypt import Unsealed, unseal
 from controller.backends.shared.private_files import write_files
@@ -42,6 +39,8 @@ class Engine(DockerObserving, ContainerBackend):
     # -- acting ------------------------------------------------------------------------------
 
     def create_network(self, desired: DesiredStack, key: str) -> None:
+        import docker  # here: an engine's reads go without docker-py (plain_reads)
+
         network = desired.compose.networks[key]
         ipam = None
         if network.ipam is not None:
@@ -141,6 +140,9 @@ class Engine(DockerObserving, ContainerBackend):
         version: str | None,
     ) -> str:
         """Create (not start) one replica; returns its id."""
+        # Here: it loads docker-py's types, which observing an unchanged stack never needs.
+        from controller.backends.docker.container_spec import container_spec
+
         spec = container_spec(
             desired=desired,
             service_name=service,

@@ -14,9 +14,9 @@ from typing import Any
 
 from controller.backends.docker.fleet import Fleet
 from controller.backends.docker.snapshot import (
-    compose_slot,
     container_of,
     container_of_summary,
+    foreign_summaries,
     in_slots,
     last_tag_time,
     network_of,
@@ -27,7 +27,6 @@ from controller.backends.shared.calls import MUTATING, EngineCalls, EngineConnec
 from controller.models.errors import NotFoundError
 from controller.models.observed import (
     MANAGED_LABEL,
-    ONEOFF_LABEL,
     PROJECT_LABEL,
     ObservedContainer,
     Snapshot,
@@ -141,18 +140,7 @@ class DockerObserving(EngineConnection):
             if by_name
             else []
         )
-        found = {}
-        for c in labelled:
-            labels = c.get("Labels") or {}
-            # A `docker compose run` container is a person's one-off job, not a replica.
-            if labels.get(MANAGED_LABEL) != "true" and labels.get(ONEOFF_LABEL) != "True":
-                found[c["Id"]] = c
-        for c in named:
-            labels = c.get("Labels") or {}
-            name = (c.get("Names") or [""])[0].lstrip("/")
-            if PROJECT_LABEL not in labels and compose_slot(stack, name) is not None:
-                found[c["Id"]] = {**c, "_stack": stack}
-        return list(found.values())
+        return foreign_summaries(stack, labelled=labelled, named=named)
 
     def _named(
         self, operation: str, fn: Callable[..., Any], names: list[str], *, stack: str

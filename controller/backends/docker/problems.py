@@ -5,8 +5,20 @@ it changes anything (``Backend.problems``); ``stackctl validate`` says the same.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from controller.desired import DesiredStack, Service
 from controller.desired.compose import FileRef
+
+if TYPE_CHECKING:
+    from controller.desired.engine_spec import EngineSpec
+
+
+def container_problems(desired: DesiredStack, spec: EngineSpec) -> list[str]:
+    """What a container engine like ``spec`` cannot carry out (pure): Compose keys it does not
+    support (more on a remote engine), and Swarm's own keys. ``Engine.cannot_run`` says it;
+    ``stackctl validate`` asks here, without loading docker-py (``engines.cannot_run``)."""
+    return [*unsupported(desired, remote=spec.remote), *swarm_only_problems(desired)]
 
 
 def unsupported(desired: DesiredStack, *, remote: bool = False) -> list[str]:

@@ -15,7 +15,9 @@ from controller.models.observed import (
     MANAGED_LABEL,
     NETWORK_LABEL,
     NUMBER_LABEL,
+    ONEOFF_LABEL,
     OWN_HASH_LABEL,
+    PROJECT_LABEL,
     SERVICE_LABEL,
     VERSION_LABEL,
     VOLUME_LABEL,
@@ -58,6 +60,27 @@ def compose_slot(stack: str, name: str) -> tuple[str, int] | None:
         if name.startswith(prefix) and service and number.isdigit():
             return service, int(number)
     return None
+
+
+def foreign_summaries(
+    stack: str, *, labelled: list[dict[str, Any]], named: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The project's containers without our label, from the engine's lists: among those
+    ``labelled`` with Compose's project label (not a ``docker compose run`` one-off), and,
+    among those ``named`` like the stack, those with no project label at all whose name is a
+    v2 (``stack-svc-1``) or v1 (``stack_svc_1``) slot's (marked ``_stack``: placed by name)."""
+    found = {}
+    for c in labelled:
+        labels = c.get("Labels") or {}
+        # A `docker compose run` container is a person's one-off job, not a replica.
+        if labels.get(MANAGED_LABEL) != "true" and labels.get(ONEOFF_LABEL) != "True":
+            found[c["Id"]] = c
+    for c in named:
+        labels = c.get("Labels") or {}
+        name = (c.get("Names") or [""])[0].lstrip("/")
+        if PROJECT_LABEL not in labels and compose_slot(stack, name) is not None:
+            found[c["Id"]] = {**c, "_stack": stack}
+    return list(found.values())
 
 
 def container_of(info: dict[str, Any], *, stack: str | None = None) -> ObservedContainer:

@@ -1,7 +1,8 @@
 """What ``stackctl ps`` shows of the engine's container list (``GET /containers/json``), from
 the list as the engine gives it: no docker-py here, so that the CLI's quick ``ps``
 (``cli/quick.py``, through ``plain_api``) and ``containers.list_containers`` (docker-py) make
-the same rows.
+the same rows; and ``describe``'s services table of a ``Snapshot`` (``container_rows``), for
+``ContainerBackend.view`` and the quick ``describe`` alike.
 
 Containers labelled ``io.stackctl.managed=true`` are listed, and those ``docker compose`` made
 in the slots of a stack stackctl holds (as the planner counts them).
@@ -13,6 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from controller.backends.interface import Table
 from controller.models.observed import (
     MANAGED_LABEL,
     NUMBER_LABEL,
@@ -20,6 +22,7 @@ from controller.models.observed import (
     PROJECT_LABEL,
     SERVICE_LABEL,
     VERSION_LABEL,
+    Snapshot,
     container_name,
 )
 
@@ -129,3 +132,48 @@ def _port(port: dict[str, Any]) -> str:
     ip = port.get("IP") or "0.0.0.0"
     host = f"[{ip}]" if ":" in ip else ip
     return f"{host}:{port['PublicPort']}->{inside}"
+
+
+def container_rows(desired: list[str], snapshot: Snapshot | None) -> list[dict[str, Any]]:
+    """``describe``'s services: one row per container, in desired order; a desired service
+    without one says missing, containers of services no longer desired are listed after
+    (orphans)."""
+    if snapshot is None:
+        return [_row(n, None, "unknown") for n in desired]
+    observed = sorted({c.service for c in snapshot.containers} - set(desired))
+    rows: list[dict[str, Any]] = []
+    for service in [*desired, *observed]:
+        containers = snapshot.containers_of(service)
+        if not containers:
+            rows.append(_row(service, None, "missing"))
+        for c in containers:
+            state = c.state if c.exit_code in (None, 0) else f"{c.state} ({c.exit_code})"
+            shown = service if service in desired else f"{service} (orphan)"
+            rows.append(_row(shown, c.name, state, health=c.health, version=c.version))
+    return rows
+
+
+def _row(
+    service: str,
+    container: str | None,
+    state: str,
+    *,
+    health: str | None = None,
+    version: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "service": service,
+        "container": container,
+        "state": state,
+        "health": health,
+        "version": version,
+    }
+
+
+def services_table(rows: list[dict[str, Any]]) -> Table:
+    """``describe``'s ``Services`` table of ``container_rows``."""
+    return Table(
+        ["SERVICE", "CONTAINER", "STATE", "HEALTH", "VERSION"],
+        [[r["service"], r["container"], r["state"], r["health"], r["version"]] for r in rows],
+        heading="Services",
+    )

@@ -9,20 +9,22 @@ call connect through another (``LazyClient.unreachable``).
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
-
-import docker
-import requests
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from controller.backends.shared.circuit import Circuit
 from controller.backends.shared.connection import LazyClient
 from controller.backends.shared.translate import translate
 from controller.desired.engine_spec import LOCAL, EngineSpec
 from controller.models.errors import TransientError
+
+if TYPE_CHECKING:  # docker-py loads when a call needs it (docker.plain_reads)
+    import docker
 
 T = TypeVar("T")
 
@@ -92,6 +94,20 @@ class EngineConnection:
         self.calls = EngineCalls()
         # A remote engine found unreachable is not asked again for a while (runtime.circuit).
         self._circuit = Circuit(self.spec.name) if self.spec.remote else None
+        self._reads = None if client is not None else self._plain_reads(timeout)
+
+    def _plain_reads(self, timeout: int) -> Any:
+        """The engine's read calls without docker-py (``docker.plain_reads``), for an engine
+        reached as the docker CLI reaches it over a unix socket; else ``None``."""
+        if self.spec.host is not None or self.spec.remote:
+            return None
+        from controller.backends.docker.plain_api import local_socket
+        from controller.backends.docker.plain_reads import PlainReads
+
+        socket_path = local_socket(os.environ)
+        if socket_path is None:
+            return None
+        return PlainReads(socket_path, timeout=timeout, api=lambda: self._client.get().api)
 
     @property
     def name(self) -> str:
@@ -99,6 +115,8 @@ class EngineConnection:
 
     @property
     def _api(self) -> docker.APIClient:
+        if self._reads is not None:
+            return self._reads  # type: ignore[no-any-return]
         if self._circuit is None:
             return self._client.get().api
         self._circuit.check()
@@ -132,4 +150,9 @@ class EngineConnection:
 
 def _unreachable(error: BaseException) -> bool:
     """No answer at all (no connection, a timeout), not an engine answering with an error."""
-    return isinstance(error, requests.exceptions.ConnectionError | requests.exceptions.Timeout)
+    if isinstance(error, TimeoutError):  # a plain read (docker.plain_reads) not answered
+        return True
+    requests = sys.modules.get("requests")  # not loaded: no requests error can exist
+    return requests is not None and isinstance(
+        error, requests.exceptions.ConnectionError | requests.exceptions.Timeout
+    )

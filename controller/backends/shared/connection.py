@@ -50,14 +50,14 @@ from __future__ import annotations
 
 import contextlib
 import threading
-
-import docker
-import requests
-from docker.tls import TLSConfig
+from typing import TYPE_CHECKING
 
 from controller.backends.shared.translate import translate
 from controller.desired.engine_spec import EngineSpec
 from controller.models.errors import PermanentError, StackctlError, TransientError
+
+if TYPE_CHECKING:  # docker-py loads when a client is made (an engine's reads may need none)
+    import docker
 
 
 class LazyClient:
@@ -109,6 +109,9 @@ class LazyClient:
         return True
 
     def _connect(self) -> docker.DockerClient:
+        import docker
+        import requests
+
         if len(self._addresses) < 2:
             try:
                 client = connect(self._spec, timeout=self._timeout)
@@ -141,6 +144,9 @@ class LazyClient:
 
 def connect(spec: EngineSpec | None, *, timeout: int) -> docker.DockerClient:
     """A client for ``spec``'s engine (``None`` or a host-less ``local``: as the docker CLI)."""
+    import docker
+    from docker.tls import TLSConfig
+
     if spec is None or spec.host is None:
         return docker.from_env(timeout=timeout)
     if spec.host.startswith("ssh://"):
@@ -173,6 +179,8 @@ def connect(spec: EngineSpec | None, *, timeout: int) -> docker.DockerClient:
 def _over_ssh(spec: EngineSpec, *, timeout: int) -> docker.DockerClient:
     """A client whose requests go through one verified SSH connection (see the docstring)."""
     # paramiko loads here, for an ssh:// engine only (controller/backends/__init__.py).
+    import docker
+
     from controller.backends.shared.ssh_transport import VerifiedSshAdapter
 
     adapter = VerifiedSshAdapter(spec, timeout=timeout)  # logs in, the host key checked

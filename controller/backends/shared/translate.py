@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import re
 import sys
-
-import requests
-from docker import errors as docker_errors
+from typing import TYPE_CHECKING
 
 from controller.models.errors import (
     NameInUseError,
@@ -20,6 +18,9 @@ from controller.models.errors import (
     StackctlError,
     TransientError,
 )
+
+if TYPE_CHECKING:
+    from docker import errors as docker_errors
 
 # Engine answers that retrying cannot fix, whatever their HTTP status says.
 _PERMANENT_HINTS = (
@@ -61,6 +62,13 @@ def translate(error: Exception, *, doing: str) -> StackctlError:
     """A project error for a docker-py (or transport) error raised while ``doing``."""
     if isinstance(error, StackctlError):
         return error
+    if isinstance(error, TimeoutError):  # a plain read the engine did not answer in time
+        return TransientError(f"{doing}: engine unreachable (no answer: {error or 'timed out'})")
+    # Here, not above: an engine's reads go without docker-py (docker.plain_reads) until one
+    # fails, and that failure is docker-py's (its call made again), loaded by then.
+    import requests
+    from docker import errors as docker_errors
+
     text = str(error)
     if isinstance(error, requests.exceptions.ConnectionError | requests.exceptions.Timeout):
         return TransientError(f"{doing}: engine unreachable ({text})")
