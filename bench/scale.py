@@ -36,7 +36,8 @@ engine, the workers converging meanwhile in the same process (they compete with 
 the GIL and the cores): a ``stackctl run`` with its default workers, the N manifests dropped at
 once, the clock stopped when every stack has its version recorded and its APPLY queued (the
 engine has converged only a few of them by then: this machine converges a few stacks a
-second); the controller's peak RSS and how many stacks were applied by then. Then the
+second); the controller's peak RSS, how many stacks were applied by then and the CPU it
+used meanwhile (``--no-engine``'s recording prints that CPU too). Then the
 controller is stopped (by its pid) and every container and network it made (named after the
 bench's prefix) is removed, even on failure. ``--rounds`` runs, median; keep N small enough
 for a shared engine (10,000 manifests converge ~50 stacks in the time they are recorded).
