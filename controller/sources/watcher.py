@@ -32,6 +32,7 @@ from controller.desired.reach import Reach
 from controller.sources.changes import (
     NOTHING_KNOWN,
     Change,
+    CurrentVersion,
     DeletionRefused,
     Detected,
     Known,
@@ -162,7 +163,10 @@ class Watcher(WatchLoop):
         carried out (after everything before it), not before anything is done."""
         known = Known(
             heads=self._db.stack_versions.heads(),
-            stacks={s.stack_id: s for s in self._db.stacks.list()},
+            stacks={
+                stack_id: CurrentVersion(version)
+                for stack_id, version in self._db.stacks.current_versions().items()
+            },
             newest=self._db.commands.newest_by_stack(),
         )
         policies: dict[str, str] = {}

@@ -67,3 +67,15 @@ def test_the_cache_tells_unchanged_from_changed_with_compact_stacks(db, root):
     (root / "b.yaml").write_text(manifest("b", image="img:1"))  # back: a new version again
     assert watcher.sync().recorded == ["b v3"]
     assert db.stack_versions.latest("b").digest == db.stack_versions.require("b", "v1").digest
+
+
+def test_what_a_pass_knows_of_each_stack_is_its_current_version(db, root):
+    """Each pass reads every stack's current version alone (not 10,000 ``Stack`` models)."""
+    for name in ("a", "b"):
+        (root / f"{name}.yaml").write_text(manifest(name))
+    Watcher(db, root).sync()
+    db.stacks.update("b", current_version=None)  # let go (orphaned)
+    assert db.stacks.current_versions() == {s.stack_id: s.current_version for s in db.stacks.list()}
+    assert db.stacks.current_versions() == {"a": "v1", "b": None}
+    (root / "b.yaml").unlink()
+    assert Watcher(db, root).sync().deleted == []  # already let go: nothing to delete
