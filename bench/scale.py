@@ -30,6 +30,17 @@ asserts nothing about time. Everything it creates is removed at the end, even on
 3. ``stackctl get stacks`` on that database: the wall time of the process, median of
    ``--rounds``.
 Each figure is the median of ``--rounds`` runs (the machine may be shared).
+
+``--recording-while-converging`` (issue 27, goal 3) measures the recording against the real
+engine, the workers converging meanwhile in the same process (they compete with the watcher for
+the GIL and the cores): a ``stackctl run`` with its default workers, the N manifests dropped at
+once, the clock stopped when every stack has its version recorded and its APPLY queued (the
+engine has converged only a few of them by then: this machine converges a few stacks a
+second); the controller's peak RSS, how many stacks were applied by then and the CPU it
+used meanwhile (``--no-engine``'s recording prints that CPU too). Then the
+controller is stopped (by its pid) and every container and network it made (named after the
+bench's prefix) is removed, even on failure. ``--rounds`` runs, median; keep N small enough
+for a shared engine (10,000 manifests converge ~50 stacks in the time they are recorded).
 """
 
 from __future__ import annotations
@@ -204,14 +215,16 @@ def recording_alone(tmp: Path, *, stacks: int) -> tuple[float, float]:
             if process.poll() is not None:
                 raise SystemExit((tmp / "controller.log").read_text())
             time.sleep(0.05)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), cpu_seconds(process.pid)
         for name, text in texts.items():
             (manifests / f"{name}.yaml").write_text(text)
         while recorded(db_path) < stacks:
             if process.poll() is not None:
                 raise SystemExit((tmp / "controller.log").read_text()[-3000:])
             time.sleep(0.1)
-        return time.perf_counter() - start, peak_rss_mib(process.pid)
+        took, cpu = time.perf_counter() - start, cpu_seconds(process.pid) - cpu
+        print(f"  ({cpu:.1f} s of the controller's CPU meanwhile)")
+        return took, peak_rss_mib(process.pid)
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=120)
@@ -279,6 +292,69 @@ def cleanup(api: docker.APIClient, prefix: str) -> None:
     ids = [c["Id"] for c in listed if c["Names"][0].lstrip("/").startswith(prefix)]
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda i: api.remove_container(i, force=True), ids))
+    for network in api.networks(names=[prefix]):
+        if network["Name"].startswith(prefix):
+            api.remove_network(network["Id"])
+
+
+# -- --recording-while-converging: the recording against the real engine ---------------------
+
+
+def recording_converging(tmp: Path, prefix: str, *, stacks: int) -> tuple[float, float, str]:
+    """Seconds from the drop of ``stacks`` manifests until each has its version and APPLY, in
+    a ``stackctl run`` (default workers) converging them on the engine meanwhile; its peak RSS
+    (MiB); the stacks applied by then and the CPU it used meanwhile. The controller is stopped
+    before returning."""
+    manifests, db_path = tmp / "manifests", tmp / "state" / "stackctl.db"
+    manifests.mkdir()
+    texts = {f"{prefix}-s{n}": manifest(f"{prefix}-s{n}") for n in range(stacks)}
+    log = (tmp / "controller.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "controller", "--db", str(db_path), "run", "--manifests",
+         str(manifests), "--resync", "3600", "--debounce", "50", "--allow-empty"],
+        stdout=log, stderr=subprocess.STDOUT)
+    try:
+        while "controller running" not in (tmp / "controller.log").read_text():
+            if process.poll() is not None:
+                raise SystemExit((tmp / "controller.log").read_text())
+            time.sleep(0.05)
+        start, cpu = time.perf_counter(), cpu_seconds(process.pid)
+        for name, text in texts.items():
+            (manifests / f"{name}.yaml").write_text(text)
+        while recorded(db_path) < stacks:
+            if process.poll() is not None:
+                raise SystemExit((tmp / "controller.log").read_text()[-3000:])
+            time.sleep(0.1)
+        took, cpu = time.perf_counter() - start, cpu_seconds(process.pid) - cpu
+        done = f"{applied(db_path)} stacks applied by then, {cpu:.1f} s of CPU"
+        return took, peak_rss_mib(process.pid), done
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def while_converging(*, stacks: int, rounds: int) -> None:
+    """The ``--recording-while-converging`` figures (this module's docstring)."""
+    api = docker.from_env(timeout=300).api
+    seconds, peaks = [], []
+    for _ in range(rounds):
+        prefix = "scale" + secrets.token_hex(3)
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                took, peak, done = recording_converging(Path(tmp), prefix, stacks=stacks)
+        finally:
+            cleanup(api, prefix)
+        seconds.append(took)
+        peaks.append(peak)
+        print(f"  recording run: {took:7.2f} s, peak RSS {peak:.0f} MiB, {done}"
+              f" (load average {os.getloadavg()[0]:.1f})")
+    print(f"recorded:     {stacks} stacks while converging, every version and its APPLY in"
+          f" {statistics.median(seconds):7.2f} s (median of {rounds}), peak RSS"
+          f" {statistics.median(peaks):.0f} MiB (median)")
 
 
 def main() -> None:
@@ -289,10 +365,16 @@ def main() -> None:
     parser.add_argument("--settle", type=float, default=60.0)
     parser.add_argument("--no-engine", action="store_true",
                         help="the controller's side alone: no engine touched (see above)")
-    parser.add_argument("--rounds", type=int, default=3, help="runs per figure (--no-engine)")
+    parser.add_argument("--recording-while-converging", action="store_true",
+                        help="the recording against the real engine, converging (see above)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="runs per figure (--no-engine, --recording-while-converging)")
     args = parser.parse_args()
     if args.no_engine:
         without_engine(stacks=args.stacks, rounds=args.rounds)
+        return
+    if args.recording_while_converging:
+        while_converging(stacks=args.stacks, rounds=args.rounds)
         return
     api = docker.from_env(timeout=300).api
     prefix = "scale" + secrets.token_hex(3)

@@ -128,11 +128,10 @@ def plain_table(columns: Sequence[str], rows: Sequence[Sequence[str]], *, indent
     if not rows:
         return f"{margin}(none)\n"
     widths = [max(len(cell) for cell in column) for column in zip(columns, *rows, strict=True)]
-    lines = []
-    for cells in (columns, *rows):
-        padded = [cell.ljust(width + 3) for cell, width in zip(cells[:-1], widths, strict=False)]
-        lines.append(margin + "".join(padded) + cells[-1].ljust(widths[-1]))
-    return "\n".join(lines) + "\n"
+    # One format for every line: each cell left-aligned in its column's width (plus the three
+    # spaces), the last one in its own width.
+    line = margin + "".join(f"{{:<{w + 3}}}" for w in widths[:-1]) + f"{{:<{widths[-1]}}}"
+    return "\n".join([line.format(*cells) for cells in (columns, *rows)]) + "\n"
 
 
 # click's pattern of an ANSI escape sequence (``click._compat._ansi_re``).
@@ -197,6 +196,8 @@ def to_plain(data: Any) -> Any:
 
 
 def cell_text(value: object) -> str:
+    if value.__class__ is str:  # most cells: checked first (80,000 of them a 10,000-row table)
+        return value or "-"  # type: ignore[return-value]
     if value is None or value == "":
         return "-"
     if isinstance(value, bool):

@@ -127,6 +127,11 @@ class Worker:
             )
         return None if command is None else self.handle(command)
 
+    @property
+    def claimed_ahead(self) -> bool:
+        """A command was claimed with the last completion (``chain``) and awaits its run."""
+        return self._claimed is not None
+
     def release_claimed(self) -> None:
         """Give back the command claimed ahead (``chain``) if there is one: for a loop that
         stops. A database that fails now leaves it to its lease (``recover_expired``)."""

@@ -55,6 +55,7 @@ from controller.delivery.notifications.sender import Sender
 from controller.models import Event, LogLevel
 from controller.models.errors import StackctlError
 from controller.reconcile.resync import Resync, Round
+from controller.sources.effects import BulkRecording
 from controller.sources.following import Sources
 from controller.sources.git.sizing import CheckoutLimits
 from controller.sources.puller import GitStats
@@ -95,6 +96,8 @@ class Controller:
             trusted_repository=options.repository,
         )
         self.claims = Claims()  # stack names per source: one name, one source
+        # While the watcher records a large pass, one worker runs (``daemon.workers``).
+        self.bulk = BulkRecording(on_end=self.wake_workers)
         self.watcher = Watcher(
             self.db,
             options.manifests,
@@ -102,6 +105,7 @@ class Controller:
             on_enqueue=self.wake_workers,
             claims=self.claims,
             reach=options.reach,
+            bulk=self.bulk,
         )
         self.git_stats = GitStats()
         self.sources = Sources(
@@ -190,7 +194,7 @@ class Controller:
         workers = {
             f"worker-{index}": partial(
                 work, db, self.engines, index=index, holder=self.holder, options=reconciler,
-                life=life, on_outcome=self.sender.wake,
+                life=life, on_outcome=self.sender.wake, bulk=self.bulk,
             )
             for index in range(options.workers)
         }  # fmt: skip

@@ -18,6 +18,7 @@ from controller.daemon.life import Life, backoff
 from controller.db import Database
 from controller.models.errors import DatabaseUnusable, StackctlError
 from controller.reconcile.reconciler import ReconcilerOptions
+from controller.sources.effects import BulkRecording
 
 log = logging.getLogger("stackctl.controller")
 
@@ -50,9 +51,13 @@ def work(
     options: ReconcilerOptions,
     life: Life,
     on_outcome: Callable[[], None],
+    bulk: BulkRecording | None = None,
 ) -> None:
     """Worker ``index`` of the controller ``holder``, until stopped; ``on_outcome`` after each
-    command it ran (its end, and what it caused, may have a message to send)."""
+    command it ran (its end, and what it caused, may have a message to send). While ``bulk``
+    is active (the watcher records a large pass) every worker but the first gives way once
+    its command (and the one it claimed ahead) is done: woken at each recorded batch, it
+    looks again, and runs again when the pass ends (``BulkRecording``)."""
     worker = Worker(
         db,
         engines,
@@ -65,6 +70,9 @@ def work(
     failures = 0
     try:
         while not life.stop.is_set():
+            if index and bulk is not None and bulk.active and not worker.claimed_ahead:
+                life.idle(IDLE_WAIT)
+                continue
             try:
                 outcome = worker.run_next()
                 failures = 0

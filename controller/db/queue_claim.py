@@ -19,14 +19,17 @@ from controller.db.rows import json_to_db, ts_to_db
 # (``views.engine_sql``, as ``get stacks`` reads it); a stack with no desired version (a DELETE
 # after its manifest went) counts for the engine of its applied version, the one its containers
 # are on (one more lookup in stack_versions' unique (stack_id, version) index, so cheap);
-# neither: ``local``. A RUNNING command counts for the engine its stack targets now (a version
+# neither: ``local`` (each version's engine read from the index that holds it, schema 12).
+# A RUNNING command counts for the engine its stack targets now (a version
 # recorded meanwhile may name another). Needs ``s`` (stacks), ``cv`` and ``av`` (stack_versions)
 # joined as ``_ENGINE_JOINS`` joins them.
 _ENGINE = f"COALESCE({engine_sql('cv')}, {engine_sql('av')}, 'local')"
 _ENGINE_JOINS = """
   JOIN stacks AS s ON s.stack_id = c.stack_id
-  LEFT JOIN stack_versions AS cv ON cv.stack_id = s.stack_id AND cv.version = s.current_version
-  LEFT JOIN stack_versions AS av ON av.stack_id = s.stack_id AND av.version = s.applied_version"""
+  LEFT JOIN stack_versions AS cv INDEXED BY idx_stack_versions_shown
+    ON cv.stack_id = s.stack_id AND cv.version = s.current_version
+  LEFT JOIN stack_versions AS av INDEXED BY idx_stack_versions_shown
+    ON av.stack_id = s.stack_id AND av.version = s.applied_version"""
 
 # A candidate ``p``: PENDING, due, its stack running nothing and holding no older PENDING command
 # (so a stack's oldest PENDING command is its only candidate); the first ones in FIFO order,

@@ -284,6 +284,47 @@ CREATE INDEX idx_commands_stack_status ON commands(stack_id, created_at, command
     WHERE status = 'PENDING';
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11)
+# The two settings every listing of stacks reads from a version's document, kept as columns
+# (issue 27: `get stacks` of 10,000 stacks parsed each row's document six times): the engine
+# it targets (its ``x-stackctl`` settings' ``target.engine`` when that is a non-empty text,
+# else ``local``) and whether it says ``spec.suspend: true`` (1, else 0). Written with the row
+# from the document itself (``db.stack_versions``), filled here for the rows already there,
+# and as immutable as the document (the trigger is made again with them). A listing joins
+# each stack's desired version through ``idx_stack_versions_shown`` alone (it covers both):
+# reading the rows themselves, a kilobyte of document each, was most of the join.
+_V12 = """
+ALTER TABLE stack_versions ADD COLUMN engine TEXT NOT NULL DEFAULT 'local';
+ALTER TABLE stack_versions ADD COLUMN suspend_declared INTEGER NOT NULL DEFAULT 0
+    CHECK (suspend_declared IN (0, 1));
+UPDATE stack_versions SET
+    engine = CASE
+        WHEN json_type(compose_spec, '$."x-stackctl".target.engine') = 'text'
+         AND json_extract(compose_spec, '$."x-stackctl".target.engine') <> ''
+        THEN json_extract(compose_spec, '$."x-stackctl".target.engine') ELSE 'local' END,
+    suspend_declared = (coalesce(json_extract(compose_spec, '$."x-stackctl".suspend'), 0) = 1);
+CREATE INDEX idx_stack_versions_shown
+    ON stack_versions(stack_id, version, engine, suspend_declared);
+DROP TRIGGER stack_versions_immutable;
+CREATE TRIGGER stack_versions_immutable
+BEFORE UPDATE OF stack_id, version_number, version, parent_version, digest, compose_spec,
+                 metadata, created_at, engine, suspend_declared ON stack_versions
+WHEN OLD.stack_id IS NOT NEW.stack_id
+  OR OLD.version_number IS NOT NEW.version_number
+  OR OLD.version IS NOT NEW.version
+  OR OLD.parent_version IS NOT NEW.parent_version
+  OR OLD.digest IS NOT NEW.digest
+  OR OLD.compose_spec IS NOT NEW.compose_spec
+  OR OLD.metadata IS NOT NEW.metadata
+  OR OLD.created_at IS NOT NEW.created_at
+  OR OLD.engine IS NOT NEW.engine
+  OR OLD.suspend_declared IS NOT NEW.suspend_declared
+BEGIN
+    SELECT RAISE(ABORT, 'stack_versions are immutable: only status and runtime may change');
+END;
+"""
+
+MIGRATIONS: tuple[str, ...] = (
+    _V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11, _V12
+)
 
 SCHEMA_VERSION = len(MIGRATIONS)

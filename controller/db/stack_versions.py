@@ -7,9 +7,10 @@ and ``healthy_at`` (when it was last seen applied and Healthy) ever change.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from controller.db.plain_reads import engine_sql
 from controller.db.rows import json_from_db, json_to_db, translate, ts_from_db, ts_to_db
@@ -135,6 +136,21 @@ class StackVersionRepository:
             for row in rows
         }
 
+    def notify_settings(self, stack_id: str, version: str) -> list[Any] | None:
+        """The ``notify`` targets a version's document holds (its ``x-stackctl`` settings), as
+        stored (``[]``: none), or ``None`` when there is no such version: what the sender
+        routes by, without rebuilding and checking the whole model for each new version."""
+        with self._db.reading() as conn:
+            row = conn.execute(
+                "SELECT json_extract(compose_spec, '$.\"x-stackctl\".notify')"
+                " FROM stack_versions WHERE stack_id = ? AND version = ?",
+                (stack_id, version),
+            ).fetchone()
+        if row is None:
+            return None
+        found = json.loads(row[0]) if isinstance(row[0], str) else []
+        return found if isinstance(found, list) else []
+
     def engines(self) -> dict[str, str]:
         """The engine each stack's desired version targets (``local`` unless its settings name
         another; ``controller.sources.versions.version_engine``), by stack id, in one query, no
@@ -234,23 +250,38 @@ def _labelled(
     return stored, number
 
 
+# The engine and the declared suspension a version's document says (schema 12's columns),
+# worked out by SQLite from the document being inserted, as the migration worked them out.
+_SETTING = "'$.\"x-stackctl\".{}'"
+_INSERTED_ENGINE = (
+    f"CASE WHEN json_type(:spec, {_SETTING.format('target.engine')}) = 'text'"
+    f" AND json_extract(:spec, {_SETTING.format('target.engine')}) <> ''"
+    f" THEN json_extract(:spec, {_SETTING.format('target.engine')}) ELSE 'local' END"
+)
+_INSERTED_DECLARED = f"(coalesce(json_extract(:spec, {_SETTING.format('suspend')}), 0) = 1)"
+_INSERT = (
+    "INSERT INTO stack_versions (stack_id, version_number, version, parent_version, digest,"
+    " compose_spec, metadata, created_at, status, runtime, engine, suspend_declared)"
+    " VALUES (:stack_id, :number, :version, :parent, :digest, :spec, :metadata, :created_at,"
+    f" :status, :runtime, {_INSERTED_ENGINE}, {_INSERTED_DECLARED})"
+)
+
+
 def _insert(conn: sqlite3.Connection, stored: StackVersion, *, number: int) -> None:
     conn.execute(
-        "INSERT INTO stack_versions (stack_id, version_number, version,"
-        " parent_version, digest, compose_spec, metadata, created_at, status, runtime)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            stored.stack_id,
-            number,
-            stored.version,
-            stored.parent_version,
-            stored.digest,
-            stored.compose.canonical_json(),
-            stored.metadata.model_dump_json(),
-            ts_to_db(stored.metadata.created_at),
-            stored.status.value,
-            json_to_db(stored.runtime),
-        ),
+        _INSERT,
+        {
+            "stack_id": stored.stack_id,
+            "number": number,
+            "version": stored.version,
+            "parent": stored.parent_version,
+            "digest": stored.digest,
+            "spec": stored.compose.canonical_json(),
+            "metadata": stored.metadata.model_dump_json(),
+            "created_at": ts_to_db(stored.metadata.created_at),
+            "status": stored.status.value,
+            "runtime": json_to_db(stored.runtime),
+        },
     )
 
 

@@ -55,6 +55,13 @@ class StackRepository:
             raise translate(e, doing=f"creating stack {stack.stack_id!r}") from e
         return stack
 
+    def current_versions(self) -> dict[str, str | None]:
+        """Each stack's desired version (``None``: none), by id, in one query and no model
+        (the watcher's every pass)."""
+        with self._db.reading() as conn:
+            rows = conn.execute("SELECT stack_id, current_version FROM stacks").fetchall()
+        return {row[0]: row[1] for row in rows}
+
     def get(self, stack_id: str) -> Stack | None:
         with self._db.reading() as conn:
             row = conn.execute(

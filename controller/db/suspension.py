@@ -11,15 +11,15 @@ observed, so nothing is written when a stack is suspended or resumed by its mani
 
 from __future__ import annotations
 
-_DECLARED_PATH = "'$.\"x-stackctl\".suspend'"
-
-# The stack's desired version, joined (a LEFT JOIN: a stack may have none).
+# The stack's desired version, joined (a LEFT JOIN: a stack may have none), through the index
+# that holds all a listing reads of it (schema 12), never its row.
 STACK_FROM = (
-    "stacks s LEFT JOIN stack_versions v"
+    "stacks s LEFT JOIN stack_versions v INDEXED BY idx_stack_versions_shown"
     " ON v.stack_id = s.stack_id AND v.version = s.current_version"
 )
-# 1 when the desired version says ``spec.suspend: true`` (JSON true reads as 1), else 0.
-DECLARED = f"(coalesce(json_extract(v.compose_spec, {_DECLARED_PATH}), 0) = 1)"
+# 1 when the desired version says ``spec.suspend: true``, else 0 (also with no version): its
+# ``suspend_declared`` column (schema 12), read from the document when the row was written.
+DECLARED = "(v.suspend_declared IS 1)"
 SUSPENDED = f"(s.suspended = 1 OR {DECLARED})"
 SYNC = f"CASE WHEN {SUSPENDED} THEN 'Suspended' ELSE s.sync_status END"
 HEALTH = f"CASE WHEN {SUSPENDED} THEN 'Suspended' ELSE s.health_status END"

@@ -21,11 +21,24 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import NamedTuple, Protocol
 
-from controller.desired import DesiredStack
-from controller.models import CommandStatus, CommandType, Stack, VersionHead
+from controller.desired.compact import Loaded
+from controller.models import CommandStatus, CommandType, VersionHead
 from controller.models.errors import ManifestError
 from controller.sources.loader import LoadResult, LoadWarning
+
+
+class Current(Protocol):
+    """What ``detect`` reads of a known stack (a ``Stack`` has it; the watcher passes
+    ``CurrentVersion``s: 10,000 ``Stack`` models were 15 MB a pass)."""
+
+    @property
+    def current_version(self) -> str | None: ...
+
+
+class CurrentVersion(NamedTuple):
+    current_version: str | None
 
 
 @dataclass(frozen=True)
@@ -34,7 +47,7 @@ class Known:
     pass over 1,000 unchanged stacks must stay cheap)."""
 
     heads: Mapping[str, VersionHead]  # each stack's latest version
-    stacks: Mapping[str, Stack]
+    stacks: Mapping[str, Current]  # ``Stack``s, or only their ``CurrentVersion``
     newest: Mapping[str, tuple[CommandType, CommandStatus]]  # each stack's newest command
     # The deletion policy of the latest version of each stack that ``to_delete`` names (read
     # only for those: loading every stored version at every pass would not stay cheap).
@@ -92,7 +105,7 @@ class ManifestWarned:
 class NewVersion:
     """A digest differs from the latest version's (or the stack is new): record it, apply it."""
 
-    desired: DesiredStack
+    desired: Loaded  # the model, or kept compact (the watcher's loads)
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,14 @@ Pure I/O, no decision: which change to make is ``changes``'s; when to look is th
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from controller.db import Database
-from controller.desired import DesiredStack
+from controller.desired.compact import Loaded
 from controller.models import Command, CommandType, Event, LogLevel, StackMetadata
 from controller.sources.changes import (
     Change,
@@ -32,6 +34,41 @@ log = logging.getLogger("stackctl.watcher")
 # stacks instead of one each, and the write lock held ~50 ms at a time, so the workers' claims
 # and completions interleave with a pass that records thousands.
 BATCH = 100
+
+
+class BulkRecording:
+    """Whether a watcher is recording a large pass now (more than ``BATCH`` new versions, say
+    10,000 manifests dropped at once), for the daemon's workers to give way meanwhile: all but
+    one wait (``controller.daemon.workers``), so the first stacks converge at once while the
+    rest are recorded, without the other workers (and the engine's work they cause) taking
+    the GIL and the cores from the recording. ``on_end`` is called when the last one ends
+    (the workers are woken)."""
+
+    def __init__(self, on_end: Callable[[], None] = lambda: None) -> None:
+        self._lock = threading.Lock()
+        self._passes = 0
+        self._on_end = on_end
+
+    @property
+    def active(self) -> bool:
+        return self._passes > 0
+
+    @contextmanager
+    def recording(self, stacks: int) -> Iterator[None]:
+        """Around the recording of ``stacks`` new versions: active while a large one runs."""
+        if stacks <= BATCH:
+            yield
+            return
+        with self._lock:
+            self._passes += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._passes -= 1
+                ended = self._passes == 0
+            if ended:
+                self._on_end()
 
 
 @dataclass
@@ -55,11 +92,13 @@ class Effects:
         *,
         on_enqueue: Callable[[], None],
         provenance: Callable[[str], dict[str, str]],
+        bulk: BulkRecording | None = None,
     ) -> None:
         self._db = db
         self._root = root
         self._on_enqueue = on_enqueue
         self._provenance = provenance
+        self._bulk = bulk or BulkRecording()
 
     def act(self, change: Change, report: SyncReport) -> None:
         """Carry ``change`` out; what it recorded or deleted goes in ``report``."""
@@ -108,11 +147,16 @@ class Effects:
             )
         log.warning("manifest warning: %s", "; ".join(rendered))
 
-    def record(self, desireds: Sequence[DesiredStack], report: SyncReport) -> None:
+    def record(self, desireds: Sequence[Loaded], report: SyncReport) -> None:
         """Record each new version and queue its APPLY, ``BATCH`` stacks per transaction (each
         version with its APPLY in the same one: ``record_and_enqueue_many``); said in the log
         and the report once committed, and the workers woken after each batch, so they start
-        on the first stacks while the next ones are recorded."""
+        on the first stacks while the next ones are recorded (one worker while a large pass is
+        recorded: ``BulkRecording``)."""
+        with self._bulk.recording(len(desireds)):
+            self._record(desireds, report)
+
+    def _record(self, desireds: Sequence[Loaded], report: SyncReport) -> None:
         for start in range(0, len(desireds), BATCH):
             chunk = desireds[start : start + BATCH]
             items = [(desired, self._metadata(desired.source)) for desired in chunk]
@@ -122,7 +166,7 @@ class Effects:
             if any(recorded.command is not None for recorded in done):
                 self._on_enqueue()
 
-    def _said_recorded(self, desired: DesiredStack, recorded: Recorded, report: SyncReport) -> None:
+    def _said_recorded(self, desired: Loaded, recorded: Recorded, report: SyncReport) -> None:
         version = recorded.version
         if version is None:
             return

@@ -4,7 +4,8 @@ The single place that knows how a ``DesiredStack`` is kept in ``stack_versions``
 compose project is the version's ``compose`` document, the stack-level settings ride along as
 its ``x-stackctl`` extension (Compose's own mechanism for tool data), the digest is the
 stack's digest, and the bytes of secrets/configs go to the ``blobs`` table. Reading back
-rebuilds an equal ``DesiredStack`` and refuses one whose digest does not match.
+rebuilds an equal ``DesiredStack`` and refuses one whose digest does not match. A stack kept
+compact (``controller.desired.compact``) records from its text as the model would.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from controller.db import Database
 from controller.desired import DesiredStack
+from controller.desired.compact import Loaded
 from controller.desired.engine_spec import LOCAL
 from controller.models import (
     Command,
@@ -59,17 +61,18 @@ def version_engine(version: StackVersion) -> str:
 VIEWS_KEY = "compose_views"
 
 
-def to_compose_definition(desired: DesiredStack) -> ComposeDefinition:
+def to_compose_definition(desired: Loaded) -> ComposeDefinition:
     data = desired.canonical_data()
     settings = {key: data[key] for key in _SETTINGS if key in data}
-    if desired.compose_views:
-        settings[VIEWS_KEY] = desired.compose_views
+    views = desired.compose_views  # made from JSON text by a CompactStack: asked once
+    if views:
+        settings[VIEWS_KEY] = views
     return ComposeDefinition.model_validate({**data["compose"], SETTINGS_KEY: settings})
 
 
 def record_version(
     db: Database,
-    desired: DesiredStack,
+    desired: Loaded,
     *,
     root: Path,
     metadata: StackMetadata | None = None,
@@ -156,7 +159,7 @@ class Recorded:
 
 def record_and_enqueue(
     db: Database,
-    desired: DesiredStack,
+    desired: Loaded,
     *,
     root: Path,
     metadata: StackMetadata | None = None,
@@ -185,7 +188,7 @@ def record_and_enqueue(
 
 def record_and_enqueue_many(
     db: Database,
-    items: Sequence[tuple[DesiredStack, StackMetadata | None]],
+    items: Sequence[tuple[Loaded, StackMetadata | None]],
     *,
     root: Path,
 ) -> list[Recorded]:

@@ -27,11 +27,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from controller.db import Database
-from controller.desired import DesiredStack
+from controller.desired.compact import Loaded, expanded
 from controller.desired.reach import Reach
 from controller.sources.changes import (
     NOTHING_KNOWN,
     Change,
+    CurrentVersion,
     DeletionRefused,
     Detected,
     Known,
@@ -43,8 +44,8 @@ from controller.sources.changes import (
     to_delete,
 )
 from controller.sources.claims import Claims  # also imported from here by sources and the daemon
-from controller.sources.effects import Effects, SyncReport
-from controller.sources.git.worktree import git_metadata
+from controller.sources.effects import BulkRecording, Effects, SyncReport
+from controller.sources.git.worktree import git_metadata, maybe_work_tree
 from controller.sources.loader import LoadCache, LoadResult, collector_paused, load_root
 from controller.sources.pins import carry_pins, checker_pins
 from controller.sources.versions import load_desired
@@ -65,12 +66,14 @@ class Watcher(WatchLoop):
         claims: Claims | None = None,
         metadata: Callable[[str], dict[str, str]] | None = None,
         reach: Reach = Reach(),
+        bulk: BulkRecording | None = None,
     ) -> None:
         """``source`` names this watcher's source in messages and in ``claims`` (shared with the
         watchers of the other sources); ``metadata`` gives the git provenance of a version from
         its source file (default: the last commit touching it, when the root is a work tree);
         ``reach`` is what the manifests may name outside their compose part (the operator's
-        ``--notify-allow`` and ``--secrets-dir``)."""
+        ``--notify-allow`` and ``--secrets-dir``); ``bulk`` says when it records a large pass
+        (the daemon's workers give way meanwhile)."""
         self._db = db
         # Absolute but not resolved: a root that is a symlink to a release folder keeps its
         # name, so stacks keep their root and bind sources across releases.
@@ -83,7 +86,9 @@ class Watcher(WatchLoop):
             db,
             self.root,
             on_enqueue=on_enqueue,
-            provenance=metadata or (lambda file: git_metadata(self.root, file)),
+            provenance=metadata
+            or (lambda file: git_metadata(self.root, file, in_git=self._in_git)),
+            bulk=bulk,
         )
         self._nudged = threading.Event()  # another source's claims changed: look again
         if claims is not None:
@@ -92,6 +97,7 @@ class Watcher(WatchLoop):
         self.last: LoadResult | None = None
         self.cache: LoadCache = LoadCache()  # entries whose files did not change load once
         self.kept: set[str] = set()  # stacks whose source is broken: kept at their last version
+        self._in_git: bool | None = None  # the root is in a git work tree (asked once a pass)
         self.alive = threading.Event()
 
     # -- one pass ----------------------------------------------------------------------------
@@ -109,7 +115,8 @@ class Watcher(WatchLoop):
                 detect(None, NOTHING_KNOWN, said=self._said, settings=self._settings), report
             )
             return report
-        result = load_root(self.root, cache=self.cache, reach=self._reach)
+        result = load_root(self.root, cache=self.cache, reach=self._reach, compact=True)
+        self._in_git = maybe_work_tree(self.root)
         self.last = result
         elsewhere: dict[str, str] = {}
         if self._claims is not None:
@@ -132,7 +139,7 @@ class Watcher(WatchLoop):
         (``controller.sources.pins``):
         only for stacks that follow their images and whose latest version differs from the
         files, so other stacks cost nothing."""
-        carried: dict[str, DesiredStack] = {}
+        carried: dict[str, Loaded] = {}
         for name, desired in result.stacks.items():
             head = known.heads.get(name)
             if desired.image_updates is None or head is None or head.digest == desired.digest:
@@ -142,8 +149,9 @@ class Watcher(WatchLoop):
             latest = self._db.stack_versions.latest(name)
             if not own or latest is None:
                 continue
-            pinned = carry_pins(load_desired(self._db, latest), desired, own_pins=own)
-            if pinned is not desired:
+            model = expanded(desired)
+            pinned = carry_pins(load_desired(self._db, latest), model, own_pins=own)
+            if pinned is not model:
                 carried[name] = pinned
         return replace(result, stacks={**result.stacks, **carried}) if carried else result
 
@@ -155,7 +163,10 @@ class Watcher(WatchLoop):
         carried out (after everything before it), not before anything is done."""
         known = Known(
             heads=self._db.stack_versions.heads(),
-            stacks={s.stack_id: s for s in self._db.stacks.list()},
+            stacks={
+                stack_id: CurrentVersion(version)
+                for stack_id, version in self._db.stacks.current_versions().items()
+            },
             newest=self._db.commands.newest_by_stack(),
         )
         policies: dict[str, str] = {}
@@ -219,10 +230,10 @@ class Watcher(WatchLoop):
         return set(self.last.stacks) | self.last.invalid_names | self.kept
 
 
-def _new_versions_together(changes: list[Change]) -> Iterator[Change | list[DesiredStack]]:
+def _new_versions_together(changes: list[Change]) -> Iterator[Change | list[Loaded]]:
     """``changes`` in order, each run of ``NewVersion`` as one list of its stacks: recorded
     together, a batch per transaction (``Effects.record``)."""
-    run: list[DesiredStack] = []
+    run: list[Loaded] = []
     for change in changes:
         if isinstance(change, NewVersion):
             run.append(change.desired)

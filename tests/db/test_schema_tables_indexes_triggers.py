@@ -89,6 +89,8 @@ def test_triggers_exist(db: Database, db_path: Path):
                 "status",
                 "runtime",
                 "healthy_at",
+                "engine",  # schema 12
+                "suspend_declared",  # schema 12
             },
         ),
         (

@@ -24,10 +24,12 @@ _SAFE = (
 _ENV = {"GIT_OPTIONAL_LOCKS": "0", "GIT_TERMINAL_PROMPT": "0", "GIT_PAGER": "cat"}
 
 
-def git_metadata(root: Path, source: str) -> dict[str, str]:
+def git_metadata(root: Path, source: str, *, in_git: bool | None = None) -> dict[str, str]:
     """The last commit touching ``source`` when ``root`` is in a git work tree, else nothing.
-    A file with uncommitted changes says so in the subject rather than credit the commit."""
-    if not source or not _maybe_work_tree(root):
+    A file with uncommitted changes says so in the subject rather than credit the commit.
+    ``in_git``: ``maybe_work_tree(root)`` when the caller knows it already (once for the
+    thousands of versions one pass may record), else looked up here."""
+    if not source or not (maybe_work_tree(root) if in_git is None else in_git):
         return {}
     log_out = _git(root, "log", "-1", "--format=%H%x00%an <%ae>%x00%s", "--", source)
     parts = (log_out or "").split("\x00")
@@ -39,7 +41,7 @@ def git_metadata(root: Path, source: str) -> dict[str, str]:
     return {"git_commit": commit, "git_author": author, "git_subject": subject}
 
 
-def _maybe_work_tree(root: Path) -> bool:
+def maybe_work_tree(root: Path) -> bool:
     """Whether git could find a repository for ``root``: a ``.git`` in it or above it, or
     ``GIT_DIR`` set. A few ``stat`` calls spare every record outside git a ``git`` process."""
     if "GIT_DIR" in os.environ:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from controller.desired.compact import CompactStack
 from controller.desired.compose import ComposeProject
 from controller.desired.delivery import ImageUpdates, NotifyTarget, RollbackPolicy
 from controller.desired.desired_stack import DesiredStack
@@ -51,7 +52,7 @@ class Candidate:
     and where the name was written (for the duplicate-name error)."""
 
     name: str | None
-    stack: DesiredStack | None
+    stack: DesiredStack | CompactStack | None  # compact when the walk keeps them so
     errors: list[Any]
     warnings: list[Any]
     name_file: str = ""

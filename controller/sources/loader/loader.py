@@ -29,10 +29,12 @@ import contextlib
 import functools
 import gc
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
+from controller.desired.compact import CompactStack
+from controller.desired.desired_stack import DesiredStack
 from controller.desired.reach import Reach
 from controller.models.errors import ManifestError, TransientError
 from controller.sources.loader.assembly import assemble
@@ -54,18 +56,37 @@ from controller.sources.loader.root import Root, one_pass
 
 
 def load_root(
-    root: Path, *, cache: LoadCache[Outcome | None] | None = None, reach: Reach = Reach()
+    root: Path,
+    *,
+    cache: LoadCache[Outcome | None] | None = None,
+    reach: Reach = Reach(),
+    compact: bool = False,
 ) -> LoadResult:
     """Load every source at the top level of the watched directory ``root``; with a
     ``cache`` (kept by the caller between calls, for one ``reach``), only the entries that
     changed. ``reach`` is what its manifests may name outside their compose part (by default
-    no destination, no file outside ``root``)."""
+    no destination, no file outside ``root``). With ``compact`` each stack is a
+    ``CompactStack`` (``controller.desired.compact``) from the moment its entry is loaded, so
+    a walk of 10,000 stacks never holds 10,000 models at once (the watcher's way)."""
     where = Root(root)
     with one_pass(), collector_paused():
         if cache is None:
-            return assemble(where, _walk(where, where.given, reach=reach))
+            return assemble(where, _walk(where, where.given, reach=reach, compact=compact))
         with cache.walk(where, rebase=_rebase):
-            return assemble(where, _walk(where, where.given, cache, reach=reach))
+            return assemble(
+                where, _walk(where, where.given, cache, reach=reach, compact=compact)
+            )
+
+
+def _compacted(outcome: Outcome | None) -> Outcome | None:
+    """``outcome`` with each valid stack kept as a ``CompactStack``."""
+    if outcome is None or not any(c.stack is not None for c in outcome.candidates):
+        return outcome
+    candidates = [
+        replace(c, stack=CompactStack.of(c.stack)) if isinstance(c.stack, DesiredStack) else c
+        for c in outcome.candidates
+    ]
+    return replace(outcome, candidates=candidates)
 
 
 def _rebase(outcome: Outcome | None, old: str, new: str) -> Outcome | None:
@@ -157,21 +178,42 @@ def _load_guarded(where: Root, entry: Path, *, folder: bool, reach: Reach) -> Ou
         return Outcome(source, "folder" if folder else "manifest", errors=[error])
 
 
+def _compacted_load(load: Callable[[], Outcome | None]) -> Outcome | None:
+    return _compacted(load())
+
+
+def _listing(directory: Path) -> list[tuple[str, bool]]:
+    """The entries of ``directory`` not ignored, by name, each with whether it is a folder (a
+    symlink to one included), as ``Path.is_dir`` says, from the listing itself: no ``stat``
+    an entry but for symlinks."""
+    with os.scandir(directory) as listing:
+        found = [(e.name, _is_dir(e)) for e in listing if not is_ignored(e.name)]
+    return sorted(found)
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
 def _walk(
     where: Root,
     directory: Path,
     cache: LoadCache[Outcome | None] | None = None,
     *,
     reach: Reach,
+    compact: bool = False,
 ) -> list[Outcome]:
     outcomes: list[Outcome] = []
-    for entry in sorted(directory.iterdir(), key=lambda p: p.name):
-        if is_ignored(entry.name):
-            continue
-        folder = entry.is_dir()
+    for name, folder in _listing(directory):
+        entry = directory / name
         if not folder and entry.suffix not in YAML_SUFFIXES:
             continue
         load = functools.partial(_load_guarded, where, entry, folder=folder, reach=reach)
+        if compact:
+            load = functools.partial(_compacted_load, load)
         outcome = load() if cache is None else cache.load((entry.name, folder), load)
         if outcome is not None:
             outcomes.append(outcome)

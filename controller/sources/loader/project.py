@@ -108,10 +108,19 @@ def _services(ctx: ComposeContext, raw: Any, *, declared: Declared) -> dict[str,
 def _view(ctx: ComposeContext, name: str, raw: Any, *, service: Service) -> None:
     """The service as Compose v2 loads it, for Compose's config hash (none when it cannot be
     exact: ``compose_view`` says why). Its relative host paths start at the stack's folder."""
-    base = posixpath.relpath(ctx.root.rel(ctx.base_dir), ctx.source_dir)
+    base = _relative(ctx.root.rel(ctx.base_dir), ctx.source_dir)
     view = compose_view(raw, environment=service.environment, variables=ctx.variables, base=base)
     if view is not None:
         ctx.views[name] = view
+
+
+def _relative(path: str, start: str) -> str:
+    """``posixpath.relpath(path, start)`` of two root-relative paths, worked out from the
+    root rather than the process's folder (``relpath`` asks the system for it twice a call:
+    twice a stack, a call that lets the other threads take the GIL) when neither leaves it."""
+    if path.startswith("..") or start.startswith(".."):
+        return posixpath.relpath(path, start)
+    return posixpath.relpath(posixpath.join("/", path), posixpath.join("/", start))
 
 
 def _check_container_names(ctx: ComposeContext, services: dict[str, Service]) -> None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from controller.desired.desired_stack import DesiredStack
+from controller.desired.compact import Loaded
 from controller.models.errors import ManifestError
 from controller.sources.loader.issues import LoadWarning
 
@@ -44,7 +44,8 @@ class SourceReport:
 @dataclass(frozen=True)
 class LoadResult:
     root: Path
-    stacks: dict[str, DesiredStack] = field(default_factory=dict)
+    # The models, or ``CompactStack``s when the load was asked to keep them compact.
+    stacks: dict[str, Loaded] = field(default_factory=dict)
     errors: list[ManifestError] = field(default_factory=list)
     sources: dict[str, SourceReport] = field(default_factory=dict)
     warnings: list[LoadWarning] = field(default_factory=list)
