@@ -1,0 +1,61 @@
+"""The calls one cold apply of a one-service stack makes on a real engine, counted by the
+requests sent to it (not only by ``Engine.calls``): the same figures the memory engine's
+test pins (``tests/reconcile/test_a_cold_apply_costs_a_fixed_number_of_engine_calls.py``),
+so that the two cannot drift apart (issue 27, goal 3: the engine's create+start of the same
+container is two calls)."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import pytest
+import requests
+
+from controller.models import CommandStatus
+
+pytestmark = pytest.mark.engine
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """Every request sent through requests meanwhile, as ``METHOD /path`` (ids and the API
+    version left out)."""
+    found: Counter[str] = Counter()
+    send = requests.Session.send
+
+    def recording(self, request, **kwargs):
+        path = re.sub(r"^.*?/v[0-9.]+/", "/", request.url.split("?")[0])
+        path = re.sub(r"^/(containers|images)/.+/(json|start)$", r"/\1/{id}/\2", path)
+        found[f"{request.method} {path}"] += 1
+        return send(self, request, **kwargs)
+
+    monkeypatch.setattr(requests.Session, "send", recording)
+    return found
+
+
+def test_a_new_one_service_stack_costs_eight_calls(h, engine_janitor, test_images, sent):
+    name = engine_janitor.project("cold")
+    desired = h.stack(name, {"services": {"app": {
+        "image": test_images.v1, "command": ["sleep", "3600"], "init": True,
+        "network_mode": "none", "pull_policy": "never"}}})
+    h.engine.ping()  # connected (docker-py asks the engine's version once)
+    sent.clear()
+    h.engine.calls.reset()
+    outcome = h.apply(desired)
+    assert outcome.command.status is CommandStatus.DONE, outcome.error
+    assert dict(sent) == {
+        "GET /containers/json": 3, "GET /networks": 1, "GET /volumes": 1,
+        "GET /images/{id}/json": 1, "POST /containers/create": 1,
+        "POST /containers/{id}/start": 1}
+    assert dict(h.engine.calls.counts) == {
+        "list_containers": 3, "list_networks": 1, "list_volumes": 1, "inspect_image": 1,
+        "create_container": 1, "start": 1}
+
+    sent.clear()
+    h.engine.calls.reset()
+    again = h.reconcile(name)
+    assert again.command.status is CommandStatus.DONE, again.error
+    assert dict(h.engine.calls.counts) == {
+        "list_containers": 2, "list_networks": 1, "list_volumes": 1, "inspect_image": 1}
+    assert sum(sent.values()) == 5
