@@ -4,8 +4,9 @@ engine_calls_on_a_real_engine.py`` checks the same figures there), so that it ca
 grow: on a 2-core machine converging 1,000 new stacks, every call is engine CPU the engine's
 own create+start does not pay (issue 27, goal 3). A one-service stack: the look the plan is
 made on (its containers, by label and by name, its networks, volumes and image), the create
-(the image id from that look) and the start, and one list of its containers after (the plan
-changed only containers); an unchanged re-apply looks once and changes nothing."""
+(the image id from that look) and the start, and the container inspected by name after (the
+stack had none and the plan only created it: a lookup, where a list walks every container on
+the engine); an unchanged re-apply looks once and changes nothing."""
 
 from __future__ import annotations
 
@@ -37,8 +38,21 @@ def test_a_new_one_service_stack_costs_eight_calls(tmp_path: Path) -> None:
     outcome = h.apply(h.stack("one", {"services": {"app": ONE}}))
     assert outcome.command.status is CommandStatus.DONE, outcome.error
     assert counts(engine) == {
-        "list_containers": 3, "list_networks": 1, "list_volumes": 1, "inspect_image": 1,
-        "create_container": 1, "start": 1}
+        "list_containers": 2, "list_networks": 1, "list_volumes": 1, "inspect_image": 1,
+        "create_container": 1, "start": 1, "inspect_container": 1}
+
+
+def test_a_changed_stack_lists_its_containers_again(tmp_path: Path) -> None:
+    engine, h = harness(tmp_path)
+    assert h.apply(h.stack("one", {"services": {"app": ONE}})).command.status is CommandStatus.DONE
+    engine.calls.reset()
+    changed = {**ONE, "command": ["sleep", "7200"]}
+    outcome = h.apply(h.stack("one", {"services": {"app": changed}}))
+    assert outcome.command.status is CommandStatus.DONE, outcome.error
+    found = counts(engine)
+    assert found["list_containers"] == 3  # by label and by name before, by label after
+    assert "inspect_container" not in found  # the stack had a container: listed, not looked up
+    assert (found["list_networks"], found["list_volumes"], found["inspect_image"]) == (1, 1, 1)
 
 
 def test_an_unchanged_reapply_looks_once(tmp_path: Path) -> None:

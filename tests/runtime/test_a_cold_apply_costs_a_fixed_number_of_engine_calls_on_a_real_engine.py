@@ -45,12 +45,12 @@ def test_a_new_one_service_stack_costs_eight_calls(h, engine_janitor, test_image
     outcome = h.apply(desired)
     assert outcome.command.status is CommandStatus.DONE, outcome.error
     assert dict(sent) == {
-        "GET /containers/json": 3, "GET /networks": 1, "GET /volumes": 1,
+        "GET /containers/json": 2, "GET /networks": 1, "GET /volumes": 1,
         "GET /images/{id}/json": 1, "POST /containers/create": 1,
-        "POST /containers/{id}/start": 1}
+        "POST /containers/{id}/start": 1, "GET /containers/{id}/json": 1}
     assert dict(h.engine.calls.counts) == {
-        "list_containers": 3, "list_networks": 1, "list_volumes": 1, "inspect_image": 1,
-        "create_container": 1, "start": 1}
+        "list_containers": 2, "list_networks": 1, "list_volumes": 1, "inspect_image": 1,
+        "create_container": 1, "start": 1, "inspect_container": 1}
 
     sent.clear()
     h.engine.calls.reset()

@@ -9,6 +9,7 @@ both are one: the same planner (``planner``), executor (``executor``) and health
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -50,12 +51,15 @@ class ContainerBackend:
     def observe_stack(
         self, desired: DesiredStack, *, by_name: bool = True, since: Since | None = None
     ) -> Snapshot:
-        """``since``: after a plan that changed only containers, only they are listed again
-        (issue 27: a cold apply's look after it was four calls, now one)."""
+        """``since``: after a plan that changed only containers, only they are looked at again
+        (issue 27: a cold apply's look after it was four calls, now one): listed, or, when the
+        stack had none and the plan only created some, each inspected by name (``created``)."""
         engine: Any = self
         reuse = None
         if since is not None and not any(s.kind in _NOT_CONTAINERS for s in since.plan.steps):
             reuse = since.observed
+            if (created := self.created(since)) is not None:
+                return created
         return engine.observe(
             desired.name,
             images=image_refs(desired),
@@ -63,6 +67,21 @@ class ContainerBackend:
             by_name=by_name,
             reuse=reuse,
         )
+
+    def created(self, since: Since) -> Snapshot | None:
+        """After a plan that only created containers (and waited) on a stack that had none:
+        the look it was made on with those containers, each inspected by its name: a lookup,
+        where the engine lists a stack's containers by walking every container it holds (a
+        third of a cold apply's engine CPU at 1,000 stacks). ``None`` for any other plan."""
+        before: Snapshot = since.observed
+        if before.containers or before.foreign_containers or before.project_containers:
+            return None
+        if any(s.kind not in (StepKind.CREATE, StepKind.WAIT) for s in since.plan.steps):
+            return None
+        engine: EngineBackend = self  # type: ignore[assignment]
+        names = [s.target for s in since.plan.steps if s.kind is StepKind.CREATE]
+        found = [c for c in map(engine.container_state, names) if c is not None]
+        return replace(before, containers=tuple(sorted(found, key=lambda c: (c.service, c.number))))
 
     def in_fleet(self, fleet: Fleet, desired: DesiredStack) -> Snapshot:
         return fleet.snapshot(desired.name, images=image_refs(desired), names=object_names(desired))
