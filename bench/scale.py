@@ -169,7 +169,7 @@ def stackctl(
     process = subprocess.Popen(
         [sys.executable, "-m", "controller", "--db", str(db_path), "run", "--manifests",
          str(manifests), "--workers", str(workers), "--resync", "3600", "--debounce", "50",
-         "--allow-empty"], stdout=log, stderr=subprocess.STDOUT)
+         "--allow-empty", "--api", "127.0.0.1:0"], stdout=log, stderr=subprocess.STDOUT)
     try:
         while "controller running" not in (tmp / "controller.log").read_text():
             if process.poll() is not None:
@@ -246,7 +246,8 @@ def recording_alone(tmp: Path, *, stacks: int) -> tuple[float, float]:
     log = (tmp / "controller.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "controller", "--db", str(db_path), "run", "--manifests",
-         str(manifests), "--resync", "3600", "--debounce", "50", "--allow-empty"],
+         str(manifests), "--resync", "3600", "--debounce", "50", "--allow-empty",
+         "--api", "127.0.0.1:0"],
         stdout=log, stderr=subprocess.STDOUT, env=env)
     try:
         while "controller running" not in (tmp / "controller.log").read_text():
