@@ -74,6 +74,7 @@ from controller.reconcile.resync import Resync
 print = functools.partial(print, flush=True)  # figures must survive a kill
 IMAGE = "stackctl-test/busybox:1"
 TICKS = os.sysconf("SC_CLK_TCK")
+ENGINE_COMMS = ("dockerd", "containerd")
 
 
 def manifest(name: str) -> str:
@@ -93,10 +94,14 @@ def engine_alone(api: docker.APIClient, prefix: str, *, stacks: int, workers: in
                                        host_config=host)
         api.start(created["Id"])
 
-    start = time.perf_counter()
+    start, clock, client = time.perf_counter(), CpuClock(), time.process_time()
     with ThreadPoolExecutor(workers) as pool:
         list(pool.map(one, range(stacks)))
-    return time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    print(f"engine alone: {stacks} containers created+started in {seconds:7.2f} s"
+          f"  ({stacks / seconds:6.1f} /s) from {workers} threads")
+    print(f"              client CPU {time.process_time() - client:6.1f} s, {clock.spent()}")
+    return seconds
 
 
 def applied(db_path: Path) -> int:
@@ -116,6 +121,48 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
 
 
+def engine_pids() -> list[int]:
+    """dockerd's and containerd's processes (readable from /proc on this machine)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "comm").read_text().strip() in ENGINE_COMMS:
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def engine_cpu() -> float:
+    """CPU seconds of dockerd and containerd so far, their reaped children included."""
+    total = 0
+    for pid in engine_pids():
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        total += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+    return total / TICKS
+
+
+def machine_cpu() -> float:
+    """CPU seconds the whole machine spent busy (every process: the machine may be shared)."""
+    fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(fields) - fields[3] - fields[4]) / TICKS  # all but idle and iowait
+
+
+class CpuClock:
+    """The engine's and the machine's CPU over a stretch of the run (``spent``)."""
+
+    def __init__(self) -> None:
+        self.engine, self.machine = engine_cpu(), machine_cpu()
+
+    def spent(self) -> str:
+        return (f"engine CPU {engine_cpu() - self.engine:6.1f} s (dockerd+containerd),"
+                f" machine {machine_cpu() - self.machine:6.1f} s,"
+                f" load average {os.getloadavg()[0]:.1f}")
+
+
 def peak_rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -133,13 +180,13 @@ def stackctl(
     process = subprocess.Popen(
         [sys.executable, "-m", "controller", "--db", str(db_path), "run", "--manifests",
          str(manifests), "--workers", str(workers), "--resync", "3600", "--debounce", "50",
-         "--allow-empty"], stdout=log, stderr=subprocess.STDOUT)
+         "--allow-empty", "--api", "127.0.0.1:0"], stdout=log, stderr=subprocess.STDOUT)
     try:
         while "controller running" not in (tmp / "controller.log").read_text():
             if process.poll() is not None:
                 raise SystemExit((tmp / "controller.log").read_text())
             time.sleep(0.05)
-        start = time.perf_counter()
+        start, clock, ours = time.perf_counter(), CpuClock(), cpu_seconds(process.pid)
         for name, text in texts.items():
             (manifests / f"{name}.yaml").write_text(text)
         while (done := applied(db_path)) < stacks:
@@ -149,6 +196,8 @@ def stackctl(
         seconds = time.perf_counter() - start
         print(f"stackctl:     {stacks} stacks applied in {seconds:7.2f} s"
               f"  ({stacks / seconds:6.1f} stacks/s), peak RSS {peak_rss_mib(process.pid):.0f} MiB")
+        print(f"              controller CPU {cpu_seconds(process.pid) - ours:6.1f} s,"
+              f" {clock.spent()}")
         time.sleep(settle)  # the engine and the machine calm down after N starts
         before, began = cpu_seconds(process.pid), time.perf_counter()
         time.sleep(idle)
@@ -208,7 +257,8 @@ def recording_alone(tmp: Path, *, stacks: int) -> tuple[float, float]:
     log = (tmp / "controller.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "controller", "--db", str(db_path), "run", "--manifests",
-         str(manifests), "--resync", "3600", "--debounce", "50", "--allow-empty"],
+         str(manifests), "--resync", "3600", "--debounce", "50", "--allow-empty",
+         "--api", "127.0.0.1:0"],
         stdout=log, stderr=subprocess.STDOUT, env=env)
     try:
         while "controller running" not in (tmp / "controller.log").read_text():
@@ -380,8 +430,6 @@ def main() -> None:
     prefix = "scale" + secrets.token_hex(3)
     try:
         alone = engine_alone(api, prefix, stacks=args.stacks, workers=args.workers)
-        print(f"engine alone: {args.stacks} containers created+started in {alone:7.2f} s"
-              f"  ({args.stacks / alone:6.1f} /s) from {args.workers} threads")
         cleanup(api, prefix)
         with tempfile.TemporaryDirectory() as tmp:
             ours = stackctl(Path(tmp), prefix, stacks=args.stacks, workers=args.workers,

@@ -64,6 +64,20 @@ class Run:
     on_progress: Callable[[str], None] = field(default=lambda message: None)
     progress_every: float = 10.0
     turn: Turn | None = None  # None: waits hold the worker
+    # The observation the plan was made on (a container engine creates from the image ids it
+    # resolved moments ago instead of asking again); None: nothing is taken from it.
+    observed: Observed = None
+
+
+@dataclass(frozen=True)
+class Since:
+    """The observation a plan was made on and that plan, carried out since: a look after it
+    (``Backend.observe_stack(since=...)``) may take from the observation what the plan did not
+    change (the stack's commands run one at a time; what someone else changes in between is
+    drift the next look finds, as it would a moment later)."""
+
+    observed: Observed
+    plan: Plan
 
 
 @dataclass(frozen=True)
@@ -124,8 +138,12 @@ class Backend(Protocol):
         self, stack: str, *, images: list[str] = ..., names: list[str] = ..., by_name: bool = ...
     ) -> Observed: ...
 
-    def observe_stack(self, desired: DesiredStack, *, by_name: bool = True) -> Observed:
-        """What runs for ``desired`` (with the facts its plan needs: its images, its names)."""
+    def observe_stack(
+        self, desired: DesiredStack, *, by_name: bool = True, since: Since | None = None
+    ) -> Observed:
+        """What runs for ``desired`` (with the facts its plan needs: its images, its names);
+        after a plan was carried out (``since``), what it did not change may be taken from the
+        observation it was made on."""
         ...
 
     def observe_fleet(self) -> Fleet: ...

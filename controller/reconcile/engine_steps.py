@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from controller.backends.interface import Backend, Run, Turn
+from controller.backends.interface import Backend, Observed, Run, Turn
 from controller.backends.shared.steps import Plan, Step
 from controller.db import Database
 from controller.desired import DesiredStack
@@ -56,10 +56,12 @@ class EngineSteps:
         engine: Backend,
         turn: Turn | None = None,
         previous: DesiredStack | None = None,
+        observed: Observed = None,
     ) -> None:
         """Carry a plan out on ``engine``, every step in the command log; its waits give way
         as ``turn`` says (``controller.reconcile.turns``; none: they hold the worker).
-        ``previous``: what a backend that plans again mid-way (a Swarm) plans against."""
+        ``previous``: what a backend that plans again mid-way (a Swarm) plans against;
+        ``observed``: what the plan was made on (``Run.observed``)."""
         engine.carry_out(
             the_plan,
             Run(
@@ -75,6 +77,7 @@ class EngineSteps:
                 on_progress=lambda message: self.progress(command, message),
                 progress_every=self._progress_every,
                 turn=turn,
+                observed=observed,
             ),
         )
 

@@ -18,6 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 from controller.backends.docker.health import assess_health
+from controller.backends.interface import Since
 from controller.db import Database
 from controller.delivery.rollbacks.watch import Watch
 from controller.desired import DesiredStack
@@ -40,7 +41,7 @@ class HealthWait:
         self,
         db: Database,
         *,
-        observe: Callable[[DesiredStack], Any],
+        observe: Callable[..., Any],
         log: Callable[..., Any],
         yield_to_others: bool,
         worker_limit: int,
@@ -48,7 +49,8 @@ class HealthWait:
         follow_up_after: float,
         assess: Callable[[DesiredStack, Any], tuple[HealthStatus, str]] = assess_health,
     ) -> None:
-        """``observe``: the stack as it is now (the reconciler's observation); ``assess``: its
+        """``observe``: the stack as it is now (the reconciler's observation; called with
+        ``since=`` too when a wait is given one: ``Backend.observe_stack``); ``assess``: its
         health (the stack's backend's, ``Backend.health``); ``log``: the command's log
         (``Reconciler.log``)."""
         self._assess = assess
@@ -68,6 +70,7 @@ class HealthWait:
         check: Callable[[], None],
         wait: float,
         timeout: float,
+        since: Since | None = None,
     ) -> tuple[Any, float | None]:
         """Observe until the stack is healthy, degraded, or ``wait`` seconds have passed,
         saying every ``progress_every`` seconds what it waits for. An unchanged stack is
@@ -75,13 +78,16 @@ class HealthWait:
         changing, unless the automatic rollback watches it (``rollback_watch``). With
         ``yield_to_others`` the wait also ends when other commands wait for a worker (then
         the seconds waited are returned, else ``None``): one slow stack never holds the
-        others."""
+        others. ``since``: the plan carried out and the observation it was made on: a look
+        after it may take from it what the plan did not change, and the first look after an
+        in-sync plan (nothing was done) is that observation, moments old."""
+        first = since.observed if since is not None and since.plan.in_sync else None
         started = time.monotonic()
         deadline = started + wait
         said = asked = started
         while True:
             check()
-            snapshot = self._observe(desired)  # Compose's were looked at first
+            snapshot, first = first if first is not None else self._look(desired, since), None
             health, why = self._assess(desired, snapshot)
             if health in (HealthStatus.HEALTHY, HealthStatus.DEGRADED):
                 return snapshot, None
@@ -101,6 +107,9 @@ class HealthWait:
                     f" ({now - started:.0f}s of {timeout:.0f}s)",
                 )
             time.sleep(0.2)
+
+    def _look(self, desired: DesiredStack, since: Since | None) -> Any:
+        return self._observe(desired) if since is None else self._observe(desired, since=since)
 
     def _others_wait(self, command: Command) -> bool:
         """A command is due and cannot start while this one holds its worker: a newer one of

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from controller.backends.engines import Engines
-from controller.backends.interface import Backend, Observed
+from controller.backends.interface import Backend, Observed, Since
 from controller.backends.shared.steps import Plan
 from controller.db import Database
 from controller.delivery.rollbacks.watch import RollbackWatch, Watch
@@ -85,7 +85,9 @@ class Reconciler:
         self._watch = RollbackWatch(db, root=options.root, log=self.log)
         self._health = HealthWait(
             db,
-            observe=lambda desired: self._observe(desired, by_name=False),
+            observe=lambda desired, since=None: self._engines.get(desired.engine).observe_stack(
+                desired, by_name=False, since=since
+            ),
             assess=lambda desired, observed: self._engines.get(desired.engine).health(
                 desired, observed
             ),
@@ -117,30 +119,30 @@ class Reconciler:
         if stack.suspended or desired.suspend:
             self._suspended(command, stack, desired=desired, version=version)
             return None
-        the_plan, previous = self._plan(
+        the_plan, previous, observed = self._plan(
             command, stack, check=check, desired=desired, version=version
         )
-        self._apply(
-            command, the_plan, check=check, desired=desired, version=version, previous=previous
-        )
-        self._settle(command, stack, the_plan, check=check, desired=desired, version=version)
+        since = Since(observed, the_plan)
+        self._apply(command, since, previous, check=check, desired=desired, version=version)
+        self._settle(command, stack, since, check=check, desired=desired, version=version)
         return the_plan
 
     def _settle(
         self,
         command: Command,
         stack: Stack,
-        the_plan: Plan,
+        since: Since,
         *,
         check: Callable[[], None],
         desired: DesiredStack,
         version: StackVersion,
     ) -> None:
-        """After the apply: wait for health (unless the backend's apply did, as Swarm's does),
-        check nothing is left to change, and record the version applied with its health."""
+        """After the apply (``since``: the plan carried out and the observation it was made
+        on): wait for health (unless the backend's apply did, as Swarm's does), check nothing
+        is left to change, and record the version applied with its health."""
         backend = self._engines.get(desired.engine)
         timeout = self._timeout(desired)
-        changed = not the_plan.in_sync
+        changed = not since.plan.in_sync
         watch = None
         if backend.settles_on_apply:
             final, cut_short = backend.observe_stack(desired, by_name=False), None
@@ -150,7 +152,7 @@ class Reconciler:
             )
             wait = watch.wait if watch is not None else timeout if changed else 0.0
             final, cut_short = self._health.wait(
-                command, desired, check=check, wait=wait, timeout=timeout
+                command, desired, check=check, wait=wait, timeout=timeout, since=since
             )
         left = backend.plan(desired, final, previous=desired)
         if left.changes:
@@ -207,8 +209,9 @@ class Reconciler:
         check: Callable[[], None],
         desired: DesiredStack,
         version: StackVersion,
-    ) -> tuple[Plan, DesiredStack | None]:
-        """The plan to carry out, and what it was planned against. What the pull policies ask
+    ) -> tuple[Plan, DesiredStack | None, Observed]:
+        """The plan to carry out, what it was planned against, and the observation it was made
+        on. What the pull policies ask
         for at every apply (the pulls of ``always`` and of due ``daily``/``weekly``/``every_``
         services, the builds of ``build`` ones) is carried out first, then the stack is planned
         again on what the pulled or built images changed. Raises when the plan cannot run; a
@@ -221,23 +224,20 @@ class Reconciler:
             moving_from, previous = previous, None  # nothing of it on the new engine yet
         adopt = bool(command.payload.get("adopt"))  # `stackctl apply --adopt`
         now = self._db.clock()
+        observed = self._observe(desired)
         the_plan = backend.plan(
-            desired,
-            self._observe(desired),
-            previous=previous,
-            pull_always=True,
-            adopt=adopt,
-            now=now,
+            desired, observed, previous=previous, pull_always=True, adopt=adopt, now=now
         )
         if the_plan.refresh_steps and not the_plan.problems:
             self._refresh(command, the_plan, check=check, desired=desired, version=version)
-            the_plan = backend.plan(desired, self._observe(desired), previous=previous, adopt=adopt)
+            observed = self._observe(desired)
+            the_plan = backend.plan(desired, observed, previous=previous, adopt=adopt)
         problems = [*the_plan.problems, *backend.problems(desired)]
         if problems:
             raise PermanentError("; ".join(problems))
         if moving_from is not None:  # the new engine can run it: leave the old one
             self._removals.move_away(command, moving_from, to=desired.engine, check=check)
-        return the_plan, previous
+        return the_plan, previous, observed
 
     def _refresh(
         self,
@@ -273,14 +273,16 @@ class Reconciler:
     def _apply(
         self,
         command: Command,
-        the_plan: Plan,
+        since: Since,
+        previous: DesiredStack | None,
         *,
         check: Callable[[], None],
         desired: DesiredStack,
         version: StackVersion,
-        previous: DesiredStack | None,
     ) -> None:
-        """Carry the plan out (the version is APPLYING meanwhile), or say there is nothing to do."""
+        """Carry the plan out (the version is APPLYING meanwhile), or say there is nothing to do
+        (``since``: the plan and the observation it was made on)."""
+        the_plan = since.plan
         self._announce(command, the_plan, desired=desired, version=version)
         if the_plan.in_sync:
             return
@@ -294,6 +296,7 @@ class Reconciler:
             root=root,
             engine=self._engines.get(desired.engine),
             previous=previous,
+            observed=since.observed,
             turn=Turn(
                 self._db,
                 command,

@@ -9,16 +9,29 @@ both are one: the same planner (``planner``), executor (``executor``) and health
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from controller.backends.docker.health import assess_health
 from controller.backends.docker.planner import image_refs, object_names, plan, teardown
-from controller.backends.interface import Fleet, Listing, LogSource, Run, Table
-from controller.backends.shared.steps import Plan
+from controller.backends.interface import Fleet, Listing, LogSource, Run, Since, Table
+from controller.backends.shared.steps import Plan, StepKind
 from controller.desired import DesiredStack
 from controller.models.enums import HealthStatus
 from controller.models.observed import Snapshot
+
+# What a plan changes besides containers: a look after it lists those again too.
+_NOT_CONTAINERS = frozenset(
+    {
+        StepKind.CREATE_NETWORK,
+        StepKind.CREATE_VOLUME,
+        StepKind.PULL,
+        StepKind.BUILD,
+        StepKind.REMOVE_NETWORK,
+        StepKind.REMOVE_VOLUME,
+    }
+)
 
 if TYPE_CHECKING:
     from controller.backends.docker.contract import EngineBackend
@@ -35,11 +48,40 @@ class ContainerBackend:
 
     # -- observing ---------------------------------------------------------------------------
 
-    def observe_stack(self, desired: DesiredStack, *, by_name: bool = True) -> Snapshot:
+    def observe_stack(
+        self, desired: DesiredStack, *, by_name: bool = True, since: Since | None = None
+    ) -> Snapshot:
+        """``since``: after a plan that changed only containers, only they are looked at again
+        (issue 27: a cold apply's look after it was four calls, now one): listed, or, when the
+        stack had none and the plan only created some, each inspected by name (``created``)."""
         engine: Any = self
+        reuse = None
+        if since is not None and not any(s.kind in _NOT_CONTAINERS for s in since.plan.steps):
+            reuse = since.observed
+            if (created := self.created(since)) is not None:
+                return created
         return engine.observe(
-            desired.name, images=image_refs(desired), names=object_names(desired), by_name=by_name
+            desired.name,
+            images=image_refs(desired),
+            names=object_names(desired),
+            by_name=by_name,
+            reuse=reuse,
         )
+
+    def created(self, since: Since) -> Snapshot | None:
+        """After a plan that only created containers (and waited) on a stack that had none:
+        the look it was made on with those containers, each inspected by its name: a lookup,
+        where the engine lists a stack's containers by walking every container it holds (a
+        third of a cold apply's engine CPU at 1,000 stacks). ``None`` for any other plan."""
+        before: Snapshot = since.observed
+        if before.containers or before.foreign_containers or before.project_containers:
+            return None
+        if any(s.kind not in (StepKind.CREATE, StepKind.WAIT) for s in since.plan.steps):
+            return None
+        engine: EngineBackend = self  # type: ignore[assignment]
+        names = [s.target for s in since.plan.steps if s.kind is StepKind.CREATE]
+        found = [c for c in map(engine.container_state, names) if c is not None]
+        return replace(before, containers=tuple(sorted(found, key=lambda c: (c.service, c.number))))
 
     def in_fleet(self, fleet: Fleet, desired: DesiredStack) -> Snapshot:
         return fleet.snapshot(desired.name, images=image_refs(desired), names=object_names(desired))
@@ -97,6 +139,7 @@ class ContainerBackend:
             files_dir=run.files_dir,
             wait_timeout=run.wait_timeout,
             parallelism=run.parallelism,
+            images=known_images(the_plan, run.observed),
         )
         Executor(
             engine,  # type: ignore[arg-type]
@@ -143,3 +186,13 @@ class ContainerBackend:
         from controller.backends.docker.containers import container_logs
 
         return container_logs(self, source, follow=follow, tail=tail, since=since)  # type: ignore[arg-type]
+
+
+def known_images(the_plan: Plan, observed: Snapshot | None) -> dict[str, str]:
+    """The image ids ``observed`` resolved (moments before ``the_plan`` was made on it) that the
+    plan does not pull or build again: a create labels its container with them instead of
+    asking the engine once more."""
+    if observed is None:
+        return {}
+    refreshed = {s.target for s in the_plan.steps if s.kind in (StepKind.PULL, StepKind.BUILD)}
+    return {ref: image for ref, image in observed.images.items() if image and ref not in refreshed}

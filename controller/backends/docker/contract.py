@@ -45,6 +45,7 @@ class EngineBackend(Protocol):
         images: list[str] = ...,
         names: list[str] = ...,
         by_name: bool = ...,
+        reuse: Snapshot | None = ...,
     ) -> Snapshot: ...
 
     def observe_fleet(self) -> Fleet: ...
@@ -80,6 +81,7 @@ class EngineBackend(Protocol):
         root: Path,
         files_dir: Path,
         version: str | None,
+        image_id: str | None = ...,
     ) -> str: ...
 
     def start(self, container: str) -> None: ...

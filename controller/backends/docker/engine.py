@@ -139,8 +139,10 @@ class Engine(DockerObserving, ContainerBackend):
         root: Path,
         files_dir: Path,
         version: str | None,
+        image_id: str | None = None,
     ) -> str:
-        """Create (not start) one replica; returns its id."""
+        """Create (not start) one replica; returns its id. ``image_id``: what ``image``
+        resolved to moments ago (``None``: the engine is asked)."""
         # Here: it loads docker-py's types, which observing an unchanged stack never needs.
         from controller.backends.docker.container_spec import container_spec
 
@@ -153,7 +155,7 @@ class Engine(DockerObserving, ContainerBackend):
             root=root,
             files_dir=files_dir,
             version=version,
-            image_id=self.image_id(image),
+            image_id=image_id or self.image_id(image),
             copy_files=self.spec.remote,
         )
         remote = self.spec.remote  # its disk is not ours: every file is copied in

@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -55,6 +55,9 @@ class ExecutionContext:
     files_dir: Path
     wait_timeout: float = 120.0
     parallelism: int = 4
+    # Image ids resolved moments before the plan was made, for refs it does not pull or build
+    # (``backend.known_images``): a create takes its image's id from here, not from the engine.
+    images: Mapping[str, str] = field(default_factory=dict)
 
 
 class Turn(Protocol):
@@ -191,16 +194,19 @@ class Executor:
         service = step.service or ""
         spec = self._desired.compose.services[service]
 
+        image = image_ref(self._desired.name, service, service=spec)
+
         def create() -> str:
             return self._engine.create_container(
                 self._desired,
                 service=service,
                 number=step.number or 1,
                 name=name,
-                image=image_ref(self._desired.name, service, service=spec),
+                image=image,
                 root=self._ctx.root,
                 files_dir=self._ctx.files_dir,
                 version=self._ctx.version,
+                image_id=self._ctx.images.get(image),
             )
 
         try:

@@ -9,6 +9,7 @@ are ever seen (and, apart, the project's objects made by ``docker compose``, for
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -47,13 +48,47 @@ class DockerObserving(EngineConnection):
         images: list[str] = (),
         names: list[str] = (),
         by_name: bool = True,
+        reuse: Snapshot | None = None,
     ) -> Snapshot:
         """Everything labelled as ``stack``'s, and the image id each reference resolves to; and,
         apart, the project's objects without our label (made by ``docker compose``): containers
         and volumes/networks by project label, containers by Compose v1/v2 name (unless
         ``by_name`` is false: a list of every container on the engine, which a health wait
         polling the stack it just converged can spare), and the networks and volumes named in
-        ``names``."""
+        ``names``. ``reuse``: an observation of the stack moments ago whose networks, volumes
+        and images nothing changed since (a plan carried out after it changed only
+        containers): they are taken from it and only the containers are listed again."""
+        found = self._containers(stack, by_name=by_name)
+        if reuse is not None:
+            return replace(reuse, **found)
+        project = {"label": [f"{PROJECT_LABEL}={stack}"]}
+        networks = self._call(
+            "list_networks", f"listing networks of {stack}", self._api.networks, filters=project
+        )
+        volumes = self._call(
+            "list_volumes", f"listing volumes of {stack}", self._api.volumes, filters=project
+        )
+        networks += self._named("list_networks", self._api.networks, names, stack=stack)
+        volumes = (volumes.get("Volumes") or []) + self._named(
+            "list_volumes", self._api.volumes, names, stack=stack
+        )
+        all_networks = unique(network_of(n) for n in networks)
+        all_volumes = unique(volume_of(v) for v in volumes)
+        facts = {ref: self._image_facts(ref) for ref in images}
+        return Snapshot(
+            stack=stack,
+            networks=tuple(n for n, managed in all_networks if managed),
+            volumes=tuple(v for v, managed in all_volumes if managed),
+            images={ref: fact[0] for ref, fact in facts.items()},
+            image_tagged={ref: fact[1] for ref, fact in facts.items()},
+            foreign_networks=tuple(n for n, managed in all_networks if not managed),
+            foreign_volumes=tuple(v for v, managed in all_volumes if not managed),
+            **found,
+        )
+
+    def _containers(self, stack: str, *, by_name: bool) -> dict[str, Any]:
+        """The stack's containers as ``Snapshot`` fields: ``containers`` (ours, and those
+        ``docker compose`` made in its slots), ``foreign_containers``, ``project_containers``."""
         project = {"label": [f"{PROJECT_LABEL}={stack}"]}
         doing = f"listing containers of {stack}"
         listed = self._call(
@@ -69,33 +104,15 @@ class DockerObserving(EngineConnection):
         oneoffs = [c for c in listed if c["Id"] in others - foreign_ids]
         inspected = self._inspect_all([*foreign_summaries, *oneoffs], full=True)
         made, foreign = in_slots(stack, [c for c in inspected if c.id in foreign_ids])
-        networks = self._call(
-            "list_networks", f"listing networks of {stack}", self._api.networks, filters=project
-        )
-        volumes = self._call(
-            "list_volumes", f"listing volumes of {stack}", self._api.volumes, filters=project
-        )
-        networks += self._named("list_networks", self._api.networks, names, stack=stack)
-        volumes = (volumes.get("Volumes") or []) + self._named(
-            "list_volumes", self._api.volumes, names, stack=stack
-        )
-        all_networks = unique(network_of(n) for n in networks)
-        all_volumes = unique(volume_of(v) for v in volumes)
-        found = {ref: self._image_facts(ref) for ref in images}
-        return Snapshot(
-            stack=stack,
-            containers=tuple(sorted([*containers, *made], key=lambda c: (c.service, c.number))),
-            networks=tuple(n for n, managed in all_networks if managed),
-            volumes=tuple(v for v, managed in all_volumes if managed),
-            images={ref: facts[0] for ref, facts in found.items()},
-            image_tagged={ref: facts[1] for ref, facts in found.items()},
-            foreign_containers=tuple(sorted(foreign, key=lambda c: (c.service, c.number, c.name))),
-            foreign_networks=tuple(n for n, managed in all_networks if not managed),
-            foreign_volumes=tuple(v for v, managed in all_volumes if not managed),
-            project_containers=tuple(
+        return {
+            "containers": tuple(sorted([*containers, *made], key=lambda c: (c.service, c.number))),
+            "foreign_containers": tuple(
+                sorted(foreign, key=lambda c: (c.service, c.number, c.name))
+            ),
+            "project_containers": tuple(
                 sorted((c for c in inspected if c.id in others), key=lambda c: c.name)
             ),
-        )
+        }
 
     def observe_fleet(self) -> Fleet:
         """The whole engine listed once (four calls and an inspection per container that is not

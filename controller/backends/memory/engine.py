@@ -23,6 +23,7 @@ from pathlib import Path
 
 from controller.backends.docker.backend import ContainerBackend
 from controller.backends.docker.containers import ContainerSummary
+from controller.backends.memory.fleet import Listed, MemoryFleet
 from controller.backends.shared.calls import EngineCalls
 from controller.desired import DesiredStack
 from controller.desired.engine_spec import LOCAL, EngineSpec
@@ -102,21 +103,32 @@ class MemoryEngine(ContainerBackend):
         images: list[str] = (),  # type: ignore[assignment]
         names: list[str] = (),  # type: ignore[assignment]
         by_name: bool = True,
+        reuse: Snapshot | None = None,
     ) -> Snapshot:
+        """As ``Engine.observe``, with the same calls counted: the stack's containers (and a
+        list by name unless ``by_name`` is false); unless ``reuse`` gives them, its networks
+        and volumes (and each of ``names`` looked up in both) and each image inspected."""
         self._call("list_containers")
-        self._call("list_networks")
-        self._call("list_volumes")
+        if by_name:
+            self._call("list_containers")
+        if reuse is None:
+            for operation in ("list_networks", "list_volumes"):
+                for _ in range(1 + len(names)):
+                    self._call(operation)
+            for _ in images:
+                self._call("inspect_image")
         with self.state.lock:
-            return self._snapshot(stack, images=list(images))
+            found = self._snapshot(stack, images=list(images))
+        if reuse is None:
+            return found
+        return replace(reuse, containers=found.containers)
 
-    def _snapshot(
-        self, stack: str, *, images: list[str], listed: _Listed | None = None
-    ) -> Snapshot:
+    def _snapshot(self, stack: str, *, images: list[str], listed: Listed | None = None) -> Snapshot:
         """What ``observe`` returns; from ``listed`` (a fleet's lists, by stack) when given,
         else from the engine's whole state."""
         state = self.state
         if listed is None:
-            listed = _Listed.of(state, stack)
+            listed = Listed.of(state, stack)
         ours = [c.observed for c in listed.containers.get(stack, ())]
         networks = listed.networks.get(stack, [])
         volumes = listed.volumes.get(stack, [])
@@ -165,6 +177,7 @@ class MemoryEngine(ContainerBackend):
     # -- networks, volumes, images -----------------------------------------------------------
 
     def create_network(self, desired: DesiredStack, key: str) -> None:
+        self._call("list_networks")  # as Engine: looked up by name first
         self._call("create_network")
         name = desired.compose.networks[key].name
         with self.state.lock:
@@ -221,8 +234,12 @@ class MemoryEngine(ContainerBackend):
         root: Path,
         files_dir: Path,
         version: str | None,
+        image_id: str | None = None,
     ) -> str:
-        """Create (not start) one replica; returns its id."""
+        """Create (not start) one replica; returns its id. Without ``image_id`` (what ``image``
+        resolved to moments ago) the image is inspected first, as ``Engine`` does."""
+        if image_id is None:
+            self._call("inspect_image")
         self._call("create_container")
         spec = desired.compose.services[service]
         with self.state.lock:
@@ -330,43 +347,6 @@ class MemoryEngine(ContainerBackend):
         self._call("logs")
         self._require(source)
         return iter(())  # nothing runs, nothing is said
-
-
-class MemoryFleet:
-    """The memory engine listed once (what ``observe_fleet`` returns)."""
-
-    def __init__(self, engine: MemoryEngine) -> None:
-        self._engine = engine
-        with engine.state.lock:  # listed once, grouped by stack (as the Docker fleet is)
-            self._listed = _Listed.of(engine.state)
-
-    def snapshot(self, stack: str, *, images: list[str] = (), names: list[str] = ()) -> Snapshot:  # type: ignore[assignment]
-        with self._engine.state.lock:
-            return self._engine._snapshot(stack, images=list(images), listed=self._listed)
-
-
-@dataclass
-class _Listed:
-    """The engine's containers, networks and volumes by stack: one pass over them, not one
-    per stack (a resync of 10,000 stacks on this engine was quadratic)."""
-
-    containers: dict[str, list[FakeContainer]]
-    networks: dict[str, list[FakeObject]]
-    volumes: dict[str, list[FakeObject]]
-
-    @classmethod
-    def of(cls, state: MemoryState, stack: str | None = None) -> _Listed:
-        """Grouped by stack; only ``stack``'s when given."""
-        listed = cls({}, {}, {})
-        for group, items in (
-            (listed.containers, state.containers.values()),
-            (listed.networks, state.networks.values()),
-            (listed.volumes, state.volumes.values()),
-        ):
-            for item in items:
-                if stack is None or item.stack == stack:
-                    group.setdefault(item.stack, []).append(item)  # type: ignore[arg-type]
-        return listed
 
 
 def _id(container: FakeContainer) -> str:

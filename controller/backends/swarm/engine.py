@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from controller.backends.interface import Fleet, Listing, LogSource, Run, Table
+from controller.backends.interface import Fleet, Listing, LogSource, Run, Since, Table
 from controller.backends.shared.steps import Plan
 from controller.backends.swarm.executor import SwarmApply
 from controller.backends.swarm.health import assess_swarm_health
@@ -35,8 +35,10 @@ class SwarmEngine(SwarmServices):
     pulls_images = False  # a Swarm's nodes pull when they start tasks
     unit = "service"
 
-    def observe_stack(self, desired: DesiredStack, *, by_name: bool = True) -> SwarmSnapshot:
-        return self.observe(desired.name)
+    def observe_stack(
+        self, desired: DesiredStack, *, by_name: bool = True, since: Since | None = None
+    ) -> SwarmSnapshot:
+        return self.observe(desired.name)  # a Swarm's apply settles: nothing to take
 
     def in_fleet(self, fleet: Fleet, desired: DesiredStack) -> SwarmSnapshot:
         return fleet.snapshot(desired.name)
