@@ -14,10 +14,9 @@ within ``wait_timeout``, the command is DONE (the version *is* applied) and the 
 or edit looks again. Retrying the apply would only hold a worker (and every stack queued behind
 it) for another health wait. In the controller the wait also ends as soon as another command
 waits for a worker (a follow-up RECONCILE looks at the health again ``follow_up_after`` seconds
-later), and a ``depends_on`` wait puts its command back in the queue
-(``controller.reconcile.turns``), so
-one slow stack never holds the others. A command asked to stop (``stackctl
-cancel``, or a DELETE of its stack) ends CANCELLED at the next step boundary or wait tick.
+later), and a ``depends_on`` wait puts its command back in the queue (``reconcile.turns``), so
+one slow stack never holds the others. A command asked to stop (``stackctl cancel``, or a
+DELETE of its stack) ends CANCELLED at the next step boundary or wait tick.
 """
 
 from __future__ import annotations
@@ -54,8 +53,6 @@ if TYPE_CHECKING:  # a logger is given by the daemon, which has loaded logging
 
 MAX_BACKOFF = 300.0
 CANCEL_POLL = 0.5  # seconds between a running command's looks for a cancel request
-
-
 Printer = Callable[[str], None]
 
 
