@@ -217,6 +217,7 @@ class Controller:
     def shutdown(self) -> None:
         self.stop.set()
         self.wake_workers()
+        self.watcher.wake()  # out of its wait for a file event now, not within a second
         self.sources.stop_all()
         self.life.join(timeout=30)
         if self._api is not None:

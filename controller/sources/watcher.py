@@ -71,6 +71,7 @@ class Watcher(WatchLoop):
         its source file (default: the last commit touching it, when the root is a work tree);
         ``reach`` is what the manifests may name outside their compose part (the operator's
         ``--notify-allow`` and ``--secrets-dir``)."""
+        super().__init__()
         self._db = db
         # Absolute but not resolved: a root that is a symlink to a release folder keeps its
         # name, so stacks keep their root and bind sources across releases.
@@ -198,8 +199,9 @@ class Watcher(WatchLoop):
         self._said = detected.said
 
     def nudge(self) -> None:
-        """Look again soon (another source's claims changed): ``watch`` syncs within ~1 s."""
+        """Look again now (another source's claims changed): ``watch`` syncs at once."""
         self._nudged.set()
+        self.wake()
 
     def take_nudge(self) -> bool:
         nudged = self._nudged.is_set()
