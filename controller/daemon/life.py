@@ -29,6 +29,28 @@ def backoff(failures: int) -> float:
     return min(MAX_BACKOFF, 0.5 * 2 ** min(failures, 16))
 
 
+class Changes:
+    """A count of "something may have changed" (the database written, by this process or
+    another; a watcher pass; the controller stopping): each loop that waits on it keeps the
+    count it saw (``wait``), so one notice wakes every such loop, once, with no event to
+    clear and none lost between two looks."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._moved = threading.Condition()
+
+    def notify(self) -> None:
+        with self._moved:
+            self._count += 1
+            self._moved.notify_all()
+
+    def wait(self, seen: int, timeout: float) -> int:
+        """Sleep until the count is past ``seen`` or ``timeout`` passes; the count now."""
+        with self._moved:
+            self._moved.wait_for(lambda: self._count != seen, timeout=max(0.0, timeout))
+            return self._count
+
+
 class Life:
     """The stop event every loop watches, the condition idle workers sleep on, the threads
     started, and the error that stopped the controller by itself (``fatal``), if any."""
@@ -38,6 +60,7 @@ class Life:
         self.fatal: StackctlError | None = None
         self.threads: list[threading.Thread] = []
         self._wake = threading.Condition()
+        self.changes = Changes()  # what the dispatcher and the repositories' loop wait on
         self._signalled: int | None = None  # SIGTERM/SIGINT received: stop (run acts on it)
         self._handlers_installed = False  # install_signal_handlers was called (the main thread)
 
@@ -58,6 +81,7 @@ class Life:
             self.fatal = error
         self.stop.set()
         self.wake()
+        self.changes.notify()
 
     def spawn(self, name: str, target: Callable[[], None]) -> None:
         """Run ``target`` in a daemon thread called ``name``; its errors stop the controller."""

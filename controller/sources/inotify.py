@@ -12,15 +12,21 @@ swap files...). Which files changed is not kept: a pass reloads the root (its ca
 that cheap). A queue overflow counts as a change, and the tree is walked again for folders
 whose watch it lost. ``available()`` says whether this kernel has inotify (else the loop falls
 back to watchfiles), and ``WATCHFILES_FORCE_POLLING`` set asks for that fallback too.
+
+``Files`` watches a few files of one folder (the controller's database, written by other
+processes too: ``controller.daemon.db_watch``), and ``Doorbell`` wakes a thread asleep in
+``poll`` on such descriptors (a nudge, a stop).
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import os
 import struct
 import sys
+import threading
 from pathlib import Path
 
 import watchfiles
@@ -165,3 +171,78 @@ def _error(call: str, path: str, code: int | None = None) -> OSError:
     code = ctypes.get_errno() if code is None else code
     hint = " (raise fs.inotify.max_user_watches)" if code == errno.ENOSPC else ""
     return OSError(code, f"{call}: {os.strerror(code)}{hint}", str(Path(path)))
+
+
+class Files:
+    """Changes to the files called ``names`` in ``folder`` (not below it): a database and its
+    journal, whoever writes them. ``fileno`` is readable when one changed."""
+
+    def __init__(self, folder: str, names: set[str]) -> None:
+        if LIBC is None:
+            raise OSError(errno.ENOSYS, "inotify is not available")
+        self._fd = LIBC.inotify_init1(IN_NONBLOCK | IN_CLOEXEC)
+        if self._fd < 0:
+            raise _error("inotify_init1", folder)
+        self._names = {os.fsencode(name) for name in names}
+        mask = IN_MODIFY | IN_CLOSE_WRITE | IN_CREATE | IN_MOVED_TO | IN_DELETE
+        if LIBC.inotify_add_watch(self._fd, os.fsencode(folder), mask) < 0:
+            error = _error("inotify_add_watch", folder)
+            self.close()
+            raise error
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def read(self) -> bool:
+        """Read what is waiting; ``True`` when one of the files changed."""
+        changed = False
+        try:
+            while data := os.read(self._fd, READ_SIZE):
+                offset = 0
+                while offset < len(data):
+                    _wd, mask, _cookie, size = EVENT.unpack_from(data, offset)
+                    name = data[offset + EVENT.size : offset + EVENT.size + size].rstrip(b"\0")
+                    offset += EVENT.size + size
+                    changed |= bool(mask & IN_Q_OVERFLOW) or name in self._names
+        except BlockingIOError:
+            pass  # all read
+        return changed
+
+
+class Doorbell:
+    """A pipe one thread polls and others ``ring`` (a nudge, a stop): it wakes a ``poll`` on
+    file descriptors that a ``threading.Event`` could not."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pipe: tuple[int, int] | None = os.pipe()
+        for fd in self._pipe:
+            os.set_blocking(fd, False)
+
+    def fileno(self) -> int:
+        assert self._pipe is not None, "the doorbell is closed"
+        return self._pipe[0]
+
+    def ring(self) -> None:
+        with self._lock:  # never a write to a descriptor closed (and reused) meanwhile
+            if self._pipe is not None:
+                with contextlib.suppress(BlockingIOError):  # full: it is ringing already
+                    os.write(self._pipe[1], b"!")
+
+    def answer(self) -> None:
+        """Empty the pipe: the rings so far are heard."""
+        with contextlib.suppress(BlockingIOError):
+            while os.read(self.fileno(), 512):
+                pass
+
+    def close(self) -> None:
+        with self._lock:
+            if self._pipe is not None:
+                for fd in self._pipe:
+                    os.close(fd)
+                self._pipe = None

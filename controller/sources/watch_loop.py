@@ -8,12 +8,12 @@ pass) and ``take_nudge`` (another source's claims changed).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import select
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import watchfiles
@@ -52,8 +52,8 @@ class WatchLoop:
     _retry_at: float | None = None  # monotonic time of the next try of a failed pass
 
     def __init__(self) -> None:
-        self._bell: tuple[int, int] | None = None  # the doorbell's pipe, while ``watch`` runs
-        self._bell_lock = threading.Lock()
+        self._bell: inotify.Doorbell | None = None  # while ``watch`` runs
+        self.on_pass: Callable[[], None] = lambda: None  # after each pass that passed
 
     def sync(self) -> SyncReport:
         raise NotImplementedError
@@ -71,7 +71,7 @@ class WatchLoop:
         elsewhere, or with ``WATCHFILES_FORCE_POLLING``, watchfiles looks every fifth of the
         quiet window (``_watch_polling``)."""
         self.alive.set()
-        self._open_bell()
+        self._bell = bell = inotify.Doorbell()
         try:
             while not stop.is_set():
                 target = os.path.realpath(self.root)
@@ -88,15 +88,15 @@ class WatchLoop:
                     self._failed(e, what=f"watching {target}")
                     stop.wait(self.retry_in())
         finally:
-            self._close_bell()
+            self._bell = None
+            bell.close()
             self.alive.clear()
 
     def wake(self) -> None:
         """Have ``watch`` look now (a nudge, or ``stop`` set) instead of within ``CHECK_EVERY``."""
-        with self._bell_lock:
-            if self._bell is not None:
-                with contextlib.suppress(BlockingIOError):  # full: it is ringing already
-                    os.write(self._bell[1], b"!")
+        bell = self._bell
+        if bell is not None:
+            bell.ring()  # a no-op once closed
 
     def _watch_events(self, target: str, stop: threading.Event, *, quiet: float) -> None:
         """Watch ``target`` with inotify until ``stop`` or the root moves to another folder.
@@ -105,13 +105,15 @@ class WatchLoop:
             self.sync_safely()  # what changed before the watch was in place
             poller = select.poll()
             poller.register(tree.fileno(), select.POLLIN)
-            poller.register(self._bell[0], select.POLLIN)  # type: ignore[index]
+            bell = self._bell
+            assert bell is not None
+            poller.register(bell.fileno(), select.POLLIN)
             quiet_at: float | None = None  # when the burst has been quiet long enough
             burst_ends = 0.0  # when a burst that never goes quiet is synced anyway
             while not stop.is_set():
                 ready = {fd for fd, _ in poller.poll(1000 * self._sleep(quiet_at, burst_ends))}
-                if self._bell[0] in ready:  # type: ignore[index]
-                    self._drain_bell()
+                if bell.fileno() in ready:
+                    bell.answer()
                 now = time.monotonic()
                 if tree.fileno() in ready and tree.read():
                     burst_ends = burst_ends if quiet_at is not None else now + MAX_BURST_MS / 1000
@@ -182,27 +184,6 @@ class WatchLoop:
                 self.sync_safely()
             first = False
 
-    # -- the doorbell: a pipe ``wake`` writes to and ``_watch_events`` polls ------------------
-
-    def _open_bell(self) -> None:
-        with self._bell_lock:
-            if self._bell is None:
-                self._bell = os.pipe()
-                for fd in self._bell:
-                    os.set_blocking(fd, False)
-
-    def _drain_bell(self) -> None:
-        with contextlib.suppress(BlockingIOError):  # empty now
-            while os.read(self._bell[0], 512):  # type: ignore[index]
-                pass
-
-    def _close_bell(self) -> None:
-        with self._bell_lock:  # never a write to a descriptor closed here (and reused)
-            if self._bell is not None:
-                for fd in self._bell:
-                    os.close(fd)
-                self._bell = None
-
     def sync_safely(self) -> SyncReport | None:
         """One pass: its report, or None when it failed: then it is logged, ``failing`` says
         why, and it is due again after ``retry_delay`` (``retry_due``) whether or not a file
@@ -215,6 +196,7 @@ class WatchLoop:
         if self.failing is not None:
             log.info("sync of %s passed again", self.root)
         self.failing, self._failures, self._retry_at = None, 0, None
+        self.on_pass()
         return report
 
     def retry_due(self) -> bool:
