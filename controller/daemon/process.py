@@ -84,7 +84,11 @@ class Controller:
         self.life = Life()
         self.stop = self.life.stop
         self.db = Database(db_path=options.db, on_unusable=self.life.give_up)
-        self.holder, self._dead_holder = take_lease(self.db, path=options.db)
+        try:
+            self.holder, self._dead_holder = take_lease(self.db, path=options.db)
+        except BaseException:  # another controller holds it: nothing of ours stays open
+            self.life.close()
+            raise
         self.engines = Engines(options.engines, local=engine)
         self.engine = self.engines.local
         self.resync = Resync(self.db, self.engines)
@@ -248,6 +252,7 @@ class Controller:
             log.warning("releasing the controller lease: %s", e)
         log.info("controller stopped")
         self.db.close()
+        self.life.close()
 
     def install_signal_handlers(self) -> None:
         """SIGTERM and SIGINT stop ``run`` (``Life.install_signal_handlers``)."""

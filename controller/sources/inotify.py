@@ -228,17 +228,24 @@ class Doorbell:
         assert self._pipe is not None, "the doorbell is closed"
         return self._pipe[0]
 
+    def writer(self) -> int:
+        """The pipe's end ``ring`` writes a 0 to (``signal.set_wakeup_fd`` may write too)."""
+        assert self._pipe is not None, "the doorbell is closed"
+        return self._pipe[1]
+
     def ring(self) -> None:
         with self._lock:  # never a write to a descriptor closed (and reused) meanwhile
             if self._pipe is not None:
                 with contextlib.suppress(BlockingIOError):  # full: it is ringing already
-                    os.write(self._pipe[1], b"!")
+                    os.write(self._pipe[1], b"\0")
 
-    def answer(self) -> None:
-        """Empty the pipe: the rings so far are heard."""
+    def answer(self) -> bytes:
+        """Empty the pipe: the rings so far are heard; the bytes read."""
+        heard = b""
         with contextlib.suppress(BlockingIOError):
-            while os.read(self.fileno(), 512):
-                pass
+            while data := os.read(self.fileno(), 512):
+                heard += data
+        return heard
 
     def close(self) -> None:
         with self._lock:

@@ -142,3 +142,15 @@ def test_the_repositories_loop_looks_when_a_change_is_heard(root, db, monkeypatc
         assert sources.updates == 1  # no new pass: the declarations are kept
     finally:
         stop(life, thread)
+
+
+def test_the_main_thread_sleeps_until_the_stop_is_set():
+    life, signalled = Life(), []
+    waiter = running(life.wait_for_stop, on_signal=lambda: signalled.append(1))
+    waiter.join(timeout=0.2)
+    assert waiter.is_alive()  # nothing happened: still asleep
+    threading.Timer(0.1, life.stop.set).start()  # a loop stopping the controller
+    waiter.join(timeout=10)
+    assert not waiter.is_alive() and signalled == []
+    life.close()
+    life.stop.set()  # closed: rings nothing, raises nothing
