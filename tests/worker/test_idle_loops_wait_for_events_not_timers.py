@@ -154,3 +154,21 @@ def test_the_main_thread_sleeps_until_the_stop_is_set():
     assert not waiter.is_alive() and signalled == []
     life.close()
     life.stop.set()  # closed: rings nothing, raises nothing
+
+
+def test_the_recovery_loop_queues_again_once_a_write_is_heard_after_faults(monkeypatch):
+    from types import SimpleNamespace
+
+    from controller.daemon import queueing
+
+    monkeypatch.setattr(queueing, "RECOVERY_MAX", 3600.0)
+    life, db, queued_again = Life(), SimpleNamespace(faults=0), threading.Event()
+    thread = running(queueing.queue_after_faults, db=db, life=life, queue=queued_again.set)
+    try:
+        life.changes.notify()  # a write heard, no fault met: nothing to queue
+        assert not queued_again.wait(0.3)
+        db.faults = 2  # faults met meanwhile; then the lease's renewal writes again
+        life.changes.notify()
+        assert queued_again.wait(10)
+    finally:
+        stop(life, thread)
