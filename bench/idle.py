@@ -25,6 +25,7 @@ from pathlib import Path
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
 
 import argparse
+import contextlib
 import functools
 import os
 import signal
@@ -145,7 +146,8 @@ def percentile(values: list[float], share: float) -> float:
 def remove_containers(client: docker.DockerClient) -> None:
     for container in client.containers.list(all=True, ignore_removed=True):
         if container.labels.get("com.docker.compose.project", "").startswith(PREFIX):
-            container.remove(force=True)
+            with contextlib.suppress(docker.errors.NotFound):  # removed meanwhile
+                container.remove(force=True)
 
 
 def run(work: Path, args: argparse.Namespace) -> None:
