@@ -4,9 +4,10 @@ The CLI and the API's own connection write the database too: a command queued by
 ``stackctl sync``, a fetch asked by ``stackctl sync --repository``. The dispatcher and the
 repositories' loop used to read it twice a second in case one had. Now the database's folder is
 watched (inotify, ``controller.sources.inotify.Files``): a write to the database or its WAL, by
-any process, notifies ``Life.changes`` and calls ``on_change`` (the sender: an outbox row), a
-burst of writes heard as one notice (``SETTLE``). An idle controller writes only its lease
-(every 5 s): that is the one notice it hears then.
+any process, notifies ``Life.changes`` and calls ``on_change`` (the sender: an outbox row) at
+once; the writes that follow within ``SETTLE`` (an apply writes many) are one more notice then,
+so a busy controller's loops look twice a second at most, as they did on their timer. An idle
+controller writes only its lease (every 5 s): that is the one notice it hears then.
 
 Without inotify (or when the watch cannot be set), the notices come every ``POLL_EVERY`` as
 the loops looked before. ``Controller.shutdown`` rings ``bell`` so that the thread ends at once.
@@ -24,7 +25,7 @@ from controller.sources import inotify
 
 log = logging.getLogger("stackctl.controller")
 
-SETTLE = 0.05  # seconds: the writes of one burst (a claim, a commit, a checkpoint), one notice
+SETTLE = 0.5  # seconds: a burst of writes (an apply), one notice at its start and one after
 POLL_EVERY = 0.5  # seconds between notices when the database's folder cannot be watched
 
 
