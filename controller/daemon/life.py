@@ -6,22 +6,24 @@ controller with that error (``give_up``: ``Controller.run`` raises it after shut
 ``error:`` line); any other exception is logged with its traceback and stops it too.
 
 SIGTERM and SIGINT are only noted by their handler (``install_signal_handlers``); the main thread
-acts on them within ``SIGNAL_POLL`` (``take_signal``).
+sleeps until ``stop`` is set or a signal comes (``wait_for_stop``), not on a timer: both write to
+one pipe (``Stop``; the signal's number, by Python's own ``signal.set_wakeup_fd``).
 """
 
 from __future__ import annotations
 
 import logging
+import select
 import signal
 import threading
 from collections.abc import Callable
 
 from controller.models.errors import StackctlError
+from controller.sources.inotify import Doorbell
 
 log = logging.getLogger("stackctl.controller")
 
 MAX_BACKOFF = 30.0  # seconds between attempts of a loop that keeps meeting a database fault
-SIGNAL_POLL = 0.2  # seconds between run's looks at a received SIGTERM/SIGINT
 
 
 def backoff(failures: int) -> float:
@@ -29,17 +31,53 @@ def backoff(failures: int) -> float:
     return min(MAX_BACKOFF, 0.5 * 2 ** min(failures, 16))
 
 
+class Stop(threading.Event):
+    """The stop event; setting it also rings ``bell``, the pipe the main thread sleeps on."""
+
+    def __init__(self, bell: Doorbell) -> None:
+        super().__init__()
+        self.bell = bell
+
+    def set(self) -> None:
+        super().set()
+        self.bell.ring()
+
+
+class Changes:
+    """A count of "something may have changed" (the database written, by this process or
+    another; a watcher pass; the controller stopping): each loop that waits on it keeps the
+    count it saw (``wait``), so one notice wakes every such loop, once, with no event to
+    clear and none lost between two looks."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._moved = threading.Condition()
+
+    def notify(self) -> None:
+        with self._moved:
+            self._count += 1
+            self._moved.notify_all()
+
+    def wait(self, seen: int, timeout: float) -> int:
+        """Sleep until the count is past ``seen`` or ``timeout`` passes; the count now."""
+        with self._moved:
+            self._moved.wait_for(lambda: self._count != seen, timeout=max(0.0, timeout))
+            return self._count
+
+
 class Life:
     """The stop event every loop watches, the condition idle workers sleep on, the threads
     started, and the error that stopped the controller by itself (``fatal``), if any."""
 
     def __init__(self) -> None:
-        self.stop = threading.Event()
+        self.stop = Stop(Doorbell())
         self.fatal: StackctlError | None = None
         self.threads: list[threading.Thread] = []
         self._wake = threading.Condition()
+        self.changes = Changes()  # what the dispatcher and the repositories' loop wait on
         self._signalled: int | None = None  # SIGTERM/SIGINT received: stop (run acts on it)
         self._handlers_installed = False  # install_signal_handlers was called (the main thread)
+        self._previous_wakeup_fd = -1
 
     def wake(self) -> None:
         """Wake every idle worker (``idle``)."""
@@ -58,6 +96,7 @@ class Life:
             self.fatal = error
         self.stop.set()
         self.wake()
+        self.changes.notify()
 
     def spawn(self, name: str, target: Callable[[], None]) -> None:
         """Run ``target`` in a daemon thread called ``name``; its errors stop the controller."""
@@ -85,28 +124,44 @@ class Life:
 
     def install_signal_handlers(self) -> None:
         """SIGTERM and SIGINT stop ``run``. The handler only notes the signal, and ``run``
-        acts on it within ``SIGNAL_POLL``: a handler runs in the main thread between two of
-        its bytecodes, so one that called ``stop.set()`` (or logged) could interrupt that
-        same call of the thread, or of the first handler when a second signal came (``timeout``
-        sends two), and wait forever on the lock its own thread held: the controller never
-        stopped."""
+        acts on it: a handler runs in the main thread between two of its bytecodes, so one
+        that called ``stop.set()`` (or logged) could interrupt that same call of the thread,
+        or of the first handler when a second signal came (``timeout`` sends two), and wait
+        forever on the lock its own thread held: the controller never stopped. Python writes
+        the signal's number to the stop's pipe (``set_wakeup_fd``, no lock): ``run`` wakes."""
 
         def handler(signum: int, _frame: object) -> None:
             self._signalled = signum  # no lock, no I/O: see above
 
         signal.signal(signal.SIGTERM, handler)
         signal.signal(signal.SIGINT, handler)
+        self._previous_wakeup_fd = signal.set_wakeup_fd(
+            self.stop.bell.writer(), warn_on_full_buffer=False
+        )
         self._handlers_installed = True
 
     def wait_for_stop(self, on_signal: Callable[[], None]) -> None:
         """Block until ``stop`` is set, by a loop or by a signal noted meanwhile (then
         ``on_signal`` is called, once)."""
-        while not self.stop.wait(SIGNAL_POLL):
-            if self._signalled is not None and not self.stop.is_set():
-                log.info("received %s: stopping", signal.Signals(self._signalled).name)
+        poller = select.poll()
+        poller.register(self.stop.bell.fileno(), select.POLLIN)
+        while not self.stop.is_set():
+            poller.poll()  # a byte: the stop set (0) or a signal (its number)
+            signals = [n for n in self.stop.bell.answer() if n]
+            signum = self._signalled or (signals[0] if signals else None)
+            if signum is not None and not self.stop.is_set():
+                log.info("received %s: stopping", signal.Signals(signum).name)
                 self.stop.set()
                 on_signal()
         self._ignore_further_sigterms()
+
+    def close(self) -> None:
+        """Once stopped and joined: the stop's pipe closed (a late ``set`` rings nothing, a
+        late signal writes nowhere)."""
+        if self._handlers_installed and threading.current_thread() is threading.main_thread():
+            signal.set_wakeup_fd(self._previous_wakeup_fd)
+            self._previous_wakeup_fd = -1
+        self.stop.bell.close()
 
     def _ignore_further_sigterms(self) -> None:
         """Once stopping, a SIGTERM has nothing to add: ignore it. Python's exit puts back the

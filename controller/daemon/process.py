@@ -12,6 +12,8 @@ own thread; each loop is a module of ``controller.daemon``, and this one builds 
 - the followed repositories (``repositories``);
 - the notification sender (the outbox to its destinations: ``controller.delivery.notifications``)
   and the image-update checker (``controller.delivery.image_updates``);
+- the database's changes, by whichever process (``db_watch``: the dispatcher and the
+  repositories' loop wait on them instead of reading the database on a timer);
 - the lease renewal (which also checks that the database file is still the one it opened:
   deleted or replaced, the controller stops with an error, exit 1: ``lease``);
 - compaction (``compaction``) and the queueing of what database faults lost (``queueing``);
@@ -36,12 +38,14 @@ import logging
 import threading
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 
 from controller.backends.docker import Engine
 from controller.backends.engines import Engines
 from controller.backends.shared.registry import RegistryDigests
 from controller.daemon.api import engine_calls, readiness, start_api
 from controller.daemon.compaction import compact
+from controller.daemon.db_watch import watch_database
 from controller.daemon.lease import keep_lease, take_lease
 from controller.daemon.life import Life
 from controller.daemon.options import DaemonOptions
@@ -55,6 +59,7 @@ from controller.delivery.notifications.sender import Sender
 from controller.models import Event, LogLevel
 from controller.models.errors import StackctlError
 from controller.reconcile.resync import Resync, Round
+from controller.sources import inotify
 from controller.sources.effects import BulkRecording
 from controller.sources.following import Sources
 from controller.sources.git.sizing import CheckoutLimits
@@ -64,6 +69,11 @@ from controller.sources.watcher import Claims, Watcher
 __all__ = ["Controller", "DaemonOptions"]
 
 log = logging.getLogger("stackctl.controller")
+
+# The sender looks at its outbox when woken (a transition wrote to it: this process's wakes, or
+# a write to the database heard by ``db_watch``) or when its next retry is due; this long at
+# most otherwise (a safety net).
+SENDER_IDLE = 60.0
 
 
 class Controller:
@@ -75,10 +85,15 @@ class Controller:
         self.life = Life()
         self.stop = self.life.stop
         self.db = Database(db_path=options.db, on_unusable=self.life.give_up)
-        self.holder, self._dead_holder = take_lease(self.db, path=options.db)
+        try:
+            self.holder, self._dead_holder = take_lease(self.db, path=options.db)
+        except BaseException:  # another controller holds it: nothing of ours stays open
+            self.life.close()
+            raise
         self.engines = Engines(options.engines, local=engine)
         self.engine = self.engines.local
         self.resync = Resync(self.db, self.engines)
+        self._db_bell = inotify.Doorbell()  # rung at shutdown: the database's watch ends
         self._build_sources()
         self._api = None
         for warning in self.db.permission_warnings():
@@ -107,6 +122,7 @@ class Controller:
             reach=options.reach,
             bulk=self.bulk,
         )
+        self.watcher.on_pass = self.life.changes.notify  # the repositories' loop looks
         self.git_stats = GitStats()
         self.sources = Sources(
             self.db,
@@ -202,6 +218,10 @@ class Controller:
             "watcher": partial(self.watcher.watch, self.stop, quiet_ms=options.debounce_ms),
             **workers,
             "dispatcher": partial(dispatch, db, life=life, wake=wake),
+            "database": partial(
+                watch_database, Path(db.path), life=life, bell=self._db_bell,
+                on_change=self.sender.wake,
+            ),
             "resync": partial(resync_every, options.resync, life=life, once=self.resync_now),
             "repositories": partial(
                 follow_repositories, self.sources, watcher=self.watcher,
@@ -211,7 +231,7 @@ class Controller:
                 keep_lease, db, holder=self.holder, path=options.db, life=life, wake=wake
             ),
             "retention": partial(compact, db, policy=options.retention, life=life),
-            "notifications": partial(self.sender.run, self.stop),
+            "notifications": partial(self.sender.run, self.stop, idle=SENDER_IDLE),
             "image-updates": partial(self.image_updates.run, self.stop),
             "recovery": partial(queue_after_faults, db, life=life, queue=self.queue_unapplied),
         }  # fmt: skip
@@ -221,8 +241,12 @@ class Controller:
     def shutdown(self) -> None:
         self.stop.set()
         self.wake_workers()
+        self.watcher.wake()  # out of its wait for a file event now, not within a second
+        self.life.changes.notify()  # the dispatcher and the repositories' loop: out of theirs
+        self._db_bell.ring()
         self.sources.stop_all()
         self.life.join(timeout=30)
+        self._db_bell.close()
         if self._api is not None:
             self._api.stop()
         try:  # a database that fails now must not hide why we stop
@@ -232,6 +256,7 @@ class Controller:
             log.warning("releasing the controller lease: %s", e)
         log.info("controller stopped")
         self.db.close()
+        self.life.close()
 
     def install_signal_handlers(self) -> None:
         """SIGTERM and SIGINT stop ``run`` (``Life.install_signal_handlers``)."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 
-from controller.daemon.life import Life
+from controller.daemon.life import Life, backoff
 from controller.desired.repository_spec import RepositorySpec
 from controller.models.errors import StackctlError
 from controller.sources.following import Sources, declarations
@@ -15,7 +15,7 @@ from controller.sources.watcher import Watcher
 
 log = logging.getLogger("stackctl.controller")
 
-FOLLOW_EVERY = 0.5  # seconds between looks at the watcher's last pass and at sync requests
+FOLLOW_MAX = 60.0  # seconds: the longest the loop sleeps with nothing heard (a safety net)
 
 
 def follow_repositories(
@@ -27,18 +27,23 @@ def follow_repositories(
     life: Life,
 ) -> None:
     """Until stopped: after each pass of ``watcher``, the repositories it declares (and
-    ``flagged``, with the webhook ``secret``) are the ones followed; sync requests are taken."""
-    seen = None
-    while not life.stop.wait(FOLLOW_EVERY):
+    ``flagged``, with the webhook ``secret``) are the ones followed; sync requests are taken.
+    It looks when ``Life.changes`` moves (a watcher pass, a write to the database: a sync
+    request), not on a timer; after a failure, again in ``backoff``."""
+    seen, heard, failures = None, 0, 0
+    while not life.stop.is_set():
         try:
             if watcher.last is not seen:
                 seen = watcher.last
                 declared, broken = declarations(seen, flagged=flagged, secret=secret)
                 sources.update(declared, broken=broken)
             sources.take_requests()
+            failures = 0
         except StackctlError as e:
             log.warning("repositories: %s", e)
             seen = None  # try again
+            failures += 1
+        heard = life.changes.wait(heard, backoff(failures - 1) if failures else FOLLOW_MAX)
 
 
 def repository_spec(sources: Sources, name: str) -> RepositorySpec | None:

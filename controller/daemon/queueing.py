@@ -17,6 +17,8 @@ from controller.models.errors import StackctlError
 
 log = logging.getLogger("stackctl.controller")
 
+RECOVERY_MAX = 60.0  # seconds: the longest it goes without a look at the faults met
+
 
 def queue_unapplied(db: Database) -> None:
     """An APPLY for every stack whose desired version is not applied and that has no
@@ -50,11 +52,17 @@ def queue_unapplied(db: Database) -> None:
 def queue_after_faults(db: Database, *, life: Life, queue: Callable[[], None]) -> None:
     """Call ``queue`` (``queue_unapplied``, then wake the workers) again, with backoff, after
     database faults were met (``Database.faults`` moved): what the start could not queue is
-    queued once the database takes writes again."""
-    seen, failures = 0, 0
-    while not life.stop.wait(backoff(failures) if failures else 1.0):
+    queued once the database takes writes again. It looks when a write to the database is
+    heard (``Life.changes``: the lease's renewal writes every few seconds, once the database
+    takes writes again), or every ``RECOVERY_MAX`` at most; not every second."""
+    seen, failures, heard = 0, 0, 0
+    while not life.stop.is_set():
+        if failures:  # the whole backoff: a write heard does not cut it short
+            life.stop.wait(backoff(failures))
+        else:
+            heard = life.changes.wait(heard, RECOVERY_MAX)
         faults = db.faults
-        if faults == seen:
+        if faults == seen or life.stop.is_set():
             continue
         try:
             queue()

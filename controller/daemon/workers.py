@@ -23,7 +23,7 @@ from controller.sources.effects import BulkRecording
 log = logging.getLogger("stackctl.controller")
 
 COMMAND_LEASE = 30.0
-DISPATCH_EVERY = 0.5  # seconds between looks for due commands nobody announced
+DISPATCH_MAX = 60.0  # the longest the dispatcher sleeps with nothing due and nothing heard
 IDLE_WAIT = 5.0  # the longest an idle worker sleeps unwoken (the dispatcher wakes it sooner)
 
 
@@ -94,13 +94,18 @@ def work(
 
 def dispatch(db: Database, *, life: Life, wake: Callable[[], None]) -> None:
     """Wake the idle workers when a command is due that nobody told them about: queued by
-    another process (the CLI, the API's own connection) or out of its backoff. One cheap
-    read every ``DISPATCH_EVERY`` seconds here, instead of every worker trying a claim (a
-    write transaction) twice a second: an idle controller costs less CPU."""
-    while not life.stop.wait(DISPATCH_EVERY):
+    another process (the CLI, the API's own connection: heard as a change of the database,
+    ``Life.changes``, ``db_watch``) or out of its backoff (slept until then). One cheap read
+    per change here, instead of every worker trying a claim (a write transaction) on a
+    timer; and none on a timer: an idle controller costs less CPU."""
+    seen = 0
+    while not life.stop.is_set():
         try:
             due = db.commands.get_next_pending()
-        except StackctlError:
-            continue  # the workers meet the fault themselves, with their backoff
+            later = None if due is not None else db.commands.next_not_before()
+            sleep = DISPATCH_MAX if later is None else (later - db.clock()).total_seconds()
+        except StackctlError:  # the workers meet the fault themselves, with their backoff
+            due, sleep = None, backoff(0)
         if due is not None:
             wake()
+        seen = life.changes.wait(seen, min(DISPATCH_MAX, sleep))

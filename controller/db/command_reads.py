@@ -8,6 +8,7 @@ only look. ``command_of`` turns a row into a ``Command`` for both.
 from __future__ import annotations
 
 import sqlite3
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from controller.db.rows import Page, json_from_db, keyset_page, storable_id, ts_from_db, ts_to_db
@@ -41,6 +42,16 @@ class CommandReads:
                 (now,),
             ).fetchone()
         return None if row is None else command_of(row)
+
+    def next_not_before(self) -> datetime | None:
+        """When the soonest PENDING command held back (a retry's backoff) is due, if any."""
+        with self._db.reading() as conn:
+            row = conn.execute(
+                "SELECT MIN(not_before) FROM commands WHERE status = 'PENDING'"
+                " AND not_before > ?",
+                (ts_to_db(self._db.clock()),),
+            ).fetchone()
+        return ts_from_db(row[0])
 
     def get(self, command_id: int) -> Command | None:
         if not storable_id(command_id):

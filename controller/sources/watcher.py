@@ -74,6 +74,7 @@ class Watcher(WatchLoop):
         ``reach`` is what the manifests may name outside their compose part (the operator's
         ``--notify-allow`` and ``--secrets-dir``); ``bulk`` says when it records a large pass
         (the daemon's workers give way meanwhile)."""
+        super().__init__()
         self._db = db
         # Absolute but not resolved: a root that is a symlink to a release folder keeps its
         # name, so stacks keep their root and bind sources across releases.
@@ -209,8 +210,9 @@ class Watcher(WatchLoop):
         self._said = detected.said
 
     def nudge(self) -> None:
-        """Look again soon (another source's claims changed): ``watch`` syncs within ~1 s."""
+        """Look again now (another source's claims changed): ``watch`` syncs at once."""
         self._nudged.set()
+        self.wake()
 
     def take_nudge(self) -> bool:
         nudged = self._nudged.is_set()

@@ -76,20 +76,30 @@ class Sender:
 
     # -- the loop ----------------------------------------------------------------------------
 
-    def run(self, stop: threading.Event) -> None:
+    def run(self, stop: threading.Event, *, idle: float = IDLE) -> None:
         """Rounds until ``stop``; a database fault is logged and the next round tries again.
-        A finished send starts the next round at once (its destination's next delivery)."""
+        A finished send starts the next round at once (its destination's next delivery).
+        Idle, it sleeps until woken (``wake``), until the next retry is due, or ``idle``
+        seconds (the controller, which wakes it on every write, gives a long one)."""
         try:
             while not stop.is_set():
                 self._wake.clear()
                 try:
                     busy = self.round()
+                    sleep = 0.05 if busy else self._until_due(idle)
                 except StackctlError as e:
                     log.warning("notifications: %s", e)
-                    busy = False
-                self._wake.wait(0.05 if busy else IDLE)
+                    sleep = IDLE
+                self._wake.wait(sleep)
         finally:
             self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _until_due(self, idle: float) -> float:
+        """Seconds until the next delivery is due (at most ``idle``). One due already is being
+        sent, or waits behind one being sent to its destination: that send's end wakes us."""
+        due = self._db.outbox.next_due_at()
+        seconds = idle if due is None else (due - self._db.clock()).total_seconds()
+        return min(idle, seconds) if seconds > 0 else idle
 
     def wake(self) -> None:
         """Look at the outbox now (something was just written to it), not at the next tick."""

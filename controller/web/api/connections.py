@@ -26,6 +26,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from email.utils import formatdate
 from typing import Any, ClassVar
 
 import h11
@@ -69,6 +70,7 @@ class GuardedH11Protocol(H11Protocol):
         self._arm()
 
     def data_received(self, data: bytes) -> None:
+        self._date_header()  # read by the request this may begin
         super().data_received(data)
         if self.conn.their_state is h11.IDLE:
             self._arm()  # a request begun (or the next one, on a kept-alive connection)
@@ -85,6 +87,17 @@ class GuardedH11Protocol(H11Protocol):
         self._disarm()
         self.waiting.pop(self, None)
         super().connection_lost(exc)
+
+    def _date_header(self) -> None:
+        """The server's default headers with this second's Date (uvicorn's main loop did it
+        every second, woken ten times a second; ``server.QuietServer``'s sleeps)."""
+        second = int(time.time())
+        state = self.server_state
+        if getattr(state, "date_second", None) != second:
+            state.date_second = second  # type: ignore[attr-defined]
+            date = [(b"date", formatdate(second, usegmt=True).encode())]
+            headers = date if self.config.date_header else []
+            state.default_headers = headers + self.config.encoded_headers
 
     def _make_room(self) -> bool:
         """Close the connection that has waited longest without a request; False if none."""

@@ -10,6 +10,8 @@ log lines are said once per interval.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import socket
 import threading
 import time
@@ -27,9 +29,32 @@ MAX_CONNECTIONS = 1000  # open connections at once (--api-max-connections)
 BACKLOG = 128
 
 
+class QuietServer(uvicorn.Server):
+    """uvicorn's server whose main loop sleeps until ``exit`` instead of ticking every 0.1 s
+    (the protocol keeps the Date header current: ``GuardedH11Protocol``)."""
+
+    _loop: asyncio.AbstractEventLoop | None = None
+    _exit: asyncio.Event | None = None
+
+    async def main_loop(self) -> None:
+        self._exit = asyncio.Event()
+        self._loop = asyncio.get_running_loop()  # both set before should_exit is read
+        await self.on_tick(0)  # the first Date header
+        if not self.should_exit:
+            await self._exit.wait()
+
+    def exit(self) -> None:
+        """End ``main_loop`` (from any thread): then uvicorn shuts down as it does."""
+        self.should_exit = True
+        loop, event = self._loop, self._exit
+        if loop is not None and event is not None:
+            with contextlib.suppress(RuntimeError):  # closed: the server is done already
+                loop.call_soon_threadsafe(event.set)
+
+
 @dataclass
 class ApiServer:
-    server: uvicorn.Server
+    server: QuietServer
     thread: threading.Thread
     host: str
     port: int
@@ -45,7 +70,7 @@ class ApiServer:
         stopping = getattr(getattr(self.server.config.app, "state", None), "stopping", None)
         if stopping is not None:
             stopping.set()
-        self.server.should_exit = True
+        self.server.exit()
         self.thread.join(timeout)
 
 
@@ -72,7 +97,7 @@ def start_server(
         backlog=BACKLOG,
     )
     quiet_server_noise()  # after Config: uvicorn configures its loggers there
-    server = uvicorn.Server(config)
+    server = QuietServer(config)
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="stackctl-api", daemon=True
     )
@@ -80,7 +105,7 @@ def start_server(
     deadline = time.monotonic() + START_TIMEOUT
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
-            server.should_exit = True
+            server.exit()
             sock.close()
             raise PermanentError(f"the HTTP API on {host}:{port} did not start")
         time.sleep(0.02)
