@@ -33,8 +33,14 @@ def main() -> None:
     if QUICK_WORDS.intersection(args):
         from controller.cli.quick import answer_any
 
-        if answer_any(args):  # a plain `get stacks`, `history`, `ps`... without typer (quick.py)
-            return
+        try:
+            if answer_any(args):  # a plain `get stacks`, `history`, `ps`... without typer
+                return
+        except BrokenPipeError:  # its reader went away (`| head`): as typer's commands end
+            from controller.cli.plain_io import pacify_closed_pipe
+
+            pacify_closed_pipe()
+            sys.exit(1)
     from controller.cli.pydantic_plugins import skip_plugin_lookup
 
     skip_plugin_lookup()  # what follows loads pydantic: without its plugin lookup when none

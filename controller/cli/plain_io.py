@@ -46,6 +46,15 @@ def fail(message: str, code: int = 1) -> CommandExit:
     return CommandExit(code)
 
 
+def pacify_closed_pipe() -> None:
+    """The reader went away (``| head``): no more writes complain, as click's ``main`` does
+    (its ``PacifyFlushWrapper``); the caller then exits 1, as click does."""
+    from typer._click.utils import PacifyFlushWrapper
+
+    sys.stdout = PacifyFlushWrapper(sys.stdout)  # type: ignore[assignment]
+    sys.stderr = PacifyFlushWrapper(sys.stderr)  # type: ignore[assignment]
+
+
 def _isatty(stream: object) -> bool:
     try:
         return bool(stream.isatty())  # type: ignore[attr-defined]

@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from controller.cli.plain_io import CommandExit, echo
+from controller.cli.plain_io import CommandExit, echo, pacify_closed_pipe
 from controller.models.errors import StackctlError
 
 if TYPE_CHECKING:
@@ -183,7 +183,7 @@ def _run(body: Callable[[], None]) -> int:
     except OSError as e:
         if e.errno != errno.EPIPE:
             _crash(e)
-        _pacify()
+        pacify_closed_pipe()
         return 1
     except Exception as e:
         _crash(e)
@@ -204,11 +204,3 @@ def _crash(error: Exception) -> None:
     )
     setattr(error, typer.main._typer_developer_exception_attr_name, config)
     raise error
-
-
-def _pacify() -> None:
-    """A closed pipe: no more writes complain (click's ``PacifyFlushWrapper``)."""
-    from typer._click.utils import PacifyFlushWrapper
-
-    sys.stdout = PacifyFlushWrapper(sys.stdout)  # type: ignore[assignment]
-    sys.stderr = PacifyFlushWrapper(sys.stderr)  # type: ignore[assignment]

@@ -103,3 +103,27 @@ def test_the_same_as_typer_prints(args, quick, database, tmp_path):
     assert marker == ("NO TYPER" if quick else "LOADED TYPER")
     if quick:
         assert ours[0] == 0 and ("shop" in ours[1] or "blog" in ours[1])
+
+
+@pytest.mark.parametrize("typer_only", [False, True], ids=["quick", "typer"])
+def test_a_reader_gone_ends_it_as_typer_does(typer_only, database):
+    """``stackctl get stacks | head`` where ``head`` has gone: exit 1 and no traceback, on
+    the quick path as on typer's (click pacifies the closed pipe; so does ``main`` around the
+    quick answers, which loads click's wrapper for it)."""
+    env = {**os.environ, "STACKCTL_DB": str(database), "COLUMNS": "100"}
+    code = PROBE.format(args=["get", "stacks", "-A"], typer_only=typer_only)
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the first line is written
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", code],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+    finally:
+        os.close(write)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
