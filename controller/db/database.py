@@ -31,14 +31,13 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
 from datetime import datetime
-from functools import cached_property
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
 
 from controller.db.blobs import BlobRepository
 from controller.db.command_logs import CommandLogRepository
 from controller.db.faults import open_fault, read_fault, write_fault
+from controller.db.lazy import LazyRepositories
 from controller.db.outbox import OutboxRepository
 from controller.db.queue import CommandRepository
 from controller.db.schema import MIGRATIONS, SCHEMA_VERSION
@@ -52,26 +51,17 @@ from controller.models.errors import (
 )
 from controller.models.timestamps import utc_now
 
-if TYPE_CHECKING:  # loaded on first use (``Database``'s properties): see the class
-    from controller.db.console_sessions import ConsoleSessionRepository
-    from controller.db.events import EventRepository
-    from controller.db.git_repositories import GitRepositoryRepository
-    from controller.db.leases import LeaseRepository
-    from controller.db.retention import RetentionRepository
-    from controller.db.stack_table import StackTableRepository
-
 BUSY_TIMEOUT_MS = 10_000
 
 
-class Database:
+class Database(LazyRepositories):
     """``with Database(db_path="storage/stackctl.db") as db: db.stacks.create(...)``.
 
     ``db_path`` may be ``":memory:"``. A file's parent folder is created if missing.
     ``clock`` returns the current UTC time; tests pass their own to move time forward.
 
-    The repositories a one-shot command (``apply``, ``diff``) does not use (events, leases,
-    git repositories, retention, console sessions, the console's table) are made, and their
-    modules imported, on first use: the same objects, each made once (issue 27).
+    The repositories a one-shot command (``apply``, ``diff``) does not use are made, and their
+    modules imported, on first use (``LazyRepositories``).
     """
 
     def __init__(
@@ -123,43 +113,6 @@ class Database:
         self.commands = CommandRepository(self, stacks=self.stacks, logs=self.command_logs)
         self.outbox = OutboxRepository(self)
         self.blobs = BlobRepository(self)
-
-    @cached_property
-    def events(self) -> EventRepository:
-        from controller.db.events import EventRepository
-
-        return EventRepository(self, outbox=self.outbox)
-
-    @cached_property
-    def leases(self) -> LeaseRepository:
-        from controller.db.leases import LeaseRepository
-
-        return LeaseRepository(self)
-
-    @cached_property
-    def repositories(self) -> GitRepositoryRepository:
-        from controller.db.git_repositories import GitRepositoryRepository
-
-        return GitRepositoryRepository(self)
-
-    @cached_property
-    def retention(self) -> RetentionRepository:
-        from controller.db.retention import RetentionRepository
-
-        return RetentionRepository(self)
-
-    @cached_property
-    def console_sessions(self) -> ConsoleSessionRepository:
-        from controller.db.console_sessions import ConsoleSessionRepository
-
-        return ConsoleSessionRepository(self)
-
-    @cached_property
-    def stack_table(self) -> StackTableRepository:
-        """The console's table of stacks, a page at a time."""
-        from controller.db.stack_table import StackTableRepository
-
-        return StackTableRepository(self)
 
     def _configure(self, synchronous: str) -> None:
         if synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):

@@ -323,8 +323,60 @@ BEGIN
 END;
 """
 
+# Teams (issue 28): personal and service tokens, the audit log, and who a console session is.
+# A token's row keeps an argon2id hash of its secret (the token itself is printed once); its
+# ``token_id`` is the public part the token carries (``stk_<token_id>_<secret>``), so a request
+# finds its row by index and verifies one hash. A name is unique among the live tokens (a
+# revoked one's name may be taken again). The audit log is append-only (no UPDATE; rows leave
+# by retention alone: ``db.audit.prune``), written in the transaction of the change it records.
+# A console session is the API token's (``who`` NULL) or a signed-in person's (``who``, their
+# groups as a JSON list, read at sign-in).
+_V13 = """
+CREATE TABLE api_tokens (
+    token_id     TEXT PRIMARY KEY CHECK (length(token_id) BETWEEN 8 AND 64),
+    name         TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+    secret_hash  TEXT NOT NULL,
+    role         TEXT NOT NULL CHECK (role IN ('viewer', 'operator', 'admin')),
+    stacks       TEXT,
+    owner        TEXT,
+    created_by   TEXT NOT NULL,
+    created_at   TEXT NOT NULL,
+    expires_at   TEXT CHECK (expires_at IS NULL OR expires_at > created_at),
+    revoked_at   TEXT,
+    revoked_by   TEXT,
+    last_used_at TEXT
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX idx_api_tokens_live_name ON api_tokens(name) WHERE revoked_at IS NULL;
+
+CREATE TABLE audit_log (
+    entry_id   INTEGER PRIMARY KEY AUTOINCREMENT,
+    at         TEXT NOT NULL,
+    who        TEXT NOT NULL,
+    who_kind   TEXT NOT NULL,
+    via        TEXT,
+    surface    TEXT NOT NULL CHECK (surface IN ('api', 'console', 'cli', 'webhook')),
+    action     TEXT NOT NULL,
+    stack_id   TEXT,
+    version    TEXT,
+    command_id INTEGER,
+    address    TEXT,
+    result     TEXT NOT NULL CHECK (result IN ('ok', 'denied', 'refused', 'failed')),
+    detail     TEXT
+);
+CREATE INDEX idx_audit_log_at ON audit_log(at);
+CREATE INDEX idx_audit_log_stack ON audit_log(stack_id, entry_id);
+CREATE INDEX idx_audit_log_who ON audit_log(who, entry_id);
+CREATE TRIGGER audit_log_append_only BEFORE UPDATE ON audit_log
+BEGIN
+    SELECT RAISE(ABORT, 'the audit log is append-only');
+END;
+
+ALTER TABLE console_sessions ADD COLUMN who TEXT;
+ALTER TABLE console_sessions ADD COLUMN groups TEXT NOT NULL DEFAULT '[]';
+"""
+
 MIGRATIONS: tuple[str, ...] = (
-    _V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11, _V12
+    _V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11, _V12, _V13
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
