@@ -64,3 +64,35 @@ class ApiToken:
     def live(self, now: datetime) -> bool:
         """Neither revoked nor expired at ``now``."""
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who makes a change, as an audit entry and a version record them: the principal's name
+    and kind, the token a person used (``via``), the surface and the caller's address."""
+
+    who: str
+    who_kind: str
+    surface: Surface
+    via: str | None = None
+    address: str | None = None
+
+    def entry(self, action: str, result: AuditResult, **fields: object) -> AuditEntry:
+        """The audit entry of ``action`` by this actor (``fields``: stack_id, version,
+        command_id, detail)."""
+        return AuditEntry(
+            who=self.who,
+            who_kind=self.who_kind,
+            surface=self.surface,
+            via=self.via,
+            address=self.address,
+            action=action,
+            result=result,
+            **fields,  # type: ignore[arg-type]
+        )
+
+
+def authored(what: str, actor: Actor | None) -> str:
+    """A version's ``created_by``: what recorded it and, when a person or token asked, who
+    (the audit entry's ``who``): ``stackctl rollback by alice``."""
+    return what if actor is None else f"{what} by {actor.who}"
