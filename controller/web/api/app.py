@@ -56,11 +56,12 @@ from controller.models.errors import (
 )
 from controller.models.observed import Snapshot
 from controller.models.swarm import SwarmSnapshot
-from controller.web.api import hooks, reads, repositories, writes
+from controller.web.api import audit, hooks, reads, repositories, writes
 from controller.web.api.deps import DatabaseHolder, told_everything
 from controller.web.api.documented import HOOK_RESPONSES, errors
 from controller.web.api.headers import SecurityHeaders, page_policy
 from controller.web.api.hosts import HostCheck, HostPolicy
+from controller.web.api.identity import PolicySource
 from controller.web.api.limits import HookLimits
 from controller.web.api.metrics import build_registry
 from controller.web.console import mount_console
@@ -84,6 +85,7 @@ def create_app(
     session_hours: float = 12.0,
     public_url: str | None = None,
     hook_limits: HookLimits | None = None,
+    access_policy: Path | None = None,
 ) -> FastAPI:
     """The API over the database at ``db_path``; write endpoints need ``token`` (none: they
     answer 403), and so do reads unless ``open_reads``. The web console is served at ``/``;
@@ -91,12 +93,15 @@ def create_app(
     Swarm stack's services and tasks). ``hosts``: the ``Host`` names answered, others 400
     (the daemon always gives it; ``None``, for tests and embedding, answers any). A console
     session lasts ``session_hours``; its cookie is ``Secure`` over https, and always with an
-    https ``public_url`` (a TLS proxy in front)."""
+    https ``public_url`` (a TLS proxy in front). ``access_policy``: the file binding people
+    signed in to roles (``controller.web.api.identity``)."""
     holder = DatabaseHolder(Path(db_path))
     app = _new_app(holder, refuses_hosts=hosts is not None)
     app.state.database = holder
     app.state.token = token or None
     app.state.open_reads = open_reads
+    app.state.policy = PolicySource(access_policy)
+    app.state.oidc_digest = None  # set when people sign in through OpenID Connect
     app.state.session_hours = session_hours
     app.state.secure_cookies = (public_url or "").startswith("https://")
     app.state.on_push = on_push
@@ -184,6 +189,7 @@ def _add_routers(app: FastAPI) -> None:
     app.include_router(writes.router)
     app.include_router(writes.commands)
     app.include_router(repositories.router)
+    app.include_router(audit.router)
     app.include_router(hooks.router, responses=HOOK_RESPONSES)
     mount_console(app)
 
