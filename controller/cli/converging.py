@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from controller.cli.diff_output import applied_stack, echo_disabled_services, echo_field_changes
+from controller.cli.diff_output import applied_stack
 from controller.cli.in_process import database_paths, run_commands
 from controller.cli.plain_io import CommandExit, echo, fail
 from controller.models.enums import CommandStatus, CommandType, HealthStatus
@@ -184,20 +184,12 @@ def print_differences(
 ) -> int:
     """Print the plan's changes and the reasons it cannot run, and under them the changed
     fields of each service against ``previous`` (the applied version); returns how many."""
-    if previous is not None and previous.engine != desired.engine:
-        previous = None  # a move: nothing of the applied version runs on the new engine
+    from controller.backends.differences import differences
+
     try:
-        observed = engine.observe_stack(desired)
-        the_plan = engine.plan(desired, observed, previous=previous, adopt=adopt)
-        problems = [*the_plan.problems, *engine.problems(desired)]
+        found = differences(desired, engine=engine, adopt=adopt, previous=previous)
     except StackctlError as e:
         raise fail(str(e), 2) from e
-    for problem in problems:
-        echo(f"{desired.name}: cannot apply: {problem}")
-    for step in the_plan.changes:
-        echo(f"{desired.name}: {step.describe()}")
-    echo_field_changes(desired, previous=previous, the_plan=the_plan)
-    echo_disabled_services(desired)
-    if not the_plan.changes and not problems:
-        echo(f"{desired.name}: no differences")
-    return len(the_plan.changes) + len(problems)
+    for line in found.lines:
+        echo(line)
+    return found.count

@@ -20,22 +20,19 @@ import typer
 
 from controller.cli import history_table, running
 from controller.cli.app import app, get_app
+from controller.cli.command_table import COMMANDS
 from controller.cli.history_table import VERSIONS
 from controller.cli.listing import (
     GET_OUTPUT_OPTION,
     WATCH_OPTION,
     GetOutput,
-    Listing,
     print_listing,
 )
 from controller.cli.output import (
     OUTPUT_OPTION,
     Output,
-    age,
-    duration,
     print_data,
     print_table,
-    short,
     timestamp,
     to_plain,
 )
@@ -116,30 +113,6 @@ def get_versions(
             output,
             watch=watch,
         )
-
-
-COMMANDS = Listing(
-    kind="command",
-    columns=["ID", "STACK", "TYPE", "STATUS", "ATTEMPTS", "AGE", "DURATION", "ERROR"],
-    row=lambda c: [
-        c.command_id,
-        c.stack_id,
-        c.type,
-        c.status,
-        c.attempts,
-        age(c.created_at),
-        duration(c.started_at, c.ended_at),
-        short(c.error),
-    ],
-    name=lambda c: c.command_id,
-    wide_columns=["FAILURES", "CREATED", "NOT BEFORE", "WORKER"],
-    wide_row=lambda c: [
-        c.failures,
-        timestamp(c.created_at),
-        c.not_before and timestamp(c.not_before),
-        c.worker_id,
-    ],
-)
 
 
 @get_app.command("commands")
