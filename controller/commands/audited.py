@@ -18,6 +18,7 @@ from controller.db import Database
 from controller.models import Command
 from controller.models.audit import Actor, AuditResult
 from controller.models.errors import ConflictError, NotFoundError, StackctlError
+from controller.sources.versions import Recorded
 
 T = TypeVar("T")
 
@@ -32,7 +33,8 @@ def audited(
     version: str | None = None,
 ) -> T:
     """``run()`` and its audit entry in one transaction. A ``Command`` result names its id and
-    version in the entry; other results name ``version`` as given."""
+    version in the entry, a ``Recorded`` one (``record_and_enqueue``) the version it recorded
+    and its APPLY; other results name ``version`` as given."""
     try:
         with db.transaction():
             result = run()
@@ -60,6 +62,10 @@ def denied(
 
 
 def _facts(result: object, version: str | None) -> tuple[int | None, str | None]:
+    if isinstance(result, Recorded):  # an apply: the version recorded and its APPLY, if any
+        recorded = result.version.version if result.version is not None else None
+        command_id = result.command.command_id if result.command is not None else None
+        return command_id, recorded or version
     if isinstance(result, Command):
         payload = result.payload or {}
         shown = payload.get("version") if isinstance(payload.get("version"), str) else None

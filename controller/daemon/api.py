@@ -15,6 +15,7 @@ from controller.backends.engines import Engines
 from controller.db import Database
 from controller.desired.engine_spec import LOCAL
 from controller.models.errors import StackctlError
+from controller.sources.claims import Claims
 from controller.sources.following import Sources
 from controller.sources.puller import GitStats
 from controller.sources.watcher import Watcher
@@ -32,10 +33,14 @@ def start_api(
     engines: Engines,
     sources: Sources,
     git_stats: GitStats,
+    claims: Claims | None = None,
 ) -> Any:
-    """Serve the API on ``options.api`` (the running server), or nothing when it is ``None``."""
+    """Serve the API on ``options.api`` (the running server), or nothing when it is ``None``.
+    ``claims``: the stack names the controller's sources declare (an apply over the API may
+    not take one of them over)."""
     if options.api is None:
         return None
+    from controller.daemon.api_engines import controller_side
     from controller.web.api.app import create_app
     from controller.web.api.hosts import HostPolicy
     from controller.web.api.limits import MIB, HookLimits
@@ -57,6 +62,7 @@ def start_api(
         session_hours=options.console_session_hours,
         access_policy=options.access_policy,
         public_url=options.public_url,
+        controller_side=controller_side(options, engines, claims or Claims()),
         hook_limits=HookLimits(
             body_budget=options.api_body_budget * MIB, body_timeout=options.api_body_timeout
         ),

@@ -159,6 +159,7 @@ class Controller:
                 engines=self.engines,
                 sources=self.sources,
                 git_stats=self.git_stats,
+                claims=self.claims,
             )
             self._catch_up()
             self._spawn_loops()

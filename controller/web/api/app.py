@@ -16,6 +16,9 @@
   DNS rebinding).
 - With a token set, ``/readyz`` and ``/metrics`` stay open but tell counts and states only
   unless the token is given: no failure texts, no stack, repository or destination labels.
+- ``/api/v1/apply`` and ``/api/v1/diff``: a folder of manifests sent by ``stackctl --server``
+  (``manifests``); ``/api/v1/stacks/{name}/containers`` and ``.../logs``: what the stack's
+  engine says, through the daemon (``engine_reads``).
 - ``/api/v1/...``: ``reads`` and ``writes``. Writes need the bearer token (none configured:
   403). Reads need it too when one is configured, unless ``open_reads``; without a token they
   are open. The probes and ``/metrics`` are always open (see above for what they tell).
@@ -56,7 +59,8 @@ from controller.models.errors import (
 )
 from controller.models.observed import Snapshot
 from controller.models.swarm import SwarmSnapshot
-from controller.web.api import audit, hooks, reads, repositories, writes
+from controller.web.api import audit, engine_reads, hooks, manifests, reads, repositories, writes
+from controller.web.api.controller_side import ControllerSide
 from controller.web.api.deps import DatabaseHolder, told_everything
 from controller.web.api.documented import HOOK_RESPONSES, errors
 from controller.web.api.headers import SecurityHeaders, page_policy
@@ -86,6 +90,7 @@ def create_app(
     public_url: str | None = None,
     hook_limits: HookLimits | None = None,
     access_policy: Path | None = None,
+    controller_side: ControllerSide | None = None,
 ) -> FastAPI:
     """The API over the database at ``db_path``; write endpoints need ``token`` (none: they
     answer 403), and so do reads unless ``open_reads``. The web console is served at ``/``;
@@ -94,7 +99,9 @@ def create_app(
     (the daemon always gives it; ``None``, for tests and embedding, answers any). A console
     session lasts ``session_hours``; its cookie is ``Secure`` over https, and always with an
     https ``public_url`` (a TLS proxy in front). ``access_policy``: the file binding people
-    signed in to roles (``controller.web.api.identity``)."""
+    signed in to roles (``controller.web.api.identity``). ``controller_side``: where uploaded
+    manifests are kept and the engine's answers for ``apply``/``diff``/``ps``/``logs``
+    (``controller_side.py``; default: uploads beside the database, no engine)."""
     holder = DatabaseHolder(Path(db_path))
     app = _new_app(holder, refuses_hosts=hosts is not None)
     app.state.database = holder
@@ -107,6 +114,7 @@ def create_app(
     app.state.on_push = on_push
     hooks.configure(app, hook_limits)  # the webhook bodies' budget, deadline and threads
     app.state.observe = observe
+    app.state.controller_side = controller_side or ControllerSide.beside(db_path)
     app.state.stopping = threading.Event()  # set by ApiServer.stop: live streams end
     _add_error_handlers(app)
     _add_probes(app, holder, readiness)
@@ -190,6 +198,8 @@ def _add_routers(app: FastAPI) -> None:
     app.include_router(writes.commands)
     app.include_router(repositories.router)
     app.include_router(audit.router)
+    app.include_router(manifests.router)
+    app.include_router(engine_reads.router)
     app.include_router(hooks.router, responses=HOOK_RESPONSES)
     mount_console(app)
 

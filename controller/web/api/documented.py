@@ -36,6 +36,7 @@ WHY = {
     401: "The bearer token is missing or wrong.",
     403: f"Writes are off: the controller has no {TOKEN_ENV}.",
     404: "No such stack, version, command or repository.",
+    408: "The body did not arrive in time.",
     409: "The state forbids it (a finished command, a suspended stack's rollback...).",
     413: "The body is too large.",
     422: "A parameter or the body is invalid (each one in `errors`), or a cursor this server"

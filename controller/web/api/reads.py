@@ -34,6 +34,7 @@ from controller.desired.shown import shown_compose
 from controller.models import CommandStatus, CommandType, HealthStatus, StackVersion, SyncStatus
 from controller.models.access import Action
 from controller.models.stack_version import version_number
+from controller.sources.versions import version_engine
 from controller.web.api import identity
 from controller.web.api.deps import database, page, plain, require_reader
 from controller.web.api.documented import errors
@@ -65,7 +66,8 @@ def list_stacks(
     cursor: Cursor = None,
 ) -> dict[str, Any]:
     """The stacks by name, filtered; a deleted stack only with ``all=true``, as ``stackctl get
-    stacks --all``. 500 a page unless ``limit`` says fewer."""
+    stacks --all``. 500 a page unless ``limit`` says fewer. ``engine``: the engine its desired
+    version targets (``null`` with none)."""
     after = decode_name_cursor(cursor) if cursor is not None else None
     listed = db.stacks.list()
     readable = set(identity.visible(request, [s.stack_id for s in listed]))
@@ -82,13 +84,18 @@ def list_stacks(
     ]
     shown = stacks[:limit]
     more = len(stacks) > limit
-    return page(shown, encode_name_cursor(shown[-1].stack_id) if more and shown else None)
+    engines = db.stack_versions.engines()
+    return page(
+        [{**plain(s), "engine": engines.get(s.stack_id)} for s in shown],
+        encode_name_cursor(shown[-1].stack_id) if more and shown else None,
+    )
 
 
 @router.get("/stacks/{name}", responses=errors(404))
 def get_stack(name: str, db: Db, request: Request) -> dict[str, Any]:
-    """The stack, its conditions, its latest recorded version and what runs for its applied
-    version (service -> container ids, as recorded when it converged)."""
+    """The stack, the engine its desired version targets, its conditions, its latest recorded
+    version and what runs for its applied version (service -> container ids, as recorded when
+    it converged)."""
     identity.require(request, Action.READ, name)
     stack = db.stacks.require(name)
     latest = db.stack_versions.latest(name)
@@ -97,6 +104,7 @@ def get_stack(name: str, db: Db, request: Request) -> dict[str, Any]:
     current = db.stack_versions.get(name, stack.current_version) if stack.current_version else None
     return {
         **plain(stack),
+        "engine": version_engine(current) if current else None,
         "latest_version": latest_label,
         "conditions": plain(stack_conditions(stack, latest_version=latest_label, current=current)),
         "runtime": applied.runtime if applied else {},
