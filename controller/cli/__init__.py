@@ -8,7 +8,9 @@ the plain reads (``get stacks``, ``get versions``, ``history``, ``ps``: ``quick.
 ``version``: ``quick_engine.py``; ``describe``: ``quick_describe.py``) and a plain
 ``apply``/``diff``/``validate`` of manifests (``quick_files.py``) are answered before typer is
 imported: one-shot commands start in a fraction of the time (``bench/cli_startup.py``;
-``tests/cli/test_cli_version_and_help.py`` keeps it so).
+``tests/cli/test_cli_version_and_help.py`` keeps it so). With ``--server URL`` (or
+``STACKCTL_SERVER``) the command is sent to a controller's HTTP API instead
+(``controller.cli.remote``), before anything else is imported.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ def main() -> None:
     if args == ["--version"]:  # the same line as the app's --version, without typer
         sys.stdout.write(f"stackctl {__version__}\n")
         return
+    _remote(args)
     if QUICK_WORDS.intersection(args):
         from controller.cli.quick import answer_any
 
@@ -53,6 +56,19 @@ def main() -> None:
     from controller.cli.app import app
 
     app()
+
+
+def _remote(args: list[str]) -> None:
+    """``--server URL`` (or ``STACKCTL_SERVER``, ``login``, ``logout``): the command is the
+    client's (``controller.cli.remote``), which exits; else it returns and the CLI works here."""
+    import os
+
+    from controller.cli import remote
+
+    if remote.requested(args, os.environ):
+        code = remote.answer(args, os.environ)
+        if code is not None:
+            sys.exit(code)
 
 
 def __getattr__(name: str) -> object:  # not typing.Any: --version loads no typing

@@ -1,0 +1,68 @@
+"""``ps STACK`` and ``logs STACK [SERVICE]`` through the API: what the controller's engine runs
+for a stack (``GET /api/v1/stacks/NAME/containers``) and the containers' output (``.../logs``).
+
+The controller asks the engine the stack targets, as the local commands do; the lines printed
+are theirs. Over the API ``ps`` needs a STACK (the local ``ps`` alone lists the local engine's
+containers), and ``logs`` reads what is there (``--tail``, ``--since``, ``-t``) without
+``--follow``: an HTTP answer ends.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any
+
+from controller.cli.plain_io import echo
+from controller.cli.remote.client import RemoteError, quoted
+from controller.cli.remote.reads import print_data, since_time
+
+Add = Callable[..., argparse.ArgumentParser]
+
+
+def add_commands(add: Add) -> None:
+    ps = add("ps", list_containers, "The stack's containers on the engine it targets.")
+    ps.add_argument("stack", nargs="?")
+    logs = add("logs", show_logs, "The containers' output, each line prefixed with its source.")
+    logs.add_argument("stack")
+    logs.add_argument("service", nargs="?", help="Only this service's containers.")
+    logs.add_argument("-n", "--tail", type=int, help="The last N lines of each.")
+    logs.add_argument("--since", help="Lines since a duration ago (30s, 10m, 2h) or an ISO time.")
+    logs.add_argument("-t", "--timestamps", action="store_true", help="Show the engine's times.")
+    logs.add_argument("-f", "--follow", action="store_true", help=argparse.SUPPRESS)
+
+
+def list_containers(session: Any, found: argparse.Namespace) -> int:
+    from controller.cli.describe_text import print_tables
+    from controller.cli.remote.views import views
+
+    if found.stack is None:
+        raise RemoteError("give a STACK: over --server, ps shows one stack's containers", code=2)
+    listing = session.client.get(f"/stacks/{quoted(found.stack)}/containers", {"view": "ps"})
+    if session.output != "table":
+        print_data(listing["data"], session.output)
+        return 0
+    print_tables(views(listing["tables"]), echo=echo)
+    return 0
+
+
+def show_logs(session: Any, found: argparse.Namespace) -> int:
+    if found.follow:
+        raise RemoteError("--follow is not available over --server (an HTTP answer ends)", code=2)
+    if found.tail is not None and found.tail < 0:
+        raise RemoteError("--tail: give 0 or more lines", code=2)
+    query = {
+        "service": found.service,
+        "tail": found.tail,
+        "since": since_time(found.since) if found.since else None,
+    }
+    answer = session.client.get(f"/stacks/{quoted(found.stack)}/logs", query)
+    items = answer["items"]
+    width = max((len(item["source"]) for item in items), default=0)
+    for item in items:
+        stamp, _, text = item["line"].partition(" ")
+        echo(f"{item['source']:<{width}} | " + (f"{stamp} {text}" if found.timestamps else text))
+    if answer.get("truncated"):
+        echo("(more lines than the controller sends at once: narrow with --tail or --since)",
+             err=True)  # fmt: skip
+    return 0
