@@ -24,6 +24,10 @@ from hypothesis.strategies import SearchStrategy
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi import checks as openapi_checks
 
+from controller.backends.engines import Engines
+from controller.backends.memory.engine import MemoryEngine
+from controller.daemon.api_engines import controller_side
+from controller.daemon.options import DaemonOptions
 from controller.db import Database
 from controller.models import Repository
 from controller.sources.following import Sources
@@ -77,7 +81,16 @@ def api_schema(
         on_enqueue=lambda: None,
         stats=GitStats(),
     )
-    app = create_app(db_path=db_path, token=TOKEN, on_push=sources.receive_push)
+    # The engine's routes (diff, containers, logs) answered as the daemon answers them, over
+    # an in-memory engine, instead of the 503 of an API without a controller.
+    side = controller_side(
+        DaemonOptions(manifests=tmp_path / "manifests", db=db_path),
+        Engines(local=MemoryEngine()),
+        Claims(),
+    )
+    app = create_app(
+        db_path=db_path, token=TOKEN, on_push=sources.receive_push, controller_side=side
+    )
     return schemathesis.openapi.from_asgi("/openapi.json", app)
 
 

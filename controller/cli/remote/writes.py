@@ -88,8 +88,9 @@ def cancel_command(session: Any, found: argparse.Namespace) -> int:
     command = session.client.post(f"/commands/{found.command_id}/cancel")
     table = session.output == "table"
     stack = command["stack_id"]
-    if command["status"] == CommandStatus.CANCELLED:
+    if command["status"] == CommandStatus.CANCELLED:  # nothing to wait for
         echo(f"{stack}: command {found.command_id} cancelled", err=not table)
+        return _finish(session, command, wait=False, timeout=0, wanted="CANCELLED")
     else:
         echo(
             f"{stack}: command {found.command_id} is {command['status']}; asked to stop at its"

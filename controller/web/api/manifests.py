@@ -111,8 +111,11 @@ async def _answer(request: Request, action: Action, work: Any) -> JSONResponse:
     guard: HookGuard = request.app.state.hook_guard
     declared = request.headers.get("content-length")
     limit = min(MAX_BODY, guard.limits.body_budget)
+    size = int(declared) if declared and declared.isdigit() else None
+    if size is not None and size > limit:  # refused unread
+        message = f"the body is over {limit} bytes, this controller's limit: send fewer files"
+        return JSONResponse({"message": message}, status_code=413, headers={"Connection": "close"})
     try:
-        size = int(declared) if declared and declared.isdigit() else None
         async with guard.read_body(request, declared=size, limit=limit) as body:
             upload = await run_in_threadpool(parse_upload, body)
         answer = await run_in_threadpool(work, request, upload)
