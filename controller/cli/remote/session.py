@@ -72,9 +72,11 @@ def logout(session: Any, _: argparse.Namespace) -> int:
 
 
 def _identity(who: dict[str, Any]) -> str:
+    """``alice with token laptop (operator on team=shop)``, ``admin token (admin)``."""
+    name, via = str(who.get("name")), who.get("via")
     grants = ", ".join(who.get("grants") or []) or "no role"
-    via = f", token {who['via']}" if who.get("via") else ""
-    return f"{who.get('name')} ({who.get('kind')}{via}: {grants})"
+    shown = f"{name} with token {via}" if via and via not in name else name
+    return f"{shown} ({grants})"
 
 
 def whoami(session: Any, _: argparse.Namespace) -> int:
