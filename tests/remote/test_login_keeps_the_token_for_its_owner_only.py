@@ -23,8 +23,7 @@ def test_login_checks_keeps_and_logout_forgets(seeded, serve, cli, tmp_path):
     logged = cli.run("login", "--server", url, "--token-file", str(token_file))
     assert logged.returncode == 0, logged.stderr
     assert logged.stdout == (
-        f"logged in to {url} as admin token (admin) (token kept in"
-        f" {credentials(cli)})\n"
+        f"logged in to {url} as admin token (admin) (token kept in {credentials(cli)})\n"
     )
     path = credentials(cli)
     assert json.loads(path.read_text()) == {url: ADMIN_TOKEN}
