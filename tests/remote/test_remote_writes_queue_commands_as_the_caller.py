@@ -6,11 +6,13 @@ change is in the audit log under the caller's identity (here the admin token) wi
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 from helpers.remote import ADMIN_TOKEN
 
 from controller.db import Database
-from controller.models import CommandStatus, CommandType
+from controller.models import CommandStatus, CommandType, LogLevel
 
 
 def test_each_write_queues_its_command_and_is_audited(seeded, serve, cli, db_path):
@@ -58,3 +60,37 @@ def test_wait_gives_up_at_the_timeout_and_json_prints_the_command(seeded, serve,
     command = json.loads(found.stdout)
     assert command["status"] == "PENDING" and command["type"] == CommandType.APPLY_STACK_VERSION
     assert "still PENDING after 1s" in found.stderr
+
+
+def test_cancel_of_a_running_command_waits_for_its_worker(seeded, serve, cli, db_path):
+    """A RUNNING command is asked to stop; ``--wait`` follows it until its worker (here the
+    test, as the worker does at its next step) ends it CANCELLED."""
+    env = {"STACKCTL_SERVER": serve(), "STACKCTL_TOKEN": ADMIN_TOKEN}
+    with Database(db_path=db_path) as db:
+        running = db.commands.claim(worker_id="w1")
+        assert running is not None and running.command_id == seeded.pending.command_id
+        db.command_logs.add(running.command_id, LogLevel.INFO, "pulling images")
+        stop = threading.Event()
+
+        def worker() -> None:  # ends the command once the cancel is asked
+            while not stop.is_set():
+                if db.commands.require(running.command_id).cancel_requested:
+                    db.command_logs.add(running.command_id, LogLevel.INFO, "stopping here")
+                    db.commands.cancel_running(running.command_id, worker_id="w1")
+                    return
+                time.sleep(0.05)
+
+        thread = threading.Thread(target=worker)
+        thread.start()
+        try:
+            found = cli.run("cancel", str(running.command_id), "--wait", env=env)
+        finally:
+            stop.set()
+            thread.join()
+    assert found.returncode == 0, found.stderr
+    lines = found.stdout.splitlines()
+    assert lines[0] == (
+        f"blog: command {running.command_id} is RUNNING; asked to stop at its next step"
+    )
+    assert "[blog] pulling images" in lines and "[blog] stopping here" in lines
+    assert lines[-1].startswith(f"blog: command {running.command_id} CANCELLED")
