@@ -26,6 +26,7 @@ from pydantic.dataclasses import dataclass
 from pydantic_settings import BaseSettings, EnvSettingsSource, YamlConfigSettingsSource
 from pydantic_settings.sources.utils import parse_env_vars
 
+from controller.config.oidc import DEFAULT_GROUPS_CLAIM, DEFAULT_SCOPES, DEFAULT_USERNAME_CLAIM
 from controller.config.shared import (
     DB_HELP,
     ENGINES_HELP,
@@ -88,6 +89,24 @@ class Settings:
     console_session_hours: Annotated[float, setting(ge=0.1, text=
         "Hours a web console session lasts once the token is entered; \"Forget token\" ends it"
         " at once.")] = 12.0
+    # Sign-in with OpenID Connect (controller.config.oidc): the first three go together.
+    oidc_issuer: Annotated[str | None, setting(
+        "Sign people in to the web console with this OpenID Connect provider: its issuer URL"
+        " (discovery at ISSUER/.well-known/openid-configuration; docs/sign-in.md). Needs"
+        " --oidc-client-id and --oidc-client-secret-file.", shown="none: no sign-in")] = None
+    oidc_client_id: Annotated[str | None, setting(
+        "This controller's client id at the provider (its redirect URI:"
+        " PUBLIC_URL/ui/auth/callback).")] = None
+    oidc_client_secret_file: Annotated[Path | None, setting(
+        "File holding the client's secret (read once at start).")] = None
+    oidc_scopes: Annotated[str, setting(
+        "Scopes asked for at sign-in, space-separated (add the one your provider wants for"
+        " groups, e.g. groups).")] = DEFAULT_SCOPES
+    oidc_groups_claim: Annotated[str, setting(
+        "The claim (ID token or userinfo) listing a person's groups.")] = DEFAULT_GROUPS_CLAIM
+    oidc_username_claim: Annotated[str, setting(
+        "The claim naming a person; without it, their email, else their subject (sub).")
+    ] = DEFAULT_USERNAME_CLAIM
     api_body_budget: Annotated[int, setting(ge=1, text=
         "MiB of push webhook bodies the API holds at once, all senders together; a body beyond"
         " answers 503.")] = 32
