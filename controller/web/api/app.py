@@ -6,7 +6,8 @@
   ``True``, or ``False``/a string saying why it fails.
 - ``/metrics``: Prometheus text from ``controller.web.api.metrics``.
 - ``/``: the web console (``controller.web.console``): pages for people, over the same
-  repositories, with the same token for its buttons.
+  repositories, with the same token for its buttons; people sign in to it through an OpenID
+  provider when ``oidc`` is given (``/ui/login``, ``/ui/auth/callback``, ``/ui/logout``).
 - ``/docs``: Swagger UI 5, its assets served from the ``fastapi-offline`` package (no CDN:
   it works offline; Swagger UI 4, as ``swagger-ui-bundle`` had, cannot read OpenAPI 3.1);
   ``/openapi.json`` is the schema. ReDoc (CDN only) is off.
@@ -46,6 +47,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from controller import __version__
+from controller.config.oidc import OidcConfig
 from controller.db import InvalidCursorError
 from controller.models.errors import (
     ConflictError,
@@ -83,6 +85,7 @@ def create_app(
     hosts: HostPolicy | None = None,
     session_hours: float = 12.0,
     public_url: str | None = None,
+    oidc: OidcConfig | None = None,
     hook_limits: HookLimits | None = None,
 ) -> FastAPI:
     """The API over the database at ``db_path``; write endpoints need ``token`` (none: they
@@ -91,7 +94,9 @@ def create_app(
     Swarm stack's services and tasks). ``hosts``: the ``Host`` names answered, others 400
     (the daemon always gives it; ``None``, for tests and embedding, answers any). A console
     session lasts ``session_hours``; its cookie is ``Secure`` over https, and always with an
-    https ``public_url`` (a TLS proxy in front)."""
+    https ``public_url`` (a TLS proxy in front). ``oidc``: people sign in to the console at
+    that OpenID provider (``controller.web.console.sign_in``), back at ``public_url`` (else the
+    address their browser used)."""
     holder = DatabaseHolder(Path(db_path))
     app = _new_app(holder, refuses_hosts=hosts is not None)
     app.state.database = holder
@@ -99,6 +104,8 @@ def create_app(
     app.state.open_reads = open_reads
     app.state.session_hours = session_hours
     app.state.secure_cookies = (public_url or "").startswith("https://")
+    app.state.public_url = public_url
+    app.state.oidc = oidc
     app.state.on_push = on_push
     hooks.configure(app, hook_limits)  # the webhook bodies' budget, deadline and threads
     app.state.observe = observe

@@ -19,6 +19,13 @@ Reads follow the API's rule: open without a token or with ``--api-open-reads``; 
 pages ask for the token first. Actions need the session (or a bearer header, as the API) and,
 with the cookie, the ``HX-Request`` header htmx sends: a form posted from another site cannot
 set it, so a forged click is refused even where ``SameSite`` is not honoured.
+
+With sign-in through OpenID Connect configured (``--oidc-issuer``, ``sign_in.py``), a person
+signs in at the provider instead, and the same kind of session (the same cookie) records who
+they are and their groups, with a digest of the provider's issuer and the client id in place of
+the token's (``OidcConfig.session_digest``: another provider ends every session). Reads then
+need a session (or the token), as when a token is set. What a person may do is the access
+policy's (``controller.web.api.identity``); the token form keeps working beside the button.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from fastapi import Request, Response
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from controller.config.oidc import OidcConfig
 from controller.db import Database
 
 COOKIE = "stackctl_console"
@@ -49,6 +57,9 @@ class Access:
     reads_open: bool
     signed_in: bool
     session_ended: bool = False  # its cookie names a session that expired or was closed
+    sign_in: bool = False  # people sign in through OpenID Connect here
+    who: str | None = None  # the person signed in (None: the token, or nobody)
+    groups: tuple[str, ...] = ()
 
     @property
     def can_read(self) -> bool:
@@ -56,11 +67,13 @@ class Access:
 
     @property
     def can_act(self) -> bool:
-        return self.token_configured and self.signed_in
+        return self.token_configured and self.signed_in and self.who is None
 
     @property
     def why_not(self) -> str:
         """Why the action buttons do nothing, or "" when they work."""
+        if self.who is not None:
+            return f"Signed in as {self.who}: what you may do is set by the access policy."
         if not self.token_configured:
             return (
                 f"Actions are off: this controller has no API token (start it with {TOKEN_ENV}"
@@ -84,6 +97,17 @@ def open_session(request: Request, response: Response) -> None:
         token_digest=_token_digest(request.app.state.token),
         lifetime=timedelta(hours=request.app.state.session_hours),
     )
+    give_cookie(request, response, session_id)
+
+
+def new_session_id() -> tuple[str, str]:
+    """A new session's id (for the cookie) and what the database keeps of it (its hash)."""
+    session_id = secrets.token_urlsafe(32)
+    return session_id, _hash(session_id)
+
+
+def give_cookie(request: Request, response: Response, session_id: str) -> None:
+    """The session cookie holding ``session_id``, as every session has it."""
     response.set_cookie(
         COOKIE,
         session_id,
@@ -98,8 +122,14 @@ def close_session(request: Request, response: Response) -> None:
     """End this request's session on the server and drop its cookie."""
     given = request.cookies.get(COOKIE, "")
     if given:
-        _database(request).console_sessions.close(_hash(given))
+        _database(request).console_sessions.close(session_hash(request))
     response.delete_cookie(COOKIE, path="/")
+
+
+def session_hash(request: Request) -> str:
+    """What the database keeps of this request's session id ("" without a cookie)."""
+    given = request.cookies.get(COOKIE, "")
+    return _hash(given) if given else ""
 
 
 def access(request: Request) -> Access:
@@ -113,17 +143,25 @@ def access(request: Request) -> Access:
 
 def _access(request: Request) -> Access:
     expected: str | None = request.app.state.token
-    if not expected:
+    oidc: OidcConfig | None = getattr(request.app.state, "oidc", None)
+    if not expected and oidc is None:
         return Access(token_configured=False, reads_open=True, signed_in=False)
     given = request.cookies.get(COOKIE, "")
-    session = bool(given) and _database(request).console_sessions.valid(
-        session_hash=_hash(given), token_digest=_token_digest(expected)
+    session = _database(request).console_sessions.find(_hash(given)) if given else None
+    person = (
+        session is not None and oidc is not None and session.token_digest == oidc.session_digest
+    )
+    live = person or (
+        session is not None and bool(expected) and session.token_digest == _token_digest(expected)
     )
     return Access(
-        token_configured=True,
+        token_configured=bool(expected),
         reads_open=bool(request.app.state.open_reads),
-        signed_in=session or _has_bearer(request, expected),
-        session_ended=bool(given) and not session,
+        signed_in=live or (bool(expected) and _has_bearer(request, expected)),
+        session_ended=bool(given) and not live,
+        sign_in=oidc is not None,
+        who=session.who if person and session else None,
+        groups=session.groups if person and session else (),
     )
 
 
