@@ -86,6 +86,10 @@ class Settings:
     api_open_reads: Annotated[bool, setting(
         "With STACKCTL_API_TOKEN set, serve the read endpoints without the token too (they show"
         " resolved environment values).", shown="no")] = False
+    access_policy: Annotated[Path | None, setting(
+        "The access policy file (kind: AccessPolicy): which role people signed in hold, by user"
+        " name or group, on which stacks. Keep it outside the watched folder; read again when it"
+        " changes.", shown="none: people signed in hold no role")] = None
     console_session_hours: Annotated[float, setting(ge=0.1, text=
         "Hours a web console session lasts once the token is entered; \"Forget token\" ends it"
         " at once.")] = 12.0

@@ -55,6 +55,7 @@ def start_api(
             bind=host, public_url=options.public_url, allowed=options.allowed_hosts
         ),
         session_hours=options.console_session_hours,
+        access_policy=options.access_policy,
         public_url=options.public_url,
         oidc=options.oidc,
         hook_limits=HookLimits(

@@ -14,7 +14,9 @@ up to date by re-sending its rows whose stamp is after S ("changed since" S).
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -84,22 +86,35 @@ class StackTableRepository:
             ).fetchone()
         return str(row["stamp"])
 
-    def page(self, *, status: str, query: str, offset: int, limit: int) -> TablePage:
+    def page(
+        self,
+        *,
+        status: str,
+        query: str,
+        offset: int,
+        limit: int,
+        only: Collection[str] | None = None,
+    ) -> TablePage:
         """The counts, how many stacks ``status`` (a key of ``STATUS_FILTERS``; unknown: all)
         and ``query`` (a part of the name, any case) keep, and ``limit`` of them from
-        ``offset`` (a page past the end is empty)."""
+        ``offset`` (a page past the end is empty). ``only``: the stacks the viewer may read
+        (``None``: every one); counts and pages are over those alone."""
         kept = f"{STATUS_FILTERS.get(status, '1')} AND instr(lower(s.stack_id), ?) > 0"
+        shown, scope = _NOT_DELETED, ()
+        if only is not None:
+            shown = f"{_NOT_DELETED} AND s.stack_id IN (SELECT value FROM json_each(?))"
+            scope = (json.dumps(sorted(only)),)
         sums = ", ".join(f'ifnull(sum({STATUS_FILTERS[name]}), 0) AS "{name}"' for name in _COUNTED)
         with self._db.reading() as conn:
             totals = conn.execute(
                 f"SELECT count(*) AS total, {sums}, ifnull(sum({kept}), 0) AS matched"
-                f" FROM {STACK_FROM} WHERE {_NOT_DELETED}",
-                (query.lower(),),
+                f" FROM {STACK_FROM} WHERE {shown}",
+                (query.lower(), *scope),
             ).fetchone()
             rows = conn.execute(
                 f"SELECT {STACK_COLUMNS}, {_LATEST_COLUMNS} FROM {STACK_FROM}{_LATEST}"
-                f" WHERE {_NOT_DELETED} AND {kept} ORDER BY s.stack_id LIMIT ? OFFSET ?",
-                (query.lower(), max(limit, 0), max(offset, 0)),
+                f" WHERE {shown} AND {kept} ORDER BY s.stack_id LIMIT ? OFFSET ?",
+                (*scope, query.lower(), max(limit, 0), max(offset, 0)),
             ).fetchall()
         counts = {name: int(totals[name]) for name in ("total", *_COUNTED)}
         return TablePage(counts, int(totals["matched"]), [_row(row) for row in rows])

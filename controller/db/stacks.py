@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 from typing import TYPE_CHECKING, Any
 
-from controller.db.rows import translate, ts_from_db, ts_to_db
+from controller.db.rows import json_from_db, translate, ts_from_db, ts_to_db
 from controller.db.suspension import STACK_COLUMNS, STACK_FROM
 from controller.models.enums import HealthStatus, Suspension, SyncStatus
 from controller.models.errors import ConflictError, NotFoundError
@@ -61,6 +61,20 @@ class StackRepository:
         with self._db.reading() as conn:
             rows = conn.execute("SELECT stack_id, current_version FROM stacks").fetchall()
         return {row[0]: row[1] for row in rows}
+
+    def labels(self, stack_id: str | None = None) -> dict[str, dict[str, str]]:
+        """Each stack's labels (``metadata.labels`` of its desired version; ``{}`` without one),
+        by id, or the one stack's: what an access grant's selector matches."""
+        where = "" if stack_id is None else " WHERE s.stack_id = ?"
+        with self._db.reading() as conn:
+            rows = conn.execute(
+                "SELECT s.stack_id,"
+                " json_extract(v.compose_spec, '$.\"x-stackctl\".labels') AS labels"
+                " FROM stacks s LEFT JOIN stack_versions v"
+                " ON v.stack_id = s.stack_id AND v.version = s.current_version" + where,
+                () if stack_id is None else (stack_id,),
+            ).fetchall()
+        return {row[0]: _labels(row[1]) for row in rows}
 
     def get(self, stack_id: str) -> Stack | None:
         with self._db.reading() as conn:
@@ -192,3 +206,8 @@ def _stack(row: sqlite3.Row) -> Stack:
         created_at=ts_from_db(row["created_at"]),
         updated_at=ts_from_db(row["updated_at"]),
     )
+
+
+def _labels(text: str | None) -> dict[str, str]:
+    value = json_from_db(text) if text else None
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}

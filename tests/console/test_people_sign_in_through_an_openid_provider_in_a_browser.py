@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from helpers.teams import record_labelled, write_policy
 from playwright.sync_api import Page, expect
 
 from controller.db import Database
@@ -27,10 +28,12 @@ COOKIE = "stackctl_console"
 
 
 @pytest.fixture
-def console(oidc_provider: Any, db_path: Path, db: Database, record_stack: Any) -> Iterator[str]:
-    """The console on the port the provider's client is registered for; a stack to show."""
-    record_stack("shop")
-    app = create_app(db_path=db_path, **oidc_provider.app_options())
+def console(oidc_provider: Any, db_path: Path, db: Database, tmp_path: Path) -> Iterator[str]:
+    """The console on the port the provider's client is registered for, with the teams'
+    access policy (group ops: operator on team=shop) and the stack shop to show."""
+    record_labelled(db, tmp_path, "shop", {"team": "shop"}, image="stackctl-test/busybox:1")
+    policy = write_policy(tmp_path)
+    app = create_app(db_path=db_path, access_policy=policy, **oidc_provider.app_options())
     server = start_server(app, host="127.0.0.1", port=oidc_provider.console_port)
     try:
         yield server.url
@@ -103,6 +106,7 @@ def test_an_expired_session_is_refused(
     page: Page, oidc_provider: Any, console: str, db_path: Path
 ) -> None:
     oidc_provider.sign_in(page, "bob")
+    expect(page.get_by_role("heading", name="No access")).to_be_visible()  # no binding names him
     cookie = session_cookie(page)
     with sqlite3.connect(db_path) as conn:  # its hours have passed
         conn.execute(

@@ -119,6 +119,14 @@ def _load_manifests(
                 (), "every document of a manifest file needs `kind: Stack` or `Repository`"
             )
             continue
+        if declared_kind(doc.data) == ACCESS_POLICY:  # never from what a push can change
+            Issues(file=rel, marks=doc.marks, errors=outcome.errors).error(
+                ("kind",),
+                "kind: AccessPolicy is read from the operator's own file only"
+                " (--access-policy / STACKCTL_ACCESS_POLICY), never from the watched folder or"
+                " a repository: whoever may push a manifest must not grant themselves access",
+            )
+            continue
         if declared_kind(doc.data) == REPOSITORY:
             from controller.sources.loader.repository_kind import load_repository
 
@@ -134,6 +142,9 @@ def _load_manifests(
                 doc, root=where, file_path=path, rel=rel, claims=outcome.claims, reach=reach
             )
         )
+
+
+ACCESS_POLICY = "AccessPolicy"
 
 
 def declared_kind(data: Any) -> str | None:

@@ -58,11 +58,12 @@ from controller.models.errors import (
 )
 from controller.models.observed import Snapshot
 from controller.models.swarm import SwarmSnapshot
-from controller.web.api import hooks, reads, repositories, writes
+from controller.web.api import audit, hooks, reads, repositories, writes
 from controller.web.api.deps import DatabaseHolder, told_everything
 from controller.web.api.documented import HOOK_RESPONSES, errors
 from controller.web.api.headers import SecurityHeaders, page_policy
 from controller.web.api.hosts import HostCheck, HostPolicy
+from controller.web.api.identity import PolicySource
 from controller.web.api.limits import HookLimits
 from controller.web.api.metrics import build_registry
 from controller.web.console import mount_console
@@ -87,6 +88,7 @@ def create_app(
     public_url: str | None = None,
     oidc: OidcConfig | None = None,
     hook_limits: HookLimits | None = None,
+    access_policy: Path | None = None,
 ) -> FastAPI:
     """The API over the database at ``db_path``; write endpoints need ``token`` (none: they
     answer 403), and so do reads unless ``open_reads``. The web console is served at ``/``;
@@ -96,12 +98,16 @@ def create_app(
     session lasts ``session_hours``; its cookie is ``Secure`` over https, and always with an
     https ``public_url`` (a TLS proxy in front). ``oidc``: people sign in to the console at
     that OpenID provider (``controller.web.console.sign_in``), back at ``public_url`` (else the
-    address their browser used)."""
+    address their browser used). ``access_policy``: the file binding people signed in to roles
+    (``controller.web.api.identity``)."""
     holder = DatabaseHolder(Path(db_path))
     app = _new_app(holder, refuses_hosts=hosts is not None)
     app.state.database = holder
     app.state.token = token or None
     app.state.open_reads = open_reads
+    app.state.policy = PolicySource(access_policy)
+    # people sign in through OpenID Connect: their sessions carry this digest (identity)
+    app.state.oidc_digest = oidc.session_digest if oidc is not None else None
     app.state.session_hours = session_hours
     app.state.secure_cookies = (public_url or "").startswith("https://")
     app.state.public_url = public_url
@@ -191,6 +197,7 @@ def _add_routers(app: FastAPI) -> None:
     app.include_router(writes.router)
     app.include_router(writes.commands)
     app.include_router(repositories.router)
+    app.include_router(audit.router)
     app.include_router(hooks.router, responses=HOOK_RESPONSES)
     mount_console(app)
 

@@ -1,4 +1,4 @@
-"""What every route needs: the shared database, the token checks, JSON shaping.
+"""What every route needs: the shared database, the caller's checks (``identity``), JSON shaping.
 
 One ``Database`` per app, opened on first use and closed when the app stops (``Database`` is
 thread-safe; FastAPI runs sync routes in a thread pool). Tokens are compared in constant time.
@@ -7,7 +7,6 @@ thread-safe; FastAPI runs sync routes in a thread pool). Tokens are compared in 
 from __future__ import annotations
 
 import dataclasses
-import hmac
 import threading
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,7 +16,10 @@ from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel
 
 from controller.db import Database
-from controller.web.api.documented import BEARER, TOKEN_ENV
+from controller.models.access import Action, PrincipalKind
+from controller.models.errors import StackctlError
+from controller.web.api import identity
+from controller.web.api.documented import BEARER
 
 # The bearer credentials as the document declares them (``None``: absent or not "Bearer").
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)]
@@ -48,52 +50,34 @@ def database(request: Request) -> Database:
 
 
 def require_token(request: Request, credentials: Credentials) -> None:
-    """Write endpoints: 403 when no token is configured, 401 when it is missing or wrong."""
-    expected: str | None = request.app.state.token
-    if not expected:
-        raise HTTPException(
-            status_code=403,
-            detail=f"write endpoints are disabled: set {TOKEN_ENV} for the controller to enable"
-            " them, then send `Authorization: Bearer <token>`",
-        )
-    _check_bearer(credentials, expected)
+    """Write routes, before anything else: nobody is answered 401 (authentication on) or 403
+    (writes off), so that a caller without credentials learns nothing about which stacks
+    exist; the route then checks the caller's grants on what it touches (``identity.require``).
+    ``credentials`` declares the bearer scheme in the OpenAPI document."""
+    who = identity.principal(request)
+    if who.kind is PrincipalKind.ANONYMOUS:
+        raise identity.refusal(request, who, Action.SYNC, None)
 
 
 def require_reader(request: Request, credentials: Credentials) -> None:
-    """Read endpoints: open without a token or with ``open_reads``; else the token, as writes
-    (versions hold resolved environment values: whoever may not write may not read them)."""
-    expected: str | None = request.app.state.token
-    if expected and not request.app.state.open_reads:
-        _check_bearer(credentials, expected)
+    """Read routes: the caller may read some stack (open while authentication is off, or with
+    ``open_reads``); a listing then shows what the caller's grants reach
+    (``identity.visible``) and a stack's route checks that stack."""
+    who = identity.principal(request)
+    if not who.may_somewhere(Action.READ):
+        raise identity.refusal(request, who, Action.READ, None)
 
 
 def told_everything(request: Request) -> bool:
     """Whether the probes and ``/metrics`` may name things (repositories, stacks, destinations,
-    error texts): without a token configured they always do; with one, only to its bearer
-    (otherwise they give counts and states)."""
-    expected: str | None = request.app.state.token
-    if not expected:
-        return True
-    scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(
-        given.strip().encode(), expected.encode()
-    )
-
-
-def _check_bearer(credentials: HTTPAuthorizationCredentials | None, expected: str) -> None:
-    given = credentials.credentials.strip() if credentials is not None else ""
-    if not given:
-        raise HTTPException(
-            status_code=401,
-            detail="missing bearer token: send `Authorization: Bearer <token>`",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    if not hmac.compare_digest(given.encode(), expected.encode()):
-        raise HTTPException(
-            status_code=401,
-            detail="invalid bearer token",
-            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-        )
+    error texts): to whoever reads every stack (everyone while authentication is off);
+    otherwise they give counts and states."""
+    try:
+        return identity.principal(request).may(Action.READ)
+    except HTTPException:  # a bad bearer on an open probe: counts only
+        return False
+    except StackctlError:  # the database fails (the probe says so): tokens cannot be read
+        return not (request.app.state.token or request.app.state.oidc_digest)
 
 
 def plain(value: Any) -> Any:

@@ -7,16 +7,19 @@ page by name). A
 filter that matches nothing is an empty list; a name in the path that does not exist is 404.
 They only read through the repositories.
 
-When the controller has a token (``STACKCTL_API_TOKEN``), every read needs it too: versions
-carry resolved environment values. ``--api-open-reads`` opens them deliberately; without a
-token they are open (and the writes are off). Ids beyond SQLite's 64-bit integers are 422.
+While authentication is on (an API token, sign-in, or a live personal token), every read
+needs a caller who may read: versions carry resolved environment values. ``--api-open-reads``
+opens them deliberately; with authentication off they are open (and the writes are off). A
+caller whose grants reach some stacks only sees those: lists leave the others out, a stack's
+routes (and a command's, by its stack) answer 403 for them. Ids beyond SQLite's 64-bit integers
+are 422.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 
 from controller.commands.operations import stack_conditions
 from controller.db import Database
@@ -29,7 +32,9 @@ from controller.db.rows import (
 )
 from controller.desired.shown import shown_compose
 from controller.models import CommandStatus, CommandType, HealthStatus, StackVersion, SyncStatus
+from controller.models.access import Action
 from controller.models.stack_version import version_number
+from controller.web.api import identity
 from controller.web.api.deps import database, page, plain, require_reader
 from controller.web.api.documented import errors
 
@@ -48,6 +53,7 @@ CommandId = Annotated[int, Path(ge=1, le=MAX_ID, description="A command's id.")]
 @router.get("/stacks", responses=errors(422))
 def list_stacks(
     db: Db,
+    request: Request,
     sync: SyncStatus | None = None,
     health: HealthStatus | None = None,
     pinned: bool | None = None,
@@ -61,10 +67,13 @@ def list_stacks(
     """The stacks by name, filtered; a deleted stack only with ``all=true``, as ``stackctl get
     stacks --all``. 500 a page unless ``limit`` says fewer."""
     after = decode_name_cursor(cursor) if cursor is not None else None
+    listed = db.stacks.list()
+    readable = set(identity.visible(request, [s.stack_id for s in listed]))
     stacks = [
         s
-        for s in db.stacks.list()
-        if (include_deleted or not s.deleted)
+        for s in listed
+        if s.stack_id in readable
+        and (include_deleted or not s.deleted)
         and (after is None or s.stack_id > after)
         and (sync is None or s.sync_status is sync)
         and (health is None or s.health_status is health)
@@ -77,9 +86,10 @@ def list_stacks(
 
 
 @router.get("/stacks/{name}", responses=errors(404))
-def get_stack(name: str, db: Db) -> dict[str, Any]:
+def get_stack(name: str, db: Db, request: Request) -> dict[str, Any]:
     """The stack, its conditions, its latest recorded version and what runs for its applied
     version (service -> container ids, as recorded when it converged)."""
+    identity.require(request, Action.READ, name)
     stack = db.stacks.require(name)
     latest = db.stack_versions.latest(name)
     latest_label = latest.version if latest else None
@@ -94,8 +104,11 @@ def get_stack(name: str, db: Db) -> dict[str, Any]:
 
 
 @router.get("/stacks/{name}/versions", responses=errors(404, 422))
-def list_versions(name: str, db: Db, limit: Limit = 50, cursor: Cursor = None) -> dict[str, Any]:
+def list_versions(
+    name: str, db: Db, request: Request, limit: Limit = 50, cursor: Cursor = None
+) -> dict[str, Any]:
     """Newest first, without their compose documents (ask for one version to get it)."""
+    identity.require(request, Action.READ, name)
     stack = db.stacks.require(name)
     before = decode_cursor(cursor) if cursor is not None else None
     versions = [
@@ -110,7 +123,8 @@ def list_versions(name: str, db: Db, limit: Limit = 50, cursor: Cursor = None) -
 
 
 @router.get("/stacks/{name}/versions/{version}", responses=errors(404, 422))
-def get_version(name: str, version: str, db: Db) -> dict[str, Any]:
+def get_version(name: str, version: str, db: Db, request: Request) -> dict[str, Any]:
+    identity.require(request, Action.READ, name)
     stack = db.stacks.require(name)
     version = f"v{version}" if version.isdigit() else version  # `3` as the CLI takes it
     try:
@@ -134,6 +148,7 @@ def _summary(version: StackVersion, *, current: str | None, applied: str | None)
 @router.get("/commands", responses=errors(422))
 def list_commands(
     db: Db,
+    request: Request,
     stack: str | None = None,
     status: CommandStatus | None = None,
     type: CommandType | None = None,
@@ -141,24 +156,49 @@ def list_commands(
     cursor: Cursor = None,
 ) -> dict[str, Any]:
     """The queue, newest first, filtered by stack, status and type."""
+    if stack is not None:
+        identity.require(request, Action.READ, stack)
     found = db.commands.list(stack_id=stack, status=status, type=type, limit=limit, cursor=cursor)
-    return page(found.items, found.next_cursor)
+    return page(_readable(request, found.items), found.next_cursor)
+
+
+def _readable(request: Request, items: list[Any]) -> list[Any]:
+    """The items (commands, events, notifications) of stacks the caller may read, and those of
+    no stack for a caller who reads every stack; a page may then hold fewer than ``limit`` and
+    still have a next one."""
+    everything = identity.principal(request).may(Action.READ)
+    names = sorted({name for item in items if (name := _stack_of(item)) is not None})
+    readable = set(identity.visible(request, names))
+    return [
+        item
+        for item in items
+        if (everything if _stack_of(item) is None else _stack_of(item) in readable)
+    ]
+
+
+def _stack_of(item: Any) -> str | None:
+    value = item.get("stack_id") if isinstance(item, dict) else getattr(item, "stack_id", None)
+    return value if isinstance(value, str) and value else None
 
 
 @router.get("/commands/{command_id}", responses=errors(404, 422))
-def get_command(command_id: CommandId, db: Db) -> dict[str, Any]:
-    return plain(db.commands.require(command_id))
+def get_command(command_id: CommandId, db: Db, request: Request) -> dict[str, Any]:
+    command = db.commands.require(command_id)
+    identity.require(request, Action.READ, command.stack_id)
+    return plain(command)
 
 
 @router.get("/commands/{command_id}/logs", responses=errors(404, 422))
 def get_command_logs(
     command_id: CommandId,
     db: Db,
+    request: Request,
     after: Annotated[int, Query(ge=0, le=MAX_ID, description="Only lines after this log_id.")] = 0,
 ) -> dict[str, Any]:
     """The command's lines in order. To follow it, pass ``next_after`` back as ``after`` until
     ``command_status`` is final."""
     command = db.commands.require(command_id)  # status first: no line written before is missed
+    identity.require(request, Action.READ, command.stack_id)
     lines = db.command_logs.list(command_id, after_id=after)
     return {
         "items": plain(lines),
@@ -169,16 +209,19 @@ def get_command_logs(
 
 @router.get("/events", responses=errors(422))
 def list_events(
-    db: Db, stack: str | None = None, limit: Limit = 50, cursor: Cursor = None
+    db: Db, request: Request, stack: str | None = None, limit: Limit = 50, cursor: Cursor = None
 ) -> dict[str, Any]:
     """Newest first; ``stack`` filters (events may name stacks that have no version)."""
     found = db.events.list(stack_id=stack, limit=limit, cursor=cursor)
-    return page(found.items, found.next_cursor)
+    return page(_readable(request, found.items), found.next_cursor)
 
 
 @router.get("/notifications", responses=errors(422))
-def list_notifications(db: Db, stack: str | None = None, limit: Limit = 50) -> dict[str, Any]:
+def list_notifications(
+    db: Db, request: Request, stack: str | None = None, limit: Limit = 50
+) -> dict[str, Any]:
     """The newest notifications (newest first) and, for each, where it went and how that
     went: ``deliveries`` of ``{label, status, attempts, error}`` (PENDING, SENT, FAILED,
     DROPPED); empty until the sender routed it. Destinations are shown as scheme and host."""
-    return {"items": db.outbox.messages(stack_id=stack, limit=limit), "next_cursor": None}
+    found = db.outbox.messages(stack_id=stack, limit=limit)
+    return {"items": _readable(request, found), "next_cursor": None}

@@ -2,8 +2,8 @@
 the controller fetch one now (the same flag as ``stackctl sync --repository``).
 
 Reads follow the read rule (the token when one is set, unless ``open_reads``); the fetch needs
-the token, like every write. URLs are the redacted ones the controller stored: no credential
-is ever stored, so none can be served.
+``operator`` over every stack (a repository may feed any of them), and is audited. URLs are the
+redacted ones the controller stored: no credential is ever stored, so none can be served.
 """
 
 from __future__ import annotations
@@ -11,10 +11,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from controller.commands import operations
+from controller.commands.audited import audited
 from controller.db import Database
+from controller.models.access import Action
+from controller.web.api import identity
 from controller.web.api.deps import database, page, plain, require_reader, require_token
 from controller.web.api.documented import errors
 
@@ -40,10 +43,13 @@ def get_repository(name: str, db: Db) -> dict[str, Any]:
     dependencies=[Depends(require_token)],
     responses=errors(401, 403, 404, 503),
 )
-def sync_repository(name: str, db: Db, response: Response) -> dict[str, Any]:
+def sync_repository(name: str, db: Db, request: Request, response: Response) -> dict[str, Any]:
     """Fetch now: the running controller takes the request within half a second; follow
     ``last_fetch_at`` and ``last_result`` on the repository."""
-    requested = operations.request_fetch(db, name)  # an unknown name is 404 before any header
+    identity.require(request, Action.FETCH)
+    requested = audited(  # an unknown name is 404 before any header
+        db, identity.actor(request), f"fetch {name}", lambda: operations.request_fetch(db, name)
+    )
     # A header carries Latin-1 only: the name (any Unicode a manifest allows) goes percent-encoded.
     response.headers["Location"] = f"/api/v1/repositories/{quote(name, safe='')}"
     return plain(requested)

@@ -5,20 +5,27 @@ Each one is a ``controller.commands.operations`` action (flip flags, maybe recor
 enqueue a
 command) and answers ``202 Accepted`` with the command and a ``Location`` to poll; the worker
 does the rest. They need ``Authorization: Bearer <token>`` (checked before anything else, so
-an unauthenticated caller learns nothing about which stacks exist).
+an unauthenticated caller learns nothing about which stacks exist), then a grant that reaches
+the stack for the action (``identity.require``: sync, suspend, resume, rollback and cancel need
+``operator``). Each change is recorded in the audit log in its own transaction, with who asked
+(``commands.audited``); a refusal by role is recorded as ``denied``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Path, Response
+from fastapi import APIRouter, Body, Depends, Path, Request, Response
 from pydantic import BaseModel
 
 from controller.commands import operations
+from controller.commands.audited import audited
 from controller.db import Database
 from controller.db.rows import MAX_ID
 from controller.models import Command
+from controller.models.access import Action
+from controller.web.api import identity
 from controller.web.api.deps import database, plain, require_token
 from controller.web.api.documented import ACCEPTED, errors
 
@@ -49,10 +56,19 @@ def _accepted(command: Command, response: Response) -> dict[str, Any]:
     return plain(command)
 
 
+def _act(
+    request: Request, db: Database, action: Action, stack: str, run: Callable[[], Command]
+) -> Command:
+    """``run`` the change when the caller's grants reach ``stack``, audited with it."""
+    identity.require(request, action, stack)
+    return audited(db, identity.actor(request), action.value, run, stack_id=stack)
+
+
 @router.post("/{name}/sync", status_code=202)
-def sync_stack(name: str, db: Db, response: Response) -> dict[str, Any]:
+def sync_stack(name: str, db: Db, request: Request, response: Response) -> dict[str, Any]:
     """Reconcile now; a command already pending for the stack is answered instead."""
-    return _accepted(operations.sync(db, name), response)
+    command = _act(request, db, Action.SYNC, name, lambda: operations.sync(db, name))
+    return _accepted(command, response)
 
 
 @router.post(
@@ -63,28 +79,42 @@ def sync_stack(name: str, db: Db, response: Response) -> dict[str, Any]:
 def rollback_stack(
     name: str,
     db: Db,
+    request: Request,
     response: Response,
-    request: Annotated[RollbackRequest | None, Body()] = None,
+    body: Annotated[RollbackRequest | None, Body()] = None,
 ) -> dict[str, Any]:
     """Record the old spec as a new version, pin the stack and apply it."""
-    version = request.version if request is not None else None
-    return _accepted(operations.rollback(db, name, version), response)
+    version = body.version if body is not None else None
+    command = _act(
+        request, db, Action.ROLLBACK, name, lambda: operations.rollback(db, name, version)
+    )
+    return _accepted(command, response)
 
 
 @router.post("/{name}/suspend", status_code=202)
-def suspend_stack(name: str, db: Db, response: Response) -> dict[str, Any]:
-    return _accepted(operations.suspend(db, name), response)
+def suspend_stack(name: str, db: Db, request: Request, response: Response) -> dict[str, Any]:
+    command = _act(request, db, Action.SUSPEND, name, lambda: operations.suspend(db, name))
+    return _accepted(command, response)
 
 
 @router.post("/{name}/resume", status_code=202)
-def resume_stack(name: str, db: Db, response: Response) -> dict[str, Any]:
-    return _accepted(operations.resume(db, name), response)
+def resume_stack(name: str, db: Db, request: Request, response: Response) -> dict[str, Any]:
+    command = _act(request, db, Action.RESUME, name, lambda: operations.resume(db, name))
+    return _accepted(command, response)
 
 
 @commands.post("/{command_id}/cancel", status_code=202)
 def cancel_command(
-    command_id: Annotated[int, Path(ge=1, le=MAX_ID)], db: Db, response: Response
+    command_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    db: Db,
+    request: Request,
+    response: Response,
 ) -> dict[str, Any]:
     """A PENDING command is CANCELLED now; a RUNNING one is asked to stop at its next step
     boundary (poll it). 409 for a command that has already ended."""
-    return _accepted(operations.cancel(db, command_id, by="the HTTP API"), response)
+    stack = db.commands.require(command_id).stack_id
+    by = identity.principal(request).shown
+    command = _act(
+        request, db, Action.CANCEL, stack, lambda: operations.cancel(db, command_id, by=by)
+    )
+    return _accepted(command, response)

@@ -23,65 +23,84 @@ set it, so a forged click is refused even where ``SameSite`` is not honoured.
 With sign-in through OpenID Connect configured (``--oidc-issuer``, ``sign_in.py``), a person
 signs in at the provider instead, and the same kind of session (the same cookie) records who
 they are and their groups, with a digest of the provider's issuer and the client id in place of
-the token's (``OidcConfig.session_digest``: another provider ends every session). Reads then
-need a session (or the token), as when a token is set. What a person may do is the access
-policy's (``controller.web.api.identity``); the token form keeps working beside the button.
+the token's (``OidcConfig.session_digest``: another provider ends every session). What they may
+do is the access policy's (``controller.web.api.identity``); the token form keeps working
+beside the "Sign in" button.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from fastapi import Request, Response
+from fastapi import HTTPException, Request, Response
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from controller.config.oidc import OidcConfig
 from controller.db import Database
+from controller.models.access import Action, Principal, PrincipalKind
+from controller.web.api import identity
+from controller.web.api.identity import COOKIE, TOKEN_ENV, session_hash, token_digest
 
-COOKIE = "stackctl_console"
-_CONTEXT = b"stackctl console session v2"
-TOKEN_ENV = "STACKCTL_API_TOKEN"
+__all__ = ["COOKIE", "TOKEN_ENV", "Access", "access", "close_session", "forged", "open_session"]
+
 _ACCESS = "console_access"  # where a request's Access is kept (scope["state"]) once computed
 
 
 @dataclass(frozen=True)
 class Access:
-    """What this request may do, and why not (the reason is shown beside disabled buttons)."""
+    """What this request may do, and why not (the reason is shown beside disabled buttons).
 
+    ``principal``: who the request is (``controller.web.api.identity``); ``token_configured``:
+    the controller has an API token (the token form is offered); ``sign_in``: people sign in
+    through OpenID Connect; ``session_ended``: the cookie names a session that expired or was
+    closed."""
+
+    principal: Principal
     token_configured: bool
-    reads_open: bool
-    signed_in: bool
-    session_ended: bool = False  # its cookie names a session that expired or was closed
-    sign_in: bool = False  # people sign in through OpenID Connect here
-    who: str | None = None  # the person signed in (None: the token, or nobody)
-    groups: tuple[str, ...] = ()
+    sign_in: bool = False
+    session_ended: bool = False
+
+    @property
+    def who(self) -> str | None:
+        """The person signed in through OpenID Connect (None: a token, or nobody)."""
+        return self.principal.name if self.principal.kind is PrincipalKind.USER else None
+
+    @property
+    def signed_in(self) -> bool:
+        return self.principal.kind is not PrincipalKind.ANONYMOUS
 
     @property
     def can_read(self) -> bool:
-        return self.reads_open or self.signed_in
+        return self.principal.may_somewhere(Action.READ)
 
     @property
     def can_act(self) -> bool:
-        return self.token_configured and self.signed_in and self.who is None
+        """Whether some stack allows the caller an operator's action (the buttons work)."""
+        return self.signed_in and self.principal.may_somewhere(Action.SYNC)
+
+    @property
+    def no_access(self) -> bool:
+        """A person signed in whom no binding names: the page says so and shows nothing."""
+        return self.principal.kind is PrincipalKind.USER and not self.principal.bound
 
     @property
     def why_not(self) -> str:
         """Why the action buttons do nothing, or "" when they work."""
-        if self.who is not None:
-            return f"Signed in as {self.who}: what you may do is set by the access policy."
-        if not self.token_configured:
+        if self.can_act:
+            return ""
+        if self.signed_in:
+            return f"{self.principal.shown} may read only: acting needs the operator role."
+        if not self.token_configured and not self.sign_in:
             return (
                 f"Actions are off: this controller has no API token (start it with {TOKEN_ENV}"
                 " set to enable them)."
             )
-        if not self.signed_in:
-            return "Enter the API token to act (it is kept for this browser session only)."
-        return ""
+        if self.sign_in and not self.token_configured:
+            return "Sign in to act."
+        return "Enter the API token to act (it is kept for this browser session only)."
 
 
 def token_matches(request: Request, given: str) -> bool:
@@ -89,25 +108,24 @@ def token_matches(request: Request, given: str) -> bool:
     return bool(expected) and hmac.compare_digest(given.strip().encode(), expected.encode())
 
 
-def open_session(request: Request, response: Response) -> None:
-    """Record a new session for the configured token and give ``response`` its cookie."""
+def open_session(
+    request: Request,
+    response: Response,
+    *,
+    digest: str | None = None,
+    who: str | None = None,
+    groups: tuple[str, ...] = (),
+) -> None:
+    """Record a new session and give ``response`` its cookie: the API token's (by default), or
+    a person's signed in (``who``, ``groups``, ``digest``: the provider's, see identity)."""
     session_id = secrets.token_urlsafe(32)
     _database(request).console_sessions.open(
-        session_hash=_hash(session_id),
-        token_digest=_token_digest(request.app.state.token),
+        session_hash=session_hash(session_id),
+        token_digest=digest or token_digest(request.app.state.token),
         lifetime=timedelta(hours=request.app.state.session_hours),
+        who=who,
+        groups=groups,
     )
-    give_cookie(request, response, session_id)
-
-
-def new_session_id() -> tuple[str, str]:
-    """A new session's id (for the cookie) and what the database keeps of it (its hash)."""
-    session_id = secrets.token_urlsafe(32)
-    return session_id, _hash(session_id)
-
-
-def give_cookie(request: Request, response: Response, session_id: str) -> None:
-    """The session cookie holding ``session_id``, as every session has it."""
     response.set_cookie(
         COOKIE,
         session_id,
@@ -122,14 +140,8 @@ def close_session(request: Request, response: Response) -> None:
     """End this request's session on the server and drop its cookie."""
     given = request.cookies.get(COOKIE, "")
     if given:
-        _database(request).console_sessions.close(session_hash(request))
+        _database(request).console_sessions.close(session_hash(given))
     response.delete_cookie(COOKIE, path="/")
-
-
-def session_hash(request: Request) -> str:
-    """What the database keeps of this request's session id ("" without a cookie)."""
-    given = request.cookies.get(COOKIE, "")
-    return _hash(given) if given else ""
 
 
 def access(request: Request) -> Access:
@@ -142,33 +154,26 @@ def access(request: Request) -> Access:
 
 
 def _access(request: Request) -> Access:
-    expected: str | None = request.app.state.token
-    oidc: OidcConfig | None = getattr(request.app.state, "oidc", None)
-    if not expected and oidc is None:
-        return Access(token_configured=False, reads_open=True, signed_in=False)
-    given = request.cookies.get(COOKIE, "")
-    session = _database(request).console_sessions.find(_hash(given)) if given else None
-    person = (
-        session is not None and oidc is not None and session.token_digest == oidc.session_digest
-    )
-    live = person or (
-        session is not None and bool(expected) and session.token_digest == _token_digest(expected)
-    )
+    state = request.app.state
+    try:
+        who = identity.principal(request)
+    except HTTPException:  # a wrong bearer header on a page: nobody
+        who = Principal(identity.NOBODY, PrincipalKind.ANONYMOUS)
+    cookie = request.cookies.get(COOKIE, "")
     return Access(
-        token_configured=bool(expected),
-        reads_open=bool(request.app.state.open_reads),
-        signed_in=live or (bool(expected) and _has_bearer(request, expected)),
-        session_ended=bool(given) and not live,
-        sign_in=oidc is not None,
-        who=session.who if person and session else None,
-        groups=session.groups if person and session else (),
+        principal=who,
+        token_configured=bool(state.token),
+        sign_in=bool(getattr(state, "oidc_digest", None)),
+        session_ended=bool(cookie) and who.kind is PrincipalKind.ANONYMOUS,
     )
 
 
 def forged(request: Request) -> bool:
-    """An action carried by the cookie alone, without htmx's header: a cross-site form."""
-    expected: str | None = request.app.state.token
-    if expected and _has_bearer(request, expected):
+    """An action carried by the cookie alone, without htmx's header: a cross-site form. A
+    request with a bearer header that identifies someone is not (no other site's form can
+    send one)."""
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and given.strip() and access(request).signed_in:
         return False
     return request.headers.get("hx-request") != "true"
 
@@ -203,22 +208,3 @@ class EndedSessions:
 def _database(request: Request) -> Database:
     db: Database = request.app.state.database.get()
     return db
-
-
-def _hash(session_id: str) -> str:
-    """What the database keeps of a session id: a copy of the database gives no live cookie."""
-    return hashlib.sha256(session_id.encode()).hexdigest()
-
-
-def _token_digest(token: str) -> str:
-    """Which token a session was opened with, without keeping it: a new token ends them all."""
-    return hmac.new(token.encode(), _CONTEXT, hashlib.sha256).hexdigest()
-
-
-def _has_bearer(request: Request, expected: str) -> bool:
-    scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    return (
-        scheme.lower() == "bearer"
-        and bool(given.strip())
-        and hmac.compare_digest(given.strip().encode(), expected.encode())
-    )

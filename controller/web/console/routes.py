@@ -20,8 +20,10 @@ from fastapi.staticfiles import StaticFiles
 
 from controller.db import Database
 from controller.db.rows import MAX_ID
+from controller.models.access import Action
 from controller.models.errors import NotFoundError
-from controller.web.console import actions, streams
+from controller.web.api import identity
+from controller.web.console import actions, audit_page, streams
 from controller.web.console.auth import EndedSessions, access
 from controller.web.console.sign_in import mount_sign_in
 from controller.web.console.templating import HERE, render, render_text
@@ -51,6 +53,7 @@ def mount_console(app: FastAPI) -> None:
     app.mount("/ui/static", StaticFiles(directory=str(HERE / "static")), name="console-static")
     app.include_router(router)
     app.include_router(actions.router)
+    app.include_router(audit_page.router)
     app.include_router(streams.router)
     mount_sign_in(app)  # /ui/login, /ui/auth/callback, /ui/logout (OpenID Connect)
 
@@ -61,7 +64,28 @@ def database(request: Request) -> Database:
 
 
 def token_page(request: Request) -> HTMLResponse:
+    """The page for whoever may read nothing: a person whom no binding names is told so (and
+    shown nothing else); anybody else is asked for the token or to sign in."""
+    if access(request).no_access:
+        return render(request, "no_access.html", status_code=403, title="No access")
     return render(request, "token.html", status_code=401, title="API token needed")
+
+
+def readable(request: Request, name: str) -> bool:
+    """Whether the caller's grants reach stack ``name`` for reading."""
+    return access(request).principal.may(Action.READ, name, identity.labels_of(request, name))
+
+
+def forbidden_page(request: Request, name: str) -> HTMLResponse:
+    message = f"{access(request).principal.shown} may not read stack {name!r}."
+    return render(request, "missing.html", status_code=403, title="Forbidden", message=message)
+
+
+def readable_stacks(request: Request) -> list[str] | None:
+    """The stacks the caller may read, or ``None`` for every one."""
+    if access(request).principal.may(Action.READ):
+        return None
+    return identity.visible(request, sorted(database(request).stacks.labels()))
 
 
 def missing_page(request: Request, error: NotFoundError) -> HTMLResponse:
@@ -79,7 +103,14 @@ def stacks(
 ) -> HTMLResponse:
     if not access(request).can_read:
         return token_page(request)
-    view = stacks_view(database(request), status=_status(status), query=q, page=page, per=per)
+    view = stacks_view(
+        database(request),
+        status=_status(status),
+        query=q,
+        page=page,
+        per=per,
+        only=readable_stacks(request),
+    )
     return render(
         request, "stacks.html", title="Stacks", view=view, status=status, q=q, etag=table_etag
     )
@@ -105,7 +136,8 @@ def stacks_table(
     db = database(request)
     if since and since == table_etag(db.stacks.change_marker(), status, q, str(page), str(per)):
         return Response(status_code=204)  # one small query: the table is built only on change
-    view = stacks_view(db, status=_status(status), query=q, page=page, per=per)
+    only = readable_stacks(request)
+    view = stacks_view(db, status=_status(status), query=q, page=page, per=per, only=only)
     context = {"view": view, "status": status, "q": q, "etag": table_etag}
     if not since:
         return render(request, "_stacks_table.html", **context)
@@ -125,6 +157,8 @@ def table_etag(marker: str, *parts: str) -> str:
 def stack(request: Request, name: str) -> HTMLResponse:
     if not access(request).can_read:
         return token_page(request)
+    if not readable(request, name):
+        return forbidden_page(request, name)
     try:
         body, digest = _stack_body(request, name)
     except NotFoundError as e:
@@ -137,6 +171,8 @@ def stack_body(request: Request, name: str, since: str = "") -> Response:
     """The stack page's content; ``204`` when it is what the page already shows."""
     if not access(request).can_read:
         return Response(status_code=401)
+    if not readable(request, name):
+        return Response(status_code=403)
     try:
         body, digest = _stack_body(request, name)
     except NotFoundError as e:  # deleted while its page was open: say so, stop polling
@@ -162,6 +198,8 @@ def diff(
 ) -> HTMLResponse:
     if not access(request).can_read:
         return token_page(request)
+    if not readable(request, name):
+        return forbidden_page(request, name)
     try:
         view = diff_view(database(request), name, old=old or None, new=new or None)
     except NotFoundError as e:
@@ -177,4 +215,6 @@ def command(request: Request, command_id: CommandId) -> HTMLResponse:
         page = command_page(database(request), command_id)
     except NotFoundError as e:
         return missing_page(request, e)
+    if not readable(request, page.command.stack_id):
+        return forbidden_page(request, page.command.stack_id)
     return render(request, "command.html", title=f"command {command_id}", page=page)

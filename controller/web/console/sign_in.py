@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-from datetime import timedelta
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
@@ -37,14 +36,8 @@ from controller.config.oidc import OidcConfig
 from controller.db import Database
 from controller.models.access import PrincipalKind
 from controller.models.audit import Actor, AuditResult, Surface
-from controller.web.console.auth import (
-    COOKIE,
-    Access,
-    access,
-    give_cookie,
-    new_session_id,
-    session_hash,
-)
+from controller.web.api.identity import session_hash
+from controller.web.console.auth import COOKIE, Access, access, close_session, open_session
 from controller.web.console.oidc import (
     SIGN_IN_COOKIE,
     SIGN_IN_SECONDS,
@@ -107,13 +100,11 @@ async def callback(request: Request) -> Response:
     except SignInFailed as e:
         log.warning("sign-in refused: %s", e.message)
         return _failed(request, e.message, e.status)
-    session_id, hashed = new_session_id()
-    await run_in_threadpool(_record_sign_in, request, person, hashed)
     target = _local(str(request.session.pop(_NEXT, "/")))
     response = templates.TemplateResponse(
         request, "signed_in.html", {"who": person.who, "target": target}
     )
-    give_cookie(request, response, session_id)
+    await run_in_threadpool(_record_sign_in, request, response, person)
     return response
 
 
@@ -123,13 +114,13 @@ async def logout(request: Request) -> Response:
     ``HX-Redirect``)."""
     if request.headers.get("hx-request") != "true":  # another site's form cannot sign one out
         return render(request, "_refused.html", 403, message="Refused: not from the console.")
-    signed = await run_in_threadpool(_end_session, request)
+    response = Response(status_code=204)
+    signed = await run_in_threadpool(_end_session, request, response)
     target = base_url(request) + "/"
     client = _client(request)
     if signed.who is not None and client is not None:
         target = await client.end_session_url(target) or target
-    response = Response(status_code=204, headers={"HX-Redirect": target})
-    response.delete_cookie(COOKIE, path="/")
+    response.headers["HX-Redirect"] = target
     return response
 
 
@@ -162,21 +153,18 @@ def _actor(request: Request, who: str) -> Actor:
     )
 
 
-def _record_sign_in(request: Request, person: Person, hashed: str) -> None:
-    """The person's session and the audit entry saying they signed in, in one transaction;
-    the session this browser had before is closed (a sign-in never keeps an old id)."""
+def _record_sign_in(request: Request, response: Response, person: Person) -> None:
+    """The person's session (its cookie on ``response``) and the audit entry saying they
+    signed in, in one transaction; the session this browser had is closed (a sign-in never
+    keeps an old id)."""
     db: Database = request.app.state.database.get()
     config: OidcConfig = request.app.state.oidc
     groups = ", ".join(person.groups) or "none"
     with db.transaction():
-        if previous := session_hash(request):
-            db.console_sessions.close(previous)
-        db.console_sessions.open(
-            session_hash=hashed,
-            token_digest=config.session_digest,
-            lifetime=timedelta(hours=request.app.state.session_hours),
-            who=person.who,
-            groups=person.groups,
+        if previous := request.cookies.get(COOKIE, ""):
+            db.console_sessions.close(session_hash(previous))
+        open_session(
+            request, response, digest=config.session_digest, who=person.who, groups=person.groups
         )
         entry = _actor(request, person.who).entry(
             "sign-in", AuditResult.OK, detail=f"groups: {groups}; sub: {person.subject}"
@@ -185,13 +173,13 @@ def _record_sign_in(request: Request, person: Person, hashed: str) -> None:
     log.info("console: %s signed in (groups: %s)", person.who, groups)
 
 
-def _end_session(request: Request) -> Access:
-    """Close this request's session (and record a person's ``sign-out``); who it was."""
+def _end_session(request: Request, response: Response) -> Access:
+    """Close this request's session, drop its cookie (and record a person's ``sign-out``);
+    who it was."""
     signed = access(request)
     db: Database = request.app.state.database.get()
     with db.transaction():
-        if hashed := session_hash(request):
-            db.console_sessions.close(hashed)
+        close_session(request, response)
         if signed.who is not None:
             db.audit.record(_actor(request, signed.who).entry("sign-out", AuditResult.OK))
     return signed

@@ -26,6 +26,8 @@ from fastapi.responses import Response, StreamingResponse
 from controller.db import Database
 from controller.db.rows import MAX_ID
 from controller.models import Command, CommandLog
+from controller.models.access import Action
+from controller.web.api import identity
 from controller.web.console.auth import access
 from controller.web.console.templating import render_text
 
@@ -46,6 +48,11 @@ def event(kind: str, html: str, *, event_id: int | None = None) -> str:
     return f"{head}event: {kind}\n{data}\n"
 
 
+def _readable(request: Request, stack: str) -> bool:
+    labels = identity.labels_of(request, stack)
+    return access(request).principal.may(Action.READ, stack, labels)
+
+
 @router.get("/commands/{command_id}/stream")
 async def command_stream(
     request: Request,
@@ -55,7 +62,9 @@ async def command_stream(
     if not (await asyncio.to_thread(access, request)).can_read:  # a session: a database read
         return Response(status_code=401)
     db: Database = request.app.state.database.get()
-    await asyncio.to_thread(db.commands.require, command_id)  # 404 before the stream starts
+    command = await asyncio.to_thread(db.commands.require, command_id)  # 404 before it starts
+    if not await asyncio.to_thread(_readable, request, command.stack_id):
+        return Response(status_code=403)
     resumed = request.headers.get("last-event-id", "")
     start = int(resumed) if resumed.isdigit() else after
     stopping: threading.Event | None = getattr(request.app.state, "stopping", None)

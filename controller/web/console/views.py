@@ -10,7 +10,7 @@ containers.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -151,19 +151,30 @@ class StacksView:
 
 
 def stacks_view(
-    db: Database, *, status: str = "", query: str = "", page: int = 1, per: int = PAGE_SIZE
+    db: Database,
+    *,
+    status: str = "",
+    query: str = "",
+    page: int = 1,
+    per: int = PAGE_SIZE,
+    only: Collection[str] | None = None,
 ) -> StacksView:
     """The table's page ``page`` (from 1; past the last: the last) of ``per`` rows of the
-    stacks that are not deleted and that the filter keeps, by name; counts over all of them."""
+    stacks that are not deleted and that the filter keeps, by name; counts over all of them.
+    ``only``: the stacks the viewer may read (``None``: all)."""
     marker = db.stacks.change_marker()  # first: a change after it shows at the next look
     stamp = db.stack_table.stamp()
     per = min(max(per, 1), MAX_PAGE_SIZE)
     page = max(page, 1)
-    found = db.stack_table.page(status=status, query=query, offset=(page - 1) * per, limit=per)
+    found = db.stack_table.page(
+        status=status, query=query, offset=(page - 1) * per, limit=per, only=only
+    )
     last = max(1, -(-found.matched // per))
     if page > last:  # fewer stacks than when the page was asked for: the last page there is
         page = last
-        found = db.stack_table.page(status=status, query=query, offset=(page - 1) * per, limit=per)
+        found = db.stack_table.page(
+            status=status, query=query, offset=(page - 1) * per, limit=per, only=only
+        )
     c = found.counts
     counts = Counts(
         total=c["total"],
