@@ -19,6 +19,7 @@ groups claim (released through userinfo).
     with OidcProvider(tmp_path) as provider:             # or the `oidc_provider` fixture
         app = create_app(db_path=..., **provider.app_options())  # serve it on console_port
         provider.sign_in(page, "alice")                  # Playwright, the real login page
+        provider.sign_in_over_http(client, "bob")        # httpx, the same pages, no browser
 
 A provider that cannot start (no node, no modules, exits) is ``OidcProviderUnavailable`` with
 the command that installs it: the fixture skips with it, and fails in CI.
@@ -259,3 +260,40 @@ class OidcProvider:
             password if password is not None else self.password(user)
         )
         page.get_by_role("button", name="Sign in").click()
+
+    # A person without a browser (httpx) ----------------------------------------------
+
+    def sign_in_over_http(
+        self, console: httpx.Client, user: str, *, at: str = "/"
+    ) -> httpx.Response:
+        """Sign ``user`` in as a browser would, with ``console`` (an ``httpx.Client`` on
+        ``console_url``, keeping its cookies): the console's answer to the callback (200, the
+        session cookie now in ``console.cookies``)."""
+        callback = self.log_in_over_http(start_sign_in(console, at), user)
+        return console.get(callback)
+
+    def log_in_over_http(self, authorize: str, user: str) -> str:
+        """The provider's login page filled in as a person does, from the console's redirect
+        to ``authorize``: the URL it sends the browser back to (the console's callback with a
+        code and the state), not followed."""
+        with httpx.Client(timeout=15) as browser:
+            answer = browser.get(authorize)
+            while answer.is_redirect and "/interaction/" not in str(answer.url):
+                answer = browser.get(answer.url.join(answer.headers["location"]))
+            action = re.search(r'action="(/interaction/[^"]+/login)"', answer.text)
+            assert answer.status_code == 200 and action is not None, answer.text
+            form = {"username": user, "password": self.password(user)}
+            answer = browser.post(self.issuer + action.group(1), data=form)
+            while answer.is_redirect:
+                location = str(answer.url.join(answer.headers["location"]))
+                if location.startswith(self.redirect_uri):
+                    return location
+                answer = browser.get(location)
+        raise AssertionError(f"the provider did not send the browser back: {answer.status_code}")
+
+
+def start_sign_in(console: httpx.Client, at: str = "/") -> str:
+    """``/ui/login``'s redirect to the provider (the pending sign-in now in the cookies)."""
+    answer = console.get("/ui/login", params={"next": at})
+    assert answer.status_code == 302, answer.text
+    return str(answer.headers["location"])
