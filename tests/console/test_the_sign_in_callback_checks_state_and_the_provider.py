@@ -189,3 +189,19 @@ def _session_data(cookie: str) -> str:
 
     payload = cookie.strip('"').split(".")[0]
     return base64.b64decode(payload + "=" * (-len(payload) % 4)).decode()
+
+
+def test_stackctl_run_signs_people_in_with_its_oidc_flags(
+    oidc_provider: Any, root: Path, tmp_path: Path
+) -> None:
+    from helpers.controller_process import ControllerProcess
+
+    process = ControllerProcess(root, tmp_path / "run.db", extra=oidc_provider.run_flags()).start()
+    try:
+        with httpx.Client(base_url=oidc_provider.console_url, timeout=15) as console:
+            assert oidc_provider.sign_in_over_http(console, "carol").status_code == 200
+            page = console.get("/")
+        assert '<span id="signed-in-as">Signed in as <strong>carol</strong>' in page.text
+    finally:
+        process.stop()
+    assert "people sign in at " + oidc_provider.issuer in process.log.read_text()
