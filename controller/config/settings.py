@@ -91,8 +91,8 @@ class Settings:
         " name or group, on which stacks. Keep it outside the watched folder; read again when it"
         " changes.", shown="none: people signed in hold no role")] = None
     console_session_hours: Annotated[float, setting(ge=0.1, text=
-        "Hours a web console session lasts once the token is entered; \"Forget token\" ends it"
-        " at once.")] = 12.0
+        "Hours a web console session lasts once the token is entered or a person signs in;"
+        " \"Forget token\" or \"Sign out\" ends it at once.")] = 12.0
     # Sign-in with OpenID Connect (controller.config.oidc): the first three go together.
     oidc_issuer: Annotated[str | None, setting(
         "Sign people in to the web console with this OpenID Connect provider: its issuer URL"

@@ -205,3 +205,15 @@ def test_stackctl_run_signs_people_in_with_its_oidc_flags(
     finally:
         process.stop()
     assert "people sign in at " + oidc_provider.issuer in process.log.read_text()
+
+
+@pytest.mark.parametrize(
+    "elsewhere", ["//evil.example.com/x", "/\t/evil.example.com", "https://evil.example.com"]
+)
+def test_the_page_to_come_back_to_is_only_one_of_the_console(
+    oidc_provider: Any, console: httpx.Client, elsewhere: str
+) -> None:
+    callback = through_provider(oidc_provider, start_sign_in(console, elsewhere))
+    answer = console.get(callback)
+    assert answer.status_code == 200
+    assert '<meta http-equiv="refresh" content="0; url=/">' in answer.text

@@ -25,6 +25,7 @@ access policy turns who and groups into grants).
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 
 from fastapi import APIRouter, FastAPI, Request
@@ -135,11 +136,13 @@ def _client(request: Request) -> OidcClient | None:
     return client
 
 
+_PAGE = re.compile(r"/(?!/)[A-Za-z0-9\-._~!$&'()*+,;=:@/%?]*")
+
+
 def _local(path: str) -> str:
-    """``path`` when it is a page of this console (``/...``, not ``//host``), else ``/``."""
-    if path.startswith("/") and not path.startswith("//") and "\\" not in path:
-        return path
-    return "/"
+    """``path`` when it is a page of this console (``/...``: not ``//host``, no backslash,
+    space or control character a browser would drop or turn into ``/``), else ``/``."""
+    return path if _PAGE.fullmatch(path) else "/"
 
 
 def _failed(request: Request, message: str, status: int) -> HTMLResponse:
