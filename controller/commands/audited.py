@@ -30,9 +30,11 @@ def audited(
     *,
     stack_id: str | None = None,
     version: str | None = None,
+    detail: str | None = None,
 ) -> T:
     """``run()`` and its audit entry in one transaction. A ``Command`` result names its id and
-    version in the entry; other results name ``version`` as given."""
+    version in the entry; other results name ``version`` as given. ``detail``: what the
+    entry says of a change that is no stack's (``token ci``); an error's message wins."""
     try:
         with db.transaction():
             result = run()
@@ -40,7 +42,12 @@ def audited(
             stack = stack_id or (result.stack_id if isinstance(result, Command) else None)
             db.audit.record(
                 actor.entry(
-                    action, AuditResult.OK, stack_id=stack, version=shown, command_id=command_id
+                    action,
+                    AuditResult.OK,
+                    stack_id=stack,
+                    version=shown,
+                    command_id=command_id,
+                    detail=detail,
                 )
             )
             return result
