@@ -59,7 +59,12 @@ def audit(
     else:
         print_table(AUDIT_COLUMNS, [audit_row(entry) for entry in page.items])
     if page.next_cursor is not None:
-        typer.echo(f"(older entries left out: --limit {min(limit * 2, MAX_LIMIT)})", err=True)
+        more = (
+            f"--limit {min(limit * 2, MAX_LIMIT)} shows more"
+            if limit < MAX_LIMIT
+            else "--since or --stack narrows the list"
+        )
+        typer.echo(f"older entries left out: {more}", err=True)
 
 
 def audit_row(entry: AuditEntry) -> list[object]:

@@ -35,16 +35,17 @@ def create(
         None,
         "--stacks",
         help="Only these stacks: name patterns and/or labels, comma-separated (shop*,billing"
-        " or team=shop) [default: every stack].",
+        " or team=shop).",
+        show_default="every stack",
     ),
     expires: str | None = typer.Option(
-        None, "--expires", help="Its lifetime: 90m, 12h, 30d or 2w [default: never]."
+        None, "--expires", help="Its lifetime: 90m, 12h, 30d or 2w.", show_default="never"
     ),
     owner: str | None = typer.Option(
         None,
         "--owner",
-        help="The person it acts for (a personal token) [default: none, a service token,"
-        " recorded as `token NAME`].",
+        help="The person it acts for (a personal token).",
+        show_default="none: a service token, recorded as `token NAME`",
     ),
     db: Path | None = DB_OPTION,
     output: Output = OUTPUT_OPTION,
