@@ -29,6 +29,8 @@ test: $(STAMP)
 		|| echo "make test: debootstrap/systemd-analyze missing; the deploy tests will skip"
 	@bash scripts/browser.sh --status >/dev/null 2>&1 || bash scripts/browser.sh >/dev/null \
 		|| echo "make test: chromium could not be installed; the browser tests will skip"
+	@bash scripts/oidc-provider.sh --status >/dev/null 2>&1 || bash scripts/oidc-provider.sh \
+		|| echo "make test: node or the test OpenID provider could not be installed; the sign-in tests will skip"
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # The engine first (installs and starts dockerd and the example's image when missing; root).

@@ -573,3 +573,60 @@ def page(browser: Any) -> Iterator[Any]:
 # ======================================================================================
 # End of browser fixtures.
 # ======================================================================================
+
+
+# ======================================================================================
+# OpenID provider fixtures (panva's oidc-provider under Node.js).  Owner: console sign-in.
+#
+#   oidc_provider   (function)   helpers.oidc.OidcProvider, started: a real, certified OpenID
+#                                provider on 127.0.0.1 with issuer http://localhost:PORT
+#                                (.issuer), client .client_id / .client_secret (in
+#                                .secret_file), users alice (groups ops), bob (none), carol
+#                                (admins), scopes helpers.oidc.SCOPES; registered for a
+#                                console at .console_url (http://127.0.0.1:.console_port):
+#                                give the console .app_options() (create_app) or .run_flags()
+#                                (stackctl run) and serve it there.  .sign_in(page, "alice")
+#                                signs a Playwright page in through the real login page.
+#                                Stopped by its process group and its folder removed at
+#                                teardown, whatever happened.  Node or the modules missing:
+#                                the test skips with the reason, and FAILS under
+#                                STACKCTL_REQUIRE_DOCKER=1 or CI.  Install with
+#                                `bash scripts/oidc-provider.sh` (the fixture runs its
+#                                `--modules` part itself: npm ci when the lock changed).
+#   oidc_provider_factory        callable(users=None, client_id="stackctl", console_port=None)
+#                   (function)   -> another started OidcProvider (other users:
+#                                {"dave": helpers.oidc.OidcUser("dave", ("ops", "admins"))}),
+#                                each stopped at teardown.
+# ======================================================================================
+
+
+@pytest.fixture
+def oidc_provider_factory(tmp_path: Path) -> Iterator[Callable[..., Any]]:
+    from helpers.oidc import OidcProvider, OidcProviderUnavailable
+
+    started: list[Any] = []
+
+    def make(**options: Any) -> Any:
+        provider = OidcProvider(tmp_path, **options)
+        started.append(provider)
+        try:
+            provider.start()
+        except OidcProviderUnavailable as exc:
+            _browser_unavailable(f"the test OpenID provider cannot run: {exc}")
+        return provider
+
+    try:
+        yield make
+    finally:
+        for provider in started:
+            provider.stop()
+
+
+@pytest.fixture
+def oidc_provider(oidc_provider_factory: Callable[..., Any]) -> Any:
+    return oidc_provider_factory()
+
+
+# ======================================================================================
+# End of OpenID provider fixtures.
+# ======================================================================================

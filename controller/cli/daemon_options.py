@@ -18,6 +18,7 @@ from controller.cli.running import engine_specs
 from controller.config.settings import Settings
 
 if TYPE_CHECKING:
+    from controller.config.oidc import OidcConfig
     from controller.daemon.options import DaemonOptions
     from controller.db import RetentionPolicy
     from controller.desired.delivery import CommitStatus, NotifyTarget
@@ -47,7 +48,19 @@ def _made(settings: Settings) -> dict[str, Any]:
         "allowed_hosts": _allowed_hosts(settings),
         "registry_auth": _absolute(settings.registry_auth),
         "engines": engine_specs(settings.engines),
+        "oidc": _oidc(settings),
     }
+
+
+def _oidc(settings: Settings) -> OidcConfig | None:
+    """The console's sign-in, or none; a half configuration, a secret file that cannot be read
+    or a malformed value is a usage error naming its flag (at start, not at the first sign-in)."""
+    from controller.config.oidc import OidcSettingError, oidc_config
+
+    try:
+        return oidc_config(settings)
+    except OidcSettingError as e:
+        raise typer.BadParameter(str(e), param_hint="--" + e.setting.replace("_", "-")) from e
 
 
 def _watched(settings: Settings) -> Path:
@@ -78,6 +91,7 @@ def _retention(settings: Settings) -> RetentionPolicy:
             keep_commands=settings.keep_commands,
             keep_days=settings.keep_days,
             event_days=settings.event_days,
+            audit_days=settings.audit_days,
         )
     except ValueError as e:
         raise typer.BadParameter(f"retention: {e}") from e

@@ -26,6 +26,7 @@ from pydantic.dataclasses import dataclass
 from pydantic_settings import BaseSettings, EnvSettingsSource, YamlConfigSettingsSource
 from pydantic_settings.sources.utils import parse_env_vars
 
+from controller.config.oidc import DEFAULT_GROUPS_CLAIM, DEFAULT_SCOPES, DEFAULT_USERNAME_CLAIM
 from controller.config.shared import (
     DB_HELP,
     ENGINES_HELP,
@@ -90,8 +91,26 @@ class Settings:
         " name or group, on which stacks. Keep it outside the watched folder; read again when it"
         " changes.", shown="none: people signed in hold no role")] = None
     console_session_hours: Annotated[float, setting(ge=0.1, text=
-        "Hours a web console session lasts once the token is entered; \"Forget token\" ends it"
-        " at once.")] = 12.0
+        "Hours a web console session lasts once the token is entered or a person signs in;"
+        " \"Forget token\" or \"Sign out\" ends it at once.")] = 12.0
+    # Sign-in with OpenID Connect (controller.config.oidc): the first three go together.
+    oidc_issuer: Annotated[str | None, setting(
+        "Sign people in to the web console with this OpenID Connect provider: its issuer URL"
+        " (discovery at ISSUER/.well-known/openid-configuration; docs/sign-in.md). Needs"
+        " --oidc-client-id and --oidc-client-secret-file.", shown="none: no sign-in")] = None
+    oidc_client_id: Annotated[str | None, setting(
+        "This controller's client id at the provider (its redirect URI:"
+        " PUBLIC_URL/ui/auth/callback).")] = None
+    oidc_client_secret_file: Annotated[Path | None, setting(
+        "File holding the client's secret (read once at start).")] = None
+    oidc_scopes: Annotated[str, setting(
+        "Scopes asked for at sign-in, space-separated (add the one your provider wants for"
+        " groups, e.g. groups).")] = DEFAULT_SCOPES
+    oidc_groups_claim: Annotated[str, setting(
+        "The claim (ID token or userinfo) listing a person's groups.")] = DEFAULT_GROUPS_CLAIM
+    oidc_username_claim: Annotated[str, setting(
+        "The claim naming a person; without it, their email, else their subject (sub).")
+    ] = DEFAULT_USERNAME_CLAIM
     api_body_budget: Annotated[int, setting(ge=1, text=
         "MiB of push webhook bodies the API holds at once, all senders together; a body beyond"
         " answers 503.")] = 32
@@ -113,6 +132,8 @@ class Settings:
     keep_days: Annotated[float, setting(ge=0, text=
         "Days a finished command (and its log) is kept beyond those.")] = 7.0
     event_days: Annotated[float, setting(ge=0, text="Days events are kept.")] = 30.0
+    audit_days: Annotated[float, setting(ge=1, text=
+        "Days audit log entries are kept (who changed what); nothing else deletes them.")] = 365.0
     # The repository declared by flags (named `default`); more come from `kind: Repository`.
     git_url: Annotated[str | None, setting(
         "Follow this git repository too (https, ssh, git://, file:// or a path), named"

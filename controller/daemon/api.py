@@ -63,6 +63,7 @@ def start_api(
         access_policy=options.access_policy,
         public_url=options.public_url,
         controller_side=controller_side(options, engines, claims or Claims()),
+        oidc=options.oidc,
         hook_limits=HookLimits(
             body_budget=options.api_body_budget * MIB, body_timeout=options.api_body_timeout
         ),
@@ -75,10 +76,11 @@ def start_api(
         max_connections=options.api_max_connections,
     )
     log.info(
-        "HTTP API and web console on http://%s:%d/ (actions %s)",
+        "HTTP API and web console on http://%s:%d/ (actions %s%s)",
         host,
         server.port,
         "need the API token" if options.api_token else "off: set STACKCTL_API_TOKEN",
+        f"; people sign in at {options.oidc.issuer}" if options.oidc else "",
     )
     return server
 

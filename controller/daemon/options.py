@@ -7,7 +7,8 @@ and default, so that a new setting is one field of ``Settings`` and reaches the 
 itself. Declared here (``_Made``) are only the options the controller needs in another form
 than a setting's value, each with the settings it is made from (``made_from``): ``api`` an
 address or none (``api``, ``no_api``), ``repository`` one spec of the ``git_*`` settings,
-``retention`` a policy of the ``keep_*``, ``notify`` checked destinations... and the two secrets
+``retention`` a policy of the ``keep_*``, ``notify`` checked destinations, ``oidc`` the console's
+sign-in (the ``oidc_*`` settings and the secret read from its file)... and the two secrets
 that are never settings (never a flag: every user sees a process's arguments), read from the
 environment. ``cli/daemon_options.py`` makes them, checking each (a usage error names its flag).
 
@@ -22,6 +23,7 @@ from dataclasses import Field, dataclass, field, fields, make_dataclass
 from pathlib import Path
 from typing import Any
 
+from controller.config.oidc import OidcConfig
 from controller.config.settings import Settings
 from controller.db import RetentionPolicy
 from controller.desired.delivery import NotifyTarget
@@ -34,6 +36,12 @@ _GIT = (
     "git_url", "git_ref", "git_path", "git_interval", "git_token_file", "git_ssh_key_file",
     "git_known_hosts_file", "git_webhook_secret_file", "git_commit_status",
     "git_commit_status_token_file", "git_commit_status_api",
+)  # fmt: skip
+
+
+_OIDC = (
+    "oidc_issuer", "oidc_client_id", "oidc_client_secret_file", "oidc_scopes",
+    "oidc_groups_claim", "oidc_username_claim",
 )  # fmt: skip
 
 
@@ -55,7 +63,7 @@ class _Made:
     repository: RepositorySpec | None = field(default=None, metadata=made_from(*_GIT))
     retention: RetentionPolicy = field(
         default_factory=RetentionPolicy,
-        metadata=made_from("keep_commands", "keep_days", "event_days"),
+        metadata=made_from("keep_commands", "keep_days", "event_days", "audit_days"),
     )
     notify: tuple[NotifyTarget, ...] = field(default=(), metadata=made_from("notify"))
     # --notify-allow: the destinations manifests may name (none: no destination at all)
@@ -63,6 +71,8 @@ class _Made:
     secrets_dir: Path | None = field(default=None, metadata=made_from("secrets_dir"))
     allowed_hosts: tuple[str, ...] = field(default=(), metadata=made_from("allowed_hosts"))
     registry_auth: Path | None = field(default=None, metadata=made_from("registry_auth"))
+    # The console's sign-in (the oidc_* settings, the secret read from its file); None: none.
+    oidc: OidcConfig | None = field(default=None, metadata=made_from(*_OIDC))
     # The named engines stacks may target (`local` always; more from the --engines file).
     engines: Mapping[str, EngineSpec] = field(
         default_factory=local_only, metadata=made_from("engines")

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,8 @@ from controller.db import Database
 from controller.desired.reach import Reach
 from controller.desired.repository_spec import RepositorySpec
 from controller.models import Event, LogLevel
+from controller.models.audit import AuditEntry, AuditResult, Surface
+from controller.models.errors import StackctlError
 from controller.sources.git import matching, webhooks
 from controller.sources.git.deliveries import Deliveries
 from controller.sources.git.sizing import CheckoutLimits
@@ -282,6 +285,7 @@ class Sources:
                         "repository": name,
                     }
                 puller.trigger(f"{provider} push {push.after[:12]} to {push.ref}")
+                self._audit(provider, name, push)
                 self.stats.webhook(provider, "accepted")
                 return 202, {
                     "detail": f"fetching {name} now; a new commit is recorded as versions"
@@ -291,6 +295,20 @@ class Sources:
                     "after": push.after,
                 }
         return self._answer(provider, outcome)
+
+    def _audit(self, provider: str, name: str, push: webhooks.Push) -> None:
+        """A verified push that asks for a fetch, in the audit log as the forge's: the versions
+        it leads to name its commit (``git_commit``, ``git_author``)."""
+        entry = AuditEntry(
+            who=f"webhook from {provider}",
+            who_kind="webhook",
+            surface=Surface.WEBHOOK,
+            action=f"fetch {name}",
+            result=AuditResult.OK,
+            detail=f"push {push.after[:12]} to {push.ref} (delivery {push.delivery or '-'})",
+        )
+        with suppress(StackctlError):  # the fetch goes on: the database says why elsewhere
+            self._db.audit.record(entry)
 
     def _answer(self, provider: str, outcome: webhooks.Outcome) -> tuple[int, dict[str, object]]:
         status = getattr(outcome, "http_status", 400)

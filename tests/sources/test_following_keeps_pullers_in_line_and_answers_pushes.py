@@ -283,3 +283,19 @@ def test_a_body_announced_too_large_is_refused_before_anything(sources: Sources,
     assert status == 413
     assert sources.stats.snapshot().webhooks == {("unknown", "toolarge"): 1}
     assert hooked.calls == []
+
+
+def test_a_push_that_fetches_is_in_the_audit_log_as_the_forges(
+    sources: Sources, hooked: Triggers, db: Database
+):
+    body = push(INFRA)
+    sources.receive_push(headers=github_headers(SECRET, body), body=body)
+    sources.receive_push(headers=github_headers(SECRET, body), body=body)  # a redelivery: no
+    [entry] = db.audit.list().items
+    assert (entry.who, entry.who_kind, entry.surface.value, entry.action) == (
+        "webhook from github",
+        "webhook",
+        "webhook",
+        "fetch infra",
+    )
+    assert entry.detail == f"push {'b' * 12} to refs/heads/main (delivery d-1)"

@@ -6,7 +6,8 @@
   ``True``, or ``False``/a string saying why it fails.
 - ``/metrics``: Prometheus text from ``controller.web.api.metrics``.
 - ``/``: the web console (``controller.web.console``): pages for people, over the same
-  repositories, with the same token for its buttons.
+  repositories, with the same token for its buttons; people sign in to it through an OpenID
+  provider when ``oidc`` is given (``/ui/login``, ``/ui/auth/callback``, ``/ui/logout``).
 - ``/docs``: Swagger UI 5, its assets served from the ``fastapi-offline`` package (no CDN:
   it works offline; Swagger UI 4, as ``swagger-ui-bundle`` had, cannot read OpenAPI 3.1);
   ``/openapi.json`` is the schema. ReDoc (CDN only) is off.
@@ -49,6 +50,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from controller import __version__
+from controller.config.oidc import OidcConfig
 from controller.db import InvalidCursorError
 from controller.models.errors import (
     ConflictError,
@@ -88,6 +90,7 @@ def create_app(
     hosts: HostPolicy | None = None,
     session_hours: float = 12.0,
     public_url: str | None = None,
+    oidc: OidcConfig | None = None,
     hook_limits: HookLimits | None = None,
     access_policy: Path | None = None,
     controller_side: ControllerSide | None = None,
@@ -98,19 +101,24 @@ def create_app(
     Swarm stack's services and tasks). ``hosts``: the ``Host`` names answered, others 400
     (the daemon always gives it; ``None``, for tests and embedding, answers any). A console
     session lasts ``session_hours``; its cookie is ``Secure`` over https, and always with an
-    https ``public_url`` (a TLS proxy in front). ``access_policy``: the file binding people
-    signed in to roles (``controller.web.api.identity``). ``controller_side``: where uploaded
-    manifests are kept and the engine's answers for ``apply``/``diff``/``ps``/``logs``
-    (``controller_side.py``; default: uploads beside the database, no engine)."""
+    https ``public_url`` (a TLS proxy in front). ``oidc``: people sign in to the console at
+    that OpenID provider (``controller.web.console.sign_in``), back at ``public_url`` (else the
+    address their browser used). ``access_policy``: the file binding people signed in to roles
+    (``controller.web.api.identity``). ``controller_side``: where uploaded manifests are kept
+    and the engine's answers for ``apply``/``diff``/``ps``/``logs`` (``controller_side.py``;
+    default: uploads beside the database, no engine)."""
     holder = DatabaseHolder(Path(db_path))
     app = _new_app(holder, refuses_hosts=hosts is not None)
     app.state.database = holder
     app.state.token = token or None
     app.state.open_reads = open_reads
     app.state.policy = PolicySource(access_policy)
-    app.state.oidc_digest = None  # set when people sign in through OpenID Connect
+    # people sign in through OpenID Connect: their sessions carry this digest (identity)
+    app.state.oidc_digest = oidc.session_digest if oidc is not None else None
     app.state.session_hours = session_hours
     app.state.secure_cookies = (public_url or "").startswith("https://")
+    app.state.public_url = public_url
+    app.state.oidc = oidc
     app.state.on_push = on_push
     hooks.configure(app, hook_limits)  # the webhook bodies' budget, deadline and threads
     app.state.observe = observe

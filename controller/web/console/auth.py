@@ -19,6 +19,13 @@ Reads follow the API's rule: open without a token or with ``--api-open-reads``; 
 pages ask for the token first. Actions need the session (or a bearer header, as the API) and,
 with the cookie, the ``HX-Request`` header htmx sends: a form posted from another site cannot
 set it, so a forged click is refused even where ``SameSite`` is not honoured.
+
+With sign-in through OpenID Connect configured (``--oidc-issuer``, ``sign_in.py``), a person
+signs in at the provider instead, and the same kind of session (the same cookie) records who
+they are and their groups, with a digest of the provider's issuer and the client id in place of
+the token's (``OidcConfig.session_digest``: another provider ends every session). What they may
+do is the access policy's (``controller.web.api.identity``); the token form keeps working
+beside the "Sign in" button.
 """
 
 from __future__ import annotations
@@ -55,6 +62,11 @@ class Access:
     token_configured: bool
     sign_in: bool = False
     session_ended: bool = False
+
+    @property
+    def who(self) -> str | None:
+        """The person signed in through OpenID Connect (None: a token, or nobody)."""
+        return self.principal.name if self.principal.kind is PrincipalKind.USER else None
 
     @property
     def signed_in(self) -> bool:

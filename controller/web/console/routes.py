@@ -25,6 +25,7 @@ from controller.models.errors import NotFoundError
 from controller.web.api import identity
 from controller.web.console import actions, audit_page, streams
 from controller.web.console.auth import EndedSessions, access
+from controller.web.console.sign_in import mount_sign_in
 from controller.web.console.templating import HERE, render, render_text
 from controller.web.console.views import (
     FILTERS,
@@ -43,15 +44,18 @@ CommandId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 def mount_console(app: FastAPI) -> None:
     """The console at ``/`` of ``app`` (whose ``state`` has ``database``, ``token``,
-    ``open_reads``, ``session_hours``, ``secure_cookies`` and, from the daemon, ``observe``)."""
-    if not hasattr(app.state, "observe"):
-        app.state.observe = None
+    ``open_reads``, ``session_hours``, ``secure_cookies`` and, from the daemon, ``observe``,
+    ``public_url`` and ``oidc``)."""
+    for name in ("observe", "public_url", "oidc"):
+        if not hasattr(app.state, name):
+            setattr(app.state, name, None)
     app.add_middleware(EndedSessions)
     app.mount("/ui/static", StaticFiles(directory=str(HERE / "static")), name="console-static")
     app.include_router(router)
     app.include_router(actions.router)
     app.include_router(audit_page.router)
     app.include_router(streams.router)
+    mount_sign_in(app)  # /ui/login, /ui/auth/callback, /ui/logout (OpenID Connect)
 
 
 def database(request: Request) -> Database:
