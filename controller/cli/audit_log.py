@@ -4,28 +4,22 @@ Every change is there, whichever way it came: the API and the console (a person,
 webhooks, and this command line (``local:<user>``); refusals too (``denied``: the role did
 not allow it; ``refused``: the state did not; ``failed``). Filters: ``--stack``, ``--who``,
 ``--since 24h`` or ``--since 2026-12-01T00:00Z``. Entries are kept ``--audit-days`` (365 by
-default), longer than commands; nothing else deletes them. ``AUDIT_COLUMNS`` and
-``audit_row`` are the table, for any command that prints entries.
+default), longer than commands; nothing else deletes them. The table is ``audit_table.py``'s,
+which ``stackctl --server URL audit`` prints too.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
 
 from controller.cli.app import app
-from controller.cli.output import OUTPUT_OPTION, Output, print_data, print_table, short, timestamp
+from controller.cli.audit_table import AUDIT_COLUMNS, audit_row, shown_who
+from controller.cli.output import OUTPUT_OPTION, Output, print_data, print_table
 from controller.cli.running import DB_OPTION, open_database
 from controller.models.durations import parse_since
 
-if TYPE_CHECKING:
-    from controller.models.audit import AuditEntry
-
-AUDIT_COLUMNS = (
-    "WHEN", "WHO", "SURFACE", "ACTION", "STACK", "VERSION", "COMMAND", "RESULT", "DETAIL",
-)  # fmt: skip
 MAX_LIMIT = 1000
 
 
@@ -67,23 +61,4 @@ def audit(
         typer.echo(f"older entries left out: {more}", err=True)
 
 
-def audit_row(entry: AuditEntry) -> list[object]:
-    """One entry as the table shows it: the moment in UTC, who (and through which token)."""
-    return [
-        timestamp(entry.at)[:19] + "Z",
-        shown_who(entry),
-        entry.surface.value,
-        entry.action,
-        entry.stack_id,
-        entry.version,
-        entry.command_id,
-        entry.result.value,
-        short(entry.detail, 80),
-    ]
-
-
-def shown_who(entry: AuditEntry) -> str:
-    """``alice (token ci)`` for a person's token; ``token ci`` for a service token."""
-    if entry.via is None or entry.who == f"token {entry.via}":
-        return entry.who
-    return f"{entry.who} (token {entry.via})"
+__all__ = ["AUDIT_COLUMNS", "audit", "audit_row", "shown_who"]

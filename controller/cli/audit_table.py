@@ -1,29 +1,37 @@
-"""The audit log as a table (``AUDIT``): who did what to which stack, when, through which
-surface, and how it ended. No typer, no models: it reads the attributes of an
-``AuditEntry`` (``controller.models.audit``) or of the API's JSON of one (``remote/``).
+"""The audit log as ``stackctl audit`` prints it (``AUDIT_COLUMNS``, ``audit_row``): the same
+table from the local database (``audit_log.py``: ``AuditEntry`` values) and from a
+controller's API (``remote/``: its JSON, read as attributes). No typer, no models here: the
+surface and the result are printed as their text, whether enums or plain strings.
 """
 
 from __future__ import annotations
 
-from controller.cli.listing import Listing
+from typing import Any
+
 from controller.cli.output import short, timestamp
 
-AUDIT = Listing(
-    kind="audit",
-    columns=["TIME", "WHO", "SURFACE", "ACTION", "STACK", "VERSION", "COMMAND", "RESULT"],
-    row=lambda e: [
-        timestamp(e.at),
-        e.who,
-        e.surface,
-        e.action,
-        e.stack_id,
-        e.version,
-        e.command_id,
-        e.result,
-    ],
-    name=lambda e: e.entry_id,
-    # KIND: the kind of identity (user, token, admin-token, webhook, cli); VIA: the token a
-    # person used; DETAIL: the refusal's or failure's message.
-    wide_columns=["KIND", "VIA", "ADDRESS", "DETAIL"],
-    wide_row=lambda e: [e.who_kind, e.via, e.address, short(e.detail, 100)],
-)
+AUDIT_COLUMNS = (
+    "WHEN", "WHO", "SURFACE", "ACTION", "STACK", "VERSION", "COMMAND", "RESULT", "DETAIL",
+)  # fmt: skip
+
+
+def audit_row(entry: Any) -> list[object]:
+    """One entry as the table shows it: the moment in UTC, who (and through which token)."""
+    return [
+        timestamp(entry.at)[:19] + "Z",
+        shown_who(entry),
+        str(entry.surface),
+        entry.action,
+        entry.stack_id,
+        entry.version,
+        entry.command_id,
+        str(entry.result),
+        short(entry.detail, 80),
+    ]
+
+
+def shown_who(entry: Any) -> str:
+    """``alice (token ci)`` for a person's token; ``token ci`` for a service token."""
+    if entry.via is None or entry.who == f"token {entry.via}":
+        return entry.who
+    return f"{entry.who} (token {entry.via})"

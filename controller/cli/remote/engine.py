@@ -10,12 +10,14 @@ containers), and ``logs`` reads what is there (``--tail``, ``--since``, ``-t``) 
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from controller.cli.plain_io import echo
 from controller.cli.remote.client import RemoteError, quoted
-from controller.cli.remote.reads import print_data, since_time
+from controller.cli.remote.reads import print_data
 
 Add = Callable[..., argparse.ArgumentParser]
 
@@ -66,3 +68,23 @@ def show_logs(session: Any, found: argparse.Namespace) -> int:
         echo("(more lines than the controller sends at once: narrow with --tail or --since)",
              err=True)  # fmt: skip
     return 0
+
+
+_DURATION = re.compile(r"^(\d+)([smhd])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def since_time(text: str, *, now: datetime | None = None) -> str:
+    """``30s``, ``10m``, ``2h``, ``1d`` ago, or an ISO time (as the local ``logs --since``), as
+    the ISO time the API takes."""
+    match = _DURATION.match(text.strip())
+    if match:
+        amount, unit = int(match.group(1)), _UNITS[match.group(2)]
+        return ((now or datetime.now(UTC)) - timedelta(**{unit: amount})).isoformat()
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise RemoteError(
+            f"--since {text!r}: give a duration (30s, 10m, 2h, 1d) or an ISO time", code=2
+        ) from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from controller.cli.listing import GetOutput, Listing, print_all
@@ -60,13 +59,11 @@ def add_commands(add: Add) -> None:
         "audit",
         list_audit,
         "Who changed what, newest first.",
-        outputs=("table", "wide", "json", "yaml"),
     )
     audit.add_argument("--stack", help="Only this stack's entries.")
     audit.add_argument("--who", help="Only this identity's (a user, `token NAME`...).")
-    audit.add_argument("--since", help="From a duration ago (30m, 2h, 7d) or an ISO time.")
+    audit.add_argument("--since", help="Since 24h, 7d... ago, or 2026-12-01T00:00Z.")
     audit.add_argument("--limit", type=int, default=50, help="At most N (1..500).")
-    audit.add_argument("--cursor", help="The page after this cursor.")
 
 
 def pages(client: Client, path: str, query: dict[str, object] | None = None) -> list[Any]:
@@ -150,36 +147,34 @@ def show_history(session: Any, found: argparse.Namespace) -> int:
 
 
 def list_audit(session: Any, found: argparse.Namespace) -> int:
-    from controller.cli.audit_table import AUDIT
+    """``stackctl audit``'s table (``audit_table``) of the controller's log; ``--limit`` at
+    most the API's page (500)."""
+    from controller.cli.audit_table import AUDIT_COLUMNS, audit_row
+    from controller.cli.output import print_table
+    from controller.models.durations import parse_since
 
-    since = since_time(found.since) if found.since else None
-    query = {"stack": found.stack, "who": found.who, "since": since,
-             "limit": found.limit, "cursor": found.cursor}  # fmt: skip
+    if not 1 <= found.limit <= MAX_PAGE:
+        raise RemoteError(f"--limit {found.limit}: from 1 to {MAX_PAGE}", code=2)
+    since = None
+    if found.since:
+        try:
+            since = parse_since(found.since, now=datetime.now(UTC)).isoformat()
+        except ValueError as e:
+            raise RemoteError(f"--since: {e}", code=2) from None
+    query = {"stack": found.stack, "who": found.who, "since": since, "limit": found.limit}
     page = session.client.get("/audit", query)
-    print_items(AUDIT, page["items"], session.output)
+    if session.output != "table":
+        print_data(page["items"], session.output)
+    else:
+        print_table(AUDIT_COLUMNS, [audit_row(entry) for entry in views(page["items"])])
     if page.get("next_cursor"):
-        echo(f"more: --cursor {page['next_cursor']}", err=True)
+        more = (
+            f"--limit {min(found.limit * 2, MAX_PAGE)} shows more"
+            if found.limit < MAX_PAGE
+            else "--since or --stack narrows the list"
+        )
+        echo(f"older entries left out: {more}", err=True)
     return 0
-
-
-_DURATION = re.compile(r"^(\d+)([smhd])$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-
-
-def since_time(text: str, *, now: datetime | None = None) -> str:
-    """``30m``, ``2h``, ``7d`` ago, or an ISO time, as the ISO time the API takes."""
-    match = _DURATION.match(text.strip())
-    if match:
-        amount, unit = int(match.group(1)), _UNITS[match.group(2)]
-        moment = (now or datetime.now(UTC)) - timedelta(**{unit: amount})
-        return moment.isoformat()
-    try:
-        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise RemoteError(
-            f"--since {text!r}: give a duration (30s, 10m, 2h, 1d) or an ISO time", code=2
-        ) from None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
 
 
 def describe_stack(session: Any, found: argparse.Namespace) -> int:
