@@ -85,8 +85,13 @@ def rollback_stack(
 ) -> dict[str, Any]:
     """Record the old spec as a new version, pin the stack and apply it."""
     version = body.version if body is not None else None
+    actor = identity.actor(request)  # the new version names who asked, as the audit does
     command = _act(
-        request, db, Action.ROLLBACK, name, lambda: operations.rollback(db, name, version)
+        request,
+        db,
+        Action.ROLLBACK,
+        name,
+        lambda: operations.rollback(db, name, version, actor=actor),
     )
     return _accepted(command, response)
 

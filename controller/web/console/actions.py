@@ -112,7 +112,7 @@ async def rollback(request: Request, name: str) -> Response:
         label,
         Action.ROLLBACK,
         name,
-        lambda db: operations.rollback(db, name, target),
+        lambda db: operations.rollback(db, name, target, actor=identity.actor(request)),
     )
 
 
