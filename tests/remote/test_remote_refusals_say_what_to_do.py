@@ -6,6 +6,9 @@ local ``--db`` with ``--server`` is refused before anything is sent (exit 2)."""
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from helpers.remote import ADMIN_TOKEN
@@ -74,3 +77,17 @@ def test_a_local_database_or_a_bad_url_is_a_usage_error(cli, tmp_path):
     assert url.returncode == 2 and "give the controller's URL, http://HOST:PORT" in url.stderr
     usage = cli.run("--server", "http://127.0.0.1:9", "get", "nothing")
     assert usage.returncode == 2 and "invalid choice" in usage.stderr
+
+
+def test_shell_completion_stays_typers_with_the_variable_set(cli):
+    stackctl = Path(sys.executable).with_name("stackctl")
+    env = cli.environ(
+        {
+            "STACKCTL_SERVER": "http://127.0.0.1:9",
+            "_STACKCTL_COMPLETE": "complete_bash",
+            "COMP_WORDS": "stackctl ge",
+            "COMP_CWORD": "1",
+        }
+    )
+    found = subprocess.run([str(stackctl)], capture_output=True, text=True, env=env, timeout=60)
+    assert (found.returncode, found.stdout) == (0, "get\n"), found.stderr

@@ -53,7 +53,10 @@ def flagged(args: Sequence[str]) -> bool:
 
 def requested(args: Sequence[str], environ: Mapping[str, str]) -> bool:
     """Whether ``args`` are the client's: ``--server`` given, ``STACKCTL_SERVER`` set, or
-    ``login``/``logout``. Cheap: ``main`` asks it before importing anything."""
+    ``login``/``logout`` (never while the shell asks typer to complete a word). Cheap:
+    ``main`` asks it before importing anything."""
+    if any(key.startswith("_") and key.endswith("_COMPLETE") for key in environ):
+        return False
     return flagged(args) or bool(environ.get(SERVER_ENV)) or command_word(args) in ALWAYS
 
 

@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 Plan = Callable[["DesiredStack", "DesiredStack | None"], tuple[list[str], int]]
 # (stack, engine, its recorded services) -> a ``backends.interface.Listing`` (ps).
 Containers = Callable[[str, str, list[str]], Any]
-# (stack, engine, its recorded services) -> (describe's Listing, why the engine did not answer).
+# (stack, engine, its recorded services) -> (describe's Listing, the line saying why the
+# engine could not be asked: ``engine unreachable: ...``, or that it is not declared).
 View = Callable[[str, str, list[str]], tuple[Any, str | None]]
 # (stack, engine, service, tail, since) -> (source name, line), in time order.
 Logs = Callable[[str, str, str | None, int | None, datetime | None], list[tuple[str, str]]]

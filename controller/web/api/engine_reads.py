@@ -61,7 +61,8 @@ def stack_containers(
 ) -> dict[str, Any]:
     """The stack's containers (a Swarm stack's services and tasks) on its engine: ``unit``,
     ``data`` (``-o json``), ``tables`` (``headers``, ``rows``, ``heading``), ``engine`` and,
-    for ``describe``, ``engine_error`` when the engine did not answer."""
+    for ``describe``, ``engine_error`` when the engine could not be asked (the line
+    ``stackctl describe`` prints above the services: ``engine unreachable: ...``)."""
     identity.require(request, Action.READ, name)
     engine, services = _target(db, name)
     side = _side(request)
