@@ -1,12 +1,14 @@
 """``stackctl rollback``, ``suspend``, ``resume``, ``sync``, ``move`` and ``cancel``: steer a
 stack.
 
-Each one is a ``controller.commands.operations`` action: it flips the stack's flags and/or records a
-version, enqueues a command and prints its id; nothing here touches the engine, so they work
-while ``stackctl run`` is running. ``--wait`` follows the command to its end (exit 0 when DONE,
-1 otherwise), printing its log lines; with no controller running it runs the command here, on
-the engines the stack's versions target (declared in ``--engines FILE``, as ``run`` reads it).
-``-o json|yaml`` prints the command (its final state with ``--wait``); the rest goes to stderr.
+Each one is a ``controller.commands.operations`` action: it flips the stack's flags and/or
+records a version, enqueues a command and prints its id; nothing here touches the engine, so
+they work while ``stackctl run`` is running. Each is recorded in the audit log in its
+transaction, as ``local:<user>`` (``local_actor``; a refused one too: ``commands.audited``).
+``--wait`` follows the command to its end (exit 0 when DONE, 1 otherwise), printing its log
+lines; with no controller running it runs the command here, on the engines the stack's
+versions target (declared in ``--engines FILE``, as ``run`` reads it). ``-o json|yaml`` prints
+the command (its final state with ``--wait``); the rest goes to stderr.
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ from controller.models.enums import CommandStatus
 if TYPE_CHECKING:  # loaded when a command needs them: the CLI starts quickly
     from controller.db import Database
     from controller.models import Command
+    from controller.models.audit import Actor
+
+Act = Callable[[ModuleType, "Database", "Actor"], "tuple[Command, str]"]
 
 STACK_ARGUMENT = typer.Argument(..., help="The stack.")
 
@@ -61,15 +66,15 @@ def rollback(
     `stackctl resume STACK`.
     """
 
-    def act(operations: ModuleType, database: Database) -> tuple[Command, str]:
-        command = operations.rollback(database, stack, version)
+    def act(operations: ModuleType, database: Database, actor: Actor) -> tuple[Command, str]:
+        command = operations.rollback(database, stack, version, actor=actor)
         new, old = command.payload["version"], command.payload["rollback_to"]
         return command, (
             f"{stack}: rolled back to {old} as {new}; pinned until `stackctl resume {stack}`\n"
             + _queued(command)
         )
 
-    _act(act, db=db, wait=wait, timeout=timeout, output=output, engines=engines)
+    _act(act, "rollback", stack, db=db, wait=wait, timeout=timeout, output=output, engines=engines)
 
 
 @app.command()
@@ -83,11 +88,11 @@ def suspend(
 ) -> None:
     """Stop converging the stack: nothing changes at runtime (drift included) until resumed."""
 
-    def act(operations: ModuleType, database: Database) -> tuple[Command, str]:
-        command = operations.suspend(database, stack)
+    def act(operations: ModuleType, database: Database, actor: Actor) -> tuple[Command, str]:
+        command = operations.suspend(database, stack, actor=actor)
         return command, f"{stack}: suspended\n{_queued(command)}"
 
-    _act(act, db=db, wait=wait, timeout=timeout, output=output, engines=engines)
+    _act(act, "suspend", stack, db=db, wait=wait, timeout=timeout, output=output, engines=engines)
 
 
 @app.command()
@@ -101,13 +106,13 @@ def resume(
 ) -> None:
     """Unpin and unsuspend the stack and apply its latest recorded version."""
 
-    def act(operations: ModuleType, database: Database) -> tuple[Command, str]:
-        command = operations.resume(database, stack)
+    def act(operations: ModuleType, database: Database, actor: Actor) -> tuple[Command, str]:
+        command = operations.resume(database, stack, actor=actor)
         return command, (
             f"{stack}: resumed; applying {command.payload['version']}\n{_queued(command)}"
         )
 
-    _act(act, db=db, wait=wait, timeout=timeout, output=output, engines=engines)
+    _act(act, "resume", stack, db=db, wait=wait, timeout=timeout, output=output, engines=engines)
 
 
 @app.command()
@@ -129,14 +134,14 @@ def move(
     when given, must be the engine the manifest targets.
     """
 
-    def act(operations: ModuleType, database: Database) -> tuple[Command, str]:
-        command = operations.move(database, stack, engine)
+    def act(operations: ModuleType, database: Database, actor: Actor) -> tuple[Command, str]:
+        command = operations.move(database, stack, engine, actor=actor)
         moving = command.payload["move"]
         return command, (
             f"{stack}: moving from engine {moving['from']} to {moving['to']}\n" + _queued(command)
         )
 
-    _act(act, db=db, wait=wait, timeout=timeout, output=output, engines=engines)
+    _act(act, "move", stack, db=db, wait=wait, timeout=timeout, output=output, engines=engines)
 
 
 @app.command()
@@ -164,7 +169,7 @@ def sync(
         fetch_now(repository, db=db, wait=wait, timeout=timeout)
         return
 
-    def act(operations: ModuleType, database: Database) -> tuple[Command, str]:
+    def act(operations: ModuleType, database: Database, actor: Actor) -> tuple[Command, str]:
         command, created = operations.request_sync(database, stack)
         if created:
             return command, f"{stack}: {_queued(command)}"
@@ -173,7 +178,7 @@ def sync(
             " it reconciles the stack"
         )
 
-    _act(act, db=db, wait=wait, timeout=timeout, output=output, engines=engines)
+    _act(act, "sync", stack, db=db, wait=wait, timeout=timeout, output=output, engines=engines)
 
 
 @app.command()
@@ -189,14 +194,24 @@ def cancel(
     With --wait, follow a running command until its worker has stopped it (exit 0 once it
     is CANCELLED, 1 if it ended otherwise first).
     """
+    from controller.cli.local_actor import local_actor
     from controller.cli.running import fail, follow_command
     from controller.commands import operations
+    from controller.commands.audited import audited
     from controller.models.errors import ConflictError
 
     table = output is Output.TABLE
+    actor = local_actor()
     with open_database(db) as database:
+        asked = database.commands.get(command_id)  # its stack, for a refusal's entry too
         try:
-            command = operations.cancel(database, command_id)
+            command = audited(
+                database,
+                actor,
+                "cancel",
+                lambda: operations.cancel(database, command_id, actor=actor),
+                stack_id=asked.stack_id if asked is not None else None,
+            )
         except ConflictError as e:
             raise fail(str(e)) from e
         if command.status is CommandStatus.CANCELLED:
@@ -226,7 +241,9 @@ def _queued(command: Command) -> str:
 
 
 def _act(
-    act: Callable[[ModuleType, Database], tuple[Command, str]],
+    act: Act,
+    action: str,
+    stack: str,
     *,
     db: Path | None,
     wait: bool,
@@ -234,17 +251,27 @@ def _act(
     output: Output,
     engines: Path | None = None,
 ) -> None:
-    """Run ``act`` with ``controller.commands.operations`` (loaded here, not at start-up), say what
-    it
-    did and which command it queued, and follow it if asked. Run here (no controller), the
+    """Run ``act`` with ``controller.commands.operations`` (loaded here, not at start-up) and
+    its audit entry (``action`` on ``stack`` by ``local_actor``) in one transaction, say what
+    it did and which command it queued, and follow it if asked. Run here (no controller), the
     command reaches the engines its stack's versions target, declared in ``engines``."""
+    from controller.cli.local_actor import local_actor
     from controller.cli.targets import connect_engines, stack_engines
     from controller.commands import operations
+    from controller.commands.audited import audited
 
     table = output is Output.TABLE
+    actor = local_actor()
     with open_database(db) as database:
-        command, said = act(operations, database)
-        typer.echo(said, err=not table)
+        said: list[str] = []
+
+        def run() -> Command:
+            command, text = act(operations, database, actor)
+            said.append(text)
+            return command
+
+        command = audited(database, actor, action, run, stack_id=stack)
+        typer.echo(said[0], err=not table)
         if wait:
             specs, stack = engine_specs(engines), command.stack_id
             command = wait_for(

@@ -25,6 +25,7 @@ _ACTIONS = "controller.cli.actions"
 _CONTAINERS = "controller.cli.ps_and_logs"
 _CONVERGE = "controller.cli.converge"
 _QUERIES = "controller.cli.queries"
+_TOKENS = "controller.cli.tokens"
 
 # In the order `stackctl --help` lists them; `get` (below) comes last.
 COMMANDS = {
@@ -94,6 +95,11 @@ COMMANDS = {
         "controller.cli.version",
         "stackctl's version and the Docker engine's (exit 1 when the engine does not answer).",
     ),
+    "audit": Lazy(
+        "controller.cli.audit_log",
+        "Who changed what, newest first: the audit log of the API, the console, webhooks and\n"
+        "this command line.",
+    ),
 }
 
 # `stackctl get KIND`.
@@ -115,6 +121,14 @@ KINDS = {
         "controller.cli.repositories",
         "Every followed git repository: URL, ref, path, last commit, last fetch and its result.",
     ),
+}
+
+
+# `stackctl token ACTION`.
+TOKEN_ACTIONS = {
+    "create": Lazy(_TOKENS, "Make a token for the API and print it, once: only its hash is kept."),
+    "list": Lazy(_TOKENS, "The tokens (never their secrets): role, stacks, owner, expiry, use."),
+    "revoke": Lazy(_TOKENS, "Revoke a token: every request with it is refused from now on."),
 }
 
 
@@ -155,6 +169,21 @@ get_app = PlainTyper(
     help="List stacks, versions, commands or repositories.", no_args_is_help=True, cls=_Kinds
 )
 app.add_typer(get_app, name="get")
+
+
+class _TokenActions(LazyGroup):
+    table = TOKEN_ACTIONS
+
+    def registry(self) -> typer.Typer:
+        return token_app
+
+
+token_app = PlainTyper(
+    help="Personal and service tokens for the API: create, list, revoke.",
+    no_args_is_help=True,
+    cls=_TokenActions,
+)
+app.add_typer(token_app, name="token")
 
 
 def _print_version(value: bool) -> None:

@@ -11,6 +11,7 @@ stack targets, declared in the engines file (``--engines``, ``STACKCTL_ENGINES``
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -26,6 +27,10 @@ from controller.cli.running import (
     wait_option,
 )
 from controller.models.enums import CommandStatus, CommandType
+
+if TYPE_CHECKING:  # loaded when a command runs: the CLI starts quickly
+    from controller.db import Database
+    from controller.models import Command
 
 
 @app.command()
@@ -80,21 +85,26 @@ def delete(
 
     Run here (no controller running): on the engine the stack ran on (declared in --engines
     FILE)."""
+    from controller.cli.local_actor import local_actor
     from controller.cli.targets import connect_engines, stack_engines
+    from controller.commands.audited import audited
     from controller.db import Database
-    from controller.models import Command
+    from controller.models.errors import NotFoundError
 
     settings = database_paths(db)
     if not settings.db.exists():
         raise fail(f"no database at {settings.db}")
     with Database(db_path=settings.db) as database:
-        if database.stacks.get(stack) is None:
-            raise fail(f"no stack named {stack!r}")
-        command = database.commands.enqueue(
-            Command(
-                stack_id=stack, type=CommandType.DELETE_STACK, payload={"remove_volumes": volumes}
+        try:
+            command = audited(
+                database,
+                local_actor(),
+                "delete",
+                lambda: _enqueue_delete(database, stack, volumes=volumes),
+                stack_id=stack,
             )
-        )
+        except NotFoundError as e:
+            raise fail(str(e)) from e
         if not wait:  # the controller deletes it, or the next `stackctl ... --wait` here
             typer.echo(f"{stack}: queued command {command.command_id} ({command.type})")
             return
@@ -116,3 +126,15 @@ def delete(
             + (f": {finished.error}" if finished.error else "")
         )
     typer.echo(f"{stack}: deleted")
+
+
+def _enqueue_delete(database: Database, stack: str, *, volumes: bool) -> Command:
+    """The stack's DELETE, queued; ``NotFoundError`` for a stack never recorded."""
+    from controller.models import Command
+    from controller.models.errors import NotFoundError
+
+    if database.stacks.get(stack) is None:
+        raise NotFoundError(f"no stack named {stack!r}")
+    return database.commands.enqueue(
+        Command(stack_id=stack, type=CommandType.DELETE_STACK, payload={"remove_volumes": volumes})
+    )

@@ -3,7 +3,10 @@ typer: they print with ``plain_io.echo`` and end with ``CommandExit``, so that t
 (``quick_files.py``) runs them before typer is imported and prints what the typer commands print.
 
 ``apply`` records a version (when the digest changed), enqueues a command and runs it here with
-a ``Worker``, as the controller would; ``diff`` observes and plans without executing.
+a ``Worker``, as the controller would; ``diff`` observes and plans without executing. Each
+stack an ``apply`` records is one audit entry (``apply``, its version and command, by
+``local:<user>``) in the transaction that records it; its version is ``created_by``
+``stackctl apply by local:<user>``.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ if TYPE_CHECKING:  # the layers below load when a command runs: the CLI starts q
     from controller.desired import DesiredStack
     from controller.desired.engine_spec import EngineSpec
     from controller.models import Command, Stack
+    from controller.models.audit import Actor
 
 Specs = Callable[[], "dict[str, EngineSpec]"]  # the engines file, read when the command needs it
 
@@ -51,10 +55,12 @@ def apply_path(
     path: Path, *, db: Path | None, wait: bool, timeout: float, adopt: bool, specs: Specs
 ) -> None:
     """``stackctl apply PATH``: record, then converge each stack on the engine it targets."""
+    from controller.cli.local_actor import local_actor
     from controller.cli.targets import connect_engines, require_declared
     from controller.db import Database
 
     settings = database_paths(db)
+    actor = local_actor()
     stacks, errors = load_stacks(path)
     engine = None
     if wait:  # before recording: nothing queued for no one
@@ -63,8 +69,9 @@ def apply_path(
         require_declared(targets, declared)
         engine = connect_engines(declared, targets=targets.values())
     with Database(db_path=settings.db) as database:
+        root = _root(path).absolute()
         commands = [
-            record(database, d, root=_root(path).absolute(), adopt=adopt) for d in stacks.values()
+            record(database, d, root=root, adopt=adopt, actor=actor) for d in stacks.values()
         ]
         if engine is None:
             for command in commands:
@@ -82,36 +89,61 @@ def apply_path(
     raise CommandExit(1 if failed or errors else 0)
 
 
-def record(database: Database, desired: DesiredStack, *, root: Path, adopt: bool) -> Command:
+def record(
+    database: Database, desired: DesiredStack, *, root: Path, adopt: bool, actor: Actor
+) -> Command:
     """A new version of the stack when its digest changed, said; the command that converges it
     (the version's APPLY, or a RECONCILE when nothing was recorded). ``adopt``: the same
-    command, asking to take over Compose's objects (it supersedes the one just queued)."""
+    command, asking to take over Compose's objects (it supersedes the one just queued). The
+    version, the command and the audit entry commit together; what it did is said after."""
+    from controller.commands.audited import audited
+
+    said: list[str] = []
+    shown: list[str | None] = [None]
+
+    def run() -> Command:
+        command, lines, shown[0] = _record(database, desired, root=root, adopt=adopt, actor=actor)
+        said.extend(lines)
+        return command
+
+    command = audited(
+        database, actor, "apply", run, stack_id=desired.name, version=lambda: shown[0]
+    )
+    for line in said:
+        echo(line)
+    return command
+
+
+def _record(
+    database: Database, desired: DesiredStack, *, root: Path, adopt: bool, actor: Actor
+) -> tuple[Command, list[str], str | None]:
+    """``record``'s changes: the command, the lines saying what was done, and the version the
+    stack has now (the one recorded, or the current one when nothing was)."""
     from controller.models import Command, StackMetadata
+    from controller.models.audit import authored
     from controller.sources.versions import record_and_enqueue
 
-    recorded = record_and_enqueue(
-        database, desired, root=root, metadata=StackMetadata(created_by="stackctl apply")
-    )
-    version = recorded.version
+    metadata = StackMetadata(created_by=authored("stackctl apply", actor))
+    recorded = record_and_enqueue(database, desired, root=root, metadata=metadata)
+    version, name = recorded.version, desired.name
     if version is None:
-        current = database.stacks.require(desired.name).current_version
-        echo(f"{desired.name}: unchanged ({current})")
+        shown = database.stacks.require(name).current_version
+        lines = [f"{name}: unchanged ({shown})"]
     else:
-        echo(f"{desired.name}: recorded {version.version} (digest {desired.digest[:12]})")
+        shown = version.version
+        lines = [f"{name}: recorded {shown} (digest {desired.digest[:12]})"]
         if recorded.pinned:
-            stack = database.stacks.require(desired.name)
-            echo(
-                f"{desired.name}: pinned at {stack.current_version}; {version.version}"
-                f" is not applied until `stackctl resume {desired.name}`"
+            stack = database.stacks.require(name)
+            lines.append(
+                f"{name}: pinned at {stack.current_version}; {shown}"
+                f" is not applied until `stackctl resume {name}`"
             )
     command = recorded.command
     if command is None or adopt:
         kind = command.type if command else CommandType.RECONCILE
         payload = {**(command.payload if command else {}), **({"adopt": True} if adopt else {})}
-        command = database.commands.enqueue(
-            Command(stack_id=desired.name, type=kind, payload=payload)
-        )
-    return command
+        command = database.commands.enqueue(Command(stack_id=name, type=kind, payload=payload))
+    return command, lines, shown
 
 
 def outcome(command: Command, stack: Stack) -> str:

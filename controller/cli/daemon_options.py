@@ -91,6 +91,7 @@ def _retention(settings: Settings) -> RetentionPolicy:
             keep_commands=settings.keep_commands,
             keep_days=settings.keep_days,
             event_days=settings.event_days,
+            audit_days=settings.audit_days,
         )
     except ValueError as e:
         raise typer.BadParameter(f"retention: {e}") from e

@@ -15,7 +15,7 @@ import shutil
 import sys
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from enum import StrEnum
+from enum import Enum, StrEnum
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # loaded when something is printed: the CLI starts quickly
@@ -192,6 +192,8 @@ def to_plain(data: Any) -> Any:
         return [to_plain(value) for value in data]
     if isinstance(data, datetime):
         return timestamp(data)
+    if isinstance(data, Enum):  # a dataclass's StrEnum field: YAML's safe dumper wants a str
+        return data.value
     return data
 
 

@@ -29,26 +29,35 @@ def audited(
     run: Callable[[], T],
     *,
     stack_id: str | None = None,
-    version: str | None = None,
+    version: str | Callable[[], str | None] | None = None,
+    detail: str | None = None,
 ) -> T:
     """``run()`` and its audit entry in one transaction. A ``Command`` result names its id and
-    version in the entry; other results name ``version`` as given."""
+    version in the entry; other results name ``version`` as given (a function: asked once
+    ``run`` has run, for a change that learns its version as it goes, ``apply``). ``detail``:
+    what the entry says of a change that is no stack's (``token ci``); an error's message
+    wins."""
     try:
         with db.transaction():
             result = run()
-            command_id, shown = _facts(result, version)
+            command_id, shown = _facts(result, _given(version))
             stack = stack_id or (result.stack_id if isinstance(result, Command) else None)
             db.audit.record(
                 actor.entry(
-                    action, AuditResult.OK, stack_id=stack, version=shown, command_id=command_id
+                    action,
+                    AuditResult.OK,
+                    stack_id=stack,
+                    version=shown,
+                    command_id=command_id,
+                    detail=detail,
                 )
             )
             return result
     except (NotFoundError, ConflictError) as e:
-        _record_error(db, actor, action, AuditResult.REFUSED, e, stack_id, version)
+        _record_error(db, actor, action, AuditResult.REFUSED, e, stack_id, _given(version))
         raise
     except StackctlError as e:
-        _record_error(db, actor, action, AuditResult.FAILED, e, stack_id, version)
+        _record_error(db, actor, action, AuditResult.FAILED, e, stack_id, _given(version))
         raise
 
 
@@ -57,6 +66,10 @@ def denied(
 ) -> None:
     """Record that ``actor``'s role did not allow ``action`` (the caller answers 403)."""
     db.audit.record(actor.entry(action, AuditResult.DENIED, stack_id=stack_id, detail=reason))
+
+
+def _given(version: str | Callable[[], str | None] | None) -> str | None:
+    return version() if callable(version) else version
 
 
 def _facts(result: object, version: str | None) -> tuple[int | None, str | None]:

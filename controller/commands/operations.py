@@ -14,6 +14,11 @@ automatic rollback (``controller.delivery.rollbacks.record``, decided by
 ``controller.delivery.rollbacks.decision``) is the
 same act with its own author (``stackctl auto-rollback``) and the reason in the version's
 comment.
+
+Who: each action but ``sync`` takes the ``Actor`` that asks for it (``None``: as before teams).
+A rollback's version is then ``created_by`` ``stackctl rollback by alice`` (``authored``), the
+identity its audit entry names, and the events say who (``suspended by alice: ...``). The
+caller records the audit entry around the action (``audited``), in its transaction.
 """
 
 from __future__ import annotations
@@ -38,12 +43,15 @@ from controller.models import (
     Suspension,
     VersionStatus,
 )
+from controller.models.audit import Actor, authored
 from controller.models.errors import ConflictError, NotFoundError
 from controller.models.stack_version import version_number
 from controller.sources.versions import version_engine, version_root
 
 
-def rollback(db: Database, stack_id: str, version: str | None = None) -> Command:
+def rollback(
+    db: Database, stack_id: str, version: str | None = None, *, actor: Actor | None = None
+) -> Command:
     """Record the spec of ``version`` (default: the last APPLIED version older than the current
     one) as a new current version, pin the stack and enqueue its APPLY. A suspended stack is
     refused (``ConflictError``): resume it first.
@@ -67,15 +75,17 @@ def rollback(db: Database, stack_id: str, version: str | None = None) -> Command
             target,
             root=version_root(target, Path.cwd()),
             metadata=StackMetadata(
-                created_by=MANUAL_ROLLBACK_BY, comment=f"rollback to {target.version}"
+                created_by=authored(MANUAL_ROLLBACK_BY, actor),
+                comment=f"rollback to {target.version}",
             ),
         )
         _note(
             db,
             stack_id,
             "RolledBack",
-            f"rolled back to {target.version} as {recorded.version} (was {stack.current_version});"
-            " pinned: file changes are recorded but not applied until `stackctl resume`",
+            f"rolled back{_by(actor)} to {target.version} as {recorded.version}"
+            f" (was {stack.current_version}); pinned: file changes are recorded but not applied"
+            " until `stackctl resume`",
             data={
                 "from": stack.current_version,
                 "to": target.version,
@@ -115,7 +125,7 @@ def _rollback_target(db: Database, stack: Stack, version: str | None) -> StackVe
     return candidates[-1]
 
 
-def resume(db: Database, stack_id: str) -> Command:
+def resume(db: Database, stack_id: str, *, actor: Actor | None = None) -> Command:
     """Unpin and unsuspend the stack, make its latest version current and enqueue its APPLY."""
     with db.transaction():
         stack = db.stacks.require(stack_id)
@@ -136,7 +146,7 @@ def resume(db: Database, stack_id: str) -> Command:
             db,
             stack_id,
             "Resumed",
-            f"resumed ({' and '.join(was) or 'neither pinned nor suspended'} before);"
+            f"resumed{_by(actor)} ({' and '.join(was) or 'neither pinned nor suspended'} before);"
             f" applying the latest version {latest.version}{held}",
         )
         return db.commands.enqueue(
@@ -148,19 +158,25 @@ def resume(db: Database, stack_id: str) -> Command:
         )
 
 
-def suspend(db: Database, stack_id: str) -> Command:
+def suspend(db: Database, stack_id: str, *, actor: Actor | None = None) -> Command:
     """Mark the stack suspended (nothing changes at runtime until resumed) and enqueue a
     RECONCILE, which records the Suspended health."""
     with db.transaction():
         db.stacks.require(stack_id)
         db.stacks.update(stack_id, suspended=True)
-        _note(db, stack_id, "Suspended", "suspended: nothing changes at runtime until resumed")
+        _note(
+            db,
+            stack_id,
+            "Suspended",
+            f"suspended{_by(actor)}: nothing changes at runtime until resumed",
+        )
         return db.commands.enqueue(Command(stack_id=stack_id, type=CommandType.RECONCILE))
 
 
 def sync(db: Database, stack_id: str) -> Command:
     """Enqueue a RECONCILE now; a stack that already has a PENDING command gets that one back
-    (it will observe the engine anyway: the loop is level-triggered)."""
+    (it will observe the engine anyway: the loop is level-triggered). It takes no ``actor``:
+    it records nothing but its command, whose audit entry says who asked."""
     return request_sync(db, stack_id)[0]
 
 
@@ -173,7 +189,9 @@ def request_sync(db: Database, stack_id: str) -> tuple[Command, bool]:
         )
 
 
-def move(db: Database, stack_id: str, to: str | None = None) -> Command:
+def move(
+    db: Database, stack_id: str, to: str | None = None, *, actor: Actor | None = None
+) -> Command:
     """Approve moving the stack to the engine its desired version targets: enqueue the APPLY
     that tears it down on the engine it runs on and creates it on the new one (volumes and
     their data stay where they were). ``ConflictError`` when there is nothing to move: no
@@ -209,8 +227,9 @@ def move(db: Database, stack_id: str, to: str | None = None) -> Command:
             db,
             stack_id,
             "MoveApproved",
-            f"moving from engine {running!r} to {desired!r}: torn down there (volumes kept),"
-            f" created here as {stack.current_version}",
+            f"moving from engine {running!r} to {desired!r}"
+            + (f" (approved by {actor.who})" if actor is not None else "")
+            + f": torn down there (volumes kept), created here as {stack.current_version}",
         )
         return db.commands.enqueue(
             Command(
@@ -224,10 +243,15 @@ def move(db: Database, stack_id: str, to: str | None = None) -> Command:
         )
 
 
-def cancel(db: Database, command_id: int, *, by: str = "stackctl cancel") -> Command:
+def cancel(
+    db: Database, command_id: int, *, by: str = "stackctl cancel", actor: Actor | None = None
+) -> Command:
     """Stop a command: a PENDING (or backing-off) one is CANCELLED now, a RUNNING one is asked
     to stop and its worker ends it at the next step boundary or wait tick. ``ConflictError``
-    for a command that has already ended."""
+    for a command that has already ended. ``by``: the surface (``the HTTP API``); with an
+    ``actor``, who through it (``cancelled by alice through the HTTP API``)."""
+    if actor is not None:
+        by = f"{actor.who} through {by}"
     command = db.commands.request_cancel(command_id, reason=f"cancelled by {by}")
     _note(
         db,
@@ -236,6 +260,11 @@ def cancel(db: Database, command_id: int, *, by: str = "stackctl cancel") -> Com
         f"command {command_id} ({command.type}) cancelled by {by}",
     )
     return command
+
+
+def _by(actor: Actor | None) -> str:
+    """`` by alice`` in an event's message, when someone asked."""
+    return "" if actor is None else f" by {actor.who}"
 
 
 def _note(

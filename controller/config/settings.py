@@ -132,6 +132,8 @@ class Settings:
     keep_days: Annotated[float, setting(ge=0, text=
         "Days a finished command (and its log) is kept beyond those.")] = 7.0
     event_days: Annotated[float, setting(ge=0, text="Days events are kept.")] = 30.0
+    audit_days: Annotated[float, setting(ge=1, text=
+        "Days audit log entries are kept (who changed what); nothing else deletes them.")] = 365.0
     # The repository declared by flags (named `default`); more come from `kind: Repository`.
     git_url: Annotated[str | None, setting(
         "Follow this git repository too (https, ssh, git://, file:// or a path), named"

@@ -1,7 +1,8 @@
 """Keep the database bounded: every ``COMPACT_EVERY`` seconds (the first time ``COMPACT_FIRST``
-seconds after the start, once start-up is done), delete the finished commands, log lines and
-events the retention policy no longer keeps, in short transactions (``db.retention``). A
-database fault is tried again at the next period.
+seconds after the start, once start-up is done), delete the finished commands, log lines,
+events and audit log entries the retention policy no longer keeps (the audit log's by its own
+age, ``--audit-days``), in short transactions (``db.retention``). A database fault is tried
+again at the next period.
 """
 
 from __future__ import annotations
@@ -28,13 +29,14 @@ def compact(db: Database, *, policy: RetentionPolicy, life: Life) -> None:
         except StackctlError as e:
             log.warning("compaction: %s (tried again in %.0fs)", e, COMPACT_EVERY)
             continue
-        if done.commands or done.events:
+        if done.commands or done.events or done.audit_entries:
             log.info(
-                "compaction: deleted %d finished command(s) with %d log line(s) and %d"
-                " event(s) in %d transaction(s) (longest %.3fs)",
+                "compaction: deleted %d finished command(s) with %d log line(s), %d"
+                " event(s) and %d audit log row(s) in %d transaction(s) (longest %.3fs)",
                 done.commands,
                 done.command_logs,
                 done.events,
+                done.audit_entries,
                 done.transactions,
                 done.longest_transaction_s,
             )

@@ -63,7 +63,7 @@ class _Made:
     repository: RepositorySpec | None = field(default=None, metadata=made_from(*_GIT))
     retention: RetentionPolicy = field(
         default_factory=RetentionPolicy,
-        metadata=made_from("keep_commands", "keep_days", "event_days"),
+        metadata=made_from("keep_commands", "keep_days", "event_days", "audit_days"),
     )
     notify: tuple[NotifyTarget, ...] = field(default=(), metadata=made_from("notify"))
     # --notify-allow: the destinations manifests may name (none: no destination at all)

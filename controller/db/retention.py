@@ -4,7 +4,9 @@ What goes (``compact``), by a ``RetentionPolicy``:
 - a FINISHED command (DONE, FAILED, SUPERSEDED, CANCELLED) that ended (or, never started, was
   created) more than ``keep_days`` ago *and* is not among the ``keep_commands`` newest finished
   commands of its stack, with its log lines;
-- an event older than ``event_days``.
+- an event older than ``event_days``;
+- an audit log entry older than ``audit_days`` (365 by default: kept longer than the rest; no
+  other code deletes one, and the API has no route that does).
 What never goes: a PENDING or RUNNING command however old, a stack, a version (they are the
 history), a blob. Nothing else refers to a command (only ``command_logs``, deleted first).
 
@@ -52,6 +54,7 @@ if TYPE_CHECKING:
 DEFAULT_KEEP_COMMANDS = 100
 DEFAULT_KEEP_DAYS = 7.0
 DEFAULT_EVENT_DAYS = 30.0
+DEFAULT_AUDIT_DAYS = 365.0
 DEFAULT_BATCH = 500
 
 _FINISHED = "('" + "', '".join(sorted(status.value for status in TERMINAL_STATUSES)) + "')"
@@ -84,6 +87,7 @@ class RetentionPolicy:
     keep_commands: int = DEFAULT_KEEP_COMMANDS  # per stack, the newest finished ones, any age
     keep_days: float = DEFAULT_KEEP_DAYS  # finished commands newer than this stay
     event_days: float = DEFAULT_EVENT_DAYS  # events older than this go
+    audit_days: float = DEFAULT_AUDIT_DAYS  # audit log entries older than this go
 
     def __post_init__(self) -> None:
         # At least one: a stack's newest command tells the watcher what last happened to it.
@@ -91,6 +95,9 @@ class RetentionPolicy:
             raise ValueError(f"keep_commands must be at least 1, not {self.keep_commands}")
         if self.keep_days < 0 or self.event_days < 0:
             raise ValueError("keep_days and event_days cannot be negative")
+        # At least a day: a zero would empty the audit log at every compaction.
+        if self.audit_days < 1:
+            raise ValueError(f"audit_days must be at least 1, not {self.audit_days}")
 
 
 @dataclass(frozen=True)
@@ -98,6 +105,7 @@ class CompactionResult:
     commands: int = 0  # commands deleted
     command_logs: int = 0  # their log lines
     events: int = 0
+    audit_entries: int = 0
     transactions: int = 0  # write transactions taken (each at most ``batch`` rows)
     longest_transaction_s: float = 0.0  # the longest the write lock was held (measured)
     stopped: bool = False  # ``stop`` said so before everything was done
@@ -142,20 +150,23 @@ class RetentionRepository:
         if batch < 1:
             raise ValueError(f"batch must be at least 1, not {batch}")
         now = self._db.clock()
-        commands, events = _Tally(stop), _Tally(stop)
+        commands, events, audit = _Tally(stop), _Tally(stop), _Tally(stop)
         try:
             self._compact_commands(policy, now - timedelta(days=policy.keep_days), batch, commands)
             self._compact_events(now - timedelta(days=policy.event_days), batch, events)
             self._compact_outbox(now - timedelta(days=policy.event_days), batch, events)
+            self._compact_audit(now - timedelta(days=policy.audit_days), batch, audit)
         except _Stopped:
             pass
+        tallies = (commands, events, audit)
         return CompactionResult(
             commands=commands.rows,
             command_logs=commands.logs,
             events=events.rows,
-            transactions=commands.transactions + events.transactions,
-            longest_transaction_s=max(commands.longest, events.longest),
-            stopped=commands.stopped or events.stopped,
+            audit_entries=audit.rows,
+            transactions=sum(t.transactions for t in tallies),
+            longest_transaction_s=max(t.longest for t in tallies),
+            stopped=any(t.stopped for t in tallies),
         )
 
     def space(self) -> SpaceUsage:
@@ -283,6 +294,29 @@ class RetentionRepository:
                     "DELETE FROM outbox WHERE message_id IN (SELECT value FROM json_each(?))",
                     (json.dumps(old),),
                 )
+            if len(old) < batch:
+                return
+
+    def _compact_audit(self, cutoff: datetime, batch: int, tally: _Tally) -> None:
+        """Audit entries recorded before ``cutoff``, oldest first on ``idx_audit_log_at``, a
+        batch per transaction; nothing else ever deletes one (``db.audit``)."""
+        before = ts_to_db(cutoff)
+        while True:
+            with self._db.reading() as conn:
+                old = [
+                    row[0]
+                    for row in conn.execute(
+                        "SELECT entry_id FROM audit_log WHERE at < ? ORDER BY at LIMIT ?",
+                        (before, batch),
+                    )
+                ]
+            if not old:
+                return
+            with self._writing(tally) as conn:
+                tally.rows += conn.execute(
+                    "DELETE FROM audit_log WHERE entry_id IN (SELECT value FROM json_each(?))",
+                    (json.dumps(old),),
+                ).rowcount
             if len(old) < batch:
                 return
 

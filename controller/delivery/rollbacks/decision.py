@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 AUTO_ROLLBACK_BY = "stackctl auto-rollback"  # StackMetadata.created_by of its versions
-MANUAL_ROLLBACK_BY = "stackctl rollback"
+MANUAL_ROLLBACK_BY = "stackctl rollback"  # and "stackctl rollback by alice" (who asked)
 
 
 class Action(StrEnum):
@@ -47,7 +47,7 @@ class VersionFacts:
     version: str
     on_failure: bool  # its spec.rollback.onFailure
     healthy_before: bool  # seen applied and Healthy once
-    created_by: str  # its metadata: AUTO_ROLLBACK_BY, MANUAL_ROLLBACK_BY or anything else
+    created_by: str  # its metadata: AUTO_ROLLBACK_BY, a manual rollback's or anything else
     decided: bool  # a RolledBack or RollbackFailed event already names it
     rolled_back_from: str | None = None  # for an automatic rollback's version: the version
     rolled_back_to: str | None = None  #   it replaced, and the version whose spec it copies
@@ -91,7 +91,7 @@ def decide_rollback(
         return Decision(Action.NOTHING, f"{label} was already decided about")
     if failed.healthy_before:
         return Decision(Action.NOTHING, f"{label} was healthy before: not a bad version")
-    if failed.created_by == MANUAL_ROLLBACK_BY:
+    if manual_rollback(failed.created_by):
         return Decision(Action.NOTHING, f"{label} was chosen by `stackctl rollback`")
     if last_healthy is None:
         return Decision(
@@ -100,6 +100,12 @@ def decide_rollback(
             f" no version before {label} was ever healthy",
         )
     return Decision(Action.ROLL_BACK, trouble, target=last_healthy)
+
+
+def manual_rollback(created_by: str) -> bool:
+    """Whether a version was recorded by ``stackctl rollback``: ``MANUAL_ROLLBACK_BY``, alone
+    or naming who asked (``stackctl rollback by alice``, ``models.audit.authored``)."""
+    return created_by == MANUAL_ROLLBACK_BY or created_by.startswith(f"{MANUAL_ROLLBACK_BY} by ")
 
 
 def rolled_back_message(*, from_version: str, to_version: str, why: str) -> str:
