@@ -186,8 +186,10 @@ class Principal:
 
     @property
     def shown(self) -> str:
-        """The name as people read it: ``alice (token ci)``."""
-        return f"{self.name} (token {self.via})" if self.via else self.name
+        """The name as people read it: ``alice (token ci)``; a service token's ``token ci``."""
+        if self.via and self.name != f"token {self.via}":
+            return f"{self.name} (token {self.via})"
+        return self.name
 
 
 ADMIN_EVERYWHERE = (Grant(Role.ADMIN),)

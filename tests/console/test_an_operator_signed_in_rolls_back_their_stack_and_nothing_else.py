@@ -41,7 +41,7 @@ def test_alice_rolls_back_shop_cannot_sync_billing_and_the_audit_names_her(
 ) -> None:
     oidc_provider.sign_in(page, "alice", at="/stacks/shop")
     page.get_by_role("button", name="Roll back to v1").click()
-    expect(page.locator("#actions-result")).to_contain_text("Roll back")
+    expect(page.locator("#actions-result")).to_contain_text("Rollback to v1: queued")
     [rollback] = [e for e in db.audit.list(stack_id="shop").items if e.action == "rollback"]
     assert (rollback.who, rollback.result, rollback.surface.value) == (
         "alice",
