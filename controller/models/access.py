@@ -186,8 +186,7 @@ class Principal:
 
     @property
     def shown(self) -> str:
-        """The name as people read it: ``alice (token ci)``; a service token's ``token ci``
-        (its name already says which token)."""
+        """The name as people read it: ``alice (token ci)``; a service token's ``token ci``."""
         if self.via and self.name != f"token {self.via}":
             return f"{self.name} (token {self.via})"
         return self.name

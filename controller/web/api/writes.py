@@ -85,26 +85,37 @@ def rollback_stack(
 ) -> dict[str, Any]:
     """Record the old spec as a new version, pin the stack and apply it."""
     version = body.version if body is not None else None
-    actor = identity.actor(request)  # the new version names who asked, as the audit does
     command = _act(
         request,
         db,
         Action.ROLLBACK,
         name,
-        lambda: operations.rollback(db, name, version, actor=actor),
+        lambda: operations.rollback(db, name, version, actor=identity.actor(request)),
     )
     return _accepted(command, response)
 
 
 @router.post("/{name}/suspend", status_code=202)
 def suspend_stack(name: str, db: Db, request: Request, response: Response) -> dict[str, Any]:
-    command = _act(request, db, Action.SUSPEND, name, lambda: operations.suspend(db, name))
+    command = _act(
+        request,
+        db,
+        Action.SUSPEND,
+        name,
+        lambda: operations.suspend(db, name, actor=identity.actor(request)),
+    )
     return _accepted(command, response)
 
 
 @router.post("/{name}/resume", status_code=202)
 def resume_stack(name: str, db: Db, request: Request, response: Response) -> dict[str, Any]:
-    command = _act(request, db, Action.RESUME, name, lambda: operations.resume(db, name))
+    command = _act(
+        request,
+        db,
+        Action.RESUME,
+        name,
+        lambda: operations.resume(db, name, actor=identity.actor(request)),
+    )
     return _accepted(command, response)
 
 
@@ -118,8 +129,12 @@ def cancel_command(
     """A PENDING command is CANCELLED now; a RUNNING one is asked to stop at its next step
     boundary (poll it). 409 for a command that has already ended."""
     stack = db.commands.require(command_id).stack_id
-    by = identity.principal(request).shown
+    who = identity.actor(request)
     command = _act(
-        request, db, Action.CANCEL, stack, lambda: operations.cancel(db, command_id, by=by)
+        request,
+        db,
+        Action.CANCEL,
+        stack,
+        lambda: operations.cancel(db, command_id, by="the HTTP API", actor=who),
     )
     return _accepted(command, response)

@@ -27,7 +27,7 @@ from controller.db import Database
 from controller.db.rows import MAX_ID
 from controller.models import Command
 from controller.models.access import Action
-from controller.models.audit import Surface
+from controller.models.audit import Actor, Surface
 from controller.models.errors import ConflictError, NotFoundError, PermanentError, StackctlError
 from controller.web.api import identity
 from controller.web.console.auth import access, close_session, forged, open_session, token_matches
@@ -87,6 +87,10 @@ def _act(
     return render(request, "_follow.html", status_code=202, command=command, action=label)
 
 
+def _who(request: Request) -> Actor:
+    return identity.actor(request, Surface.CONSOLE)
+
+
 def _command_id(request: Request) -> int:
     return int(request.path_params["command_id"])
 
@@ -112,30 +116,51 @@ async def rollback(request: Request, name: str) -> Response:
         label,
         Action.ROLLBACK,
         name,
-        lambda db: operations.rollback(db, name, target, actor=identity.actor(request)),
+        lambda db: operations.rollback(db, name, target, actor=_who(request)),
     )
 
 
 @router.post("/stacks/{name}/suspend")
 def suspend(request: Request, name: str) -> Response:
-    return _act(request, "Suspend", Action.SUSPEND, name, lambda db: operations.suspend(db, name))
+    return _act(
+        request,
+        "Suspend",
+        Action.SUSPEND,
+        name,
+        lambda db: operations.suspend(db, name, actor=_who(request)),
+    )
 
 
 @router.post("/stacks/{name}/resume")
 def resume(request: Request, name: str) -> Response:
-    return _act(request, "Resume", Action.RESUME, name, lambda db: operations.resume(db, name))
+    return _act(
+        request,
+        "Resume",
+        Action.RESUME,
+        name,
+        lambda db: operations.resume(db, name, actor=_who(request)),
+    )
 
 
 @router.post("/stacks/{name}/move")
 def move(request: Request, name: str) -> Response:
-    return _act(request, "Move", Action.MOVE, name, lambda db: operations.move(db, name))
+    return _act(
+        request,
+        "Move",
+        Action.MOVE,
+        name,
+        lambda db: operations.move(db, name, actor=_who(request)),
+    )
 
 
 @router.post("/commands/{command_id}/cancel")
 def cancel(request: Request, command_id: CommandId) -> Response:
-    by = f"{access(request).principal.shown} in the web console"
     return _act(
-        request, "Cancel", Action.CANCEL, None, lambda db: operations.cancel(db, command_id, by=by)
+        request,
+        "Cancel",
+        Action.CANCEL,
+        None,
+        lambda db: operations.cancel(db, command_id, by="the web console", actor=_who(request)),
     )
 
 
