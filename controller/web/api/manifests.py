@@ -18,7 +18,8 @@ workers converge it. The answer lists each stack: unchanged, or the version reco
 command queued (none while a rollback pins it). The files of an apply that recorded a version
 are kept (``uploads.py`` says where and why).
 
-``diff``: the same load, then the plan of each stack on its engine against what the engine
+``diff`` (the ``viewer`` role, with the same two sets of labels): the same load, then the
+plan of each stack on its engine against what the engine
 runs and the applied version, as ``stackctl diff`` prints it (the daemon's ``plan``; 503 for
 an API without a controller behind it). Nothing is kept.
 """
@@ -185,12 +186,7 @@ def _check(
     undeclared = []
     for desired in stacks:
         name = desired.name
-        if db.stacks.get(name) is not None:
-            who = identity.require(request, Action.APPLY, name)  # its labels now
-        else:
-            who = identity.principal(request)
-        if not who.may(Action.APPLY, name, desired.labels):  # and those it declares
-            raise identity.refusal(request, who, Action.APPLY, name)
+        _authorize(request, db, Action.APPLY, desired)
         if name in claimed:
             raise ConflictError(
                 f"stack {name!r} is declared by {claimed[name]} of the controller: change it"
@@ -208,6 +204,18 @@ def _check(
             )
     if undeclared:
         raise Invalid("a stack targets an engine the controller does not declare", undeclared)
+
+
+def _authorize(request: Request, db: Database, action: Action, desired: DesiredStack) -> None:
+    """The caller's grant for ``action`` reaches the stack with the labels it has now (when it
+    exists) and with those its manifest declares; else the refusal (a write's audited)."""
+    name = desired.name
+    if db.stacks.get(name) is not None:
+        who = identity.require(request, action, name)
+    else:
+        who = identity.principal(request)
+    if not who.may(action, name, desired.labels):
+        raise identity.refusal(request, who, action, name)
 
 
 def _record(request: Request, db: Database, desired: DesiredStack, root: Path) -> dict[str, Any]:
@@ -253,8 +261,7 @@ def _diff(request: Request, upload: Upload) -> dict[str, Any]:
         result = _load(side, folder, upload)
         stacks = list(result.stacks.values())
         for desired in stacks:
-            if db.stacks.get(desired.name) is not None:
-                identity.require(request, Action.READ, desired.name)
+            _authorize(request, db, Action.READ, desired)
         answers = []
         for desired in stacks:
             lines, count = side.plan(desired, _applied(db, desired.name))
