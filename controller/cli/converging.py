@@ -128,7 +128,8 @@ def _record(
     version, name = recorded.version, desired.name
     if version is None:
         shown = database.stacks.require(name).current_version
-        lines = [f"{name}: unchanged ({shown})"]
+        restored = recorded.command is not None  # deleted before: its latest version again
+        lines = [f"{name}: unchanged ({shown}){', applied again' if restored else ''}"]
     else:
         shown = version.version
         lines = [f"{name}: recorded {shown} (digest {desired.digest[:12]})"]

@@ -23,6 +23,7 @@ from controller.models import (
     Command,
     CommandType,
     ComposeDefinition,
+    Event,
     Stack,
     StackMetadata,
     StackVersion,
@@ -147,7 +148,8 @@ def _recorded_message(version: StackVersion) -> str:
 @dataclass(frozen=True)
 class Recorded:
     """What ``record_and_enqueue`` did: the new version (``None``: digest unchanged) and the
-    APPLY it queued (``None``: nothing new, or the stack is pinned by a rollback)."""
+    APPLY it queued (``None``: nothing new, or the stack is pinned by a rollback; with no new
+    version: the latest one's, the stack had been deleted)."""
 
     version: StackVersion | None
     command: Command | None
@@ -173,7 +175,7 @@ def record_and_enqueue(
     with db.transaction():
         version = record_version(db, desired, root=root, metadata=metadata)
         if version is None:
-            return Recorded(None, None)
+            return Recorded(None, _restored(db, desired.name))
         if db.stacks.current_version(desired.name) != version.version:
             return Recorded(version, None)
         command = db.commands.enqueue(
@@ -184,6 +186,32 @@ def record_and_enqueue(
             )
         )
         return Recorded(version, command)
+
+
+def _restored(db: Database, name: str) -> Command | None:
+    """The APPLY of a deleted stack's latest version when an unchanged manifest of it is
+    applied again (``stackctl apply`` after ``stackctl delete``): it becomes current again, as
+    the watcher does when a deleted stack's file comes back; ``None`` for a stack that has a
+    desired version (nothing to restore)."""
+    stack = db.stacks.get(name)
+    latest = db.stack_versions.latest(name)
+    if stack is None or stack.current_version is not None or latest is None:
+        return None
+    db.stacks.update(name, current_version=latest.version)
+    db.events.add(
+        Event(
+            stack_id=name,
+            reason="ManifestRestored",
+            message=f"{name}: its manifest is applied again; applying {latest.version}",
+        )
+    )
+    return db.commands.enqueue(
+        Command(
+            stack_id=name,
+            type=CommandType.APPLY_STACK_VERSION,
+            payload={"version": latest.version},
+        )
+    )
 
 
 def record_and_enqueue_many(
