@@ -14,6 +14,9 @@ up -d`` is a no-op as a repeated ``stackctl apply`` is. The pairs (issue 27, goa
     describe, logs --tail, version, get versions   (ps -a, logs --tail, version, ps)
 
 and the floor: ``python -S -c pass`` and ``python -c pass`` (no command can start faster).
+With ``--server``, the reads also go through the client path (issue 28: ``stackctl --server URL
+--token-file F get stacks``, ``history``, ``get versions``, ``audit``), against the controller's
+API served in this process on 127.0.0.1 over the same database, each beside its local form.
 The commands run in rounds, one run of each per round (the first round not counted), so that a
 machine that slows down or speeds up meanwhile weighs on all of them alike; a ratio is the
 median of the rounds' ratios. Bytecode is cached as an installed stackctl has it
@@ -22,7 +25,8 @@ median of the rounds' ratios. Bytecode is cached as an installed stackctl has it
 Needs the engine and the test images (``scripts/engine.sh``); without them only the commands
 that need no engine run (``validate``, ``get stacks``, ``history`` of a queued stack).
 
-Run: ``.venv/bin/python bench/cli_startup.py [--runs N]``. Asserts nothing about time.
+Run: ``.venv/bin/python bench/cli_startup.py [--runs N] [--server]``. Asserts nothing about
+time.
 """
 
 from __future__ import annotations
@@ -131,6 +135,29 @@ def stackctl_cases(name: str, root: Path, db: str, engine: bool) -> list[Case]:
     return cases
 
 
+def remote_cases(name: str, url: str, token_file: Path) -> list[Case]:
+    """The reads through ``--server``, each beside its local form as the peer."""
+    client = [*STACKCTL, "--server", url, "--token-file", str(token_file)]
+    reads = [
+        ("get stacks", ["get", "stacks"], "stackctl get stacks"),
+        ("history STACK", ["history", name], "stackctl history STACK"),
+        ("get versions STACK", ["get", "versions", name], "stackctl get versions STACK"),
+        ("audit", ["audit"], None),
+    ]
+    return [
+        Case(f"--server {label}", [*client, *words], peer, READ_GOAL)
+        for label, words, peer in reads
+    ]
+
+
+def serve(db: str, token: str) -> object:
+    """The controller's API over ``db`` on a free port of 127.0.0.1, in this process."""
+    from controller.web.api import create_app, start_server
+
+    app = create_app(db_path=Path(db), token=token)
+    return start_server(app, host="127.0.0.1", port=0)
+
+
 def compose_cases(binary: Path, project: Path, name: str, engine: bool) -> list[Case]:
     base = [str(binary), "-p", name, "-f", str(project / "compose.yaml")]
     verbs = [["ps"], ["ls"], ["config", "-q"]]
@@ -178,7 +205,9 @@ def prepare(tmp: Path, name: str, db: str, engine: bool) -> tuple[Path, Path]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
-    runs = parser.parse_args().runs
+    parser.add_argument("--server", action="store_true", help="the reads through --server too")
+    args = parser.parse_args()
+    runs = args.runs
     engine, binary = engine_answers(), compose_binary()
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     with tempfile.TemporaryDirectory(prefix="stackctl-bench-") as tmp:
@@ -191,9 +220,17 @@ def main() -> None:
         ]
         peers = compose_cases(binary, project, name, engine) if binary else []
         cases = [*floor, *stackctl_cases(name, root, db, engine), *peers]
+        server = None
+        if args.server:
+            token_file = Path(tmp) / "token"
+            token_file.write_text("bench-t0ken\n")
+            server = serve(db, "bench-t0ken")
+            cases += remote_cases(name, server.url, token_file)  # type: ignore[attr-defined]
         try:
             timed_rounds(cases, runs, env)
         finally:
+            if server is not None:
+                server.stop()  # type: ignore[attr-defined]
             if engine:
                 subprocess.run([*STACKCTL, "delete", name, "--db", db], capture_output=True)
         print(f"stackctl is {' '.join(STACKCTL)}; {runs} runs each, in rounds")
