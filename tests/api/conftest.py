@@ -6,7 +6,6 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from starlette.exceptions import StarletteDeprecationWarning
@@ -15,6 +14,8 @@ with warnings.catch_warnings():
     # starlette asks for httpx2 in its TestClient; httpx is what the project declares.
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
     from fastapi.testclient import TestClient
+
+from helpers.app_clients import app_clients
 
 from controller.db import Database
 from controller.web.api import create_app
@@ -32,16 +33,8 @@ def client(db_path: Path, db: Database) -> Iterator[TestClient]:
 def make_client(db_path: Path, db: Database) -> Iterator[Callable[..., TestClient]]:
     """``make_client(token=..., readiness=..., engine_calls=..., db_path=...)``: a client of an
     app of its own (on the test's database unless ``db_path`` says otherwise)."""
-    clients: list[TestClient] = []
-
-    def make(**options: Any) -> TestClient:
-        test_client = TestClient(create_app(**{"db_path": db_path, **options}))
-        clients.append(test_client.__enter__())
-        return test_client
-
-    yield make
-    for test_client in clients:
-        test_client.__exit__(None, None, None)
+    with app_clients(db_path) as make:
+        yield make
 
 
 @pytest.fixture

@@ -56,14 +56,19 @@ def record(db: Database, tmp: Path, name: str, image: str, *, applied: bool, **e
     version = record_version(db, desired(tmp, name, image, **env), root=tmp)
     assert version is not None and version.version is not None
     if applied:
-        db.stack_versions.set_status(name, version.version, VersionStatus.APPLIED)
-        db.stacks.update(
-            name,
-            applied_version=version.version,
-            sync_status=SyncStatus.SYNCED,
-            health_status=HealthStatus.HEALTHY,
-        )
+        mark_applied(db, name, version.version)
     return version.version
+
+
+def mark_applied(db: Database, name: str, version: str) -> None:
+    """``version`` of stack ``name`` applied, and the stack Synced and Healthy."""
+    db.stack_versions.set_status(name, version, VersionStatus.APPLIED)
+    db.stacks.update(
+        name,
+        applied_version=version,
+        sync_status=SyncStatus.SYNCED,
+        health_status=HealthStatus.HEALTHY,
+    )
 
 
 def finish(db: Database, command: Command, *, error: str | None = None) -> Command:

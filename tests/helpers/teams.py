@@ -11,10 +11,10 @@ from typing import Any
 import yaml
 
 from controller.db import Database
-from controller.models import HealthStatus, SyncStatus, VersionStatus
 from controller.sources.loader import load_path
 from controller.sources.versions import record_version
 from controller.web.api.identity import COOKIE, session_hash
+from helpers.seeding import mark_applied
 
 PROVIDER = "test-provider-digest"  # app.state.oidc_digest of the tests' apps
 
@@ -52,13 +52,7 @@ def record_labelled(
     version = record_version(db, result.stacks[name], root=folder)
     assert version is not None and version.version is not None
     if applied:
-        db.stack_versions.set_status(name, version.version, VersionStatus.APPLIED)
-        db.stacks.update(
-            name,
-            applied_version=version.version,
-            sync_status=SyncStatus.SYNCED,
-            health_status=HealthStatus.HEALTHY,
-        )
+        mark_applied(db, name, version.version)
     return version.version
 
 
