@@ -54,3 +54,13 @@ def test_writes_without_credentials(make_console, db: Database, tmp_path: Path):
     record_labelled(db, tmp_path, "shop", {"team": "shop"}, image="stackctl-test/busybox:1")
     assert make_console().post("/api/v1/stacks/shop/sync").status_code == 403  # writes off
     assert make_console(token="admin-t0ken").post("/api/v1/stacks/shop/sync").status_code == 401
+
+
+def test_a_change_from_the_remote_command_line_says_so(make_console, db: Database, tmp_path: Path):
+    record_labelled(db, tmp_path, "shop", {"team": "shop"}, image="stackctl-test/busybox:1")
+    client = make_console(token="admin-t0ken")
+    cli = {**ADMIN, "User-Agent": "stackctl/0.1.0"}
+    assert client.post("/api/v1/stacks/shop/sync", headers=cli).status_code == 202
+    assert client.post("/api/v1/stacks/shop/suspend", headers=ADMIN).status_code == 202
+    surfaces = [(e.action, e.surface.value) for e in db.audit.list().items]
+    assert surfaces == [("suspend", "api"), ("sync", "cli")]

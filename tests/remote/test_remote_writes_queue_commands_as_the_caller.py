@@ -35,7 +35,7 @@ def test_each_write_queues_its_command_and_is_audited(seeded, serve, cli, db_pat
         entries = list(reversed(db.audit.list(stack_id="shop").items))
         newest = db.commands.list(stack_id="shop", limit=1).items[0]
     assert [(e.who, e.surface, e.action, e.result) for e in entries] == [
-        ("admin token", "api", action, "ok") for action in ("sync", "suspend", "resume", "rollback")
+        ("admin token", "cli", action, "ok") for action in ("sync", "suspend", "resume", "rollback")
     ]
     assert entries[-1].command_id == newest.command_id and entries[-1].version == "v3"
 

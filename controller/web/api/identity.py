@@ -58,6 +58,7 @@ _SESSION_CONTEXT = b"stackctl console session v2"
 ADMIN_TOKEN_NAME = "admin token"
 NOBODY = "anonymous"
 API_PREFIX = "/api/"
+CLI_AGENT = "stackctl/"  # the remote command line's User-Agent (controller.cli.remote.client)
 
 
 class PolicySource:
@@ -246,9 +247,18 @@ def visible(request: Request, names: Iterable[str]) -> list[str]:
 
 def actor(request: Request, surface: Surface | None = None) -> Actor:
     """The caller as an audit entry and a version name them (``surface``: by default the
-    API's routes' or the console's, by the path)."""
+    console's on its routes; on the API's, the command line's when its client says so by its
+    ``User-Agent``, ``stackctl/VERSION``, which tells where a change was asked from, not who:
+    who is the token)."""
     who = principal(request)
     if surface is None:
-        surface = Surface.API if request.url.path.startswith(API_PREFIX) else Surface.CONSOLE
+        surface = _surface(request)
     address = request.client.host if request.client is not None else None
     return Actor(who.name, who.kind.value, surface, via=who.via, address=address)
+
+
+def _surface(request: Request) -> Surface:
+    if not request.url.path.startswith(API_PREFIX):
+        return Surface.CONSOLE
+    agent = request.headers.get("user-agent", "")
+    return Surface.CLI if agent.startswith(CLI_AGENT) else Surface.API
